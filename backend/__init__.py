@@ -1,0 +1,1 @@
+"""plekwijzer backend: the FastAPI service, split by domain."""

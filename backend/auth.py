@@ -1,0 +1,192 @@
+"""Authentication (who is calling) and the role checks every route uses.
+
+People log in with the OAuth2 password flow and get a JWT; provider systems send an API key
+in ``X-API-Key``. Both become a ``Principal``. A browser cannot set headers on a websocket, so
+the live feed also accepts ``?token=`` or ``?api_key=``.
+
+Object-level rule used everywhere: a provider principal sees only its own provider's objects;
+anything else answers 404 ("Niet gevonden"), so nobody learns that another provider's group
+exists. A role that may not do something at all answers 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from backend.config import Settings
+from backend.domain import utcnow
+from backend.errors import Forbidden, NotFound, Unauthorized
+from backend.users.models import ApiKey, Role, User
+
+_hasher = PasswordHasher()
+JWT_ALGORITHM = "HS256"
+API_KEY_PREFIX = "pw_"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a person (user) or a provider system (API key)."""
+
+    kind: str  # "user" | "api_key"
+    id: int
+    name: str
+    role: str
+    provider_id: int | None
+    region_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.id}:{self.name}"
+
+    def may_see_provider(self, provider_id: int) -> bool:
+        return self.role != Role.provider or self.provider_id == provider_id
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+# A hash to verify against when the username does not exist, so that a wrong username takes
+# as long as a wrong password and response times do not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def authenticate_user(session: Session, username: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    if not user.active or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+def create_access_token(user: User, settings: Settings) -> tuple[str, int]:
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    now = utcnow()
+    claims = {
+        "sub": str(user.id),
+        "name": user.username,
+        "role": user.role,
+        "provider_id": user.provider_id,
+        "region_id": user.region_id,
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM), int(
+        lifetime.total_seconds()
+    )
+
+
+def principal_from_token(token: str, settings: Settings) -> Principal:
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM],
+                            options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("Uw sessie is verlopen; log opnieuw in.", code="token_expired",
+                           headers={"WWW-Authenticate": "Bearer"}) from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid",
+                           headers={"WWW-Authenticate": "Bearer"}) from exc
+    role = claims.get("role")
+    if role not in Role.__members__:
+        raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid")
+    return Principal(kind="user", id=int(claims["sub"]), name=str(claims.get("name", "")),
+                     role=role, provider_id=claims.get("provider_id"),
+                     region_id=claims.get("region_id"))
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """A new key: (full key shown once, lookup prefix, stored hash)."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    full = f"{API_KEY_PREFIX}{prefix}.{secret}"
+    return full, prefix, _key_hash(full)
+
+
+def _key_hash(full_key: str) -> str:
+    return hashlib.sha256(full_key.encode()).hexdigest()
+
+
+def principal_from_api_key(session: Session, key: str) -> Principal:
+    invalid = Unauthorized("Ongeldige API-sleutel.", code="api_key_invalid")
+    if not key.startswith(API_KEY_PREFIX) or "." not in key:
+        raise invalid
+    prefix = key[len(API_KEY_PREFIX):].split(".", 1)[0]
+    record = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if record is None or record.revoked or not hmac.compare_digest(record.key_hash, _key_hash(key)):
+        raise invalid
+    assert record.id is not None
+    return Principal(kind="api_key", id=record.id, name=record.name or f"sleutel {prefix}",
+                     role=Role.provider, provider_id=record.provider_id)
+
+
+def resolve_principal(session: Session, settings: Settings, *, token: str | None,
+                      api_key: str | None) -> Principal:
+    if api_key:
+        return principal_from_api_key(session, api_key)
+    if token:
+        return principal_from_token(token, settings)
+    raise Unauthorized("Log in om plekwijzer te gebruiken.", code="not_authenticated",
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_principal(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    from backend.db import get_db  # local: db imports nothing from here, keep it that way
+
+    db = get_db(request)
+    if api_key:
+        # API keys are checked on a short session of their own, so the check does not hold a
+        # write transaction open on SQLite.
+        with db.session(write=False) as session:
+            principal = principal_from_api_key(session, api_key)
+    else:
+        principal = resolve_principal(None, db.settings, token=token, api_key=None)  # type: ignore[arg-type]
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency that lets only the given roles through (403 for the others)."""
+
+    def _check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
+        return principal
+
+    return Depends(_check)
+
+
+def ensure_provider_access(principal: Principal, provider_id: int, *, what: str = "Groep") -> None:
+    """404, not 403, for another provider's object: no leak that it exists."""
+    if not principal.may_see_provider(provider_id):
+        raise NotFound(f"{what} niet gevonden.")

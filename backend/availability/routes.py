@@ -1,0 +1,114 @@
+"""HTTP layer for availability: report free places, read the current picture."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from backend.auth import CurrentPrincipal, require_roles
+from backend.availability.models import AvailabilityList, AvailabilityUpdate
+from backend.availability.service import report_availability
+from backend.config import Settings
+from backend.db import SessionDep
+from backend.domain import utcnow
+from backend.errors import RuleViolation
+from backend.events.service import last_seq
+from backend.idempotency import run_idempotent
+from backend.providers.models import GroupPublic
+from backend.providers.service import list_groups, to_public
+
+router = APIRouter(tags=["beschikbaarheid"])
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """ETags are the group's version in quotes; ``*`` means any version."""
+    if value is None or value.strip() == "*":
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise RuleViolation("If-Match moet een versie zijn zoals in de ETag, bijvoorbeeld \"3\".",
+                            code="if_match_invalid")
+    return int(raw)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@router.put(
+    "/groups/{group_id}/availability",
+    response_model=GroupPublic,
+    responses={404: {"description": "Groep niet gevonden"}, 409: {"description": "Conflict"},
+               412: {"description": "Versieconflict"}, 422: {"description": "Ongeldige invoer"}},
+    dependencies=[require_roles("provider", "admin")],
+)
+def put_availability(
+    group_id: int,
+    report: Annotated[AvailabilityUpdate, Body()],
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    if_match: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Report free places of a group. Send `If-Match` with the ETag you read to refuse the
+    change when someone else changed the group in between (412); send `Idempotency-Key` to
+    make a retry safe."""
+    settings: Settings = request.app.state.settings
+    expected = parse_if_match(if_match)
+
+    def action() -> tuple[int, object, dict[str, str]]:
+        group, seq = report_availability(
+            session=session, principal=principal, group_id=group_id, report=report,
+            expected_version=expected, stale_after_hours=settings.stale_after_hours)
+        body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(
+            mode="json")
+        return 200, body, {"ETag": etag(group.version), "X-Event-Seq": str(seq)}
+
+    return run_idempotent(session=session, principal=principal, key=idempotency_key,
+                          method="PUT", path=request.url.path,
+                          body=report.model_dump(mode="json"), action=action)
+
+
+@router.get("/availability", response_model=AvailabilityList)
+def get_availability(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    care_form: Annotated[list[str] | None, Query()] = None,
+    municipality_id: Annotated[list[int] | None, Query()] = None,
+    min_free: Annotated[int | None, Query(ge=0)] = None,
+    admitting_only: bool = False,
+    provider_id: int | None = None,
+    region_id: int | None = None,
+) -> JSONResponse:
+    """The current picture with totals; `seq` is the live feed position it reflects, so a
+    client can subscribe to `/api/v1/live?since=seq` and miss nothing."""
+    settings: Settings = request.app.state.settings
+    seq = last_seq(session)
+    groups = list_groups(session=session, principal=principal,
+                         stale_after_hours=settings.stale_after_hours, care_forms=care_form,
+                         municipality_ids=municipality_id, min_free=min_free,
+                         admitting_only=admitting_only, provider_id=provider_id,
+                         region_id=region_id)
+    body = AvailabilityList(
+        groups=groups, total_groups=len(groups),
+        total_free_places=sum(g.free_places for g in groups if g.admitting),
+        stale_groups=sum(1 for g in groups if g.stale),
+        stale_after_hours=settings.stale_after_hours, generated_at=utcnow(),
+    ).model_dump(mode="json")
+    body["seq"] = seq
+    return JSONResponse(body, headers={"X-Event-Seq": str(seq)})
+
+
+@router.get("/groups/{group_id}/availability", response_model=GroupPublic)
+def get_group_availability(group_id: int, request: Request, session: SessionDep,
+                           principal: CurrentPrincipal) -> JSONResponse:
+    from backend.providers.service import get_group_for
+
+    settings: Settings = request.app.state.settings
+    group = get_group_for(session=session, principal=principal, group_id=group_id)
+    body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
+    return JSONResponse(body, headers={"ETag": etag(group.version)})

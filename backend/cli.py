@@ -1,0 +1,218 @@
+"""The ``plekwijzer`` command line.
+
+Database commands work on ``PLEKWIJZER_DATABASE_URL`` directly; ``availability`` talks to a
+running server through the Python client (``--url`` or ``PLEKWIJZER_URL``; authenticate with
+``PLEKWIJZER_API_KEY``, ``PLEKWIJZER_TOKEN``, or ``--username`` and a password on standard input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from backend.config import get_settings
+from backend.errors import DomainError
+
+
+def _database():  # type: ignore[no-untyped-def]
+    from backend.db import Database
+
+    return Database(get_settings())
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from backend.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    print(f"Database bijgewerkt: {url}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from backend.demo import load_demo
+    from backend.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    db = _database()
+    users_file = Path(args.users_file).resolve()
+    try:
+        with db.session() as session:
+            summary = load_demo(session=session, seed=args.seed, users_file=users_file)
+    except ValueError as exc:
+        print(str(exc))
+        return 0
+    print(f"Demodata geladen: regio Twente, 14 gemeenten, {summary.providers} aanbieders, "
+          f"{summary.groups} groepen.")
+    print("Demo-gebruikers (rol):")
+    for username, role, provider_id in summary.users:
+        suffix = f", aanbieder {provider_id}" if provider_id else ""
+        print(f"  {username} ({role}{suffix})")
+    print(f"De wachtwoorden en een API-sleutel staan in {summary.users_file}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("backend.main:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, ws="websockets-sansio")
+    return 0
+
+
+def cmd_import_postcodes(args: argparse.Namespace) -> int:
+    from backend.regions.service import import_postcodes
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"Bestand niet gevonden: {path}", file=sys.stderr)
+        return 2
+    with _database().session() as session:
+        count = import_postcodes(session=session, path=path)
+    print(f"{count} adrespostcodes geladen uit {path}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from backend.users.service import create_user
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass(
+        "Wachtwoord: ")
+    with _database().session() as session:
+        user = create_user(session=session, username=args.username, password=password,
+                           role=args.role, provider_id=args.provider)
+    print(f"Gebruiker {user.username} ({user.role}) aangemaakt met id {user.id}")
+    return 0
+
+
+def cmd_api_keys_create(args: argparse.Namespace) -> int:
+    from backend.users.service import create_api_key
+
+    with _database().session() as session:
+        record, key = create_api_key(session=session, provider_id=args.provider, name=args.name)
+    print(f"API-sleutel {record.id} voor aanbieder {args.provider}; bewaar hem goed, hij wordt "
+          "maar één keer getoond:")
+    print(key)
+    return 0
+
+
+def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from backend.client import PlekwijzerClient
+
+    url = args.url or os.environ.get("PLEKWIJZER_URL", "http://127.0.0.1:8000")
+    api_key = os.environ.get("PLEKWIJZER_API_KEY")
+    token = os.environ.get("PLEKWIJZER_TOKEN")
+    client = PlekwijzerClient(url, api_key=api_key, token=token)
+    if args.username:
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else \
+            getpass.getpass("Wachtwoord: ")
+        client.login(args.username, password)
+    elif not api_key and not token:
+        print("Geef PLEKWIJZER_API_KEY, PLEKWIJZER_TOKEN of --username op.", file=sys.stderr)
+        raise SystemExit(2)
+    return client
+
+
+def cmd_availability_set(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        group = client.set_availability(
+            args.group_id, free_places=args.free, admitting=args.not_admitting is None,
+            reason=args.not_admitting)
+    state = "plaatst" if group.admitting else f"plaatst niet ({group.reason})"
+    print(f"Groep {group.id} {group.name}: {group.free_places} van {group.capacity} vrij, "
+          f"{state}; versie {group.version}")
+    return 0
+
+
+def cmd_availability_show(args: argparse.Namespace) -> int:
+    filters = {}
+    if args.care_form:
+        filters["care_form"] = args.care_form
+    with _client(args) as client:
+        groups = client.availability(**filters)
+    print(f"{'id':>5}  {'groep':<32} {'zorgvorm':<14} {'vrij':>4}/{'cap':<4} status")
+    for g in groups:
+        status = "plaatst" if g.admitting else f"plaatst niet: {g.reason}"
+        if g.stale:
+            status += " (verouderd)"
+        print(f"{g.id:>5}  {g.name[:32]:<32} {g.care_form:<14} {g.free_places:>4}/{g.capacity:<4} "
+              f"{status}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plekwijzer", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply the migrations").set_defaults(func=cmd_db_upgrade)
+
+    demo = sub.add_parser("demo", help="load deterministic Twente demo data")
+    demo.add_argument("--seed", type=int, default=2025)
+    demo.add_argument("--users-file", default="plekwijzer-demo-users.txt")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="start the API and web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+
+    pc = sub.add_parser("import-postcodes", help="load 4-digit postcode centroids from a CSV")
+    pc.add_argument("file")
+    pc.set_defaults(func=cmd_import_postcodes)
+
+    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create a user (password on standard input)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True,
+                        choices=["admin", "coordinator", "provider", "crisis", "viewer"])
+    create.add_argument("--provider", type=int)
+    create.set_defaults(func=cmd_users_create)
+
+    keys = sub.add_parser("api-keys").add_subparsers(dest="keys_command", required=True)
+    key = keys.add_parser("create", help="create an API key for a provider system")
+    key.add_argument("--provider", type=int, required=True)
+    key.add_argument("--name", default="")
+    key.set_defaults(func=cmd_api_keys_create)
+
+    availability = sub.add_parser("availability").add_subparsers(dest="av_command",
+                                                                 required=True)
+    for name in ("set", "show"):
+        p = availability.add_parser(name)
+        p.add_argument("--url")
+        p.add_argument("--username")
+        if name == "set":
+            p.add_argument("group_id", type=int)
+            p.add_argument("--free", type=int, required=True)
+            p.add_argument("--not-admitting", metavar="REASON")
+            p.set_defaults(func=cmd_availability_set)
+        else:
+            p.add_argument("--care-form")
+            p.set_defaults(func=cmd_availability_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DomainError as exc:
+        print(f"Fout: {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the client's server errors carry a Dutch message too
+        from backend.client import PlekwijzerError
+
+        if isinstance(exc, PlekwijzerError):
+            print(f"Fout ({exc.status_code}): {exc.detail}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

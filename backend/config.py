@@ -1,0 +1,60 @@
+"""One settings object, read from the environment (prefix ``PLEKWIJZER_``).
+
+Secrets have a development default so that the demo starts with one command; outside
+development and test that default is refused, so a production deployment cannot run with a
+secret that is printed in this file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-secret-change-me-not-for-production"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLEKWIJZER_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./plekwijzer.db"
+    secret_key: str = DEVELOPMENT_SECRET
+    access_token_minutes: int = 12 * 60
+    # A report older than this is shown as stale ("verouderd").
+    stale_after_hours: float = 24.0
+    # Login brute-force protection: after this many failures a username/IP pair waits.
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    # Live feed: a client further behind than this gets a fresh snapshot instead of a replay.
+    live_max_replay: int = 1000
+    # Default duration of a crisis hold; a region may override it.
+    hold_minutes: int = 120
+    # A placement proposal not answered within this time expires.
+    proposal_expiry_hours: float = 24.0
+    # Largest request body accepted, in bytes.
+    max_body_bytes: int = 1_000_000
+    # Optional map tile server for the coordinator map (none: the map draws without tiles).
+    tile_server_url: str | None = None
+    db_pool_size: int = 10
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "PLEKWIJZER_SECRET_KEY must be set to a secret of your own outside development"
+            )
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ValueError("PLEKWIJZER_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,116 @@
+"""Database engine and the request's session.
+
+One place commits or rolls back: the session dependency. Services only ``flush()``.
+
+SQLite (file, WAL) is the embedded default and PostgreSQL the production database. On SQLite a
+writing request starts its transaction with ``BEGIN IMMEDIATE``: a deferred transaction that
+reads and then writes fails at once with "database is locked" when another writer committed in
+between, whereas an immediate one waits its turn (busy timeout), so concurrent writes queue
+instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from backend.config import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver; accept the plain URL form people copy from elsewhere.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size * 2,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The engine of one app, with a reading and a writing way in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_engine = (
+            self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
+        )
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A unit of work: commits when the block ends normally, rolls back otherwise.
+
+        Callbacks registered with ``on_commit`` (wake-ups for the live feed) run only once the
+        data is committed, so a listener never looks for rows it cannot see yet.
+        """
+        with Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+            callbacks = s.info.pop("after_commit", [])
+        for callback in callbacks:
+            callback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    db = get_db(request)
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    with db.session(write=write) as session:
+        yield session
+
+
+def on_commit(session: Session, callback: Any) -> None:
+    """Run ``callback`` after the request's transaction has committed."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+# scope="function": the transaction commits when the route returns, before the response is
+# sent, so a client that gets 200 can read its own write at once, and a failing commit still
+# becomes an error response.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_db)]

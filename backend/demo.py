@@ -1,0 +1,198 @@
+"""Deterministic Twente demo data: 14 municipalities, about 30 providers, about 150 groups
+covering every care form, 3 crisis providers, and a demo user for every role.
+
+The municipality centres are the means of each municipality's address-postcode centroids
+(DOMAIN.md); they are facts the demo may carry in code, since users outside this repository do
+not have ``../shared``.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from backend.domain import CARE_FORMS, NEED_TAGS, intensity_index, utcnow
+from backend.providers.models import Group, Location, Provider
+from backend.providers.service import create_group
+from backend.regions.models import Municipality, Region
+from backend.users.service import create_api_key, create_user
+
+TWENTE_MUNICIPALITIES = [
+    # name, CBS code, lat, lon, a postcode area
+    ("Almelo", "GM0141", 52.356, 6.659, "7600"),
+    ("Borne", "GM0147", 52.309, 6.750, "7621"),
+    ("Dinkelland", "GM1774", 52.374, 6.900, "7561"),
+    ("Enschede", "GM0153", 52.218, 6.891, "7511"),
+    ("Haaksbergen", "GM0158", 52.165, 6.741, "7481"),
+    ("Hellendoorn", "GM0163", 52.391, 6.497, "7441"),
+    ("Hengelo", "GM0164", 52.267, 6.793, "7551"),
+    ("Hof van Twente", "GM1735", 52.234, 6.615, "7471"),
+    ("Losser", "GM0168", 52.280, 7.002, "7581"),
+    ("Oldenzaal", "GM0173", 52.309, 6.921, "7571"),
+    ("Rijssen-Holten", "GM1742", 52.295, 6.472, "7451"),
+    ("Tubbergen", "GM0183", 52.410, 6.756, "7651"),
+    ("Twenterand", "GM1700", 52.443, 6.604, "7671"),
+    ("Wierden", "GM0189", 52.343, 6.551, "7641"),
+]
+
+# Typical net hours per child per day by care form (low, high), inside each form's maximum.
+TYPICAL_HOURS = {
+    "pleegzorg": (0.3, 0.9), "gezinshuis": (1.0, 2.5), "woongroep": (3.0, 5.5),
+    "khw": (7.0, 10.5), "behandelgroep": (5.0, 8.5), "driemilieu": (9.0, 15.0),
+    "jeugdzorgplus": (12.0, 20.0), "kamertraining": (0.5, 2.5), "ggz_verblijf": (6.0, 9.5),
+    "ouder_kind": (3.0, 5.0), "deeltijd": (2.0, 4.0), "crisis": (6.0, 9.0),
+}
+CAPACITY = {
+    "pleegzorg": (1, 3), "gezinshuis": (4, 6), "woongroep": (6, 10), "khw": (4, 6),
+    "behandelgroep": (6, 10), "driemilieu": (6, 10), "jeugdzorgplus": (6, 10),
+    "kamertraining": (4, 8), "ggz_verblijf": (6, 10), "ouder_kind": (3, 6), "deeltijd": (4, 8),
+    "crisis": (3, 8),
+}
+AGE_RANGE = {
+    "kamertraining": (16, 21), "ouder_kind": (15, 23), "jeugdzorgplus": (12, 18),
+    "pleegzorg": (0, 18), "gezinshuis": (4, 18), "deeltijd": (6, 18),
+}
+DAY_TARIFF = {
+    "pleegzorg": 54.77, "gezinshuis": 140.0, "woongroep": 190.0, "khw": 420.0,
+    "behandelgroep": 330.0, "driemilieu": 480.0, "jeugdzorgplus": 620.0, "kamertraining": 95.0,
+    "ggz_verblijf": 450.0, "ouder_kind": 210.0, "deeltijd": 160.0, "crisis": 380.0,
+}
+PROVIDER_WORDS = ["De Linde", "Het Anker", "Twentse Zorg", "De Boei", "Elker", "Het Baken",
+                  "De Kapstok", "Horizon", "Ambiq", "Lindenhout", "Sprank", "De Hoeve",
+                  "Karakter", "Jarabee", "De Noaber", "Het Roessingh", "Zonnebloem", "Mikado",
+                  "De Wending", "Kompaan", "Het Stroomdal", "De Kern", "Veldzicht", "Dinkeloord",
+                  "Tubantia", "Hofhuis", "Reggedal"]
+CRISIS_PROVIDERS = ["Crisisdienst Twente (Jarabee)", "Spoedhulp Oost (Elker)",
+                    "Crisiscentrum Karakter"]
+GROUP_WORDS = ["Esdoorn", "Beuk", "Eik", "Wilg", "Berk", "Linde", "Kastanje", "Populier", "Iep",
+               "Els", "Hazelaar", "Vlier", "Meidoorn", "Lijsterbes", "Den", "Spar", "Taxus",
+               "Hulst", "Brem", "Heide"]
+DEMO_USERS = [("admin", "admin", None), ("coordinator", "coordinator", None),
+              ("crisis", "crisis", None), ("crisis2", "crisis", None), ("viewer", "viewer", None)]
+
+
+@dataclass
+class DemoSummary:
+    providers: int
+    groups: int
+    users: list[tuple[str, str, int | None]]
+    users_file: Path
+    api_key: str
+
+
+def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSummary:
+    if session.exec(select(Region).where(Region.code == "JZ14")).first() is not None:
+        raise ValueError(
+            f"De demodata is al geladen in deze database; de wachtwoorden staan in {users_file}."
+        )
+    rng = random.Random(seed)
+    region = Region(code="JZ14", name="Twente", settings={})
+    session.add(region)
+    session.flush()
+    assert region.id is not None
+    municipalities = []
+    for name, code, lat, lon, _pc4 in TWENTE_MUNICIPALITIES:
+        municipality = Municipality(region_id=region.id, cbs_code=code, name=name, lat=lat, lon=lon)
+        session.add(municipality)
+        municipalities.append(municipality)
+    session.flush()
+    postcode_of = {m[1]: m[4] for m in TWENTE_MUNICIPALITIES}
+
+    providers: list[tuple[Provider, bool]] = []
+    for index, word in enumerate(PROVIDER_WORDS):
+        providers.append((Provider(region_id=region.id, name=f"Stichting {word}",
+                                   agb_code=f"{41000000 + index * 317:08d}",
+                                   phone_24h=f"053-{rng.randint(1000000, 9999999)}"), False))
+    for index, name in enumerate(CRISIS_PROVIDERS):
+        providers.append((Provider(region_id=region.id, name=name,
+                                   agb_code=f"{42900000 + index * 11:08d}",
+                                   phone_24h=f"088-{rng.randint(1000000, 9999999)}"), True))
+    for provider, _ in providers:
+        session.add(provider)
+    session.flush()
+
+    regular_forms = [form for form in CARE_FORMS if form != "crisis"]
+    tags = list(NEED_TAGS)
+    now = utcnow()
+    group_count = 0
+    for index, (provider, crisis) in enumerate(providers):
+        n_locations = 2 if crisis else rng.randint(1, 3)
+        locations = []
+        for _ in range(n_locations):
+            municipality = rng.choice(municipalities)
+            location = Location(
+                provider_id=provider.id, municipality_id=municipality.id,  # type: ignore[arg-type]
+                name=f"{provider.name.removeprefix('Stichting ')} {municipality.name}",
+                postcode=postcode_of[municipality.cbs_code],
+                lat=round(municipality.lat + rng.uniform(-0.02, 0.02), 5),
+                lon=round(municipality.lon + rng.uniform(-0.03, 0.03), 5))
+            session.add(location)
+            locations.append(location)
+        session.flush()
+        n_groups = 2 if crisis else 5
+        for g in range(n_groups):
+            if crisis:
+                form = "crisis"
+            else:
+                # Cycle through the care forms so that every one is present.
+                form = regular_forms[(index * n_groups + g) % len(regular_forms)]
+            capacity = rng.randint(*CAPACITY[form])
+            low, high = TYPICAL_HOURS[form]
+            hours = rng.uniform(low, high)
+            norm = 1.0 if form == "crisis" else 0.95
+            roster = round(hours * capacity * norm * 7, 1)
+            age_min, age_max = AGE_RANGE.get(form, (rng.choice([6, 8, 12]), rng.choice([17, 18])))
+            if crisis and g == 1:
+                name = f"Crisispleeggezin {GROUP_WORDS[(index + g) % len(GROUP_WORDS)]}"
+            else:
+                name = f"{CARE_FORMS[form][0].split(' /')[0]} {GROUP_WORDS[(index * 3 + g) % len(GROUP_WORDS)]}"
+            risk = "ABC" if form in ("jeugdzorgplus", "crisis", "driemilieu") else rng.choice(["A", "AB", "AB", "ABC"])
+            group = create_group(
+                session=session, location=rng.choice(locations), name=name, care_form=form,
+                capacity=capacity, age_min=age_min, age_max=age_max,
+                weekly_roster_hours=roster,
+                gender_policy=rng.choice(["gemengd", "gemengd", "gemengd", "jongens", "meisjes"]),
+                risk_profiles=risk, expertise=rng.sample(tags, rng.randint(1, 4)),
+                day_tariff=DAY_TARIFF[form], free_places=rng.randint(0, min(2, capacity)))
+            # Some groups report every day, some have not reported for a while (stale).
+            group.reported_at = now - timedelta(hours=rng.choice([0.2, 1, 3, 8, 20, 30, 72]))
+            if rng.random() < 0.1:
+                group.admitting = False
+                group.not_admitting_reason = rng.choice(["Personeelstekort", "Groepsdynamiek"])
+            assert intensity_index(group.intensity) <= intensity_index(group.max_intensity)
+            group_count += 1
+    session.flush()
+
+    passwords: list[tuple[str, str, str, int | None]] = []
+    for username, role, provider_id in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        create_user(session=session, username=username, password=password, role=role,
+                    provider_id=provider_id, region_id=region.id)
+        passwords.append((username, role, password, provider_id))
+    for number, (provider, _crisis) in enumerate(providers[:3], start=1):
+        password = secrets.token_urlsafe(9)
+        create_user(session=session, username=f"aanbieder{number}", password=password,
+                    role="provider", provider_id=provider.id, region_id=region.id)
+        passwords.append((f"aanbieder{number}", "provider", password, provider.id))
+    assert providers[0][0].id is not None
+    _key, api_key = create_api_key(session=session, provider_id=providers[0][0].id,
+                                   name="demo-koppeling")
+
+    lines = ["# plekwijzer demo-gebruikers (alleen voor de demo; niet voor productie)",
+             "# gebruikersnaam\trol\twachtwoord\taanbieder"]
+    lines += [f"{u}\t{r}\t{p}\t{pid or ''}" for u, r, p, pid in passwords]
+    lines.append(f"# API-sleutel van aanbieder {providers[0][0].id}: {api_key}")
+    users_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    users_file.chmod(0o600)
+    return DemoSummary(providers=len(providers), groups=group_count,
+                       users=[(u, r, pid) for u, r, _p, pid in passwords], users_file=users_file,
+                       api_key=api_key)
+
+
+def count_groups(session: Session) -> int:
+    return len(session.exec(select(Group.id)).all())

@@ -1,0 +1,173 @@
+"""Business errors and how they become HTTP responses.
+
+Hierarchy::
+
+    DomainError              (400) base: carries status code, machine code and a Dutch message
+    ├── NotFound             (404) also used for objects of another provider: no leak that they exist
+    ├── Forbidden            (403) the role may not do this
+    ├── Conflict             (409) the state changed underneath (place taken, hold expired, ...)
+    ├── PreconditionFailed   (412) If-Match names an old version
+    ├── RuleViolation        (422) the input is well-formed but breaks a domain rule
+    └── TooManyRequests      (429) brute-force protection, with Retry-After
+
+Every response body has ``detail`` (a sentence a user understands, in Dutch) and ``code``.
+Malformed input (pydantic validation) also answers 422, with a Dutch sentence per field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class PreconditionFailed(DomainError):
+    status_code = 412
+    code = "version_conflict"
+
+
+class RuleViolation(DomainError):
+    status_code = 422
+    code = "rule_violation"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+_FIELD_NAMES = {
+    "free_places": "vrije plaatsen",
+    "admitting": "plaatsen aan",
+    "reason": "reden",
+    "expected_free_date": "verwachte datum vrij",
+    "waiting_list": "wachtlijst",
+    "username": "gebruikersnaam",
+    "password": "wachtwoord",
+}
+
+_MESSAGES = {
+    "missing": "is verplicht",
+    "extra_forbidden": "is geen bekend veld en mag niet worden meegestuurd",
+    "int_parsing": "moet een geheel getal zijn",
+    "int_type": "moet een geheel getal zijn",
+    "int_from_float": "moet een geheel getal zijn",
+    "float_parsing": "moet een getal zijn",
+    "float_type": "moet een getal zijn",
+    "bool_parsing": "moet ja (true) of nee (false) zijn",
+    "bool_type": "moet ja (true) of nee (false) zijn",
+    "string_type": "moet tekst zijn",
+    "date_parsing": "moet een datum zijn (JJJJ-MM-DD)",
+    "date_from_datetime_parsing": "moet een datum zijn (JJJJ-MM-DD)",
+    "datetime_parsing": "moet een tijdstip zijn (ISO 8601)",
+    "datetime_from_date_parsing": "moet een tijdstip zijn (ISO 8601)",
+    "json_invalid": "is geen geldige JSON",
+    "model_attributes_type": "moet een object zijn",
+    "dict_type": "moet een object zijn",
+    "list_type": "moet een lijst zijn",
+    "enum": "heeft geen toegestane waarde",
+    "literal_error": "heeft geen toegestane waarde",
+    "string_too_short": "is te kort",
+    "string_too_long": "is te lang",
+    "string_pattern_mismatch": "heeft niet de juiste vorm",
+    "too_short": "heeft te weinig elementen",
+    "too_long": "heeft te veel elementen",
+    "uuid_parsing": "is geen geldige sleutel",
+}
+
+
+def dutch_field_error(err: dict[str, Any]) -> str:
+    """One pydantic error as a Dutch sentence, e.g. 'vrije plaatsen moet minstens 0 zijn'."""
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = ".".join(_FIELD_NAMES.get(p, p) for p in loc) or "het verzoek"
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than"):
+        text = f"moet minstens {ctx.get('ge', ctx.get('gt'))} zijn"
+        if kind == "greater_than":
+            text = f"moet groter zijn dan {ctx.get('gt')}"
+    elif kind in ("less_than_equal", "less_than"):
+        text = f"mag hoogstens {ctx.get('le', ctx.get('lt'))} zijn"
+        if kind == "less_than":
+            text = f"moet kleiner zijn dan {ctx.get('lt')}"
+    elif kind == "value_error":
+        text = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
+        return f"{field}: {text}" if loc else text
+    elif kind == "enum" and ctx.get("expected"):
+        text = f"moet een van deze waarden zijn: {ctx['expected']}"
+    elif kind == "literal_error" and ctx.get("expected"):
+        text = f"moet een van deze waarden zijn: {ctx['expected']}"
+    else:
+        text = _MESSAGES.get(kind, err.get("msg", "is ongeldig"))
+    return f"{field} {text}"
+
+
+def _body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": message, "code": code, **extra}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_body(exc.message, exc.code, **exc.extra), status_code=exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
+             "message": dutch_field_error(e)}
+            for e in exc.errors()
+        ]
+        message = "; ".join(e["message"] for e in errors) or "Het verzoek is ongeldig."
+        return JSONResponse(_body(message, "invalid_input", errors=errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        messages = {
+            404: "Niet gevonden.",
+            405: "Deze methode is hier niet toegestaan.",
+            401: "Niet ingelogd of sessie verlopen.",
+            413: "Het verzoek is te groot.",
+        }
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code not in messages \
+            else messages.get(exc.status_code, str(exc.detail))
+        return JSONResponse(_body(detail, "http_error"), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

@@ -1,0 +1,68 @@
+"""Appending events. Every state change that others may watch goes through ``append_event``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlalchemy import text, update
+from sqlmodel import Session, func, select
+
+from backend.db import on_commit
+from backend.domain import utcnow
+from backend.events.models import Event, EventCounter
+
+NOTIFY_CHANNEL = "plekwijzer_events"
+
+
+def append_event(
+    *,
+    session: Session,
+    type: str,
+    payload: dict[str, Any],
+    group_id: int | None = None,
+    provider_id: int | None = None,
+    region_id: int | None = None,
+    actor: str | None = None,
+) -> Event:
+    # Incrementing the single counter row takes its row lock until commit: this is what makes
+    # the sequence gapless and committed in order (see events/models.py).
+    seq = session.execute(
+        update(EventCounter)
+        .where(EventCounter.id == 1)  # type: ignore[arg-type]
+        .values(last_seq=EventCounter.last_seq + 1)
+        .returning(EventCounter.last_seq)
+    ).scalar_one()
+    event = Event(seq=seq, type=type, at=utcnow(), region_id=region_id, provider_id=provider_id,
+                  group_id=group_id, actor=actor, payload=payload)
+    session.add(event)
+    session.flush()
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Delivered by PostgreSQL at commit, to every API process that listens.
+        session.execute(text("SELECT pg_notify(:channel, :seq)"),
+                        {"channel": NOTIFY_CHANNEL, "seq": str(seq)})
+    if not session.info.get("_live_wake_registered"):
+        from backend.live.hub import wake_local_hubs
+
+        session.info["_live_wake_registered"] = True
+        on_commit(session, wake_local_hubs)
+    return event
+
+
+def last_seq(session: Session) -> int:
+    value = session.exec(select(EventCounter.last_seq).where(EventCounter.id == 1)).first()
+    return int(value or 0)
+
+
+def events_after(session: Session, seq: int, *, limit: int | None = None) -> list[Event]:
+    query = select(Event).where(Event.seq > seq).order_by(Event.seq)  # type: ignore[arg-type]
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def count_events_after(session: Session, seq: int) -> int:
+    return int(session.execute(
+        sa_select(func.count()).select_from(Event).where(Event.seq > seq)  # type: ignore[arg-type]
+    ).scalar_one())

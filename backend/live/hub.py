@@ -1,0 +1,210 @@
+"""The live feed's hub: one per API process.
+
+The event table is the source of truth. A wake-up (in-process after a commit; on PostgreSQL also
+``LISTEN/NOTIFY`` from other API processes) tells the hub to read the rows after the last
+sequence number it delivered and push them to the websocket clients that may see them. A poll
+every second is the safety net for a lost wake-up, so a client is never more than a second
+behind even when a notification goes missing.
+
+Each client gets its own queue; an event is serialised to JSON once and shared by all clients.
+A client that falls too far behind is closed, and reconnects with ``?since=`` to catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.auth import Principal
+from backend.db import Database
+from backend.events.models import Event
+from backend.events.service import NOTIFY_CHANNEL, count_events_after, events_after, last_seq
+from backend.users.models import Role
+
+log = logging.getLogger(__name__)
+
+_hubs: weakref.WeakSet[LiveHub] = weakref.WeakSet()
+QUEUE_LIMIT = 5_000
+POLL_SECONDS = 1.0
+
+
+def wake_local_hubs() -> None:
+    """Called after a commit that appended events (from any thread)."""
+    for hub in list(_hubs):
+        hub.wake_threadsafe()
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "seq": event.seq,
+        "type": event.type,
+        "at": event.at.isoformat(),
+        "group_id": event.group_id,
+        "provider_id": event.provider_id,
+        "region_id": event.region_id,
+    }
+    message.update(event.payload)
+    return message
+
+
+@dataclass(eq=False)
+class Subscriber:
+    principal: Principal
+    care_forms: frozenset[str] | None = None
+    municipalities: frozenset[int] | None = None
+    own_only: bool = False
+    queue: asyncio.Queue[tuple[int, str] | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT))
+    overflowed: bool = False
+
+    def wants(self, message: dict[str, Any]) -> bool:
+        provider_id = message.get("provider_id")
+        is_own = provider_id is not None and provider_id == self.principal.provider_id
+        if self.principal.role == Role.provider and not is_own:
+            return False
+        if self.own_only and not is_own:
+            return False
+        audience = message.get("audience")
+        if audience is not None and self.principal.role not in audience and not is_own:
+            return False
+        group = message.get("group") or {}
+        if self.care_forms is not None and group.get("care_form") not in self.care_forms:
+            return False
+        return not (self.municipalities is not None
+                    and group.get("municipality_id") not in self.municipalities)
+
+    def offer(self, seq: int, text: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait((seq, text))
+        except asyncio.QueueFull:
+            # Too far behind: stop feeding it and tell the sender to close; the client
+            # reconnects with ?since= and gets a replay or a snapshot.
+            self.overflowed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.get_nowait()
+                self.queue.put_nowait(None)
+
+
+class LiveHub:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.settings = db.settings
+        self.subscribers: set[Subscriber] = set()
+        self.last_seq = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.last_seq = await asyncio.to_thread(self._read_last_seq)
+        self._tasks.append(asyncio.create_task(self._pump(), name="live-pump"))
+        if not self.db.is_sqlite:
+            self._tasks.append(asyncio.create_task(self._listen(), name="live-listen"))
+        _hubs.add(self)
+
+    async def stop(self) -> None:
+        _hubs.discard(self)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for subscriber in list(self.subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                subscriber.queue.put_nowait(None)
+
+    def wake_threadsafe(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def _read_last_seq(self) -> int:
+        with self.db.session(write=False) as session:
+            return last_seq(session)
+
+    def _read_after(self, seq: int, limit: int | None = None) -> list[Event]:
+        with self.db.session(write=False) as session:
+            return events_after(session, seq, limit=limit)
+
+    async def _pump(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+            self._wake.clear()
+            try:
+                await self._deliver_new()
+            except Exception:  # the database may be away for a moment: try again next round
+                log.warning("live feed could not read new events", exc_info=True)
+                await asyncio.sleep(0.5)
+
+    async def _deliver_new(self) -> None:
+        while True:
+            events = await asyncio.to_thread(self._read_after, self.last_seq, 2_000)
+            if not events:
+                return
+            self.publish(events)
+            if len(events) < 2_000:
+                return
+
+    def publish(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if event.seq <= self.last_seq:
+                continue
+            message = event_message(event)
+            text = json.dumps(message, default=str)
+            for subscriber in self.subscribers:
+                if subscriber.wants(message):
+                    subscriber.offer(event.seq, text)
+            self.last_seq = event.seq
+
+    async def _listen(self) -> None:
+        import psycopg
+
+        url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    # Anything committed while we were not listening is picked up now.
+                    self._wake.set()
+                    async for _notice in conn.notifies():
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
+                await asyncio.sleep(1.0)
+
+    # -- subscribing ------------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def catch_up(self, subscriber: Subscriber, since: int) -> tuple[list[str], int] | None:
+        """The missed messages after ``since`` that this subscriber may see, with the last
+        sequence number covered; ``None`` when too much was missed (send a snapshot)."""
+        with self.db.session(write=False) as session:
+            if count_events_after(session, since) > self.settings.live_max_replay:
+                return None
+            events = events_after(session, since)
+            current = last_seq(session)
+        texts = []
+        for event in events:
+            message = event_message(event)
+            if subscriber.wants(message):
+                texts.append(json.dumps(message, default=str))
+        return texts, max([current, *[e.seq for e in events]], default=since)

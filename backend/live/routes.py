@@ -1,0 +1,136 @@
+"""The live feed websocket: ``/api/v1/live``.
+
+Query parameters: ``token`` or ``api_key`` (browsers cannot set headers on a websocket; the
+``Authorization`` and ``X-API-Key`` headers work too), ``care_form`` and ``municipality_id``
+(repeatable filters), ``own=true`` (only the caller's own groups), ``since=SEQ`` (replay what
+was missed after SEQ, or a snapshot when too much was missed), ``snapshot=true`` (start with the
+full current picture).
+
+Messages are JSON objects with at least ``seq``, ``type`` and the new state (``group`` for
+availability changes). Control messages: ``hello`` (the current position), ``snapshot``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from backend.auth import Principal, resolve_principal
+from backend.errors import DomainError
+from backend.events.service import last_seq
+from backend.live.hub import LiveHub, Subscriber
+from backend.providers.service import list_groups
+
+router = APIRouter(tags=["live"])
+POLICY_VIOLATION = 1008
+
+
+def _authenticate(websocket: WebSocket) -> Principal:
+    db = websocket.app.state.db
+    params = websocket.query_params
+    token = params.get("token")
+    header = websocket.headers.get("authorization", "")
+    if not token and header.lower().startswith("bearer "):
+        token = header[7:]
+    api_key = params.get("api_key") or websocket.headers.get("x-api-key")
+    with db.session(write=False) as session:
+        return resolve_principal(session, db.settings, token=token, api_key=api_key)
+
+
+def _snapshot(hub: LiveHub, subscriber: Subscriber) -> tuple[str, int]:
+    with hub.db.session(write=False) as session:
+        seq = last_seq(session)
+        groups = list_groups(
+            session=session, principal=subscriber.principal,
+            stale_after_hours=hub.settings.stale_after_hours,
+            care_forms=sorted(subscriber.care_forms) if subscriber.care_forms else None,
+            municipality_ids=sorted(subscriber.municipalities) if subscriber.municipalities else None,
+            provider_id=subscriber.principal.provider_id if subscriber.own_only else None)
+    body = {"type": "snapshot", "seq": seq, "groups": [g.model_dump(mode="json") for g in groups]}
+    return json.dumps(body), seq
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket) -> None:
+    hub: LiveHub = websocket.app.state.live
+    try:
+        principal = await asyncio.to_thread(_authenticate, websocket)
+    except DomainError as exc:
+        await websocket.close(code=POLICY_VIOLATION, reason=exc.message[:120])
+        return
+    params = websocket.query_params
+    try:
+        care_forms = frozenset(params.getlist("care_form")) or None
+        municipalities = frozenset(int(m) for m in params.getlist("municipality_id")) or None
+        since = int(params["since"]) if params.get("since") not in (None, "") else None
+    except ValueError:
+        await websocket.close(code=POLICY_VIOLATION, reason="Ongeldige filter of since-waarde")
+        return
+    own_only = params.get("own", "").lower() in ("1", "true", "ja")
+    subscriber = Subscriber(principal=principal, care_forms=care_forms,
+                            municipalities=municipalities, own_only=own_only)
+    await websocket.accept()
+    # Subscribe before catching up: events arriving meanwhile wait in the queue, and anything
+    # already sent by the catch-up is skipped by its sequence number.
+    hub.subscribe(subscriber)
+    try:
+        sent_up_to = await _start(websocket, hub, subscriber, since,
+                                  params.get("snapshot", "").lower() in ("1", "true", "ja"))
+        receiver = asyncio.create_task(_drain_incoming(websocket))
+        try:
+            while True:
+                getter = asyncio.create_task(subscriber.queue.get())
+                done, _ = await asyncio.wait({getter, receiver},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if receiver in done:
+                    getter.cancel()
+                    return
+                item = getter.result()
+                if item is None:
+                    await websocket.close(code=4000, reason="Te ver achter; maak opnieuw verbinding met since")
+                    return
+                seq, text = item
+                if seq <= sent_up_to:
+                    continue
+                await websocket.send_text(text)
+                sent_up_to = seq
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+async def _start(websocket: WebSocket, hub: LiveHub, subscriber: Subscriber, since: int | None,
+                 want_snapshot: bool) -> int:
+    if since is not None and not want_snapshot:
+        caught_up = await asyncio.to_thread(hub.catch_up, subscriber, since)
+        if caught_up is not None:
+            texts, covered = caught_up
+            for text in texts:
+                await websocket.send_text(text)
+            await websocket.send_json({"type": "hello", "seq": covered, "replayed": len(texts)})
+            return covered
+        want_snapshot = True
+    if want_snapshot:
+        text, seq = await asyncio.to_thread(_snapshot, hub, subscriber)
+        await websocket.send_text(text)
+        return seq
+    seq = await asyncio.to_thread(hub._read_last_seq)
+    await websocket.send_json({"type": "hello", "seq": seq, "replayed": 0})
+    return seq
+
+
+async def _drain_incoming(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, to notice when it goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            message = await websocket.receive()
+            if message.get("type") == "websocket.disconnect":
+                return

@@ -1,0 +1,135 @@
+"""The app factory: settings, database, live hub, routers, error handlers and the web app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from backend.audit.routes import router as audit_router
+from backend.availability.routes import router as availability_router
+from backend.config import Settings, get_settings
+from backend.db import Database
+from backend.errors import install_error_handlers
+from backend.live.hub import LiveHub
+from backend.live.routes import router as live_router
+from backend.providers.routes import router as providers_router
+from backend.regions.routes import router as regions_router
+from backend.users.routes import router as users_router
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+
+# Every domain's router, in the order they appear in the API document.
+DOMAIN_ROUTERS: list[APIRouter] = [
+    users_router,
+    regions_router,
+    providers_router,
+    availability_router,
+    live_router,
+    audit_router,
+]
+
+
+def _optional_routers() -> list[APIRouter]:
+    """Routers of domains that are built on the foundation (matching, crisis, occupancy,
+    reports); each registers itself in ``backend/routers.py``."""
+    from backend.routers import EXTRA_ROUTERS
+
+    return list(EXTRA_ROUTERS)
+
+
+class BodySizeLimit:
+    """Refuses bodies over the configured size with 413 before anything reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = JSONResponse(
+                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
+                 "code": "body_too_large"}, status_code=413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive():  # type: ignore[no-untyped-def]
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            response = JSONResponse(
+                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
+                 "code": "body_too_large"}, status_code=413)
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = LiveHub(db)
+        app.state.live = hub
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="plekwijzer",
+        version="0.1.0",
+        description="Live beschikbaarheid en uitlegbare matching van plekken in de residentiële "
+        "jeugdhulp. Authenticatie: OAuth2 (wachtwoord, JWT) of een API-sleutel in `X-API-Key`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in [*DOMAIN_ROUTERS, *_optional_routers()]:
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if (FRONTEND_DIR / "index.html").exists():
+        app.mount("/app", StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend")
+
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("/app/")
+
+        @app.get("/favicon.ico", include_in_schema=False)
+        def favicon() -> FileResponse:
+            return FileResponse(FRONTEND_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+    return app

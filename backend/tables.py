@@ -1,0 +1,27 @@
+"""Imports every table so that ``SQLModel.metadata`` knows them all (Alembic, tests).
+
+Each domain with tables adds one import line here.
+"""
+
+from backend.audit.models import AuditEntry
+from backend.availability.models import IdempotencyRecord
+from backend.events.models import Event, EventCounter
+from backend.providers.models import Group, Location, Provider
+from backend.regions.models import Municipality, Postcode, Region
+from backend.users.models import ApiKey, LoginFailure, User
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Event",
+    "EventCounter",
+    "Group",
+    "IdempotencyRecord",
+    "Location",
+    "LoginFailure",
+    "Municipality",
+    "Postcode",
+    "Provider",
+    "Region",
+    "User",
+]

@@ -1,0 +1,740 @@
+"""Batch assignment of referrals to groups.
+
+Objective (maximised; integer costs are the values below times ``SCALE`` = 10,000, rounded)
+-------------------------------------------------------------------------------------------
+    sum over placed youths i in group j of
+        placement_bonus + priority_weight · priority_i + score_ij
+An unplaced youth contributes 0, so leaving youth i out costs ``placement_bonus + priority_weight
+· priority_i``.  With the defaults that is >= 2.0 while scores lie in [0, 1]: the solver never
+drops a youth merely to give another a better-fitting place, and when places are short the more
+urgent / longer-waiting youths get them first.  ``score_ij`` and ``priority_i`` are defined in
+``solver.scoring``.
+
+Constraints: each youth at most one group; a group takes at most ``free_places`` youths; a group
+takes at most ``profile_c_limit - profile_c_present`` youths with risk profile C; a sibling set
+(two or more youths sharing ``sibling_set``) is placed entirely in one group (``together="group"``)
+or entirely at one location (``together="location"``), or not at all; every arc satisfies every
+hard rule.  Candidate arcs: for each youth the ``k`` nearest feasible groups (default 300).
+"Optimal" means optimal over these candidate arcs.
+
+Method
+------
+1. Min-cost flow (OR-Tools ``SimpleMinCostFlow``): source supply 1 per youth; youth -> group arc
+   (cost -value), or youth -> group's profile-C node -> group for profile-C youths, so the C limit
+   is an arc capacity; group -> sink (capacity ``free_places``); youth -> sink (cost 0, "unplaced").
+   Everything but the sibling rule is a network, so this flow is the exact optimum of the problem
+   without the sibling rule: an upper bound UB.  If no sibling set is split, it is optimal.
+2. Otherwise: repair the split sets greedily (incumbent, value LB), compute node potentials of the
+   optimal flow (Bellman-Ford on the residual graph) and the reduced cost rc of every arc.  Any
+   solution using an arc with rc > UB - LB is worth less than UB - rc < LB (LP duality), so those
+   arcs are dropped.  CP-SAT then solves the remaining small model exactly (sibling sets as
+   units), warm-started with the incumbent; its optimum is the global optimum.  At the time limit
+   the best solution found is returned with ``optimal=False`` and the bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from ortools.graph.python import min_cost_flow
+from ortools.sat.python import cp_model
+
+from solver.rank import N_RULES, GroupTable, evaluate, prepare_groups
+from solver.schema import Assignment, Instance, Result, Status, Unplaced, Youth
+from solver.scoring import RULE_NAMES, RULE_REASON, priority
+
+SCALE = 10_000
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+REASON_NO_GROUP = "Geen enkele groep voldoet aan alle harde eisen"
+REASON_TAKEN = "Passende plekken zijn vergeven aan jongeren met meer voorrang of een betere match"
+REASON_SIBLINGS = "Geen plek waar de broers en zussen samen terechtkunnen"
+
+
+@dataclass(eq=False)
+class Candidates:
+    """Candidate arcs (youth position, group position) with their score and integer value."""
+
+    table: GroupTable
+    youths: tuple[Youth, ...]
+    youth: IntArray
+    group: IntArray
+    score: FloatArray
+    distance_km: FloatArray
+    value: IntArray
+    first_fail_counts: IntArray  # shape (n_youths, N_RULES + 1), last column = feasible
+    build_seconds: float = 0.0
+    by_youth: list[IntArray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        order = np.argsort(self.youth, kind="stable")
+        bounds = np.searchsorted(self.youth[order], np.arange(len(self.youths) + 1))
+        self.by_youth = [order[bounds[i] : bounds[i + 1]] for i in range(len(self.youths))]
+
+
+def build_candidates(
+    instance: Instance, k: int = 300, table: GroupTable | None = None
+) -> Candidates:
+    """At most ``k`` nearest feasible groups per youth, scored."""
+    t0 = time.perf_counter()
+    tab = table if table is not None else prepare_groups(instance.groups)
+    w = instance.weights
+    road: dict[int, dict[int, float]] = {}
+    if instance.road_km:
+        for (yid, gid), km in instance.road_km.items():
+            road.setdefault(yid, {})[gid] = km
+    ys, gs, sc, dk, vals = [], [], [], [], []
+    counts = np.zeros((len(instance.youths), N_RULES + 1), dtype=np.int64)
+    for pos, youth in enumerate(instance.youths):
+        ev = evaluate(youth, tab, w, road.get(youth.id))
+        counts[pos] = np.bincount(ev.first_fail(), minlength=N_RULES + 1)
+        rows = ev.feasible_rows()
+        if len(rows) > k:
+            rows = rows[np.argpartition(ev.distance_km[rows], k - 1)[:k]]
+        bonus = w.placement_bonus + w.priority * priority(youth, w)
+        ys.append(np.full(len(rows), pos, dtype=np.int64))
+        gs.append(ev.idx[rows])
+        sc.append(ev.score[rows])
+        dk.append(ev.distance_km[rows])
+        vals.append(np.rint((bonus + ev.score[rows]) * SCALE).astype(np.int64))
+
+    def cat(parts: list[npt.NDArray[np.generic]], dtype: type) -> npt.NDArray[np.generic]:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return Candidates(
+        table=tab,
+        youths=tuple(instance.youths),
+        youth=cat(ys, np.int64),  # type: ignore[arg-type]
+        group=cat(gs, np.int64),  # type: ignore[arg-type]
+        score=cat(sc, np.float64),  # type: ignore[arg-type]
+        distance_km=cat(dk, np.float64),  # type: ignore[arg-type]
+        value=cat(vals, np.int64),  # type: ignore[arg-type]
+        first_fail_counts=counts,
+        build_seconds=time.perf_counter() - t0,
+    )
+
+
+# --------------------------------------------------------------------------- flow relaxation
+
+
+@dataclass(eq=False)
+class _Flow:
+    status: str
+    chosen: IntArray  # per youth: candidate arc index or -1
+    ub: int  # integer objective of the flow optimum
+    tails: IntArray
+    heads: IntArray
+    caps: IntArray
+    costs: IntArray
+    flows: IntArray
+    n_nodes: int
+    sink: int
+    head_of_arc: IntArray  # for each candidate arc, the flow node it enters
+    unplaced_arc: IntArray  # per youth: index into tails of the youth -> sink arc, or -1
+
+
+def _solve_flow(
+    cands: Candidates,
+    limit: int,
+    side_rules: bool,
+    require_all: bool,
+    active: IntArray | None = None,
+) -> _Flow:
+    """Min-cost flow over the candidate arcs ``active`` (all when None)."""
+    tab = cands.table
+    n, m = len(cands.youths), len(tab)
+    sink_placeholder = 0
+    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
+    act = np.arange(len(cands.youth)) if active is None else active
+    arc_youth, arc_group, arc_value = cands.youth[act], cands.group[act], cands.value[act]
+    heads = n + arc_group
+    c_nodes = np.zeros(0, dtype=np.int64)
+    if side_rules:
+        c_arc = is_c[arc_youth]
+        c_groups = np.unique(arc_group[c_arc])
+        c_node_of = np.full(m, -1, dtype=np.int64)
+        c_node_of[c_groups] = n + m + np.arange(len(c_groups))
+        heads = np.where(c_arc, c_node_of[arc_group], heads)
+        c_nodes = c_groups
+    sink = n + m + len(c_nodes) + sink_placeholder
+    room = np.maximum(limit - tab.profile_c_present[c_nodes], 0)
+    tails_parts = [arc_youth, n + m + np.arange(len(c_nodes)), n + np.arange(m)]
+    heads_parts = [heads, n + c_nodes, np.full(m, sink)]
+    caps_parts = [np.ones(len(act)), room, tab.free_places]
+    costs_parts = [-arc_value, np.zeros(len(c_nodes)), np.zeros(m)]
+    unplaced_arc = np.full(n, -1, dtype=np.int64)
+    if not require_all:
+        base = len(act) + len(c_nodes) + m
+        unplaced_arc = base + np.arange(n)
+        tails_parts.append(np.arange(n))
+        heads_parts.append(np.full(n, sink))
+        caps_parts.append(np.ones(n))
+        costs_parts.append(np.zeros(n))
+    tails = np.concatenate(tails_parts).astype(np.int64)
+    heads_all = np.concatenate(heads_parts).astype(np.int64)
+    caps = np.concatenate(caps_parts).astype(np.int64)
+    costs = np.concatenate(costs_parts).astype(np.int64)
+
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads_all, caps, costs)
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[:n] = 1
+    supplies[sink] = -n
+    smcf.set_nodes_supplies(np.arange(sink + 1), supplies)
+    status = smcf.solve()
+    n_arcs = len(act)
+    if status != smcf.OPTIMAL:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Flow("infeasible", np.full(n, -1), 0, empty, empty, empty, empty, empty,
+                     sink + 1, sink, heads, unplaced_arc)
+    flows = np.asarray(smcf.flows(arcs), dtype=np.int64)
+    chosen = np.full(n, -1, dtype=np.int64)
+    used = np.flatnonzero(flows[:n_arcs] > 0)
+    chosen[arc_youth[used]] = act[used]
+    return _Flow("optimal", chosen, -int(smcf.optimal_cost()), tails, heads_all, caps, costs,
+                 flows, sink + 1, sink, heads, unplaced_arc)
+
+
+def _potentials(flow: _Flow, deadline: float) -> IntArray | None:
+    """Shortest-path distances from a virtual root in the residual graph (node potentials).
+
+    The optimal flow has no negative cycle, so Bellman-Ford converges; it is vectorised over arcs
+    and usually needs a few dozen rounds.  Returns None when the deadline passes first.
+    """
+    fwd = flow.flows < flow.caps
+    bwd = flow.flows > 0
+    rt = np.concatenate([flow.tails[fwd], flow.heads[bwd]])
+    rh = np.concatenate([flow.heads[fwd], flow.tails[bwd]])
+    rc = np.concatenate([flow.costs[fwd], -flow.costs[bwd]])
+    order = np.argsort(rh, kind="stable")
+    rt, rh, rc = rt[order], rh[order], rc[order]
+    heads_u, starts = np.unique(rh, return_index=True)
+    dist = np.zeros(flow.n_nodes, dtype=np.int64)
+    for _ in range(flow.n_nodes + 1):
+        mins = np.minimum.reduceat(dist[rt] + rc, starts)
+        better = mins < dist[heads_u]
+        if not better.any():
+            return dist
+        dist[heads_u[better]] = mins[better]
+        if time.perf_counter() > deadline:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sibling_sets(youths: Sequence[Youth]) -> list[tuple[list[int], str]]:
+    sets: dict[str, list[int]] = {}
+    for pos, y in enumerate(youths):
+        if y.sibling_set is not None:
+            sets.setdefault(y.sibling_set, []).append(pos)
+    return [(members, youths[members[0]].together) for members in sets.values() if len(members) > 1]
+
+
+def _set_ok(cands: Candidates, chosen: IntArray, members: list[int], mode: str) -> bool:
+    arcs = chosen[members]
+    if (arcs < 0).all():
+        return True
+    if (arcs < 0).any():
+        return False
+    groups = cands.group[arcs]
+    if mode == "group":
+        return bool((groups == groups[0]).all())
+    locs = cands.table.location_ids[groups]
+    return bool((locs == locs[0]).all())
+
+
+def _value(cands: Candidates, chosen: IntArray) -> int:
+    return int(cands.value[chosen[chosen >= 0]].sum())
+
+
+def _repair(
+    cands: Candidates, chosen: IntArray, split: list[tuple[list[int], str]], limit: int
+) -> IntArray:
+    """Greedy incumbent: take the split sets out, then put each back whole where there is room."""
+    tab = cands.table
+    sol = chosen.copy()
+    for members, _ in split:
+        sol[members] = -1
+    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
+    placed = np.flatnonzero(sol >= 0)
+    load = np.bincount(cands.group[sol[placed]], minlength=len(tab)).astype(np.int64)
+    placed_c = placed[is_c[placed]]
+    c_load = np.bincount(cands.group[sol[placed_c]], minlength=len(tab)).astype(np.int64)
+    c_room = limit - tab.profile_c_present
+    for members, mode in split:
+        arcs = _repair_one(cands, members, mode, load, c_load, c_room)
+        if arcs is None:
+            continue
+        for mpos, a in zip(members, arcs, strict=True):
+            sol[mpos] = a
+            load[cands.group[a]] += 1
+            c_load[cands.group[a]] += int(is_c[mpos])
+    return sol
+
+
+def _prune_for_siblings(
+    cands: Candidates, sets: list[tuple[list[int], str]], limit: int
+) -> Candidates:
+    """Drop arcs no feasible solution can use: a sibling member may only go to a group that has
+    an arc for every member of its set, room for the whole set and profile-C room for all its C
+    members (``together="group"``), or to a location where every member has an arc.  This is
+    exact preprocessing; it makes the flow relaxation much tighter."""
+    if not sets:
+        return cands
+    tab = cands.table
+    keep = np.ones(len(cands.youth), dtype=bool)
+    for members, mode in sets:
+        arcs = [cands.by_youth[m] for m in members]
+        if mode == "group":
+            common = set(cands.group[arcs[0]].tolist()).intersection(
+                *(cands.group[a].tolist() for a in arcs[1:])
+            )
+            n_c = sum(cands.youths[m].risk_profile == "C" for m in members)
+            common = {
+                g
+                for g in common
+                if tab.free_places[g] >= len(members)
+                and (n_c == 0 or limit - tab.profile_c_present[g] >= n_c)
+            }
+            for a in arcs:
+                keep[a] = np.isin(cands.group[a], list(common))
+        else:
+            locs = [set(tab.location_ids[cands.group[a]].tolist()) for a in arcs]
+            common_l = locs[0].intersection(*locs[1:])
+            for a in arcs:
+                keep[a] = np.isin(tab.location_ids[cands.group[a]], list(common_l))
+    if keep.all():
+        return cands
+    return Candidates(
+        table=tab,
+        youths=cands.youths,
+        youth=cands.youth[keep],
+        group=cands.group[keep],
+        score=cands.score[keep],
+        distance_km=cands.distance_km[keep],
+        value=cands.value[keep],
+        first_fail_counts=cands.first_fail_counts,
+        build_seconds=cands.build_seconds,
+    )
+
+
+def _fix_and_resolve(
+    cands: Candidates,
+    chosen: IntArray,
+    sets: list[tuple[list[int], str]],
+    limit: int,
+    require_all: bool,
+) -> IntArray:
+    """Incumbent: pin each split set to the group (location) holding most of its members, re-solve
+    the flow; a set still split after being pinned is left out; then repair greedily."""
+    tab = cands.table
+    allowed = np.ones(len(cands.youth), dtype=bool)
+    pinned: set[int] = set()
+    sol = chosen
+    for _ in range(3):
+        split = [i for i, s in enumerate(sets) if not _set_ok(cands, sol, *s)]
+        if not split:
+            return sol
+        for i in split:
+            members, mode = sets[i]
+            arcs = np.concatenate([cands.by_youth[m] for m in members])
+            if i in pinned:
+                allowed[arcs] = False
+                continue
+            pinned.add(i)
+            used = sol[members][sol[members] >= 0]
+            keys = cands.group[used] if mode == "group" else tab.location_ids[cands.group[used]]
+            vals, cnt = np.unique(keys, return_counts=True)
+            target = vals[np.argmax(cnt)]
+            arc_keys = (
+                cands.group[arcs] if mode == "group" else tab.location_ids[cands.group[arcs]]
+            )
+            allowed[arcs[arc_keys != target]] = False
+        flow = _solve_flow(cands, limit, True, require_all, np.flatnonzero(allowed))
+        if flow.status != "optimal":
+            break
+        sol = flow.chosen
+    split_sets = [s for s in sets if not _set_ok(cands, sol, *s)]
+    return _repair(cands, sol, split_sets, limit) if split_sets else sol
+
+
+# --------------------------------------------------------------------------- exact phase
+
+
+def _exact(
+    cands: Candidates,
+    keep: npt.NDArray[np.bool_],
+    unplaced_ok: npt.NDArray[np.bool_],
+    sets: list[tuple[list[int], str]],
+    hint: IntArray | None,
+    limit: int,
+    seconds: float,
+    workers: int,
+    lower_bound: int | None,
+) -> tuple[str, IntArray | None, float]:
+    """CP-SAT over the kept arcs; sibling sets as units.  Returns (status, solution, bound)."""
+    tab = cands.table
+    n = len(cands.youths)
+    model = cp_model.CpModel()
+    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
+    in_set = np.zeros(n, dtype=bool)
+    cap_terms: dict[int, list[tuple[cp_model.IntVar, int]]] = {}
+    c_terms: dict[int, list[tuple[cp_model.IntVar, int]]] = {}
+    obj: list[tuple[cp_model.IntVar, int]] = []
+    arc_var: dict[int, cp_model.IntVar] = {}
+    hint_vars: list[tuple[cp_model.IntVar, int]] = []
+
+    def add_use(g: int, var: cp_model.IntVar, count: int, count_c: int) -> None:
+        cap_terms.setdefault(g, []).append((var, count))
+        if count_c:
+            c_terms.setdefault(g, []).append((var, count_c))
+
+    for members, mode in sets:
+        in_set[members] = True
+        per_member = [
+            [int(a) for a in cands.by_youth[mpos] if keep[a]] for mpos in members
+        ]
+        choice_vars: list[cp_model.IntVar] = []
+        hinted = hint is not None and (hint[members] >= 0).all()
+        if mode == "group":
+            maps = [{int(cands.group[a]): a for a in arcs} for arcs in per_member]
+            common = set(maps[0]).intersection(*maps[1:])
+            n_c = int(is_c[members].sum())
+            for g in sorted(common):
+                arcs = [mp[g] for mp in maps]
+                z = model.new_bool_var("")
+                choice_vars.append(z)
+                add_use(g, z, len(members), n_c)
+                obj.append((z, int(cands.value[arcs].sum())))
+                for mpos, a in zip(members, arcs, strict=True):
+                    arc_var[a] = z
+                if hint is not None:
+                    hint_vars.append((z, int(hinted and int(cands.group[hint[members[0]]]) == g)))
+        else:
+            locs = [{int(tab.location_ids[cands.group[a]]) for a in arcs} for arcs in per_member]
+            common_l = set(locs[0]).intersection(*locs[1:])
+            for loc in sorted(common_l):
+                z = model.new_bool_var("")
+                choice_vars.append(z)
+                for mpos, arcs in zip(members, per_member, strict=True):
+                    xs = []
+                    for a in arcs:
+                        g = int(cands.group[a])
+                        if int(tab.location_ids[g]) != loc:
+                            continue
+                        x = model.new_bool_var("")
+                        arc_var[a] = x
+                        xs.append(x)
+                        add_use(g, x, 1, int(is_c[mpos]))
+                        obj.append((x, int(cands.value[a])))
+                        if hint is not None:
+                            hint_vars.append((x, int(hint[mpos] == a)))
+                    model.add(sum(xs) == z)
+        if bool(unplaced_ok[members].all()):
+            model.add(sum(choice_vars) <= 1)
+        else:
+            model.add(sum(choice_vars) == 1)
+
+    for pos in range(n):
+        if in_set[pos]:
+            continue
+        xs = []
+        for a in cands.by_youth[pos]:
+            if not keep[a]:
+                continue
+            x = model.new_bool_var("")
+            arc_var[int(a)] = x
+            xs.append(x)
+            g = int(cands.group[a])
+            add_use(g, x, 1, int(is_c[pos]))
+            obj.append((x, int(cands.value[a])))
+            if hint is not None:
+                hint_vars.append((x, int(hint[pos] == a)))
+        if unplaced_ok[pos]:
+            if xs:
+                model.add_at_most_one(xs)
+        else:
+            model.add_exactly_one(xs)
+
+    for g, terms in cap_terms.items():
+        if sum(c for _, c in terms) > tab.free_places[g]:
+            model.add(sum(c * v for v, c in terms) <= int(tab.free_places[g]))
+    for g, terms in c_terms.items():
+        room = int(limit - tab.profile_c_present[g])
+        if sum(c for _, c in terms) > room:
+            model.add(sum(c * v for v, c in terms) <= room)
+    objective = sum(c * v for v, c in obj)
+    model.maximize(objective)
+    if lower_bound is not None:
+        model.add(objective >= lower_bound)
+    for v, h in hint_vars:
+        model.add_hint(v, h)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    solver.parameters.num_workers = workers
+    code = solver.solve(model)
+    bound = float(solver.best_objective_bound)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return ("infeasible" if code == cp_model.INFEASIBLE else "unknown"), None, bound
+    sol = np.full(n, -1, dtype=np.int64)
+    for a, var in arc_var.items():
+        if solver.value(var):
+            sol[int(cands.youth[a])] = a
+    return ("optimal" if code == cp_model.OPTIMAL else "feasible"), sol, bound
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _result(
+    cands: Candidates,
+    instance: Instance,
+    sol: IntArray | None,
+    status: Status,
+    optimal: bool,
+    bound: float | None,
+    seconds: float,
+    stats: dict[str, float],
+) -> Result:
+    if sol is None:
+        sol = np.full(len(cands.youths), -1, dtype=np.int64)
+    w = instance.weights
+    assignments, unplaced = [], []
+    objective = 0.0
+    for pos, youth in enumerate(cands.youths):
+        a = int(sol[pos])
+        if a >= 0:
+            score = float(cands.score[a])
+            gid = int(cands.table.ids[cands.group[a]])
+            assignments.append(Assignment(youth.id, gid, score))
+            objective += w.placement_bonus + w.priority * priority(youth, w) + score
+        else:
+            unplaced.append(Unplaced(youth.id, _reasons(cands, pos)))
+    return Result(
+        status=status,
+        objective=objective,
+        optimal=optimal,
+        bound=bound,
+        solve_seconds=seconds,
+        assignments=tuple(assignments),
+        unplaced=tuple(unplaced),
+        stats=stats,
+    )
+
+
+def _reasons(cands: Candidates, pos: int) -> tuple[str, ...]:
+    counts = cands.first_fail_counts[pos]
+    if counts[N_RULES] == 0:
+        detail = sorted(
+            ((int(counts[i]), name) for i, name in enumerate(RULE_NAMES) if counts[i]),
+            reverse=True,
+        )
+        return (REASON_NO_GROUP,) + tuple(f"{RULE_REASON[n]} ({c} groepen)" for c, n in detail)
+    youth = cands.youths[pos]
+    if youth.sibling_set is not None and sum(
+        1 for y in cands.youths if y.sibling_set == youth.sibling_set
+    ) > 1:
+        return (REASON_SIBLINGS, REASON_TAKEN)
+    return (REASON_TAKEN,)
+
+
+def assign(
+    instance: Instance,
+    k: int = 300,
+    time_limit_s: float = 10.0,
+    require_all: bool = False,
+    workers: int = 2,
+    candidates: Candidates | None = None,
+) -> Result:
+    """Maximise the batch objective (module docstring).  Never raises for infeasibility.
+
+    ``require_all=True`` demands that every youth is placed; status "infeasible" if impossible.
+    ``candidates`` may be passed to reuse arcs built by ``build_candidates`` (same ``k``).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    cands = candidates if candidates is not None else build_candidates(instance, k)
+    limit = instance.weights.profile_c_limit
+    sets = _sibling_sets(cands.youths)
+    cands = _prune_for_siblings(cands, sets, limit)
+    flow = _solve_flow(cands, limit, side_rules=True, require_all=require_all)
+    stats: dict[str, float] = {
+        "arcs": float(len(cands.youth)),
+        "candidate_seconds": cands.build_seconds,
+        "flow_seconds": time.perf_counter() - t0,
+    }
+    if flow.status != "optimal":
+        # the flow is a relaxation, so no assignment placing everybody exists
+        return _result(cands, instance, None, "infeasible", False, None,
+                       time.perf_counter() - t0, stats)
+    ub = flow.ub
+    split = [s for s in sets if not _set_ok(cands, flow.chosen, *s)]
+    stats["split_sets"] = float(len(split))
+    if not split:
+        return _result(cands, instance, flow.chosen, "optimal", True, ub / SCALE,
+                       time.perf_counter() - t0, stats)
+
+    incumbent: IntArray | None = _fix_and_resolve(cands, flow.chosen, sets, limit, require_all)
+    assert incumbent is not None
+    if require_all and (incumbent < 0).any():
+        incumbent = None
+    lb = _value(cands, incumbent) if incumbent is not None else None
+    stats["gap_after_repair"] = float("nan") if lb is None else (ub - lb) / SCALE
+    if lb is not None and lb >= ub:
+        return _result(cands, instance, incumbent, "optimal", True, ub / SCALE,
+                       time.perf_counter() - t0, stats)
+
+    n = len(cands.youths)
+    keep = np.ones(len(cands.youth), dtype=bool)
+    unplaced_ok = np.full(n, not require_all)
+    pot = _potentials(flow, deadline) if lb is not None else None
+    if pot is not None and lb is not None:
+        gap = ub - lb
+        rc = -cands.value + pot[cands.youth] - pot[flow.head_of_arc]
+        keep = rc <= gap
+        if not require_all:
+            rc_unplaced = pot[np.arange(n)] - pot[flow.sink]
+            unplaced_ok = rc_unplaced <= gap
+    stats["kept_arcs"] = float(keep.sum())
+    stats["potentials_seconds"] = time.perf_counter() - t0 - stats["flow_seconds"]
+
+    remaining = deadline - time.perf_counter()
+    status, sol, cp_bound = _exact(
+        cands, keep, unplaced_ok, sets, incumbent, limit, remaining, workers, lb
+    )
+    seconds = time.perf_counter() - t0
+    bound = min(ub, cp_bound) / SCALE if sol is not None or status == "unknown" else ub / SCALE
+    if status == "optimal":
+        return _result(cands, instance, sol, "optimal", True, None if sol is None else
+                       _value(cands, sol) / SCALE, seconds, stats)
+    if status == "feasible" and sol is not None:
+        better = incumbent is None or _value(cands, sol) >= _value(cands, incumbent)
+        return _result(cands, instance, sol if better else incumbent, "feasible", False, bound,
+                       seconds, stats)
+    if status == "infeasible":
+        if incumbent is not None:  # cannot happen: the incumbent is in the model; be safe
+            return _result(cands, instance, incumbent, "feasible", False, ub / SCALE, seconds,
+                           stats)
+        return _result(cands, instance, None, "infeasible", False, None, seconds, stats)
+    if incumbent is not None:
+        return _result(cands, instance, incumbent, "feasible", False, ub / SCALE, seconds, stats)
+    return _result(cands, instance, None, "timeout_no_solution", False, ub / SCALE, seconds,
+                   stats)
+
+
+def min_cost_flow_floor(
+    instance: Instance, k: int = 300, candidates: Candidates | None = None
+) -> Result:
+    """The same instance WITHOUT side rules (no profile-C limit, no siblings): plain capacities.
+
+    A timing floor for ``assign``; its objective is also an upper bound on ``assign``'s.
+    """
+    t0 = time.perf_counter()
+    cands = candidates if candidates is not None else build_candidates(instance, k)
+    flow = _solve_flow(cands, instance.weights.profile_c_limit, side_rules=False,
+                       require_all=False)
+    status: Status = "optimal" if flow.status == "optimal" else "infeasible"
+    return _result(cands, instance, flow.chosen, status, status == "optimal",
+                   flow.ub / SCALE, time.perf_counter() - t0, {"arcs": float(len(cands.youth))})
+
+
+def first_come_first_served(
+    instance: Instance, k: int = 300, candidates: Candidates | None = None
+) -> Result:
+    """Baseline: longest-waiting youth first takes its best-scoring free feasible place.
+
+    A sibling set moves when its longest-waiting member's turn comes, and only as a whole.
+    Uses the same candidate arcs and the same rules as ``assign``.
+    """
+    t0 = time.perf_counter()
+    cands = candidates if candidates is not None else build_candidates(instance, k)
+    tab = cands.table
+    limit = instance.weights.profile_c_limit
+    n = len(cands.youths)
+    load = np.zeros(len(tab), dtype=np.int64)
+    c_load = np.zeros(len(tab), dtype=np.int64)
+    c_room = limit - tab.profile_c_present
+    sol = np.full(n, -1, dtype=np.int64)
+    set_of = {y.sibling_set: (members, mode) for members, mode in _sibling_sets(cands.youths)
+              for y in [cands.youths[members[0]]]}
+    done: set[str] = set()
+    order = sorted(range(n), key=lambda p: (-cands.youths[p].waiting_days, cands.youths[p].id))
+    for pos in order:
+        youth = cands.youths[pos]
+        if youth.sibling_set in set_of:
+            assert youth.sibling_set is not None
+            if youth.sibling_set in done:
+                continue
+            done.add(youth.sibling_set)
+            members, mode = set_of[youth.sibling_set]
+            placed = _repair_one(cands, members, mode, load, c_load, c_room)
+            if placed is not None:
+                for mpos, a in zip(members, placed, strict=True):
+                    sol[mpos] = a
+                    load[cands.group[a]] += 1
+                    c_load[cands.group[a]] += int(cands.youths[mpos].risk_profile == "C")
+            continue
+        is_c = youth.risk_profile == "C"
+        arcs = cands.by_youth[pos]
+        if len(arcs) == 0:
+            continue
+        g = cands.group[arcs]
+        ok = load[g] < tab.free_places[g]
+        if is_c:
+            ok &= c_load[g] < c_room[g]
+        if ok.any():
+            best = arcs[ok][np.argmax(cands.score[arcs[ok]])]
+            sol[pos] = best
+            load[cands.group[best]] += 1
+            c_load[cands.group[best]] += int(is_c)
+    return _result(cands, instance, sol, "feasible", False, None, time.perf_counter() - t0, {})
+
+
+def _repair_one(
+    cands: Candidates,
+    members: list[int],
+    mode: str,
+    load: IntArray,
+    c_load: IntArray,
+    c_room: IntArray,
+) -> list[int] | None:
+    """Best-scoring way to place a whole sibling set given current loads (greedy per location)."""
+    tab = cands.table
+    best_val, best = -1.0, None
+    by_key: dict[int, list[list[int]]] = {}
+    for i, mpos in enumerate(members):
+        for a in cands.by_youth[mpos]:
+            g = int(cands.group[a])
+            key = g if mode == "group" else int(tab.location_ids[g])
+            lists = by_key.setdefault(key, [[] for _ in members])
+            lists[i].append(int(a))
+    for lists in by_key.values():
+        if any(not lst for lst in lists):
+            continue
+        extra: dict[int, int] = {}
+        extra_c: dict[int, int] = {}
+        chosen: list[int] = []
+        for mpos, lst in zip(members, lists, strict=True):
+            is_c = int(cands.youths[mpos].risk_profile == "C")
+            for a in sorted(lst, key=lambda a: -float(cands.score[a])):
+                g = int(cands.group[a])
+                if load[g] + extra.get(g, 0) < tab.free_places[g] and (
+                    not is_c or c_load[g] + extra_c.get(g, 0) < c_room[g]
+                ):
+                    extra[g] = extra.get(g, 0) + 1
+                    extra_c[g] = extra_c.get(g, 0) + is_c
+                    chosen.append(a)
+                    break
+        if len(chosen) == len(members):
+            val = float(cands.score[chosen].sum())
+            if val > best_val:
+                best_val, best = val, chosen
+    return best

@@ -1,0 +1,131 @@
+"""Authentication and authorisation: who may read and change which group."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from backend.domain import utcnow
+
+
+def test_every_api_route_needs_authentication(client, app):
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        methods = getattr(route, "methods", None) or set()
+        if not path.startswith("/api/v1") or path == "/api/v1/auth/token":
+            continue
+        for method in methods - {"HEAD", "OPTIONS"}:
+            url = path.replace("{group_id}", "1").replace("{provider_id}", "1")
+            url = url.replace("{", "").replace("}", "")
+            response = client.request(method, url)
+            assert response.status_code == 401, (method, path, response.status_code)
+
+
+def test_login_returns_token_that_works(client, world):
+    response = client.post("/api/v1/auth/token",
+                           data={"username": "coordinator", "password": "geheim-wachtwoord"})
+    assert response.status_code == 200
+    token = response.json()["access_token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["role"] == "coordinator"
+
+
+def test_wrong_password_is_401_in_dutch(client, world):
+    response = client.post("/api/v1/auth/token",
+                           data={"username": "coordinator", "password": "fout"})
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Onjuiste gebruikersnaam of wachtwoord."
+
+
+def test_brute_force_gets_429_with_retry_after(client, world):
+    for _ in range(5):
+        assert client.post("/api/v1/auth/token",
+                           data={"username": "viewer", "password": "fout"}).status_code == 401
+    locked = client.post("/api/v1/auth/token",
+                         data={"username": "viewer", "password": "geheim-wachtwoord"})
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("who", ["provider_a", "key_a"])
+def test_provider_cannot_read_or_change_other_providers_group(client, world, who):
+    other = world.groups_b[0]
+    assert client.get(f"/api/v1/groups/{other}", headers=world.headers(who)).status_code == 404
+    response = client.put(f"/api/v1/groups/{other}/availability", json={"free_places": 0},
+                          headers=world.headers(who))
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Groep niet gevonden."
+    listed = client.get("/api/v1/groups", headers=world.headers(who)).json()
+    assert {g["provider_id"] for g in listed} == {world.provider_a}
+    own = client.put(f"/api/v1/groups/{world.groups_a[0]}/availability",
+                     json={"free_places": 0}, headers=world.headers(who))
+    assert own.status_code == 200
+
+
+def test_other_provider_group_looks_like_missing_group(client, world):
+    missing = client.get("/api/v1/groups/999999", headers=world.headers("provider_a"))
+    foreign = client.get(f"/api/v1/groups/{world.groups_b[0]}", headers=world.headers("provider_a"))
+    assert missing.status_code == foreign.status_code == 404
+    assert missing.json() == foreign.json()
+
+
+@pytest.mark.parametrize("who", ["coordinator", "crisis", "viewer"])
+def test_roles_that_may_not_report_availability_get_403(client, world, who):
+    response = client.put(f"/api/v1/groups/{world.groups_a[0]}/availability",
+                          json={"free_places": 0}, headers=world.headers(who))
+    assert response.status_code == 403
+
+
+def test_admin_may_report_for_any_group(client, world):
+    response = client.put(f"/api/v1/groups/{world.groups_b[0]}/availability",
+                          json={"free_places": 0}, headers=world.headers("admin"))
+    assert response.status_code == 200
+
+
+def test_expired_and_forged_tokens_are_refused(client, world, settings):
+    claims = {"sub": str(world.users["admin"].id), "role": "admin",
+              "exp": utcnow() - timedelta(minutes=1)}
+    expired = jwt.encode(claims, settings.secret_key, algorithm="HS256")
+    response = client.get("/api/v1/groups", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and response.json()["code"] == "token_expired"
+    claims["exp"] = utcnow() + timedelta(hours=1)
+    forged = jwt.encode(claims, "een-ander-geheim-van-minstens-32-tekens!!", algorithm="HS256")
+    response = client.get("/api/v1/groups", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.json()["code"] == "token_invalid"
+    none_alg = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
+    assert client.get("/api/v1/groups",
+                      headers={"Authorization": f"Bearer {none_alg}"}).status_code == 401
+
+
+def test_invalid_api_key_is_refused(client, world):
+    for key in ["pw_nope.nope", "zomaar", world.api_keys["key_a"] + "x"]:
+        response = client.get("/api/v1/groups", headers={"X-API-Key": key})
+        assert response.status_code == 401
+
+
+def test_production_refuses_default_secret():
+    from pydantic import ValidationError
+
+    from backend.config import Settings
+
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment="production")
+    assert Settings(environment="production", secret_key="x" * 40).environment == "production"
+
+
+def test_oversized_body_is_413(client, world):
+    response = client.put(f"/api/v1/groups/{world.groups_a[0]}/availability",
+                          content=b"{" + b" " * 2_000_000 + b"}",
+                          headers={**world.headers("provider_a"),
+                                   "Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_malformed_json_is_422_in_dutch(client, world):
+    response = client.put(f"/api/v1/groups/{world.groups_a[0]}/availability",
+                          content=b"{free_places: ", headers={**world.headers("provider_a"),
+                                                              "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert "geen geldige JSON" in response.json()["detail"]

@@ -1,0 +1,125 @@
+"""A small, realistic world for tests: one region, two providers with groups, a user of every
+role, and API keys. Built through the real service functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from backend.auth import create_access_token, hash_password, new_api_key
+from backend.config import Settings
+from backend.db import Database
+from backend.domain import utcnow
+from backend.providers.models import Group, Location, Provider
+from backend.providers.service import create_group
+from backend.regions.models import Municipality, Region
+from backend.users.models import ApiKey, User
+
+PASSWORD = "geheim-wachtwoord"
+
+
+@lru_cache
+def password_hash() -> str:
+    # argon2 is deliberately slow; hash once per run and reuse it for every test user.
+    return hash_password(PASSWORD)
+
+
+@dataclass
+class World:
+    settings: Settings
+    region_id: int
+    municipality_ids: dict[str, int]
+    provider_a: int
+    provider_b: int
+    groups_a: list[int]
+    groups_b: list[int]
+    users: dict[str, User] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    api_keys: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        """Auth headers: a user name (admin, coordinator, crisis, viewer, provider_a,
+        provider_b) or an API key (key_a, key_b)."""
+        if who in self.api_keys:
+            return {"X-API-Key": self.api_keys[who]}
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def add_user(session: Any, settings: Settings, username: str, role: str,
+             provider_id: int | None = None, region_id: int | None = None) -> tuple[User, str]:
+    user = User(username=username, password_hash=password_hash(), role=role,
+                provider_id=provider_id, region_id=region_id, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    token, _ = create_access_token(user, settings)
+    return user, token
+
+
+def add_api_key(session: Any, provider_id: int) -> str:
+    full, prefix, key_hash = new_api_key()
+    session.add(ApiKey(provider_id=provider_id, prefix=prefix, key_hash=key_hash,
+                       created_at=utcnow()))
+    return full
+
+
+def add_group(session: Any, location: Location, **overrides: Any) -> Group:
+    values: dict[str, Any] = {
+        "name": "Woongroep Esdoorn", "care_form": "woongroep", "capacity": 8, "age_min": 12,
+        "age_max": 18, "weekly_roster_hours": 220.0, "free_places": 2,
+        "expertise": ["trauma", "lvb"], "risk_profiles": "AB", "day_tariff": 200.0,
+    }
+    values.update(overrides)
+    return create_group(session=session, location=location, **values)
+
+
+def build_world(db: Database, settings: Settings) -> World:
+    with db.session() as session:
+        region = Region(code="JZ14", name="Twente", settings={})
+        session.add(region)
+        session.flush()
+        enschede = Municipality(region_id=region.id, cbs_code="GM0153", name="Enschede",
+                                lat=52.218, lon=6.891)
+        almelo = Municipality(region_id=region.id, cbs_code="GM0141", name="Almelo",
+                              lat=52.356, lon=6.659)
+        session.add_all([enschede, almelo])
+        session.flush()
+        provider_a = Provider(region_id=region.id, name="Stichting De Linde", agb_code="41000001",
+                              phone_24h="053-1234567")
+        provider_b = Provider(region_id=region.id, name="Stichting Het Anker",
+                              agb_code="41000002", phone_24h="0546-765432")
+        session.add_all([provider_a, provider_b])
+        session.flush()
+        loc_a = Location(provider_id=provider_a.id, municipality_id=enschede.id,
+                         name="De Linde Enschede", postcode="7511", lat=52.22, lon=6.89)
+        loc_b = Location(provider_id=provider_b.id, municipality_id=almelo.id,
+                         name="Het Anker Almelo", postcode="7600", lat=52.36, lon=6.66)
+        session.add_all([loc_a, loc_b])
+        session.flush()
+        groups_a = [
+            add_group(session, loc_a),
+            add_group(session, loc_a, name="Behandelgroep Eik", care_form="behandelgroep",
+                      capacity=6, weekly_roster_hours=260.0, free_places=1),
+        ]
+        groups_b = [
+            add_group(session, loc_b, name="Gezinshuis Beuk", care_form="gezinshuis",
+                      capacity=5, weekly_roster_hours=60.0, free_places=1),
+            add_group(session, loc_b, name="Crisisgroep Wilg", care_form="crisis", capacity=4,
+                      weekly_roster_hours=200.0, free_places=1),
+        ]
+        world = World(settings=settings, region_id=region.id,  # type: ignore[arg-type]
+                      municipality_ids={"Enschede": enschede.id, "Almelo": almelo.id},  # type: ignore[dict-item]
+                      provider_a=provider_a.id, provider_b=provider_b.id,  # type: ignore[arg-type]
+                      groups_a=[g.id for g in groups_a],  # type: ignore[misc]
+                      groups_b=[g.id for g in groups_b])  # type: ignore[misc]
+        for name, role, provider in [("admin", "admin", None),
+                                     ("coordinator", "coordinator", None),
+                                     ("crisis", "crisis", None), ("viewer", "viewer", None),
+                                     ("provider_a", "provider", provider_a.id),
+                                     ("provider_b", "provider", provider_b.id)]:
+            user, token = add_user(session, settings, name, role, provider, region.id)
+            world.users[name] = user
+            world.tokens[name] = token
+        world.api_keys["key_a"] = add_api_key(session, provider_a.id)  # type: ignore[arg-type]
+        world.api_keys["key_b"] = add_api_key(session, provider_b.id)  # type: ignore[arg-type]
+    return world
