@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Optional map tile server for the coordinator map (none: the map draws without tiles).
     tile_server_url: str | None = None
     db_pool_size: int = 10
+    # Background work (expiring holds and proposals); tests switch it off to drive time.
+    run_periodic_tasks: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -20,6 +20,7 @@ from backend.live.hub import LiveHub
 from backend.live.routes import router as live_router
 from backend.providers.routes import router as providers_router
 from backend.regions.routes import router as regions_router
+from backend.tasks import start_periodic_tasks, stop_periodic_tasks
 from backend.users.routes import router as users_router
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -91,12 +92,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import backend.routers  # noqa: F401  (domains register their periodic tasks on import)
+
         hub = LiveHub(db)
         app.state.live = hub
         await hub.start()
+        periodic = start_periodic_tasks(db) if settings.run_periodic_tasks else []
         try:
             yield
         finally:
+            await stop_periodic_tasks(periodic)
             await hub.stop()
             db.dispose()
 

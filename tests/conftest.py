@@ -98,6 +98,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "login_lockout_seconds": 60,
     }
     values.update(overrides)
+    values.setdefault("run_periodic_tasks", False)
     return Settings(**values)  # type: ignore[arg-type]
 
 

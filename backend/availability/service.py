@@ -56,6 +56,13 @@ def report_availability(
             f"de groep ({group.capacity}).",
             code="free_places_above_capacity",
         )
+    if report.free_places < group.held_places:
+        raise RuleViolation(
+            f"Er {'is' if group.held_places == 1 else 'zijn'} {group.held_places} "
+            f"{'plaats' if group.held_places == 1 else 'plaatsen'} vastgehouden voor een crisisplaatsing "
+            f"of plaatsingsvoorstel; meld minstens {group.held_places} vrij, of wijs de claim eerst af.",
+            code="free_places_below_held",
+        )
     before = {"free_places": group.free_places, "admitting": group.admitting,
               "reason": group.not_admitting_reason, "version": group.version}
     group.free_places = report.free_places

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime
 from sqlmodel import Field, SQLModel
 
 AGB_PATTERN = re.compile(r"^\d{8}$")
@@ -64,6 +64,10 @@ class Location(SQLModel, table=True):
 
 class Group(SQLModel, table=True):
     __tablename__ = "groups"
+    __table_args__ = (
+        CheckConstraint("free_places >= 0 AND free_places <= capacity", name="ck_groups_free_places"),
+        CheckConstraint("held_places >= 0 AND held_places <= free_places", name="ck_groups_held_places"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     provider_id: int = Field(foreign_key="providers.id", index=True)
@@ -92,6 +96,10 @@ class Group(SQLModel, table=True):
 
     # Availability, as last reported.
     free_places: int = 0
+    # Places claimed but not yet occupied: active crisis holds and open placement proposals.
+    # The database refuses held_places > free_places (CHECK constraint), and every claim is an
+    # atomic conditional UPDATE, so no two people can ever take the same bed.
+    held_places: int = 0
     admitting: bool = True
     not_admitting_reason: str | None = Field(default=None, max_length=200)
     expected_free_date: date | None = None
@@ -125,6 +133,8 @@ class GroupPublic(SQLModel):
     lat: float
     lon: float
     free_places: int
+    held_places: int
+    net_free_places: int  # free places minus active holds and open proposals
     admitting: bool
     reason: str | None
     expected_free_date: date | None
@@ -144,5 +154,6 @@ def group_public(group: Group, *, stale: bool, extra: dict[str, Any] | None = No
     data["reason"] = data.pop("not_admitting_reason")
     data.pop("reported_by", None)
     data["stale"] = stale
+    data["net_free_places"] = max(0, group.free_places - group.held_places)
     data.update(extra or {})
     return GroupPublic.model_validate(data)

@@ -178,6 +178,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_users_username'), ['username'], unique=True)
 
     op.create_table('groups',
+    sa.CheckConstraint('free_places >= 0 AND free_places <= capacity', name='ck_groups_free_places'),
+    sa.CheckConstraint('held_places >= 0 AND held_places <= free_places', name='ck_groups_held_places'),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('provider_id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.Integer(), nullable=False),
@@ -201,6 +203,7 @@ def upgrade() -> None:
     sa.Column('availability_funded', sa.Boolean(), nullable=False),
     sa.Column('day_tariff', sa.Float(), nullable=False),
     sa.Column('free_places', sa.Integer(), nullable=False),
+    sa.Column('held_places', sa.Integer(), nullable=False, server_default='0'),
     sa.Column('admitting', sa.Boolean(), nullable=False),
     sa.Column('not_admitting_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('expected_free_date', sa.Date(), nullable=True),

@@ -1,0 +1,50 @@
+"""Periodic work each API process runs in the background (expiring holds and proposals, ...).
+
+A domain appends ``PeriodicTask(name, seconds, function)``; the function gets the app's
+``Database`` and runs in a worker thread. It must be safe to run in several processes at once
+(lock the rows it changes, e.g. ``with_for_update(skip_locked=True)``), because every API
+replica runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from backend.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    seconds: float
+    run: Callable[[Database], object]
+
+
+PERIODIC_TASKS: list[PeriodicTask] = []
+
+
+async def _loop(task: PeriodicTask, db: Database) -> None:
+    while True:
+        await asyncio.sleep(task.seconds)
+        try:
+            await asyncio.to_thread(task.run, db)
+        except Exception:  # a failed round (database away) is retried at the next interval
+            log.warning("periodic task %s failed", task.name, exc_info=True)
+
+
+def start_periodic_tasks(db: Database) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(_loop(task, db), name=task.name) for task in PERIODIC_TASKS]
+
+
+async def stop_periodic_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
