@@ -183,6 +183,12 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
     _key, api_key = create_api_key(session=session, provider_id=providers[0][0].id,
                                    name="demo-koppeling")
 
+    from backend.routers import DEMO_LOADERS
+
+    for loader in DEMO_LOADERS:
+        loader(session=session, rng=rng, region=region)
+    session.flush()
+
     lines = ["# plekwijzer demo-gebruikers (alleen voor de demo; niet voor productie)",
              "# gebruikersnaam\trol\twachtwoord\taanbieder"]
     lines += [f"{u}\t{r}\t{p}\t{pid or ''}" for u, r, p, pid in passwords]
