@@ -413,7 +413,7 @@ def _exact(
                 choice_vars.append(z)
                 add_use(g, z, len(members), n_c)
                 obj.append((z, int(cands.value[arcs].sum())))
-                for mpos, a in zip(members, arcs, strict=True):
+                for a in arcs:
                     arc_var[a] = z
                 if hint is not None:
                     hint_vars.append((z, int(hinted and int(cands.group[hint[members[0]]]) == g)))
@@ -537,7 +537,7 @@ def _reasons(cands: Candidates, pos: int) -> tuple[str, ...]:
             ((int(counts[i]), name) for i, name in enumerate(RULE_NAMES) if counts[i]),
             reverse=True,
         )
-        return (REASON_NO_GROUP,) + tuple(f"{RULE_REASON[n]} ({c} groepen)" for c, n in detail)
+        return (REASON_NO_GROUP, *tuple(f"{RULE_REASON[n]} ({c} groepen)" for c, n in detail))
     youth = cands.youths[pos]
     if youth.sibling_set is not None and sum(
         1 for y in cands.youths if y.sibling_set == youth.sibling_set

@@ -212,9 +212,9 @@ def distances_km(
         else:
             ids = table.ids[idx]
             for pos in range(len(idx)):
-                km = road_km.get(int(ids[pos]))
-                if km is not None:
-                    dist[pos] = km
+                road = road_km.get(int(ids[pos]))
+                if road is not None:
+                    dist[pos] = road
     return dist
 
 

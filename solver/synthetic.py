@@ -76,7 +76,7 @@ def make_groups(
         intensity = INTENSITIES[int(rng.integers(0, min(top, 8) + 1))]
         loc = int(rng.integers(n_locations))
         age_min = int(rng.integers(0, 14))
-        age_max = int(min(23, age_min + rng.integers(4, 12)))
+        age_max = min(23, age_min + int(rng.integers(4, 12)))
         risks = {"A"} | {p for p in ("B", "C") if rng.random() < 0.5}
         expertise = frozenset(
             NEED_TAGS[i] for i in rng.choice(len(NEED_TAGS), size=rng.integers(1, 7), replace=False)
@@ -122,13 +122,13 @@ def make_youths(
     rng = np.random.default_rng(seed + 1_000_003)
     pts = list(points) if points else random_points(rng, max(50, n))
     youths: list[Youth] = []
-    in_sets = int(round(n * sibling_fraction))
+    in_sets = round(n * sibling_fraction)
     set_id = 0
     remaining_in_set = 0
     base: Youth | None = None
     for yid in range(n):
         if yid < in_sets and remaining_in_set == 0 and in_sets - yid >= 2:
-            remaining_in_set = int(min(rng.integers(2, 4), in_sets - yid))
+            remaining_in_set = min(int(rng.integers(2, 4)), in_sets - yid)
             set_id += 1
             base = None
         k = int(rng.integers(1, 4))

@@ -38,10 +38,10 @@ def validate(
     score_tolerance: float = 1e-6,
 ) -> ValidationReport:
     """Check a solution (a ``Result``, ``Assignment``s or (youth_id, group_id) pairs)."""
+    pairs: list[tuple[int, int, float | None]] = []
     if isinstance(solution, Result):
         pairs = [(a.youth_id, a.group_id, a.score) for a in solution.assignments]
     else:
-        pairs = []
         for item in solution:
             if isinstance(item, Assignment):
                 pairs.append((item.youth_id, item.group_id, item.score))
@@ -102,7 +102,8 @@ def validate(
             if len(locs) > 1:
                 violations.append(f"sibling set {key} split over locations {sorted(locs)}")
         elif len(set(where)) > 1:
-            violations.append(f"sibling set {key} split over groups {sorted(set(where))}")
+            used = sorted({g for g in where if g is not None})
+            violations.append(f"sibling set {key} split over groups {used}")
 
     n = len(placed_in)
     return ValidationReport(
