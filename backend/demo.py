@@ -136,11 +136,8 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         session.flush()
         n_groups = 2 if crisis else 5
         for g in range(n_groups):
-            if crisis:
-                form = "crisis"
-            else:
-                # Cycle through the care forms so that every one is present.
-                form = regular_forms[(index * n_groups + g) % len(regular_forms)]
+            # Cycle through the care forms so that every one is present.
+            form = "crisis" if crisis else regular_forms[(index * n_groups + g) % len(regular_forms)]
             capacity = rng.randint(*CAPACITY[form])
             low, high = TYPICAL_HOURS[form]
             hours = rng.uniform(low, high)

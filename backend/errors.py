@@ -130,9 +130,7 @@ def dutch_field_error(err: dict[str, Any]) -> str:
     elif kind == "value_error":
         text = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
         return f"{field}: {text}" if loc else text
-    elif kind == "enum" and ctx.get("expected"):
-        text = f"moet een van deze waarden zijn: {ctx['expected']}"
-    elif kind == "literal_error" and ctx.get("expected"):
+    elif kind in ("enum", "literal_error") and ctx.get("expected"):
         text = f"moet een van deze waarden zijn: {ctx['expected']}"
     else:
         text = _MESSAGES.get(kind, err.get("msg", "is ongeldig"))

@@ -67,7 +67,7 @@ class UserPublic(SQLModel):
 
 class Token(SQLModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     role: str
     provider_id: int | None = None
     expires_in: int
