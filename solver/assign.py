@@ -553,8 +553,13 @@ def assign(
     require_all: bool = False,
     workers: int = 2,
     candidates: Candidates | None = None,
+    max_exact_arcs: int = 100_000,
 ) -> Result:
     """Maximise the batch objective (module docstring).  Never raises for infeasibility.
+
+    When split sibling sets leave more than ``max_exact_arcs`` arcs after reduced-cost fixing,
+    the exact CP-SAT phase is skipped and the best incumbent is returned as "feasible" with the
+    flow bound (CP-SAT on hundreds of thousands of arcs does not finish in useful time).
 
     ``require_all=True`` demands that every youth is placed; status "infeasible" if impossible.
     ``candidates`` may be passed to reuse arcs built by ``build_candidates`` (same ``k``).
@@ -584,6 +589,10 @@ def assign(
 
     incumbent: IntArray | None = _fix_and_resolve(cands, flow.chosen, sets, limit, require_all)
     assert incumbent is not None
+    # the baseline is a second, cheap incumbent: the answer is never worse than it
+    baseline = _fcfs_solution(cands, limit)
+    if _value(cands, baseline) > _value(cands, incumbent):
+        incumbent = baseline
     if require_all and (incumbent < 0).any():
         incumbent = None
     lb = _value(cands, incumbent) if incumbent is not None else None
@@ -606,6 +615,11 @@ def assign(
     stats["kept_arcs"] = float(keep.sum())
     stats["potentials_seconds"] = time.perf_counter() - t0 - stats["flow_seconds"]
 
+    if incumbent is not None and keep.sum() > max_exact_arcs:
+        # too large for the exact model: best incumbent with the flow bound, not proven
+        stats["exact_skipped"] = 1.0
+        return _result(cands, instance, incumbent, "feasible", False, ub / SCALE,
+                       time.perf_counter() - t0, stats)
     remaining = deadline - time.perf_counter()
     status, sol, cp_bound = _exact(
         cands, keep, unplaced_ok, sets, incumbent, limit, remaining, workers, lb
@@ -656,8 +670,12 @@ def first_come_first_served(
     """
     t0 = time.perf_counter()
     cands = candidates if candidates is not None else build_candidates(instance, k)
+    sol = _fcfs_solution(cands, instance.weights.profile_c_limit)
+    return _result(cands, instance, sol, "feasible", False, None, time.perf_counter() - t0, {})
+
+
+def _fcfs_solution(cands: Candidates, limit: int) -> IntArray:
     tab = cands.table
-    limit = instance.weights.profile_c_limit
     n = len(cands.youths)
     load = np.zeros(len(tab), dtype=np.int64)
     c_load = np.zeros(len(tab), dtype=np.int64)
@@ -695,7 +713,7 @@ def first_come_first_served(
             sol[pos] = best
             load[cands.group[best]] += 1
             c_load[cands.group[best]] += int(is_c)
-    return _result(cands, instance, sol, "feasible", False, None, time.perf_counter() - t0, {})
+    return sol
 
 
 def _repair_one(
