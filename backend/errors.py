@@ -21,6 +21,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -156,6 +158,16 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         message = "; ".join(e["message"] for e in errors) or "Het verzoek is ongeldig."
         return JSONResponse(_body(message, "invalid_input", errors=errors), status_code=422)
+
+    # The database away for a moment (connection cut, restart, pool exhausted): a clean 503 the
+    # client may retry, instead of a bare 500. The transaction was rolled back, so nothing of
+    # the request was written (unless the cut hit the commit's acknowledgement itself).
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeoutError)
+    async def _database_away(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(_body("De database is even niet bereikbaar; probeer het zo opnieuw.",
+                                  "database_unavailable"), status_code=503,
+                            headers={"Retry-After": "2"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
