@@ -6,6 +6,8 @@ Each domain with tables adds one import line here.
 from backend.audit.models import AuditEntry
 from backend.availability.models import IdempotencyRecord
 from backend.events.models import Event, EventCounter
+from backend.intensity.models import IntensityReassessment
+from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
 from backend.users.models import ApiKey, LoginFailure, User
@@ -17,9 +19,13 @@ __all__ = [
     "EventCounter",
     "Group",
     "IdempotencyRecord",
+    "IntensityReassessment",
     "Location",
     "LoginFailure",
     "Municipality",
+    "OccupancyCensus",
+    "OccupancyEvent",
+    "OccupancyStay",
     "Postcode",
     "Provider",
     "Region",

@@ -1,0 +1,472 @@
+"""Taking in occupancy events and censuses, and the present occupancy of groups.
+
+Every event is checked on its own before anything is written for it, so an impossible event
+is refused with a reason while the rest of its batch is kept. Groups touched by a batch are
+locked (in id order, so two batches never wait on each other crosswise) before any check, so
+two concurrent batches cannot both put a youth in the last bed.
+
+Order: within a batch, cancellations are handled first, then admissions and discharges in
+time order (a discharge before an admission at the same moment, so a bed freed at 10:00 can
+be taken at 10:00). Events of different stays may arrive in any order across batches: each is
+placed at its own moment. Events of one stay must arrive in sequence; a discharge that arrives
+before its admission is refused ("geen opname bekend") and can be sent again afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from backend.audit import service as audit
+from backend.auth import Principal
+from backend.domain import as_utc, utcnow
+from backend.errors import Conflict, DomainError, NotFound, RuleViolation
+from backend.events.service import append_event
+from backend.occupancy.models import (
+    ADMISSION,
+    CANCEL,
+    DISCHARGE,
+    BatchResult,
+    CensusBatchResult,
+    CensusIn,
+    CensusResult,
+    EventResult,
+    OccupancyCensus,
+    OccupancyEvent,
+    OccupancyEventIn,
+    OccupancyStay,
+    valid_region_code,
+)
+from backend.providers.models import Group
+from backend.regions.models import Region
+
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
+# Provider clocks drift a little; a moment this far ahead of ours is still "now", not future.
+CLOCK_SKEW = timedelta(minutes=5)
+OCCUPANCY_CHANGED = "occupancy.changed"
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar day of a moment in Dutch local time (where the night is slept)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(DUTCH_TIME).date()
+
+
+def today() -> date:
+    return local_day(utcnow())
+
+
+def _system_principal(source: str) -> Principal:
+    return Principal(kind="system", id=0, name=source[:60], role="admin", provider_id=None)
+
+
+# --- the checks of one event ----------------------------------------------------------------
+
+
+def _latest_stay(session: Session, group_id: int, stay_reference: str) -> OccupancyStay | None:
+    return session.exec(
+        select(OccupancyStay)
+        .where(OccupancyStay.group_id == group_id, OccupancyStay.stay_reference == stay_reference)
+        .order_by(col(OccupancyStay.admitted_at).desc(), col(OccupancyStay.id).desc())
+    ).first()
+
+
+def _peak_from(session: Session, group_id: int, moment: datetime, *, exclude_stay: int | None = None) -> int:
+    """Most youths present at any moment from ``moment`` on (stays still open count forever)."""
+    rows = session.exec(
+        select(OccupancyStay.id, OccupancyStay.admitted_at, OccupancyStay.discharged_at).where(
+            OccupancyStay.group_id == group_id,
+            col(OccupancyStay.discharged_at).is_(None) | (col(OccupancyStay.discharged_at) > moment),
+        )
+    ).all()
+    changes: list[tuple[datetime, int]] = []
+    present = 0
+    for stay_id, admitted, discharged in rows:
+        if stay_id == exclude_stay:
+            continue
+        admitted_at = as_utc(admitted)
+        assert admitted_at is not None
+        if admitted_at <= moment:
+            present += 1
+        else:
+            changes.append((admitted_at, 1))
+        if discharged is not None:
+            changes.append((as_utc(discharged), -1))  # type: ignore[arg-type]
+    peak = present
+    # Discharges sort before admissions at the same moment: the freed bed can be taken at once.
+    for _at, delta in sorted(changes, key=lambda change: (change[0], change[1])):
+        present += delta
+        peak = max(peak, present)
+    return peak
+
+
+def _check_moment(moment: datetime, now: datetime) -> datetime:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if aware > now + CLOCK_SKEW:
+        raise RuleViolation(
+            f"Het tijdstip {aware.astimezone(DUTCH_TIME):%d-%m-%Y %H:%M} ligt in de toekomst; "
+            "meld een opname of ontslag pas als het gebeurd is.", code="occupancy_future")
+    return aware.astimezone(UTC)
+
+
+def _new_event(*, group: Group, event_id: str, kind: str, at: datetime, origin: str | None,
+               stay_reference: str | None, cancels: str | None, source: str, actor: str,
+               now: datetime) -> OccupancyEvent:
+    return OccupancyEvent(event_id=event_id, provider_id=group.provider_id, group_id=group.id,  # type: ignore[arg-type]
+                          kind=kind, at=at, day=local_day(at), origin_region_code=origin,
+                          stay_reference=stay_reference, cancels_event_id=cancels, source=source,
+                          received_at=now, received_by=actor[:120])
+
+
+def _admit(session: Session, group: Group, *, event_id: str, at: datetime, origin: str | None,
+           stay_reference: str | None, source: str, actor: str, now: datetime) -> OccupancyEvent:
+    if not stay_reference:
+        raise RuleViolation("Een opname heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
+    if not origin:
+        raise RuleViolation("Een opname heeft de jeugdregio van herkomst nodig (bijvoorbeeld JZ14).",
+                            code="occupancy_origin_missing")
+    latest = _latest_stay(session, group.id, stay_reference)  # type: ignore[arg-type]
+    if latest is not None and latest.discharged_at is None:
+        raise Conflict(f"Verblijf '{stay_reference}' is al opgenomen in deze groep sinds "
+                       f"{as_utc(latest.admitted_at).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M}; "  # type: ignore[union-attr]
+                       "meld eerst het ontslag.", code="occupancy_already_present")
+    if latest is not None and as_utc(latest.discharged_at) > at:  # type: ignore[operator]
+        raise RuleViolation(f"Deze opname ligt vóór het laatste ontslag van verblijf '{stay_reference}'; "
+                            "trek dat ontslag eerst in als het niet klopt.", code="occupancy_out_of_sequence")
+    peak = _peak_from(session, group.id, at)  # type: ignore[arg-type]
+    if peak >= group.capacity:
+        raise Conflict(f"De groep heeft {group.capacity} plaatsen en zou met deze opname op "
+                       f"{as_utc(at).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M} of later {peak + 1} jeugdigen "  # type: ignore[union-attr]
+                       "hebben; meld eerst het ontslag van wie vertrokken is.", code="occupancy_over_capacity")
+    event = _new_event(group=group, event_id=event_id, kind=ADMISSION, at=at, origin=origin,
+                       stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
+    session.add(event)
+    session.flush()
+    session.add(OccupancyStay(group_id=group.id, stay_reference=stay_reference, origin_region_code=origin,  # type: ignore[arg-type]
+                              admitted_at=at, admit_day=event.day, admission_event=event.id))  # type: ignore[arg-type]
+    session.flush()
+    return event
+
+
+def _discharge(session: Session, group: Group, *, event_id: str, at: datetime, stay_reference: str | None,
+               source: str, actor: str, now: datetime) -> OccupancyEvent:
+    if not stay_reference:
+        raise RuleViolation("Een ontslag heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
+    latest = _latest_stay(session, group.id, stay_reference)  # type: ignore[arg-type]
+    if latest is None or latest.discharged_at is not None:
+        raise RuleViolation(f"Ontslag zonder opname: verblijf '{stay_reference}' is niet opgenomen in deze "
+                            "groep. Stuur eerst de opname.", code="occupancy_no_admission")
+    if as_utc(latest.admitted_at) > at:  # type: ignore[operator]
+        raise RuleViolation(f"Het ontslag ligt vóór de opname van verblijf '{stay_reference}'.",
+                            code="occupancy_before_admission")
+    event = _new_event(group=group, event_id=event_id, kind=DISCHARGE, at=at, origin=latest.origin_region_code,
+                       stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
+    session.add(event)
+    session.flush()
+    latest.discharged_at = at
+    latest.discharge_day = event.day
+    latest.discharge_event = event.id
+    session.add(latest)
+    session.flush()
+    return event
+
+
+def _cancel(session: Session, group: Group, *, event_id: str, at: datetime, cancels: str | None, source: str,
+            actor: str, now: datetime) -> OccupancyEvent:
+    """Withdraw an earlier event of the same provider: the last step of a stay only, so that a
+    stay is never left half-undone."""
+    if not cancels:
+        raise RuleViolation("Een intrekking moet noemen welke gebeurtenis zij intrekt (cancels_event_id).",
+                            code="occupancy_cancel_missing")
+    target = session.exec(select(OccupancyEvent).where(OccupancyEvent.provider_id == group.provider_id,
+                                                       OccupancyEvent.event_id == cancels)).first()
+    if target is None or target.group_id != group.id:
+        raise NotFound(f"Gebeurtenis '{cancels}' is niet gevonden bij deze groep.", code="occupancy_cancel_unknown")
+    if target.kind == CANCEL:
+        raise RuleViolation("Een intrekking kan zelf niet worden ingetrokken; stuur de gebeurtenis opnieuw "
+                            "met een nieuw id.", code="occupancy_cancel_cancel")
+    already = session.exec(select(OccupancyEvent.id).where(OccupancyEvent.provider_id == group.provider_id,
+                                                           OccupancyEvent.kind == CANCEL,
+                                                           OccupancyEvent.cancels_event_id == cancels)).first()
+    if already is not None:
+        raise Conflict(f"Gebeurtenis '{cancels}' is al ingetrokken.", code="occupancy_already_cancelled")
+    if target.kind == ADMISSION:
+        stay = session.exec(select(OccupancyStay).where(OccupancyStay.admission_event == target.id)).one()
+        if stay.discharged_at is not None:
+            raise RuleViolation("Dit verblijf heeft al een ontslag; trek eerst het ontslag in en dan de opname.",
+                                code="occupancy_cancel_order")
+    else:
+        stay = session.exec(select(OccupancyStay).where(OccupancyStay.discharge_event == target.id)).one()
+        latest = _latest_stay(session, group.id, stay.stay_reference)  # type: ignore[arg-type]
+        if latest is not None and latest.id != stay.id:
+            raise RuleViolation("Na dit ontslag is hetzelfde verblijf opnieuw opgenomen; trek eerst die opname in.",
+                                code="occupancy_cancel_order")
+        if _peak_from(session, group.id, as_utc(stay.discharged_at), exclude_stay=stay.id) >= group.capacity:  # type: ignore[arg-type]
+            raise Conflict("Zonder dit ontslag zou de groep meer jeugdigen hebben dan plaatsen.",
+                           code="occupancy_over_capacity")
+    event = _new_event(group=group, event_id=event_id, kind=CANCEL, at=at, origin=None,
+                       stay_reference=target.stay_reference, cancels=cancels, source=source, actor=actor, now=now)
+    session.add(event)
+    session.flush()
+    if target.kind == ADMISSION:
+        session.delete(stay)
+    else:
+        stay.discharged_at = None
+        stay.discharge_day = None
+        stay.discharge_event = None
+        session.add(stay)
+    session.flush()
+    return event
+
+
+def _find_duplicate(session: Session, provider_id: int, event_id: str) -> OccupancyEvent | None:
+    return session.exec(select(OccupancyEvent).where(OccupancyEvent.provider_id == provider_id,
+                                                     OccupancyEvent.event_id == event_id)).first()
+
+
+def _apply(session: Session, group: Group, item: OccupancyEventIn, *, source: str, actor: str,
+           now: datetime) -> OccupancyEvent:
+    at = _check_moment(item.at, now)
+    if item.kind == ADMISSION:
+        return _admit(session, group, event_id=item.event_id, at=at, origin=item.origin_region_code,
+                      stay_reference=item.stay_reference, source=source, actor=actor, now=now)
+    if item.kind == DISCHARGE:
+        return _discharge(session, group, event_id=item.event_id, at=at, stay_reference=item.stay_reference,
+                          source=source, actor=actor, now=now)
+    return _cancel(session, group, event_id=item.event_id, at=at, cancels=item.cancels_event_id, source=source,
+                   actor=actor, now=now)
+
+
+def _lock_groups(session: Session, group_ids: Iterable[int]) -> dict[int, Group]:
+    ids = sorted(set(group_ids))
+    if not ids:
+        return {}
+    rows = session.exec(select(Group).where(col(Group.id).in_(ids)).order_by(col(Group.id)).with_for_update()).all()
+    return {g.id: g for g in rows}  # type: ignore[misc]
+
+
+def _processing_order(items: Sequence[OccupancyEventIn]) -> list[int]:
+    rank = {CANCEL: 0, DISCHARGE: 1, ADMISSION: 2}
+
+    def key(index: int) -> tuple[int, datetime, int, int]:
+        item = items[index]
+        at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
+        return (0 if item.kind == CANCEL else 1, at, rank[item.kind], index)
+
+    return sorted(range(len(items)), key=key)
+
+
+def ingest_events(*, session: Session, principal: Principal, events: Sequence[OccupancyEventIn],
+                  source: str = "api") -> BatchResult:
+    """Take in a batch: accepted, duplicate or refused per event, with a Dutch reason."""
+    now = utcnow()
+    groups = _lock_groups(session, (e.group_id for e in events))
+    results: dict[int, EventResult] = {}
+    touched: dict[int, int] = defaultdict(int)
+    accepted_ids: list[str] = []
+    for index in _processing_order(events):
+        item = events[index]
+        group = groups.get(item.group_id)
+        if group is None or not principal.may_see_provider(group.provider_id):
+            results[index] = EventResult(index=index, event_id=item.event_id, status="refused", http_status=404,
+                                         code="not_found", reason="Groep niet gevonden.")
+            continue
+        if _find_duplicate(session, group.provider_id, item.event_id) is not None:
+            results[index] = EventResult(index=index, event_id=item.event_id, status="duplicate")
+            continue
+        try:
+            _apply(session, group, item, source=source, actor=principal.label, now=now)
+        except DomainError as error:
+            results[index] = EventResult(index=index, event_id=item.event_id, status="refused",
+                                         http_status=error.status_code, code=error.code, reason=error.message)
+            continue
+        results[index] = EventResult(index=index, event_id=item.event_id, status="accepted")
+        touched[group.id] += 1  # type: ignore[index]
+        accepted_ids.append(item.event_id)
+    _announce(session, [groups[g] for g in sorted(touched)], actor=principal.label)
+    ordered = [results[i] for i in range(len(events))]
+    counts = {s: sum(1 for r in ordered if r.status == s) for s in ("accepted", "duplicate", "refused")}
+    audit.record(session=session, actor=principal, action="occupancy.events.ingest", object_type="occupancy_batch",
+                 object_id=",".join(str(g) for g in sorted(touched))[:60] or "-",
+                 purpose="bezettingsfeed: opnames en ontslagen verwerkt",
+                 detail={**counts, "accepted_event_ids": accepted_ids[:500]})
+    return BatchResult(accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"],
+                       results=ordered)
+
+
+def _announce(session: Session, groups: Sequence[Group], *, actor: str) -> None:
+    if not groups:
+        return
+    present = present_counts(session=session, group_ids=[g.id for g in groups])  # type: ignore[misc]
+    for group in groups:
+        append_event(session=session, type=OCCUPANCY_CHANGED, group_id=group.id, provider_id=group.provider_id,
+                     region_id=group.region_id, actor=actor,
+                     payload={"group_id": group.id, "capacity": group.capacity,
+                              "present": present.get(group.id, 0)})  # type: ignore[arg-type]
+
+
+def _record_one(*, session: Session, kind: str, group_id: int, at: datetime, origin_region_code: str | None,
+                stay_reference: str, source: str, event_id: str | None) -> OccupancyEvent:
+    now = utcnow()
+    groups = _lock_groups(session, [group_id])
+    group = groups.get(group_id)
+    if group is None:
+        raise NotFound("Groep niet gevonden.")
+    if event_id is None:
+        # Deterministic, so that a retried confirmation records the admission once.
+        digest = hashlib.sha256(f"{stay_reference}|{as_utc(at).isoformat()}".encode()).hexdigest()[:24]  # type: ignore[union-attr]
+        event_id = f"{source[:40]}:{kind}:{digest}"
+    existing = _find_duplicate(session, group.provider_id, event_id)
+    if existing is not None:
+        return existing
+    origin = valid_region_code(origin_region_code) if origin_region_code else None
+    item = OccupancyEventIn(event_id=event_id, kind=kind, group_id=group_id, at=at,  # type: ignore[arg-type]
+                            origin_region_code=origin, stay_reference=stay_reference)
+    actor = _system_principal(source)
+    event = _apply(session, group, item, source=source, actor=actor.label, now=now)
+    _announce(session, [group], actor=actor.label)
+    audit.record(session=session, actor=actor, action=f"occupancy.{kind}", object_type="occupancy_stay",
+                 object_id=stay_reference, purpose=f"bezetting bijgewerkt na {source}",
+                 detail={"group_id": group_id, "event_id": event_id})
+    return event
+
+
+def record_admission(*, session: Session, group_id: int, at: datetime, origin_region_code: str,
+                     stay_reference: str, source: str, event_id: str | None = None) -> OccupancyEvent:
+    """Record that a youth arrived in a group (a confirmed crisis hold, an accepted proposal).
+
+    Only flushes: the caller's transaction commits. Idempotent: the same source, stay and moment
+    (or the same ``event_id``) gives back the event recorded the first time. Raises
+    ``RuleViolation``/``Conflict`` (youth already present, group full according to the feed,
+    moment in the future) before writing anything, so a caller may catch it and go on.
+    """
+    return _record_one(session=session, kind=ADMISSION, group_id=group_id, at=at,
+                       origin_region_code=origin_region_code, stay_reference=stay_reference, source=source,
+                       event_id=event_id)
+
+
+def record_discharge(*, session: Session, group_id: int, at: datetime, stay_reference: str, source: str,
+                     origin_region_code: str | None = None, event_id: str | None = None) -> OccupancyEvent:
+    """Record that a youth left a group; same rules as ``record_admission``."""
+    return _record_one(session=session, kind=DISCHARGE, group_id=group_id, at=at,
+                       origin_region_code=origin_region_code, stay_reference=stay_reference, source=source,
+                       event_id=event_id)
+
+
+# --- census ----------------------------------------------------------------------------------
+
+
+def ingest_census(*, session: Session, principal: Principal, counts: Sequence[CensusIn]) -> CensusBatchResult:
+    """Daily head counts for providers without an event feed. A later count for the same group
+    and date is a correction: it is stored beside the first and wins."""
+    now = utcnow()
+    groups = _lock_groups(session, (c.group_id for c in counts))
+    results: list[CensusResult] = []
+    touched: set[int] = set()
+    current = local_day(now)
+    for index, item in enumerate(counts):
+        group = groups.get(item.group_id)
+
+        def refuse(status: int, code: str, reason: str, item: CensusIn = item, index: int = index) -> None:
+            results.append(CensusResult(index=index, group_id=item.group_id, date=item.date, status="refused",
+                                        http_status=status, code=code, reason=reason))
+
+        if group is None or not principal.may_see_provider(group.provider_id):
+            refuse(404, "not_found", "Groep niet gevonden.")
+            continue
+        if item.date > current:
+            refuse(422, "occupancy_future", f"De datum {item.date:%d-%m-%Y} ligt in de toekomst.")
+            continue
+        if item.present > group.capacity:
+            refuse(422, "occupancy_over_capacity",
+                   f"{item.present} aanwezig is meer dan de {group.capacity} plaatsen van de groep.")
+            continue
+        if sum(item.by_region.values()) > item.present:
+            refuse(422, "census_regions_exceed",
+                   "De aantallen per jeugdregio zijn samen meer dan het aantal aanwezigen.")
+            continue
+        session.add(OccupancyCensus(group_id=group.id, day=item.date, present=item.present,  # type: ignore[arg-type]
+                                    by_region=item.by_region, received_at=now, received_by=principal.label))
+        touched.add(group.id)  # type: ignore[arg-type]
+        results.append(CensusResult(index=index, group_id=item.group_id, date=item.date, status="accepted"))
+    session.flush()
+    for group_id in sorted(touched):
+        group = groups[group_id]
+        append_event(session=session, type="occupancy.census", group_id=group.id, provider_id=group.provider_id,
+                     region_id=group.region_id, actor=principal.label, payload={"group_id": group.id})
+    accepted = sum(1 for r in results if r.status == "accepted")
+    return CensusBatchResult(accepted=accepted, refused=len(results) - accepted, results=results)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def present_counts(*, session: Session, group_ids: Sequence[int]) -> dict[int, int]:
+    """Youths present now according to the event feed (open stays)."""
+    if not group_ids:
+        return {}
+    rows = session.exec(
+        select(OccupancyStay.group_id, func.count())
+        .where(col(OccupancyStay.group_id).in_(list(group_ids)), col(OccupancyStay.discharged_at).is_(None))
+        .group_by(col(OccupancyStay.group_id))
+    ).all()
+    return {int(g): int(n) for g, n in rows}
+
+
+def current_occupancy(*, session: Session, groups: Sequence[Group]) -> dict[int, dict[str, object]]:
+    """Per group: present now and by region, from the feed when it has stays, else from the
+    newest census (the count of the latest date)."""
+    ids = [g.id for g in groups]
+    by_region: dict[int, dict[str, int]] = defaultdict(dict)
+    with_stays: set[int] = set()
+    if ids:
+        for group_id, code, count in session.exec(
+            select(OccupancyStay.group_id, OccupancyStay.origin_region_code, func.count())
+            .where(col(OccupancyStay.group_id).in_(ids), col(OccupancyStay.discharged_at).is_(None))
+            .group_by(col(OccupancyStay.group_id), col(OccupancyStay.origin_region_code))
+        ).all():
+            by_region[group_id][code] = int(count)
+        with_stays = set(session.exec(select(OccupancyStay.group_id).where(col(OccupancyStay.group_id).in_(ids))
+                                      .distinct()).all())
+    result: dict[int, dict[str, object]] = {}
+    for group in groups:
+        gid: int = group.id  # type: ignore[assignment]
+        if gid in with_stays:
+            regions = by_region.get(gid, {})
+            result[gid] = {"present": sum(regions.values()), "present_by_region": regions, "source": "events",
+                           "census_date": None}
+            continue
+        census = session.exec(select(OccupancyCensus).where(OccupancyCensus.group_id == gid)
+                              .order_by(col(OccupancyCensus.day).desc(), col(OccupancyCensus.id).desc())).first()
+        if census is None:
+            result[gid] = {"present": 0, "present_by_region": {}, "source": "none", "census_date": None}
+        else:
+            result[gid] = {"present": census.present, "present_by_region": census_regions(census, group_region_code(
+                session, group)), "source": "census", "census_date": census.day}
+    return result
+
+
+
+
+def group_region_code(session: Session, group: Group) -> str:
+    region = session.get(Region, group.region_id)
+    return region.code if region else ""
+
+
+def census_regions(census: OccupancyCensus, own_code: str) -> dict[str, int]:
+    regions = dict(census.by_region or {})
+    rest = census.present - sum(regions.values())
+    if rest > 0:
+        regions[own_code] = regions.get(own_code, 0) + rest
+    return regions
+
+
+def list_events(*, session: Session, group_id: int, limit: int = 500) -> list[OccupancyEvent]:
+    return list(session.exec(select(OccupancyEvent).where(OccupancyEvent.group_id == group_id)
+                             .order_by(col(OccupancyEvent.at), col(OccupancyEvent.id)).limit(limit)).all())
