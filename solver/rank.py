@@ -1,17 +1,26 @@
 """Vectorised ranking of groups for one referral.
 
 ``prepare_groups`` turns the groups into column arrays once (expertise as multi-word uint64
-bitmasks, coordinates as unit vectors, rule inputs as small integer codes).  ``rank`` then
-evaluates every hard rule and every score component for all groups with a handful of numpy
-operations: on 10,000 groups that takes a fraction of a millisecond.
+bitmasks, coordinates as unit vectors, rule inputs as small integer codes).
 
-Each rule produces one bit in a failure mask; the first failing rule is the lowest set bit, read
-from a lookup table, so exclusion counts come from a single ``bincount``.  The formulas are those
-documented in ``solver.scoring``; tests compare this module with the scalar reference.
+``rank`` (the hot path, about 0.1-0.2 ms at 10,000 groups) uses an extra copy of the rule columns
+permuted by care form (``FormColumns``): a referral accepts one to three care forms, so only those
+contiguous slices are evaluated, and every other group is counted under ``care_form`` (or
+``excluded``/``secure_care``) without looking at it.  Within a slice the remaining rules are
+applied in ``RULES`` order as boolean ANDs on precomputed columns (per-age, per-gender and
+per-risk-profile "admits" columns, and an "effective intensity"); the drop in the survivor count at
+each rule is the number of groups whose FIRST failing rule it is.  Distances and scores are
+computed only for the survivors, the top ``limit`` is cut with ``np.argpartition`` before sorting,
+and the result objects are built only for those.
+
+``evaluate`` is the general form used by the batch candidate builder: one bit per rule for every
+group, the first failing rule read from a lookup table.  The formulas are those documented in
+``solver.scoring``; tests compare both paths with the scalar reference.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -103,9 +112,90 @@ class GroupTable:
     no_free_bit: npt.NDArray[np.uint16]
     vocabulary: TagVocabulary
     index_of: dict[int, int]
+    #: columns permuted by care form for ``rank`` (built by ``prepare_groups``; rebuilt lazily
+    #: when a table is constructed by hand)
+    by_form: FormColumns | None = None
 
     def __len__(self) -> int:
         return len(self.groups)
+
+
+@dataclass(frozen=True, eq=False)
+class FormColumns:
+    """The rule inputs of ``rank``, permuted so that each care form is one contiguous slice.
+
+    A referral accepts one to three care forms, so ``rank`` evaluates the remaining rules only on
+    those slices (views, no gathers) and counts everything outside them as ``care_form`` (or
+    ``secure_care``/``excluded``) in O(1).  Each rule is one precomputed boolean column or one
+    comparison:
+
+    * intensity passes iff ``need <= eff_intensity`` where ``eff_intensity`` is the group's
+      intensity, or -1 when it exceeds the group's own maximum (then ``need <= max`` follows from
+      ``need <= intensity <= max``);
+    * gender and risk profile are precomputed "accepts" columns per youth gender / profile.
+    """
+
+    order: IntArray  # sorted position -> table row
+    start: IntArray  # care form f occupies sorted positions start[f]:start[f + 1]
+    eff_intensity: npt.NDArray[np.int8]
+    age_ok: BoolArray  # shape (31, n): age_ok[a] = the group admits age a (Youth.age is 0..30)
+    gender_ok: dict[str, BoolArray]
+    risk_ok: dict[str, BoolArray]
+    profile_c_present: IntArray
+    has_free: BoolArray
+    soon: BoolArray  # no free place but an expected free date
+    x: FloatArray  # unit-vector coordinates, permuted like the other columns
+    y: FloatArray
+    z: FloatArray
+
+
+def _form_columns(
+    care_form: npt.NDArray[np.int8],
+    intensity: npt.NDArray[np.int8],
+    max_intensity: npt.NDArray[np.int8],
+    age_min: npt.NDArray[np.int16],
+    age_max: npt.NDArray[np.int16],
+    gender_policy: npt.NDArray[np.int8],
+    risk_mask: npt.NDArray[np.uint8],
+    profile_c_present: IntArray,
+    free_places: IntArray,
+    has_expected_date: BoolArray,
+    xyz: FloatArray,
+) -> FormColumns:
+    order = np.argsort(care_form, kind="stable").astype(np.int64)
+    start = np.searchsorted(care_form[order], np.arange(len(CARE_FORM_INDEX) + 1)).astype(np.int64)
+    eff = np.where(intensity > max_intensity, -1, intensity).astype(np.int8)
+    policy = gender_policy[order]
+    risk = risk_mask[order]
+    return FormColumns(
+        order=order,
+        start=start,
+        eff_intensity=eff[order],
+        age_ok=(age_min[order][None, :] <= np.arange(31)[:, None])
+        & (age_max[order][None, :] >= np.arange(31)[:, None]),
+        gender_ok={
+            g: (np.uint8(1) << policy.astype(np.uint8)) & _GENDER_OK[g] != 0 for g in _GENDER_OK
+        },
+        risk_ok={p: (risk & np.uint8(1 << i)) != 0 for i, p in enumerate(RISK_PROFILES)},
+        profile_c_present=profile_c_present[order],
+        has_free=free_places[order] > 0,
+        soon=(free_places[order] <= 0) & has_expected_date[order],
+        x=np.ascontiguousarray(xyz[order, 0]),
+        y=np.ascontiguousarray(xyz[order, 1]),
+        z=np.ascontiguousarray(xyz[order, 2]),
+    )
+
+
+def _by_form(table: GroupTable) -> FormColumns:
+    if table.by_form is not None:
+        return table.by_form
+    cols = _form_columns(
+        table.care_form, table.intensity, table.max_intensity, table.age_min, table.age_max,
+        table.gender_policy, table.risk_mask, table.profile_c_present, table.free_places,
+        table.has_expected_date, table.xyz,
+    )
+    object.__setattr__(table, "by_form", cols)
+    return cols
 
 
 def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
@@ -130,6 +220,16 @@ def prepare_groups(groups: Sequence[Group]) -> GroupTable:
         [GENDER_POLICIES.index(g.gender_policy) for g in groups_t], dtype=np.int8
     )
     free_places = np.array([g.free_places for g in groups_t], dtype=np.int64)
+    age_min = np.array([g.age_min for g in groups_t], dtype=np.int16)
+    age_max = np.array([g.age_max for g in groups_t], dtype=np.int16)
+    risk_mask = np.array(
+        [sum(risk_bit[p] for p in g.risk_profiles) for g in groups_t], dtype=np.uint8
+    )
+    profile_c_present = np.array([g.profile_c_present for g in groups_t], dtype=np.int64)
+    has_expected_date = np.array(
+        [g.expected_free_date is not None for g in groups_t], dtype=np.bool_
+    )
+    xyz = _unit_vectors(lat, lon).reshape(n, 3)
     return GroupTable(
         groups=groups_t,
         ids=np.array([g.id for g in groups_t], dtype=np.int64),
@@ -138,21 +238,17 @@ def prepare_groups(groups: Sequence[Group]) -> GroupTable:
         care_form=care_form,
         intensity=intensity,
         max_intensity=max_intensity,
-        age_min=np.array([g.age_min for g in groups_t], dtype=np.int16),
-        age_max=np.array([g.age_max for g in groups_t], dtype=np.int16),
+        age_min=age_min,
+        age_max=age_max,
         gender_policy=gender_policy,
-        risk_mask=np.array(
-            [sum(risk_bit[p] for p in g.risk_profiles) for g in groups_t], dtype=np.uint8
-        ),
+        risk_mask=risk_mask,
         expertise=expertise,
         free_places=free_places,
-        profile_c_present=np.array([g.profile_c_present for g in groups_t], dtype=np.int64),
-        xyz=_unit_vectors(lat, lon).reshape(n, 3),
+        profile_c_present=profile_c_present,
+        xyz=xyz,
         lat=lat,
         lon=lon,
-        has_expected_date=np.array(
-            [g.expected_free_date is not None for g in groups_t], dtype=np.bool_
-        ),
+        has_expected_date=has_expected_date,
         care_bit=(np.uint16(1) << care_form.astype(np.uint16)).astype(np.uint16),
         gender_bit=(np.uint8(1) << gender_policy.astype(np.uint8)).astype(np.uint8),
         is_secure=care_form == CARE_FORM_INDEX[SECURE_CARE_FORM],
@@ -160,6 +256,10 @@ def prepare_groups(groups: Sequence[Group]) -> GroupTable:
         no_free_bit=(free_places <= 0).astype(np.uint16) << np.uint16(RULE_INDEX["free_places"]),
         vocabulary=vocab,
         index_of={g.id: i for i, g in enumerate(groups_t)},
+        by_form=_form_columns(
+            care_form, intensity, max_intensity, age_min, age_max, gender_policy, risk_mask,
+            profile_c_present, free_places, has_expected_date, xyz,
+        ),
     )
 
 
@@ -314,32 +414,88 @@ class Ranking:
     expected_free_soon: tuple[RankedOption, ...]
 
 
-def _top(keys: tuple[FloatArray, ...], rows: IntArray, limit: int) -> IntArray:
-    """Rows sorted by the keys (last key primary), the first ``limit`` kept."""
-    order = np.lexsort(tuple(k[rows] for k in keys))
+def _order(score: FloatArray, dist: FloatArray, gid: IntArray, rows: IntArray,
+           limit: int) -> IntArray:
+    """``rows`` by score (best first), then distance, then group id; the first ``limit``.
+
+    ``np.argpartition`` first cuts the rows to those that can reach the top ``limit`` (ties at the
+    cut stay in), so only a handful are sorted."""
+    if limit <= 0 or len(rows) == 0:
+        return rows[:0]
+    if len(rows) > limit:
+        s = score[rows]
+        cut = s[np.argpartition(s, len(rows) - limit)[len(rows) - limit]]
+        rows = rows[s >= cut]
+    order = np.lexsort((gid[rows], dist[rows], -score[rows]))
     return rows[order[:limit]]
 
 
-def _options(ev: Evaluation, table: GroupTable, rows: IntArray) -> tuple[RankedOption, ...]:
-    out = []
-    for r in rows:
-        i = int(ev.idx[r])
-        out.append(
-            RankedOption(
-                group_id=int(table.ids[i]),
-                score=float(ev.score[r]),
-                components={
-                    "need": float(ev.need[r]),
-                    "intensity": float(ev.intensity[r]),
-                    "distance": float(ev.distance[r]),
-                    "care_form": float(ev.care_form[r]),
-                },
-                distance_km=float(ev.distance_km[r]),
-                free_places=int(table.free_places[i]),
-                expected_free_date=table.groups[i].expected_free_date,
-            )
+def _ranked_options(
+    table: GroupTable,
+    rows: IntArray,
+    score: FloatArray,
+    comps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    dist: FloatArray,
+    at: IntArray,
+) -> tuple[RankedOption, ...]:
+    if len(at) == 0:
+        return ()
+    t_rows = rows[at]
+    need, inten, distance, care = (c[at].tolist() for c in comps)
+    groups = table.groups
+    return tuple(
+        _option(
+            gid, sc, {"need": a, "intensity": b, "distance": c, "care_form": d}, km, free,
+            groups[r].expected_free_date,
         )
-    return tuple(out)
+        for gid, sc, a, b, c, d, km, free, r in zip(
+            table.ids[t_rows].tolist(), score[at].tolist(), need, inten, distance, care,
+            dist[at].tolist(), table.free_places[t_rows].tolist(), t_rows.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _option(
+    group_id: int,
+    score: float,
+    components: dict[str, float],
+    distance_km: float,
+    free_places: int,
+    expected_free_date: date | None,
+) -> RankedOption:
+    """``RankedOption(...)`` without the frozen-dataclass ``__init__`` (which costs about 2 µs
+    per object): the slot descriptors are written directly.  Same fields, same values."""
+    obj = _NEW_OPTION(RankedOption)
+    _SET_GROUP_ID(obj, group_id)
+    _SET_SCORE(obj, score)
+    _SET_COMPONENTS(obj, components)
+    _SET_DISTANCE(obj, distance_km)
+    _SET_FREE(obj, free_places)
+    _SET_DATE(obj, expected_free_date)
+    return obj
+
+
+_NEW_OPTION = object.__new__
+_SET_GROUP_ID = RankedOption.__dict__["group_id"].__set__
+_SET_SCORE = RankedOption.__dict__["score"].__set__
+_SET_COMPONENTS = RankedOption.__dict__["components"].__set__
+_SET_DISTANCE = RankedOption.__dict__["distance_km"].__set__
+_SET_FREE = RankedOption.__dict__["free_places"].__set__
+_SET_DATE = RankedOption.__dict__["expected_free_date"].__set__
+
+_DEFAULT_WEIGHTS = Weights()
+_SECURE_FORM = CARE_FORM_INDEX[SECURE_CARE_FORM]
+_R_EXCLUDED = RULE_INDEX["excluded"]
+_R_CARE = RULE_INDEX["care_form"]
+_R_SECURE = RULE_INDEX["secure_care"]
+_R_INTENSITY = RULE_INDEX["intensity"]
+_R_AGE = RULE_INDEX["age"]
+_R_GENDER = RULE_INDEX["gender"]
+_R_RISK = RULE_INDEX["risk_profile"]
+_R_PROFILE_C = RULE_INDEX["profile_c_limit"]
+_R_DISTANCE = RULE_INDEX["max_distance"]
+_R_FREE = RULE_INDEX["free_places"]
 
 
 def rank(
@@ -353,24 +509,120 @@ def rank(
 
     ``road_km`` maps group id -> road distance in km for this youth (optional).
     """
-    w = weights or Weights()
-    ev = evaluate(youth, table, w, road_km)
-    counts = np.bincount(ev.first_fail(), minlength=N_RULES + 1)
-    rows = ev.feasible_rows()
-    if len(rows) > 4 * limit > 0:
-        # keep only rows that can reach the top `limit` (ties at the cut stay in)
-        cut = np.partition(ev.score[rows], len(rows) - limit)[len(rows) - limit]
-        rows = rows[ev.score[rows] >= cut]
-    gid = table.ids[ev.idx].astype(np.float64)
-    keys = (gid, ev.distance_km, -ev.score)
-    soon = np.flatnonzero(
-        (ev.fail_mask[ev.idx] == _FREE_BIT) & table.has_expected_date[ev.idx]
+    w = weights if weights is not None else _DEFAULT_WEIGHTS
+    cols = _by_form(table)
+    n = len(table)
+    counts = [0] * N_RULES
+    count = np.count_nonzero
+    excl: BoolArray | None = None
+    if youth.excluded_provider_ids or youth.excluded_group_ids:
+        bad = np.isin(table.provider_ids, list(youth.excluded_provider_ids)) | np.isin(
+            table.ids, list(youth.excluded_group_ids)
+        )
+        counts[_R_EXCLUDED] = int(count(bad))
+        excl = bad[cols.order]
+    need_int = INTENSITY_INDEX[youth.required_intensity]
+    age_ok = cols.age_ok[youth.age]
+    gender_ok = cols.gender_ok[youth.gender]
+    risk_ok = cols.risk_ok[youth.risk_profile]
+    c_limit = w.profile_c_limit if youth.risk_profile == "C" else None
+    in_forms = 0
+    parts: list[IntArray] = []
+    prefs: list[float] = []
+    sizes: list[int] = []
+    # rules in RULES order, each applied to the survivors of the previous ones: the drop in the
+    # survivor count is the number of groups whose FIRST failing rule it is
+    for pos, form in enumerate(youth.acceptable_care_forms):
+        f = CARE_FORM_INDEX[form]
+        lo, hi = int(cols.start[f]), int(cols.start[f + 1])
+        if hi == lo:
+            continue
+        alive = None if excl is None else ~excl[lo:hi]
+        size = hi - lo if alive is None else int(count(alive))
+        in_forms += size
+        if f == _SECURE_FORM and not youth.secure_authorisation:
+            counts[_R_SECURE] += size
+            continue
+        ok = cols.eff_intensity[lo:hi] >= need_int
+        if alive is not None:
+            ok &= alive
+        left = int(count(ok))
+        counts[_R_INTENSITY] += size - left
+        ok &= age_ok[lo:hi]
+        now = int(count(ok))
+        counts[_R_AGE] += left - now
+        ok &= gender_ok[lo:hi]
+        left = int(count(ok))
+        counts[_R_GENDER] += now - left
+        ok &= risk_ok[lo:hi]
+        now = int(count(ok))
+        counts[_R_RISK] += left - now
+        if c_limit is not None:
+            ok &= cols.profile_c_present[lo:hi] < c_limit
+            left = int(count(ok))
+            counts[_R_PROFILE_C] += now - left
+            now = left
+        if now:
+            parts.append(ok.nonzero()[0] + lo)
+            prefs.append(1.0 / (1.0 + pos))
+            sizes.append(now)
+    counts[_R_CARE] = n - counts[_R_EXCLUDED] - in_forms
+
+    spos = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    rows = cols.order[spos]
+    la, lo_ = math.radians(youth.lat), math.radians(youth.lon)
+    cos_la = math.cos(la)
+    dot = (cols.x[spos] * (cos_la * math.cos(lo_)) + cols.y[spos] * (cos_la * math.sin(lo_))
+           + cols.z[spos] * math.sin(la))
+    # same formula as ``distances_km``: great-circle distance from the chord between unit vectors
+    dist: FloatArray = (2.0 * EARTH_RADIUS_KM) * np.arcsin(
+        np.sqrt(np.clip(0.5 - 0.5 * dot, 0.0, 1.0))
     )
+    if road_km:
+        for at, gid in enumerate(table.ids[rows].tolist()):
+            km = road_km.get(gid)
+            if km is not None:
+                dist[at] = km
+    free = cols.has_free[spos]
+    soon = cols.soon[spos]
+    if youth.max_distance_km is not None:
+        near = dist <= youth.max_distance_km
+        counts[_R_DISTANCE] = len(rows) - int(count(near))
+        free &= near
+        soon &= near
+        counts[_R_FREE] = int(count(near)) - int(count(free))
+    else:
+        counts[_R_FREE] = len(rows) - int(count(free))
+    feasible = free.nonzero()[0]
+    soon_at = soon.nonzero()[0]
+
+    need_words, _unknown = table.vocabulary.encode(youth.needs)
+    if not youth.needs:
+        need = np.ones(len(rows))
+    elif need_words.shape[0] == 1:
+        need = np.bitwise_count(table.expertise[rows, 0] & need_words[0]) / float(len(youth.needs))
+    else:
+        covered = np.bitwise_count(table.expertise[rows] & need_words).sum(axis=1)
+        need = covered / float(len(youth.needs))
+    steps = table.intensity[rows].astype(np.int64) - need_int
+    intensity = np.maximum(0.0, 1.0 - w.intensity_step_penalty * steps)
+    distance = np.exp(dist * (-1.0 / w.distance_scale_km))
+    care = np.repeat(np.array(prefs), sizes)
+    score = (
+        w.need * need
+        + w.intensity * intensity
+        + w.distance * distance
+        + w.care_form_preference * care
+    )
+    comps = (need, intensity, distance, care)
+    gid = table.ids[rows]
     return Ranking(
         youth_id=youth.id,
-        options=_options(ev, table, _top(keys, rows, limit)),
-        excluded={name: int(counts[RULE_INDEX[name]]) for name in RULE_NAMES},
-        feasible_count=int(counts[FEASIBLE_CODE]),
-        total_groups=len(table),
-        expected_free_soon=_options(ev, table, _top(keys, soon, limit)),
+        options=_ranked_options(table, rows, score, comps, dist,
+                                _order(score, dist, gid, feasible, limit)),
+        excluded=dict(zip(RULE_NAMES, counts, strict=True)),
+        feasible_count=len(feasible),
+        total_groups=n,
+        expected_free_soon=_ranked_options(table, rows, score, comps, dist,
+                                           _order(score, dist, gid, soon_at, limit)),
     )
