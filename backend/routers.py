@@ -16,3 +16,11 @@ from fastapi import APIRouter
 
 EXTRA_ROUTERS: list[APIRouter] = []
 DEMO_LOADERS: list[Callable[..., Any]] = []
+
+from backend.intensity.routes import router as intensity_router  # noqa: E402
+from backend.occupancy.demo import load_occupancy_demo  # noqa: E402
+from backend.occupancy.routes import router as occupancy_router  # noqa: E402
+from backend.reports.routes import router as reports_router  # noqa: E402
+
+EXTRA_ROUTERS.extend([occupancy_router, intensity_router, reports_router])
+DEMO_LOADERS.append(load_occupancy_demo)

@@ -1,0 +1,218 @@
+"""Stay-intensity calculator and re-assessment when a group's staffing crosses a band.
+
+The formula and the band lookup are the foundation's (``backend.domain``); the region's own
+band table (``region.settings["intensity_bands"]``) overrides the default.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from backend.audit import service as audit
+from backend.auth import Principal
+from backend.availability.service import publish_group_change
+from backend.domain import (
+    CARE_FORMS,
+    CRISIS_OCCUPANCY_NORM,
+    DEFAULT_INTENSITY_BANDS,
+    ORDINARY_OCCUPANCY_NORM,
+    hours_per_child_per_day,
+    intensity_index,
+    intensity_letter,
+    utcnow,
+)
+from backend.errors import Conflict, NotFound, RuleViolation
+from backend.events.service import append_event
+from backend.intensity.models import (
+    GroupIntensity,
+    IntensityAnswer,
+    IntensityQuestion,
+    IntensityReassessment,
+    ReassessmentDecision,
+    ReassessmentPublic,
+    StaffingUpdate,
+)
+from backend.providers.models import Group, Provider
+from backend.providers.service import get_group_for, region_bands
+from backend.regions.models import Region
+
+REASSESSMENT_REQUIRED = "intensity.reassessment_required"
+REASSESSMENT_DECIDED = "intensity.reassessment_decided"
+STAFFING_CHANGED = "group.staffing_changed"
+
+
+def _fmt(value: float, decimals: int = 1) -> str:
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+def band_bounds(letter: str, bands: list[tuple[str, float]]) -> tuple[float, float | None]:
+    table = sorted(bands, key=lambda band: band[1])
+    for i, (candidate, lower) in enumerate(table):
+        if candidate == letter:
+            return lower, (table[i + 1][1] if i + 1 < len(table) else None)
+    return 0.0, None
+
+
+def calculate(*, weekly_roster_hours: float, places: int, care_form: str | None, is_crisis: bool | None,
+              occupancy_norm: float | None, bands: list[tuple[str, float]] | None) -> IntensityAnswer:
+    if care_form is not None and care_form not in CARE_FORMS:
+        raise RuleViolation(f"Onbekende zorgvorm '{care_form}'.", code="care_form_unknown")
+    crisis = (care_form == "crisis") if is_crisis is None else is_crisis
+    norm = occupancy_norm or (CRISIS_OCCUPANCY_NORM if crisis else ORDINARY_OCCUPANCY_NORM)
+    table = bands or DEFAULT_INTENSITY_BANDS
+    hours = hours_per_child_per_day(weekly_roster_hours=weekly_roster_hours, places=places, occupancy_norm=norm)
+    letter = intensity_letter(hours, table)
+    lower, upper = band_bounds(letter, table)
+    maximum = CARE_FORMS[care_form][2] if care_form else None
+    within = maximum is None or intensity_index(letter) <= intensity_index(maximum)
+    funded = letter if within else maximum  # type: ignore[assignment]
+    children = places * norm
+    explanation = (f"{_fmt(weekly_roster_hours)} uur / ({places} × {_fmt(norm * 100, 0)}% = {_fmt(children, 2)} "
+                   f"jeugdigen) / 7 dagen = {_fmt(hours, 2)} uur per kind per dag: intensiteit {letter} "
+                   f"({_fmt(lower)} tot {_fmt(upper) if upper is not None else 'meer'} uur).")
+    if not within:
+        explanation += (f" Dat is boven het maximum {maximum} van de zorgvorm {CARE_FORMS[care_form][0]}"  # type: ignore[index]
+                        f"; bekostigd wordt ten hoogste {maximum}.")
+    return IntensityAnswer(hours_per_child_per_day=round(hours, 2), hours_per_child_per_day_rounded=round(hours, 1),
+                           occupancy_norm=norm, children_at_norm=round(children, 4), intensity=letter,
+                           band_lower=lower, band_upper=upper, care_form=care_form, max_intensity=maximum,
+                           within_maximum=within, funded_intensity=funded, explanation=explanation)
+
+
+def _region_for(session: Session, principal: Principal, code: str | None) -> Region | None:
+    if code:
+        region = session.exec(select(Region).where(Region.code == code.strip().upper())).first()
+        if region is None:
+            raise NotFound("Regio niet gevonden.")
+        return region
+    if principal.provider_id is not None:
+        provider = session.get(Provider, principal.provider_id)
+        return session.get(Region, provider.region_id) if provider else None
+    return session.get(Region, principal.region_id) if principal.region_id is not None else None
+
+
+def answer_question(*, session: Session, principal: Principal, question: IntensityQuestion) -> IntensityAnswer:
+    region = _region_for(session, principal, question.region)
+    return calculate(weekly_roster_hours=question.weekly_roster_hours, places=question.places,
+                     care_form=question.care_form, is_crisis=question.is_crisis,
+                     occupancy_norm=question.occupancy_norm, bands=region_bands(region))
+
+
+def _public(item: IntensityReassessment | None) -> ReassessmentPublic | None:
+    return None if item is None else ReassessmentPublic.model_validate(item.model_dump())
+
+
+def open_reassessment(session: Session, group_id: int) -> IntensityReassessment | None:
+    return session.exec(select(IntensityReassessment).where(IntensityReassessment.group_id == group_id,
+                                                           IntensityReassessment.status == "open")
+                        .order_by(col(IntensityReassessment.id).desc())).first()
+
+
+def group_intensity(*, session: Session, principal: Principal, group_id: int) -> GroupIntensity:
+    group = get_group_for(session=session, principal=principal, group_id=group_id)
+    bands = region_bands(session.get(Region, group.region_id))
+    hours = hours_per_child_per_day(weekly_roster_hours=group.weekly_roster_hours, places=group.capacity,
+                                    occupancy_norm=group.occupancy_norm)
+    pending = open_reassessment(session, group_id)
+    return GroupIntensity(group_id=group_id, group_name=group.name, care_form=group.care_form,
+                          capacity=group.capacity, weekly_roster_hours=group.weekly_roster_hours,
+                          occupancy_norm=group.occupancy_norm, hours_per_child_per_day=round(hours, 2),
+                          calculated_intensity=intensity_letter(hours, bands), funded_intensity=group.intensity,
+                          max_intensity=group.max_intensity, reassessment_required=pending is not None,
+                          open_reassessment=_public(pending))
+
+
+def update_staffing(*, session: Session, principal: Principal, group_id: int, update: StaffingUpdate,
+                    stale_after_hours: float) -> tuple[Group, IntensityReassessment | None]:
+    """Change places and/or weekly roster hours. Crossing into another band opens a
+    re-assessment (with an event); the funded intensity changes only when it is approved."""
+    if update.capacity is None and update.weekly_roster_hours is None:
+        raise RuleViolation("Geef het aantal plaatsen (capacity) en/of de roosteruren per week op.",
+                            code="staffing_empty")
+    group = get_group_for(session=session, principal=principal, group_id=group_id, for_update=True)
+    capacity = update.capacity if update.capacity is not None else group.capacity
+    roster = update.weekly_roster_hours if update.weekly_roster_hours is not None else group.weekly_roster_hours
+    if capacity < group.free_places:
+        raise RuleViolation(f"De groep meldt nu {group.free_places} vrije plaatsen; met {capacity} plaatsen kan dat "
+                            "niet. Meld eerst minder vrije plaatsen.", code="capacity_below_free")
+    bands = region_bands(session.get(Region, group.region_id))
+    hours = hours_per_child_per_day(weekly_roster_hours=roster, places=capacity, occupancy_norm=group.occupancy_norm)
+    letter = intensity_letter(hours, bands)
+    if intensity_index(letter) > intensity_index(group.max_intensity):
+        raise RuleViolation(f"Met {_fmt(roster)} roosteruren voor {capacity} plaatsen komt de groep op intensiteit "
+                            f"{letter} ({_fmt(hours, 2)} uur per kind per dag), boven het maximum "
+                            f"{group.max_intensity} van de zorgvorm {CARE_FORMS[group.care_form][0]}.",
+                            code="intensity_above_maximum")
+    before = {"capacity": group.capacity, "weekly_roster_hours": group.weekly_roster_hours}
+    previous = open_reassessment(session, group_id)
+    reassessment: IntensityReassessment | None = None
+    if previous is not None:
+        # The situation it described no longer holds; the new one replaces it.
+        previous.status = "superseded"
+        previous.decided_at = utcnow()
+        previous.decided_by = principal.label
+        session.add(previous)
+    if letter != group.intensity:
+        reassessment = IntensityReassessment(
+            group_id=group_id, created_at=utcnow(), created_by=principal.label, capacity_before=group.capacity,
+            capacity_after=capacity, roster_hours_before=group.weekly_roster_hours, roster_hours_after=roster,
+            hours_per_child_per_day=round(hours, 4), intensity_before=group.intensity, intensity_after=letter)
+        session.add(reassessment)
+    group.capacity = capacity
+    group.weekly_roster_hours = roster
+    group.version += 1
+    session.add(group)
+    session.flush()
+    publish_group_change(session=session, group=group, event_type=STAFFING_CHANGED, actor=principal.label,
+                         stale_after_hours=stale_after_hours, extra={"before": before})
+    if reassessment is not None:
+        append_event(session=session, type=REASSESSMENT_REQUIRED, group_id=group.id, provider_id=group.provider_id,
+                     region_id=group.region_id, actor=principal.label,
+                     payload={"group_id": group.id, "reassessment_id": reassessment.id,
+                              "intensity_before": reassessment.intensity_before,
+                              "intensity_after": reassessment.intensity_after,
+                              "hours_per_child_per_day": round(hours, 2)})
+    audit.record(session=session, actor=principal, action="group.staffing", object_type="group", object_id=group_id,
+                 purpose="bezetting en roosteruren gewijzigd",
+                 detail={"before": before, "after": {"capacity": capacity, "weekly_roster_hours": roster},
+                         "reassessment": reassessment.id if reassessment else None})
+    return group, reassessment
+
+
+def decide(*, session: Session, principal: Principal, reassessment_id: int, decision: ReassessmentDecision,
+           stale_after_hours: float) -> IntensityReassessment:
+    item = session.exec(select(IntensityReassessment).where(IntensityReassessment.id == reassessment_id)
+                        .with_for_update()).first()
+    if item is None:
+        raise NotFound("Herbeoordeling niet gevonden.")
+    if item.status != "open":
+        raise Conflict("Over deze herbeoordeling is al besloten.", code="reassessment_closed")
+    group = get_group_for(session=session, principal=principal, group_id=item.group_id, for_update=True)
+    item.status = "approved" if decision.approve else "rejected"
+    item.decided_at = utcnow()
+    item.decided_by = principal.label
+    item.note = decision.note
+    session.add(item)
+    if decision.approve:
+        group.intensity = item.intensity_after
+        group.version += 1
+        session.add(group)
+    session.flush()
+    publish_group_change(session=session, group=group, event_type=REASSESSMENT_DECIDED, actor=principal.label,
+                         stale_after_hours=stale_after_hours,
+                         extra={"reassessment_id": item.id, "status": item.status})
+    audit.record(session=session, actor=principal, action="intensity.decide", object_type="group",
+                 object_id=group.id or 0, purpose="herbeoordeling verblijfsintensiteit",  # type: ignore[arg-type]
+                 detail={"reassessment_id": item.id, "status": item.status})
+    return item
+
+
+def list_reassessments(*, session: Session, principal: Principal, status: str | None) -> list[ReassessmentPublic]:
+    query = select(IntensityReassessment, Group.provider_id).join(
+        Group, col(Group.id) == IntensityReassessment.group_id)
+    if status:
+        query = query.where(IntensityReassessment.status == status)
+    if principal.role == "provider":
+        query = query.where(Group.provider_id == principal.provider_id)
+    rows = session.exec(query.order_by(col(IntensityReassessment.id))).all()
+    return [_public(item) for item, _ in rows]  # type: ignore[misc]
