@@ -1,0 +1,145 @@
+// Talking to the plekwijzer API: the session token, JSON requests and errors in Dutch.
+
+const SESSION_KEY = "plekwijzer.sessie";
+const API = "/api/v1";
+
+export class ApiError extends Error {
+  // status 0 means the server could not be reached at all.
+  constructor(status, message, { code = null, errors = [], body = null } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.errors = errors; // [{field, message}] from validation errors
+    this.body = body;
+  }
+
+  // The message for one input field, if the API named it.
+  fieldMessage(field) {
+    const hit = this.errors.find((e) => e.field === field || (e.field || "").endsWith(`.${field}`));
+    return hit ? hit.message : null;
+  }
+}
+
+export const session = {
+  get() {
+    try {
+      return JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+    } catch {
+      return null;
+    }
+  },
+  set(value) {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  },
+  clear() {
+    sessionStorage.removeItem(SESSION_KEY);
+  },
+};
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+export function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+const STATUS_TEXT = {
+  400: "Het verzoek is niet goed.",
+  401: "U bent niet (meer) ingelogd. Log opnieuw in.",
+  403: "U heeft geen rechten voor deze handeling.",
+  404: "Niet gevonden.",
+  409: "Dit kan niet meer: de situatie is intussen veranderd.",
+  412: "Iemand anders heeft dit intussen gewijzigd. Laad opnieuw en probeer het nog eens.",
+  413: "Het verzoek is te groot.",
+  422: "De invoer is niet geldig.",
+  429: "Te veel pogingen; wacht even en probeer het opnieuw.",
+  500: "Er ging iets mis op de server. Probeer het later opnieuw.",
+  503: "De server is tijdelijk niet beschikbaar. Probeer het zo opnieuw.",
+};
+
+async function parseError(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  let message = body && typeof body.detail === "string" ? body.detail : null;
+  if (!message && body && Array.isArray(body.detail)) {
+    message = body.detail.map((d) => d.msg).join("; ");
+  }
+  message = message || STATUS_TEXT[response.status] || `Onverwachte fout (${response.status}).`;
+  return new ApiError(response.status, message, {
+    code: body && body.code, errors: (body && body.errors) || [], body,
+  });
+}
+
+// request("/groups", {method, json, form, headers, blob}) -> {data, status, headers}
+export async function request(path, options = {}) {
+  const { method = "GET", json, form, headers = {}, blob = false, auth = true } = options;
+  const init = { method, headers: { Accept: "application/json", ...headers } };
+  const current = session.get();
+  if (auth && current) init.headers.Authorization = `Bearer ${current.token}`;
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = new URLSearchParams(form);
+  }
+  let response;
+  try {
+    response = await fetch(path.startsWith("/") && !path.startsWith(API) ? API + path : path, init);
+  } catch {
+    throw new ApiError(0, "Geen verbinding met de server. Uw invoer is bewaard; probeer het zo opnieuw.");
+  }
+  if (!response.ok) {
+    const error = await parseError(response);
+    if (response.status === 401 && auth) onUnauthorized(error);
+    throw error;
+  }
+  let data = null;
+  if (blob) {
+    data = await response.blob();
+  } else if (response.status !== 204) {
+    const type = response.headers.get("Content-Type") || "";
+    data = type.includes("json") ? await response.json() : await response.text();
+  }
+  return { data, status: response.status, headers: response.headers };
+}
+
+export async function get(path) {
+  return (await request(path)).data;
+}
+
+export async function post(path, json, headers = {}) {
+  return (await request(path, { method: "POST", json, headers })).data;
+}
+
+export async function login(username, password) {
+  const { data } = await request("/auth/token", {
+    method: "POST", form: { username, password }, auth: false,
+  });
+  session.set({ token: data.access_token, role: data.role, providerId: data.provider_id, username });
+  return session.get();
+}
+
+// Does the server have this API path at all? Screens of domains that are not installed stay out.
+let openapi = null;
+export async function hasApi(prefix) {
+  if (!openapi) {
+    try {
+      const response = await fetch("/openapi.json");
+      openapi = response.ok ? await response.json() : { paths: {} };
+    } catch {
+      openapi = { paths: {} };
+    }
+  }
+  return Object.keys(openapi.paths || {}).some((p) => p.startsWith(API + prefix));
+}
+
+export function apiPaths() {
+  return openapi ? Object.keys(openapi.paths || {}) : [];
+}

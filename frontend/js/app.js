@@ -1,0 +1,154 @@
+// The shell: login state, the menu per role, the hash router and the live feed.
+
+import { hasApi, session, setUnauthorizedHandler } from "./api.js";
+import { LiveFeed } from "./live.js";
+import { el, resetCaches } from "./ui.js";
+
+// Every screen: hash, menu label, roles that may open it, the module, and the API prefix it
+// needs (a screen whose API is not installed on this server stays out of the menu).
+const SCREENS = [
+  { path: "aanbieder", label: "Mijn groepen", roles: ["provider", "admin"], module: "./screens/provider.js" },
+  { path: "regio", label: "Regio", roles: ["coordinator", "admin", "viewer", "crisis"], module: "./screens/region.js" },
+  { path: "wachtlijst", label: "Wachtlijst", roles: ["coordinator", "admin"], module: "./screens/referrals.js", api: "/referrals" },
+  { path: "matching", label: "Matching", roles: ["coordinator", "admin"], module: "./screens/matching.js", api: "/matching" },
+  { path: "crisis", label: "Crisisplek", roles: ["crisis", "coordinator", "admin"], module: "./screens/crisis.js", api: "/crisis" },
+  { path: "rapportages", label: "Rapportages", roles: ["viewer", "coordinator", "admin"], module: "./screens/reports.js", api: "/occupancy" },
+];
+
+const START = {
+  provider: "aanbieder", coordinator: "regio", crisis: "crisis", viewer: "rapportages", admin: "regio",
+};
+
+const ROLE_LABEL = {
+  provider: "zorgaanbieder", coordinator: "coördinatiepunt", crisis: "crisisdienst",
+  viewer: "contractmanager", admin: "beheerder",
+};
+
+const state = { live: null, cleanup: null, available: [] };
+const main = document.getElementById("main");
+
+export function liveFeed() {
+  return state.live;
+}
+
+function routeOf(hash) {
+  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  return { path: parts[0] || "", params: parts.slice(1).map(decodeURIComponent) };
+}
+
+export function navigate(path) {
+  if (location.hash === `#/${path}`) render();
+  else location.hash = `#/${path}`;
+}
+
+async function availableScreens(role) {
+  const result = [];
+  for (const screen of SCREENS) {
+    if (!screen.roles.includes(role)) continue;
+    if (screen.api && !(await hasApi(screen.api))) continue;
+    result.push(screen);
+  }
+  return result;
+}
+
+function startPage(role) {
+  const wanted = START[role];
+  if (state.available.some((s) => s.path === wanted)) return wanted;
+  return state.available[0] ? state.available[0].path : "regio";
+}
+
+function renderShell(current) {
+  const topbar = document.getElementById("topbar");
+  const nav = document.getElementById("nav");
+  const who = document.getElementById("who");
+  const user = session.get();
+  topbar.hidden = !user;
+  nav.replaceChildren();
+  if (!user) return;
+  const list = el("ul");
+  for (const screen of state.available) {
+    const active = screen.path === current;
+    list.append(el("li", {}, el("a", {
+      href: `#/${screen.path}`, "aria-current": active ? "page" : null,
+    }, screen.label)));
+  }
+  nav.append(list);
+  who.textContent = `${user.username} (${ROLE_LABEL[user.role] || user.role})`;
+}
+
+function setLiveStatus(stateName, text, detail) {
+  const node = document.getElementById("live-status");
+  node.dataset.state = stateName;
+  node.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), text,
+    detail ? el("span", { class: "detail" }, ` · ${detail}`) : null);
+}
+
+function startLive() {
+  const user = session.get();
+  if (!user || state.live) return;
+  state.live = new LiveFeed({
+    token: user.token,
+    onStatus: setLiveStatus,
+    onAuthFailed: () => logout("Uw sessie is verlopen; log opnieuw in."),
+  });
+  window.plekwijzerLive = state.live; // for the browser tests: drop the connection on purpose
+  state.live.start();
+}
+
+function logout(message = null) {
+  if (state.live) state.live.stop();
+  state.live = null;
+  session.clear();
+  resetCaches();
+  sessionStorage.setItem("plekwijzer.melding", message || "");
+  navigate("login");
+}
+
+async function render() {
+  const { path, params } = routeOf(location.hash);
+  if (state.cleanup) {
+    try {
+      state.cleanup();
+    } catch (error) {
+      console.error(error);
+    }
+    state.cleanup = null;
+  }
+  const user = session.get();
+  if (!user || path === "login") {
+    if (user && path === "login") {
+      navigate(startPage(user.role));
+      return;
+    }
+    renderShell(null);
+    const { renderLogin } = await import("./screens/login.js");
+    const message = sessionStorage.getItem("plekwijzer.melding");
+    sessionStorage.removeItem("plekwijzer.melding");
+    state.cleanup = renderLogin(main, { message, onLogin: afterLogin });
+    document.title = "Inloggen – plekwijzer";
+    return;
+  }
+  if (!state.available.length) state.available = await availableScreens(user.role);
+  const screen = state.available.find((s) => s.path === path);
+  if (!screen) {
+    navigate(startPage(user.role));
+    return;
+  }
+  renderShell(screen.path);
+  startLive();
+  document.title = `${screen.label} – plekwijzer`;
+  main.replaceChildren();
+  const module = await import(screen.module);
+  state.cleanup = module.render(main, { user, live: state.live, params, navigate }) || null;
+  main.focus({ preventScroll: true });
+}
+
+async function afterLogin(user) {
+  state.available = await availableScreens(user.role);
+  navigate(startPage(user.role));
+}
+
+setUnauthorizedHandler(() => logout("Uw sessie is verlopen; log opnieuw in."));
+document.getElementById("logout").addEventListener("click", () => logout());
+window.addEventListener("hashchange", render);
+render();

@@ -1,0 +1,262 @@
+// Coordinator: the region at a glance. A table of care forms × municipalities (net free places
+// of admitting groups), or a map of the groups positioned by their coordinates, drawn as SVG
+// without tiles from the internet (a tile server can be configured in js/config.js). Both
+// follow the live feed.
+
+import { get } from "../api.js";
+import { CONFIG } from "../config.js";
+import { ago, el, formatTime, loading, municipalities, showError, svg, vocabulary } from "../ui.js";
+
+const ZOOM = 10; // Web Mercator zoom level of the drawing: Twente is about 400 px wide at 10.
+
+function project(lat, lon) {
+  const scale = 256 * 2 ** ZOOM;
+  const sin = Math.sin((lat * Math.PI) / 180);
+  return {
+    x: ((lon + 180) / 360) * scale,
+    y: (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * scale,
+  };
+}
+
+export function render(root, { live }) {
+  const groups = new Map();
+  let vocab = null;
+  let places = [];
+  let view = "tabel";
+  let selection = null; // {careForm, municipalityId} chosen in the table
+  let changed = new Set();
+  let scheduled = false;
+  let disposed = false;
+
+  const freshness = el("p", { class: "freshness", id: "regio-bijgewerkt", "aria-live": "polite" });
+  const totals = el("div", { class: "totals", id: "regio-totalen" });
+  const pageError = el("p", { class: "error", role: "alert", hidden: true });
+  const careFilter = el("select", { id: "filter-zorgvorm" }, el("option", { value: "" }, "Alle zorgvormen"));
+  const admittingOnly = el("input", { type: "checkbox", id: "filter-plaatsend" });
+  const tableButton = el("button", { type: "button", class: "button toggle", "aria-pressed": "true" }, "Tabel");
+  const mapButton = el("button", { type: "button", class: "button toggle", "aria-pressed": "false" }, "Kaart");
+  const overview = el("div", { class: "overview", id: "regio-overzicht" });
+  const listTitle = el("h2", { id: "groepen-titel" }, "Groepen");
+  const clear = el("button", { type: "button", class: "button small secondary", hidden: true }, "Toon alle groepen");
+  const listBody = el("tbody");
+  const table = el("table", { class: "data", id: "groepen-tabel", "aria-labelledby": "groepen-titel" },
+    el("thead", {}, el("tr", {},
+      ["Groep", "Aanbieder", "Gemeente", "Zorgvorm", "Netto vrij", "Status", "Gemeld"].map((h) => el("th", { scope: "col" }, h)))),
+    listBody);
+
+  root.replaceChildren(el("section", { class: "page wide" },
+    el("div", { class: "page-head" }, el("h1", {}, "Regio in één oogopslag"), freshness),
+    pageError, totals,
+    el("div", { class: "toolbar" },
+      el("div", { class: "field inline" }, el("label", { for: "filter-zorgvorm" }, "Zorgvorm"), careFilter),
+      el("div", { class: "check" }, admittingOnly, el("label", { for: "filter-plaatsend" }, "Alleen groepen die plaatsen")),
+      el("div", { class: "segmented", role: "group", "aria-label": "Weergave" }, tableButton, mapButton)),
+    overview,
+    el("div", { class: "page-head" }, listTitle, clear),
+    el("div", { class: "table-scroll tall", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table)));
+
+  function visible() {
+    return [...groups.values()].filter((g) => (!careFilter.value || g.care_form === careFilter.value)
+      && (!admittingOnly.checked || g.admitting));
+  }
+
+  function label(code) {
+    return vocab ? vocab.careFormLabel[code] || code : code;
+  }
+
+  function paint() {
+    scheduled = false;
+    if (disposed) return;
+    const shown = visible();
+    const free = shown.filter((g) => g.admitting).reduce((n, g) => n + g.net_free_places, 0);
+    totals.replaceChildren(
+      stat("Groepen", shown.length), stat("Netto vrije plaatsen", free, "regio-vrij"),
+      stat("Plaatsen niet", shown.filter((g) => !g.admitting).length),
+      stat("Verouderde meldingen", shown.filter((g) => g.stale).length));
+    overview.replaceChildren(view === "tabel" ? matrix(shown) : map(shown));
+    list(shown);
+    changed = new Set();
+  }
+
+  function schedule(groupId = null) {
+    if (groupId !== null) changed.add(groupId);
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(paint);
+    }
+  }
+
+  function stat(title, value, id = null) {
+    return el("div", { class: "stat" }, el("span", { class: "stat-value", id }, String(value)), el("span", { class: "stat-label" }, title));
+  }
+
+  function matrix(shown) {
+    const forms = vocab.care_forms.filter((c) => !careFilter.value || c.code === careFilter.value);
+    const cell = new Map();
+    for (const g of shown) {
+      const key = `${g.care_form}|${g.municipality_id}`;
+      const entry = cell.get(key) || { free: 0, groups: 0, changed: false };
+      entry.groups += 1;
+      if (g.admitting) entry.free += g.net_free_places;
+      if (changed.has(g.id)) entry.changed = true;
+      cell.set(key, entry);
+    }
+    const head = el("tr", {}, el("th", { scope: "col" }, "Zorgvorm \\ gemeente"),
+      places.map((m) => el("th", { scope: "col", class: "rotate" }, el("span", {}, m.name))),
+      el("th", { scope: "col" }, "Totaal"));
+    const rows = forms.map((form) => {
+      let rowFree = 0;
+      const cells = places.map((m) => {
+        const entry = cell.get(`${form.code}|${m.id}`);
+        if (!entry) return el("td", { class: "empty" }, el("span", { class: "visually-hidden" }, "geen groepen"), "·");
+        rowFree += entry.free;
+        const selected = selection && selection.careForm === form.code && selection.municipalityId === m.id;
+        const level = entry.free === 0 ? 0 : entry.free < 3 ? 1 : 2;
+        return el("td", { class: `level-${level}${entry.changed ? " flash" : ""}`, dataset: { cell: `${form.code}|${m.id}` } },
+          el("button", {
+            type: "button", class: "cell-button", "aria-pressed": selected ? "true" : "false",
+            "aria-label": `${form.label} in ${m.name}: ${entry.free} vrij in ${entry.groups} ${entry.groups === 1 ? "groep" : "groepen"}`,
+            onclick: () => {
+              selection = selected ? null : { careForm: form.code, municipalityId: m.id };
+              paint();
+            },
+          }, String(entry.free), el("small", { "aria-hidden": "true" }, ` /${entry.groups}`)));
+      });
+      return el("tr", {}, el("th", { scope: "row" }, form.label), cells, el("td", { class: "total" }, String(rowFree)));
+    });
+    return el("div", { class: "table-scroll" },
+      el("table", { class: "matrix", id: "regio-matrix" },
+        el("caption", {}, "Netto vrije plaatsen van groepen die plaatsen, per zorgvorm en gemeente (vrij / aantal groepen). Kies een cel om de groepen te zien."),
+        el("thead", {}, head), el("tbody", {}, rows)));
+  }
+
+  function map(shown) {
+    const points = [...places.map((m) => project(m.lat, m.lon)), ...shown.map((g) => project(g.lat, g.lon))];
+    if (!points.length) return el("p", {}, "Geen groepen om te tonen.");
+    const pad = 30;
+    const minX = Math.min(...points.map((p) => p.x)) - pad;
+    const maxX = Math.max(...points.map((p) => p.x)) + pad;
+    const minY = Math.min(...points.map((p) => p.y)) - pad;
+    const maxY = Math.max(...points.map((p) => p.y)) + pad;
+    const layers = [];
+    if (CONFIG.tileServerUrl) {
+      for (let tx = Math.floor(minX / 256); tx <= Math.floor(maxX / 256); tx += 1) {
+        for (let ty = Math.floor(minY / 256); ty <= Math.floor(maxY / 256); ty += 1) {
+          const href = CONFIG.tileServerUrl.replace("{z}", ZOOM).replace("{x}", tx).replace("{y}", ty);
+          layers.push(svg("image", { href, x: tx * 256, y: ty * 256, width: 256, height: 256, opacity: 0.6 }));
+        }
+      }
+    }
+    const sorted = [...shown].sort((a, b) => a.net_free_places - b.net_free_places);
+    for (const g of sorted) {
+      const p = project(g.lat, g.lon);
+      const state = !g.admitting ? "closed" : g.net_free_places > 0 ? "free" : "full";
+      const radius = 3 + Math.sqrt(g.capacity) * 1.6;
+      layers.push(svg("circle", {
+        cx: p.x, cy: p.y, r: radius, class: `dot ${state}${g.stale ? " stale" : ""}${changed.has(g.id) ? " flash" : ""}`,
+        "data-group-id": g.id,
+      }, svg("title", {}, `${g.name} (${g.provider_name || ""}), ${label(g.care_form)}: ${g.net_free_places} vrij${g.admitting ? "" : ", plaatst niet"}`)));
+    }
+    // Municipality names on top of the dots, so that they stay readable.
+    for (const m of places) {
+      const p = project(m.lat, m.lon);
+      layers.push(svg("g", { class: "place" },
+        svg("rect", { x: p.x - 3, y: p.y - 3, width: 6, height: 6 }),
+        svg("text", { x: p.x + 6, y: p.y - 6 }, m.name)));
+    }
+    const freeCount = shown.filter((g) => g.admitting && g.net_free_places > 0).length;
+    const drawing = svg("svg", {
+      viewBox: `${minX} ${minY} ${maxX - minX} ${maxY - minY}`, class: "region-map", role: "img",
+      "aria-label": `Kaart van ${shown.length} groepen; ${freeCount} met vrije plaatsen. De tabel hieronder geeft dezelfde gegevens.`,
+    }, layers);
+    const legend = el("ul", { class: "legend" },
+      el("li", {}, el("span", { class: "swatch free" }), "vrije plaats"),
+      el("li", {}, el("span", { class: "swatch full" }), "vol"),
+      el("li", {}, el("span", { class: "swatch closed" }), "plaatst niet"),
+      el("li", {}, el("span", { class: "swatch stale" }), "verouderd cijfer"));
+    return el("figure", { class: "map-figure" }, drawing,
+      el("figcaption", {}, CONFIG.tileServerUrl ? "Kaart met achtergrond van de ingestelde kaartserver." : "Groepen op hun locatie; grotere stip = meer plaatsen."),
+      legend);
+  }
+
+  function list(shown) {
+    let rows = shown;
+    if (selection) {
+      rows = rows.filter((g) => g.care_form === selection.careForm && g.municipality_id === selection.municipalityId);
+      const place = places.find((m) => m.id === selection.municipalityId);
+      listTitle.textContent = `Groepen: ${label(selection.careForm)} in ${place ? place.name : ""}`;
+      clear.hidden = false;
+    } else {
+      listTitle.textContent = `Groepen (${rows.length})`;
+      clear.hidden = true;
+    }
+    rows = [...rows].sort((a, b) => (b.admitting - a.admitting) || (b.net_free_places - a.net_free_places)
+      || a.name.localeCompare(b.name));
+    listBody.replaceChildren(...rows.map((g) => el("tr", {
+      dataset: { groupId: g.id }, class: changed.has(g.id) ? "flash" : null,
+    },
+    el("th", { scope: "row" }, g.name),
+    el("td", {}, g.provider_name || ""),
+    el("td", {}, g.municipality_name || ""),
+    el("td", {}, label(g.care_form)),
+    el("td", { class: "num free-places" }, String(g.net_free_places), g.held_places ? el("small", {}, ` (${g.held_places} vastgehouden)`) : null),
+    el("td", {}, g.admitting ? "plaatst" : `plaatst niet: ${g.reason || ""}`),
+    el("td", { class: g.stale ? "stale-text" : null }, `${ago(g.reported_at)}${g.stale ? " (verouderd)" : ""}`))));
+  }
+
+  function setView(next) {
+    view = next;
+    tableButton.setAttribute("aria-pressed", String(view === "tabel"));
+    mapButton.setAttribute("aria-pressed", String(view === "kaart"));
+    paint();
+  }
+
+  async function load() {
+    overview.replaceChildren(loading("Regio laden…"));
+    try {
+      const [v, m, picture] = await Promise.all([vocabulary(), municipalities(), get("/availability")]);
+      if (disposed) return;
+      vocab = v;
+      places = m;
+      if (careFilter.options.length === 1) {
+        careFilter.append(...vocab.care_forms.map((c) => el("option", { value: c.code }, c.label)));
+      }
+      groups.clear();
+      for (const g of picture.groups) groups.set(g.id, g);
+      live.noteSeq(picture.seq);
+      freshness.textContent = `Bijgewerkt om ${formatTime(new Date())}`;
+      showError(pageError, null);
+      paint();
+    } catch (error) {
+      overview.replaceChildren();
+      showError(pageError, `De regio kon niet worden geladen: ${error.message}`);
+    }
+  }
+
+  careFilter.addEventListener("change", () => { selection = null; paint(); });
+  admittingOnly.addEventListener("change", paint);
+  tableButton.addEventListener("click", () => setView("tabel"));
+  mapButton.addEventListener("click", () => setView("kaart"));
+  clear.addEventListener("click", () => { selection = null; paint(); });
+
+  const unsubscribe = live.subscribe((message) => {
+    if (!vocab) return;
+    if (message.type === "snapshot" && Array.isArray(message.groups)) {
+      groups.clear();
+      for (const g of message.groups) groups.set(g.id, g);
+      schedule();
+    } else if (message.group && typeof message.group.id === "number") {
+      const current = groups.get(message.group.id);
+      if (!current || current.version <= message.group.version) groups.set(message.group.id, message.group);
+      schedule(message.group.id);
+    } else {
+      return;
+    }
+    freshness.textContent = `Bijgewerkt om ${formatTime(new Date())}`;
+  });
+  load();
+  return () => {
+    disposed = true;
+    unsubscribe();
+  };
+}
