@@ -19,21 +19,21 @@ hard rule.  Candidate arcs: for each youth the ``k`` nearest feasible groups (de
 
 Method
 ------
-1. Min-cost flow (OR-Tools ``SimpleMinCostFlow``): source supply 1 per youth; youth -> group arc
-   (cost -value), or youth -> group's profile-C node -> group for profile-C youths, so the C limit
-   is an arc capacity; group -> sink (capacity ``free_places``); youth -> sink (cost 0, "unplaced").
-   Everything but the sibling rule is a network, so this flow is the exact optimum of the problem
-   without the sibling rule: an upper bound UB.  If no sibling set is split, it is optimal.
-2. Otherwise: repair the split sets greedily (incumbent, value LB), compute node potentials of the
-   optimal flow (Bellman-Ford on the residual graph) and the reduced cost rc of every arc.  Any
-   solution using an arc with rc > UB - LB is worth less than UB - rc < LB (LP duality), so those
-   arcs are dropped.  CP-SAT then solves the remaining small model exactly (sibling sets as
-   units), warm-started with the incumbent; its optimum is the global optimum.  At the time limit
-   the best solution found is returned with ``optimal=False`` and the bound.
+Exact, in ``solver.branch_and_bound`` (see its docstring): a min-cost-flow relaxation (OR-Tools
+``SimpleMinCostFlow``) in which the capacities and the profile-C limit are arc capacities and each
+sibling set is ONE supply node of k units whose arcs carry the set's whole value (per unit:
+total / k) at a group (``together="group"``) or at a "pattern" (one group per member at one
+location, ``together="location"``).  Every feasible assignment is a flow with the same objective,
+so the flow optimum is an upper bound, and a flow in which no set is split is optimal.  Otherwise:
+an incumbent from pinning split sets to their heaviest key, reduced-cost fixing against it, then
+best-first branch and bound over the split sets ("S in key / location g" vs "not", "S placed" vs
+"unplaced"), each node one re-solve of the flow.  At the time limit the best solution is returned
+with ``optimal=False`` and the best open bound.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
-from ortools.sat.python import cp_model
 
+from solver import branch_and_bound as bnb
 from solver.rank import N_RULES, GroupTable, evaluate, prepare_groups
 from solver.schema import Assignment, Instance, Result, Status, Unplaced, Youth
 from solver.scoring import RULE_NAMES, RULE_REASON, priority
@@ -200,32 +200,6 @@ def _solve_flow(
                  flows, sink + 1, sink, heads, unplaced_arc)
 
 
-def _potentials(flow: _Flow, deadline: float) -> IntArray | None:
-    """Shortest-path distances from a virtual root in the residual graph (node potentials).
-
-    The optimal flow has no negative cycle, so Bellman-Ford converges; it is vectorised over arcs
-    and usually needs a few dozen rounds.  Returns None when the deadline passes first.
-    """
-    fwd = flow.flows < flow.caps
-    bwd = flow.flows > 0
-    rt = np.concatenate([flow.tails[fwd], flow.heads[bwd]])
-    rh = np.concatenate([flow.heads[fwd], flow.tails[bwd]])
-    rc = np.concatenate([flow.costs[fwd], -flow.costs[bwd]])
-    order = np.argsort(rh, kind="stable")
-    rt, rh, rc = rt[order], rh[order], rc[order]
-    heads_u, starts = np.unique(rh, return_index=True)
-    dist = np.zeros(flow.n_nodes, dtype=np.int64)
-    for _ in range(flow.n_nodes + 1):
-        mins = np.minimum.reduceat(dist[rt] + rc, starts)
-        better = mins < dist[heads_u]
-        if not better.any():
-            return dist
-        dist[heads_u[better]] = mins[better]
-        if time.perf_counter() > deadline:
-            return None
-    return None
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -252,31 +226,6 @@ def _set_ok(cands: Candidates, chosen: IntArray, members: list[int], mode: str) 
 
 def _value(cands: Candidates, chosen: IntArray) -> int:
     return int(cands.value[chosen[chosen >= 0]].sum())
-
-
-def _repair(
-    cands: Candidates, chosen: IntArray, split: list[tuple[list[int], str]], limit: int
-) -> IntArray:
-    """Greedy incumbent: take the split sets out, then put each back whole where there is room."""
-    tab = cands.table
-    sol = chosen.copy()
-    for members, _ in split:
-        sol[members] = -1
-    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
-    placed = np.flatnonzero(sol >= 0)
-    load = np.bincount(cands.group[sol[placed]], minlength=len(tab)).astype(np.int64)
-    placed_c = placed[is_c[placed]]
-    c_load = np.bincount(cands.group[sol[placed_c]], minlength=len(tab)).astype(np.int64)
-    c_room = limit - tab.profile_c_present
-    for members, mode in split:
-        arcs = _repair_one(cands, members, mode, load, c_load, c_room)
-        if arcs is None:
-            continue
-        for mpos, a in zip(members, arcs, strict=True):
-            sol[mpos] = a
-            load[cands.group[a]] += 1
-            c_load[cands.group[a]] += int(is_c[mpos])
-    return sol
 
 
 def _prune_for_siblings(
@@ -323,172 +272,6 @@ def _prune_for_siblings(
         first_fail_counts=cands.first_fail_counts,
         build_seconds=cands.build_seconds,
     )
-
-
-def _fix_and_resolve(
-    cands: Candidates,
-    chosen: IntArray,
-    sets: list[tuple[list[int], str]],
-    limit: int,
-    require_all: bool,
-) -> IntArray:
-    """Incumbent: pin each split set to the group (location) holding most of its members, re-solve
-    the flow; a set still split after being pinned is left out; then repair greedily."""
-    tab = cands.table
-    allowed = np.ones(len(cands.youth), dtype=bool)
-    pinned: set[int] = set()
-    sol = chosen
-    for _ in range(3):
-        split = [i for i, s in enumerate(sets) if not _set_ok(cands, sol, *s)]
-        if not split:
-            return sol
-        for i in split:
-            members, mode = sets[i]
-            arcs = np.concatenate([cands.by_youth[m] for m in members])
-            if i in pinned:
-                allowed[arcs] = False
-                continue
-            pinned.add(i)
-            used = sol[members][sol[members] >= 0]
-            keys = cands.group[used] if mode == "group" else tab.location_ids[cands.group[used]]
-            vals, cnt = np.unique(keys, return_counts=True)
-            target = vals[np.argmax(cnt)]
-            arc_keys = (
-                cands.group[arcs] if mode == "group" else tab.location_ids[cands.group[arcs]]
-            )
-            allowed[arcs[arc_keys != target]] = False
-        flow = _solve_flow(cands, limit, True, require_all, np.flatnonzero(allowed))
-        if flow.status != "optimal":
-            break
-        sol = flow.chosen
-    split_sets = [s for s in sets if not _set_ok(cands, sol, *s)]
-    return _repair(cands, sol, split_sets, limit) if split_sets else sol
-
-
-# --------------------------------------------------------------------------- exact phase
-
-
-def _exact(
-    cands: Candidates,
-    keep: npt.NDArray[np.bool_],
-    unplaced_ok: npt.NDArray[np.bool_],
-    sets: list[tuple[list[int], str]],
-    hint: IntArray | None,
-    limit: int,
-    seconds: float,
-    workers: int,
-    lower_bound: int | None,
-) -> tuple[str, IntArray | None, float]:
-    """CP-SAT over the kept arcs; sibling sets as units.  Returns (status, solution, bound)."""
-    tab = cands.table
-    n = len(cands.youths)
-    model = cp_model.CpModel()
-    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
-    in_set = np.zeros(n, dtype=bool)
-    cap_terms: dict[int, list[tuple[cp_model.IntVar, int]]] = {}
-    c_terms: dict[int, list[tuple[cp_model.IntVar, int]]] = {}
-    obj: list[tuple[cp_model.IntVar, int]] = []
-    arc_var: dict[int, cp_model.IntVar] = {}
-    hint_vars: list[tuple[cp_model.IntVar, int]] = []
-
-    def add_use(g: int, var: cp_model.IntVar, count: int, count_c: int) -> None:
-        cap_terms.setdefault(g, []).append((var, count))
-        if count_c:
-            c_terms.setdefault(g, []).append((var, count_c))
-
-    for members, mode in sets:
-        in_set[members] = True
-        per_member = [
-            [int(a) for a in cands.by_youth[mpos] if keep[a]] for mpos in members
-        ]
-        choice_vars: list[cp_model.IntVar] = []
-        hinted = hint is not None and (hint[members] >= 0).all()
-        if mode == "group":
-            maps = [{int(cands.group[a]): a for a in arcs} for arcs in per_member]
-            common = set(maps[0]).intersection(*maps[1:])
-            n_c = int(is_c[members].sum())
-            for g in sorted(common):
-                arcs = [mp[g] for mp in maps]
-                z = model.new_bool_var("")
-                choice_vars.append(z)
-                add_use(g, z, len(members), n_c)
-                obj.append((z, int(cands.value[arcs].sum())))
-                for a in arcs:
-                    arc_var[a] = z
-                if hint is not None:
-                    hint_vars.append((z, int(hinted and int(cands.group[hint[members[0]]]) == g)))
-        else:
-            locs = [{int(tab.location_ids[cands.group[a]]) for a in arcs} for arcs in per_member]
-            common_l = set(locs[0]).intersection(*locs[1:])
-            for loc in sorted(common_l):
-                z = model.new_bool_var("")
-                choice_vars.append(z)
-                for mpos, arcs in zip(members, per_member, strict=True):
-                    xs = []
-                    for a in arcs:
-                        g = int(cands.group[a])
-                        if int(tab.location_ids[g]) != loc:
-                            continue
-                        x = model.new_bool_var("")
-                        arc_var[a] = x
-                        xs.append(x)
-                        add_use(g, x, 1, int(is_c[mpos]))
-                        obj.append((x, int(cands.value[a])))
-                        if hint is not None:
-                            hint_vars.append((x, int(hint[mpos] == a)))
-                    model.add(sum(xs) == z)
-        if bool(unplaced_ok[members].all()):
-            model.add(sum(choice_vars) <= 1)
-        else:
-            model.add(sum(choice_vars) == 1)
-
-    for pos in range(n):
-        if in_set[pos]:
-            continue
-        xs = []
-        for a in cands.by_youth[pos]:
-            if not keep[a]:
-                continue
-            x = model.new_bool_var("")
-            arc_var[int(a)] = x
-            xs.append(x)
-            g = int(cands.group[a])
-            add_use(g, x, 1, int(is_c[pos]))
-            obj.append((x, int(cands.value[a])))
-            if hint is not None:
-                hint_vars.append((x, int(hint[pos] == a)))
-        if unplaced_ok[pos]:
-            if xs:
-                model.add_at_most_one(xs)
-        else:
-            model.add_exactly_one(xs)
-
-    for g, terms in cap_terms.items():
-        if sum(c for _, c in terms) > tab.free_places[g]:
-            model.add(sum(c * v for v, c in terms) <= int(tab.free_places[g]))
-    for g, terms in c_terms.items():
-        room = int(limit - tab.profile_c_present[g])
-        if sum(c for _, c in terms) > room:
-            model.add(sum(c * v for v, c in terms) <= room)
-    objective = sum(c * v for v, c in obj)
-    model.maximize(objective)
-    if lower_bound is not None:
-        model.add(objective >= lower_bound)
-    for v, h in hint_vars:
-        model.add_hint(v, h)
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, seconds)
-    solver.parameters.num_workers = workers
-    code = solver.solve(model)
-    bound = float(solver.best_objective_bound)
-    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ("infeasible" if code == cp_model.INFEASIBLE else "unknown"), None, bound
-    sol = np.full(n, -1, dtype=np.int64)
-    for a, var in arc_var.items():
-        if solver.value(var):
-            sol[int(cands.youth[a])] = a
-    return ("optimal" if code == cp_model.OPTIMAL else "feasible"), sol, bound
 
 
 # --------------------------------------------------------------------------- public API
@@ -570,78 +353,35 @@ def assign(
     limit = instance.weights.profile_c_limit
     sets = _sibling_sets(cands.youths)
     cands = _prune_for_siblings(cands, sets, limit)
-    flow = _solve_flow(cands, limit, side_rules=True, require_all=require_all)
+    tab = cands.table
+    n = len(cands.youths)
+    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
+    net = bnb.build_network(
+        cands.youth, cands.group, cands.value, cands.by_youth, is_c, tab.free_places,
+        limit - tab.profile_c_present, tab.location_ids, sets, require_all,
+    )
     stats: dict[str, float] = {
         "arcs": float(len(cands.youth)),
+        "network_arcs": float(len(net.tails)),
         "candidate_seconds": cands.build_seconds,
-        "flow_seconds": time.perf_counter() - t0,
+        "network_seconds": time.perf_counter() - t0,
     }
-    if flow.status != "optimal":
-        # the flow is a relaxation, so no assignment placing everybody exists
-        return _result(cands, instance, None, "infeasible", False, None,
-                       time.perf_counter() - t0, stats)
-    ub = flow.ub
-    split = [s for s in sets if not _set_ok(cands, flow.chosen, *s)]
-    stats["split_sets"] = float(len(split))
-    if not split:
-        return _result(cands, instance, flow.chosen, "optimal", True, ub / SCALE,
-                       time.perf_counter() - t0, stats)
-
-    incumbent: IntArray | None = _fix_and_resolve(cands, flow.chosen, sets, limit, require_all)
-    assert incumbent is not None
-    # the baseline is a second, cheap incumbent: the answer is never worse than it
-    baseline = _fcfs_solution(cands, limit)
-    if _value(cands, baseline) > _value(cands, incumbent):
-        incumbent = baseline
-    if require_all and (incumbent < 0).any():
-        incumbent = None
-    lb = _value(cands, incumbent) if incumbent is not None else None
-    stats["gap_after_repair"] = float("nan") if lb is None else (ub - lb) / SCALE
-    if lb is not None and lb >= ub:
-        return _result(cands, instance, incumbent, "optimal", True, ub / SCALE,
-                       time.perf_counter() - t0, stats)
-
-    n = len(cands.youths)
-    keep = np.ones(len(cands.youth), dtype=bool)
-    unplaced_ok = np.full(n, not require_all)
-    pot = _potentials(flow, deadline) if lb is not None else None
-    if pot is not None and lb is not None:
-        gap = ub - lb
-        rc = -cands.value + pot[cands.youth] - pot[flow.head_of_arc]
-        keep = rc <= gap
-        if not require_all:
-            rc_unplaced = pot[np.arange(n)] - pot[flow.sink]
-            unplaced_ok = rc_unplaced <= gap
-    stats["kept_arcs"] = float(keep.sum())
-    stats["potentials_seconds"] = time.perf_counter() - t0 - stats["flow_seconds"]
-
-    if incumbent is not None and keep.sum() > max_exact_arcs:
-        # too large for the exact model: best incumbent with the flow bound, not proven
-        stats["exact_skipped"] = 1.0
-        return _result(cands, instance, incumbent, "feasible", False, ub / SCALE,
-                       time.perf_counter() - t0, stats)
-    remaining = deadline - time.perf_counter()
-    status, sol, cp_bound = _exact(
-        cands, keep, unplaced_ok, sets, incumbent, limit, remaining, workers, lb
-    )
+    out = bnb.solve(net, cands.youth, cands.value, n, deadline, require_all)
+    stats.update(out.stats)
     seconds = time.perf_counter() - t0
-    bound = min(ub, cp_bound) / SCALE if sol is not None or status == "unknown" else ub / SCALE
-    if status == "optimal":
-        return _result(cands, instance, sol, "optimal", True, None if sol is None else
-                       _value(cands, sol) / SCALE, seconds, stats)
-    if status == "feasible" and sol is not None:
-        better = incumbent is None or _value(cands, sol) >= _value(cands, incumbent)
-        return _result(cands, instance, sol if better else incumbent, "feasible", False, bound,
-                       seconds, stats)
-    if status == "infeasible":
-        if incumbent is not None:  # cannot happen: the incumbent is in the model; be safe
-            return _result(cands, instance, incumbent, "feasible", False, ub / SCALE, seconds,
-                           stats)
+    if out.infeasible:
         return _result(cands, instance, None, "infeasible", False, None, seconds, stats)
-    if incumbent is not None:
-        return _result(cands, instance, incumbent, "feasible", False, ub / SCALE, seconds, stats)
-    return _result(cands, instance, None, "timeout_no_solution", False, ub / SCALE, seconds,
-                   stats)
+    if out.optimal:
+        res = _result(cands, instance, out.solution, "optimal", True, None, seconds, stats)
+        return dataclasses.replace(res, bound=res.objective)
+    # not proven: the integer bound plus the rounding slack of at most 0.5 / SCALE per youth
+    bound = (out.bound + 0.5 * n) / SCALE
+    if out.solution is None:
+        if require_all:
+            return _result(cands, instance, None, "timeout_no_solution", False, bound, seconds,
+                           stats)
+        out.solution = np.full(n, -1, dtype=np.int64)
+    return _result(cands, instance, out.solution, "feasible", False, bound, seconds, stats)
 
 
 def min_cost_flow_floor(
