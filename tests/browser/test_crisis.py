@@ -1,0 +1,98 @@
+"""Crisis team: search at phone width, hold with one tap, countdown, confirm; the other crisis
+worker's screen follows live."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def _search(page, age: str = "14", municipality: str = "Enschede") -> None:  # type: ignore[no-untyped-def]
+    page.get_by_label("Leeftijd").fill(age)
+    page.get_by_label("Gemeente van de jeugdige").select_option(label=municipality)
+    page.get_by_role("button", name="Zoeken", exact=True).click()
+    expect(page.locator("#crisis-resultaten li.result").first).to_be_visible()
+
+
+def test_search_hold_confirm_and_the_other_worker_sees_it(people) -> None:  # type: ignore[no-untyped-def]
+    worker = people("crisis", phone=True)
+    colleague = people("crisis2")
+    page = worker.page
+    expect(page).to_have_url(re.compile("#/crisis$"))
+
+    # Validation as you go: no age, no place -> Dutch messages next to the fields.
+    page.get_by_role("button", name="Zoeken", exact=True).click()
+    expect(page.locator("#crisis-leeftijd-fout")).to_have_text("Vul de leeftijd in (0 tot en met 27 jaar).")
+    expect(page.locator("#crisis-gemeente-fout")).to_have_text("Kies een gemeente of vul een postcode in.")
+    expect(page.get_by_label("Leeftijd")).to_be_focused()
+
+    _search(page)
+    _search(colleague.page)
+    distances = [float(t.replace(" km", "")) for t in
+                 page.locator("#crisis-resultaten li.result .distance").all_inner_texts()]
+    tiers = page.locator("#crisis-resultaten li.result .meta").all_inner_texts()
+    own = [d for d, t in zip(distances, tiers, strict=True) if "eigen regio" in t]
+    assert own == sorted(own), "resultaten in de eigen regio staan niet dichtstbijzijnde eerst"
+
+    first = page.locator("#crisis-resultaten li.result").first
+    group_id = first.get_attribute("data-group-id")
+    group_name = first.locator("h3").inner_text()
+    free_before = int(first.locator(".free-count").inner_text())
+    theirs = colleague.page.locator(f"#crisis-resultaten li[data-group-id='{group_id}'] .free-count")
+    expect(theirs).to_have_text(str(free_before))
+
+    # Large targets at phone width.
+    box = first.get_by_role("button", name=re.compile("vasthouden")).bounding_box()
+    assert box is not None and box["height"] >= 44 and box["width"] >= 44
+    first.get_by_role("button", name=re.compile("vasthouden")).click()
+
+    held = page.locator("#mijn-vasthoudingen .hold-card").first
+    expect(held).to_contain_text(group_name)
+    timer = held.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^1[01]\d:\d\d$|^\d{1,2}:\d\d$"))
+    first_reading = timer.inner_text()
+    page.wait_for_timeout(1_100)
+    assert timer.inner_text() != first_reading, "de aftelklok loopt niet"
+
+    # The colleague sees one place fewer and the team's hold, without reloading.
+    expect(theirs).to_have_text(str(free_before - 1), timeout=2_000)
+    team_row = colleague.page.locator("#team-vasthoudingen li", has_text=group_name)
+    expect(team_row).to_have_count(1, timeout=2_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    worker.shot("crisis", "phone")
+    colleague.shot("crisis", "desktop")
+
+    held.get_by_role("button", name=re.compile("Bevestigen")).click()
+    expect(page.locator("#mijn-vasthoudingen")).to_contain_text("geplaatst")
+    # Confirmed: the hold disappears from the other crisis worker's screen.
+    expect(team_row).to_have_count(0, timeout=2_000)
+
+
+def test_release_gives_the_place_back(people) -> None:  # type: ignore[no-untyped-def]
+    page = people("crisis2").page
+    _search(page, municipality="Almelo")
+    first = page.locator("#crisis-resultaten li.result").first
+    free_before = int(first.locator(".free-count").inner_text())
+    group_id = first.get_attribute("data-group-id")
+    first.get_by_role("button", name=re.compile("vasthouden")).click()
+    card = page.locator("#mijn-vasthoudingen .hold-card").first
+    expect(card.get_by_role("timer")).to_be_visible()
+    result = page.locator(f"#crisis-resultaten li[data-group-id='{group_id}'] .free-count")
+    expect(result).to_have_text(str(free_before - 1))
+    card.get_by_role("button", name="Vrijgeven").click()
+    expect(page.locator("#mijn-vasthoudingen")).to_contain_text("vrijgegeven")
+    expect(result).to_have_text(str(free_before))
+
+
+def test_a_name_as_crisis_code_is_refused_in_dutch(people) -> None:  # type: ignore[no-untyped-def]
+    page = people("crisis").page
+    _search(page, municipality="Hengelo")
+    page.get_by_label("Crisiscode").fill("Jan Jansen")
+    page.locator("#crisis-resultaten li.result").first.get_by_role("button", name=re.compile("vasthouden")).click()
+    expect(page.locator("#crisis-code-fout")).to_contain_text("geen naam")
+    expect(page.get_by_label("Crisiscode")).to_have_value("Jan Jansen")
+    expect(page.locator("#mijn-vasthoudingen")).to_be_hidden()
