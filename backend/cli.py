@@ -18,6 +18,9 @@ from backend.errors import DomainError
 
 
 def _database():  # type: ignore[no-untyped-def]
+    # Every table must be registered, or a flush cannot resolve foreign keys to tables that
+    # the command itself never imported (users -> regions).
+    import backend.tables  # noqa: F401
     from backend.db import Database
 
     return Database(get_settings())
