@@ -121,6 +121,10 @@ def dutch_field_error(err: dict[str, Any]) -> str:
     field = ".".join(_FIELD_NAMES.get(p, p) for p in loc) or "het verzoek"
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
+    if kind == "json_invalid":
+        # loc holds the character position, not a field name.
+        where = f" (rond teken {loc[0]})" if loc else ""
+        return f"het verzoek is geen geldige JSON{where}"
     if kind in ("greater_than_equal", "greater_than"):
         text = f"moet minstens {ctx.get('ge', ctx.get('gt'))} zijn"
         if kind == "greater_than":
@@ -179,5 +183,7 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code not in messages \
             else messages.get(exc.status_code, str(exc.detail))
+        if detail == "There was an error parsing the body":  # the framework's own, e.g. not UTF-8
+            detail = "De inhoud van het verzoek kon niet worden gelezen; stuur geldige JSON in UTF-8."
         return JSONResponse(_body(detail, "http_error"), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

@@ -62,6 +62,32 @@ class BodySizeLimit:
                  "code": "body_too_large"}, status_code=413)
             await response(scope, receive, send)
             return
+        if declared is None:
+            # No Content-Length (chunked): read the body here, up to the limit, so that an
+            # oversized one gets this 413 rather than the framework's generic 400 "error
+            # parsing the body" (which it makes of any exception raised while reading).
+            messages = []
+            seen = 0
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    response = JSONResponse(
+                        {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
+                         "code": "body_too_large"}, status_code=413)
+                    await response(scope, receive, send)
+                    return
+                if not message.get("more_body", False):
+                    break
+
+            async def replay():  # type: ignore[no-untyped-def]
+                return messages.pop(0) if messages else await receive()
+
+            await self.app(scope, replay, send)
+            return
         seen = 0
 
         async def limited_receive():  # type: ignore[no-untyped-def]

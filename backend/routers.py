@@ -24,3 +24,11 @@ from backend.reports.routes import router as reports_router  # noqa: E402
 
 EXTRA_ROUTERS.extend([occupancy_router, intensity_router, reports_router])
 DEMO_LOADERS.append(load_occupancy_demo)
+
+from backend.matching.routes import router as matching_router  # noqa: E402
+from backend.proposals.routes import router as proposals_router  # noqa: E402
+from backend.referrals.demo import load_referral_demo  # noqa: E402
+from backend.referrals.routes import router as referrals_router  # noqa: E402
+
+EXTRA_ROUTERS.extend([referrals_router, matching_router, proposals_router])
+DEMO_LOADERS.append(load_referral_demo)

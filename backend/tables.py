@@ -6,6 +6,7 @@ Each domain with tables adds one import line here.
 from backend.audit.models import AuditEntry
 from backend.availability.models import IdempotencyRecord
 from backend.events.models import Event, EventCounter
+from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.intensity.models import IntensityReassessment
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.providers.models import Group, Location, Provider
@@ -13,6 +14,9 @@ from backend.regions.models import Municipality, Postcode, Region
 from backend.users.models import ApiKey, LoginFailure, User
 
 __all__ = [
+    "MatchingRun",
+    "Proposal",
+    "Referral",
     "ApiKey",
     "AuditEntry",
     "Event",

@@ -1,0 +1,250 @@
+"""The one place that translates database rows into the solver's input and its output back.
+
+``solver/`` knows nothing about the database; everything it needs (groups with net free places,
+youths with age and coordinates, region weights) is built here.
+
+Ranking speed: the prepared ``GroupTable`` of a region is cached per process and per database
+engine. A request checks a fingerprint of the region's groups (the event sequence plus a few
+aggregates over the groups table, in one query) and rebuilds the table only when it moved. Every
+change others may watch appends an event, so the sequence alone would do; the aggregates also
+catch groups created or edited outside the event flow (imports, tests), at the cost of one index
+scan.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import solver
+from backend.domain import as_utc
+from backend.errors import RuleViolation
+from backend.providers.models import Group, Provider
+from backend.referrals.models import Referral
+from backend.referrals.service import age_on, waiting_days
+from backend.regions.models import Region
+
+DEFAULT_TIME_LIMIT_S = 10.0
+WEIGHT_FIELDS = tuple(solver.Weights.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class GroupMeta:
+    """What a ranking shows besides the solver's numbers."""
+
+    name: str
+    provider_id: int
+    provider_name: str
+    care_form: str
+    intensity: str
+    free_places: int  # as reported
+    held_places: int
+    net_free_places: int  # what the solver sees: 0 when not admitting
+    admitting: bool
+    reported_at: datetime | None
+    expected_free_date: date | None
+    location_id: int
+    municipality_id: int
+    profile_c_present: int
+
+
+@dataclass
+class RegionTable:
+    fingerprint: tuple[Any, ...]
+    table: solver.GroupTable
+    meta: dict[int, GroupMeta] = field(default_factory=dict)
+
+
+_cache: weakref.WeakKeyDictionary[Any, dict[int, RegionTable]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _fingerprint(session: Session, region_id: int) -> tuple[Any, ...]:
+    row = session.execute(text(
+        "SELECT (SELECT last_seq FROM event_counter WHERE id = 1), count(*), coalesce(max(id), 0), "
+        "coalesce(sum(version), 0), coalesce(sum(free_places), 0), coalesce(sum(held_places), 0) "
+        "FROM groups WHERE region_id = :r"), {"r": region_id}).one()
+    return tuple(int(v or 0) for v in row)
+
+
+def profile_c_counts(session: Session, region_id: int | None = None) -> dict[int, int]:
+    """Profile-C youths placed per group through plekwijzer (they count toward the limit)."""
+    query = (select(Referral.placed_group_id, func.count())
+             .where(Referral.status == "placed", Referral.risk_profile == "C",
+                    Referral.placed_group_id.is_not(None))  # type: ignore[union-attr]
+             .group_by(Referral.placed_group_id))
+    if region_id is not None:
+        query = query.where(Referral.region_id == region_id)
+    return {int(gid): int(n) for gid, n in session.execute(query).all()}
+
+
+def net_free(free_places: int, held_places: int, admitting: bool) -> int:
+    return max(0, free_places - held_places) if admitting else 0
+
+
+def _solver_group(row: Any, profile_c: int) -> solver.Group:
+    return solver.Group(
+        id=row.id, provider_id=row.provider_id, location_id=row.location_id,
+        care_form=row.care_form, intensity=row.intensity, max_intensity=row.max_intensity,
+        age_min=row.age_min, age_max=row.age_max, gender_policy=row.gender_policy,
+        risk_profiles=frozenset(row.risk_profiles), expertise=frozenset(row.expertise or ()),
+        free_places=net_free(row.free_places, row.held_places, row.admitting),
+        lat=row.lat, lon=row.lon, profile_c_present=profile_c,
+        expected_free_date=row.expected_free_date,
+    )
+
+
+def solver_group(group: Group, profile_c: int = 0) -> solver.Group:
+    return _solver_group(group, profile_c)
+
+
+def _build(session: Session, region_id: int, fingerprint: tuple[Any, ...]) -> RegionTable:
+    # Plain columns instead of ORM objects: building 10,000 ORM rows costs far more.
+    cols = [Group.id, Group.provider_id, Group.location_id, Group.municipality_id, Group.name,
+            Group.care_form, Group.intensity, Group.max_intensity, Group.age_min, Group.age_max,
+            Group.gender_policy, Group.risk_profiles, Group.expertise, Group.free_places,
+            Group.held_places, Group.admitting, Group.lat, Group.lon, Group.expected_free_date,
+            Group.reported_at, Provider.name.label("provider_name")]  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(*cols).join(Provider, Provider.id == Group.provider_id)  # type: ignore[arg-type]
+        .where(Group.region_id == region_id).order_by(Group.id)  # type: ignore[arg-type]
+    ).all()
+    c_counts = profile_c_counts(session, region_id)
+    groups = [_solver_group(r, c_counts.get(r.id, 0)) for r in rows]
+    meta = {
+        r.id: GroupMeta(name=r.name, provider_id=r.provider_id, provider_name=r.provider_name,
+                        care_form=r.care_form, intensity=r.intensity, free_places=r.free_places,
+                        held_places=r.held_places,
+                        net_free_places=net_free(r.free_places, r.held_places, r.admitting),
+                        admitting=r.admitting, reported_at=as_utc(r.reported_at),
+                        expected_free_date=r.expected_free_date, location_id=r.location_id,
+                        municipality_id=r.municipality_id,
+                        profile_c_present=c_counts.get(r.id, 0))
+        for r in rows
+    }
+    return RegionTable(fingerprint=fingerprint, table=solver.prepare_groups(groups), meta=meta)
+
+
+def region_table(session: Session, region_id: int) -> RegionTable:
+    """The prepared group table of a region, rebuilt only when its groups changed."""
+    bind = session.get_bind()
+    key = bind.pool if isinstance(bind, Engine) else bind  # one entry per database engine
+    fingerprint = _fingerprint(session, region_id)
+    with _lock:
+        per_engine = _cache.setdefault(key, {})
+        cached = per_engine.get(region_id)
+    if cached is not None and cached.fingerprint == fingerprint:
+        return cached
+    built = _build(session, region_id, fingerprint)
+    with _lock:
+        _cache.setdefault(key, {})[region_id] = built
+    return built
+
+
+def youth_from_referral(referral: Referral, *, today: date | None = None,
+                        now: datetime | None = None) -> solver.Youth:
+    assert referral.id is not None
+    try:
+        return solver.Youth(
+            id=referral.id, age=age_on(referral.birth_year, referral.birth_month, today),
+            gender=referral.gender, lat=referral.home_lat, lon=referral.home_lon,
+            acceptable_care_forms=tuple(referral.care_forms),
+            required_intensity=referral.required_intensity, risk_profile=referral.risk_profile,
+            needs=frozenset(referral.needs), urgency=referral.urgency,
+            secure_authorisation=referral.secure_authorisation,
+            max_distance_km=referral.max_distance_km, sibling_set=referral.sibling_set,
+            together=referral.together,
+            excluded_provider_ids=frozenset(referral.excluded_provider_ids),
+            excluded_group_ids=frozenset(referral.excluded_group_ids),
+            waiting_days=waiting_days(referral, now),
+        )
+    except ValueError as exc:  # data written before a rule tightened; say which referral
+        raise RuleViolation(f"Verwijzing {referral.id} kan niet worden gematcht: {exc}.",
+                            code="referral_unmatchable") from exc
+
+
+def region_weights(region: Region) -> solver.Weights:
+    """Weights from region.settings["matching_weights"] (solver defaults for what is missing);
+    the profile-C limit per group from region.settings["profile_c_limit"]."""
+    settings = region.settings or {}
+    values: dict[str, Any] = dict(settings.get("matching_weights") or {})
+    unknown = sorted(set(values) - set(WEIGHT_FIELDS))
+    if unknown:
+        raise RuleViolation(f"Onbekende matchinggewichten in de regio-instellingen: {', '.join(unknown)}.",
+                            code="weights_invalid")
+    if "profile_c_limit" in settings:
+        values["profile_c_limit"] = int(settings["profile_c_limit"])
+    try:
+        return solver.Weights(**values)
+    except (TypeError, ValueError) as exc:
+        raise RuleViolation(f"De matchinggewichten van de regio zijn ongeldig: {exc}.",
+                            code="weights_invalid") from exc
+
+
+def region_time_limit(region: Region) -> float:
+    return float((region.settings or {}).get("matching_time_limit_s", DEFAULT_TIME_LIMIT_S))
+
+
+def weights_dict(weights: solver.Weights) -> dict[str, float]:
+    return {name: getattr(weights, name) for name in WEIGHT_FIELDS}
+
+
+# --- snapshot: the run's inputs as JSON, and back ----------------------------------------------
+
+def group_to_json(g: solver.Group) -> dict[str, Any]:
+    return {"id": g.id, "provider_id": g.provider_id, "location_id": g.location_id,
+            "care_form": g.care_form, "intensity": g.intensity, "max_intensity": g.max_intensity,
+            "age_min": g.age_min, "age_max": g.age_max, "gender_policy": g.gender_policy,
+            "risk_profiles": sorted(g.risk_profiles), "expertise": sorted(g.expertise),
+            "free_places": g.free_places, "lat": g.lat, "lon": g.lon,
+            "profile_c_present": g.profile_c_present,
+            "expected_free_date": g.expected_free_date.isoformat() if g.expected_free_date else None}
+
+
+def youth_to_json(y: solver.Youth) -> dict[str, Any]:
+    return {"id": y.id, "age": y.age, "gender": y.gender, "lat": y.lat, "lon": y.lon,
+            "acceptable_care_forms": list(y.acceptable_care_forms),
+            "required_intensity": y.required_intensity, "risk_profile": y.risk_profile,
+            "needs": sorted(y.needs), "urgency": y.urgency,
+            "secure_authorisation": y.secure_authorisation, "max_distance_km": y.max_distance_km,
+            "sibling_set": y.sibling_set, "together": y.together,
+            "excluded_provider_ids": sorted(y.excluded_provider_ids),
+            "excluded_group_ids": sorted(y.excluded_group_ids), "waiting_days": y.waiting_days}
+
+
+def snapshot(instance: solver.Instance, *, total_groups: int) -> dict[str, Any]:
+    """The run's inputs. Groups without a free place cannot receive anyone, so only groups
+    with net free places are stored (the counts of the others are kept)."""
+    return {
+        "weights": weights_dict(instance.weights),
+        "youths": [youth_to_json(y) for y in instance.youths],
+        "groups": [group_to_json(g) for g in instance.groups if g.free_places > 0],
+        "total_groups": total_groups,
+    }
+
+
+def instance_from_snapshot(data: dict[str, Any]) -> solver.Instance:
+    groups = []
+    for g in data["groups"]:
+        values = dict(g)
+        if values.get("expected_free_date"):
+            values["expected_free_date"] = date.fromisoformat(values["expected_free_date"])
+        values["risk_profiles"] = frozenset(values["risk_profiles"])
+        values["expertise"] = frozenset(values["expertise"])
+        groups.append(solver.Group(**values))
+    youths = []
+    for y in data["youths"]:
+        values = dict(y)
+        values["acceptable_care_forms"] = tuple(values["acceptable_care_forms"])
+        for key in ("needs", "excluded_provider_ids", "excluded_group_ids"):
+            values[key] = frozenset(values[key])
+        youths.append(solver.Youth(**values))
+    return solver.Instance(groups=tuple(groups), youths=tuple(youths),
+                           weights=solver.Weights(**data["weights"]))

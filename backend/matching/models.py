@@ -1,0 +1,56 @@
+"""Batch matching runs: their inputs (snapshot), the solver's result and what was sent out.
+
+This module also re-exports the referral and proposal tables, so that ``backend/tables.py`` can
+register the whole matching domain with one import line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+from backend.proposals.models import Proposal
+from backend.referrals.models import Referral
+
+__all__ = ["MatchingRun", "MatchingRunCreate", "Proposal", "Referral"]
+
+
+class MatchingRun(SQLModel, table=True):
+    __tablename__ = "matching_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id", index=True)
+    # running -> done | failed; a UI may poll GET /matching/runs/{id} while it runs.
+    status: str = Field(default="running", max_length=12)
+    solver_status: str | None = Field(default=None, max_length=24)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    time_limit_s: float
+    referral_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    input_snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    objective: float | None = None
+    optimal: bool = False
+    bound: float | None = None
+    solve_seconds: float | None = None
+    assignments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    unplaced: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    validation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, max_length=500)
+    proposals_sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    proposals_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MatchingRunCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    region_id: int | None = None
+    # A chosen subset of waiting referrals; by default every waiting referral of the region.
+    referral_ids: list[int] | None = Field(default=None, min_length=1, max_length=5000)
+    time_limit_s: float | None = Field(default=None, gt=0, le=120)
+    # Send the assignments out as placement proposals right away.
+    send_proposals: bool = False

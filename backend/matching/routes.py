@@ -1,0 +1,92 @@
+"""HTTP layer for batch matching runs and single proposals from the ranking."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import col, select
+
+from backend.auth import CurrentPrincipal, require_roles
+from backend.db import DatabaseDep, SessionDep
+from backend.matching import service
+from backend.matching.models import MatchingRun, MatchingRunCreate
+from backend.proposals.models import ProposalCreate, ProposalPublic
+from backend.proposals.service import to_public as proposal_public
+from backend.referrals.routes import WriteSessionDep
+
+router = APIRouter(tags=["matching"])
+MATCHERS = ("coordinator", "admin")
+
+
+@router.post("/matching/runs", status_code=201, dependencies=[require_roles(*MATCHERS)])
+def create_run(data: Annotated[MatchingRunCreate, Body()], request: Request, db: DatabaseDep,
+               principal: CurrentPrincipal) -> JSONResponse:
+    """Assign every waiting youth of the region (or the chosen ones) at once, maximising the
+    total weighted score within free places; with `send_proposals` the result goes out as
+    placement proposals right away. The run is stored first with status `running`."""
+    settings = request.app.state.settings
+    run_id = service.start_run(db=db, principal=principal, data=data)
+    with db.session(write=False) as session:
+        region_id = session.get(MatchingRun, run_id).region_id  # type: ignore[union-attr]
+        expiry = service.proposal_expiry_hours(session, region_id, settings.proposal_expiry_hours)
+    service.execute_run(db=db, principal=principal, run_id=run_id, data=data, expiry_hours=expiry)
+    with db.session(write=False) as session:
+        run = session.get(MatchingRun, run_id)
+        assert run is not None
+        body = service.run_public(run)
+    return JSONResponse(_json(body), status_code=201,
+                        headers={"Location": f"/api/v1/matching/runs/{run_id}"})
+
+
+@router.get("/matching/runs", dependencies=[require_roles(*MATCHERS)])
+def list_runs(session: SessionDep, principal: CurrentPrincipal,
+              limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+    query = select(MatchingRun).order_by(col(MatchingRun.id).desc()).limit(limit)
+    if principal.role != "admin" and principal.region_id is not None:
+        query = query.where(MatchingRun.region_id == principal.region_id)
+    return [_json(service.run_public(r)) for r in session.exec(query).all()]
+
+
+@router.get("/matching/runs/{run_id}", dependencies=[require_roles(*MATCHERS)])
+def get_run(run_id: int, session: SessionDep, principal: CurrentPrincipal,
+            snapshot: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    """The run's result: assignments, and per unplaced youth why; `snapshot=true` adds the
+    stored inputs."""
+    run = service.load_run(session=session, principal=principal, run_id=run_id)
+    return _json(service.run_public(run, include_snapshot=snapshot))
+
+
+@router.post("/matching/runs/{run_id}/proposals", dependencies=[require_roles(*MATCHERS)])
+def send_proposals(run_id: int, request: Request, session: SessionDep,
+                   principal: CurrentPrincipal) -> dict[str, Any]:
+    """Send the run's assignments as placement proposals (each claims its place atomically;
+    places taken in the meantime are reported and the youth stays waiting)."""
+    settings = request.app.state.settings
+    run = service.load_run(session=session, principal=principal, run_id=run_id)
+    expiry = service.proposal_expiry_hours(session, run.region_id, settings.proposal_expiry_hours)
+    run = service.send_run_proposals(session=session, principal=principal, run_id=run_id,
+                                     expiry_hours=expiry,
+                                     stale_after_hours=settings.stale_after_hours)
+    return _json(service.run_public(run))
+
+
+@router.post("/referrals/{referral_id}/proposals", status_code=201, response_model=ProposalPublic,
+             dependencies=[require_roles(*MATCHERS)])
+def propose(referral_id: int, data: Annotated[ProposalCreate, Body()], request: Request,
+            session: WriteSessionDep, principal: CurrentPrincipal) -> ProposalPublic:
+    """Send one option from the ranking to its provider as a placement proposal."""
+    settings = request.app.state.settings
+    from backend.referrals.service import load_referral
+
+    referral = load_referral(session=session, principal=principal, referral_id=referral_id)
+    expiry = service.proposal_expiry_hours(session, referral.region_id, settings.proposal_expiry_hours)
+    proposal = service.propose_option(session=session, principal=principal, referral_id=referral_id,
+                                      group_id=data.group_id, expiry_hours=expiry,
+                                      stale_after_hours=settings.stale_after_hours)
+    return proposal_public(session, principal, proposal)
+
+
+def _json(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in body.items()}

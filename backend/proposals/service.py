@@ -1,0 +1,395 @@
+"""Placement proposals: claiming a place, accept, decline, expiry, and what providers see.
+
+Every place a proposal holds is claimed with one conditional UPDATE on the group row, so a batch
+run, a single proposal and a crisis hold racing for the last bed can never together hold more
+than is free (the database CHECK held_places <= free_places is the last line of defence).
+Status changes of a proposal are conditional UPDATEs as well (``WHERE status = 'open'``), so an
+accept racing an expiry or a second accept has exactly one winner on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from backend.audit import service as audit
+from backend.auth import Principal
+from backend.availability.service import publish_group_change
+from backend.db import Database
+from backend.domain import NEED_TAGS, as_utc, utcnow
+from backend.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
+from backend.proposals.models import (
+    DECLINE_REASONS,
+    PROPOSAL_STATUS_LABELS,
+    DeclineRequest,
+    NeedProfile,
+    Proposal,
+    ProposalPublic,
+)
+from backend.providers.models import Group
+from backend.referrals.models import Referral, ReferralStatus
+from backend.referrals.service import age_on, publish_referral_change
+from backend.regions.models import Municipality
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Principal(kind="system", id=0, name="plekwijzer", role="system", provider_id=None)
+
+PROPOSAL_CREATED = "proposal.created"
+PROPOSAL_ACCEPTED = "proposal.accepted"
+PROPOSAL_DECLINED = "proposal.declined"
+PROPOSAL_EXPIRED = "proposal.expired"
+PROPOSAL_WITHDRAWN = "proposal.withdrawn"
+
+
+# --- the place on the group row ------------------------------------------------------------------
+
+def claim_place(session: Session, group_id: int) -> bool:
+    """Hold one place of the group if one is free net of holds; False when it was just taken."""
+    result = session.execute(
+        update(Group)
+        .where(Group.id == group_id, col(Group.admitting).is_(True),  # type: ignore[arg-type]
+               Group.held_places < Group.free_places)  # type: ignore[arg-type]
+        .values(held_places=Group.held_places + 1, version=Group.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release_place(session: Session, group_id: int) -> bool:
+    result = session.execute(
+        update(Group)
+        .where(Group.id == group_id, Group.held_places > 0)  # type: ignore[arg-type]
+        .values(held_places=Group.held_places - 1, version=Group.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def occupy_held_place(session: Session, group_id: int) -> bool:
+    """The held place becomes occupied: one place fewer free and one fewer held, atomically."""
+    result = session.execute(
+        update(Group)
+        .where(Group.id == group_id, Group.held_places > 0,  # type: ignore[arg-type]
+               Group.free_places > 0)  # type: ignore[arg-type]
+        .values(free_places=Group.free_places - 1, held_places=Group.held_places - 1,
+                version=Group.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _fresh_group(session: Session, group_id: int) -> Group:
+    group = session.get(Group, group_id, populate_existing=True)
+    assert group is not None
+    return group
+
+
+def _set_status(session: Session, proposal: Proposal, status: str, **values: Any) -> bool:
+    """Move an open proposal to ``status``; False when someone else moved it first."""
+    result = session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposal.id, Proposal.status == "open")  # type: ignore[arg-type]
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.refresh(proposal)
+    return True
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+def create_proposal(*, session: Session, referral: Referral, group_id: int, actor: Principal,
+                    expiry_hours: float, stale_after_hours: float, score: float | None = None,
+                    components: dict[str, float] | None = None, distance_km: float | None = None,
+                    run_id: int | None = None, claimed: bool = False) -> Proposal:
+    """Claim a place and send the proposal. Raises Conflict when the place was just taken."""
+    if referral.status != ReferralStatus.waiting:
+        raise Conflict("Voor deze jongere loopt al een voorstel, of zij is niet meer wachtend.",
+                       code="referral_not_waiting")
+    if not claimed and not claim_place(session, group_id):
+        raise Conflict("Deze plek is net vergeven: de groep heeft geen vrije plek meer "
+                       "(vrije plaatsen min vastgehouden plaatsen). Kies een andere optie.",
+                       code="place_taken")
+    group = _fresh_group(session, group_id)
+    now = utcnow()
+    proposal = Proposal(
+        referral_id=referral.id, group_id=group_id, provider_id=group.provider_id,  # type: ignore[arg-type]
+        region_id=referral.region_id, run_id=run_id, score=score,
+        components=components or {}, distance_km=distance_km, status="open", created_at=now,
+        created_by=actor.label, expires_at=now + timedelta(hours=expiry_hours))
+    session.add(proposal)
+    referral.status = ReferralStatus.proposed
+    referral.updated_at = now
+    referral.version += 1
+    session.add(referral)
+    session.flush()
+    publish_group_change(session=session, group=group, event_type=PROPOSAL_CREATED,
+                         actor=actor.label, stale_after_hours=stale_after_hours,
+                         extra={"proposal_id": proposal.id})
+    publish_referral_change(session=session, referral=referral, actor=actor.label,
+                            change="proposed")
+    audit.record(session=session, actor=actor, action="proposal.create", object_type="referral",
+                 object_id=referral.id or 0, purpose="plaatsingsvoorstel verstuurd",
+                 detail={"proposal_id": proposal.id, "group_id": group_id, "run_id": run_id})
+    return proposal
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def _visible(principal: Principal, proposal: Proposal) -> bool:
+    if principal.role == "provider":
+        return proposal.provider_id == principal.provider_id
+    if principal.role in ("coordinator", "admin"):
+        return (principal.role == "admin" or principal.region_id is None
+                or proposal.region_id == principal.region_id)
+    return False
+
+
+def load_proposal(*, session: Session, principal: Principal, proposal_id: int) -> Proposal:
+    if principal.role not in ("provider", "coordinator", "admin"):
+        raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or not _visible(principal, proposal):
+        # 404 for another provider's proposal: nobody learns it exists.
+        raise NotFound("Plaatsingsvoorstel niet gevonden.")
+    return proposal
+
+
+def to_public(session: Session, principal: Principal, proposal: Proposal) -> ProposalPublic:
+    referral = session.get(Referral, proposal.referral_id)
+    group = session.get(Group, proposal.group_id)
+    assert referral is not None
+    municipality = (session.get(Municipality, referral.home_municipality_id)
+                    if referral.home_municipality_id else None)
+    siblings = 0
+    if referral.sibling_set and proposal.status == "open":
+        siblings = len(session.exec(select(Proposal.id).join(
+            Referral, col(Referral.id) == Proposal.referral_id).where(
+            Referral.sibling_set == referral.sibling_set, Referral.region_id == referral.region_id,
+            Proposal.status == "open", Proposal.provider_id == proposal.provider_id,
+            Proposal.referral_id != referral.id)).all())
+    profile = NeedProfile(
+        age=age_on(referral.birth_year, referral.birth_month), gender=referral.gender,
+        required_intensity=referral.required_intensity, risk_profile=referral.risk_profile,
+        needs=list(referral.needs), need_labels=[NEED_TAGS.get(t, t) for t in referral.needs],
+        urgency=referral.urgency, secure_authorisation=referral.secure_authorisation,
+        home_municipality=municipality.name if municipality else None,
+        siblings_in_proposal=siblings)
+    coordinator = principal.role in ("coordinator", "admin")
+    created_at = as_utc(proposal.created_at)
+    expires_at = as_utc(proposal.expires_at)
+    assert created_at is not None and expires_at is not None
+    return ProposalPublic(
+        id=proposal.id, group_id=proposal.group_id,  # type: ignore[arg-type]
+        group_name=group.name if group else None, provider_id=proposal.provider_id,
+        care_form=group.care_form if group else None,
+        group_intensity=group.intensity if group else None, status=proposal.status,
+        status_label=PROPOSAL_STATUS_LABELS.get(proposal.status, proposal.status),
+        score=proposal.score, components=proposal.components or {},
+        distance_km=proposal.distance_km, created_at=created_at, expires_at=expires_at,
+        answered_at=as_utc(proposal.answered_at), decline_reason=proposal.decline_reason,
+        decline_label=DECLINE_REASONS.get(proposal.decline_reason or ""),
+        decline_text=proposal.decline_text, run_id=proposal.run_id, profile=profile,
+        referral_id=referral.id if coordinator else None,
+        reference=referral.reference if coordinator else None)
+
+
+def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -> ProposalPublic:
+    proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
+    audit.record(session=session, actor=principal, action="proposal.read", object_type="referral",
+                 object_id=proposal.referral_id, purpose="plaatsingsvoorstel beoordelen",
+                 detail={"proposal_id": proposal_id})
+    return to_public(session, principal, proposal)
+
+
+def list_proposals(*, session: Session, principal: Principal, status: str | None) -> list[ProposalPublic]:
+    if principal.role not in ("provider", "coordinator", "admin"):
+        raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
+    query = select(Proposal).order_by(col(Proposal.created_at).desc(), col(Proposal.id).desc())
+    if principal.role == "provider":
+        query = query.where(Proposal.provider_id == principal.provider_id)
+    elif principal.role != "admin" and principal.region_id is not None:
+        query = query.where(Proposal.region_id == principal.region_id)
+    if status is not None:
+        if status not in PROPOSAL_STATUS_LABELS:
+            raise RuleViolation(f"Onbekende status '{status}' (kies uit "
+                                f"{', '.join(PROPOSAL_STATUS_LABELS)}).")
+        query = query.where(Proposal.status == status)
+    rows = list(session.exec(query.limit(1000)).all())
+    audit.record(session=session, actor=principal, action="proposal.list", object_type="referral",
+                 object_id="*", purpose="plaatsingsvoorstellen ingezien",
+                 detail={"referral_ids": sorted({p.referral_id for p in rows})[:500]})
+    return [to_public(session, principal, p) for p in rows]
+
+
+# --- answering ----------------------------------------------------------------------------------
+
+def _may_answer(principal: Principal, proposal: Proposal) -> None:
+    if principal.role not in ("provider", "admin"):
+        raise Forbidden("Alleen de zorgaanbieder beantwoordt een plaatsingsvoorstel.",
+                        code="role_forbidden")
+
+
+def _closed_message(proposal: Proposal) -> str:
+    label = PROPOSAL_STATUS_LABELS.get(proposal.status, proposal.status).lower()
+    return f"Dit plaatsingsvoorstel is al {label} en kan niet meer worden beantwoord."
+
+
+def accept(*, session: Session, principal: Principal, proposal_id: int,
+           stale_after_hours: float) -> Proposal:
+    proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
+    _may_answer(principal, proposal)
+    now = utcnow()
+    expires_at = as_utc(proposal.expires_at)
+    if proposal.status == "open" and expires_at is not None and expires_at <= now:
+        raise Conflict("Dit plaatsingsvoorstel is verlopen; de coördinator kan een nieuw voorstel "
+                       "sturen.", code="proposal_expired")
+    if not _set_status(session, proposal, "accepted", answered_at=now, answered_by=principal.label):
+        session.refresh(proposal)
+        raise Conflict(_closed_message(proposal), code="proposal_closed")
+    if not occupy_held_place(session, proposal.group_id):
+        # Cannot happen while the CHECK holds: the open proposal held this place.
+        raise Conflict("De vastgehouden plek van dit voorstel is er niet meer.", code="place_gone")
+    referral = session.exec(select(Referral).where(Referral.id == proposal.referral_id)
+                            .with_for_update()).one()
+    referral.status = ReferralStatus.placed
+    referral.placed_group_id = proposal.group_id
+    referral.placed_at = now
+    referral.updated_at = now
+    referral.version += 1
+    session.add(referral)
+    session.flush()
+    group = _fresh_group(session, proposal.group_id)
+    admission = _record_admission(session=session, group=group, referral=referral, at=now)
+    publish_group_change(session=session, group=group, event_type=PROPOSAL_ACCEPTED,
+                         actor=principal.label, stale_after_hours=stale_after_hours,
+                         extra={"proposal_id": proposal.id})
+    publish_referral_change(session=session, referral=referral, actor=principal.label,
+                            change="placed")
+    audit.record(session=session, actor=principal, action="proposal.accept", object_type="referral",
+                 object_id=referral.id or 0, purpose="plaatsingsvoorstel geaccepteerd",
+                 detail={"proposal_id": proposal.id, "group_id": proposal.group_id,
+                         "admission_recorded": admission})
+    return proposal
+
+
+def _record_admission(*, session: Session, group: Group, referral: Referral, at: Any) -> bool:
+    """The occupancy admission event, when the occupancy domain is installed."""
+    try:
+        from backend.occupancy.service import record_admission  # type: ignore[import-not-found]
+    except ImportError:
+        log.warning("backend.occupancy.service.record_admission is missing; no admission recorded")
+        return False
+    try:
+        record_admission(session=session, group_id=group.id, at=at,
+                         origin_region_code=referral.origin_region_code,
+                         stay_reference=f"verwijzing-{referral.id}", source="matching")
+    except DomainError as exc:
+        # The occupancy feed disagrees (e.g. counts the group full): the placement stands, the
+        # discrepancy is logged and left for the occupancy reconciliation.
+        log.warning("admission for referral %s not recorded: %s", referral.id, exc.message)
+        return False
+    return True
+
+
+def decline(*, session: Session, principal: Principal, proposal_id: int, data: DeclineRequest,
+            stale_after_hours: float) -> Proposal:
+    proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
+    _may_answer(principal, proposal)
+    now = utcnow()
+    expires_at = as_utc(proposal.expires_at)
+    if proposal.status == "open" and expires_at is not None and expires_at <= now:
+        raise Conflict("Dit plaatsingsvoorstel is al verlopen; de plek is weer vrijgegeven.",
+                       code="proposal_expired")
+    if not _set_status(session, proposal, "declined", answered_at=now, answered_by=principal.label,
+                       decline_reason=data.reason, decline_text=data.text):
+        session.refresh(proposal)
+        raise Conflict(_closed_message(proposal), code="proposal_closed")
+    _back_to_waiting(session=session, proposal=proposal, actor=principal,
+                     stale_after_hours=stale_after_hours, event_type=PROPOSAL_DECLINED,
+                     exclude_group=True)
+    audit.record(session=session, actor=principal, action="proposal.decline",
+                 object_type="referral", object_id=proposal.referral_id,
+                 purpose="plaatsingsvoorstel afgewezen",
+                 detail={"proposal_id": proposal.id, "reason": data.reason, "text": data.text})
+    return proposal
+
+
+def _back_to_waiting(*, session: Session, proposal: Proposal, actor: Principal,
+                     stale_after_hours: float, event_type: str, exclude_group: bool) -> None:
+    """Give the held place back and put the youth on the waiting list again."""
+    release_place(session, proposal.group_id)
+    referral = session.exec(select(Referral).where(Referral.id == proposal.referral_id)
+                            .with_for_update()).one()
+    if referral.status == ReferralStatus.proposed:
+        referral.status = ReferralStatus.waiting
+    if exclude_group and proposal.group_id not in referral.excluded_group_ids:
+        # A group that said no is not proposed again (the coordinator can undo this).
+        referral.excluded_group_ids = sorted([*referral.excluded_group_ids, proposal.group_id])
+    referral.updated_at = utcnow()
+    referral.version += 1
+    session.add(referral)
+    session.flush()
+    group = _fresh_group(session, proposal.group_id)
+    publish_group_change(session=session, group=group, event_type=event_type, actor=actor.label,
+                         stale_after_hours=stale_after_hours, extra={"proposal_id": proposal.id})
+    publish_referral_change(session=session, referral=referral, actor=actor.label,
+                            change=event_type.split(".")[-1])
+
+
+def withdraw_open_proposals(*, session: Session, referral: Referral, actor: str,
+                            stale_after_hours: float) -> int:
+    """When a referral is withdrawn, its open proposals end and their places are released."""
+    count = 0
+    for proposal in session.exec(select(Proposal).where(Proposal.referral_id == referral.id,
+                                                        Proposal.status == "open")).all():
+        if _set_status(session, proposal, "withdrawn", answered_at=utcnow(), answered_by=actor):
+            release_place(session, proposal.group_id)
+            group = _fresh_group(session, proposal.group_id)
+            publish_group_change(session=session, group=group, event_type=PROPOSAL_WITHDRAWN,
+                                 actor=actor, stale_after_hours=stale_after_hours,
+                                 extra={"proposal_id": proposal.id})
+            count += 1
+    return count
+
+
+# --- expiry -------------------------------------------------------------------------------------
+
+def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list[int] | None = None,
+               now: Any = None) -> list[int]:
+    """Expire open proposals past their deadline: place released, youth waiting again."""
+    now = now or utcnow()
+    query = select(Proposal).where(Proposal.status == "open", Proposal.expires_at <= now)  # type: ignore[arg-type,operator]
+    if proposal_ids is not None:
+        query = query.where(col(Proposal.id).in_(proposal_ids))
+    # skip_locked: every API replica runs this task; each takes the rows nobody else holds.
+    due = session.exec(query.order_by(col(Proposal.id)).limit(500)
+                       .with_for_update(skip_locked=True)).all()
+    expired: list[int] = []
+    for proposal in due:
+        if not _set_status(session, proposal, "expired", answered_at=now):
+            continue
+        _back_to_waiting(session=session, proposal=proposal, actor=SYSTEM,
+                         stale_after_hours=stale_after_hours, event_type=PROPOSAL_EXPIRED,
+                         exclude_group=False)
+        audit.record(session=session, actor=SYSTEM, action="proposal.expire",
+                     object_type="referral", object_id=proposal.referral_id,
+                     purpose="plaatsingsvoorstel niet op tijd beantwoord",
+                     detail={"proposal_id": proposal.id, "group_id": proposal.group_id})
+        assert proposal.id is not None
+        expired.append(proposal.id)
+    return expired
+
+
+def expire_proposals(db: Database, proposal_ids: list[int] | None = None) -> list[int]:
+    """The periodic task (and the lazy expiry before a proposal is touched)."""
+    with db.session() as session:
+        return expire_due(session=session, stale_after_hours=db.settings.stale_after_hours,
+                          proposal_ids=proposal_ids)
