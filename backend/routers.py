@@ -17,6 +17,12 @@ from fastapi import APIRouter
 EXTRA_ROUTERS: list[APIRouter] = []
 DEMO_LOADERS: list[Callable[..., Any]] = []
 
+from backend.crisis.demo import load_crisis_demo  # noqa: E402
+from backend.crisis.routes import router as crisis_router  # noqa: E402
+
+EXTRA_ROUTERS.append(crisis_router)
+DEMO_LOADERS.append(load_crisis_demo)
+
 from backend.intensity.routes import router as intensity_router  # noqa: E402
 from backend.occupancy.demo import load_occupancy_demo  # noqa: E402
 from backend.occupancy.routes import router as occupancy_router  # noqa: E402

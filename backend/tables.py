@@ -5,6 +5,7 @@ Each domain with tables adds one import line here.
 
 from backend.audit.models import AuditEntry
 from backend.availability.models import IdempotencyRecord
+from backend.crisis.models import Hold
 from backend.events.models import Event, EventCounter
 from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.intensity.models import IntensityReassessment
@@ -22,6 +23,7 @@ __all__ = [
     "Event",
     "EventCounter",
     "Group",
+    "Hold",
     "IdempotencyRecord",
     "IntensityReassessment",
     "Location",

@@ -1,0 +1,602 @@
+"""Crisis search, holds and the crisis overview.
+
+The claim on a place is ``groups.held_places``: creating a hold is ONE conditional UPDATE
+(``held_places < free_places AND admitting``), so two crisis workers, or a crisis worker and the
+matching run, can never take the same bed; the CHECK ``held_places <= free_places`` is the
+backstop in the database. Every status change of a hold is an UPDATE guarded on
+``status = 'active'`` (and, for confirm, on ``expires_at > now``), so a confirm racing an expiry
+or a release cannot both win: the loser updates no row and answers 409.
+
+Search order (documented for users): own region first, then neighbouring regions (the own
+region's ``settings["neighbours"]``, a list of region codes), then other regions within the
+radius; inside each tier the nearest first, then the most free places.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session, col
+
+from backend.audit import service as audit
+from backend.auth import Principal, ensure_provider_access
+from backend.availability.service import publish_group_change
+from backend.config import Settings
+from backend.crisis.models import (
+    CRISIS_CAPABLE_CARE_FORMS,
+    CRISIS_CARE_FORMS,
+    HOLD_STATUS_LABELS,
+    REJECT_REASONS,
+    SECURE_CRISIS_CARE_FORMS,
+    CrisisSearch,
+    Hold,
+    HoldCreate,
+    HoldPublic,
+    HoldReject,
+)
+from backend.db import Database
+from backend.domain import as_utc, utcnow
+from backend.errors import Conflict, DomainError, NotFound, RuleViolation
+from backend.events.service import last_seq
+from backend.providers.models import Group, Provider
+from backend.regions.models import Region
+from backend.regions.service import resolve_postcode
+from backend.users.models import Role
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Principal(kind="system", id=0, name="verloopcontrole", role="system", provider_id=None)
+TIER_LABELS = {0: "eigen regio", 1: "buurregio", 2: "verder weg"}
+ORDER_TEXT = ("eerst de eigen regio, dan de buurregio's, dan verder weg; binnen elk deel de "
+              "dichtstbijzijnde eerst, bij gelijke afstand de meeste vrije plaatsen")
+PLACE_TAKEN = "Deze plaats is net door iemand anders vastgehouden of bezet."
+EARTH_RADIUS_KM = 6371.0
+
+_G = Group.__table__  # type: ignore[attr-defined]
+_P = Provider.__table__  # type: ignore[attr-defined]
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def place_kind(care_form: str, name: str) -> str:
+    # There is no separate care form for crisis foster care (DOMAIN.md: "crisis" includes
+    # crisispleegzorg); the group's name says it, as in the demo ("Crisispleeggezin ...").
+    if care_form in SECURE_CRISIS_CARE_FORMS:
+        return "jeugdzorgplus"
+    return "crisispleeggezin" if "pleeg" in name.lower() else "crisisgroep"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    value = as_utc(moment)
+    return value.isoformat() if value else None
+
+
+def _regions(session: Session) -> dict[int, Region]:
+    # A few dozen rows nationally: reading them all is cheaper than a join per candidate.
+    return {r.id: r for r in session.execute(select(Region)).scalars().all()}  # type: ignore[misc]
+
+
+def _own_region(session: Session, principal: Principal, regions: dict[int, Region],
+                region_code: str | None) -> Region | None:
+    if region_code:
+        for region in regions.values():
+            if region.code == region_code.strip().upper():
+                return region
+        raise RuleViolation(f"Regio '{region_code}' is onbekend.", code="region_unknown")
+    if principal.region_id is not None:
+        return regions.get(principal.region_id)
+    if principal.provider_id is not None:
+        provider = session.get(Provider, principal.provider_id)
+        return regions.get(provider.region_id) if provider else None
+    return None
+
+
+def region_hold_minutes(session: Session, region_id: int, settings: Settings) -> int:
+    region = session.get(Region, region_id)
+    value = (region.settings or {}).get("hold_minutes") if region else None
+    return int(value) if value else settings.hold_minutes
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+def find_places(
+    *,
+    session: Session,
+    settings: Settings,
+    lat: float,
+    lon: float,
+    age: int | None,
+    gender: str | None,
+    needs: Sequence[str] = (),
+    secure_care: bool = False,
+    radius_km: float = 60.0,
+    own_region: Region | None = None,
+    regions: dict[int, Region] | None = None,
+    limit: int = 20,
+    exclude_group_id: int | None = None,
+    provider_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Crisis places free and admitting now, as plain dicts (the hot path: no ORM objects)."""
+    regions = regions if regions is not None else _regions(session)
+    forms = list(CRISIS_CARE_FORMS + (SECURE_CRISIS_CARE_FORMS if secure_care else ()))
+    dlat = radius_km / 111.0
+    dlon = radius_km / (111.32 * max(0.05, math.cos(math.radians(lat))))
+    query = (
+        select(_G.c.id, _G.c.name, _G.c.care_form, _G.c.provider_id, _G.c.region_id, _G.c.lat,
+               _G.c.lon, _G.c.free_places, _G.c.held_places, _G.c.age_min, _G.c.age_max,
+               _G.c.gender_policy, _G.c.expertise, _G.c.reported_at, _P.c.name, _P.c.phone_24h)
+        .join(_P, _P.c.id == _G.c.provider_id)
+        # Bounding box on the indexed (care_form, lat, lon): only nearby rows are read.
+        .where(_G.c.care_form.in_(forms), _G.c.lat.between(lat - dlat, lat + dlat),
+               _G.c.lon.between(lon - dlon, lon + dlon), _G.c.admitting.is_(True),
+               _G.c.free_places > _G.c.held_places)
+    )
+    if age is not None:
+        query = query.where(_G.c.age_min <= age, _G.c.age_max >= age)
+    if gender == "jongen":
+        query = query.where(_G.c.gender_policy.in_(("gemengd", "jongens")))
+    elif gender == "meisje":
+        query = query.where(_G.c.gender_policy.in_(("gemengd", "meisjes")))
+    elif gender == "anders":
+        query = query.where(_G.c.gender_policy == "gemengd")
+    if exclude_group_id is not None:
+        query = query.where(_G.c.id != exclude_group_id)
+    if provider_id is not None:
+        query = query.where(_G.c.provider_id == provider_id)
+
+    own_id = own_region.id if own_region else None
+    neighbour_codes = set((own_region.settings or {}).get("neighbours", [])) if own_region else set()
+    now = utcnow()
+    stale_after = timedelta(hours=settings.stale_after_hours)
+    wanted = set(needs)
+    found: list[tuple[tuple[int, float, int], dict[str, Any]]] = []
+    for (gid, name, care_form, pid, rid, glat, glon, free, held, age_min, age_max, gender_policy,
+         expertise, reported_at, provider_name, phone) in session.execute(query):
+        distance = haversine_km(lat, lon, glat, glon)
+        if distance > radius_km:
+            continue
+        region = regions.get(rid)
+        code = region.code if region else ""
+        tier = 0 if rid == own_id else 1 if code in neighbour_codes else 2
+        reported = as_utc(reported_at)
+        met = sorted(wanted & set(expertise or ()))
+        item = {
+            "group_id": gid, "group_name": name, "kind": place_kind(care_form, name),
+            "care_form": care_form, "provider_id": pid, "provider_name": provider_name,
+            "phone_24h": phone, "region_code": code, "region_name": region.name if region else "",
+            "tier": tier, "tier_label": TIER_LABELS[tier], "distance_km": round(distance, 1),
+            "free_places": free - held, "reported_free_places": free, "held_places": held,
+            "age_min": age_min, "age_max": age_max, "gender_policy": gender_policy,
+            "needs_met": met, "needs_missing": sorted(wanted - set(met)),
+            "reported_at": reported.isoformat() if reported else None,
+            "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
+            "stale": reported is None or now - reported > stale_after,
+            "lat": glat, "lon": glon,
+        }
+        found.append(((tier, distance, -(free - held)), item))
+    found.sort(key=lambda pair: pair[0])
+    return [item for _, item in found[:limit]]
+
+
+def search(*, session: Session, principal: Principal, query: CrisisSearch,
+           settings: Settings) -> dict[str, Any]:
+    if query.lat is not None and query.lon is not None:
+        lat, lon = query.lat, query.lon
+    else:
+        lat, lon = resolve_postcode(session=session, pc4=query.postcode or "")
+    regions = _regions(session)
+    own = _own_region(session, principal, regions, query.region_code)
+    results = find_places(
+        session=session, settings=settings, lat=lat, lon=lon, age=query.age, gender=query.gender,
+        needs=query.needs, secure_care=query.secure_care, radius_km=query.radius_km,
+        own_region=own, regions=regions, limit=query.limit,
+        provider_id=principal.provider_id if principal.role == Role.provider else None)
+    return {
+        "results": results,
+        "position": {"lat": lat, "lon": lon},
+        "own_region": own.code if own else None,
+        "neighbour_regions": list((own.settings or {}).get("neighbours", [])) if own else [],
+        "searched_radius_km": query.radius_km,
+        "order": ORDER_TEXT,
+    }
+
+
+def next_best_options(*, session: Session, settings: Settings, principal: Principal, group: Group,
+                      age: int | None, gender: str | None, limit: int = 5) -> list[dict[str, Any]]:
+    """The nearest other places from the taken place's position: where the team can go now."""
+    regions = _regions(session)
+    own = regions.get(principal.region_id) if principal.region_id else regions.get(group.region_id)
+    return find_places(
+        session=session, settings=settings, lat=group.lat, lon=group.lon, age=age, gender=gender,
+        secure_care=group.care_form in SECURE_CRISIS_CARE_FORMS, radius_km=150.0,
+        own_region=own, regions=regions, limit=limit, exclude_group_id=group.id,
+        provider_id=principal.provider_id if principal.role == Role.provider else None)
+
+
+# -- holds ------------------------------------------------------------------------------------
+
+
+def hold_event(hold: Hold) -> dict[str, Any]:
+    """A hold as it travels on the live feed: no youth data (no reference, age or gender)."""
+    return {"id": hold.id, "group_id": hold.group_id, "status": hold.status,
+            "status_label": HOLD_STATUS_LABELS[hold.status], "created_at": _iso(hold.created_at),
+            "expires_at": _iso(hold.expires_at), "confirmed_at": _iso(hold.confirmed_at),
+            "ended_at": _iso(hold.ended_at), "end_reason_code": hold.end_reason_code}
+
+
+def hold_public(hold: Hold, *, group: Group | None = None, **extra: Any) -> HoldPublic:
+    data = hold.model_dump()
+    for key in ("created_at", "expires_at", "confirmed_at", "ended_at"):
+        data[key] = as_utc(data[key])
+    data["status_label"] = HOLD_STATUS_LABELS[hold.status]
+    if group is not None:
+        data["group_name"] = group.name
+        data["net_free_places"] = max(0, group.free_places - group.held_places)
+    data.update(extra)
+    return HoldPublic.model_validate(data)
+
+
+def _publish(session: Session, group: Group, hold: Hold, event_type: str, actor: str,
+             settings: Settings) -> int:
+    session.refresh(group)
+    return publish_group_change(session=session, group=group, event_type=event_type, actor=actor,
+                                stale_after_hours=settings.stale_after_hours,
+                                extra={"hold": hold_event(hold)})
+
+
+def _group_for_hold(session: Session, principal: Principal, group_id: int) -> Group:
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound("Groep niet gevonden.")
+    ensure_provider_access(principal, group.provider_id)
+    if group.care_form not in CRISIS_CAPABLE_CARE_FORMS:
+        raise RuleViolation(
+            f"{group.name} is geen crisisplaats; alleen crisisgroepen, crisispleeggezinnen en "
+            "(met machtiging) jeugdzorgplus kunnen worden vastgehouden.", code="not_crisis_place")
+    return group
+
+
+def create_hold(*, session: Session, principal: Principal, body: HoldCreate,
+                settings: Settings) -> tuple[Hold, Group, int]:
+    group = _group_for_hold(session, principal, body.group_id)
+    minutes = body.minutes or region_hold_minutes(session, group.region_id, settings)
+    claimed = session.execute(
+        update(Group)
+        .where(col(Group.id) == group.id, col(Group.admitting).is_(True),
+               col(Group.held_places) < col(Group.free_places))
+        .values(held_places=col(Group.held_places) + 1, version=col(Group.version) + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.refresh(group)
+        if not group.admitting:
+            message = (f"{group.name} neemt op dit moment niemand op"
+                       f"{' (' + group.not_admitting_reason + ')' if group.not_admitting_reason else ''}.")
+        else:
+            message = PLACE_TAKEN
+        raise Conflict(
+            message + " Hieronder staan de beste andere plaatsen.", code="place_taken",
+            extra={"group_id": group.id, "net_free_places": max(0, group.free_places - group.held_places),
+                   "alternatives": next_best_options(session=session, settings=settings,
+                                                     principal=principal, group=group,
+                                                     age=body.age, gender=body.gender)})
+    now = utcnow()
+    hold = Hold(group_id=group.id, provider_id=group.provider_id, region_id=group.region_id,  # type: ignore[arg-type]
+                status="active", crisis_reference=body.crisis_reference,
+                referral_id=body.referral_id, age=body.age, gender=body.gender,
+                origin_region_code=(body.origin_region_code or "").upper() or None,
+                note=body.note, minutes=minutes, created_at=now,
+                expires_at=now + timedelta(minutes=minutes), created_by=principal.label)
+    session.add(hold)
+    session.flush()
+    seq = _publish(session, group, hold, "hold.created", principal.label, settings)
+    audit.record(session=session, actor=principal, action="hold.create", object_type="hold",
+                 object_id=hold.id, purpose="crisisplaats vasthouden",  # type: ignore[arg-type]
+                 detail={"group_id": group.id, "crisis_reference": hold.crisis_reference,
+                         "referral_id": hold.referral_id, "minutes": minutes, "seq": seq})
+    return hold, group, seq
+
+
+def _load_hold(session: Session, principal: Principal, hold_id: int) -> Hold:
+    hold = session.get(Hold, hold_id)
+    if hold is None:
+        raise NotFound("Vasthouding niet gevonden.")
+    ensure_provider_access(principal, hold.provider_id, what="Vasthouding")
+    return hold
+
+
+def _not_active_message(hold: Hold, now: datetime) -> str:
+    if hold.status == "active" and as_utc(hold.expires_at) <= now:  # type: ignore[operator]
+        return "Deze vasthouding is verlopen; de plaats is weer vrijgegeven."
+    return {
+        "expired": "Deze vasthouding is verlopen; de plaats is weer vrijgegeven.",
+        "released": "Deze vasthouding is al vrijgegeven.",
+        "rejected": "De aanbieder heeft deze vasthouding afgewezen"
+                    + (f": {hold.end_reason}." if hold.end_reason else "."),
+        "confirmed": "Deze vasthouding is al bevestigd als plaatsing.",
+    }.get(hold.status, "Deze vasthouding is niet meer actief.")
+
+
+def _end_conflict(session: Session, principal: Principal, hold: Hold, settings: Settings,
+                  *, with_options: bool) -> Conflict:
+    session.refresh(hold)
+    now = utcnow()
+    extra: dict[str, Any] = {"hold_id": hold.id, "hold_status": hold.status}
+    message = _not_active_message(hold, now)
+    if with_options:
+        group = session.get(Group, hold.group_id)
+        assert group is not None
+        extra["alternatives"] = next_best_options(session=session, settings=settings,
+                                                  principal=principal, group=group, age=hold.age,
+                                                  gender=hold.gender)
+        message += " Hieronder staan de beste andere plaatsen."
+    return Conflict(message, code="hold_not_active", extra=extra)
+
+
+def _end_hold(session: Session, hold: Hold, *, status: str, actor: str, now: datetime,
+              reason_code: str | None = None, reason: str | None = None,
+              require_unexpired: bool = False) -> bool:
+    """Move an active hold to ``status``; False when it was no longer active (someone else won)."""
+    conditions = [col(Hold.id) == hold.id, col(Hold.status) == "active"]
+    if require_unexpired:
+        conditions.append(col(Hold.expires_at) > now)
+    values: dict[str, Any] = {"status": status, "ended_at": now, "ended_by": actor,
+                              "end_reason_code": reason_code, "end_reason": reason}
+    if status == "confirmed":
+        values["confirmed_at"] = now
+    done = session.execute(update(Hold).where(*conditions).values(**values)
+                           .execution_options(synchronize_session=False)).rowcount
+    if done == 1:
+        session.refresh(hold)
+    return done == 1
+
+
+def _unhold_group(session: Session, group_id: int, *, placed: bool) -> None:
+    values: dict[str, Any] = {"held_places": col(Group.held_places) - 1,
+                              "version": col(Group.version) + 1}
+    if placed:
+        # The held place becomes an occupied one: free and held go down together.
+        values["free_places"] = col(Group.free_places) - 1
+    changed = session.execute(update(Group).where(col(Group.id) == group_id, col(Group.held_places) >= 1)
+                              .values(**values).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:  # cannot happen while every claim goes through held_places; refuse loudly
+        raise Conflict("De telling van vastgehouden plaatsen klopt niet; probeer het opnieuw.",
+                       code="held_places_mismatch")
+
+
+def confirm_hold(*, session: Session, principal: Principal, hold_id: int,
+                 settings: Settings) -> tuple[Hold, Group, bool, int]:
+    hold = _load_hold(session, principal, hold_id)
+    now = utcnow()
+    if not _end_hold(session, hold, status="confirmed", actor=principal.label, now=now,
+                     require_unexpired=True):
+        raise _end_conflict(session, principal, hold, settings, with_options=True)
+    _unhold_group(session, hold.group_id, placed=True)
+    group = session.get(Group, hold.group_id)
+    assert group is not None
+    admitted = _record_admission(session, hold, group, now)
+    seq = _publish(session, group, hold, "hold.confirmed", principal.label, settings)
+    audit.record(session=session, actor=principal, action="hold.confirm", object_type="hold",
+                 object_id=hold_id, purpose="crisisplaatsing bevestigd bij aankomst",
+                 detail={"group_id": group.id, "crisis_reference": hold.crisis_reference,
+                         "referral_id": hold.referral_id, "admission_recorded": admitted, "seq": seq})
+    return hold, group, admitted, seq
+
+
+def _record_admission(session: Session, hold: Hold, group: Group, now: datetime) -> bool:
+    """The occupancy admission for a confirmed hold (occupancy domain), in a savepoint, so that
+    a refusal there (e.g. the occupancy feed already counts the group full) does not undo the
+    placement itself; the answer says whether it was recorded."""
+    try:
+        from backend.occupancy.service import record_admission
+    except ImportError:  # occupancy domain not installed
+        log.warning("occupancy domain missing: admission for hold %s not recorded", hold.id)
+        return False
+    region = session.get(Region, group.region_id)
+    origin = hold.origin_region_code or (region.code if region else "")
+    try:
+        with session.begin_nested():
+            record_admission(session=session, group_id=group.id, at=now,  # type: ignore[arg-type]
+                             origin_region_code=origin,
+                             stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
+                             source=f"crisis-hold-{hold.id}")
+    except DomainError as exc:
+        log.warning("admission for hold %s not recorded: %s", hold.id, exc.message)
+        return False
+    return True
+
+
+def release_hold(*, session: Session, principal: Principal, hold_id: int,
+                 settings: Settings) -> tuple[Hold, Group, int]:
+    hold = _load_hold(session, principal, hold_id)
+    if not _end_hold(session, hold, status="released", actor=principal.label, now=utcnow()):
+        raise _end_conflict(session, principal, hold, settings, with_options=False)
+    _unhold_group(session, hold.group_id, placed=False)
+    group = session.get(Group, hold.group_id)
+    assert group is not None
+    seq = _publish(session, group, hold, "hold.released", principal.label, settings)
+    audit.record(session=session, actor=principal, action="hold.release", object_type="hold",
+                 object_id=hold_id, purpose="vastgehouden crisisplaats vrijgegeven",
+                 detail={"group_id": group.id, "crisis_reference": hold.crisis_reference, "seq": seq})
+    return hold, group, seq
+
+
+def reject_hold(*, session: Session, principal: Principal, hold_id: int, body: HoldReject,
+                settings: Settings) -> tuple[Hold, Group, int]:
+    hold = _load_hold(session, principal, hold_id)
+    reason = body.reason or REJECT_REASONS[body.reason_code]
+    if not _end_hold(session, hold, status="rejected", actor=principal.label, now=utcnow(),
+                     reason_code=body.reason_code, reason=reason):
+        raise _end_conflict(session, principal, hold, settings, with_options=False)
+    _unhold_group(session, hold.group_id, placed=False)
+    group = session.get(Group, hold.group_id)
+    assert group is not None
+    seq = _publish(session, group, hold, "hold.rejected", principal.label, settings)
+    audit.record(session=session, actor=principal, action="hold.reject", object_type="hold",
+                 object_id=hold_id, purpose="vasthouding afgewezen door aanbieder",
+                 detail={"group_id": group.id, "reason_code": body.reason_code, "reason": reason,
+                         "seq": seq})
+    return hold, group, seq
+
+
+def read_hold(*, session: Session, principal: Principal, hold_id: int) -> tuple[Hold, Group]:
+    hold = _load_hold(session, principal, hold_id)
+    group = session.get(Group, hold.group_id)
+    assert group is not None
+    audit.record(session=session, actor=principal, action="hold.read", object_type="hold",
+                 object_id=hold_id, purpose="vasthouding ingezien")
+    return hold, group
+
+
+def list_holds(*, session: Session, principal: Principal, status: str | None,
+               group_id: int | None, limit: int = 200) -> list[tuple[Hold, Group]]:
+    query = select(Hold, Group).join(Group, col(Group.id) == col(Hold.group_id))
+    if principal.role == Role.provider:
+        query = query.where(col(Hold.provider_id) == principal.provider_id)
+    if status:
+        query = query.where(col(Hold.status) == status)
+    if group_id is not None:
+        query = query.where(col(Hold.group_id) == group_id)
+    rows = [(h, g) for h, g in session.execute(query.order_by(col(Hold.id).desc()).limit(limit))]
+    for hold, _group in rows:
+        # Each hold carries a youth's pseudonymous reference: every read is logged.
+        audit.record(session=session, actor=principal, action="hold.read", object_type="hold",
+                     object_id=hold.id, purpose="overzicht vastgehouden plaatsen")  # type: ignore[arg-type]
+    return rows
+
+
+# -- expiry -----------------------------------------------------------------------------------
+
+
+def expire_due_holds(*, session: Session, settings: Settings, now: datetime | None = None,
+                     group_id: int | None = None, hold_id: int | None = None,
+                     limit: int = 500) -> int:
+    """Expire active holds past their time, inside the caller's transaction."""
+    now = now or utcnow()
+    query = (select(Hold).where(col(Hold.status) == "active", col(Hold.expires_at) <= now)
+             .order_by(col(Hold.id)).limit(limit))
+    if group_id is not None:
+        query = query.where(col(Hold.group_id) == group_id)
+    if hold_id is not None:
+        query = query.where(col(Hold.id) == hold_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Several API processes sweep at once: each takes the rows nobody else is handling.
+        query = query.with_for_update(skip_locked=True)
+    expired = 0
+    for hold in session.execute(query).scalars().all():
+        if not _end_hold(session, hold, status="expired", actor=SYSTEM.label, now=now,
+                         reason="De vasthoudtijd is verstreken."):
+            continue
+        _unhold_group(session, hold.group_id, placed=False)
+        group = session.get(Group, hold.group_id)
+        assert group is not None
+        seq = _publish(session, group, hold, "hold.expired", SYSTEM.label, settings)
+        audit.record(session=session, actor=SYSTEM, action="hold.expire", object_type="hold",
+                     object_id=hold.id, purpose="vasthoudtijd verstreken",  # type: ignore[arg-type]
+                     detail={"group_id": group.id, "seq": seq})
+        expired += 1
+    return expired
+
+
+def expire_holds(db: Database, *, group_id: int | None = None, hold_id: int | None = None,
+                 now: datetime | None = None) -> int:
+    """The periodic sweep, and the lazy expiry before a hold or its group is touched.
+
+    Runs in a transaction of its own, so the freed place stays freed even when the request that
+    triggered it fails afterwards. A read first: the common case (nothing due) takes no write lock.
+    """
+    now = now or utcnow()
+    probe = select(Hold.id).where(col(Hold.status) == "active", col(Hold.expires_at) <= now)
+    if group_id is not None:
+        probe = probe.where(col(Hold.group_id) == group_id)
+    if hold_id is not None:
+        probe = probe.where(col(Hold.id) == hold_id)
+    with db.session(write=False) as session:
+        if session.execute(probe.limit(1)).first() is None:
+            return 0
+    with db.session() as session:
+        return expire_due_holds(session=session, settings=db.settings, now=now, group_id=group_id,
+                                hold_id=hold_id)
+
+
+# -- overview ---------------------------------------------------------------------------------
+
+
+def overview(*, session: Session, principal: Principal, settings: Settings,
+             region_code: str | None) -> dict[str, Any]:
+    regions = _regions(session)
+    region = _own_region(session, principal, regions, region_code)
+    if region is None:
+        raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
+    query = (select(Group, Provider.name, Provider.phone_24h)
+             .join(Provider, col(Provider.id) == col(Group.provider_id))
+             .where(col(Group.region_id) == region.id, col(Group.care_form).in_(CRISIS_CARE_FORMS))
+             .order_by(col(Group.name), col(Group.id)))
+    if principal.role == Role.provider:
+        query = query.where(col(Group.provider_id) == principal.provider_id)
+    rows = session.execute(query).all()
+    ids = [g.id for g, _n, _p in rows]
+    now = utcnow()
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    holds: dict[int, tuple[int, datetime | None]] = {}
+    placed_today: dict[int, int] = {}
+    if ids:
+        for gid, count, first_expiry in session.execute(
+                select(Hold.group_id, func.count(), func.min(Hold.expires_at))
+                .where(col(Hold.group_id).in_(ids), col(Hold.status) == "active")
+                .group_by(Hold.group_id)):
+            holds[gid] = (count, first_expiry)
+        for gid, count in session.execute(
+                select(Hold.group_id, func.count())
+                .where(col(Hold.group_id).in_(ids), col(Hold.status) == "confirmed",
+                       col(Hold.confirmed_at) >= day_start)
+                .group_by(Hold.group_id)):
+            placed_today[gid] = count
+    stale_after = timedelta(hours=settings.stale_after_hours)
+    groups = []
+    for group, provider_name, phone in rows:
+        reported = as_utc(group.reported_at)
+        occupied = group.capacity - group.free_places
+        active, first_expiry = holds.get(group.id, (0, None))  # type: ignore[arg-type]
+        groups.append({
+            "group_id": group.id, "group_name": group.name,
+            "kind": place_kind(group.care_form, group.name), "provider_id": group.provider_id,
+            "provider_name": provider_name, "phone_24h": phone, "capacity": group.capacity,
+            "free_places": group.free_places, "held_places": group.held_places,
+            "net_free_places": max(0, group.free_places - group.held_places),
+            "active_holds": active, "next_hold_expires_at": _iso(first_expiry),
+            "occupied_today": occupied, "occupancy_rate": round(occupied / group.capacity, 3),
+            "placements_today": placed_today.get(group.id, 0),  # type: ignore[arg-type]
+            "admitting": group.admitting, "reason": group.not_admitting_reason,
+            "reported_at": reported.isoformat() if reported else None,
+            "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
+            "stale": reported is None or now - reported > stale_after,
+        })
+    return {
+        "region_code": region.code, "region_name": region.name, "generated_at": now.isoformat(),
+        # Subscribe to /api/v1/live?since=<seq> to keep this picture current.
+        "seq": last_seq(session),
+        "totals": {
+            "groups": len(groups), "capacity": sum(g["capacity"] for g in groups),
+            "free_places": sum(g["free_places"] for g in groups),
+            "held_places": sum(g["held_places"] for g in groups),
+            "net_free_places": sum(g["net_free_places"] for g in groups),
+            "occupied_today": sum(g["occupied_today"] for g in groups),
+            "stale_groups": sum(1 for g in groups if g["stale"]),
+        },
+        "groups": groups,
+    }
