@@ -267,6 +267,13 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
     """Take in a batch: accepted, duplicate or refused per event, with a Dutch reason."""
     now = utcnow()
     groups = _lock_groups(session, (e.group_id for e in events))
+    # One query for the whole batch instead of one per event: which ids were seen before.
+    seen: set[tuple[int, str]] = set()
+    wanted = sorted({e.event_id for e in events})
+    for start in range(0, len(wanted), 500):
+        seen.update((int(p), str(e)) for p, e in session.exec(
+            select(OccupancyEvent.provider_id, OccupancyEvent.event_id)
+            .where(col(OccupancyEvent.event_id).in_(wanted[start:start + 500]))).all())
     results: dict[int, EventResult] = {}
     touched: dict[int, int] = defaultdict(int)
     accepted_ids: list[str] = []
@@ -277,7 +284,7 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
             results[index] = EventResult(index=index, event_id=item.event_id, status="refused", http_status=404,
                                          code="not_found", reason="Groep niet gevonden.")
             continue
-        if _find_duplicate(session, group.provider_id, item.event_id) is not None:
+        if (group.provider_id, item.event_id) in seen:
             results[index] = EventResult(index=index, event_id=item.event_id, status="duplicate")
             continue
         try:
@@ -286,6 +293,7 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
             results[index] = EventResult(index=index, event_id=item.event_id, status="refused",
                                          http_status=error.status_code, code=error.code, reason=error.message)
             continue
+        seen.add((group.provider_id, item.event_id))
         results[index] = EventResult(index=index, event_id=item.event_id, status="accepted")
         touched[group.id] += 1  # type: ignore[index]
         accepted_ids.append(item.event_id)
