@@ -1,0 +1,189 @@
+// Contract manager (and coordinator): occupancy and post-calculation (nacalculatie) of the
+// availability-funded groups, per group and per provider, drawn as charts, with CSV and Excel
+// downloads of the same tables.
+
+import { request } from "../api.js";
+import { downloadBlob, el, formatEuro, formatNumber, formatPercent, loading, showError, svg } from "../ui.js";
+
+const FORM_LABEL = { crisis: "Crisisverblijf", driemilieu: "Driemilieuvoorziening", jeugdzorgplus: "Jeugdzorgplus" };
+
+function rateBar(rate, label) {
+  // Occupancy as a bar, with the 50% line that triggers a talk about merging or closing.
+  const pct = Math.max(0, Math.min(1, rate || 0)) * 100;
+  return el("span", {
+    class: `rate-bar${rate < 0.5 ? " low" : ""}`, role: "meter", "aria-valuemin": 0, "aria-valuemax": 100,
+    "aria-valuenow": Math.round(pct), "aria-label": `Bezetting ${label}: ${Math.round(pct)}%`,
+  }, el("span", { class: "rate-fill", style: `width:${pct.toFixed(1)}%` }), el("span", { class: "rate-line", "aria-hidden": "true" }));
+}
+
+function fundingChart(rows, nameKey) {
+  // Stacked horizontal bars: availability funding and P×Q per row, in euros.
+  const max = Math.max(1, ...rows.map((r) => r.availability_funding + r.pxq_amount));
+  const rowHeight = 26;
+  const labelWidth = 230;
+  const width = 760;
+  const height = rows.length * rowHeight + 30;
+  const scale = (v) => (v / max) * (width - labelWidth - 90);
+  return svg("svg", {
+    viewBox: `0 0 ${width} ${height}`, class: "funding-chart", role: "img",
+    "aria-label": "Staafdiagram van beschikbaarheidsvergoeding en P×Q per regel; de tabel geeft dezelfde bedragen.",
+  },
+  rows.map((r, i) => {
+    const y = i * rowHeight + 4;
+    const a = scale(r.availability_funding);
+    const p = scale(r.pxq_amount);
+    return svg("g", {},
+      svg("text", { x: labelWidth - 8, y: y + 15, "text-anchor": "end", class: "chart-label" }, r[nameKey].slice(0, 34)),
+      svg("rect", { x: labelWidth, y, width: Math.max(0, a), height: 18, class: "bar-availability" }),
+      svg("rect", { x: labelWidth + a, y, width: Math.max(0, p), height: 18, class: "bar-pxq" }),
+      svg("text", { x: labelWidth + a + p + 6, y: y + 15, class: "chart-value" }, formatEuro(r.availability_funding + r.pxq_amount).replace(",00", "")));
+  }),
+  svg("g", { transform: `translate(${labelWidth}, ${height - 12})` },
+    svg("rect", { x: 0, y: -9, width: 12, height: 12, class: "bar-availability" }),
+    svg("text", { x: 18, y: 1, class: "chart-label" }, "beschikbaarheidsvergoeding"),
+    svg("rect", { x: 220, y: -9, width: 12, height: 12, class: "bar-pxq" }),
+    svg("text", { x: 238, y: 1, class: "chart-label" }, "P×Q (bezette dagen)")));
+}
+
+export function render(root) {
+  const thisYear = new Date().getFullYear();
+  const year = el("select", { id: "rapport-jaar" }, [thisYear, thisYear - 1, thisYear - 2].map((y) => el("option", { value: y }, String(y))));
+  const perGroup = el("button", { type: "button", class: "button toggle", "aria-pressed": "true" }, "Per groep");
+  const perProvider = el("button", { type: "button", class: "button toggle", "aria-pressed": "false" }, "Per aanbieder");
+  const csv = el("button", { type: "button", class: "button secondary" }, "Download CSV");
+  const xlsx = el("button", { type: "button", class: "button secondary" }, "Download Excel");
+  const pageError = el("p", { class: "error", role: "alert", hidden: true });
+  const downloadError = el("p", { class: "error", role: "alert", hidden: true });
+  const totals = el("div", { class: "totals", id: "rapport-totalen" });
+  const chart = el("figure", { class: "map-figure chart-figure" });
+  const tableBox = el("div", { class: "table-scroll" });
+  const detail = el("section", { id: "groep-grafiek", class: "card", hidden: true, "aria-live": "polite" });
+  const period = el("p", { class: "freshness" });
+  let report = null;
+  let mode = "groep";
+  let objectUrl = null;
+
+  root.replaceChildren(el("section", { class: "page wide" },
+    el("div", { class: "page-head" }, el("h1", {}, "Bezetting en nacalculatie"), period),
+    el("p", { class: "lead" }, "Beschikbaarheidsgefinancierde groepen (crisis, driemilieu, jeugdzorgplus): bezetting met jongeren uit alle regio's, "
+      + "de beschikbaarheidsvergoeding voor lege plaatsen en P×Q voor bezette dagen. Groepen onder 50% bezetting zijn gemarkeerd."),
+    el("div", { class: "toolbar" },
+      el("div", { class: "field inline" }, el("label", { for: "rapport-jaar" }, "Jaar"), year),
+      el("div", { class: "segmented", role: "group", "aria-label": "Indeling" }, perGroup, perProvider),
+      el("div", { class: "actions" }, csv, xlsx)),
+    downloadError, pageError, totals, chart, detail, tableBox));
+
+  async function load() {
+    totals.replaceChildren(loading("Rapport laden…"));
+    try {
+      report = (await request(`/post-calculation?year=${year.value}`)).data;
+      period.textContent = `${report.region_name}: ${report.period_start} t/m ${report.period_end}, geteld tot en met ${report.counted_through}`;
+      showError(pageError, null);
+      paint();
+    } catch (error) {
+      totals.replaceChildren();
+      showError(pageError, `Het rapport kon niet worden geladen: ${error.message}`);
+    }
+  }
+
+  function stat(label, value) {
+    return el("div", { class: "stat" }, el("span", { class: "stat-value" }, value), el("span", { class: "stat-label" }, label));
+  }
+
+  function paint() {
+    const t = report.total;
+    totals.replaceChildren(
+      stat("Gecontracteerde plaatsen", formatNumber(t.contracted_places)),
+      stat("Bezetting", formatPercent(t.occupancy_rate)),
+      stat("Beschikbaarheidsvergoeding", formatEuro(t.availability_funding)),
+      stat("P×Q", formatEuro(t.pxq_amount)),
+      stat("Groepen onder 50%", formatNumber(t.groups_below_50)));
+    const rows = mode === "groep" ? report.groups : report.providers;
+    const nameKey = mode === "groep" ? "group_name" : "provider_name";
+    const sorted = [...rows].sort((a, b) => (b.availability_funding + b.pxq_amount) - (a.availability_funding + a.pxq_amount));
+    chart.replaceChildren(fundingChart(sorted.slice(0, 15), nameKey),
+      el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${report.period_start} t/m ${report.counted_through}.`));
+    const head = mode === "groep"
+      ? ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Beschikbaarheid", "P×Q", ""]
+      : ["Aanbieder", "Groepen", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Beschikbaarheid", "P×Q", "Onder 50%"];
+    const body = rows.map((r) => {
+      const cells = mode === "groep"
+        ? [el("th", { scope: "row" }, r.group_name, r.below_50 ? el("span", { class: "badge bad" }, " onder 50%") : null),
+          el("td", {}, r.provider_name), el("td", {}, FORM_LABEL[r.care_form] || r.care_form),
+          el("td", { class: "num" }, String(r.contracted_places))]
+        : [el("th", { scope: "row" }, r.provider_name), el("td", { class: "num" }, String(r.groups)),
+          el("td", { class: "num" }, String(r.contracted_places))];
+      cells.push(
+        el("td", { class: "rate-cell" }, rateBar(r.occupancy_rate, r[nameKey]), el("span", { class: "rate-text" }, formatPercent(r.occupancy_rate))),
+        el("td", { class: "num" }, `${formatNumber(r.occupied_bed_days_own_region)} / ${formatNumber(r.occupied_bed_days_other_regions)}`),
+        el("td", { class: "num" }, formatNumber(r.empty_bed_days)),
+        el("td", { class: "num" }, formatEuro(r.availability_funding)),
+        el("td", { class: "num" }, formatEuro(r.pxq_amount)));
+      if (mode === "groep") {
+        cells.push(el("td", {}, el("button", {
+          type: "button", class: "button small secondary", onclick: () => showGroup(r),
+        }, "Grafiek", el("span", { class: "visually-hidden" }, ` van ${r.group_name}`))));
+      } else {
+        cells.push(el("td", { class: "num" }, String(r.groups_below_50)));
+      }
+      return el("tr", { dataset: { id: r.group_id || r.provider_id }, class: r.below_50 ? "below-50" : null }, cells);
+    });
+    tableBox.replaceChildren(el("table", { class: "data", id: "rapport-tabel" },
+      el("caption", {}, mode === "groep" ? "Nacalculatie per groep" : "Nacalculatie per aanbieder"),
+      el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, body)));
+  }
+
+  async function showGroup(row) {
+    detail.hidden = false;
+    detail.replaceChildren(el("h2", {}, `Bezetting per week: ${row.group_name}`), loading("Grafiek laden…"));
+    try {
+      const { data } = await request(`/post-calculation/groups/${row.group_id}/chart.svg?year=${year.value}`, { blob: true });
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      objectUrl = URL.createObjectURL(data);
+      detail.replaceChildren(el("h2", {}, `Bezetting per week: ${row.group_name}`),
+        el("img", {
+          src: objectUrl, class: "group-chart",
+          alt: `Bezetting van ${row.group_name} per week; gemiddeld ${formatPercent(row.occupancy_rate)} van ${row.contracted_places} plaatsen.`,
+        }),
+        el("button", { type: "button", class: "button small secondary", onclick: () => { detail.hidden = true; } }, "Sluiten"));
+      detail.scrollIntoView({ block: "nearest" });
+    } catch (error) {
+      detail.replaceChildren(el("p", { class: "error", role: "alert" }, `De grafiek kon niet worden geladen: ${error.message}`));
+    }
+  }
+
+  async function download(kind, button) {
+    showError(downloadError, null);
+    button.disabled = true;
+    const original = button.textContent;
+    button.textContent = "Bezig…";
+    try {
+      const { data, headers } = await request(`/post-calculation/export.${kind}?year=${year.value}`, { blob: true });
+      const disposition = headers.get("Content-Disposition") || "";
+      const match = /filename="?([^";]+)"?/.exec(disposition);
+      downloadBlob(data, match ? match[1] : `nacalculatie-${year.value}.${kind}`);
+    } catch (error) {
+      showError(downloadError, `Downloaden is mislukt: ${error.message}`);
+    } finally {
+      button.disabled = false;
+      button.textContent = original;
+    }
+  }
+
+  function setMode(next) {
+    mode = next;
+    perGroup.setAttribute("aria-pressed", String(mode === "groep"));
+    perProvider.setAttribute("aria-pressed", String(mode === "aanbieder"));
+    if (report) paint();
+  }
+
+  year.addEventListener("change", load);
+  perGroup.addEventListener("click", () => setMode("groep"));
+  perProvider.addEventListener("click", () => setMode("aanbieder"));
+  csv.addEventListener("click", () => download("csv", csv));
+  xlsx.addEventListener("click", () => download("xlsx", xlsx));
+  load();
+  return () => {
+    if (objectUrl) URL.revokeObjectURL(objectUrl);
+  };
+}
