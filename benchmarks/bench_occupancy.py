@@ -34,7 +34,7 @@ from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.domain import utcnow  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
-from backend.occupancy.bedays import OPEN_END, day_number, expand_stays  # noqa: E402
+from backend.occupancy.bedays import OPEN_END, day_number, expand_stays, night_grid  # noqa: E402
 from backend.occupancy.bulk import StaySpec, bulk_insert_stays  # noqa: E402
 from backend.providers.models import Location, Provider  # noqa: E402
 from backend.providers.service import create_group  # noqa: E402
@@ -176,6 +176,14 @@ def main() -> None:
             started = time.perf_counter()
             report = post_calculation(session=session, principal=principal, region_code="JZ14", year=YEAR)
             timings.append(time.perf_counter() - started)
+    grid_times = []
+    group_ids = [g for g, _, _ in groups]
+    for _ in range(args.repeats):
+        with db.session(write=False) as session:
+            started = time.perf_counter()
+            night_grid(session=session, group_ids=group_ids, own_codes=dict.fromkeys(group_ids, "JZ14"),
+                       start=datetime(YEAR, 1, 1).date(), end=datetime(YEAR, 12, 31).date())
+            grid_times.append(time.perf_counter() - started)
     # The expansion alone, on arrays already in memory.
     ids = np.array(sorted(g for g, _, _ in groups), dtype=np.int64)
     sg = np.array([s.group_id for s in stays], dtype=np.int64)
@@ -197,6 +205,8 @@ def main() -> None:
     print(f"| bulk load of the year (not part of the report) | {load_seconds:.2f} s |")
     print(f"| post-calculation of the year, median of {args.repeats} (SQL + expansion + figures) "
           f"| {statistics.median(timings):.3f} s (min {min(timings):.3f}, max {max(timings):.3f}) |")
+    print(f"| of which reading the stays and expanding them (night_grid), median "
+          f"| {statistics.median(grid_times):.3f} s |")
     print(f"| night expansion alone (numpy), median | {statistics.median(numpy_times) * 1000:.1f} ms |")
     print(f"| report check: occupancy rate / groups below 50% | {total['occupancy_rate']:.3f} / "
           f"{total['groups_below_50']} |")

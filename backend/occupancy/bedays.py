@@ -101,11 +101,22 @@ def night_grid(*, session: Session, group_ids: Sequence[int], own_codes: dict[in
     admit_sql, discharge_sql = _day_sql(session, "admit_day"), _day_sql(session, "discharge_day")
     # One query for all groups: the id list goes in as a bound array-free IN of integers.
     id_list = ",".join(str(int(g)) for g in ids)
+    # Own region decided in SQL and dates as day numbers: the rows arrive as plain integers and
+    # become arrays in one conversion, with no Python work per stay.
+    codes = sorted(set(own_codes.values()))
+    params: dict[str, object] = {"start": start, "end": end}
+    own_case = "origin_region_code"
+    if len(codes) == 1:
+        own_case = "CASE WHEN origin_region_code = :own THEN 1 ELSE 0 END"
+        params["own"] = codes[0]
     rows = session.execute(text(
-        f"SELECT group_id, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}), origin_region_code "
+        f"SELECT group_id, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}), {own_case} "
         f"FROM occupancy_stays WHERE group_id IN ({id_list}) AND admit_day <= :end "
-        "AND (discharge_day IS NULL OR discharge_day > :start)"), {"start": start, "end": end}).fetchall()
-    if rows:
+        "AND (discharge_day IS NULL OR discharge_day > :start)"), params).fetchall()
+    if rows and len(codes) == 1:
+        table = np.array(rows, dtype=np.int64)
+        stay_groups, admit, discharge, own = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+    elif rows:
         columns = list(zip(*rows, strict=True))
         stay_groups = np.fromiter(columns[0], dtype=np.int64, count=len(rows))
         admit = np.fromiter(columns[1], dtype=np.int64, count=len(rows))
