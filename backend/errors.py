@@ -21,9 +21,44 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class FieldErrorBody(BaseModel):
+    field: str | None = None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a Dutch sentence for the user and a code for programs."""
+
+    model_config = ConfigDict(extra="allow")  # some errors add context, e.g. current_version
+
+    detail: str
+    code: str
+    errors: list[FieldErrorBody] | None = None
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Het verzoek kon niet worden gelezen",
+    401: "Niet ingelogd, of het toegangsbewijs is ongeldig of verlopen",
+    403: "Uw rol mag dit niet",
+    404: "Niet gevonden (ook voor objecten van een andere aanbieder)",
+    409: "Conflict: de toestand is intussen veranderd",
+    412: "Versieconflict (If-Match)",
+    413: "Het verzoek is te groot",
+    422: "Ongeldige invoer",
+    429: "Te veel verzoeken of pogingen",
+    503: "De database is even niet bereikbaar",
+}
+# Documented on every API route, so that the OpenAPI document tells clients the truth about
+# the error answers they can get (the generated API tests hold the service to it).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _ERROR_DESCRIPTIONS.items()
+}
 
 
 class DomainError(Exception):
@@ -172,6 +207,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body("De database is even niet bereikbaar; probeer het zo opnieuw.",
                                   "database_unavailable"), status_code=503,
                             headers={"Retry-After": "2"})
+
+    # A number too large for the database's integer (e.g. ?provider_id=2**70): the input is
+    # wrong, not the server. SQLite's driver raises OverflowError, PostgreSQL a DataError.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(_body("Een van de opgegeven waarden is te groot of ongeldig.",
+                                  "value_out_of_range"), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -15,7 +15,7 @@ from backend.audit.routes import router as audit_router
 from backend.availability.routes import router as availability_router
 from backend.config import Settings, get_settings
 from backend.db import Database
-from backend.errors import install_error_handlers
+from backend.errors import ERROR_RESPONSES, install_error_handlers
 from backend.live.hub import LiveHub
 from backend.live.routes import router as live_router
 from backend.providers.routes import router as providers_router
@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     install_error_handlers(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for router in [*DOMAIN_ROUTERS, *_optional_routers()]:
         api.include_router(router)
     app.include_router(api)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import JSON, Column, DateTime
 from sqlmodel import Field, SQLModel
 
@@ -33,3 +34,9 @@ class AuditEntryPublic(SQLModel):
     object_id: str
     purpose: str | None
     detail: dict[str, Any]
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # SQLite hands back naive datetimes; everything stored is UTC, and the API says so.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
