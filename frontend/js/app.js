@@ -2,7 +2,7 @@
 
 import { hasApi, session, setUnauthorizedHandler } from "./api.js";
 import { LiveFeed } from "./live.js";
-import { el, resetCaches } from "./ui.js";
+import { el, resetCaches, kids } from "./ui.js";
 
 // Every screen: hash, menu label, roles that may open it, the module, and the API prefix it
 // needs (a screen whose API is not installed on this server stays out of the menu).
@@ -63,7 +63,7 @@ function renderShell(current) {
   const who = document.getElementById("who");
   const user = session.get();
   topbar.hidden = !user;
-  nav.replaceChildren();
+  nav.replaceChildren(...kids());
   if (!user) return;
   const list = el("ul");
   for (const screen of state.available) {
@@ -79,8 +79,8 @@ function renderShell(current) {
 function setLiveStatus(stateName, text, detail) {
   const node = document.getElementById("live-status");
   node.dataset.state = stateName;
-  node.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), text,
-    detail ? el("span", { class: "detail" }, ` · ${detail}`) : null);
+  node.replaceChildren(...kids(el("span", { class: "dot", "aria-hidden": "true" }), text,
+    detail ? el("span", { class: "detail" }, ` · ${detail}`) : null));
 }
 
 function startLive() {
@@ -137,7 +137,7 @@ async function render() {
   renderShell(screen.path);
   startLive();
   document.title = `${screen.label} – plekwijzer`;
-  main.replaceChildren();
+  main.replaceChildren(...kids());
   const module = await import(screen.module);
   state.cleanup = module.render(main, { user, live: state.live, params, navigate }) || null;
   main.focus({ preventScroll: true });

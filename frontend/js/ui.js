@@ -165,3 +165,8 @@ export function downloadBlob(blob, filename) {
 export function loading(text = "Laden…") {
   return el("p", { class: "loading", role: "status" }, text);
 }
+
+// Children for replaceChildren/append without the empty ones (the DOM would print "null").
+export function kids(...children) {
+  return children.flat().filter((c) => c !== null && c !== undefined && c !== false);
+}

@@ -3,7 +3,7 @@
 // release. The team's active holds and the free places follow the live feed.
 
 import { ApiError, get, post, request } from "../api.js";
-import { announce, el, formatTime, municipalities, showError, vocabulary } from "../ui.js";
+import { announce, el, formatTime, municipalities, showError, vocabulary, kids } from "../ui.js";
 
 function defaultReference() {
   // A short pseudonymous code that the worker can keep or overwrite: never a name.
@@ -65,9 +65,9 @@ export function render(root, { user, live }) {
   const teamSection = el("section", { "aria-labelledby": "team-titel", class: "team" },
     el("h2", { id: "team-titel" }, "Vastgehouden door het team"), teamList);
 
-  root.replaceChildren(el("section", { class: "page crisis-page" },
+  root.replaceChildren(...kids(el("section", { class: "page crisis-page" },
     el("h1", { id: "crisis-titel" }, "Crisisplek zoeken"),
-    holdsSection, form, resultsSection, teamSection));
+    holdsSection, form, resultsSection, teamSection)));
 
   function clearErrors() {
     for (const [id, node] of Object.entries(errors)) {
@@ -189,7 +189,7 @@ export function render(root, { user, live }) {
   }
 
   function paintResults() {
-    resultsList.replaceChildren(...results.map((r) => resultCard(r)));
+    resultsList.replaceChildren(...kids(...results.map((r) => resultCard(r))));
     if (!results.length) {
       resultsList.append(el("li", { class: "card" }, "Geen vrije crisisplek gevonden binnen de zoekafstand. Bel de dienstdoende coördinator."));
     }
@@ -206,7 +206,7 @@ export function render(root, { user, live }) {
     button.disabled = true;
     button.textContent = "Vasthouden…";
     showError(error, null);
-    alternatives.replaceChildren();
+    alternatives.replaceChildren(...kids());
     const body = { group_id: result.group_id, crisis_reference: code };
     if (lastQuery && lastQuery.age !== undefined) body.age = lastQuery.age;
     if (lastQuery && lastQuery.gender) body.gender = lastQuery.gender;
@@ -269,7 +269,7 @@ export function render(root, { user, live }) {
       release.addEventListener("click", () => finish(h, "release", release, error));
       return card;
     });
-    holdsSection.replaceChildren(el("h2", { id: "mijn-titel" }, active.length > 1 ? "Uw vastgehouden plekken" : "Uw vastgehouden plek"), ...items);
+    holdsSection.replaceChildren(...kids(el("h2", { id: "mijn-titel" }, active.length > 1 ? "Uw vastgehouden plekken" : "Uw vastgehouden plek"), ...items));
   }
 
   async function finish(h, action, button, error) {
@@ -293,13 +293,13 @@ export function render(root, { user, live }) {
     try {
       teamHolds = await get("/holds?status=active");
     } catch (error) {
-      teamList.replaceChildren(el("li", { class: "error" }, `De vastgehouden plekken konden niet worden geladen: ${error.message}`));
+      teamList.replaceChildren(...kids(el("li", { class: "error" }, `De vastgehouden plekken konden niet worden geladen: ${error.message}`)));
       return;
     }
     if (disposed) return;
-    teamList.replaceChildren(...teamHolds.map((h) => el("li", { class: "card team-hold", dataset: { holdId: h.id } },
+    teamList.replaceChildren(...kids(...teamHolds.map((h) => el("li", { class: "card team-hold", dataset: { holdId: h.id } },
       el("strong", {}, h.group_name), ` · code ${h.crisis_reference || "–"} · tot ${formatTime(h.expires_at)}`,
-      mine.has(h.id) ? el("span", { class: "badge ok" }, " door u") : null)));
+      mine.has(h.id) ? el("span", { class: "badge ok" }, " door u") : null))));
     if (!teamHolds.length) teamList.append(el("li", { class: "hint" }, "Er zijn nu geen plekken vastgehouden."));
   }
 

@@ -1,7 +1,7 @@
 // Login: the same accounts as the API. Nothing typed is lost when logging in fails.
 
 import { ApiError, login } from "../api.js";
-import { el, showError } from "../ui.js";
+import { el, showError, kids } from "../ui.js";
 
 export function renderLogin(root, { message, onLogin }) {
   const username = el("input", { id: "gebruikersnaam", name: "username", autocomplete: "username", required: true });
@@ -40,7 +40,7 @@ export function renderLogin(root, { message, onLogin }) {
       submit.textContent = "Inloggen";
     }
   });
-  root.replaceChildren(el("section", { class: "login-page" }, form));
+  root.replaceChildren(...kids(el("section", { class: "login-page" }, form)));
   username.focus();
   return null;
 }

@@ -4,7 +4,7 @@
 // Incoming placement proposals and crisis holds appear above the cards when those APIs exist.
 
 import { ApiError, get, hasApi, newIdempotencyKey, request } from "../api.js";
-import { ago, announce, el, formatDateTime, formatTime, loading, municipalities, showError, vocabulary } from "../ui.js";
+import { ago, announce, el, formatDateTime, formatTime, loading, municipalities, showError, vocabulary, kids } from "../ui.js";
 import { renderIncoming } from "./incoming.js";
 
 export function render(root, { user, live }) {
@@ -24,10 +24,10 @@ export function render(root, { user, live }) {
   const intro = el("p", { class: "lead" },
     "Meld per groep de vrije plaatsen. Met + en − of een getal wordt het direct opgeslagen.");
   const toolbar = el("div", { class: "toolbar" }, status);
-  root.replaceChildren(el("section", { class: "page" }, heading, intro, pageError, incoming, toolbar, list));
+  root.replaceChildren(...kids(el("section", { class: "page" }, heading, intro, pageError, incoming, toolbar, list)));
 
   async function load() {
-    list.replaceChildren(loading("Groepen laden…"));
+    list.replaceChildren(...kids(loading("Groepen laden…")));
     try {
       vocab = await vocabulary();
       municipalityName = Object.fromEntries((await municipalities()).map((m) => [m.id, m.name]));
@@ -40,7 +40,7 @@ export function render(root, { user, live }) {
       const groups = picture.groups;
       staleHours = picture.stale_after_hours;
       live.noteSeq(picture.seq);
-      list.replaceChildren();
+      list.replaceChildren(...kids());
       cards.clear();
       if (!groups.length) list.append(el("p", {}, "Er zijn nog geen groepen voor deze aanbieder."));
       for (const group of groups) {
@@ -51,7 +51,7 @@ export function render(root, { user, live }) {
       status.textContent = `Bijgewerkt om ${formatTime(new Date())}`;
       showError(pageError, null);
     } catch (error) {
-      list.replaceChildren();
+      list.replaceChildren(...kids());
       showError(pageError, `De groepen konden niet worden geladen: ${error.message}`);
     }
     if (await hasApi("/proposals") || await hasApi("/holds")) {
@@ -67,8 +67,8 @@ export function render(root, { user, live }) {
         providers.map((p) => el("option", { value: p.id }, p.name)));
       const go = el("button", { type: "button", class: "button primary" }, "Tonen");
       go.addEventListener("click", () => resolve(Number(select.value)));
-      list.replaceChildren(el("div", { class: "field inline" },
-        el("label", { for: "aanbieder-kiezen" }, "Aanbieder"), select, go));
+      list.replaceChildren(...kids(el("div", { class: "field inline" },
+        el("label", { for: "aanbieder-kiezen" }, "Aanbieder"), select, go)));
     });
   }
 

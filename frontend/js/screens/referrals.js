@@ -3,7 +3,7 @@
 // for any group of the region.
 
 import { ApiError, get, post, request } from "../api.js";
-import { announce, el, formatNumber, loading, municipalities, showError } from "../ui.js";
+import { announce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
 
 let referralVocabulary = null;
 async function refVocab() {
@@ -25,7 +25,7 @@ function renderWaitingList(root, { navigate, live }) {
     el("option", { value: "waiting" }, "Wachtend"), el("option", { value: "proposed" }, "Voorgesteld"),
     el("option", { value: "placed" }, "Geplaatst"), el("option", { value: "" }, "Alle"));
   const formSection = el("section", { class: "card", "aria-labelledby": "nieuw-titel", id: "nieuwe-verwijzing" });
-  root.replaceChildren(el("section", { class: "page wide" },
+  root.replaceChildren(...kids(el("section", { class: "page wide" },
     el("div", { class: "page-head" }, el("h1", {}, "Wachtlijst")),
     el("div", { class: "two-col wide-form" }, formSection,
       el("div", {},
@@ -35,14 +35,14 @@ function renderWaitingList(root, { navigate, live }) {
           el("table", { class: "data", id: "wachtlijst-tabel" },
             el("caption", {}, "Pseudonieme verwijzingen; langst wachtend en meest urgent bovenaan."),
             el("thead", {}, el("tr", {}, ["Referentie", "Leeftijd", "Zorgvorm", "Intensiteit", "Urgentie", "Wacht (dagen)", "Status", ""]
-              .map((h) => el("th", { scope: "col" }, h)))), tbody))))));
+              .map((h) => el("th", { scope: "col" }, h)))), tbody)))))));
 
   async function loadList() {
-    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 8 }, loading())));
+    tbody.replaceChildren(...kids(el("tr", {}, el("td", { colspan: 8 }, loading()))));
     try {
       const [vocab, rows] = await Promise.all([refVocab(), get(`/referrals${statusFilter.value ? `?status=${statusFilter.value}` : ""}`)]);
       rows.sort((a, b) => (b.urgency - a.urgency) || (b.waiting_days - a.waiting_days));
-      tbody.replaceChildren(...rows.map((r) => el("tr", { dataset: { referralId: r.id } },
+      tbody.replaceChildren(...kids(...rows.map((r) => el("tr", { dataset: { referralId: r.id } },
         el("th", { scope: "row" }, r.reference),
         el("td", { class: "num" }, String(r.age)),
         el("td", {}, r.care_forms.map((c) => vocab.care_forms[c] || c).join(", ")),
@@ -51,11 +51,11 @@ function renderWaitingList(root, { navigate, live }) {
         el("td", { class: "num" }, formatNumber(Math.round(r.waiting_days))),
         el("td", {}, r.status_label),
         el("td", {}, el("a", { href: `#/wachtlijst/${r.id}`, class: "button small secondary" }, "Opties",
-          el("span", { class: "visually-hidden" }, ` voor ${r.reference}`))))));
+          el("span", { class: "visually-hidden" }, ` voor ${r.reference}`)))))));
       if (!rows.length) tbody.append(el("tr", {}, el("td", { colspan: 8 }, "Geen verwijzingen met deze status.")));
       showError(listError, null);
     } catch (error) {
-      tbody.replaceChildren();
+      tbody.replaceChildren(...kids());
       showError(listError, `De wachtlijst kon niet worden geladen: ${error.message}`);
     }
   }
@@ -72,14 +72,14 @@ function renderWaitingList(root, { navigate, live }) {
 const DRAFT_KEY = "plekwijzer.verwijzing-concept";
 
 async function referralForm(section, { onCreated }) {
-  section.replaceChildren(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"), loading());
+  section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"), loading()));
   let vocab;
   let places;
   try {
     [vocab, places] = await Promise.all([refVocab(), municipalities()]);
   } catch (error) {
-    section.replaceChildren(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"),
-      el("p", { class: "error", role: "alert" }, `Het formulier kon niet worden geladen: ${error.message}`));
+    section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"),
+      el("p", { class: "error", role: "alert" }, `Het formulier kon niet worden geladen: ${error.message}`)));
     return;
   }
   const fields = {};
@@ -137,7 +137,7 @@ async function referralForm(section, { onCreated }) {
   const formError = el("p", { class: "error", role: "alert", hidden: true });
   const submit = el("button", { type: "submit", class: "button primary" }, "Verwijzing opslaan en opties tonen");
   form.append(formError, submit);
-  section.replaceChildren(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"), form);
+  section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"), form));
 
   const checked = (name) => [...form.querySelectorAll(`input[name='${name}']:checked`)].map((i) => i.value);
   const order = []; // care forms in the order they were ticked: the order of preference
@@ -301,7 +301,7 @@ function renderOptions(root, { live }, referralId) {
   const whyGroup = el("select", { id: "waarom-groep" }, el("option", { value: "" }, "Kies een groep"));
   const whyButton = el("button", { type: "button", class: "button secondary" }, "Waarom (niet)?");
   const whyResult = el("div", { id: "waarom-resultaat", "aria-live": "polite" });
-  root.replaceChildren(el("section", { class: "page wide" }, head, pageError, summary,
+  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary,
     el("div", { class: "two-col options-layout" },
       el("section", { "aria-labelledby": "opties-titel" }, el("h2", { id: "opties-titel" }, "Beste plekken voor deze jongere"),
         el("p", { class: "hint" }, "Elke balk is één onderdeel van de score; de lengte is hoe goed de groep erop scoort."), optionList),
@@ -309,7 +309,7 @@ function renderOptions(root, { live }, referralId) {
         el("h2", { id: "waarom-titel" }, "Waarom niet?"),
         el("p", { class: "hint" }, "Kies een groep om te zien welke regels hij niet haalt en hoe hij scoort."),
         el("div", { class: "field" }, el("label", { for: "waarom-groep" }, "Groep"), whyGroup), whyButton, whyResult,
-        el("h3", {}, "Uitgesloten groepen per regel"), excluded))));
+        el("h3", {}, "Uitgesloten groepen per regel"), excluded)))));
 
   let labels = {};
   let weights = null;
@@ -328,17 +328,17 @@ function renderOptions(root, { live }, referralId) {
       labels = options.component_labels;
       weights = options.weights;
       const vocab = await refVocab();
-      summary.replaceChildren(
+      summary.replaceChildren(...kids(
         el("h2", {}, `${ref.reference} · ${ref.age} jaar · ${vocab.genders[ref.gender] || ref.gender}`),
         el("p", {}, `Zorgvorm: ${ref.care_forms.map((c) => vocab.care_forms[c] || c).join(" › ")} · intensiteit ${ref.required_intensity}`
           + ` · profiel ${ref.risk_profile} · urgentie ${ref.urgency} · wacht ${Math.round(ref.waiting_days)} dagen · ${ref.status_label}`),
         ref.needs.length ? el("p", {}, `Zorgbehoeften: ${ref.needs.map((n) => vocab.need_tags[n] || n).join(", ")}`) : null,
-        el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`));
+        el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`)));
       paintOptions(options);
-      excluded.replaceChildren(el("ul", {}, Object.entries(options.excluded).filter(([, n]) => n > 0)
-        .map(([rule, n]) => el("li", {}, `${options.excluded_reasons[rule] || rule}: ${n}`))));
-      whyGroup.replaceChildren(el("option", { value: "" }, "Kies een groep"),
-        ...groups.sort((a, b) => a.name.localeCompare(b.name)).map((g) => el("option", { value: g.id }, `${g.name} (${g.provider_name || ""})`)));
+      excluded.replaceChildren(...kids(el("ul", {}, Object.entries(options.excluded).filter(([, n]) => n > 0)
+        .map(([rule, n]) => el("li", {}, `${options.excluded_reasons[rule] || rule}: ${n}`)))));
+      whyGroup.replaceChildren(...kids(el("option", { value: "" }, "Kies een groep"),
+        ...groups.sort((a, b) => a.name.localeCompare(b.name)).map((g) => el("option", { value: g.id }, `${g.name} (${g.provider_name || ""})`))));
       showError(pageError, null);
     } catch (error) {
       showError(pageError, `De opties konden niet worden geladen: ${error.message}`);
@@ -346,7 +346,7 @@ function renderOptions(root, { live }, referralId) {
   }
 
   function paintOptions(options) {
-    optionList.replaceChildren(...options.options.map((o, index) => {
+    optionList.replaceChildren(...kids(...options.options.map((o, index) => {
       const propose = el("button", { type: "button", class: "button primary small" }, "Voorstel sturen");
       const error = el("p", { class: "error", role: "alert", hidden: true });
       const item = el("li", { class: "card option", dataset: { groupId: o.group_id } },
@@ -369,7 +369,7 @@ function renderOptions(root, { live }, referralId) {
         }
       });
       return item;
-    }));
+    })));
     if (!options.options.length) optionList.append(el("li", { class: "card" }, "Geen groep past nu. Zie hiernaast waarom."));
     if (options.expected_free_soon && options.expected_free_soon.length) {
       optionList.append(el("li", { class: "card" }, el("h3", {}, "Binnenkort vrij"),
@@ -379,14 +379,14 @@ function renderOptions(root, { live }, referralId) {
 
   whyButton.addEventListener("click", async () => {
     if (!whyGroup.value) {
-      whyResult.replaceChildren(el("p", { class: "field-error" }, "Kies eerst een groep."));
+      whyResult.replaceChildren(...kids(el("p", { class: "field-error" }, "Kies eerst een groep.")));
       whyGroup.focus();
       return;
     }
-    whyResult.replaceChildren(loading());
+    whyResult.replaceChildren(...kids(loading()));
     try {
       const why = await get(`/referrals/${referralId}/options/${whyGroup.value}`);
-      whyResult.replaceChildren(
+      whyResult.replaceChildren(...kids(
         el("h3", {}, why.group_name),
         why.feasible
           ? el("p", { class: "notice" }, "Deze groep past: hij haalt alle regels.")
@@ -394,9 +394,9 @@ function renderOptions(root, { live }, referralId) {
             el("ul", { class: "failed-rules" }, why.failed_rules.map((r) => el("li", {}, r.reason)))),
         why.needs_missing && why.needs_missing.length ? el("p", {}, `Ontbrekende expertise: ${why.needs_missing.join(", ")}`) : null,
         el("p", { class: "hint" }, `Score als hij wel zou passen: ${formatNumber(why.score, 2)}`),
-        bars(why.components, why.component_labels || labels));
+        bars(why.components, why.component_labels || labels)));
     } catch (error) {
-      whyResult.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
+      whyResult.replaceChildren(...kids(el("p", { class: "error", role: "alert" }, error.message)));
     }
   });
 

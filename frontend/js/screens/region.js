@@ -5,7 +5,7 @@
 
 import { get } from "../api.js";
 import { CONFIG } from "../config.js";
-import { ago, el, formatTime, loading, municipalities, showError, svg, vocabulary } from "../ui.js";
+import { ago, el, formatTime, loading, municipalities, showError, svg, vocabulary, kids } from "../ui.js";
 
 const ZOOM = 10; // Web Mercator zoom level of the drawing: Twente is about 400 px wide at 10.
 
@@ -44,7 +44,7 @@ export function render(root, { live }) {
       ["Groep", "Aanbieder", "Gemeente", "Zorgvorm", "Netto vrij", "Status", "Gemeld"].map((h) => el("th", { scope: "col" }, h)))),
     listBody);
 
-  root.replaceChildren(el("section", { class: "page wide" },
+  root.replaceChildren(...kids(el("section", { class: "page wide" },
     el("div", { class: "page-head" }, el("h1", {}, "Regio in één oogopslag"), freshness),
     pageError, totals,
     el("div", { class: "toolbar" },
@@ -53,7 +53,7 @@ export function render(root, { live }) {
       el("div", { class: "segmented", role: "group", "aria-label": "Weergave" }, tableButton, mapButton)),
     overview,
     el("div", { class: "page-head" }, listTitle, clear),
-    el("div", { class: "table-scroll tall", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table)));
+    el("div", { class: "table-scroll tall", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table))));
 
   function visible() {
     return [...groups.values()].filter((g) => (!careFilter.value || g.care_form === careFilter.value)
@@ -69,11 +69,11 @@ export function render(root, { live }) {
     if (disposed) return;
     const shown = visible();
     const free = shown.filter((g) => g.admitting).reduce((n, g) => n + g.net_free_places, 0);
-    totals.replaceChildren(
+    totals.replaceChildren(...kids(
       stat("Groepen", shown.length), stat("Netto vrije plaatsen", free, "regio-vrij"),
       stat("Plaatsen niet", shown.filter((g) => !g.admitting).length),
-      stat("Verouderde meldingen", shown.filter((g) => g.stale).length));
-    overview.replaceChildren(view === "tabel" ? matrix(shown) : map(shown));
+      stat("Verouderde meldingen", shown.filter((g) => g.stale).length)));
+    overview.replaceChildren(...kids(view === "tabel" ? matrix(shown) : map(shown)));
     list(shown);
     changed = new Set();
   }
@@ -192,7 +192,7 @@ export function render(root, { live }) {
     }
     rows = [...rows].sort((a, b) => (b.admitting - a.admitting) || (b.net_free_places - a.net_free_places)
       || a.name.localeCompare(b.name));
-    listBody.replaceChildren(...rows.map((g) => el("tr", {
+    listBody.replaceChildren(...kids(...rows.map((g) => el("tr", {
       dataset: { groupId: g.id }, class: changed.has(g.id) ? "flash" : null,
     },
     el("th", { scope: "row" }, g.name),
@@ -201,7 +201,7 @@ export function render(root, { live }) {
     el("td", {}, label(g.care_form)),
     el("td", { class: "num free-places" }, String(g.net_free_places), g.held_places ? el("small", {}, ` (${g.held_places} vastgehouden)`) : null),
     el("td", {}, g.admitting ? "plaatst" : `plaatst niet: ${g.reason || ""}`),
-    el("td", { class: g.stale ? "stale-text" : null }, `${ago(g.reported_at)}${g.stale ? " (verouderd)" : ""}`))));
+    el("td", { class: g.stale ? "stale-text" : null }, `${ago(g.reported_at)}${g.stale ? " (verouderd)" : ""}`)))));
   }
 
   function setView(next) {
@@ -212,7 +212,7 @@ export function render(root, { live }) {
   }
 
   async function load() {
-    overview.replaceChildren(loading("Regio laden…"));
+    overview.replaceChildren(...kids(loading("Regio laden…")));
     try {
       const [v, m, picture] = await Promise.all([vocabulary(), municipalities(), get("/availability")]);
       if (disposed) return;
@@ -228,7 +228,7 @@ export function render(root, { live }) {
       showError(pageError, null);
       paint();
     } catch (error) {
-      overview.replaceChildren();
+      overview.replaceChildren(...kids());
       showError(pageError, `De regio kon niet worden geladen: ${error.message}`);
     }
   }

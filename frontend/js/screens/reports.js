@@ -3,7 +3,7 @@
 // downloads of the same tables.
 
 import { request } from "../api.js";
-import { downloadBlob, el, formatEuro, formatNumber, formatPercent, loading, showError, svg } from "../ui.js";
+import { downloadBlob, el, formatEuro, formatNumber, formatPercent, loading, showError, svg, kids } from "../ui.js";
 
 const FORM_LABEL = { crisis: "Crisisverblijf", driemilieu: "Driemilieuvoorziening", jeugdzorgplus: "Jeugdzorgplus" };
 
@@ -63,7 +63,7 @@ export function render(root) {
   let mode = "groep";
   let objectUrl = null;
 
-  root.replaceChildren(el("section", { class: "page wide" },
+  root.replaceChildren(...kids(el("section", { class: "page wide" },
     el("div", { class: "page-head" }, el("h1", {}, "Bezetting en nacalculatie"), period),
     el("p", { class: "lead" }, "Beschikbaarheidsgefinancierde groepen (crisis, driemilieu, jeugdzorgplus): bezetting met jongeren uit alle regio's, "
       + "de beschikbaarheidsvergoeding voor lege plaatsen en P×Q voor bezette dagen. Groepen onder 50% bezetting zijn gemarkeerd."),
@@ -71,17 +71,17 @@ export function render(root) {
       el("div", { class: "field inline" }, el("label", { for: "rapport-jaar" }, "Jaar"), year),
       el("div", { class: "segmented", role: "group", "aria-label": "Indeling" }, perGroup, perProvider),
       el("div", { class: "actions" }, csv, xlsx)),
-    downloadError, pageError, totals, chart, detail, tableBox));
+    downloadError, pageError, totals, chart, detail, tableBox)));
 
   async function load() {
-    totals.replaceChildren(loading("Rapport laden…"));
+    totals.replaceChildren(...kids(loading("Rapport laden…")));
     try {
       report = (await request(`/post-calculation?year=${year.value}`)).data;
       period.textContent = `${report.region_name}: ${report.period_start} t/m ${report.period_end}, geteld tot en met ${report.counted_through}`;
       showError(pageError, null);
       paint();
     } catch (error) {
-      totals.replaceChildren();
+      totals.replaceChildren(...kids());
       showError(pageError, `Het rapport kon niet worden geladen: ${error.message}`);
     }
   }
@@ -92,17 +92,17 @@ export function render(root) {
 
   function paint() {
     const t = report.total;
-    totals.replaceChildren(
+    totals.replaceChildren(...kids(
       stat("Gecontracteerde plaatsen", formatNumber(t.contracted_places)),
       stat("Bezetting", formatPercent(t.occupancy_rate)),
       stat("Beschikbaarheidsvergoeding", formatEuro(t.availability_funding)),
       stat("P×Q", formatEuro(t.pxq_amount)),
-      stat("Groepen onder 50%", formatNumber(t.groups_below_50)));
+      stat("Groepen onder 50%", formatNumber(t.groups_below_50))));
     const rows = mode === "groep" ? report.groups : report.providers;
     const nameKey = mode === "groep" ? "group_name" : "provider_name";
     const sorted = [...rows].sort((a, b) => (b.availability_funding + b.pxq_amount) - (a.availability_funding + a.pxq_amount));
-    chart.replaceChildren(fundingChart(sorted.slice(0, 15), nameKey),
-      el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${report.period_start} t/m ${report.counted_through}.`));
+    chart.replaceChildren(...kids(fundingChart(sorted.slice(0, 15), nameKey),
+      el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${report.period_start} t/m ${report.counted_through}.`)));
     const head = mode === "groep"
       ? ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Beschikbaarheid", "P×Q", ""]
       : ["Aanbieder", "Groepen", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Beschikbaarheid", "P×Q", "Onder 50%"];
@@ -128,27 +128,27 @@ export function render(root) {
       }
       return el("tr", { dataset: { id: r.group_id || r.provider_id }, class: r.below_50 ? "below-50" : null }, cells);
     });
-    tableBox.replaceChildren(el("table", { class: "data", id: "rapport-tabel" },
+    tableBox.replaceChildren(...kids(el("table", { class: "data", id: "rapport-tabel" },
       el("caption", {}, mode === "groep" ? "Nacalculatie per groep" : "Nacalculatie per aanbieder"),
-      el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, body)));
+      el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, body))));
   }
 
   async function showGroup(row) {
     detail.hidden = false;
-    detail.replaceChildren(el("h2", {}, `Bezetting per week: ${row.group_name}`), loading("Grafiek laden…"));
+    detail.replaceChildren(...kids(el("h2", {}, `Bezetting per week: ${row.group_name}`), loading("Grafiek laden…")));
     try {
       const { data } = await request(`/post-calculation/groups/${row.group_id}/chart.svg?year=${year.value}`, { blob: true });
       if (objectUrl) URL.revokeObjectURL(objectUrl);
       objectUrl = URL.createObjectURL(data);
-      detail.replaceChildren(el("h2", {}, `Bezetting per week: ${row.group_name}`),
+      detail.replaceChildren(...kids(el("h2", {}, `Bezetting per week: ${row.group_name}`),
         el("img", {
           src: objectUrl, class: "group-chart",
           alt: `Bezetting van ${row.group_name} per week; gemiddeld ${formatPercent(row.occupancy_rate)} van ${row.contracted_places} plaatsen.`,
         }),
-        el("button", { type: "button", class: "button small secondary", onclick: () => { detail.hidden = true; } }, "Sluiten"));
+        el("button", { type: "button", class: "button small secondary", onclick: () => { detail.hidden = true; } }, "Sluiten")));
       detail.scrollIntoView({ block: "nearest" });
     } catch (error) {
-      detail.replaceChildren(el("p", { class: "error", role: "alert" }, `De grafiek kon niet worden geladen: ${error.message}`));
+      detail.replaceChildren(...kids(el("p", { class: "error", role: "alert" }, `De grafiek kon niet worden geladen: ${error.message}`)));
     }
   }
 
