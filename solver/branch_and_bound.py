@@ -419,6 +419,10 @@ def _heaviest(load: dict[int, int]) -> int:
     return max(placed)[1]
 
 
+CORE_MIN = 300  # smallest core: reduced cost <= 0.03 objective units
+CORE_START = 2_000  # first core: arcs with reduced cost <= 0.2 objective units (x SCALE 10,000)
+
+
 def solve(
     net: Network,
     youth_of_arc: IntArray,
@@ -430,8 +434,8 @@ def solve(
     t0 = time.perf_counter()
     stats: dict[str, float] = {}
     scale = net.scale
-    solver = Solver(net)
-    root = solver.solve({})
+    full = Solver(net)
+    root = full.solve({})
     stats["root_flow_seconds"] = time.perf_counter() - t0
     if not root.ok:
         return Outcome(None, None, 0, False, True, stats)
@@ -445,6 +449,8 @@ def solve(
 
     best_sol: IntArray | None = None
     best_val = -1
+    solves = 0
+    nodes = 0
 
     def consider(flow: Flow, lds: list[dict[int, int]]) -> None:
         nonlocal best_sol, best_val
@@ -454,9 +460,11 @@ def solve(
             best_sol, best_val = sol, val
 
     def dive(flow: Flow, lds: list[dict[int, int]], cons: Constraints, sv: Solver) -> None:
+        """Pin every split set to its heaviest key and re-solve; a set still split after that
+        is forced placed there, then left out."""
         cons = dict(cons)
-        pinned: set[int] = set()
-        for _ in range(4):
+        tries: dict[int, int] = {}
+        for _ in range(6):
             if time.perf_counter() > deadline:
                 return
             spl = split_sets(lds)
@@ -465,92 +473,133 @@ def solve(
                 return
             for s in spl:
                 _allowed, unplaced_ok = cons.get(s, (None, not require_all))
-                if s in pinned or not any(k != UNPLACED for k in lds[s]):
-                    if require_all or not unplaced_ok:
-                        return
+                step = tries.get(s, 0)
+                tries[s] = step + 1
+                placed = [k for k in lds[s] if k != UNPLACED]
+                if step == 0 and placed:
+                    cons[s] = (frozenset({_heaviest(lds[s])}), unplaced_ok)
+                elif step == 1 and placed and unplaced_ok:
+                    cons[s] = (frozenset({_heaviest(lds[s])}), False)
+                elif unplaced_ok:
                     cons[s] = (frozenset(), True)
                 else:
-                    pinned.add(s)
-                    cons[s] = (frozenset({_heaviest(lds[s])}), unplaced_ok)
+                    return
             flow = sv.solve(cons)
             if not flow.ok:
                 return
             lds = set_loads(net, flow)
 
-    dive(root, loads, {}, solver)
-    stats["dive_seconds"] = time.perf_counter() - t0 - stats["root_flow_seconds"]
-
-    # reduced-cost fixing
-    if best_sol is not None and best_val < ub_root:
-        gap = root.ub - best_val * scale
-        pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows,
-                         len(net.supplies), deadline)
-        if pot is not None:
-            rc = net.costs + pot[net.tails] - pot[net.heads]
-            keep = rc <= gap
-            stats["kept_arcs"] = float(keep.sum())
-            solver = Solver(net, keep)
-        stats["fixing_seconds"] = time.perf_counter() - t0 - stats["root_flow_seconds"] - \
-            stats["dive_seconds"]
-
-    heap: list[_Node] = [_Node(-root.ub, 0, {}, loads)]
-    seq = 1
-    nodes = 0
-    open_bound = root.ub
-    while heap:
-        node = heapq.heappop(heap)
-        open_bound = -node.neg_bound
-        if open_bound // scale <= best_val:
-            heap.clear()
-            break
-        if time.perf_counter() > deadline:
-            heapq.heappush(heap, node)
-            break
-        nodes += 1
-        lds = node.loads
-        spl = split_sets(lds)
-        # branch on the split set with the most units outside its heaviest key
-        s = max(spl, key=lambda i: (sum(lds[i].values()) - max(lds[i].values()), -i))
-        allowed, unplaced_ok = node.constraints.get(s, (None, not require_all))
-        spec = net.sets[s]
-        placed = {k: f for k, f in lds[s].items() if k != UNPLACED}
-        by_branch: dict[int, int] = {}
-        for k, f in placed.items():
-            by_branch[spec.branch_of[k]] = by_branch.get(spec.branch_of[k], 0) + f
-        children: list[Constraints] = []
-        current = frozenset(spec.keys.tolist()) if allowed is None else allowed
-        if len(by_branch) >= 2:
-            b = max((f, key) for key, f in by_branch.items())[1]
-            inside = frozenset(k for k in current if spec.branch_of[k] == b)
-            children.append({**node.constraints, s: (inside, unplaced_ok)})
-            children.append({**node.constraints, s: (current - inside, unplaced_ok)})
-        elif len(placed) >= 2:
-            g = _heaviest(lds[s])
-            children.append({**node.constraints, s: (frozenset({g}), unplaced_ok)})
-            children.append({**node.constraints, s: (current - {g}, unplaced_ok)})
-        else:
-            children.append({**node.constraints, s: (allowed, False)})
-            children.append({**node.constraints, s: (frozenset(), True)})
-        for cons in children:
-            flow = solver.solve(cons)
-            if not flow.ok or flow.ub // scale <= best_val:
-                continue
-            child_loads = set_loads(net, flow)
-            if not split_sets(child_loads):
-                consider(flow, child_loads)
-                continue
-            if nodes % 8 == 1:
-                dive(flow, child_loads, cons, solver)
-                if flow.ub // scale <= best_val:
+    def branch_and_bound(sv: Solver, first: Flow) -> tuple[bool, int]:
+        """Best-first B&B on the solver's network.  Returns (finished, best open bound)."""
+        nonlocal nodes
+        first_loads = set_loads(net, first)
+        if not split_sets(first_loads):
+            consider(first, first_loads)
+            return True, first.ub
+        dive(first, first_loads, {}, sv)
+        heap: list[_Node] = [_Node(-first.ub, 0, {}, first_loads)]
+        seq = 1
+        while heap:
+            node = heap[0]
+            if -node.neg_bound // scale <= best_val:
+                return True, best_val * scale
+            if time.perf_counter() > deadline:
+                return False, -node.neg_bound
+            heapq.heappop(heap)
+            nodes += 1
+            lds = node.loads
+            spl = split_sets(lds)
+            # branch on the split set with the most units outside its heaviest key
+            s = max(spl, key=lambda i: (sum(lds[i].values()) - max(lds[i].values()), -i))
+            allowed, unplaced_ok = node.constraints.get(s, (None, not require_all))
+            spec = net.sets[s]
+            placed = {k: f for k, f in lds[s].items() if k != UNPLACED}
+            by_branch: dict[int, int] = {}
+            for k, f in placed.items():
+                by_branch[spec.branch_of[k]] = by_branch.get(spec.branch_of[k], 0) + f
+            children: list[Constraints] = []
+            current = frozenset(spec.keys.tolist()) if allowed is None else allowed
+            if len(by_branch) >= 2:
+                b = max((f, key) for key, f in by_branch.items())[1]
+                inside = frozenset(k for k in current if spec.branch_of[k] == b)
+                children.append({**node.constraints, s: (inside, unplaced_ok)})
+                children.append({**node.constraints, s: (current - inside, unplaced_ok)})
+            elif len(placed) >= 2:
+                g = _heaviest(lds[s])
+                children.append({**node.constraints, s: (frozenset({g}), unplaced_ok)})
+                children.append({**node.constraints, s: (current - {g}, unplaced_ok)})
+            else:
+                children.append({**node.constraints, s: (allowed, False)})
+                children.append({**node.constraints, s: (frozenset(), True)})
+            for cons in children:
+                flow = sv.solve(cons)
+                if not flow.ok or flow.ub // scale <= best_val:
                     continue
-            heapq.heappush(heap, _Node(-flow.ub, seq, cons, child_loads))
-            seq += 1
+                child_loads = set_loads(net, flow)
+                if not split_sets(child_loads):
+                    consider(flow, child_loads)
+                    continue
+                if nodes % 8 == 1:
+                    dive(flow, child_loads, cons, sv)
+                    if flow.ub // scale <= best_val:
+                        continue
+                heapq.heappush(heap, _Node(-flow.ub, seq, cons, child_loads))
+                seq += 1
+        return True, best_val * scale
+
+    # Core problems: arcs with reduced cost <= delta (plus every "unplaced" and structural arc).
+    # A solution using an arc of reduced cost rc is worth at most UB - rc, so once the incumbent
+    # is >= UB - delta, the core's optimum is the global optimum.
+    pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows,
+                     len(net.supplies), deadline)
+    stats["potentials_seconds"] = time.perf_counter() - t0 - stats["root_flow_seconds"]
+    always = (net.cand_of_arc < 0) & ((net.entry_set < 0) | (net.entry_key == UNPLACED))
+    always &= net.costs == 0
+    finished, open_bound = False, root.ub
+    if pot is None:
+        finished, open_bound = branch_and_bound(full, root)
+        solves += full.solves
+    else:
+        rc = net.costs + pot[net.tails] - pot[net.heads]
+        delta = CORE_START * scale
+        # an incumbent first (a dive on the starting core): when it is already within delta of
+        # the bound, the smallest core that still proves optimality is used instead
+        sv = Solver(net, always | (rc <= delta))
+        first = sv.solve({})
+        if first.ok:
+            dive(first, set_loads(net, first), {}, sv)
+        solves += sv.solves
+        if best_sol is not None:
+            delta = min(delta, max(root.ub - best_val * scale, CORE_MIN * scale))
+        rounds = 0
+        while True:
+            rounds += 1
+            active = always | (rc <= delta)
+            stats["core_arcs"] = float(active.sum())
+            sv = Solver(net, active)
+            first = sv.solve({})
+            if first.ok:
+                finished, core_bound = branch_and_bound(sv, first)
+            else:
+                finished, core_bound = True, -1
+            solves += sv.solves
+            need = root.ub - best_val * scale if best_sol is not None else 2 * delta + 1
+            if need <= delta or best_val == ub_root:
+                finished, open_bound = True, best_val * scale
+                break
+            if not finished or time.perf_counter() > deadline:
+                # the core bound covers only core solutions; others are below UB - delta
+                open_bound = root.ub if not finished else max(core_bound, root.ub - delta)
+                finished = False
+                break
+            delta = max(need, 2 * delta)
+        stats["core_rounds"] = float(rounds)
     stats["nodes"] = float(nodes)
-    stats["flow_solves"] = float(solver.solves)
-    if heap:
-        bound = max(-heap[0].neg_bound // scale, best_val)
-        return Outcome(best_sol, best_val if best_sol is not None else None, bound,
-                       False, False, stats)
+    stats["flow_solves"] = float(solves + 1)
     if best_sol is None:
-        return Outcome(None, None, 0, False, True, stats)
-    return Outcome(best_sol, best_val, best_val, True, False, stats)
+        if finished:
+            return Outcome(None, None, 0, False, True, stats)
+        return Outcome(None, None, open_bound // scale, False, False, stats)
+    if finished:
+        return Outcome(best_sol, best_val, best_val, True, False, stats)
+    return Outcome(best_sol, best_val, max(open_bound // scale, best_val), False, False, stats)

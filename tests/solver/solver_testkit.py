@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from typing import Any
@@ -150,4 +151,33 @@ def brute_force(instance: Instance) -> float:
     return best
 
 
-__all__ = ["brute_force", "distance_km", "group", "random_small_instance", "youth"]
+__all__ = [
+    "brute_force",
+    "distance_km",
+    "group",
+    "random_sibling_instance",
+    "random_small_instance",
+    "youth",
+]
+
+
+def random_sibling_instance(seed: int, n_youths: int = 6, n_groups: int = 4) -> Instance:
+    """Two sibling sets (sizes 2-3, random 'together' modes, profile-C members allowed) among
+    ``n_youths``; small groups on two or three locations, so sets compete for places."""
+    rnd = random.Random(seed)
+    base = random_small_instance(seed, n_youths, n_groups)
+    groups = tuple(
+        dataclasses.replace(g, location_id=rnd.randint(1, 3), free_places=rnd.choice([0, 1, 2, 2, 3]))
+        for g in base.groups
+    )
+    sizes = [rnd.choice([2, 3]), 2]
+    youths = list(base.youths)
+    pos = 0
+    for s, size in enumerate(sizes):
+        mode = rnd.choice(["group", "location"])
+        for _ in range(size):
+            if pos >= len(youths):
+                break
+            youths[pos] = dataclasses.replace(youths[pos], sibling_set=f"s{s}", together=mode)
+            pos += 1
+    return Instance(groups=groups, youths=tuple(youths), weights=Weights(profile_c_limit=rnd.choice([1, 2])))
