@@ -366,7 +366,8 @@ def assign(
         "candidate_seconds": cands.build_seconds,
         "network_seconds": time.perf_counter() - t0,
     }
-    out = bnb.solve(net, cands.youth, cands.value, n, deadline, require_all)
+    out = bnb.solve(net, cands.youth, cands.value, n, deadline, require_all,
+                    polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol))
     stats.update(out.stats)
     seconds = time.perf_counter() - t0
     if out.infeasible:
@@ -412,6 +413,32 @@ def first_come_first_served(
     cands = candidates if candidates is not None else build_candidates(instance, k)
     sol = _fcfs_solution(cands, instance.weights.profile_c_limit)
     return _result(cands, instance, sol, "feasible", False, None, time.perf_counter() - t0, {})
+
+
+def _place_left_out_sets(
+    cands: Candidates, sets: list[tuple[list[int], str]], limit: int, sol: IntArray
+) -> IntArray:
+    """Put sibling sets that a solution leaves out back in, whole, where places remain."""
+    out = [(members, mode) for members, mode in sets if (sol[members] < 0).all()]
+    if not out:
+        return sol
+    tab = cands.table
+    sol = sol.copy()
+    placed = np.flatnonzero(sol >= 0)
+    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
+    load = np.bincount(cands.group[sol[placed]], minlength=len(tab)).astype(np.int64)
+    placed_c = placed[is_c[placed]]
+    c_load = np.bincount(cands.group[sol[placed_c]], minlength=len(tab)).astype(np.int64)
+    c_room = limit - tab.profile_c_present
+    for members, mode in out:
+        arcs = _repair_one(cands, members, mode, load, c_load, c_room)
+        if arcs is None:
+            continue
+        for mpos, a in zip(members, arcs, strict=True):
+            sol[mpos] = a
+            load[cands.group[a]] += 1
+            c_load[cands.group[a]] += int(is_c[mpos])
+    return sol
 
 
 def _fcfs_solution(cands: Candidates, limit: int) -> IntArray:

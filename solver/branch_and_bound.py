@@ -37,6 +37,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -430,7 +431,9 @@ def solve(
     n_youths: int,
     deadline: float,
     require_all: bool,
+    polish: Callable[[IntArray], IntArray] | None = None,
 ) -> Outcome:
+    """``polish`` may improve a feasible solution (it must return a feasible one)."""
     t0 = time.perf_counter()
     stats: dict[str, float] = {}
     scale = net.scale
@@ -455,6 +458,8 @@ def solve(
     def consider(flow: Flow, lds: list[dict[int, int]]) -> None:
         nonlocal best_sol, best_val
         sol = _solution(net, flow, lds, youth_of_arc, n_youths)
+        if polish is not None:
+            sol = polish(sol)
         val = int(value[sol[sol >= 0]].sum())
         if val > best_val:
             best_sol, best_val = sol, val
