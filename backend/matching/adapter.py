@@ -4,21 +4,19 @@
 youths with age and coordinates, region weights) is built here.
 
 Ranking speed: the prepared ``GroupTable`` of a region is cached per process and per database
-engine. A request checks a fingerprint of the region's groups (the event sequence plus a few
-aggregates over the groups table, in one query) and rebuilds the table only when it moved. Every
-change others may watch appends an event, so the sequence alone would do; the aggregates also
-catch groups created or edited outside the event flow (imports, tests), at the cost of one index
-scan.
+engine, and kept current from the event table (see ``region_table``): a ranking request costs
+one index-only query when nothing changed, plus a read of the few changed groups when it did.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -26,10 +24,12 @@ from sqlmodel import Session
 import solver
 from backend.domain import as_utc
 from backend.errors import RuleViolation
+from backend.events.models import Event
 from backend.providers.models import Group, Provider
 from backend.referrals.models import Referral
 from backend.referrals.service import age_on, waiting_days
 from backend.regions.models import Region
+from solver.scoring import RULE_INDEX
 
 DEFAULT_TIME_LIMIT_S = 10.0
 WEIGHT_FIELDS = tuple(solver.Weights.__dataclass_fields__)
@@ -53,11 +53,15 @@ class GroupMeta:
     location_id: int
     municipality_id: int
     profile_c_present: int
+    version: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegionTable:
-    fingerprint: tuple[Any, ...]
+    seq: int
+    count: int
+    max_id: int
+    exact: tuple[int, ...]
     table: solver.GroupTable
     meta: dict[int, GroupMeta] = field(default_factory=dict)
 
@@ -66,15 +70,24 @@ _cache: weakref.WeakKeyDictionary[Any, dict[int, RegionTable]] = weakref.WeakKey
 _lock = threading.Lock()
 
 
-def _fingerprint(session: Session, region_id: int) -> tuple[Any, ...]:
+def _cheap_fingerprint(session: Session, region_id: int) -> tuple[int, int, int]:
+    """(event sequence, number of groups, highest group id): index lookups only."""
     row = session.execute(text(
-        "SELECT (SELECT last_seq FROM event_counter WHERE id = 1), count(*), coalesce(max(id), 0), "
-        "coalesce(sum(version), 0), coalesce(sum(free_places), 0), coalesce(sum(held_places), 0) "
+        "SELECT (SELECT last_seq FROM event_counter WHERE id = 1), count(*), coalesce(max(id), 0) "
         "FROM groups WHERE region_id = :r"), {"r": region_id}).one()
+    return int(row[0] or 0), int(row[1]), int(row[2])
+
+
+def _exact_fingerprint(session: Session, region_id: int) -> tuple[int, ...]:
+    """Also catches group rows changed without an event (imports, hand edits): a full scan."""
+    row = session.execute(text(
+        "SELECT coalesce(sum(version), 0), coalesce(sum(free_places), 0), "
+        "coalesce(sum(held_places), 0) FROM groups WHERE region_id = :r"), {"r": region_id}).one()
     return tuple(int(v or 0) for v in row)
 
 
-def profile_c_counts(session: Session, region_id: int | None = None) -> dict[int, int]:
+def profile_c_counts(session: Session, region_id: int | None = None,
+                     group_ids: set[int] | None = None) -> dict[int, int]:
     """Profile-C youths placed per group through plekwijzer (they count toward the limit)."""
     query = (select(Referral.placed_group_id, func.count())
              .where(Referral.status == "placed", Referral.risk_profile == "C",
@@ -82,6 +95,8 @@ def profile_c_counts(session: Session, region_id: int | None = None) -> dict[int
              .group_by(Referral.placed_group_id))
     if region_id is not None:
         query = query.where(Referral.region_id == region_id)
+    if group_ids is not None:
+        query = query.where(Referral.placed_group_id.in_(group_ids))  # type: ignore[union-attr]
     return {int(gid): int(n) for gid, n in session.execute(query).all()}
 
 
@@ -105,47 +120,119 @@ def solver_group(group: Group, profile_c: int = 0) -> solver.Group:
     return _solver_group(group, profile_c)
 
 
-def _build(session: Session, region_id: int, fingerprint: tuple[Any, ...]) -> RegionTable:
+def _group_query(region_id: int) -> Any:
     # Plain columns instead of ORM objects: building 10,000 ORM rows costs far more.
     cols = [Group.id, Group.provider_id, Group.location_id, Group.municipality_id, Group.name,
             Group.care_form, Group.intensity, Group.max_intensity, Group.age_min, Group.age_max,
             Group.gender_policy, Group.risk_profiles, Group.expertise, Group.free_places,
             Group.held_places, Group.admitting, Group.lat, Group.lon, Group.expected_free_date,
-            Group.reported_at, Provider.name.label("provider_name")]  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(*cols).join(Provider, Provider.id == Group.provider_id)  # type: ignore[arg-type]
-        .where(Group.region_id == region_id).order_by(Group.id)  # type: ignore[arg-type]
-    ).all()
+            Group.reported_at, Group.version, Provider.name.label("provider_name")]  # type: ignore[attr-defined]
+    return (select(*cols).join(Provider, Provider.id == Group.provider_id)  # type: ignore[arg-type]
+            .where(Group.region_id == region_id).order_by(Group.id))  # type: ignore[arg-type]
+
+
+def _meta(r: Any, profile_c: int) -> GroupMeta:
+    return GroupMeta(name=r.name, provider_id=r.provider_id, provider_name=r.provider_name,
+                     care_form=r.care_form, intensity=r.intensity, free_places=r.free_places,
+                     held_places=r.held_places,
+                     net_free_places=net_free(r.free_places, r.held_places, r.admitting),
+                     admitting=r.admitting, reported_at=as_utc(r.reported_at),
+                     expected_free_date=r.expected_free_date, location_id=r.location_id,
+                     municipality_id=r.municipality_id, profile_c_present=profile_c,
+                     version=r.version)
+
+
+def _exact_of(meta: dict[int, GroupMeta]) -> tuple[int, ...]:
+    return (sum(m.version for m in meta.values()), sum(m.free_places for m in meta.values()),
+            sum(m.held_places for m in meta.values()))
+
+
+def _build(session: Session, region_id: int, seq: int, count: int, max_id: int) -> RegionTable:
+    rows = session.execute(_group_query(region_id)).all()
     c_counts = profile_c_counts(session, region_id)
     groups = [_solver_group(r, c_counts.get(r.id, 0)) for r in rows]
-    meta = {
-        r.id: GroupMeta(name=r.name, provider_id=r.provider_id, provider_name=r.provider_name,
-                        care_form=r.care_form, intensity=r.intensity, free_places=r.free_places,
-                        held_places=r.held_places,
-                        net_free_places=net_free(r.free_places, r.held_places, r.admitting),
-                        admitting=r.admitting, reported_at=as_utc(r.reported_at),
-                        expected_free_date=r.expected_free_date, location_id=r.location_id,
-                        municipality_id=r.municipality_id,
-                        profile_c_present=c_counts.get(r.id, 0))
-        for r in rows
-    }
-    return RegionTable(fingerprint=fingerprint, table=solver.prepare_groups(groups), meta=meta)
+    meta = {r.id: _meta(r, c_counts.get(r.id, 0)) for r in rows}
+    return RegionTable(seq=seq, count=count, max_id=max_id, exact=_exact_of(meta),
+                       table=solver.prepare_groups(groups), meta=meta)
 
 
-def region_table(session: Session, region_id: int) -> RegionTable:
-    """The prepared group table of a region, rebuilt only when its groups changed."""
+def region_table(session: Session, region_id: int, *, exact: bool = False) -> RegionTable:
+    """The prepared group table of a region, kept current cheaply.
+
+    Every change others may watch appends an event with its group id, so when the event
+    sequence moved only the groups named by the new events are re-read and patched into a copy
+    of the table (availability, holds, profile-C counts). A change to what a group *is* (care
+    form, expertise, ages...), a new group or a long gap rebuilds the table. ``exact`` (batch
+    runs) also compares sums over all group rows, to catch edits that bypassed the events.
+    """
     bind = session.get_bind()
     key = bind.pool if isinstance(bind, Engine) else bind  # one entry per database engine
-    fingerprint = _fingerprint(session, region_id)
+    seq, count, max_id = _cheap_fingerprint(session, region_id)
     with _lock:
-        per_engine = _cache.setdefault(key, {})
-        cached = per_engine.get(region_id)
-    if cached is not None and cached.fingerprint == fingerprint:
-        return cached
-    built = _build(session, region_id, fingerprint)
-    with _lock:
-        _cache.setdefault(key, {})[region_id] = built
-    return built
+        cached = _cache.setdefault(key, {}).get(region_id)
+    fresh: RegionTable | None = None
+    if cached is not None and (cached.count, cached.max_id) == (count, max_id):
+        if seq == cached.seq:
+            fresh = cached
+        elif seq > cached.seq:
+            fresh = _patch(session, region_id, cached, seq)
+    if fresh is not None and exact and _exact_fingerprint(session, region_id) != fresh.exact:
+        fresh = None
+    if fresh is None:
+        fresh = _build(session, region_id, seq, count, max_id)
+    if fresh is not cached:
+        with _lock:
+            _cache.setdefault(key, {})[region_id] = fresh
+    return fresh
+
+
+MAX_PATCH_EVENTS = 2000
+_TABLE_FIELDS = set(solver.GroupTable.__dataclass_fields__)
+_DERIVED = ("by_form",)
+_STRUCTURAL = ("provider_id", "location_id", "care_form", "intensity", "max_intensity", "age_min",
+               "age_max", "gender_policy", "risk_profiles", "expertise", "lat", "lon")
+
+
+def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> RegionTable | None:
+    """A copy of the cached table with the groups named by events after ``cached.seq``
+    re-read; None when a rebuild is needed."""
+    if seq - cached.seq > MAX_PATCH_EVENTS:
+        return None
+    changed = {int(g) for (g,) in session.execute(
+        select(Event.group_id).where(Event.seq > cached.seq, Event.seq <= seq,  # type: ignore[arg-type,operator]
+                                     Event.region_id == region_id,
+                                     Event.group_id.is_not(None))).all()}  # type: ignore[union-attr]
+    if not changed:
+        return replace(cached, seq=seq)
+    rows = session.execute(_group_query(region_id).where(Group.id.in_(changed))).all()  # type: ignore[union-attr]
+    c_counts = profile_c_counts(session, region_id, group_ids=changed)
+    table = cached.table
+    groups = list(table.groups)
+    free = table.free_places.copy()
+    c_present = table.profile_c_present.copy()
+    has_date = table.has_expected_date.copy()
+    meta = dict(cached.meta)
+    for row in rows:
+        pos = table.index_of.get(row.id)
+        if pos is None:
+            return None
+        new = _solver_group(row, c_counts.get(row.id, 0))
+        old = groups[pos]
+        if any(getattr(new, f) != getattr(old, f) for f in _STRUCTURAL):
+            return None
+        groups[pos] = new
+        free[pos] = new.free_places
+        c_present[pos] = new.profile_c_present
+        has_date[pos] = new.expected_free_date is not None
+        meta[row.id] = _meta(row, c_counts.get(row.id, 0))
+    no_free_bit = (free <= 0).astype(np.uint16) << np.uint16(RULE_INDEX["free_places"])
+    # The solver keeps derived copies of these columns (care-form-sorted views in ``by_form``);
+    # dropping them makes the solver rebuild them from the patched arrays (numpy only, ~1 ms).
+    derived = {name: None for name in _DERIVED if name in _TABLE_FIELDS}
+    patched = replace(table, groups=tuple(groups), free_places=free, profile_c_present=c_present,
+                      has_expected_date=has_date, no_free_bit=no_free_bit, **derived)
+    return RegionTable(seq=seq, count=cached.count, max_id=cached.max_id,
+                       exact=_exact_of(meta), table=patched, meta=meta)
 
 
 def youth_from_referral(referral: Referral, *, today: date | None = None,

@@ -218,7 +218,7 @@ def execute_run(*, db: Database, principal: Principal, run_id: int, data: Matchi
             if not referrals:
                 raise RuleViolation("Er wachten geen jongeren in deze regio; er valt niets te matchen.",
                                     code="nothing_to_match")
-            cached = adapter.region_table(session, run.region_id)
+            cached = adapter.region_table(session, run.region_id, exact=True)
             now = utcnow()
             youths = tuple(adapter.youth_from_referral(r, now=now) for r in referrals)
             try:

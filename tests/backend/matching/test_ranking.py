@@ -79,3 +79,34 @@ def test_ranking_is_for_coordinators_only(client, world):
     for who in ("provider_a", "key_a", "viewer", "crisis"):
         assert client.get(f"/api/v1/referrals/{ref['id']}/options",
                           headers=world.headers(who)).status_code == 403
+
+
+def test_cached_group_table_follows_changes_like_a_fresh_build(client, world, db):
+    from backend.matching import adapter
+
+    ref = create_referral(client, world)
+    url = f"/api/v1/referrals/{ref['id']}/options"
+    client.get(url, headers=world.headers("coordinator"))  # builds the cache
+    set_free(client, world, world.groups_a[0], 1, "provider_a")
+    set_free(client, world, world.groups_b[1], 0, "provider_b", admitting=False, reason="Personeelstekort")
+    body = client.get(url, headers=world.headers("coordinator")).json()
+    assert body["options"][0]["free_places"] == 1
+    with db.session(write=False) as session:
+        patched = adapter.region_table(session, world.region_id)
+        seq, count, max_id = adapter._cheap_fingerprint(session, world.region_id)
+        fresh = adapter._build(session, world.region_id, seq, count, max_id)
+    assert patched.seq == fresh.seq
+    assert patched.table.groups == fresh.table.groups
+    assert patched.meta == fresh.meta
+    assert (patched.table.free_places == fresh.table.free_places).all()
+    assert (patched.table.no_free_bit == fresh.table.no_free_bit).all()
+    # and the solver ranks identically on both (it keeps derived columns of its own)
+    import solver
+    from backend.referrals.models import Referral
+
+    with db.session(write=False) as session:
+        youth = adapter.youth_from_referral(session.get(Referral, ref["id"]))
+    for form in ("woongroep", "crisis"):
+        y = solver.Youth(**{**{f: getattr(youth, f) for f in youth.__slots__},
+                            "acceptable_care_forms": (form,), "required_intensity": "A"})
+        assert solver.rank(y, patched.table, limit=10) == solver.rank(y, fresh.table, limit=10)
