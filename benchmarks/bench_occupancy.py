@@ -196,7 +196,6 @@ def main() -> None:
         expand_stays(ids, sg, ad, dd, own, start_day=day_number(datetime(YEAR, 1, 1).date()), days=365)
         numpy_times.append(time.perf_counter() - started)
 
-    ingest = bench_ingest(url, api_key, groups, args.ingest_events)
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     total = report["total"]
     print(f"## Occupancy benchmarks ({backend})\n")
@@ -210,6 +209,8 @@ def main() -> None:
     print(f"| night expansion alone (numpy), median | {statistics.median(numpy_times) * 1000:.1f} ms |")
     print(f"| report check: occupancy rate / groups below 50% | {total['occupancy_rate']:.3f} / "
           f"{total['groups_below_50']} |")
+    sys.stdout.flush()
+    ingest = bench_ingest(url, api_key, groups, args.ingest_events)
     print(f"| ingestion via POST /occupancy/events, batches of 500 | {ingest['per_second']:.0f} events/s "
           f"({ingest['accepted']} of {ingest['events']} accepted in {ingest['seconds']:.2f} s) |")
     print(f"| a batch of 500 duplicates | {ingest['duplicate_batch_seconds'] * 1000:.0f} ms |")

@@ -69,41 +69,91 @@ def _system_principal(source: str) -> Principal:
 # --- the checks of one event ----------------------------------------------------------------
 
 
-def _latest_stay(session: Session, group_id: int, stay_reference: str) -> OccupancyStay | None:
-    return session.exec(
-        select(OccupancyStay)
-        .where(OccupancyStay.group_id == group_id, OccupancyStay.stay_reference == stay_reference)
-        .order_by(col(OccupancyStay.admitted_at).desc(), col(OccupancyStay.id).desc())
-    ).first()
+class _GroupStays:
+    """The stays of one group that a batch can touch, held in memory while the batch is checked.
+
+    Loaded once per group and batch: stays still open or ended after the batch's earliest
+    moment (they decide whether the group is full) and every stay of the references the batch
+    names (they decide whether a youth is present). New stays join the set as they are admitted,
+    so later events of the same batch see them without a query per event.
+    """
+
+    def __init__(self, session: Session, group_id: int, refs: Iterable[str], from_moment: datetime) -> None:
+        self.session = session
+        self.group_id = group_id
+        self.stays: dict[int, OccupancyStay] = {}
+        self.by_ref: dict[str, dict[int, OccupancyStay]] = defaultdict(dict)
+        self.loaded_from = from_moment
+        self.loaded_refs: set[str] = set()
+        self._load(from_moment, set(refs))
+
+    def _load(self, moment: datetime, refs: set[str]) -> None:
+        condition = col(OccupancyStay.discharged_at).is_(None) | (col(OccupancyStay.discharged_at) > moment)
+        if refs:
+            condition = condition | col(OccupancyStay.stay_reference).in_(sorted(refs))
+        for stay in self.session.exec(select(OccupancyStay).where(OccupancyStay.group_id == self.group_id,
+                                                                  condition)).all():
+            self.add(stay)  # the identity map hands back the same object per row
+        self.loaded_refs |= refs
+
+    def latest(self, stay_reference: str) -> OccupancyStay | None:
+        if stay_reference not in self.loaded_refs:
+            self._load(self.loaded_from, {stay_reference})
+        return max(self.by_ref.get(stay_reference, {}).values(),
+                   key=lambda s: (as_utc(s.admitted_at), s.id or 1 << 62), default=None)
+
+    def peak_from(self, moment: datetime, *, exclude: OccupancyStay | None = None) -> int:
+        """Most youths present at any moment from ``moment`` on (open stays count forever)."""
+        if moment < self.loaded_from:
+            self._load(moment, set())
+            self.loaded_from = moment
+        changes: list[tuple[datetime, int]] = []
+        present = 0
+        for stay in self.stays.values():
+            discharged = as_utc(stay.discharged_at)
+            if stay is exclude or (discharged is not None and discharged <= moment):
+                continue
+            admitted = as_utc(stay.admitted_at)
+            assert admitted is not None
+            if admitted <= moment:
+                present += 1
+            else:
+                changes.append((admitted, 1))
+            if discharged is not None:
+                changes.append((discharged, -1))
+        peak = present
+        # Discharges sort before admissions at the same moment: the freed bed can be taken at once.
+        for _at, delta in sorted(changes):
+            present += delta
+            peak = max(peak, present)
+        return peak
+
+    def add(self, stay: OccupancyStay) -> None:
+        self.stays[id(stay)] = stay
+        self.by_ref[stay.stay_reference][id(stay)] = stay
+
+    def remove(self, stay: OccupancyStay) -> None:
+        self.stays.pop(id(stay), None)
+        self.by_ref[stay.stay_reference].pop(id(stay), None)
 
 
-def _peak_from(session: Session, group_id: int, moment: datetime, *, exclude_stay: int | None = None) -> int:
-    """Most youths present at any moment from ``moment`` on (stays still open count forever)."""
-    rows = session.exec(
-        select(OccupancyStay.id, OccupancyStay.admitted_at, OccupancyStay.discharged_at).where(
-            OccupancyStay.group_id == group_id,
-            col(OccupancyStay.discharged_at).is_(None) | (col(OccupancyStay.discharged_at) > moment),
-        )
-    ).all()
-    changes: list[tuple[datetime, int]] = []
-    present = 0
-    for stay_id, admitted, discharged in rows:
-        if stay_id == exclude_stay:
-            continue
-        admitted_at = as_utc(admitted)
-        assert admitted_at is not None
-        if admitted_at <= moment:
-            present += 1
-        else:
-            changes.append((admitted_at, 1))
-        if discharged is not None:
-            changes.append((as_utc(discharged), -1))  # type: ignore[arg-type]
-    peak = present
-    # Discharges sort before admissions at the same moment: the freed bed can be taken at once.
-    for _at, delta in sorted(changes, key=lambda change: (change[0], change[1])):
-        present += delta
-        peak = max(peak, present)
-    return peak
+class _Writer:
+    """Collects the batch's writes: events go to the session at once, stays wait until the
+    events have ids (one flush for the whole batch instead of two per event)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.links: list[tuple[OccupancyStay, str, OccupancyEvent]] = []
+        self.new_stays: list[OccupancyStay] = []
+
+    def finish(self) -> None:
+        self.session.flush()
+        for stay, attribute, event in self.links:
+            setattr(stay, attribute, event.id)
+        self.session.add_all(self.new_stays)
+        self.session.flush()
+        self.links.clear()
+        self.new_stays.clear()
 
 
 def _check_moment(moment: datetime, now: datetime) -> datetime:
@@ -124,41 +174,45 @@ def _new_event(*, group: Group, event_id: str, kind: str, at: datetime, origin: 
                           received_at=now, received_by=actor[:120])
 
 
-def _admit(session: Session, group: Group, *, event_id: str, at: datetime, origin: str | None,
+def _local(moment: datetime | None) -> str:
+    return f"{as_utc(moment).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M}"  # type: ignore[union-attr]
+
+
+def _admit(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, at: datetime, origin: str | None,
            stay_reference: str | None, source: str, actor: str, now: datetime) -> OccupancyEvent:
     if not stay_reference:
         raise RuleViolation("Een opname heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
     if not origin:
         raise RuleViolation("Een opname heeft de jeugdregio van herkomst nodig (bijvoorbeeld JZ14).",
                             code="occupancy_origin_missing")
-    latest = _latest_stay(session, group.id, stay_reference)  # type: ignore[arg-type]
+    latest = state.latest(stay_reference)
     if latest is not None and latest.discharged_at is None:
-        raise Conflict(f"Verblijf '{stay_reference}' is al opgenomen in deze groep sinds "
-                       f"{as_utc(latest.admitted_at).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M}; "  # type: ignore[union-attr]
+        raise Conflict(f"Verblijf '{stay_reference}' is al opgenomen in deze groep sinds {_local(latest.admitted_at)}; "
                        "meld eerst het ontslag.", code="occupancy_already_present")
     if latest is not None and as_utc(latest.discharged_at) > at:  # type: ignore[operator]
         raise RuleViolation(f"Deze opname ligt vóór het laatste ontslag van verblijf '{stay_reference}'; "
                             "trek dat ontslag eerst in als het niet klopt.", code="occupancy_out_of_sequence")
-    peak = _peak_from(session, group.id, at)  # type: ignore[arg-type]
+    peak = state.peak_from(at)
     if peak >= group.capacity:
-        raise Conflict(f"De groep heeft {group.capacity} plaatsen en zou met deze opname op "
-                       f"{as_utc(at).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M} of later {peak + 1} jeugdigen "  # type: ignore[union-attr]
-                       "hebben; meld eerst het ontslag van wie vertrokken is.", code="occupancy_over_capacity")
+        raise Conflict(f"De groep heeft {group.capacity} plaatsen en zou met deze opname op {_local(at)} of later "
+                       f"{peak + 1} jeugdigen hebben; meld eerst het ontslag van wie vertrokken is.",
+                       code="occupancy_over_capacity")
     event = _new_event(group=group, event_id=event_id, kind=ADMISSION, at=at, origin=origin,
                        stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
-    session.add(event)
-    session.flush()
-    session.add(OccupancyStay(group_id=group.id, stay_reference=stay_reference, origin_region_code=origin,  # type: ignore[arg-type]
-                              admitted_at=at, admit_day=event.day, admission_event=event.id))  # type: ignore[arg-type]
-    session.flush()
+    writer.session.add(event)
+    stay = OccupancyStay(group_id=group.id, stay_reference=stay_reference, origin_region_code=origin,  # type: ignore[arg-type]
+                         admitted_at=at, admit_day=event.day)
+    state.add(stay)
+    writer.new_stays.append(stay)
+    writer.links.append((stay, "admission_event", event))
     return event
 
 
-def _discharge(session: Session, group: Group, *, event_id: str, at: datetime, stay_reference: str | None,
-               source: str, actor: str, now: datetime) -> OccupancyEvent:
+def _discharge(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, at: datetime,
+               stay_reference: str | None, source: str, actor: str, now: datetime) -> OccupancyEvent:
     if not stay_reference:
         raise RuleViolation("Een ontslag heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
-    latest = _latest_stay(session, group.id, stay_reference)  # type: ignore[arg-type]
+    latest = state.latest(stay_reference)
     if latest is None or latest.discharged_at is not None:
         raise RuleViolation(f"Ontslag zonder opname: verblijf '{stay_reference}' is niet opgenomen in deze "
                             "groep. Stuur eerst de opname.", code="occupancy_no_admission")
@@ -167,20 +221,19 @@ def _discharge(session: Session, group: Group, *, event_id: str, at: datetime, s
                             code="occupancy_before_admission")
     event = _new_event(group=group, event_id=event_id, kind=DISCHARGE, at=at, origin=latest.origin_region_code,
                        stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
-    session.add(event)
-    session.flush()
+    writer.session.add(event)
     latest.discharged_at = at
     latest.discharge_day = event.day
-    latest.discharge_event = event.id
-    session.add(latest)
-    session.flush()
+    writer.links.append((latest, "discharge_event", event))
     return event
 
 
-def _cancel(session: Session, group: Group, *, event_id: str, at: datetime, cancels: str | None, source: str,
-            actor: str, now: datetime) -> OccupancyEvent:
+def _cancel(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, at: datetime, cancels: str | None,
+            source: str, actor: str, now: datetime) -> OccupancyEvent:
     """Withdraw an earlier event of the same provider: the last step of a stay only, so that a
-    stay is never left half-undone."""
+    stay is never left half-undone. (Cancellations are handled before the rest of a batch, so
+    they name events of earlier batches.)"""
+    session = writer.session
     if not cancels:
         raise RuleViolation("Een intrekking moet noemen welke gebeurtenis zij intrekt (cancels_event_id).",
                             code="occupancy_cancel_missing")
@@ -203,25 +256,24 @@ def _cancel(session: Session, group: Group, *, event_id: str, at: datetime, canc
                                 code="occupancy_cancel_order")
     else:
         stay = session.exec(select(OccupancyStay).where(OccupancyStay.discharge_event == target.id)).one()
-        latest = _latest_stay(session, group.id, stay.stay_reference)  # type: ignore[arg-type]
-        if latest is not None and latest.id != stay.id:
+        latest = state.latest(stay.stay_reference)
+        if latest is not None and latest is not stay:
             raise RuleViolation("Na dit ontslag is hetzelfde verblijf opnieuw opgenomen; trek eerst die opname in.",
                                 code="occupancy_cancel_order")
-        if _peak_from(session, group.id, as_utc(stay.discharged_at), exclude_stay=stay.id) >= group.capacity:  # type: ignore[arg-type]
+        if state.peak_from(as_utc(stay.discharged_at), exclude=stay) >= group.capacity:  # type: ignore[arg-type]
             raise Conflict("Zonder dit ontslag zou de groep meer jeugdigen hebben dan plaatsen.",
                            code="occupancy_over_capacity")
     event = _new_event(group=group, event_id=event_id, kind=CANCEL, at=at, origin=None,
                        stay_reference=target.stay_reference, cancels=cancels, source=source, actor=actor, now=now)
     session.add(event)
-    session.flush()
     if target.kind == ADMISSION:
+        state.remove(stay)
         session.delete(stay)
     else:
         stay.discharged_at = None
         stay.discharge_day = None
         stay.discharge_event = None
-        session.add(stay)
-    session.flush()
+        state.add(stay)
     return event
 
 
@@ -230,17 +282,30 @@ def _find_duplicate(session: Session, provider_id: int, event_id: str) -> Occupa
                                                      OccupancyEvent.event_id == event_id)).first()
 
 
-def _apply(session: Session, group: Group, item: OccupancyEventIn, *, source: str, actor: str,
+def _apply(writer: _Writer, state: _GroupStays, group: Group, item: OccupancyEventIn, *, source: str, actor: str,
            now: datetime) -> OccupancyEvent:
     at = _check_moment(item.at, now)
     if item.kind == ADMISSION:
-        return _admit(session, group, event_id=item.event_id, at=at, origin=item.origin_region_code,
+        return _admit(writer, state, group, event_id=item.event_id, at=at, origin=item.origin_region_code,
                       stay_reference=item.stay_reference, source=source, actor=actor, now=now)
     if item.kind == DISCHARGE:
-        return _discharge(session, group, event_id=item.event_id, at=at, stay_reference=item.stay_reference,
+        return _discharge(writer, state, group, event_id=item.event_id, at=at, stay_reference=item.stay_reference,
                           source=source, actor=actor, now=now)
-    return _cancel(session, group, event_id=item.event_id, at=at, cancels=item.cancels_event_id, source=source,
-                   actor=actor, now=now)
+    return _cancel(writer, state, group, event_id=item.event_id, at=at, cancels=item.cancels_event_id,
+                   source=source, actor=actor, now=now)
+
+
+def _states(session: Session, groups: dict[int, Group], events: Sequence[OccupancyEventIn]) -> dict[int, _GroupStays]:
+    refs: dict[int, set[str]] = defaultdict(set)
+    earliest: dict[int, datetime] = {}
+    for item in events:
+        if item.group_id not in groups:
+            continue
+        if item.stay_reference:
+            refs[item.group_id].add(item.stay_reference)
+        at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
+        earliest[item.group_id] = min(at, earliest.get(item.group_id, at))
+    return {gid: _GroupStays(session, gid, refs[gid], earliest[gid]) for gid in earliest}
 
 
 def _lock_groups(session: Session, group_ids: Iterable[int]) -> dict[int, Group]:
@@ -274,6 +339,8 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
         seen.update((int(p), str(e)) for p, e in session.exec(
             select(OccupancyEvent.provider_id, OccupancyEvent.event_id)
             .where(col(OccupancyEvent.event_id).in_(wanted[start:start + 500]))).all())
+    states = _states(session, groups, events)
+    writer = _Writer(session)
     results: dict[int, EventResult] = {}
     touched: dict[int, int] = defaultdict(int)
     accepted_ids: list[str] = []
@@ -288,7 +355,7 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
             results[index] = EventResult(index=index, event_id=item.event_id, status="duplicate")
             continue
         try:
-            _apply(session, group, item, source=source, actor=principal.label, now=now)
+            _apply(writer, states[group.id], group, item, source=source, actor=principal.label, now=now)  # type: ignore[index]
         except DomainError as error:
             results[index] = EventResult(index=index, event_id=item.event_id, status="refused",
                                          http_status=error.status_code, code=error.code, reason=error.message)
@@ -297,6 +364,7 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
         results[index] = EventResult(index=index, event_id=item.event_id, status="accepted")
         touched[group.id] += 1  # type: ignore[index]
         accepted_ids.append(item.event_id)
+    writer.finish()
     _announce(session, [groups[g] for g in sorted(touched)], actor=principal.label)
     ordered = [results[i] for i in range(len(events))]
     counts = {s: sum(1 for r in ordered if r.status == s) for s in ("accepted", "duplicate", "refused")}
@@ -337,7 +405,10 @@ def _record_one(*, session: Session, kind: str, group_id: int, at: datetime, ori
     item = OccupancyEventIn(event_id=event_id, kind=kind, group_id=group_id, at=at,  # type: ignore[arg-type]
                             origin_region_code=origin, stay_reference=stay_reference)
     actor = _system_principal(source)
-    event = _apply(session, group, item, source=source, actor=actor.label, now=now)
+    writer = _Writer(session)
+    event = _apply(writer, _states(session, groups, [item])[group_id], group, item, source=source,
+                   actor=actor.label, now=now)
+    writer.finish()
     _announce(session, [group], actor=actor.label)
     audit.record(session=session, actor=actor, action=f"occupancy.{kind}", object_type="occupancy_stay",
                  object_id=stay_reference, purpose=f"bezetting bijgewerkt na {source}",
