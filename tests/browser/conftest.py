@@ -107,6 +107,10 @@ class Person:
     def shot(self, screen: str, kind: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{screen}-{kind}.png"
+        if kind == "phone":
+            # Every screen must fit a phone: no sideways scrolling of the page itself.
+            width = self.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"] + 2, f"{screen} is {width}px breed op een telefoon"
         self.page.screenshot(path=str(path))
         return path
 
