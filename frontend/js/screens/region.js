@@ -27,6 +27,7 @@ export function render(root, { live }) {
   let changed = new Set();
   let scheduled = false;
   let disposed = false;
+  let regionId = null;
 
   const freshness = el("p", { class: "freshness", id: "regio-bijgewerkt", "aria-live": "polite" });
   const totals = el("div", { class: "totals", id: "regio-totalen" });
@@ -214,10 +215,14 @@ export function render(root, { live }) {
   async function load() {
     overview.replaceChildren(...kids(loading("Regio laden…")));
     try {
-      const [v, m, picture] = await Promise.all([vocabulary(), municipalities(), get("/availability")]);
+      // The coordinator's own region (the demo also has crisis places in neighbouring regions).
+      const me = await get("/auth/me");
+      const scope = me.region_id ? `?region_id=${me.region_id}` : "";
+      const [v, m, picture] = await Promise.all([vocabulary(), municipalities(), get(`/availability${scope}`)]);
+      regionId = me.region_id || null;
       if (disposed) return;
       vocab = v;
-      places = m;
+      places = regionId ? m.filter((x) => x.region_id === regionId) : m;
       if (careFilter.options.length === 1) {
         careFilter.append(...vocab.care_forms.map((c) => el("option", { value: c.code }, c.label)));
       }
@@ -243,9 +248,10 @@ export function render(root, { live }) {
     if (!vocab) return;
     if (message.type === "snapshot" && Array.isArray(message.groups)) {
       groups.clear();
-      for (const g of message.groups) groups.set(g.id, g);
+      for (const g of message.groups) if (!regionId || g.region_id === regionId) groups.set(g.id, g);
       schedule();
-    } else if (message.group && typeof message.group.id === "number") {
+    } else if (message.group && typeof message.group.id === "number"
+      && (!regionId || message.group.region_id === regionId)) {
       const current = groups.get(message.group.id);
       if (!current || current.version <= message.group.version) groups.set(message.group.id, message.group);
       schedule(message.group.id);
