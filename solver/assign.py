@@ -340,9 +340,10 @@ def assign(
 ) -> Result:
     """Maximise the batch objective (module docstring).  Never raises for infeasibility.
 
-    When split sibling sets leave more than ``max_exact_arcs`` arcs after reduced-cost fixing,
-    the exact CP-SAT phase is skipped and the best incumbent is returned as "feasible" with the
-    flow bound (CP-SAT on hundreds of thousands of arcs does not finish in useful time).
+    ``workers`` and ``max_exact_arcs`` are accepted for backwards compatibility and ignored: the
+    exact phase is now a single-threaded flow branch and bound (``solver.branch_and_bound``), not
+    CP-SAT.  At ``time_limit_s`` the best solution so far is returned with status "feasible",
+    ``optimal=False`` and a proven upper ``bound``.
 
     ``require_all=True`` demands that every youth is placed; status "infeasible" if impossible.
     ``candidates`` may be passed to reuse arcs built by ``build_candidates`` (same ``k``).
@@ -369,6 +370,10 @@ def assign(
     out = bnb.solve(net, cands.youth, cands.value, n, deadline, require_all,
                     polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol))
     stats.update(out.stats)
+    # keys of the previous implementation, kept for callers that read them
+    stats["flow_seconds"] = stats["network_seconds"] + out.stats.get("root_flow_seconds", 0.0)
+    if "core_arcs" in stats:
+        stats["kept_arcs"] = stats["core_arcs"]
     seconds = time.perf_counter() - t0
     if out.infeasible:
         return _result(cands, instance, None, "infeasible", False, None, seconds, stats)
