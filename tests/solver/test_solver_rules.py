@@ -181,3 +181,20 @@ def test_vectorised_distance_matches_haversine() -> None:
     d = distances_km(y, prepare_groups(gs))
     ref = [haversine_km(y.lat, y.lon, g.lat, g.lon) for g in gs]
     assert np.allclose(d, ref, atol=1e-3)
+
+
+def test_patched_table_without_derived_columns_ranks_like_a_fresh_one() -> None:
+    import dataclasses
+
+    from solver.synthetic import make_groups, make_youths
+
+    groups = make_groups(400, seed=8)
+    table = prepare_groups(groups)
+    changed = [dataclasses.replace(g, free_places=0 if g.free_places else 2) for g in groups]
+    free = np.array([g.free_places for g in changed], dtype=np.int64)
+    patched = dataclasses.replace(table, groups=tuple(changed), free_places=free, by_form=None)
+    fresh = prepare_groups(changed)
+    for y in make_youths(15, seed=8):
+        a, b = rank(y, patched, limit=5), rank(y, fresh, limit=5)
+        assert a.excluded == b.excluded and a.options == b.options
+        assert a.expected_free_soon == b.expected_free_soon
