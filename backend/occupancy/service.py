@@ -58,6 +58,11 @@ def local_day(moment: datetime) -> date:
     return aware.astimezone(DUTCH_TIME).date()
 
 
+def input_moment(moment: datetime) -> datetime:
+    """A moment sent without a time zone is Dutch local time (what provider systems record)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=DUTCH_TIME)
+
+
 def today() -> date:
     return local_day(utcnow())
 
@@ -157,7 +162,7 @@ class _Writer:
 
 
 def _check_moment(moment: datetime, now: datetime) -> datetime:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    aware = input_moment(moment)
     if aware > now + CLOCK_SKEW:
         raise RuleViolation(
             f"Het tijdstip {aware.astimezone(DUTCH_TIME):%d-%m-%Y %H:%M} ligt in de toekomst; "
@@ -303,7 +308,7 @@ def _states(session: Session, groups: dict[int, Group], events: Sequence[Occupan
             continue
         if item.stay_reference:
             refs[item.group_id].add(item.stay_reference)
-        at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
+        at = input_moment(item.at)
         earliest[item.group_id] = min(at, earliest.get(item.group_id, at))
     return {gid: _GroupStays(session, gid, refs[gid], earliest[gid]) for gid in earliest}
 
@@ -321,7 +326,7 @@ def _processing_order(items: Sequence[OccupancyEventIn]) -> list[int]:
 
     def key(index: int) -> tuple[int, datetime, int, int]:
         item = items[index]
-        at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
+        at = input_moment(item.at)
         return (0 if item.kind == CANCEL else 1, at, rank[item.kind], index)
 
     return sorted(range(len(items)), key=key)

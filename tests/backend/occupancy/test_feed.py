@@ -160,3 +160,15 @@ def test_groups_whose_reports_disagree_with_the_feed_are_listed(client, world):
             for d in listed] == [(woongroep, 2, 7, 1, 1)]
     assert client.get("/api/v1/occupancy/discrepancies", headers=world.headers("provider_b")).json() == []
     assert client.get("/api/v1/occupancy/discrepancies", headers=world.headers("crisis")).status_code == 403
+
+
+def test_moments_count_on_the_dutch_calendar_day(client, world, db):
+    crisis = world.groups_b[1]
+    body = post(client, world, [
+        {"event_id": "n1", "kind": "admission", "group_id": crisis, "at": "2025-03-01T23:30:00",  # no zone: Dutch time
+         "stay_reference": "naive", "origin_region_code": "JZ14"},
+        {"event_id": "z1", "kind": "admission", "group_id": crisis, "at": "2025-03-01T23:30:00Z",  # 00:30 in NL
+         "stay_reference": "utc", "origin_region_code": "JZ14"},
+    ]).json()
+    assert body["accepted"] == 2
+    assert {s.stay_reference: str(s.admit_day) for s in stays(db)} == {"naive": "2025-03-01", "utc": "2025-03-02"}
