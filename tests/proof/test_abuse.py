@@ -22,7 +22,7 @@ from backend.events.models import Event
 from backend.providers.models import Group
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import PASSWORD
-from tests.proof.objects import MISSING_ID, owned_by_a
+from tests.proof.objects import MISSING_ID, materialize_all, owned_by_a
 from tests.proof.routes import PUBLIC, ROLES, api_operations, body_fields, minimal_body
 
 ROLE_USER = {"admin": "admin", "coordinator": "coordinator", "crisis": "crisis", "viewer": "viewer",
@@ -63,11 +63,13 @@ def _assert_dutch_error(response, status):
 
 
 @pytest.fixture
-def operations(app):
+def operations(app, client, world, db):
+    materialize_all(client, world, db)
     return api_operations(app)
 
 
-def test_the_walk_finds_the_routes(operations):
+def test_the_walk_finds_the_routes(app):
+    operations = api_operations(app)
     labels = {op.label for op in operations}
     assert {"PUT /api/v1/groups/{group_id}/availability", "GET /api/v1/availability",
             "GET /api/v1/audit", "POST /api/v1/auth/token"} <= labels
@@ -75,7 +77,8 @@ def test_the_walk_finds_the_routes(operations):
     assert put.allowed_roles == {"provider", "admin"} and put.authenticates
 
 
-def test_every_route_authenticates(operations):
+def test_every_route_authenticates(app):
+    operations = api_operations(app)
     unguarded = [op.label for op in operations
                  if not op.authenticates and (op.method, op.path) not in PUBLIC]
     assert unguarded == [], f"routes zonder authenticatie: {unguarded}"
@@ -175,7 +178,7 @@ def test_another_providers_objects_are_not_found(client, world, db, operations):
         values, all_known = owned_by_a(op.path_params, client, world, db)
         missing = {name: MISSING_ID for name in op.path_params}
         body = minimal_body(op.body_schema, doc)
-        if all_known and op.method == "GET":
+        if all_known and op.method == "GET" and (op.allowed_roles is None or "provider" in op.allowed_roles):
             own = _send(client, op, op.url(values), world.headers("provider_a"))
             # The id is real and A's: A is not told it does not exist (a 422 for a missing
             # query parameter such as a period is fine here).
@@ -307,3 +310,32 @@ def test_login_brute_force_gets_429_with_retry_after(database_url, world):
         for _ in range(3):
             _assert_dutch_error(login("bestaat-niet", "x"), 401)
         _assert_dutch_error(login("bestaat-niet", "x"), 429)
+
+
+def test_every_read_of_youth_data_is_audited_with_who_and_why(client, world, db, operations):
+    """Referrals, proposals and holds carry a youth's (pseudonymous) data: every GET of one of
+    them leaves an audit row naming the reader and a purpose."""
+    from sqlmodel import col
+    from sqlmodel import select as sm_select
+
+    youth_params = ("referral_id", "proposal_id", "hold_id")
+    reads = [op for op in operations if op.method == "GET"
+             and (any(p in youth_params for p in op.path_params) or op.path in ("/api/v1/referrals",))]
+    assert any("{referral_id}" in op.path for op in reads), "geen verwijzingsroutes gevonden"
+    checked = []
+    for op in reads:
+        values, all_known = owned_by_a(op.path_params, client, world, db)
+        if not all_known:
+            continue
+        with db.session(write=False) as session:
+            last = session.exec(sm_select(func.max(AuditEntry.id))).one() or 0
+        reader = "coordinator" if op.allowed_roles is None or "coordinator" in op.allowed_roles else "admin"
+        response = client.get(op.url(values), headers=world.headers(reader))
+        if response.status_code != 200:
+            continue  # e.g. a required period: not a read that happened
+        with db.session(write=False) as session:
+            rows = session.exec(sm_select(AuditEntry).where(col(AuditEntry.id) > last)).all()
+        label = f"user:{world.users[reader].id}:{reader}"
+        assert any(r.actor == label and r.purpose for r in rows), (op.label, [(r.actor, r.action) for r in rows])
+        checked.append(op.label)
+    assert "GET /api/v1/referrals/{referral_id}" in checked, checked
