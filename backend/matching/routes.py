@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
+from backend.audit import service as audit
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, SessionDep
 from backend.matching import service
@@ -50,11 +51,14 @@ def list_runs(session: SessionDep, principal: CurrentPrincipal,
 
 
 @router.get("/matching/runs/{run_id}", dependencies=[require_roles(*MATCHERS)])
-def get_run(run_id: int, session: SessionDep, principal: CurrentPrincipal,
+def get_run(run_id: int, session: WriteSessionDep, principal: CurrentPrincipal,
             snapshot: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """The run's result: assignments, and per unplaced youth why; `snapshot=true` adds the
-    stored inputs."""
+    stored inputs (the youths' need profiles, so the read is audited)."""
     run = service.load_run(session=session, principal=principal, run_id=run_id)
+    audit.record(session=session, actor=principal, action="matching.run.read",
+                 object_type="matching_run", object_id=run_id, purpose="matchingresultaat bekeken",
+                 detail={"referral_ids": run.referral_ids, "snapshot": snapshot})
     return _json(service.run_public(run, include_snapshot=snapshot))
 
 

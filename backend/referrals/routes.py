@@ -104,13 +104,16 @@ def withdraw_referral(referral_id: int, data: Annotated[WithdrawRequest, Body()]
 @router.get("/referrals/{referral_id}/options", dependencies=[require_roles(*MATCHERS)])
 def referral_options(referral_id: int, request: Request, session: WriteSessionDep,
                      principal: CurrentPrincipal,
-                     limit: Annotated[int, Query(ge=1, le=100_000)] = 10) -> dict[str, Any]:
+                     limit: Annotated[int, Query(ge=1, le=100_000)] = 10) -> JSONResponse:
     """The best groups for this youth with every score component, the excluded groups counted
     per rule, and groups without a free bed now but expected free soon."""
     from backend.matching.service import rank_options
 
-    return rank_options(session=session, principal=principal, referral_id=referral_id, limit=limit,
-                        stale_after_hours=request.app.state.settings.stale_after_hours)
+    # Every value is already JSON-native: skip FastAPI's generic encoder (it is the slowest
+    # part of a ranking request with a large limit).
+    return JSONResponse(rank_options(session=session, principal=principal, referral_id=referral_id,
+                                     limit=limit,
+                                     stale_after_hours=request.app.state.settings.stale_after_hours))
 
 
 @router.get("/referrals/{referral_id}/options/{group_id}", dependencies=[require_roles(*MATCHERS)])

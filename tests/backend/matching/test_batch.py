@@ -92,7 +92,7 @@ def test_batch_run_respects_every_rule_and_passes_the_validator(client, world, d
 
 
 def test_places_taken_between_run_and_send_are_reported_and_siblings_stay_together(client, world, db):
-    den_id, ids = _arrange(client, world, db)
+    _den_id, ids = _arrange(client, world, db)
     run = _run(client, world)
     # meanwhile the family home fills one of its two places
     set_free(client, world, world.groups_b[0], 1, "provider_b")
