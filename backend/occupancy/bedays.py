@@ -64,6 +64,28 @@ def _day_sql(session: Session, column: str) -> str:
     return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
 
 
+def _fetch_int_table(session: Session, sql: str, params: dict[str, object], *, columns: int) -> np.ndarray:
+    """Run a query whose columns are all integers and return them as one int64 array.
+
+    Straight through the driver's cursor: building an array from SQLAlchemy Row objects goes
+    through Python per value and is some 50 times slower for 100,000 rows.
+    """
+    dialect = session.get_bind().dialect.name
+    values = {k: (v.isoformat() if isinstance(v, date) and dialect == "sqlite" else v) for k, v in params.items()}
+    if dialect != "sqlite":
+        for key in params:  # psycopg's placeholders
+            sql = sql.replace(f":{key}", f"%({key})s")
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return np.zeros((0, columns), dtype=np.int64)
+    return np.array(rows, dtype=np.int64)
+
+
 def expand_stays(group_ids: np.ndarray, stay_groups: np.ndarray, admit: np.ndarray, discharge: np.ndarray,
                  own: np.ndarray, *, start_day: int, days: int) -> tuple[np.ndarray, np.ndarray]:
     """The grid arithmetic, separate from the database so that it can be measured on its own.
@@ -109,22 +131,20 @@ def night_grid(*, session: Session, group_ids: Sequence[int], own_codes: dict[in
     if len(codes) == 1:
         own_case = "CASE WHEN origin_region_code = :own THEN 1 ELSE 0 END"
         params["own"] = codes[0]
-    rows = session.execute(text(
-        f"SELECT group_id, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}), {own_case} "
-        f"FROM occupancy_stays WHERE group_id IN ({id_list}) AND admit_day <= :end "
-        "AND (discharge_day IS NULL OR discharge_day > :start)"), params).fetchall()
-    if rows and len(codes) == 1:
-        table = np.array(rows, dtype=np.int64)
+    sql = (f"SELECT group_id, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}), {own_case} "
+           f"FROM occupancy_stays WHERE group_id IN ({id_list}) AND admit_day <= :end "
+           "AND (discharge_day IS NULL OR discharge_day > :start)")
+    if len(codes) == 1:
+        table = _fetch_int_table(session, sql, params, columns=4)
         stay_groups, admit, discharge, own = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
-    elif rows:
-        columns = list(zip(*rows, strict=True))
+    else:
+        rows = session.execute(text(sql), params).fetchall()
+        columns = list(zip(*rows, strict=True)) or [(), (), (), ()]
         stay_groups = np.fromiter(columns[0], dtype=np.int64, count=len(rows))
         admit = np.fromiter(columns[1], dtype=np.int64, count=len(rows))
         discharge = np.fromiter(columns[2], dtype=np.int64, count=len(rows))
         own = np.fromiter((code == own_codes.get(g) for g, code in zip(columns[0], columns[3], strict=True)),
                           dtype=np.int64, count=len(rows))
-    else:
-        stay_groups = admit = discharge = own = np.zeros(0, dtype=np.int64)
     total, own_grid = expand_stays(ids, stay_groups, admit, discharge, own, start_day=start_day, days=days)
     _apply_census(session, ids, own_codes, start_day, end_day, total, own_grid, start, end)
     return NightGrid(ids, start, days, total, own_grid)
