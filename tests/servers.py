@@ -31,7 +31,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(base_url: str, timeout: float = 20.0, process: subprocess.Popen | None = None
+def _wait_until_up(base_url: str, timeout: float = 60.0, process: subprocess.Popen | None = None
                    ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
