@@ -237,6 +237,13 @@ def _may_answer(principal: Principal, proposal: Proposal) -> None:
                         code="role_forbidden")
 
 
+def _lock_referral(session: Session, referral_id: int) -> Referral:
+    # Locks are always taken referral first, then proposal, then group (as in proposing, sending
+    # a run and withdrawing), so two of these never wait on each other in a cycle.
+    return session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()
+                        .execution_options(populate_existing=True)).one()
+
+
 def _closed_message(proposal: Proposal) -> str:
     label = PROPOSAL_STATUS_LABELS.get(proposal.status, proposal.status).lower()
     return f"Dit plaatsingsvoorstel is al {label} en kan niet meer worden beantwoord."
@@ -251,14 +258,13 @@ def accept(*, session: Session, principal: Principal, proposal_id: int,
     if proposal.status == "open" and expires_at is not None and expires_at <= now:
         raise Conflict("Dit plaatsingsvoorstel is verlopen; de coördinator kan een nieuw voorstel "
                        "sturen.", code="proposal_expired")
+    referral = _lock_referral(session, proposal.referral_id)
     if not _set_status(session, proposal, "accepted", answered_at=now, answered_by=principal.label):
         session.refresh(proposal)
         raise Conflict(_closed_message(proposal), code="proposal_closed")
     if not occupy_held_place(session, proposal.group_id):
         # Cannot happen while the CHECK holds: the open proposal held this place.
         raise Conflict("De vastgehouden plek van dit voorstel is er niet meer.", code="place_gone")
-    referral = session.exec(select(Referral).where(Referral.id == proposal.referral_id)
-                            .with_for_update()).one()
     referral.status = ReferralStatus.placed
     referral.placed_group_id = proposal.group_id
     referral.placed_at = now
@@ -308,6 +314,7 @@ def decline(*, session: Session, principal: Principal, proposal_id: int, data: D
     if proposal.status == "open" and expires_at is not None and expires_at <= now:
         raise Conflict("Dit plaatsingsvoorstel is al verlopen; de plek is weer vrijgegeven.",
                        code="proposal_expired")
+    _lock_referral(session, proposal.referral_id)
     if not _set_status(session, proposal, "declined", answered_at=now, answered_by=principal.label,
                        decline_reason=data.reason, decline_text=data.text):
         session.refresh(proposal)
@@ -325,9 +332,8 @@ def decline(*, session: Session, principal: Principal, proposal_id: int, data: D
 def _back_to_waiting(*, session: Session, proposal: Proposal, actor: Principal,
                      stale_after_hours: float, event_type: str, exclude_group: bool) -> None:
     """Give the held place back and put the youth on the waiting list again."""
+    referral = _lock_referral(session, proposal.referral_id)
     release_place(session, proposal.group_id)
-    referral = session.exec(select(Referral).where(Referral.id == proposal.referral_id)
-                            .with_for_update()).one()
     if referral.status == ReferralStatus.proposed:
         referral.status = ReferralStatus.waiting
     if exclude_group and proposal.group_id not in referral.excluded_group_ids:
@@ -369,11 +375,13 @@ def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list
     query = select(Proposal).where(Proposal.status == "open", Proposal.expires_at <= now)  # type: ignore[arg-type,operator]
     if proposal_ids is not None:
         query = query.where(col(Proposal.id).in_(proposal_ids))
-    # skip_locked: every API replica runs this task; each takes the rows nobody else holds.
-    due = session.exec(query.order_by(col(Proposal.id)).limit(500)
-                       .with_for_update(skip_locked=True)).all()
+    # Every API replica runs this task. No row lock here: the referral is locked first (the
+    # lock order everywhere is referral -> proposal -> group, so no deadlocks), and the
+    # conditional status change lets exactly one replica expire each proposal.
+    due = session.exec(query.order_by(col(Proposal.id)).limit(500)).all()
     expired: list[int] = []
     for proposal in due:
+        _lock_referral(session, proposal.referral_id)
         if not _set_status(session, proposal, "expired", answered_at=now):
             continue
         _back_to_waiting(session=session, proposal=proposal, actor=SYSTEM,
