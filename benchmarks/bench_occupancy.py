@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def year_of_stays(groups: list[tuple[int, int, int]], target_events: int, seed: 
     return out
 
 
-def bench_ingest(db_url: str, api_key: str, groups: list[tuple[int, int, int]], n_events: int) -> dict[str, float]:
+def bench_ingest(db_url: str, api_key: str, groups: list[tuple[int, int, int]], n_events: int) -> dict[str, Any]:
     from starlette.testclient import TestClient
 
     from backend.main import create_app
@@ -137,15 +138,20 @@ def bench_ingest(db_url: str, api_key: str, groups: list[tuple[int, int, int]], 
     with TestClient(create_app(settings)) as client:
         started = time.perf_counter()
         accepted = 0
+        refusals: dict[str, int] = {}
         for i in range(0, len(events), batch):
             response = client.post("/api/v1/occupancy/events", json={"events": events[i:i + batch]},
                                    headers={"X-API-Key": api_key})
             accepted += response.json()["accepted"]
+            for result in response.json()["results"]:
+                if result["status"] == "refused":
+                    refusals[result["code"]] = refusals.get(result["code"], 0) + 1
         seconds = time.perf_counter() - started
         dup_started = time.perf_counter()
         client.post("/api/v1/occupancy/events", json={"events": events[:batch]}, headers={"X-API-Key": api_key})
         dup_seconds = time.perf_counter() - dup_started
-    return {"events": len(events), "accepted": accepted, "seconds": seconds, "per_second": accepted / seconds,
+    return {"events": len(events), "accepted": accepted, "refusals": refusals, "seconds": seconds,
+            "per_second": accepted / seconds,
             "duplicate_batch_seconds": dup_seconds}
 
 
@@ -212,7 +218,8 @@ def main() -> None:
     sys.stdout.flush()
     ingest = bench_ingest(url, api_key, groups, args.ingest_events)
     print(f"| ingestion via POST /occupancy/events, batches of 500 | {ingest['per_second']:.0f} events/s "
-          f"({ingest['accepted']} of {ingest['events']} accepted in {ingest['seconds']:.2f} s) |")
+          f"({ingest['accepted']} of {ingest['events']} accepted in {ingest['seconds']:.2f} s; "
+          f"refused: {ingest['refusals'] or 'none'}) |")
     print(f"| a batch of 500 duplicates | {ingest['duplicate_batch_seconds'] * 1000:.0f} ms |")
     tmp.cleanup()
 

@@ -344,7 +344,9 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
         seen.update((int(p), str(e)) for p, e in session.exec(
             select(OccupancyEvent.provider_id, OccupancyEvent.event_id)
             .where(col(OccupancyEvent.event_id).in_(wanted[start:start + 500]))).all())
-    states = _states(session, groups, events)
+    # Duplicates need no stays loaded: they are answered from ``seen`` alone.
+    fresh = [e for e in events if e.group_id in groups and (groups[e.group_id].provider_id, e.event_id) not in seen]
+    states = _states(session, groups, fresh)
     writer = _Writer(session)
     results: dict[int, EventResult] = {}
     touched: dict[int, int] = defaultdict(int)
@@ -360,7 +362,8 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
             results[index] = EventResult(index=index, event_id=item.event_id, status="duplicate")
             continue
         try:
-            _apply(writer, states[group.id], group, item, source=source, actor=principal.label, now=now)  # type: ignore[index]
+            state = states[group.id]  # type: ignore[index]
+            _apply(writer, state, group, item, source=source, actor=principal.label, now=now)
         except DomainError as error:
             results[index] = EventResult(index=index, event_id=item.event_id, status="refused",
                                          http_status=error.status_code, code=error.code, reason=error.message)
