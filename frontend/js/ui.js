@@ -170,3 +170,15 @@ export function loading(text = "Laden…") {
 export function kids(...children) {
   return children.flat().filter((c) => c !== null && c !== undefined && c !== false);
 }
+
+// One call after a burst: a batch run sends dozens of live events at once, and each screen
+// should reload once, not once per event.
+export function debounce(fn, ms = 250) {
+  let timer = null;
+  const wrapped = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+  wrapped.cancel = () => clearTimeout(timer);
+  return wrapped;
+}

@@ -119,13 +119,42 @@ class Person:
         self.context.close()
 
 
+_sessions: dict[str, dict[str, object]] = {}
+
+
+def _session_for(server: DemoServer, username: str) -> dict[str, object]:
+    """A logged-in session as the web app keeps it, from one API login per user per run."""
+    if username not in _sessions:
+        import httpx
+
+        response = httpx.post(f"{server.url}/api/v1/auth/token",
+                              data={"username": username, "password": server.passwords[username]})
+        response.raise_for_status()
+        body = response.json()
+        _sessions[username] = {"token": body["access_token"], "role": body["role"],
+                               "providerId": body["provider_id"], "username": username}
+    return _sessions[username]
+
+
 @pytest.fixture
 def people(browser, demo_server: DemoServer) -> Iterator[object]:  # type: ignore[no-untyped-def]
     opened: list[Person] = []
 
-    def open_person(username: str, *, phone: bool = False, login: bool = True) -> Person:
+    def open_person(username: str, *, phone: bool = False, login: bool = True,
+                    already_logged_in: bool = False) -> Person:
+        """``already_logged_in``: a second screen of someone who logged in before (their
+        session is put in place, as after a login in that tab), to keep the suite fast."""
         person = Person(browser, demo_server, username, phone=phone)
         opened.append(person)
+        if already_logged_in:
+            import json
+
+            state = json.dumps(_session_for(demo_server, username))
+            person.context.add_init_script(
+                f"window.sessionStorage.setItem('plekwijzer.sessie', {json.dumps(state)});")
+            person.page.goto(demo_server.url + "/app/")
+            person.page.locator("#live-status[data-state='live']").wait_for(timeout=10_000)
+            return person
         return person.login() if login else person
 
     yield open_person

@@ -70,7 +70,7 @@ def test_referral_form_validates_and_shows_ranked_options(people) -> None:  # ty
     expect(page.locator("#waarom-resultaat")).to_contain_text("Deze groep past niet, omdat:")
     expect(page.locator("#waarom-resultaat .failed-rules")).to_contain_text("Zorgvorm past niet bij de verwijzing")
 
-    phone = people("coordinator", phone=True)
+    phone = people("coordinator", phone=True, already_logged_in=True)
     phone.page.goto(page.url)
     expect(phone.page.locator("#opties li.option").first).to_be_visible()
     phone.shot("opties", "phone")
@@ -107,6 +107,6 @@ def test_report_with_charts_and_csv_download(people) -> None:  # type: ignore[no
     rows.first.get_by_role("button", name=re.compile("Grafiek")).click()
     expect(page.locator("#groep-grafiek img.group-chart")).to_be_visible()
 
-    phone = people("viewer", phone=True)
+    phone = people("viewer", phone=True, already_logged_in=True)
     expect(phone.page.locator("#rapport-tabel tbody tr").first).to_be_visible()
     phone.shot("rapportages", "phone")

@@ -73,7 +73,7 @@ def test_search_hold_confirm_and_the_other_worker_sees_it(people) -> None:  # ty
 
 
 def test_release_gives_the_place_back(people) -> None:  # type: ignore[no-untyped-def]
-    page = people("crisis2").page
+    page = people("crisis2", already_logged_in=True).page
     _search(page, municipality="Almelo")
     first = page.locator("#crisis-resultaten li.result").first
     free_before = int(first.locator(".free-count").inner_text())
@@ -89,7 +89,7 @@ def test_release_gives_the_place_back(people) -> None:  # type: ignore[no-untype
 
 
 def test_a_name_as_crisis_code_is_refused_in_dutch(people) -> None:  # type: ignore[no-untyped-def]
-    page = people("crisis").page
+    page = people("crisis", already_logged_in=True).page
     _search(page, municipality="Hengelo")
     page.get_by_label("Crisiscode").fill("Jan Jansen")
     page.locator("#crisis-resultaten li.result").first.get_by_role("button", name=re.compile("vasthouden")).click()

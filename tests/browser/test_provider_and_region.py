@@ -84,7 +84,7 @@ def test_provider_change_appears_live_for_the_coordinator(people, demo_server) -
 
 
 def test_not_admitting_needs_a_reason_and_nothing_typed_is_lost(people) -> None:  # type: ignore[no-untyped-def]
-    page = people("aanbieder2").page
+    page = people("aanbieder2", already_logged_in=True).page
     card = page.locator(".group-card").first
     card.get_by_label("Plaatst tijdelijk niet").check()
     card.get_by_role("button", name="Opslaan").click()
@@ -115,7 +115,7 @@ def test_nothing_changed_refreshes_a_stale_figure(people, demo_server) -> None: 
     card = stale.first
     group_id = card.get_attribute("data-group-id")
     expect(card.get_by_role("note")).to_contain_text("verouderd")
-    people_phone = people("aanbieder3", phone=True)
+    people_phone = people("aanbieder3", phone=True, already_logged_in=True)
     people_phone.shot("aanbieder", "phone")
     card.get_by_role("button", name="Niets veranderd").click()
     expect(page.locator(f".group-card[data-group-id='{group_id}']")).not_to_have_class(re.compile("is-stale"))
@@ -123,7 +123,7 @@ def test_nothing_changed_refreshes_a_stale_figure(people, demo_server) -> None: 
 
 
 def test_someone_else_changed_it_meanwhile_keeps_the_typed_value(people, demo_server) -> None:  # type: ignore[no-untyped-def]
-    page = people("aanbieder1").page
+    page = people("aanbieder1", already_logged_in=True).page
     card = page.locator(".group-card").last
     group_id = card.get_attribute("data-group-id")
     capacity = int(card.get_by_label("Vrije plaatsen").get_attribute("max") or "0")

@@ -3,7 +3,7 @@
 // release. The team's active holds and the free places follow the live feed.
 
 import { ApiError, get, post, request } from "../api.js";
-import { announce, el, formatTime, municipalities, showError, vocabulary, kids } from "../ui.js";
+import { announce, debounce, el, formatTime, municipalities, showError, vocabulary, kids } from "../ui.js";
 
 function defaultReference() {
   // A short pseudonymous code that the worker can keep or overwrite: never a name.
@@ -312,6 +312,7 @@ export function render(root, { user, live }) {
     if (node) node.replaceWith(resultCard(hit));
   }
 
+  const refreshTeamSoon = debounce(refreshTeam, 150);
   const unsubscribe = live.subscribe((message) => {
     if (message.group) onGroupChange(message.group);
     if (message.hold) {
@@ -320,7 +321,7 @@ export function render(root, { user, live }) {
         mine.set(own.id, { ...own, ...message.hold, justEnded: true });
         paintMine();
       }
-      refreshTeam();
+      refreshTeamSoon();
     }
     if (message.type === "snapshot") {
       refreshTeam();

@@ -2,7 +2,7 @@
 // Follows the live feed, so a new proposal or hold appears without reloading.
 
 import { get, post } from "../api.js";
-import { announce, el, formatDateTime, formatTime, showError, kids } from "../ui.js";
+import { announce, debounce, el, formatDateTime, formatTime, showError, kids } from "../ui.js";
 
 export function renderIncoming(section, { live }) {
   let declineReasons = {};
@@ -68,11 +68,25 @@ export function renderIncoming(section, { live }) {
   function holdCard(h) {
     const picker = reasonPicker(`weigeren-${h.id}`, rejectReasons.map((r) => [r.code, r.label]));
     const reject = el("button", { type: "button", class: "button danger" }, "Weigeren");
+    const confirm = el("button", { type: "button", class: "button ok" }, "Opgenomen: bevestigen");
     const cardError = el("p", { class: "error", role: "alert", hidden: true });
     const card = el("article", { class: "card hold-card", dataset: { holdId: h.id } },
       el("h3", {}, `Crisisplek vastgehouden: ${h.group_name}`),
       el("p", {}, `Door de crisisdienst, tot ${formatTime(h.expires_at)}${h.age ? `; jongere van ${h.age} jaar` : ""}.`),
-      el("details", {}, el("summary", {}, "Weigeren met reden"), picker.node, reject), cardError);
+      el("details", {}, el("summary", {}, "Weigeren met reden"), picker.node, reject),
+      el("div", { class: "actions" }, confirm), cardError);
+    confirm.addEventListener("click", async () => {
+      // The youth has arrived: the hold becomes the placement.
+      confirm.disabled = true;
+      try {
+        await post(`/holds/${h.id}/confirm`, {});
+        announce(`Opname in ${h.group_name} bevestigd.`);
+        load();
+      } catch (err) {
+        showError(cardError, err.message);
+        confirm.disabled = false;
+      }
+    });
     reject.addEventListener("click", async () => {
       if (!picker.select.value) {
         showError(cardError, "Kies een reden om te weigeren.");
@@ -111,12 +125,14 @@ export function renderIncoming(section, { live }) {
     }
   }
 
+  const reloadSoon = debounce(load, 300);
   const unsubscribe = live.subscribe((message) => {
-    if (typeof message.type === "string" && (message.type.startsWith("proposal.") || message.type.startsWith("hold."))) load();
+    if (typeof message.type === "string" && (message.type.startsWith("proposal.") || message.type.startsWith("hold."))) reloadSoon();
   });
   load();
   return () => {
     disposed = true;
+    reloadSoon.cancel();
     unsubscribe();
   };
 }

@@ -2,7 +2,7 @@
 // assignments as placement proposals, and every proposal with its status (live).
 
 import { get, post } from "../api.js";
-import { announce, el, formatDateTime, formatNumber, showError, kids } from "../ui.js";
+import { announce, debounce, el, formatDateTime, formatNumber, showError, kids } from "../ui.js";
 
 export function render(root, { live }) {
   const limit = el("select", { id: "run-tijd" }, [5, 10, 30, 60].map((s) => el("option", { value: s, selected: s === 10 }, `${s} seconden`)));
@@ -143,8 +143,9 @@ export function render(root, { live }) {
     }
   });
 
+  const reloadSoon = debounce(loadProposals, 300);
   const unsubscribe = live.subscribe((message) => {
-    if (typeof message.type === "string" && message.type.startsWith("proposal.")) loadProposals();
+    if (typeof message.type === "string" && message.type.startsWith("proposal.")) reloadSoon();
   });
   (async () => {
     await loadReferences();
@@ -158,6 +159,7 @@ export function render(root, { live }) {
   })();
   return () => {
     disposed = true;
+    reloadSoon.cancel();
     unsubscribe();
   };
 }

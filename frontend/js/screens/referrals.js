@@ -3,7 +3,7 @@
 // for any group of the region.
 
 import { ApiError, get, post, request } from "../api.js";
-import { announce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
+import { announce, debounce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
 
 let referralVocabulary = null;
 async function refVocab() {
@@ -63,8 +63,9 @@ function renderWaitingList(root, { navigate, live }) {
   statusFilter.addEventListener("change", loadList);
   referralForm(formSection, { onCreated: (referral) => navigate(`wachtlijst/${referral.id}`) });
   loadList();
+  const reloadSoon = debounce(loadList, 300);
   const unsubscribe = live.subscribe((message) => {
-    if (typeof message.type === "string" && (message.type.startsWith("referral") || message.type.startsWith("proposal"))) loadList();
+    if (typeof message.type === "string" && (message.type.startsWith("referral") || message.type.startsWith("proposal"))) reloadSoon();
   });
   return unsubscribe;
 }
@@ -401,9 +402,10 @@ function renderOptions(root, { live }, referralId) {
   });
 
   load();
+  const reloadOptions = debounce(load, 300);
   const unsubscribe = live.subscribe((message) => {
     // A place that fills or frees changes the ranking: reload when a group in the list changes.
-    if (message.group && optionList.querySelector(`[data-group-id='${message.group.id}']`)) load();
+    if (message.group && optionList.querySelector(`[data-group-id='${message.group.id}']`)) reloadOptions();
   });
   return () => {
     disposed = true;
