@@ -13,8 +13,6 @@ from pydantic import ConfigDict
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from backend.domain import CARE_FORMS
-
 
 class IntensityReassessment(SQLModel, table=True):
     __tablename__ = "intensity_reassessments"
@@ -47,9 +45,6 @@ class IntensityQuestion(SQLModel):
     is_crisis: bool | None = None  # defaults to care_form == "crisis"
     occupancy_norm: float | None = Field(default=None, gt=0, le=1)
     region: str | None = None  # region code whose band table applies (default: the caller's)
-
-    def care_form_known(self) -> bool:
-        return self.care_form is None or self.care_form in CARE_FORMS
 
 
 class IntensityAnswer(SQLModel):
