@@ -14,13 +14,14 @@ radius; inside each tier the nearest first, then the most free places.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlmodel import Session, col
 
 from backend.audit import service as audit
@@ -59,6 +60,7 @@ EARTH_RADIUS_KM = 6371.0
 
 _G = Group.__table__  # type: ignore[attr-defined]
 _P = Provider.__table__  # type: ignore[attr-defined]
+_R = Region.__table__  # type: ignore[attr-defined]
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -84,24 +86,26 @@ def _iso(moment: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _regions(session: Session) -> dict[int, Region]:
-    # A few dozen rows nationally: reading them all is cheaper than a join per candidate.
-    return {r.id: r for r in session.execute(select(Region)).scalars().all()}  # type: ignore[misc]
-
-
-def _own_region(session: Session, principal: Principal, regions: dict[int, Region],
-                region_code: str | None) -> Region | None:
+def _own_region(session: Session, principal: Principal, region_code: str | None) -> Region | None:
     if region_code:
-        for region in regions.values():
-            if region.code == region_code.strip().upper():
-                return region
-        raise RuleViolation(f"Regio '{region_code}' is onbekend.", code="region_unknown")
+        region = session.execute(select(Region).where(col(Region.code) == region_code.strip().upper())
+                                 ).scalars().first()
+        if region is None:
+            raise RuleViolation(f"Regio '{region_code}' is onbekend.", code="region_unknown")
+        return region
     if principal.region_id is not None:
-        return regions.get(principal.region_id)
+        return session.get(Region, principal.region_id)
     if principal.provider_id is not None:
         provider = session.get(Provider, principal.provider_id)
-        return regions.get(provider.region_id) if provider else None
+        return session.get(Region, provider.region_id) if provider else None
     return None
+
+
+def _neighbour_ids(session: Session, region: Region | None) -> list[int]:
+    codes = list((region.settings or {}).get("neighbours", [])) if region else []
+    if not codes:
+        return []
+    return list(session.execute(select(Region.id).where(col(Region.code).in_(codes))).scalars())
 
 
 def region_hold_minutes(session: Session, region_id: int, settings: Settings) -> int:
@@ -111,6 +115,52 @@ def region_hold_minutes(session: Session, region_id: int, settings: Settings) ->
 
 
 # -- search -----------------------------------------------------------------------------------
+
+
+KM_PER_DEGREE_LAT = 110.57
+KM_PER_DEGREE_LON = 111.32
+GENDER_POLICIES_FOR = {"jongen": ("gemengd", "jongens"), "meisje": ("gemengd", "meisjes"),
+                       "anders": ("gemengd",)}
+_statements: dict[tuple[bool, ...], Any] = {}
+
+
+def _search_statement(*, has_age: bool, has_gender: bool, has_exclude: bool, has_provider: bool) -> Any:
+    """The search query with bound parameters, built once per shape: constructing a SQLAlchemy
+    expression costs more than running it on an index, and this is the hot path."""
+    key = (has_age, has_gender, has_exclude, has_provider)
+    if key in _statements:
+        return _statements[key]
+    dy = (_G.c.lat - bindparam("lat")) * KM_PER_DEGREE_LAT
+    dx = (_G.c.lon - bindparam("lon")) * bindparam("kx")
+    flat_d2 = dy * dy + dx * dx
+    tier = case((_G.c.region_id == bindparam("own_id"), 0),
+                (_G.c.region_id.in_(bindparam("neighbour_ids", expanding=True)), 1), else_=2)
+    statement = (
+        select(_G.c.id, _G.c.name, _G.c.care_form, _G.c.provider_id, _G.c.lat, _G.c.lon,
+               _G.c.free_places, _G.c.held_places, _G.c.age_min, _G.c.age_max,
+               _G.c.gender_policy, _G.c.expertise, _G.c.reported_at, _P.c.name, _P.c.phone_24h,
+               _R.c.code, _R.c.name, tier)
+        .join(_P, _P.c.id == _G.c.provider_id)
+        .join(_R, _R.c.id == _G.c.region_id)
+        # The bounding box runs on the (care_form, lat, lon) index.
+        .where(_G.c.care_form.in_(bindparam("forms", expanding=True)),
+               _G.c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+               _G.c.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+               _G.c.admitting.is_(True), _G.c.free_places > _G.c.held_places,
+               flat_d2 <= bindparam("r2"))
+        .order_by(tier, flat_d2, _G.c.id)
+        .limit(bindparam("row_limit"))
+    )
+    if has_age:
+        statement = statement.where(_G.c.age_min <= bindparam("age"), _G.c.age_max >= bindparam("age"))
+    if has_gender:
+        statement = statement.where(_G.c.gender_policy.in_(bindparam("genders", expanding=True)))
+    if has_exclude:
+        statement = statement.where(_G.c.id != bindparam("exclude_id"))
+    if has_provider:
+        statement = statement.where(_G.c.provider_id == bindparam("provider_id"))
+    _statements[key] = statement
+    return statement
 
 
 def find_places(
@@ -125,60 +175,55 @@ def find_places(
     secure_care: bool = False,
     radius_km: float = 60.0,
     own_region: Region | None = None,
-    regions: dict[int, Region] | None = None,
     limit: int = 20,
     exclude_group_id: int | None = None,
     provider_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Crisis places free and admitting now, as plain dicts (the hot path: no ORM objects)."""
-    regions = regions if regions is not None else _regions(session)
-    forms = list(CRISIS_CARE_FORMS + (SECURE_CRISIS_CARE_FORMS if secure_care else ()))
-    dlat = radius_km / 111.0
-    dlon = radius_km / (111.32 * max(0.05, math.cos(math.radians(lat))))
-    query = (
-        select(_G.c.id, _G.c.name, _G.c.care_form, _G.c.provider_id, _G.c.region_id, _G.c.lat,
-               _G.c.lon, _G.c.free_places, _G.c.held_places, _G.c.age_min, _G.c.age_max,
-               _G.c.gender_policy, _G.c.expertise, _G.c.reported_at, _P.c.name, _P.c.phone_24h)
-        .join(_P, _P.c.id == _G.c.provider_id)
-        # Bounding box on the indexed (care_form, lat, lon): only nearby rows are read.
-        .where(_G.c.care_form.in_(forms), _G.c.lat.between(lat - dlat, lat + dlat),
-               _G.c.lon.between(lon - dlon, lon + dlon), _G.c.admitting.is_(True),
-               _G.c.free_places > _G.c.held_places)
-    )
-    if age is not None:
-        query = query.where(_G.c.age_min <= age, _G.c.age_max >= age)
-    if gender == "jongen":
-        query = query.where(_G.c.gender_policy.in_(("gemengd", "jongens")))
-    elif gender == "meisje":
-        query = query.where(_G.c.gender_policy.in_(("gemengd", "meisjes")))
-    elif gender == "anders":
-        query = query.where(_G.c.gender_policy == "gemengd")
-    if exclude_group_id is not None:
-        query = query.where(_G.c.id != exclude_group_id)
-    if provider_id is not None:
-        query = query.where(_G.c.provider_id == provider_id)
+    """Crisis places free and admitting now, best first.
 
-    own_id = own_region.id if own_region else None
-    neighbour_codes = set((own_region.settings or {}).get("neighbours", [])) if own_region else set()
+    The hot path. The database filters (care form, bounding box on the indexed lat/lon, free net
+    of holds, age, gender) and orders by tier and a flat-earth distance (plain arithmetic, so the
+    same SQL runs on SQLite and PostgreSQL); only the first few rows come back to Python, where
+    the exact great-circle distance decides the final order and the radius.
+    """
+    forms = list(CRISIS_CARE_FORMS + (SECURE_CRISIS_CARE_FORMS if secure_care else ()))
+    kx = KM_PER_DEGREE_LON * max(0.05, math.cos(math.radians(lat)))
+    genders = GENDER_POLICIES_FOR.get(gender or "")
+    statement = _search_statement(has_age=age is not None, has_gender=genders is not None,
+                                  has_exclude=exclude_group_id is not None,
+                                  has_provider=provider_id is not None)
+    params: dict[str, Any] = {
+        "forms": forms, "lat": lat, "lon": lon, "kx": kx,
+        "lat_lo": lat - radius_km / KM_PER_DEGREE_LAT, "lat_hi": lat + radius_km / KM_PER_DEGREE_LAT,
+        "lon_lo": lon - radius_km / kx, "lon_hi": lon + radius_km / kx,
+        # 2% slack: at this scale the flat distance is well within that of the true one.
+        "r2": (radius_km * 1.02) ** 2,
+        "own_id": own_region.id if own_region else -1,
+        "neighbour_ids": _neighbour_ids(session, own_region) or [-1],
+        # A margin of extra rows, so that the exact distance can still reorder near-ties.
+        "row_limit": limit * 2 + 10,
+        "age": age, "genders": list(genders or ()), "exclude_id": exclude_group_id,
+        "provider_id": provider_id,
+    }
     now = utcnow()
     stale_after = timedelta(hours=settings.stale_after_hours)
     wanted = set(needs)
     found: list[tuple[tuple[int, float, int], dict[str, Any]]] = []
-    for (gid, name, care_form, pid, rid, glat, glon, free, held, age_min, age_max, gender_policy,
-         expertise, reported_at, provider_name, phone) in session.execute(query):
+    for (gid, name, care_form, pid, glat, glon, free, held, age_min, age_max, gender_policy,
+         expertise, reported_at, provider_name, phone, region_code, region_name,
+         rank) in session.execute(statement, params):
         distance = haversine_km(lat, lon, glat, glon)
         if distance > radius_km:
             continue
-        region = regions.get(rid)
-        code = region.code if region else ""
-        tier = 0 if rid == own_id else 1 if code in neighbour_codes else 2
         reported = as_utc(reported_at)
+        if isinstance(expertise, str):  # a driver that hands JSON back as text
+            expertise = json.loads(expertise)
         met = sorted(wanted & set(expertise or ()))
         item = {
             "group_id": gid, "group_name": name, "kind": place_kind(care_form, name),
             "care_form": care_form, "provider_id": pid, "provider_name": provider_name,
-            "phone_24h": phone, "region_code": code, "region_name": region.name if region else "",
-            "tier": tier, "tier_label": TIER_LABELS[tier], "distance_km": round(distance, 1),
+            "phone_24h": phone, "region_code": region_code, "region_name": region_name,
+            "tier": rank, "tier_label": TIER_LABELS[rank], "distance_km": round(distance, 1),
             "free_places": free - held, "reported_free_places": free, "held_places": held,
             "age_min": age_min, "age_max": age_max, "gender_policy": gender_policy,
             "needs_met": met, "needs_missing": sorted(wanted - set(met)),
@@ -187,7 +232,7 @@ def find_places(
             "stale": reported is None or now - reported > stale_after,
             "lat": glat, "lon": glon,
         }
-        found.append(((tier, distance, -(free - held)), item))
+        found.append(((rank, distance, held - free), item))
     found.sort(key=lambda pair: pair[0])
     return [item for _, item in found[:limit]]
 
@@ -198,12 +243,11 @@ def search(*, session: Session, principal: Principal, query: CrisisSearch,
         lat, lon = query.lat, query.lon
     else:
         lat, lon = resolve_postcode(session=session, pc4=query.postcode or "")
-    regions = _regions(session)
-    own = _own_region(session, principal, regions, query.region_code)
+    own = _own_region(session, principal, query.region_code)
     results = find_places(
         session=session, settings=settings, lat=lat, lon=lon, age=query.age, gender=query.gender,
         needs=query.needs, secure_care=query.secure_care, radius_km=query.radius_km,
-        own_region=own, regions=regions, limit=query.limit,
+        own_region=own, limit=query.limit,
         provider_id=principal.provider_id if principal.role == Role.provider else None)
     return {
         "results": results,
@@ -218,12 +262,11 @@ def search(*, session: Session, principal: Principal, query: CrisisSearch,
 def next_best_options(*, session: Session, settings: Settings, principal: Principal, group: Group,
                       age: int | None, gender: str | None, limit: int = 5) -> list[dict[str, Any]]:
     """The nearest other places from the taken place's position: where the team can go now."""
-    regions = _regions(session)
-    own = regions.get(principal.region_id) if principal.region_id else regions.get(group.region_id)
+    region_id = principal.region_id or group.region_id
     return find_places(
         session=session, settings=settings, lat=group.lat, lon=group.lon, age=age, gender=gender,
         secure_care=group.care_form in SECURE_CRISIS_CARE_FORMS, radius_km=150.0,
-        own_region=own, regions=regions, limit=limit, exclude_group_id=group.id,
+        own_region=session.get(Region, region_id), limit=limit, exclude_group_id=group.id,
         provider_id=principal.provider_id if principal.role == Role.provider else None)
 
 
@@ -538,8 +581,7 @@ def expire_holds(db: Database, *, group_id: int | None = None, hold_id: int | No
 
 def overview(*, session: Session, principal: Principal, settings: Settings,
              region_code: str | None) -> dict[str, Any]:
-    regions = _regions(session)
-    region = _own_region(session, principal, regions, region_code)
+    region = _own_region(session, principal, region_code)
     if region is None:
         raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
     query = (select(Group, Provider.name, Provider.phone_24h)
