@@ -42,11 +42,15 @@ def append_event(
         # Delivered by PostgreSQL at commit, to every API process that listens.
         session.execute(text("SELECT pg_notify(:channel, :seq)"),
                         {"channel": NOTIFY_CHANNEL, "seq": str(seq)})
-    if not session.info.get("_live_wake_registered"):
-        from backend.live.hub import wake_local_hubs
+    # The committed rows go straight to this process's hubs, which saves each of them a
+    # database read per change; a hub that sees a gap still reads the table.
+    pending = session.info.get("_live_events")
+    if pending is None:
+        from backend.live.hub import deliver_local
 
-        session.info["_live_wake_registered"] = True
-        on_commit(session, wake_local_hubs)
+        pending = session.info["_live_events"] = []
+        on_commit(session, lambda: deliver_local(session.info.pop("_live_events", pending)))
+    pending.append(event)
     return event
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
+
 from backend.auth import Principal
 from backend.db import Database
 from backend.events.models import Event
@@ -38,6 +40,17 @@ def wake_local_hubs() -> None:
     """Called after a commit that appended events (from any thread)."""
     for hub in list(_hubs):
         hub.wake_threadsafe()
+
+
+def deliver_local(events: list[Event]) -> None:
+    """Called after a commit with the events it appended (from any thread)."""
+    # An event added inside a savepoint that was rolled back lost its identity: not committed.
+    committed = [e for e in events if sa_inspect(e).has_identity]
+    for hub in list(_hubs):
+        if committed:
+            hub.offer_threadsafe(committed)
+        else:
+            hub.wake_threadsafe()
 
 
 def event_message(event: Event) -> dict[str, Any]:
@@ -129,6 +142,21 @@ class LiveHub:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._wake.set)
 
+    def offer_threadsafe(self, events: list[Event]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._offer_committed, events)
+
+    def _offer_committed(self, events: list[Event]) -> None:
+        """Publish committed events that continue the sequence; on a gap (another thread's or
+        process's commit not seen yet) read the table instead, which keeps the order."""
+        if events and events[0].seq == self.last_seq + 1:
+            self.publish(events)
+        elif events and events[-1].seq > self.last_seq:
+            self._wake.set()
+
     def _read_last_seq(self) -> int:
         with self.db.session(write=False) as session:
             return last_seq(session)
@@ -178,8 +206,10 @@ class LiveHub:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     # Anything committed while we were not listening is picked up now.
                     self._wake.set()
-                    async for _notice in conn.notifies():
-                        self._wake.set()
+                    async for notice in conn.notifies():
+                        # This process's own commits were delivered already: skip the read.
+                        if not notice.payload.isdigit() or int(notice.payload) > self.last_seq:
+                            self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception:

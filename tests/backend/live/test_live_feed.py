@@ -224,3 +224,22 @@ def test_every_connected_client_that_may_see_it_receives_the_change(client, worl
         seq = put(client, world, group_id, 0, "provider_b")
         received = [next_change(ws) for ws in sockets]
     assert {(m["seq"], m["group_id"]) for m in received} == {(seq, group_id)}
+
+
+def test_event_from_a_rolled_back_savepoint_is_never_delivered(client, world, db):
+    from backend.events.service import append_event
+
+    with client.websocket_connect(live_url(token=world.tokens["admin"])) as ws:
+        ws.receive_json()
+        with db.session() as session:
+            append_event(session=session, type="test.kept", payload={"n": 1})
+            try:
+                with session.begin_nested():
+                    append_event(session=session, type="test.undone", payload={"n": 2})
+                    raise RuntimeError("savepoint fails")
+            except RuntimeError:
+                pass
+            append_event(session=session, type="test.kept", payload={"n": 3})
+        first, second = ws.receive_json(), ws.receive_json()
+    assert [(m["seq"], m["type"], m["n"]) for m in (first, second)] == [
+        (1, "test.kept", 1), (2, "test.kept", 3)]
