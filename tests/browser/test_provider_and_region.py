@@ -109,6 +109,7 @@ def test_not_admitting_needs_a_reason_and_nothing_typed_is_lost(people) -> None:
 
 def test_nothing_changed_refreshes_a_stale_figure(people, demo_server) -> None:  # type: ignore[no-untyped-def]
     page = people("aanbieder3").page
+    expect(page.locator(".group-card").first).to_be_visible()
     stale = page.locator(".group-card.is-stale")
     if stale.count() == 0:
         pytest.skip("de demodata gaf aanbieder 3 geen verouderde groep")
