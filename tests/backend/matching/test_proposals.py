@@ -178,3 +178,17 @@ def test_concurrent_proposals_for_the_last_place_have_one_winner(database_url, w
         for t in threads:
             t.join()
     assert sorted(codes) == [201] + [409] * 5
+
+
+def test_withdrawing_a_proposed_referral_gives_the_held_place_back(client, world, db):
+    ref = create_referral(client, world)
+    proposal = _propose(client, world, ref["id"], world.groups_a[1]).json()
+    assert group_row(db, world.groups_a[1]).held_places == 1
+    gone = client.post(f"/api/v1/referrals/{ref['id']}/withdraw", json={"reason": "Elders geplaatst"},
+                       headers=world.headers("coordinator"))
+    assert gone.status_code == 200 and gone.json()["status"] == "withdrawn"
+    assert group_row(db, world.groups_a[1]).held_places == 0
+    seen = client.get(f"/api/v1/proposals/{proposal['id']}", headers=world.headers("provider_a")).json()
+    assert seen["status"] == "withdrawn"
+    late = client.post(f"/api/v1/proposals/{proposal['id']}/accept", headers=world.headers("provider_a"))
+    assert late.status_code == 409
