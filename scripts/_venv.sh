@@ -9,7 +9,13 @@ fi
 # Reinstall only when the project file changed since the last install.
 stamp=.venv/.plekwijzer-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  echo "plekwijzer installeren in .venv (eenmalig, enkele minuten)..."
+  log=.venv/install.log
+  if ! { .venv/bin/python -m pip install --quiet --upgrade pip &&
+         .venv/bin/python -m pip install --quiet -e ".[dev]"; } >"$log" 2>&1; then
+    cat "$log"
+    echo "Installatie mislukt; zie hierboven." >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
