@@ -7,9 +7,9 @@ re-assessment row is opened and an event appended; an admin or coordinator decid
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
@@ -90,6 +90,12 @@ class ReassessmentPublic(SQLModel):
     status: str
     decided_at: datetime | None
     note: str | None
+
+    @field_validator("created_at", "decided_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes; everything stored is UTC, and the API says so.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class GroupIntensity(SQLModel):

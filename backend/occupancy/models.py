@@ -15,7 +15,7 @@ on the same day counts no night.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, field_validator
@@ -197,11 +197,21 @@ class Discrepancy(SQLModel):
     difference: int  # reported free minus what the feed leaves free
     source: str
 
+    @field_validator("reported_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC, and the API says so.
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
 
 def event_public(event: OccupancyEvent) -> dict[str, Any]:
     return {
         "id": event.id, "event_id": event.event_id, "kind": event.kind, "group_id": event.group_id,
-        "at": event.at, "day": event.day, "origin_region_code": event.origin_region_code,
+        "at": _utc(event.at), "day": event.day, "origin_region_code": event.origin_region_code,
         "stay_reference": event.stay_reference, "cancels_event_id": event.cancels_event_id,
-        "source": event.source, "received_at": event.received_at,
+        "source": event.source, "received_at": _utc(event.received_at),
     }
