@@ -92,6 +92,16 @@ class Subscriber:
         return not (self.municipalities is not None
                     and group.get("municipality_id") not in self.municipalities)
 
+    def end(self) -> None:
+        """Stop feeding this subscriber and wake its sender with the end marker."""
+        if self.overflowed:
+            return
+        self.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            if self.queue.full():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
     def offer(self, seq: int, text: str) -> None:
         if self.overflowed:
             return
@@ -228,13 +238,18 @@ class LiveHub:
         """The missed messages after ``since`` that this subscriber may see, with the last
         sequence number covered; ``None`` when too much was missed (send a snapshot)."""
         with self.db.session(write=False) as session:
+            # The counter first: an event and its counter value commit together, so every event
+            # up to ``current`` is visible to the next statement. Read the other way round (each
+            # statement has its own snapshot under READ COMMITTED) an event committed in between
+            # was neither replayed nor sent live: reported as covered, then skipped as a duplicate.
+            current = last_seq(session)
             if count_events_after(session, since) > self.settings.live_max_replay:
                 return None
-            events = events_after(session, since)
-            current = last_seq(session)
+            events = [e for e in events_after(session, since) if e.seq <= current]
         texts = []
         for event in events:
             message = event_message(event)
             if subscriber.wants(message):
                 texts.append(json.dumps(message, default=str))
-        return texts, max([current, *[e.seq for e in events]], default=since)
+        # Events after ``current`` reach the subscriber through its queue (it subscribed first).
+        return texts, current
