@@ -62,6 +62,15 @@ def get_group(group_id: int, request: Request, session: SessionDep,
     return JSONResponse(body, headers={"ETag": f'"{group.version}"'})
 
 
+@router.get("/ui-settings")
+def get_ui_settings(request: Request, _: CurrentPrincipal) -> dict[str, object]:
+    """Installation settings the web app needs: the optional map tile server and the age at
+    which a reported figure counts as stale."""
+    settings: Settings = request.app.state.settings
+    return {"tile_server_url": settings.tile_server_url,
+            "stale_after_hours": settings.stale_after_hours}
+
+
 @router.get("/vocabulary")
 def get_vocabulary(_: CurrentPrincipal) -> dict[str, object]:
     """Care forms and need tags with their Dutch labels, for forms and filters."""

@@ -1,6 +1,6 @@
 // Coordinator: the region at a glance. A table of care forms × municipalities (net free places
 // of admitting groups), or a map of the groups positioned by their coordinates, drawn as SVG
-// without tiles from the internet (a tile server can be configured in js/config.js). Both
+// without tiles from the internet (a tile server can be configured with PLEKWIJZER_TILE_SERVER_URL or in js/config.js). Both
 // follow the live feed.
 
 import { get } from "../api.js";
@@ -218,8 +218,11 @@ export function render(root, { live }) {
       // The coordinator's own region (the demo also has crisis places in neighbouring regions).
       const me = await get("/auth/me");
       const scope = me.region_id ? `?region_id=${me.region_id}` : "";
-      const [v, m, picture] = await Promise.all([vocabulary(), municipalities(), get(`/availability${scope}`)]);
+      const [v, m, picture, ui] = await Promise.all([
+        vocabulary(), municipalities(), get(`/availability${scope}`), get("/ui-settings")]);
       regionId = me.region_id || null;
+      // The server's setting (PLEKWIJZER_TILE_SERVER_URL) wins over the default in config.js.
+      if (ui.tile_server_url) CONFIG.tileServerUrl = ui.tile_server_url;
       if (disposed) return;
       vocab = v;
       places = regionId ? m.filter((x) => x.region_id === regionId) : m;

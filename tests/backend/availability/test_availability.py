@@ -160,3 +160,17 @@ def test_stale_limit_is_configurable(world, database_url):
     with TestClient(app) as client:
         body = client.get("/api/v1/groups", headers=world.headers("viewer")).json()
     assert body and all(g["stale"] for g in body)
+
+
+def test_ui_settings_carry_the_configured_tile_server(world, database_url):
+    from starlette.testclient import TestClient
+
+    from backend.main import create_app
+    from tests.conftest import make_settings
+
+    url = "https://tiles.example.org/{z}/{x}/{y}.png"
+    app = create_app(make_settings(database_url, tile_server_url=url, stale_after_hours=12))
+    with TestClient(app) as client:
+        body = client.get("/api/v1/ui-settings", headers=world.headers("coordinator")).json()
+        assert client.get("/api/v1/ui-settings").status_code == 401
+    assert body == {"tile_server_url": url, "stale_after_hours": 12.0}
