@@ -80,23 +80,21 @@ async def live(websocket: WebSocket) -> None:
         sent_up_to = await _start(websocket, hub, subscriber, since,
                                   params.get("snapshot", "").lower() in ("1", "true", "ja"))
         receiver = asyncio.create_task(_drain_incoming(websocket))
+        # When the client goes away the queue gets an end marker, so the send loop below is a
+        # plain queue read: no task and no asyncio.wait per message, which is what keeps
+        # hundreds of clients cheap.
+        receiver.add_done_callback(lambda _task: subscriber.end())
         try:
             while True:
-                getter = asyncio.create_task(subscriber.queue.get())
-                done, _ = await asyncio.wait({getter, receiver},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if receiver in done:
-                    getter.cancel()
-                    return
-                item = getter.result()
+                item = await subscriber.queue.get()
                 if item is None:
-                    await websocket.close(code=4000, reason="Te ver achter; maak opnieuw verbinding met since")
+                    if not receiver.done():
+                        await websocket.close(code=4000, reason="Te ver achter; maak opnieuw verbinding met since")
                     return
                 seq, text = item
-                if seq <= sent_up_to:
-                    continue
-                await websocket.send_text(text)
-                sent_up_to = seq
+                if seq > sent_up_to:
+                    await websocket.send_text(text)
+                    sent_up_to = seq
         finally:
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
