@@ -110,3 +110,28 @@ def test_cached_group_table_follows_changes_like_a_fresh_build(client, world, db
         y = solver.Youth(**{**{f: getattr(youth, f) for f in youth.__slots__},
                             "acceptable_care_forms": (form,), "required_intensity": "A"})
         assert solver.rank(y, patched.table, limit=10) == solver.rank(y, fresh.table, limit=10)
+
+
+def test_region_weights_come_from_the_region_settings(client, world, db):
+    from backend.regions.models import Region
+
+    ref = create_referral(client, world)
+    url = f"/api/v1/referrals/{ref['id']}/options"
+    default = client.get(url, headers=world.headers("coordinator")).json()
+    assert default["weights"]["need"] == 0.40 and default["weights"]["profile_c_limit"] == 2
+    with db.session() as session:
+        region = session.get(Region, world.region_id)
+        region.settings = {"matching_weights": {"need": 0.0, "distance": 0.6}, "profile_c_limit": 1}
+        session.add(region)
+    tuned = client.get(url, headers=world.headers("coordinator")).json()
+    assert tuned["weights"]["distance"] == 0.6 and tuned["weights"]["profile_c_limit"] == 1
+    best = tuned["options"][0]
+    expected = 0.6 * best["components"]["distance"] + 0.25 * best["components"]["intensity"] \
+        + 0.15 * best["components"]["care_form"]
+    assert abs(best["score"] - expected) < 1e-5
+    with db.session() as session:
+        region = session.get(Region, world.region_id)
+        region.settings = {"matching_weights": {"afstand": 1}}
+        session.add(region)
+    broken = client.get(url, headers=world.headers("coordinator"))
+    assert broken.status_code == 422 and "afstand" in broken.json()["detail"]
