@@ -7,17 +7,14 @@ from backend.audit.models import AuditEntry
 from backend.availability.models import IdempotencyRecord
 from backend.crisis.models import Hold
 from backend.events.models import Event, EventCounter
-from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.intensity.models import IntensityReassessment
+from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
 from backend.users.models import ApiKey, LoginFailure, User
 
 __all__ = [
-    "MatchingRun",
-    "Proposal",
-    "Referral",
     "ApiKey",
     "AuditEntry",
     "Event",
@@ -28,12 +25,15 @@ __all__ = [
     "IntensityReassessment",
     "Location",
     "LoginFailure",
+    "MatchingRun",
     "Municipality",
     "OccupancyCensus",
     "OccupancyEvent",
     "OccupancyStay",
     "Postcode",
+    "Proposal",
     "Provider",
+    "Referral",
     "Region",
     "User",
 ]
