@@ -43,7 +43,7 @@ from tests.conftest import _empty_tables
 from tests.factories import add_group, build_world
 
 pytestmark = pytest.mark.slow
-RUNS = int(os.environ.get("PROOF_STATEFUL_RUNS", "8"))
+RUNS = int(os.environ.get("PROOF_STATEFUL_RUNS", "7"))
 STEPS = int(os.environ.get("PROOF_STATEFUL_STEPS", "30"))
 _counter = itertools.count(1)
 
@@ -332,6 +332,8 @@ def test_places_state_machine(client, db, settings, database_url):  # type: igno
         max_examples=RUNS, stateful_step_count=STEPS, deadline=None, database=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
     # The run really went through the interesting paths, not only through refusals.
-    for kind in ("availability", "holds", "proposals", "admissions", "hold_confirm", "proposal_accept"):
+    for kind in ("availability", "holds", "holds_refused", "hold_confirm", "hold_release", "hold_reject",
+                 "hold_expire", "proposals", "proposals_refused", "proposal_accept", "proposal_decline",
+                 "proposal_expire", "admissions", "discharges"):
         assert stats[kind] >= 1, dict(stats)
     print(dict(stats))

@@ -41,7 +41,7 @@ from tests.factories import build_world
 from tests.servers import running_server
 
 pytestmark = pytest.mark.slow
-EXAMPLES = int(os.environ.get("PROOF_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("PROOF_EXAMPLES", "6"))
 
 
 def dutch_error_message(ctx, response, case):  # type: ignore[no-untyped-def]
