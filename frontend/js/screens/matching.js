@@ -128,6 +128,8 @@ export function render(root, { live }) {
     }, 200);
     try {
       const run = await post("/matching/runs", { time_limit_s: seconds, send_proposals: send.checked });
+      // Stop the ticking first, or a tick during the awaits below overwrites "Klaar in".
+      clearInterval(timer);
       bar.value = seconds;
       text.textContent = `Klaar in ${formatNumber((Date.now() - began) / 1000, 1)} seconden.`;
       await loadReferences();
