@@ -111,12 +111,27 @@ def _bad_tokens(world) -> dict[str, dict[str, str]]:
         "tampered_role": {"Authorization": f"Bearer {tampered}"},
         "garbage": {"Authorization": "Bearer dit.is.geen.token"},
         "bad_api_key": {"X-API-Key": "pw_000000000000.verzonnen"},
-        "revoked_format": {"X-API-Key": world.api_keys["key_a"][:-2] + "xx"},
+        "tampered_api_key": {"X-API-Key": world.api_keys["key_a"][:-2] + "xx"},
     }
+
+
+def _revoked_key(db, world) -> str:
+    from backend.users.models import ApiKey
+    from tests.factories import add_api_key
+
+    with db.session() as session:
+        key = add_api_key(session, world.provider_a)
+        session.flush()
+        prefix = key.removeprefix("pw_").split(".", 1)[0]
+        record = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).scalars().one()
+        record.revoked = True
+        session.add(record)
+    return key
 
 
 def test_missing_expired_and_forged_credentials_are_refused_everywhere(client, world, db,
                                                                        operations):
+    bad = {**_bad_tokens(world), "revoked_api_key": {"X-API-Key": _revoked_key(db, world)}}
     before = _fingerprint(db)
     doc = client.app.openapi()
     for op in operations:
@@ -124,7 +139,7 @@ def test_missing_expired_and_forged_credentials_are_refused_everywhere(client, w
             continue
         values, _ = owned_by_a(op.path_params, client, world, db)
         body = minimal_body(op.body_schema, doc)
-        for name, headers in _bad_tokens(world).items():
+        for name, headers in bad.items():
             response = _send(client, op, op.url(values), headers, body)
             assert response.status_code == 401, (op.label, name, response.text)
             assert response.json()["detail"], (op.label, name)
