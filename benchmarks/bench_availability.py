@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_availability.py [--updates 3000] [--concurrency 32]
         [--databases sqlite,postgresql] [--quick]
+    .venv/bin/python benchmarks/bench_availability.py --cpu 300   # server CPU ms per PUT
 
 Each configuration gets a fresh database with 150 groups (30 providers, fixed seed), real
 ``plekwijzer serve`` processes, and the async Python client (``backend.client``) sending
@@ -17,7 +18,15 @@ import asyncio
 import random
 import time
 
-from common import bench_database, machine_note, markdown_table, servers, summary_ms
+from common import (
+    SERVER_PIDS,
+    bench_database,
+    machine_note,
+    markdown_table,
+    process_cpu_seconds,
+    servers,
+    summary_ms,
+)
 
 from backend.client import AsyncPlekwijzerClient
 
@@ -74,6 +83,33 @@ async def _run(urls: list[str], world, *, updates: int, concurrency: int, seed: 
     return elapsed, latencies, errors
 
 
+async def _cpu_per_put(url: str, world, *, puts: int, seed: int) -> float:  # type: ignore[no-untyped-def]
+    """Server CPU milliseconds per PUT: sequential PUTs (admin token, Idempotency-Key), CPU
+    time of the server process from /proc. Less sensitive to other load than updates/s."""
+    rng = random.Random(seed)
+    pid = SERVER_PIDS[url]
+    async with AsyncPlekwijzerClient(url, token=world.admin_token, retries=0) as client:
+        async def some(n: int) -> None:
+            for _ in range(n):
+                group_id = rng.choice(world.group_ids)
+                await client.set_availability(
+                    group_id, free_places=rng.randint(0, world.capacities[group_id]))
+        await some(30)  # warm-up
+        before = process_cpu_seconds(pid)
+        await some(puts)
+        return (process_cpu_seconds(pid) - before) * 1000 / puts
+
+
+def cpu_main(databases: list[str], *, puts: int, seed: int) -> None:
+    for database in databases:
+        with bench_database(database, seed=seed) as world, \
+                servers(world.database_url) as urls:
+            ms = asyncio.run(_cpu_per_put(urls[0], world, puts=puts, seed=seed))
+        print(f"{database}: server CPU {ms:.2f} ms per PUT over {puts} sequential PUTs",
+              flush=True)
+    print(machine_note())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=3000)
@@ -81,7 +117,12 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--quick", action="store_true", help="500 updates per configuration")
+    parser.add_argument("--cpu", type=int, default=0, metavar="PUTS",
+                        help="only measure server CPU per PUT over this many sequential PUTs")
     args = parser.parse_args()
+    if args.cpu:
+        cpu_main(args.databases.split(","), puts=args.cpu, seed=args.seed)
+        return
     updates = 500 if args.quick else args.updates
     configs = []
     for database in args.databases.split(","):

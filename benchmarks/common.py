@@ -141,6 +141,17 @@ def bench_database(kind: str, *, seed: int = 2025, providers: int = 30,
         admin.dispose()
 
 
+# Base URL -> process id of the servers started here, for measuring their CPU time.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its finished-and-waited children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def server(database_url: str, *, workers: int = 1, timeout: float = 120.0) -> Iterator[str]:
     """One ``plekwijzer serve`` process (the CLI, as in production); yields its base URL.
@@ -163,8 +174,10 @@ def server(database_url: str, *, workers: int = 1, timeout: float = 120.0) -> It
             log.seek(0)
             sys.stderr.write(log.read().decode(errors="replace")[-3000:])
             raise
+        SERVER_PIDS[base_url] = process.pid
         yield base_url
     finally:
+        SERVER_PIDS.pop(base_url, None)
         process.terminate()
         try:
             process.wait(timeout=15)

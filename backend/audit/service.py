@@ -26,3 +26,24 @@ def record(
                        detail=detail or {})
     session.add(entry)
     return entry
+
+
+def record_core(
+    *,
+    session: Session,
+    actor: Principal,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    purpose: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """``record`` as one plain INSERT on the session's connection (no ORM object, no flush),
+    for hot paths; the row is the same and commits or rolls back with the transaction."""
+    session.connection().execute(_AUDIT.insert(), {
+        "at": utcnow(), "actor": actor.label, "actor_role": actor.role, "action": action,
+        "object_type": object_type, "object_id": str(object_id), "purpose": purpose,
+        "detail": detail or {}})
+
+
+_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from backend.audit import service as audit
-from backend.auth import Principal
+from backend.auth import Principal, ensure_provider_access
 from backend.availability.models import AvailabilityUpdate
-from backend.domain import utcnow
-from backend.errors import PreconditionFailed, RuleViolation
-from backend.events.service import append_event
-from backend.providers.models import Group
-from backend.providers.service import get_group_for, to_public
+from backend.domain import as_utc, utcnow
+from backend.errors import NotFound, PreconditionFailed, RuleViolation
+from backend.events.service import append_event, append_event_core
+from backend.providers.models import Group, GroupPublic
+from backend.providers.service import to_public
 
 AVAILABILITY_CHANGED = "availability.changed"
 
@@ -39,49 +44,133 @@ def report_availability(
     report: AvailabilityUpdate,
     expected_version: int | None,
     stale_after_hours: float,
-) -> tuple[Group, int]:
+) -> tuple[dict[str, object], int]:
+    """Store a report; returns the group as the API shows it (``GroupPublic`` in JSON form)
+    and the event's sequence number.
+
+    This is the busiest write of the service, so it uses plain SQL statements on the session's
+    connection instead of the ORM unit of work: lock and read the few columns the checks need,
+    one ``UPDATE ... RETURNING`` for the new state, the counter, the event and the audit row.
+    The JSON for the response, the event and the audit row is built once from the returned row.
+    It commits or rolls back with the request's transaction like every other write.
+    """
+    conn = session.connection()
     # The row lock makes concurrent reports for one group queue up, so none is lost and each
-    # gets the next version.
-    group = get_group_for(session=session, principal=principal, group_id=group_id,
-                          for_update=True)
-    if expected_version is not None and expected_version != group.version:
+    # gets the next version. (On SQLite the transaction began with BEGIN IMMEDIATE: writers
+    # queue on the database lock instead.)
+    current = conn.execute(_LOCK_GROUP, {"id": group_id}).one_or_none()
+    if current is None:
+        raise NotFound("Groep niet gevonden.")
+    ensure_provider_access(principal, current.provider_id)
+    if expected_version is not None and expected_version != current.version:
         raise PreconditionFailed(
-            f"De gegevens van deze groep zijn intussen gewijzigd (nu versie {group.version}, "
+            f"De gegevens van deze groep zijn intussen gewijzigd (nu versie {current.version}, "
             f"u had versie {expected_version}). Laad de groep opnieuw en probeer het nog eens.",
-            extra={"current_version": group.version},
+            extra={"current_version": current.version},
         )
-    if report.free_places > group.capacity:
+    held = current.held_places
+    if report.free_places > current.capacity:
         raise RuleViolation(
             f"Vrije plaatsen ({report.free_places}) kan niet meer zijn dan de capaciteit van "
-            f"de groep ({group.capacity}).",
+            f"de groep ({current.capacity}).",
             code="free_places_above_capacity",
         )
-    if report.free_places < group.held_places:
+    if report.free_places < held:
         raise RuleViolation(
-            f"Er {'is' if group.held_places == 1 else 'zijn'} {group.held_places} "
-            f"{'plaats' if group.held_places == 1 else 'plaatsen'} vastgehouden voor een crisisplaatsing "
-            f"of plaatsingsvoorstel; meld minstens {group.held_places} vrij, of wijs de claim eerst af.",
+            f"Er {'is' if held == 1 else 'zijn'} {held} "
+            f"{'plaats' if held == 1 else 'plaatsen'} vastgehouden voor een crisisplaatsing "
+            f"of plaatsingsvoorstel; meld minstens {held} vrij, of wijs de claim eerst af.",
             code="free_places_below_held",
         )
-    before = {"free_places": group.free_places, "admitting": group.admitting,
-              "reason": group.not_admitting_reason, "version": group.version}
-    group.free_places = report.free_places
-    group.admitting = report.admitting
-    group.not_admitting_reason = None if report.admitting else report.reason
-    group.expected_free_date = report.expected_free_date
-    group.waiting_list = report.waiting_list
-    group.reported_at = utcnow()
-    group.reported_by = principal.label
-    group.version += 1
-    session.add(group)
-    session.flush()
-    seq = publish_group_change(session=session, group=group, event_type=AVAILABILITY_CHANGED,
-                               actor=principal.label, stale_after_hours=stale_after_hours)
-    audit.record(session=session, actor=principal, action="availability.update",
-                 object_type="group", object_id=group_id, purpose="beschikbaarheid gemeld",
-                 detail={"before": before,
-                         "after": {"free_places": group.free_places, "admitting": group.admitting,
-                                   "reason": group.not_admitting_reason,
-                                   "version": group.version},
-                         "seq": seq})
-    return group, seq
+    reason = None if report.admitting else report.reason
+    reported_at = utcnow()
+    row = conn.execute(_UPDATE_GROUP, {  # b_: SQLAlchemy reserves the column names
+        "b_id": group_id, "b_free_places": report.free_places, "b_admitting": report.admitting,
+        "b_not_admitting_reason": reason, "b_expected_free_date": report.expected_free_date,
+        "b_waiting_list": report.waiting_list, "b_reported_at": reported_at,
+        "b_reported_by": principal.label,
+    }).one()
+    # The time written, not the one read back: SQLite returns it without a time zone.
+    public = group_public_json(row._mapping, reported_at=reported_at,
+                               stale_after_hours=stale_after_hours)
+    event = append_event_core(session=session, type=AVAILABILITY_CHANGED,
+                              payload={"group": public}, group_id=group_id,
+                              provider_id=row.provider_id, region_id=row.region_id,
+                              actor=principal.label)
+    audit.record_core(
+        session=session, actor=principal, action="availability.update", object_type="group",
+        object_id=group_id, purpose="beschikbaarheid gemeld",
+        detail={"before": {"free_places": current.free_places, "admitting": current.admitting,
+                           "reason": current.not_admitting_reason, "version": current.version},
+                "after": {"free_places": row.free_places, "admitting": row.admitting,
+                          "reason": row.not_admitting_reason, "version": row.version},
+                "seq": event.seq})
+    return public, event.seq
+
+
+_GROUPS = Group.__table__  # type: ignore[attr-defined]
+_c = _GROUPS.c
+
+# Only what the checks and the audit row's "before" need.
+_LOCK_GROUP = (
+    select(_c.provider_id, _c.version, _c.capacity, _c.held_places, _c.free_places,
+           _c.admitting, _c.not_admitting_reason)
+    .where(_c.id == bindparam("id"))
+    .with_for_update()
+)
+
+# Every column GroupPublic shows comes back from the UPDATE itself (no second read).
+_UPDATE_GROUP = (
+    update(_GROUPS)
+    .where(_c.id == bindparam("b_id"))
+    .values(free_places=bindparam("b_free_places"), admitting=bindparam("b_admitting"),
+            not_admitting_reason=bindparam("b_not_admitting_reason"),
+            expected_free_date=bindparam("b_expected_free_date"),
+            waiting_list=bindparam("b_waiting_list"), reported_at=bindparam("b_reported_at"),
+            reported_by=bindparam("b_reported_by"), version=_c.version + 1)
+    .returning(*[c for c in _GROUPS.c if c.name != "reported_by"])
+)
+
+_FLOAT_FIELDS = ("weekly_roster_hours", "occupancy_norm", "day_tariff", "lat", "lon")
+
+
+def group_public_json(row: Mapping[str, Any], *, reported_at: datetime | None,
+                      stale_after_hours: float) -> dict[str, object]:
+    """``to_public(group).model_dump(mode="json")`` built straight from a groups row, without
+    two pydantic round trips (tests/backend/availability pin that both give the same JSON).
+    Keys come in GroupPublic's order, values in the JSON form pydantic gives them."""
+    free, held = row["free_places"], row["held_places"]
+    data: dict[str, object] = {}
+    for name in _PUBLIC_FIELDS:
+        if name == "reason":
+            data[name] = row["not_admitting_reason"]
+        elif name == "net_free_places":
+            data[name] = max(0, free - held)
+        elif name == "stale":
+            data[name] = reported_at is None or (
+                utcnow() - reported_at > timedelta(hours=stale_after_hours))
+        elif name == "reported_at":
+            data[name] = None if reported_at is None else _json_datetime(reported_at)
+        elif name == "expected_free_date":
+            value = row[name]
+            data[name] = None if value is None else value.isoformat()
+        elif name in ("provider_name", "municipality_name"):
+            data[name] = None
+        elif name in _FLOAT_FIELDS:
+            data[name] = float(row[name])
+        elif name == "expertise":
+            data[name] = list(row[name])
+        else:
+            data[name] = row[name]
+    return data
+
+
+_PUBLIC_FIELDS = tuple(GroupPublic.model_fields)
+
+
+def _json_datetime(moment: datetime) -> str:
+    # pydantic writes UTC as "Z"; everything stored is UTC (SQLite gives it back naive).
+    moment = as_utc(moment)  # type: ignore[assignment]
+    if moment.utcoffset() == timedelta(0):
+        return moment.replace(tzinfo=None).isoformat() + "Z"
+    return moment.isoformat()
