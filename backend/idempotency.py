@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -32,6 +32,30 @@ from backend.errors import RuleViolation
 Outcome = tuple[int, Any, dict[str, str]]  # status code, JSON body, headers
 
 _RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_r = _RECORDS.c
+
+
+# The statements are built once (bind parameters, not values), so a request only fills them
+# in. ("b_": SQLAlchemy reserves the column names for its own parameters.)
+def _claim(insert: Any) -> Any:
+    return (
+        insert(_RECORDS)
+        .values(principal=bindparam("b_principal"), key=bindparam("b_key"),
+                method=bindparam("b_method"), path=bindparam("b_path"),
+                body_hash=bindparam("b_body_hash"), status_code=0, response={}, headers={},
+                created_at=bindparam("b_created_at"))
+        .on_conflict_do_nothing(index_elements=["principal", "key"])
+        .returning(_r.id)
+    )
+
+
+_CLAIM_PG = _claim(pg_insert)
+_CLAIM_SQLITE = _claim(sqlite_insert)
+_STORED = select(_r.body_hash, _r.status_code, _r.response, _r.headers).where(
+    _r.principal == bindparam("b_principal"), _r.key == bindparam("b_key"))
+_ANSWER = _RECORDS.update().where(_r.id == bindparam("b_id")).values(
+    status_code=bindparam("b_status_code"), response=bindparam("b_response"),
+    headers=bindparam("b_headers"))
 
 
 def _fingerprint(method: str, path: str, body: Any) -> str:
@@ -71,25 +95,18 @@ def run_idempotent(
     fingerprint = _fingerprint(method, path, body)
     owner = principal.label
     conn = session.connection()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     claimed = conn.execute(
-        insert(_RECORDS)
-        .values(principal=owner, key=key, method=method, path=path, body_hash=fingerprint,
-                status_code=0, response={}, headers={}, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["principal", "key"])
-        .returning(_RECORDS.c.id)
+        _CLAIM_PG if conn.dialect.name == "postgresql" else _CLAIM_SQLITE,
+        {"b_principal": owner, "b_key": key, "b_method": method, "b_path": path,
+         "b_body_hash": fingerprint, "b_created_at": utcnow()},
     ).scalar()
     if claimed is None:
         # The key was used before, or a concurrent request with it committed first (the
         # insert waited for it): answer as that request did.
-        row = conn.execute(
-            select(_RECORDS.c.body_hash, _RECORDS.c.status_code, _RECORDS.c.response,
-                   _RECORDS.c.headers)
-            .where(_RECORDS.c.principal == owner, _RECORDS.c.key == key)
-        ).one()
+        row = conn.execute(_STORED, {"b_principal": owner, "b_key": key}).one()
         return _replay(row.body_hash, row.status_code, row.response, row.headers, fingerprint)
 
     status, content, headers = action()
-    conn.execute(_RECORDS.update().where(_RECORDS.c.id == claimed).values(
-        status_code=status, response={"body": content}, headers=headers))
+    conn.execute(_ANSWER, {"b_id": claimed, "b_status_code": status,
+                           "b_response": {"body": content}, "b_headers": headers})
     return JSONResponse(content, status_code=status, headers=headers)

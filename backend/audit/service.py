@@ -40,10 +40,10 @@ def record_core(
 ) -> None:
     """``record`` as one plain INSERT on the session's connection (no ORM object, no flush),
     for hot paths; the row is the same and commits or rolls back with the transaction."""
-    session.connection().execute(_AUDIT.insert(), {
+    session.connection().execute(_INSERT_AUDIT, {
         "at": utcnow(), "actor": actor.label, "actor_role": actor.role, "action": action,
         "object_type": object_type, "object_id": str(object_id), "purpose": purpose,
         "detail": detail or {}})
 
 
-_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+_INSERT_AUDIT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # built once

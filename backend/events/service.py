@@ -43,7 +43,7 @@ def append_event(
         # Delivered by PostgreSQL at commit, to every API process that listens.
         session.execute(text("SELECT pg_notify(:channel, :seq)"),
                         {"channel": NOTIFY_CHANNEL, "seq": str(seq)})
-    _deliver_after_commit(session, event)
+    deliver_after_commit(session, event)
     return event
 
 
@@ -54,7 +54,7 @@ _NEXT_SEQ_PG = text(
     f"RETURNING last_seq, pg_notify('{NOTIFY_CHANNEL}', last_seq::text)"
 )
 _NEXT_SEQ = text("UPDATE event_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]  # built once
 
 
 def append_event_core(
@@ -80,7 +80,7 @@ def append_event_core(
     is_pg = conn.dialect.name == "postgresql"
     seq = int(conn.execute(_NEXT_SEQ_PG if is_pg else _NEXT_SEQ).scalar_one())
     at = utcnow()
-    conn.execute(_EVENTS.insert(), {"seq": seq, "type": type, "at": at, "region_id": region_id,
+    conn.execute(_INSERT_EVENT, {"seq": seq, "type": type, "at": at, "region_id": region_id,
                                     "provider_id": provider_id, "group_id": group_id,
                                     "actor": actor, "payload": payload})
     event = Event(seq=seq, type=type, at=at, region_id=region_id, provider_id=provider_id,
@@ -89,11 +89,12 @@ def append_event_core(
     # (detached), which is what the live hub checks to tell a committed event from one whose
     # savepoint was rolled back.
     make_transient_to_detached(event)
-    _deliver_after_commit(session, event)
+    deliver_after_commit(session, event)
     return event
 
 
-def _deliver_after_commit(session: Session, event: Event) -> None:
+def deliver_after_commit(session: Session, event: Event) -> None:
+    """Hand ``event`` to this process's live hubs once the session's transaction commits."""
     # The committed rows go straight to this process's hubs, which saves each of them a
     # database read per change; a hub that sees a gap still reads the table.
     pending = session.info.get("_live_events")
