@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -101,7 +102,27 @@ def create_access_token(user: User, settings: Settings) -> tuple[str, int]:
     )
 
 
+# Verified tokens, so that a client sending the same token on every request is checked with a
+# dictionary look-up and a clock comparison instead of a full decode (base64, JSON, HMAC: about
+# a third of a millisecond). Only tokens that passed the full check are kept, keyed by the
+# secret too; the expiry is compared on every use exactly as PyJWT does (expired when
+# exp <= now), and an expired one goes through the full decode again to get its error.
+_verified_tokens: dict[tuple[str, str], tuple[Principal, float]] = {}
+_VERIFIED_TOKENS_MAX = 4096
+
+
 def principal_from_token(token: str, settings: Settings) -> Principal:
+    cached = _verified_tokens.get((token, settings.secret_key))
+    if cached is not None and time.time() < cached[1]:
+        return cached[0]
+    principal, expires = _decode_token(token, settings)
+    if len(_verified_tokens) >= _VERIFIED_TOKENS_MAX:
+        _verified_tokens.clear()  # simple bound; the next requests fill it again
+    _verified_tokens[(token, settings.secret_key)] = (principal, expires)
+    return principal
+
+
+def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM],
                             options={"require": ["exp", "sub"]})
@@ -116,7 +137,7 @@ def principal_from_token(token: str, settings: Settings) -> Principal:
         raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid")
     return Principal(kind="user", id=int(claims["sub"]), name=str(claims.get("name", "")),
                      role=role, provider_id=claims.get("provider_id"),
-                     region_id=claims.get("region_id"))
+                     region_id=claims.get("region_id")), float(claims["exp"])
 
 
 def new_api_key() -> tuple[str, str, str]:
