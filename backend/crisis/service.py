@@ -18,8 +18,8 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlmodel import Session, col
@@ -101,11 +101,43 @@ def _own_region(session: Session, principal: Principal, region_code: str | None)
     return None
 
 
-def _neighbour_ids(session: Session, region: Region | None) -> list[int]:
-    codes = list((region.settings or {}).get("neighbours", [])) if region else []
-    if not codes:
-        return []
-    return list(session.execute(select(Region.id).where(col(Region.code).in_(codes))).scalars())
+class SearchRegion(NamedTuple):
+    """The own region as the search needs it: id, code and the neighbouring region codes."""
+
+    id: int
+    code: str
+    neighbours: list[str]
+
+
+_REGION_COLUMNS = (_R.c.id, _R.c.code, _R.c.settings["neighbours"])
+_REGION_BY_CODE = select(*_REGION_COLUMNS).where(_R.c.code == bindparam("code"))
+_REGION_BY_ID = select(*_REGION_COLUMNS).where(_R.c.id == bindparam("id"))
+_REGION_OF_PROVIDER = (select(*_REGION_COLUMNS).select_from(_P.join(_R, _R.c.id == _P.c.region_id))
+                       .where(_P.c.id == bindparam("provider_id")))
+
+
+def _search_region_row(conn: Any, statement: Any, params: dict[str, Any]) -> SearchRegion | None:
+    row = conn.execute(statement, params).first()
+    if row is None:
+        return None
+    return SearchRegion(row[0], row[1], list(row[2]) if row[2] is not None else [])
+
+
+def _search_region(session: Session, principal: Principal, region_code: str | None,
+                   ) -> SearchRegion | None:
+    """``_own_region`` for the search hot path: one Core query for the id, code and only the
+    ``neighbours`` entry of the settings (no ORM object, no decoding of the whole settings)."""
+    conn = session.connection()
+    if region_code:
+        region = _search_region_row(conn, _REGION_BY_CODE, {"code": region_code.strip().upper()})
+        if region is None:
+            raise RuleViolation(f"Regio '{region_code}' is onbekend.", code="region_unknown")
+        return region
+    if principal.region_id is not None:
+        return _search_region_row(conn, _REGION_BY_ID, {"id": principal.region_id})
+    if principal.provider_id is not None:
+        return _search_region_row(conn, _REGION_OF_PROVIDER, {"provider_id": principal.provider_id})
+    return None
 
 
 def region_hold_minutes(session: Session, region_id: int, settings: Settings) -> int:
@@ -121,20 +153,35 @@ KM_PER_DEGREE_LAT = 110.57
 KM_PER_DEGREE_LON = 111.32
 GENDER_POLICIES_FOR = {"jongen": ("gemengd", "jongens"), "meisje": ("gemengd", "meisjes"),
                        "anders": ("gemengd",)}
-_statements: dict[tuple[bool, ...], Any] = {}
+_statements: dict[tuple[Any, ...], Any] = {}
 
 
-def _search_statement(*, has_age: bool, has_gender: bool, has_exclude: bool, has_provider: bool) -> Any:
+def _slots(n: int) -> int:
+    """Bind slots for a list of n values: the next power of two, so that few statement shapes exist."""
+    size = 1
+    while size < n:
+        size *= 2
+    return size
+
+
+def _search_statement(*, n_forms: int, n_neighbours: int, n_genders: int, has_age: bool,
+                      has_exclude: bool, has_provider: bool) -> Any:
     """The search query with bound parameters, built once per shape: constructing a SQLAlchemy
-    expression costs more than running it on an index, and this is the hot path."""
-    key = (has_age, has_gender, has_exclude, has_provider)
-    if key in _statements:
-        return _statements[key]
+    expression costs more than running it on an index, and this is the hot path. Lists are bound
+    as fixed slots (``f0``, ``n0``, ``g0`` ...) rather than expanding parameters, which SQLAlchemy
+    would rewrite into the SQL text on every execution."""
+    key = (n_forms, n_neighbours, n_genders, has_age, has_exclude, has_provider)
+    statement = _statements.get(key)
+    if statement is not None:
+        return statement
     dy = (_G.c.lat - bindparam("lat")) * KM_PER_DEGREE_LAT
     dx = (_G.c.lon - bindparam("lon")) * bindparam("kx")
     flat_d2 = dy * dy + dx * dx
-    tier = case((_G.c.region_id == bindparam("own_id"), 0),
-                (_G.c.region_id.in_(bindparam("neighbour_ids", expanding=True)), 1), else_=2)
+    whens: list[Any] = [(_G.c.region_id == bindparam("own_id"), 0)]
+    if n_neighbours:
+        # The neighbours are region codes; the joined region row gives each group's code.
+        whens.append((_R.c.code.in_([bindparam(f"n{i}") for i in range(n_neighbours)]), 1))
+    tier = case(*whens, else_=2)
     statement = (
         select(_G.c.id, _G.c.name, _G.c.care_form, _G.c.provider_id, _G.c.lat, _G.c.lon,
                _G.c.free_places, _G.c.held_places, _G.c.age_min, _G.c.age_max,
@@ -143,7 +190,7 @@ def _search_statement(*, has_age: bool, has_gender: bool, has_exclude: bool, has
         .join(_P, _P.c.id == _G.c.provider_id)
         .join(_R, _R.c.id == _G.c.region_id)
         # The bounding box runs on the (care_form, lat, lon) index.
-        .where(_G.c.care_form.in_(bindparam("forms", expanding=True)),
+        .where(_G.c.care_form.in_([bindparam(f"f{i}") for i in range(n_forms)]),
                _G.c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
                _G.c.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
                _G.c.admitting.is_(True), _G.c.free_places > _G.c.held_places,
@@ -153,14 +200,20 @@ def _search_statement(*, has_age: bool, has_gender: bool, has_exclude: bool, has
     )
     if has_age:
         statement = statement.where(_G.c.age_min <= bindparam("age"), _G.c.age_max >= bindparam("age"))
-    if has_gender:
-        statement = statement.where(_G.c.gender_policy.in_(bindparam("genders", expanding=True)))
+    if n_genders:
+        statement = statement.where(_G.c.gender_policy.in_([bindparam(f"g{i}") for i in range(n_genders)]))
     if has_exclude:
         statement = statement.where(_G.c.id != bindparam("exclude_id"))
     if has_provider:
         statement = statement.where(_G.c.provider_id == bindparam("provider_id"))
     _statements[key] = statement
     return statement
+
+
+def _bind_slots(params: dict[str, Any], prefix: str, values: Sequence[Any], slots: int) -> None:
+    for i in range(slots):
+        # Padding repeats the first value: a duplicate in an IN list changes nothing.
+        params[f"{prefix}{i}"] = values[i] if i < len(values) else values[0]
 
 
 def find_places(
@@ -174,7 +227,7 @@ def find_places(
     needs: Sequence[str] = (),
     secure_care: bool = False,
     radius_km: float = 60.0,
-    own_region: Region | None = None,
+    own_region: SearchRegion | None = None,
     limit: int = 20,
     exclude_group_id: int | None = None,
     provider_id: int | None = None,
@@ -186,40 +239,52 @@ def find_places(
     same SQL runs on SQLite and PostgreSQL); only the first few rows come back to Python, where
     the exact great-circle distance decides the final order and the radius.
     """
-    forms = list(CRISIS_CARE_FORMS + (SECURE_CRISIS_CARE_FORMS if secure_care else ()))
+    forms = CRISIS_CARE_FORMS + (SECURE_CRISIS_CARE_FORMS if secure_care else ())
     kx = KM_PER_DEGREE_LON * max(0.05, math.cos(math.radians(lat)))
-    genders = GENDER_POLICIES_FOR.get(gender or "")
-    statement = _search_statement(has_age=age is not None, has_gender=genders is not None,
-                                  has_exclude=exclude_group_id is not None,
+    genders = GENDER_POLICIES_FOR.get(gender or "") or ()
+    neighbours = own_region.neighbours if own_region else []
+    n_forms, n_neighbours, n_genders = _slots(len(forms)), len(neighbours) and _slots(len(neighbours)), \
+        len(genders) and _slots(len(genders))
+    statement = _search_statement(n_forms=n_forms, n_neighbours=n_neighbours, n_genders=n_genders,
+                                  has_age=age is not None, has_exclude=exclude_group_id is not None,
                                   has_provider=provider_id is not None)
     params: dict[str, Any] = {
-        "forms": forms, "lat": lat, "lon": lon, "kx": kx,
+        "lat": lat, "lon": lon, "kx": kx,
         "lat_lo": lat - radius_km / KM_PER_DEGREE_LAT, "lat_hi": lat + radius_km / KM_PER_DEGREE_LAT,
         "lon_lo": lon - radius_km / kx, "lon_hi": lon + radius_km / kx,
         # 2% slack: at this scale the flat distance is well within that of the true one.
         "r2": (radius_km * 1.02) ** 2,
         "own_id": own_region.id if own_region else -1,
-        "neighbour_ids": _neighbour_ids(session, own_region) or [-1],
         # A margin of extra rows, so that the exact distance can still reorder near-ties.
         "row_limit": limit * 2 + 10,
-        "age": age, "genders": list(genders or ()), "exclude_id": exclude_group_id,
-        "provider_id": provider_id,
+        "age": age, "exclude_id": exclude_group_id, "provider_id": provider_id,
     }
+    _bind_slots(params, "f", forms, n_forms)
+    _bind_slots(params, "n", neighbours, n_neighbours)
+    _bind_slots(params, "g", genders, n_genders)
+    # Core on the session's connection: the ORM execute path adds nothing for plain rows.
+    rows = session.connection().execute(statement, params).all()
+    ranked: list[tuple[tuple[int, float, int], float, Any]] = []
+    for row in rows:
+        distance = haversine_km(lat, lon, row[4], row[5])
+        if distance > radius_km:
+            continue
+        ranked.append(((row[17], distance, row[7] - row[6]), distance, row))
+    ranked.sort(key=lambda entry: entry[0])
+    # Only the rows that are answered become dicts.
     now = utcnow()
     stale_after = timedelta(hours=settings.stale_after_hours)
     wanted = set(needs)
-    found: list[tuple[tuple[int, float, int], dict[str, Any]]] = []
-    for (gid, name, care_form, pid, glat, glon, free, held, age_min, age_max, gender_policy,
-         expertise, reported_at, provider_name, phone, region_code, region_name,
-         rank) in session.execute(statement, params):
-        distance = haversine_km(lat, lon, glat, glon)
-        if distance > radius_km:
-            continue
-        reported = as_utc(reported_at)
+    found: list[dict[str, Any]] = []
+    for _key, distance, (gid, name, care_form, pid, glat, glon, free, held, age_min, age_max,
+                         gender_policy, expertise, reported_at, provider_name, phone, region_code,
+                         region_name, rank) in ranked[:limit]:
+        if reported_at is not None and reported_at.tzinfo is None:
+            reported_at = reported_at.replace(tzinfo=UTC)  # as_utc: SQLite hands back naive times
         if isinstance(expertise, str):  # a driver that hands JSON back as text
             expertise = json.loads(expertise)
         met = sorted(wanted & set(expertise or ()))
-        item = {
+        found.append({
             "group_id": gid, "group_name": name, "kind": place_kind(care_form, name),
             "care_form": care_form, "provider_id": pid, "provider_name": provider_name,
             "phone_24h": phone, "region_code": region_code, "region_name": region_name,
@@ -227,14 +292,13 @@ def find_places(
             "free_places": free - held, "reported_free_places": free, "held_places": held,
             "age_min": age_min, "age_max": age_max, "gender_policy": gender_policy,
             "needs_met": met, "needs_missing": sorted(wanted - set(met)),
-            "reported_at": reported.isoformat() if reported else None,
-            "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
-            "stale": reported is None or now - reported > stale_after,
+            "reported_at": reported_at.isoformat() if reported_at else None,
+            "minutes_since_report": (int((now - reported_at).total_seconds() // 60)
+                                     if reported_at else None),
+            "stale": reported_at is None or now - reported_at > stale_after,
             "lat": glat, "lon": glon,
-        }
-        found.append(((rank, distance, held - free), item))
-    found.sort(key=lambda pair: pair[0])
-    return [item for _, item in found[:limit]]
+        })
+    return found
 
 
 def search(*, session: Session, principal: Principal, query: CrisisSearch,
@@ -243,7 +307,7 @@ def search(*, session: Session, principal: Principal, query: CrisisSearch,
         lat, lon = query.lat, query.lon
     else:
         lat, lon = resolve_postcode(session=session, pc4=query.postcode or "")
-    own = _own_region(session, principal, query.region_code)
+    own = _search_region(session, principal, query.region_code)
     results = find_places(
         session=session, settings=settings, lat=lat, lon=lon, age=query.age, gender=query.gender,
         needs=query.needs, secure_care=query.secure_care, radius_km=query.radius_km,
@@ -253,7 +317,7 @@ def search(*, session: Session, principal: Principal, query: CrisisSearch,
         "results": results,
         "position": {"lat": lat, "lon": lon},
         "own_region": own.code if own else None,
-        "neighbour_regions": list((own.settings or {}).get("neighbours", [])) if own else [],
+        "neighbour_regions": list(own.neighbours) if own else [],
         "searched_radius_km": query.radius_km,
         "order": ORDER_TEXT,
     }
@@ -263,10 +327,12 @@ def next_best_options(*, session: Session, settings: Settings, principal: Princi
                       age: int | None, gender: str | None, limit: int = 5) -> list[dict[str, Any]]:
     """The nearest other places from the taken place's position: where the team can go now."""
     region_id = principal.region_id or group.region_id
+    session.flush()  # find_places reads through the connection: no autoflush there
+    own = _search_region_row(session.connection(), _REGION_BY_ID, {"id": region_id})
     return find_places(
         session=session, settings=settings, lat=group.lat, lon=group.lon, age=age, gender=gender,
         secure_care=group.care_form in SECURE_CRISIS_CARE_FORMS, radius_km=150.0,
-        own_region=session.get(Region, region_id), limit=limit, exclude_group_id=group.id,
+        own_region=own, limit=limit, exclude_group_id=group.id,
         provider_id=principal.provider_id if principal.role == Role.provider else None)
 
 
