@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import String, bindparam, case, func, select, type_coerce, update
 from sqlmodel import Session, col
 
 from backend.audit import service as audit
@@ -185,8 +185,10 @@ def _search_statement(*, n_forms: int, n_neighbours: int, n_genders: int, has_ag
     statement = (
         select(_G.c.id, _G.c.name, _G.c.care_form, _G.c.provider_id, _G.c.lat, _G.c.lon,
                _G.c.free_places, _G.c.held_places, _G.c.age_min, _G.c.age_max,
-               _G.c.gender_policy, _G.c.expertise, _G.c.reported_at, _P.c.name, _P.c.phone_24h,
-               _R.c.code, _R.c.name, tier)
+               # As text where the driver hands JSON over as text (SQLite): decoded below only
+               # for the rows that are answered, not for the margin rows.
+               _G.c.gender_policy, type_coerce(_G.c.expertise, String), _G.c.reported_at,
+               _P.c.name, _P.c.phone_24h, _R.c.code, _R.c.name, tier)
         .join(_P, _P.c.id == _G.c.provider_id)
         .join(_R, _R.c.id == _G.c.region_id)
         # The bounding box runs on the (care_form, lat, lon) index.
