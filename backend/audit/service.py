@@ -10,6 +10,8 @@ from backend.audit.models import AuditEntry
 from backend.auth import Principal
 from backend.domain import utcnow
 
+_INSERT_AUDIT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # built once
+
 
 def record(
     *,
@@ -20,30 +22,11 @@ def record(
     object_id: str | int,
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    entry = AuditEntry(at=utcnow(), actor=actor.label, actor_role=actor.role, action=action,
-                       object_type=object_type, object_id=str(object_id), purpose=purpose,
-                       detail=detail or {})
-    session.add(entry)
-    return entry
-
-
-def record_core(
-    *,
-    session: Session,
-    actor: Principal,
-    action: str,
-    object_type: str,
-    object_id: str | int,
-    purpose: str | None = None,
-    detail: dict[str, Any] | None = None,
 ) -> None:
-    """``record`` as one plain INSERT on the session's connection (no ORM object, no flush),
-    for hot paths; the row is the same and commits or rolls back with the transaction."""
+    """One audit row as a plain INSERT on the session's connection: no ORM object and no flush,
+    so it is cheap on hot paths; it commits or rolls back (savepoints included) with the
+    change it records."""
     session.connection().execute(_INSERT_AUDIT, {
         "at": utcnow(), "actor": actor.label, "actor_role": actor.role, "action": action,
         "object_type": object_type, "object_id": str(object_id), "purpose": purpose,
         "detail": detail or {}})
-
-
-_INSERT_AUDIT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # built once

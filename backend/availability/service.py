@@ -113,7 +113,7 @@ def report_availability(
                                 payload={"group": public}, group_id=group_id,
                                 provider_id=row.provider_id, region_id=row.region_id,
                                 actor=principal.label).seq
-        audit.record_core(
+        audit.record(
             session=session, actor=principal, action=AUDIT_ACTION, object_type="group",
             object_id=group_id, purpose=AUDIT_PURPOSE,
             detail={"before": before, "after": after, "seq": seq})
