@@ -11,16 +11,20 @@ instead of failing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from backend.config import Settings
+
+# How long a SQLite writer waits for its turn before "database is locked".
+SQLITE_BUSY_SECONDS = 30
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -29,13 +33,15 @@ def make_engine(settings: Settings) -> Engine:
         # psycopg 3 is the driver; accept the plain URL form people copy from elsewhere.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": SQLITE_BUSY_SECONDS})
         _configure_sqlite(engine)
         return engine
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size * 2,
+        # With the overflow, one connection for each of the 40 threads requests run on.
+        max_overflow=max(0, 40 - settings.db_pool_size),
         pool_pre_ping=True,
         pool_recycle=1800,
     )
@@ -50,7 +56,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -69,6 +75,15 @@ class Database:
         self._write_engine = (
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
+        # SQLite lets one transaction write at a time. A writer that finds the database locked
+        # sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and polls again, so under
+        # load the lock stands idle between a commit and the next poll while requests wait for
+        # hundreds of milliseconds. Writers of this process therefore queue on a Python lock
+        # first, which hands over the moment it is released; the busy timeout still orders
+        # writers of different processes. The wait is bounded like the busy timeout: after it
+        # the writer goes on and SQLite decides, as before.
+        self._sqlite_writer = threading.Lock() if self.is_sqlite else None
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -77,7 +92,8 @@ class Database:
         Callbacks registered with ``on_commit`` (wake-ups for the live feed) run only once the
         data is committed, so a listener never looks for rows it cannot see yet.
         """
-        with Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
+        with self._writer_turn(write), \
+                Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
             try:
                 yield s
                 s.commit()
@@ -87,6 +103,26 @@ class Database:
             callbacks = s.info.pop("after_commit", [])
         for callback in callbacks:
             callback()
+
+    @contextmanager
+    def _writer_turn(self, write: bool) -> Iterator[None]:
+        lock = self._sqlite_writer
+        if not write or lock is None:
+            yield
+            return
+        acquired = lock.acquire(timeout=SQLITE_BUSY_SECONDS)
+        try:
+            yield
+        finally:
+            if acquired:
+                lock.release()
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection on which every statement is its own transaction, for writes that are
+        one statement (no BEGIN and COMMIT round trips); live delivery is the caller's."""
+        with self._autocommit_engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -58,14 +58,14 @@ _ANSWER = _RECORDS.update().where(_r.id == bindparam("b_id")).values(
     headers=bindparam("b_headers"))
 
 
-def _fingerprint(method: str, path: str, body: Any) -> str:
+def fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps([method, path, body], sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(body_hash: str, status_code: int, response: dict[str, Any],
-            stored_headers: dict[str, Any], fingerprint: str) -> JSONResponse:
-    if body_hash != fingerprint:
+def replay(stored_hash: str, status_code: int, response: dict[str, Any],
+           stored_headers: dict[str, Any], body_hash: str) -> JSONResponse:
+    if stored_hash != body_hash:
         raise RuleViolation(
             "Deze Idempotency-Key is al gebruikt voor een ander verzoek; "
             "gebruik een nieuwe sleutel voor een nieuwe wijziging.",
@@ -74,6 +74,18 @@ def _replay(body_hash: str, status_code: int, response: dict[str, Any],
     headers = dict(stored_headers)
     headers["Idempotent-Replayed"] = "true"
     return JSONResponse(response.get("body"), status_code=status_code, headers=headers)
+
+
+def check_key(key: str) -> None:
+    if not 1 <= len(key) <= 200:
+        raise RuleViolation("Idempotency-Key moet 1 tot 200 tekens lang zijn.",
+                            code="idempotency_key_invalid")
+
+
+def replay_stored(conn: Any, *, owner: str, key: str, body_hash: str) -> JSONResponse:
+    """The stored answer to an earlier request with this key (422 if its body differed)."""
+    row = conn.execute(_STORED, {"b_principal": owner, "b_key": key}).one()
+    return replay(row.body_hash, row.status_code, row.response, row.headers, body_hash)
 
 
 def run_idempotent(
@@ -89,22 +101,19 @@ def run_idempotent(
     if key is None:
         status, content, headers = action()
         return JSONResponse(content, status_code=status, headers=headers)
-    if not 1 <= len(key) <= 200:
-        raise RuleViolation("Idempotency-Key moet 1 tot 200 tekens lang zijn.",
-                            code="idempotency_key_invalid")
-    fingerprint = _fingerprint(method, path, body)
+    check_key(key)
+    body_hash = fingerprint(method, path, body)
     owner = principal.label
     conn = session.connection()
     claimed = conn.execute(
         _CLAIM_PG if conn.dialect.name == "postgresql" else _CLAIM_SQLITE,
         {"b_principal": owner, "b_key": key, "b_method": method, "b_path": path,
-         "b_body_hash": fingerprint, "b_created_at": utcnow()},
+         "b_body_hash": body_hash, "b_created_at": utcnow()},
     ).scalar()
     if claimed is None:
         # The key was used before, or a concurrent request with it committed first (the
         # insert waited for it): answer as that request did.
-        row = conn.execute(_STORED, {"b_principal": owner, "b_key": key}).one()
-        return _replay(row.body_hash, row.status_code, row.response, row.headers, fingerprint)
+        return replay_stored(conn, owner=owner, key=key, body_hash=body_hash)
 
     status, content, headers = action()
     conn.execute(_ANSWER, {"b_id": claimed, "b_status_code": status,

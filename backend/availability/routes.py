@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.models import AvailabilityList, AvailabilityUpdate
-from backend.availability.service import report_availability
+from backend.availability.service import report_availability, report_availability_pg
 from backend.config import Settings
 from backend.db import Database, SessionDep
 from backend.domain import utcnow
@@ -52,7 +52,7 @@ async def put_availability(
     principal: CurrentPrincipal,
     if_match: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
+) -> Response:
     """Report free places of a group. Send `If-Match` with the ETag you read to refuse the
     change when someone else changed the group in between (412); send `Idempotency-Key` to
     make a retry safe."""
@@ -63,6 +63,16 @@ async def put_availability(
     expected = parse_if_match(if_match)
     path = request.url.path
     fingerprint_body = report.model_dump(mode="json") if idempotency_key is not None else None
+
+    if not db.is_sqlite:
+        def statement() -> Response:
+            with db.autocommit() as conn:
+                return report_availability_pg(
+                    conn=conn, principal=principal, group_id=group_id, report=report,
+                    expected_version=expected, stale_after_hours=settings.stale_after_hours,
+                    idempotency_key=idempotency_key, path=path)
+
+        return await run_in_threadpool(statement)
 
     def transaction() -> JSONResponse:
         # Commits when the block ends (live delivery after that), rolls back on any error.

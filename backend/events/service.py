@@ -106,6 +106,15 @@ def deliver_after_commit(session: Session, event: Event) -> None:
     pending.append(event)
 
 
+def deliver_committed(event: Event) -> None:
+    """Hand an event written on an autocommit connection (so already committed) to this
+    process's live hubs."""
+    from backend.live.hub import deliver_local
+
+    make_transient_to_detached(event)  # a stored row (see append_event_core)
+    deliver_local([event])
+
+
 def last_seq(session: Session) -> int:
     value = session.exec(select(EventCounter.last_seq).where(EventCounter.id == 1)).first()
     return int(value or 0)

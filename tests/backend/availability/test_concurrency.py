@@ -4,11 +4,13 @@ sequence numbers advance by exactly the number of reports, without gaps, in comm
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import httpx
 import pytest
 from sqlmodel import col, select
 
+from backend.audit.models import AuditEntry
 from backend.events.models import Event
 from backend.providers.models import Group
 from tests.conftest import TEST_SECRET
@@ -53,6 +55,52 @@ def _check(db, group_id: int, responses: list[httpx.Response], seq_before: int, 
     # The stored state is the one of the last committed report.
     last = events[-1].payload["group"]
     assert (group.free_places, group.waiting_list) == (last["free_places"], last["waiting_list"])
+    # Each audit row's "before" is the state the previous report left: none read a stale row.
+    with db.session(write=False) as session:
+        audits = session.exec(select(AuditEntry).where(
+            AuditEntry.action == "availability.update", AuditEntry.object_id == str(group_id))
+            .order_by(col(AuditEntry.id))).all()
+    chain = [a.detail for a in audits if a.detail["seq"] in set(seqs)]
+    assert [d["seq"] for d in sorted(chain, key=lambda d: d["seq"])] == seqs
+    chain.sort(key=lambda d: d["after"]["version"])
+    for previous, current in itertools.pairwise(chain):
+        assert current["before"] == previous["after"]
+
+
+async def _fire_same_key(base_url: str, group_id: int, headers: dict[str, str]
+                         ) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+        start = asyncio.Event()
+
+        async def one() -> httpx.Response:
+            await start.wait()
+            return await http.put(f"/api/v1/groups/{group_id}/availability",
+                                  json={"free_places": 2, "waiting_list": 7},
+                                  headers={**headers, "Idempotency-Key": "one-retry-storm"})
+
+        tasks = [asyncio.create_task(one()) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        start.set()
+        return await asyncio.gather(*tasks)
+
+
+@pytest.mark.postgres_only
+def test_20_concurrent_retries_with_one_key_change_once_on_postgresql(backend_name,
+                                                                      database_url, db, world):
+    """A client that retries in a storm (or a proxy that repeats requests) gets one change and
+    twenty identical answers, even when the retries arrive together at two processes."""
+    if backend_name != "postgresql":
+        pytest.skip("two API worker processes need PostgreSQL")
+    group_id = world.groups_a[1]
+    seq_before, version_before = _state(db, group_id)
+    with server_process(database_url, secret_key=TEST_SECRET, workers=2) as base_url:
+        responses = asyncio.run(_fire_same_key(base_url, group_id, world.headers("key_a")))
+    assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses][:3]
+    assert len({r.text for r in responses}) == 1
+    assert {r.headers["ETag"] for r in responses} == {f'"{version_before + 1}"'}
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 19
+    assert _state(db, group_id) == (seq_before + 1, version_before + 1)
 
 
 def _state(db, group_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
