@@ -90,7 +90,9 @@ class Database:
         """A unit of work: commits when the block ends normally, rolls back otherwise.
 
         Callbacks registered with ``on_commit`` (wake-ups for the live feed) run only once the
-        data is committed, so a listener never looks for rows it cannot see yet.
+        data is committed, so a listener never looks for rows it cannot see yet. On SQLite
+        they run before the next writer of this process starts, so events reach the live hub
+        in commit order.
         """
         with self._writer_turn(write), \
                 Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
@@ -100,9 +102,8 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
-            callbacks = s.info.pop("after_commit", [])
-        for callback in callbacks:
-            callback()
+            for callback in s.info.pop("after_commit", []):
+                callback()
 
     @contextmanager
     def _writer_turn(self, write: bool) -> Iterator[None]:

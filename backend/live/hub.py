@@ -8,6 +8,11 @@ behind even when a notification goes missing.
 
 Each client gets its own queue; an event is serialised to JSON once and shared by all clients.
 A client that falls too far behind is closed, and reconnects with ``?since=`` to catch up.
+
+This process's own commits come straight from the committing thread, so they need no read.
+Threads may hand them over slightly out of order (seq 7 before seq 6); the hub keeps the early
+one and waits a few milliseconds for the gap to fill before it reads the table (a gap that is
+another process's event is read then, in order).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ log = logging.getLogger(__name__)
 _hubs: weakref.WeakSet[LiveHub] = weakref.WeakSet()
 QUEUE_LIMIT = 5_000
 POLL_SECONDS = 1.0
+# How long a gap in the sequence may wait for this process's own event to fill it before the
+# hub reads the table: long enough for a thread that has committed to hand its event over.
+GAP_GRACE_SECONDS = 0.005
 
 
 def wake_local_hubs() -> None:
@@ -122,6 +130,8 @@ class LiveHub:
         self.settings = db.settings
         self.subscribers: set[Subscriber] = set()
         self.last_seq = 0
+        # Committed events of this process that arrived ahead of a gap, by sequence number.
+        self._early: dict[int, Event] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -160,11 +170,21 @@ class LiveHub:
             loop.call_soon_threadsafe(self._offer_committed, events)
 
     def _offer_committed(self, events: list[Event]) -> None:
-        """Publish committed events that continue the sequence; on a gap (another thread's or
-        process's commit not seen yet) read the table instead, which keeps the order."""
-        if events and events[0].seq == self.last_seq + 1:
-            self.publish(events)
-        elif events and events[-1].seq > self.last_seq:
+        """Publish committed events that continue the sequence; keep those after a gap for a
+        moment (another thread's commit is on its way), then read the table if it stays."""
+        for event in events:
+            if event.seq > self.last_seq:
+                self._early[event.seq] = event
+        self._publish_early()
+        if self._early and self._loop is not None:
+            self._loop.call_later(GAP_GRACE_SECONDS, self._wake_if_behind)
+
+    def _publish_early(self) -> None:
+        while self.last_seq + 1 in self._early:
+            self.publish([self._early.pop(self.last_seq + 1)])
+
+    def _wake_if_behind(self) -> None:
+        if self._early:
             self._wake.set()
 
     def _read_last_seq(self) -> int:
@@ -190,20 +210,23 @@ class LiveHub:
         while True:
             events = await asyncio.to_thread(self._read_after, self.last_seq, 2_000)
             if not events:
-                return
+                break
             self.publish(events)
             if len(events) < 2_000:
-                return
+                break
+        self._early = {seq: e for seq, e in self._early.items() if seq > self.last_seq}
+        self._publish_early()
 
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
             if event.seq <= self.last_seq:
                 continue
-            message = event_message(event)
-            text = json.dumps(message, default=str)
-            for subscriber in self.subscribers:
-                if subscriber.wants(message):
-                    subscriber.offer(event.seq, text)
+            if self.subscribers:  # nobody watching: nothing to serialise
+                message = event_message(event)
+                text = json.dumps(message, default=str)
+                for subscriber in self.subscribers:
+                    if subscriber.wants(message):
+                        subscriber.offer(event.seq, text)
             self.last_seq = event.seq
 
     async def _listen(self) -> None:
@@ -217,14 +240,24 @@ class LiveHub:
                     # Anything committed while we were not listening is picked up now.
                     self._wake.set()
                     async for notice in conn.notifies():
-                        # This process's own commits were delivered already: skip the read.
-                        if not notice.payload.isdigit() or int(notice.payload) > self.last_seq:
+                        # This process's own commits are delivered without a read; the
+                        # notice may arrive before the committing thread hands its event
+                        # over, so look again after the grace period.
+                        if not notice.payload.isdigit():
                             self._wake.set()
+                        elif int(notice.payload) > self.last_seq:
+                            self._behind(int(notice.payload))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("LISTEN connection lost; reconnecting", exc_info=True)
                 await asyncio.sleep(1.0)
+
+    def _behind(self, seq: int) -> None:
+        """Another process (or this one, not handed over yet) committed ``seq``."""
+        assert self._loop is not None
+        self._loop.call_later(GAP_GRACE_SECONDS,
+                              lambda: self._wake.set() if seq > self.last_seq else None)
 
     # -- subscribing ------------------------------------------------------------------------
 
