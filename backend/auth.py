@@ -140,6 +140,13 @@ def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
                      region_id=claims.get("region_id")), float(claims["exp"])
 
 
+# Verified API keys (by their hash), for the same reason: a provider system sends its key with
+# every request, and each look-up costs a database query and a thread hop. Only keys that
+# passed the check are kept, for ``api_key_cache_seconds``, so a revoked key is refused again
+# after at most that long.
+_verified_keys: dict[str, tuple[Principal, float]] = {}
+
+
 def new_api_key() -> tuple[str, str, str]:
     """A new key: (full key shown once, lookup prefix, stored hash)."""
     prefix = secrets.token_hex(6)
@@ -187,13 +194,23 @@ async def current_principal(
 
     db = get_db(request)
     if api_key:
-        # API keys are checked on a short session of their own, so the check does not hold a
-        # write transaction open on SQLite.
-        def check_key() -> Principal:
-            with db.session(write=False) as session:
-                return principal_from_api_key(session, api_key)
+        cache_key = _key_hash(api_key)
+        cached = _verified_keys.get(cache_key)
+        if cached is not None and time.monotonic() < cached[1]:
+            principal = cached[0]
+        else:
+            # API keys are checked on a short session of their own, so the check does not
+            # hold a write transaction open on SQLite.
+            def check_key() -> Principal:
+                with db.session(write=False) as session:
+                    return principal_from_api_key(session, api_key)
 
-        principal = await run_in_threadpool(check_key)
+            principal = await run_in_threadpool(check_key)
+            remember = db.settings.api_key_cache_seconds
+            if remember > 0:
+                if len(_verified_keys) >= _VERIFIED_TOKENS_MAX:
+                    _verified_keys.clear()
+                _verified_keys[cache_key] = (principal, time.monotonic() + remember)
     else:
         principal = resolve_principal(None, db.settings, token=token, api_key=None)  # type: ignore[arg-type]
     request.state.principal = principal

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Optional map tile server for the coordinator map (none: the map draws without tiles).
     tile_server_url: str | None = None
+    # A verified API key is remembered this long (seconds; 0: look it up on every request),
+    # which saves a provider system's every request a database look-up. A key revoked in the
+    # database therefore stops working within this time.
+    api_key_cache_seconds: float = 10.0
     # PostgreSQL connections each API process keeps open. Requests beyond it get an extra
     # connection that is closed again when returned: under steady load that means a new
     # server process per few requests (measured: 20 a second at 300 PUTs/s with 10), so keep

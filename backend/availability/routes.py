@@ -61,7 +61,7 @@ async def put_availability(
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     expected = parse_if_match(if_match)
-    path = request.url.path
+    path = request.scope["path"]
     fingerprint_body = report.model_dump(mode="json") if idempotency_key is not None else None
 
     if not db.is_sqlite:

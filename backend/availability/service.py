@@ -18,7 +18,7 @@ from backend.auth import Principal, ensure_provider_access
 from backend.availability.models import AvailabilityUpdate
 from backend.domain import as_utc, utcnow
 from backend.errors import NotFound, PreconditionFailed, RuleViolation
-from backend.events.models import Event
+from backend.events.models import StoredEvent
 from backend.events.service import (
     NOTIFY_CHANNEL,
     append_event,
@@ -191,9 +191,9 @@ def report_availability_pg(
                      capacity=row.old_capacity, held_places=row.old_held_places)
         raise RuntimeError("availability report refused by the database for no known rule")
     public = json.loads(row.body)
-    event = Event(seq=row.seq, type=AVAILABILITY_CHANGED, at=reported_at,
-                  region_id=public["region_id"], provider_id=public["provider_id"],
-                  group_id=group_id, actor=principal.label, payload={"group": public})
+    event = StoredEvent(seq=row.seq, type=AVAILABILITY_CHANGED, at=reported_at,
+                        region_id=public["region_id"], provider_id=public["provider_id"],
+                        group_id=group_id, actor=principal.label, payload={"group": public})
     deliver_committed(event)  # autocommit: stored and visible to everyone already
     # Written out again (compact, as a replay of it will be), not PostgreSQL's spaced text.
     return JSONResponse(public, headers={"ETag": f'"{row.version}"', "X-Event-Seq": str(row.seq)})

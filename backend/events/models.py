@@ -8,6 +8,7 @@ therefore seen every event up to ``n``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,22 @@ class Event(SQLModel, table=True):
     group_id: int | None = Field(default=None, index=True)
     actor: str | None = Field(default=None, max_length=120)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event row written with a plain statement, as handed to this process's live hubs
+    after its transaction committed: the fields of ``Event`` without the cost of an ORM
+    object (which the busiest writes would pay for every report)."""
+
+    seq: int
+    type: str
+    at: datetime
+    region_id: int | None
+    provider_id: int | None
+    group_id: int | None
+    actor: str | None
+    payload: dict[str, Any]
 
 
 class EventCounter(SQLModel, table=True):

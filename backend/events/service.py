@@ -6,12 +6,11 @@ from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import text, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, func, select
 
 from backend.db import on_commit
 from backend.domain import utcnow
-from backend.events.models import Event, EventCounter
+from backend.events.models import Event, EventCounter, StoredEvent
 
 NOTIFY_CHANNEL = "plekwijzer_events"
 
@@ -66,7 +65,7 @@ def append_event_core(
     provider_id: int | None = None,
     region_id: int | None = None,
     actor: str | None = None,
-) -> Event:
+) -> StoredEvent:
     """``append_event`` with two plain statements instead of the ORM unit of work (flush), for
     hot paths such as reporting availability. Same counter, same table, same live delivery.
 
@@ -83,17 +82,14 @@ def append_event_core(
     conn.execute(_INSERT_EVENT, {"seq": seq, "type": type, "at": at, "region_id": region_id,
                                     "provider_id": provider_id, "group_id": group_id,
                                     "actor": actor, "payload": payload})
-    event = Event(seq=seq, type=type, at=at, region_id=region_id, provider_id=provider_id,
-                  group_id=group_id, actor=actor, payload=payload)
-    # The row was written without the session: give the object the identity of a stored row
-    # (detached), which is what the live hub checks to tell a committed event from one whose
-    # savepoint was rolled back.
-    make_transient_to_detached(event)
+    event = StoredEvent(seq=seq, type=type, at=at, region_id=region_id,
+                        provider_id=provider_id, group_id=group_id, actor=actor,
+                        payload=payload)
     deliver_after_commit(session, event)
     return event
 
 
-def deliver_after_commit(session: Session, event: Event) -> None:
+def deliver_after_commit(session: Session, event: Event | StoredEvent) -> None:
     """Hand ``event`` to this process's live hubs once the session's transaction commits."""
     # The committed rows go straight to this process's hubs, which saves each of them a
     # database read per change; a hub that sees a gap still reads the table.
@@ -106,12 +102,11 @@ def deliver_after_commit(session: Session, event: Event) -> None:
     pending.append(event)
 
 
-def deliver_committed(event: Event) -> None:
+def deliver_committed(event: StoredEvent) -> None:
     """Hand an event written on an autocommit connection (so already committed) to this
     process's live hubs."""
     from backend.live.hub import deliver_local
 
-    make_transient_to_detached(event)  # a stored row (see append_event_core)
     deliver_local([event])
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from backend.auth import Principal
 from backend.db import Database
-from backend.events.models import Event
+from backend.events.models import Event, StoredEvent
 from backend.events.service import NOTIFY_CHANNEL, count_events_after, events_after, last_seq
 from backend.users.models import Role
 
@@ -50,10 +50,11 @@ def wake_local_hubs() -> None:
         hub.wake_threadsafe()
 
 
-def deliver_local(events: list[Event]) -> None:
+def deliver_local(events: list[Event | StoredEvent]) -> None:
     """Called after a commit with the events it appended (from any thread)."""
-    # An event added inside a savepoint that was rolled back lost its identity: not committed.
-    committed = [e for e in events if sa_inspect(e).has_identity]
+    # An ORM event added inside a savepoint that was rolled back lost its identity: not
+    # committed. (A StoredEvent is never written inside a savepoint: see append_event_core.)
+    committed = [e for e in events if isinstance(e, StoredEvent) or sa_inspect(e).has_identity]
     for hub in list(_hubs):
         if committed:
             hub.offer_threadsafe(committed)
@@ -61,7 +62,7 @@ def deliver_local(events: list[Event]) -> None:
             hub.wake_threadsafe()
 
 
-def event_message(event: Event) -> dict[str, Any]:
+def event_message(event: Event | StoredEvent) -> dict[str, Any]:
     message: dict[str, Any] = {
         "seq": event.seq,
         "type": event.type,
@@ -131,7 +132,7 @@ class LiveHub:
         self.subscribers: set[Subscriber] = set()
         self.last_seq = 0
         # Committed events of this process that arrived ahead of a gap, by sequence number.
-        self._early: dict[int, Event] = {}
+        self._early: dict[int, Event | StoredEvent] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,14 +163,14 @@ class LiveHub:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._wake.set)
 
-    def offer_threadsafe(self, events: list[Event]) -> None:
+    def offer_threadsafe(self, events: list[Event | StoredEvent]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._offer_committed, events)
 
-    def _offer_committed(self, events: list[Event]) -> None:
+    def _offer_committed(self, events: list[Event | StoredEvent]) -> None:
         """Publish committed events that continue the sequence; keep those after a gap for a
         moment (another thread's commit is on its way), then read the table if it stays."""
         for event in events:
@@ -217,7 +218,7 @@ class LiveHub:
         self._early = {seq: e for seq, e in self._early.items() if seq > self.last_seq}
         self._publish_early()
 
-    def publish(self, events: Iterable[Event]) -> None:
+    def publish(self, events: Iterable[Event | StoredEvent]) -> None:
         for event in events:
             if event.seq <= self.last_seq:
                 continue

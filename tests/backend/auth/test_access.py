@@ -129,3 +129,43 @@ def test_malformed_json_is_422_in_dutch(client, world):
                                                               "Content-Type": "application/json"})
     assert response.status_code == 422
     assert "geen geldige JSON" in response.json()["detail"]
+
+
+def _revoke(db, key: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from backend.users.models import ApiKey
+
+    prefix = key.removeprefix("pw_").split(".", 1)[0]
+    with db.session() as session:
+        record = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).one()
+        record.revoked = True
+        session.add(record)
+
+
+def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, db,
+                                                                         database_url):
+    """Verified keys are remembered briefly (no database look-up per request); revoking a key
+    takes effect when that time is up, and at once when nothing is remembered."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from backend.main import create_app
+    from tests.conftest import make_settings
+    from tests.factories import add_api_key
+
+    with db.session() as session:
+        remembered, not_remembered = (add_api_key(session, world.provider_a) for _ in range(2))
+    path = "/api/v1/availability"
+    with TestClient(create_app(make_settings(database_url, api_key_cache_seconds=0.5))) as c:
+        assert c.get(path, headers={"X-API-Key": remembered}).status_code == 200
+        _revoke(db, remembered)
+        assert c.get(path, headers={"X-API-Key": remembered}).status_code == 200
+        time.sleep(0.6)
+        refused = c.get(path, headers={"X-API-Key": remembered})
+        assert refused.status_code == 401 and refused.json()["code"] == "api_key_invalid"
+    with TestClient(create_app(make_settings(database_url, api_key_cache_seconds=0))) as c:
+        assert c.get(path, headers={"X-API-Key": not_remembered}).status_code == 200
+        _revoke(db, not_remembered)
+        assert c.get(path, headers={"X-API-Key": not_remembered}).status_code == 401
