@@ -65,3 +65,15 @@ def test_put_response_json_is_the_pydantic_json(client, world, db, settings):
         if index == 1:
             assert got["reason"] == "personeelstekort" and got["admitting"] is False
             assert got["expected_free_date"] == "2027-02-01"
+
+
+def test_the_postgresql_statement_stays_within_psycopgs_parse_cache():
+    """psycopg keeps the parsed form of statements up to a size limit; above it the busiest
+    write would be parsed again on every request. A field added to GroupPublic grows it."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+    from sqlalchemy.dialects import postgresql
+
+    from backend.availability.service import _REPORT_PG
+
+    sent = str(_REPORT_PG.compile(dialect=postgresql.psycopg.dialect()))
+    assert len(sent.encode()) <= MAX_CACHED_STATEMENT_LENGTH
