@@ -35,7 +35,7 @@ def make_engine(settings: Settings) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False,
                                                   "timeout": SQLITE_BUSY_SECONDS})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, threading.Lock())
         return engine
     return create_engine(
         url,
@@ -47,7 +47,7 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, writer_turn: threading.Lock) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction starts.
@@ -59,10 +59,29 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.close()
 
+    # SQLite lets one transaction write at a time. A writer that finds the database locked
+    # sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and polls again, so under load
+    # the database stood idle between a commit and the next poll while requests waited for
+    # hundreds of milliseconds. Writers of this process therefore queue on a Python lock,
+    # which hands over the moment it is released; the busy timeout still orders writers of
+    # different processes. The turn is taken where the write transaction begins (in the
+    # thread that runs the first statement, not when a session is made: a request thread
+    # waiting for its turn must not hold a place the turn holder needs) and given back when
+    # the connection returns to the pool, after the commit or rollback. The wait is bounded
+    # like the busy timeout: after it the writer goes on and SQLite decides, as before.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if not conn.get_execution_options().get("sqlite_immediate"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        if writer_turn.acquire(timeout=SQLITE_BUSY_SECONDS):
+            conn.info["writer_turn"] = True
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("writer_turn", False):
+            writer_turn.release()
 
 
 class Database:
@@ -75,14 +94,6 @@ class Database:
         self._write_engine = (
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
-        # SQLite lets one transaction write at a time. A writer that finds the database locked
-        # sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and polls again, so under
-        # load the lock stands idle between a commit and the next poll while requests wait for
-        # hundreds of milliseconds. Writers of this process therefore queue on a Python lock
-        # first, which hands over the moment it is released; the busy timeout still orders
-        # writers of different processes. The wait is bounded like the busy timeout: after it
-        # the writer goes on and SQLite decides, as before.
-        self._sqlite_writer = threading.Lock() if self.is_sqlite else None
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
@@ -90,12 +101,9 @@ class Database:
         """A unit of work: commits when the block ends normally, rolls back otherwise.
 
         Callbacks registered with ``on_commit`` (wake-ups for the live feed) run only once the
-        data is committed, so a listener never looks for rows it cannot see yet. On SQLite
-        they run before the next writer of this process starts, so events reach the live hub
-        in commit order.
+        data is committed, so a listener never looks for rows it cannot see yet.
         """
-        with self._writer_turn(write), \
-                Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
+        with Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
             try:
                 yield s
                 s.commit()
@@ -104,19 +112,6 @@ class Database:
                 raise
             for callback in s.info.pop("after_commit", []):
                 callback()
-
-    @contextmanager
-    def _writer_turn(self, write: bool) -> Iterator[None]:
-        lock = self._sqlite_writer
-        if not write or lock is None:
-            yield
-            return
-        acquired = lock.acquire(timeout=SQLITE_BUSY_SECONDS)
-        try:
-            yield
-        finally:
-            if acquired:
-                lock.release()
 
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
