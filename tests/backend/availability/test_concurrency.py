@@ -19,18 +19,23 @@ from tests.servers import running_server, server_process
 N = 50
 
 
-async def _fire(base_url: str, group_id: int, headers: dict[str, str]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=N, max_keepalive_connections=N)
+async def _fire(base_url: str, group_id: int, headers: dict[str, str], *, count: int = N,
+                one_retried: bool = False) -> list[httpx.Response]:
+    """``count`` reports at the same moment: different ones, or (``one_retried``) the same
+    report with the same Idempotency-Key, as a client retrying in a storm sends it."""
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
         start = asyncio.Event()
 
         async def one(i: int) -> httpx.Response:
             await start.wait()
-            return await http.put(f"/api/v1/groups/{group_id}/availability",
-                                  json={"free_places": i % 5, "waiting_list": i},
-                                  headers={**headers, "Idempotency-Key": f"concurrent-{i}"})
+            body, key = (({"free_places": 2, "waiting_list": 7}, "one-retry-storm")
+                         if one_retried else
+                         ({"free_places": i % 5, "waiting_list": i}, f"concurrent-{i}"))
+            return await http.put(f"/api/v1/groups/{group_id}/availability", json=body,
+                                  headers={**headers, "Idempotency-Key": key})
 
-        tasks = [asyncio.create_task(one(i)) for i in range(N)]
+        tasks = [asyncio.create_task(one(i)) for i in range(count)]
         await asyncio.sleep(0.05)
         start.set()
         return await asyncio.gather(*tasks)
@@ -67,24 +72,6 @@ def _check(db, group_id: int, responses: list[httpx.Response], seq_before: int, 
         assert current["before"] == previous["after"]
 
 
-async def _fire_same_key(base_url: str, group_id: int, headers: dict[str, str]
-                         ) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
-        start = asyncio.Event()
-
-        async def one() -> httpx.Response:
-            await start.wait()
-            return await http.put(f"/api/v1/groups/{group_id}/availability",
-                                  json={"free_places": 2, "waiting_list": 7},
-                                  headers={**headers, "Idempotency-Key": "one-retry-storm"})
-
-        tasks = [asyncio.create_task(one()) for _ in range(20)]
-        await asyncio.sleep(0.05)
-        start.set()
-        return await asyncio.gather(*tasks)
-
-
 @pytest.mark.postgres_only
 def test_20_concurrent_retries_with_one_key_change_once_on_postgresql(backend_name,
                                                                       database_url, db, world):
@@ -95,7 +82,8 @@ def test_20_concurrent_retries_with_one_key_change_once_on_postgresql(backend_na
     group_id = world.groups_a[1]
     seq_before, version_before = _state(db, group_id)
     with server_process(database_url, secret_key=TEST_SECRET, workers=2) as base_url:
-        responses = asyncio.run(_fire_same_key(base_url, group_id, world.headers("key_a")))
+        responses = asyncio.run(_fire(base_url, group_id, world.headers("key_a"), count=20,
+                                      one_retried=True))
     assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses][:3]
     assert len({r.text for r in responses}) == 1
     assert {r.headers["ETag"] for r in responses} == {f'"{version_before + 1}"'}
