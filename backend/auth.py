@@ -132,7 +132,7 @@ def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
     except jwt.PyJWTError as exc:
         raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid",
                            headers={"WWW-Authenticate": "Bearer"}) from exc
-    role = claims.get("role")
+    role = claims.get("role", "")  # "" is no role, like a missing claim
     if role not in Role.__members__:
         raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid")
     return Principal(kind="user", id=int(claims["sub"]), name=str(claims.get("name", "")),

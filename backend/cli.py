@@ -12,12 +12,16 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.config import get_settings
 from backend.errors import DomainError
 
+if TYPE_CHECKING:
+    from backend.db import Database
 
-def _database():  # type: ignore[no-untyped-def]
+
+def _database() -> Database:
     # Every table must be registered, or a flush cannot resolve foreign keys to tables that
     # the command itself never imported (users -> regions).
     import backend.tables  # noqa: F401

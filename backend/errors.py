@@ -190,7 +190,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
+        errors: list[dict[str, Any]] = [
             {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
              "message": dutch_field_error(e)}
             for e in exc.errors()

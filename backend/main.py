@@ -162,5 +162,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         def favicon() -> FileResponse:
             return FileResponse(FRONTEND_DIR / "favicon.svg", media_type="image/svg+xml")
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

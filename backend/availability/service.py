@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -319,7 +319,7 @@ _UPDATE_GROUP = (
     .returning(*[c for c in _GROUPS.c if c.name != "reported_by"])
 )
 
-def group_public_json(row: Mapping[str, Any], *, reported_at: datetime | None,
+def group_public_json(row: Mapping[str, Any] | RowMapping, *, reported_at: datetime | None,
                       stale_after_hours: float) -> dict[str, object]:
     """``to_public(group).model_dump(mode="json")`` built straight from a groups row, without
     two pydantic round trips (tests/backend/availability pin that both give the same JSON).

@@ -31,8 +31,9 @@ from backend.tasks import PERIODIC_TASKS, PeriodicTask
 
 router = APIRouter(tags=["crisis"])
 
-_CONFLICT = {409: {"description": "Plaats net bezet of vasthouding niet meer actief; met de "
-                                  "beste andere plaatsen in `alternatives`"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Plaats net bezet of vasthouding niet meer actief; met de "
+                         "beste andere plaatsen in `alternatives`"}}
 
 
 def _settings(request: Request) -> Settings:

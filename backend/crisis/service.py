@@ -19,9 +19,9 @@ import logging
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import String, bindparam, case, func, select, type_coerce, update
+from sqlalchemy import CursorResult, String, bindparam, case, func, select, type_coerce, update
 from sqlmodel import Session, col
 
 from backend.audit import service as audit
@@ -88,8 +88,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _own_region(session: Session, principal: Principal, region_code: str | None) -> Region | None:
     if region_code:
-        region = session.execute(select(Region).where(col(Region.code) == region_code.strip().upper())
-                                 ).scalars().first()
+        region: Region | None = session.execute(
+            select(Region).where(col(Region.code) == region_code.strip().upper())).scalars().first()
         if region is None:
             raise RuleViolation(f"Regio '{region_code}' is onbekend.", code="region_unknown")
         return region
@@ -385,13 +385,13 @@ def create_hold(*, session: Session, principal: Principal, body: HoldCreate,
                 settings: Settings) -> tuple[Hold, Group, int]:
     group = _group_for_hold(session, principal, body.group_id)
     minutes = body.minutes or region_hold_minutes(session, group.region_id, settings)
-    claimed = session.execute(
+    claimed = cast(CursorResult[Any], session.execute(
         update(Group)
         .where(col(Group.id) == group.id, col(Group.admitting).is_(True),
                col(Group.held_places) < col(Group.free_places))
         .values(held_places=col(Group.held_places) + 1, version=col(Group.version) + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if claimed != 1:
         session.refresh(group)
         if not group.admitting:
@@ -469,8 +469,8 @@ def _end_hold(session: Session, hold: Hold, *, status: str, actor: str, now: dat
                               "end_reason_code": reason_code, "end_reason": reason}
     if status == "confirmed":
         values["confirmed_at"] = now
-    done = session.execute(update(Hold).where(*conditions).values(**values)
-                           .execution_options(synchronize_session=False)).rowcount
+    done = cast(CursorResult[Any], session.execute(update(Hold).where(*conditions).values(**values)
+                                                   .execution_options(synchronize_session=False))).rowcount
     if done == 1:
         session.refresh(hold)
     return done == 1
@@ -482,8 +482,9 @@ def _unhold_group(session: Session, group_id: int, *, placed: bool) -> None:
     if placed:
         # The held place becomes an occupied one: free and held go down together.
         values["free_places"] = col(Group.free_places) - 1
-    changed = session.execute(update(Group).where(col(Group.id) == group_id, col(Group.held_places) >= 1)
-                              .values(**values).execution_options(synchronize_session=False)).rowcount
+    changed = cast(CursorResult[Any], session.execute(
+        update(Group).where(col(Group.id) == group_id, col(Group.held_places) >= 1)
+        .values(**values).execution_options(synchronize_session=False))).rowcount
     if changed != 1:  # cannot happen while every claim goes through held_places; refuse loudly
         raise Conflict("De telling van vastgehouden plaatsen klopt niet; probeer het opnieuw.",
                        code="held_places_mismatch")
@@ -586,7 +587,7 @@ def list_holds(*, session: Session, principal: Principal, status: str | None,
     for hold, _group in rows:
         # Each hold carries a youth's pseudonymous reference: every read is logged.
         audit.record(session=session, actor=principal, action="hold.read", object_type="hold",
-                     object_id=hold.id, purpose="overzicht vastgehouden plaatsen")  # type: ignore[arg-type]
+                     object_id=hold.id, purpose="overzicht vastgehouden plaatsen")
     return rows
 
 
@@ -617,7 +618,7 @@ def expire_due_holds(*, session: Session, settings: Settings, now: datetime | No
         assert group is not None
         seq = _publish(session, group, hold, "hold.expired", SYSTEM.label, settings)
         audit.record(session=session, actor=SYSTEM, action="hold.expire", object_type="hold",
-                     object_id=hold.id, purpose="vasthoudtijd verstreken",  # type: ignore[arg-type]
+                     object_id=hold.id, purpose="vasthoudtijd verstreken",
                      detail={"group_id": group.id, "seq": seq})
         expired += 1
     return expired
@@ -631,7 +632,7 @@ def expire_holds(db: Database, *, group_id: int | None = None, hold_id: int | No
     triggered it fails afterwards. A read first: the common case (nothing due) takes no write lock.
     """
     now = now or utcnow()
-    probe = select(Hold.id).where(col(Hold.status) == "active", col(Hold.expires_at) <= now)
+    probe = select(col(Hold.id)).where(col(Hold.status) == "active", col(Hold.expires_at) <= now)
     if group_id is not None:
         probe = probe.where(col(Hold.group_id) == group_id)
     if hold_id is not None:
@@ -652,7 +653,7 @@ def overview(*, session: Session, principal: Principal, settings: Settings,
     region = _own_region(session, principal, region_code)
     if region is None:
         raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
-    query = (select(Group, Provider.name, Provider.phone_24h)
+    query = (select(Group, col(Provider.name), col(Provider.phone_24h))
              .join(Provider, col(Provider.id) == col(Group.provider_id))
              .where(col(Group.region_id) == region.id, col(Group.care_form).in_(CRISIS_CARE_FORMS))
              .order_by(col(Group.name), col(Group.id)))
@@ -666,22 +667,22 @@ def overview(*, session: Session, principal: Principal, settings: Settings,
     placed_today: dict[int, int] = {}
     if ids:
         for gid, count, first_expiry in session.execute(
-                select(Hold.group_id, func.count(), func.min(Hold.expires_at))
+                select(col(Hold.group_id), func.count(), func.min(Hold.expires_at))
                 .where(col(Hold.group_id).in_(ids), col(Hold.status) == "active")
-                .group_by(Hold.group_id)):
+                .group_by(col(Hold.group_id))):
             holds[gid] = (count, first_expiry)
         for gid, count in session.execute(
-                select(Hold.group_id, func.count())
+                select(col(Hold.group_id), func.count())
                 .where(col(Hold.group_id).in_(ids), col(Hold.status) == "confirmed",
                        col(Hold.confirmed_at) >= day_start)
-                .group_by(Hold.group_id)):
+                .group_by(col(Hold.group_id))):
             placed_today[gid] = count
     stale_after = timedelta(hours=settings.stale_after_hours)
     groups = []
     for group, provider_name, phone in rows:
         reported = as_utc(group.reported_at)
         occupied = group.capacity - group.free_places
-        active, first_expiry = holds.get(group.id, (0, None))  # type: ignore[arg-type]
+        active, first_expiry = holds.get(group.id, (0, None))
         groups.append({
             "group_id": group.id, "group_name": group.name,
             "kind": place_kind(group.care_form, group.name), "provider_id": group.provider_id,
@@ -690,7 +691,7 @@ def overview(*, session: Session, principal: Principal, settings: Settings,
             "net_free_places": max(0, group.free_places - group.held_places),
             "active_holds": active, "next_hold_expires_at": _iso(first_expiry),
             "occupied_today": occupied, "occupancy_rate": round(occupied / group.capacity, 3),
-            "placements_today": placed_today.get(group.id, 0),  # type: ignore[arg-type]
+            "placements_today": placed_today.get(group.id, 0),
             "admitting": group.admitting, "reason": group.not_admitting_reason,
             "reported_at": reported.isoformat() if reported else None,
             "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import text, update
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from backend.db import on_commit
 from backend.domain import utcnow
@@ -29,9 +29,9 @@ def append_event(
     # the sequence gapless and committed in order (see events/models.py).
     seq = session.execute(
         update(EventCounter)
-        .where(EventCounter.id == 1)  # type: ignore[arg-type]
+        .where(col(EventCounter.id) == 1)
         .values(last_seq=EventCounter.last_seq + 1)
-        .returning(EventCounter.last_seq)
+        .returning(col(EventCounter.last_seq))
     ).scalar_one()
     event = Event(seq=seq, type=type, at=utcnow(), region_id=region_id, provider_id=provider_id,
                   group_id=group_id, actor=actor, payload=payload)

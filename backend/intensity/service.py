@@ -65,7 +65,8 @@ def calculate(*, weekly_roster_hours: float, places: int, care_form: str | None,
     lower, upper = band_bounds(letter, table)
     maximum = CARE_FORMS[care_form][2] if care_form else None
     within = maximum is None or intensity_index(letter) <= intensity_index(maximum)
-    funded = letter if within else maximum  # type: ignore[assignment]
+    # Without a maximum ``within`` already holds; the None test tells the type checker so.
+    funded = letter if within or maximum is None else maximum
     children = places * norm
     explanation = (f"{_fmt(weekly_roster_hours)} uur / ({places} × {_fmt(norm * 100, 0)}% = {_fmt(children, 2)} "
                    f"jeugdigen) / 7 dagen = {_fmt(hours, 2)} uur per kind per dag: intensiteit {letter} "
@@ -202,7 +203,7 @@ def decide(*, session: Session, principal: Principal, reassessment_id: int, deci
                          stale_after_hours=stale_after_hours,
                          extra={"reassessment_id": item.id, "status": item.status})
     audit.record(session=session, actor=principal, action="intensity.decide", object_type="group",
-                 object_id=group.id or 0, purpose="herbeoordeling verblijfsintensiteit",  # type: ignore[arg-type]
+                 object_id=group.id or 0, purpose="herbeoordeling verblijfsintensiteit",
                  detail={"reassessment_id": item.id, "status": item.status})
     return item
 

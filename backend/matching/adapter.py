@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 import solver
 from backend.domain import as_utc
@@ -89,14 +89,14 @@ def _exact_fingerprint(session: Session, region_id: int) -> tuple[int, ...]:
 def profile_c_counts(session: Session, region_id: int | None = None,
                      group_ids: set[int] | None = None) -> dict[int, int]:
     """Profile-C youths placed per group through plekwijzer (they count toward the limit)."""
-    query = (select(Referral.placed_group_id, func.count())
-             .where(Referral.status == "placed", Referral.risk_profile == "C",
-                    Referral.placed_group_id.is_not(None))  # type: ignore[union-attr]
-             .group_by(Referral.placed_group_id))
+    query = (select(col(Referral.placed_group_id), func.count())
+             .where(col(Referral.status) == "placed", col(Referral.risk_profile) == "C",
+                    col(Referral.placed_group_id).is_not(None))
+             .group_by(col(Referral.placed_group_id)))
     if region_id is not None:
-        query = query.where(Referral.region_id == region_id)
+        query = query.where(col(Referral.region_id) == region_id)
     if group_ids is not None:
-        query = query.where(Referral.placed_group_id.in_(group_ids))  # type: ignore[union-attr]
+        query = query.where(col(Referral.placed_group_id).in_(group_ids))
     return {int(gid): int(n) for gid, n in session.execute(query).all()}
 
 
@@ -199,9 +199,9 @@ def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> R
     if seq - cached.seq > MAX_PATCH_EVENTS:
         return None
     changed = {int(g) for (g,) in session.execute(
-        select(Event.group_id).where(Event.seq > cached.seq, Event.seq <= seq,  # type: ignore[arg-type,operator]
-                                     Event.region_id == region_id,
-                                     Event.group_id.is_not(None))).all()}  # type: ignore[union-attr]
+        select(col(Event.group_id)).where(col(Event.seq) > cached.seq, col(Event.seq) <= seq,
+                                          col(Event.region_id) == region_id,
+                                          col(Event.group_id).is_not(None))).all()}
     if not changed:
         return replace(cached, seq=seq)
     rows = session.execute(_group_query(region_id).where(Group.id.in_(changed))).all()  # type: ignore[union-attr]
@@ -228,7 +228,7 @@ def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> R
     no_free_bit = (free <= 0).astype(np.uint16) << np.uint16(RULE_INDEX["free_places"])
     # The solver keeps derived copies of these columns (care-form-sorted views in ``by_form``);
     # dropping them makes the solver rebuild them from the patched arrays (numpy only, ~1 ms).
-    derived = {name: None for name in _DERIVED if name in _TABLE_FIELDS}
+    derived: dict[str, Any] = {name: None for name in _DERIVED if name in _TABLE_FIELDS}
     patched = replace(table, groups=tuple(groups), free_places=free, profile_c_present=c_present,
                       has_expected_date=has_date, no_free_bit=no_free_bit, **derived)
     return RegionTable(seq=seq, count=cached.count, max_id=cached.max_id,

@@ -46,7 +46,8 @@ class NightGrid:
 
     @property
     def other(self) -> np.ndarray:
-        return self.total - self.own
+        other: np.ndarray = self.total - self.own
+        return other
 
     def row(self, group_id: int) -> int:
         index = int(np.searchsorted(self.group_ids, group_id))

@@ -32,8 +32,9 @@ class StaySpec:
 def bulk_insert_stays(*, session: Session, stays: Sequence[StaySpec], source: str, chunk: int = 5000) -> int:
     """Insert the stays with explicit ids (so stays can point at their events without a
     round trip per row); returns the number of events written."""
-    next_id = int(session.exec(select(func.coalesce(func.max(OccupancyEvent.id), 0))).one()) + 1
-    next_stay = int(session.exec(select(func.coalesce(func.max(OccupancyStay.id), 0))).one()) + 1
+    # COALESCE(..., 0) is never NULL, but SQLAlchemy types it like its first argument (int | None).
+    next_id = int(session.exec(select(func.coalesce(func.max(OccupancyEvent.id), 0))).one()) + 1  # type: ignore[arg-type]
+    next_stay = int(session.exec(select(func.coalesce(func.max(OccupancyStay.id), 0))).one()) + 1  # type: ignore[arg-type]
     now = utcnow()
     events: list[dict[str, object]] = []
     rows: list[dict[str, object]] = []

@@ -205,7 +205,9 @@ def _admit(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, 
     event = _new_event(group=group, event_id=event_id, kind=ADMISSION, at=at, origin=origin,
                        stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
     writer.session.add(event)
-    stay = OccupancyStay(group_id=group.id, stay_reference=stay_reference, origin_region_code=origin,  # type: ignore[arg-type]
+    # admission_event is left out on purpose: the event's id exists only after the flush, and
+    # writer.links fills it in then (the column is NOT NULL, so the model cannot make it optional).
+    stay = OccupancyStay(group_id=group.id, stay_reference=stay_reference, origin_region_code=origin,  # type: ignore[arg-type, call-arg]
                          admitted_at=at, admit_day=event.day)
     state.add(stay)
     writer.new_stays.append(stay)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
@@ -50,37 +50,37 @@ PROPOSAL_WITHDRAWN = "proposal.withdrawn"
 
 def claim_place(session: Session, group_id: int) -> bool:
     """Hold one place of the group if one is free net of holds; False when it was just taken."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Group)
         .where(Group.id == group_id, col(Group.admitting).is_(True),  # type: ignore[arg-type]
                Group.held_places < Group.free_places)  # type: ignore[arg-type]
         .values(held_places=Group.held_places + 1, version=Group.version + 1)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    ))
+    return result.rowcount == 1
 
 
 def release_place(session: Session, group_id: int) -> bool:
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Group)
         .where(Group.id == group_id, Group.held_places > 0)  # type: ignore[arg-type]
         .values(held_places=Group.held_places - 1, version=Group.version + 1)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    ))
+    return result.rowcount == 1
 
 
 def occupy_held_place(session: Session, group_id: int) -> bool:
     """The held place becomes occupied: one place fewer free and one fewer held, atomically."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Group)
         .where(Group.id == group_id, Group.held_places > 0,  # type: ignore[arg-type]
                Group.free_places > 0)  # type: ignore[arg-type]
         .values(free_places=Group.free_places - 1, held_places=Group.held_places - 1,
                 version=Group.version + 1)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    ))
+    return result.rowcount == 1
 
 
 def _fresh_group(session: Session, group_id: int) -> Group:
@@ -91,13 +91,13 @@ def _fresh_group(session: Session, group_id: int) -> Group:
 
 def _set_status(session: Session, proposal: Proposal, status: str, **values: Any) -> bool:
     """Move an open proposal to ``status``; False when someone else moved it first."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Proposal)
         .where(Proposal.id == proposal.id, Proposal.status == "open")  # type: ignore[arg-type]
         .values(status=status, **values)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    ))
+    if result.rowcount != 1:
         return False
     session.refresh(proposal)
     return True
@@ -289,10 +289,11 @@ def accept(*, session: Session, principal: Principal, proposal_id: int,
 def _record_admission(*, session: Session, group: Group, referral: Referral, at: Any) -> bool:
     """The occupancy admission event, when the occupancy domain is installed."""
     try:
-        from backend.occupancy.service import record_admission  # type: ignore[import-not-found]
+        from backend.occupancy.service import record_admission
     except ImportError:
         log.warning("backend.occupancy.service.record_admission is missing; no admission recorded")
         return False
+    assert group.id is not None  # a stored group
     try:
         record_admission(session=session, group_id=group.id, at=at,
                          origin_region_code=referral.origin_region_code,
@@ -372,7 +373,7 @@ def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list
                now: Any = None) -> list[int]:
     """Expire open proposals past their deadline: place released, youth waiting again."""
     now = now or utcnow()
-    query = select(Proposal).where(Proposal.status == "open", Proposal.expires_at <= now)  # type: ignore[arg-type,operator]
+    query = select(Proposal).where(Proposal.status == "open", Proposal.expires_at <= now)
     if proposal_ids is not None:
         query = query.where(col(Proposal.id).in_(proposal_ids))
     # Every API replica runs this task. No row lock here: the referral is locked first (the

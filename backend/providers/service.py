@@ -75,6 +75,7 @@ def create_group(
         raise RuleViolation(f"Onbekende expertise: {', '.join(unknown)}.")
     is_crisis = care_form == "crisis"
     norm = occupancy_norm or (CRISIS_OCCUPANCY_NORM if is_crisis else ORDINARY_OCCUPANCY_NORM)
+    assert location.id is not None  # a stored location
     provider = session.get(Provider, location.provider_id)
     assert provider is not None
     region = session.get(Region, provider.region_id)

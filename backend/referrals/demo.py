@@ -41,8 +41,8 @@ def load_referral_demo(*, session: Session, rng: random.Random, region: Region) 
     today = utcnow()
     number = 0
 
-    def add(profile: tuple, *, sibling: str | None = None, home: Municipality | None = None,
-            age: int | None = None) -> Referral:
+    def add(profile: tuple[list[str], str, list[str], tuple[int, int]], *, sibling: str | None = None,
+            home: Municipality | None = None, age: int | None = None) -> Referral:
         nonlocal number
         number += 1
         forms, intensity, needs, (lo, hi) = profile

@@ -39,7 +39,7 @@ def import_postcodes(*, session: Session, path: Path) -> int:
             rows.append(Postcode(pc4=pc4, place=row["woonplaats"], lat=lat, lon=lon,
                                  municipality_name=row.get("gemeente") or "",
                                  province=row.get("provincie") or ""))
-    session.exec(delete(Postcode))  # type: ignore[call-overload]
+    session.exec(delete(Postcode))
     session.add_all(rows)
     session.flush()
     return len(rows)

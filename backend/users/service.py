@@ -66,6 +66,6 @@ def login(*, session: Session, settings: Settings, username: str, password: str,
     if user is None:
         session.add(LoginFailure(username=username, client=client, at=utcnow()))
         return None
-    session.exec(delete(LoginFailure).where(  # type: ignore[call-overload]
-        LoginFailure.username == username, LoginFailure.client == client))
+    session.exec(delete(LoginFailure).where(
+        col(LoginFailure.username) == username, col(LoginFailure.client) == client))
     return user

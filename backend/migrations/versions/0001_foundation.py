@@ -6,7 +6,7 @@ Create Date: 2026-11-23 17:59:05.837434
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0001_foundation'
