@@ -96,6 +96,7 @@ export function renderIncoming(section, { live }) {
       reject.disabled = true;
       try {
         await post(`/holds/${h.id}/reject`, { reason_code: picker.select.value, reason: picker.text.value.trim() || null });
+        announce(`Vasthouding op ${h.group_name} geweigerd; de plaats is weer vrij.`);
         load();
       } catch (err) {
         showError(cardError, err.message);
