@@ -62,7 +62,6 @@ async def put_availability(
     db: Database = request.app.state.db
     expected = parse_if_match(if_match)
     path = request.scope["path"]
-    fingerprint_body = report.model_dump(mode="json") if idempotency_key is not None else None
 
     if not db.is_sqlite:
         def statement() -> Response:
@@ -73,6 +72,8 @@ async def put_availability(
                     idempotency_key=idempotency_key, path=path)
 
         return await run_in_threadpool(statement)
+
+    fingerprint_body = report.model_dump(mode="json") if idempotency_key is not None else None
 
     def transaction() -> JSONResponse:
         # Commits when the block ends (live delivery after that), rolls back on any error.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select as sa_select
-from sqlalchemy import text, update
-from sqlmodel import Session, col, func, select
+from sqlalchemy import text
+from sqlmodel import Session, func, select
 
 from backend.db import on_commit
 from backend.domain import utcnow
@@ -25,29 +25,28 @@ def append_event(
     region_id: int | None = None,
     actor: str | None = None,
 ) -> Event:
-    # Incrementing the single counter row takes its row lock until commit: this is what makes
-    # the sequence gapless and committed in order (see events/models.py).
-    seq = session.execute(
-        update(EventCounter)
-        .where(col(EventCounter.id) == 1)
-        .values(last_seq=EventCounter.last_seq + 1)
-        .returning(col(EventCounter.last_seq))
-    ).scalar_one()
+    seq = next_seq(session)
     event = Event(seq=seq, type=type, at=utcnow(), region_id=region_id, provider_id=provider_id,
                   group_id=group_id, actor=actor, payload=payload)
     session.add(event)
     session.flush()
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        # Delivered by PostgreSQL at commit, to every API process that listens.
-        session.execute(text("SELECT pg_notify(:channel, :seq)"),
-                        {"channel": NOTIFY_CHANNEL, "seq": str(seq)})
     deliver_after_commit(session, event)
     return event
 
 
-# The counter increment and, on PostgreSQL, the wake-up of other processes in one round trip:
-# pg_notify in RETURNING runs once for the updated row and is delivered at commit.
+def next_seq(session: Session) -> int:
+    """The next event sequence number, in the session's transaction.
+
+    Incrementing the single counter row takes its row lock until commit: this is what makes
+    the sequence gapless and committed in order (see events/models.py). On PostgreSQL the same
+    statement queues the wake-up of the other API processes (delivered at commit, dropped if
+    the transaction or savepoint is rolled back)."""
+    conn = session.connection()
+    return int(conn.execute(
+        _NEXT_SEQ_PG if conn.dialect.name == "postgresql" else _NEXT_SEQ).scalar_one())
+
+
+# pg_notify in RETURNING runs once for the updated row: counter and wake-up in one round trip.
 _NEXT_SEQ_PG = text(
     "UPDATE event_counter SET last_seq = last_seq + 1 WHERE id = 1 "
     f"RETURNING last_seq, pg_notify('{NOTIFY_CHANNEL}', last_seq::text)"
@@ -75,13 +74,11 @@ def append_event_core(
     """
     if session.in_nested_transaction():
         raise RuntimeError("append_event_core cannot be used inside a savepoint")
-    conn = session.connection()
-    is_pg = conn.dialect.name == "postgresql"
-    seq = int(conn.execute(_NEXT_SEQ_PG if is_pg else _NEXT_SEQ).scalar_one())
+    seq = next_seq(session)
     at = utcnow()
-    conn.execute(_INSERT_EVENT, {"seq": seq, "type": type, "at": at, "region_id": region_id,
-                                    "provider_id": provider_id, "group_id": group_id,
-                                    "actor": actor, "payload": payload})
+    session.connection().execute(_INSERT_EVENT, {
+        "seq": seq, "type": type, "at": at, "region_id": region_id, "provider_id": provider_id,
+        "group_id": group_id, "actor": actor, "payload": payload})
     event = StoredEvent(seq=seq, type=type, at=at, region_id=region_id,
                         provider_id=provider_id, group_id=group_id, actor=actor,
                         payload=payload)
