@@ -1,6 +1,14 @@
-"""Database engine and the request's session.
+"""Database engine, sessions and the one transaction rule (docs/DEVELOPING.md):
 
-One place commits or rolls back: the session dependency. Services only ``flush()``.
+- a route gets its session from a dependency: ``ReadSessionDep`` (reads) or
+  ``WriteSessionDep`` (writes, and reads that write an audit row); the dependency commits when
+  the route returns and rolls back on any error;
+- services take the session they are given and only ``flush()``: they never commit;
+- everything else (periodic jobs, matching runs, lazy expiry, the CLI, the availability report
+  that runs as one statement) opens its unit of work with ``Database.transaction()``.
+
+``ReadSession`` and ``WriteSession`` are distinct types, so a service that writes can say so
+and mypy refuses a read session there.
 
 SQLite (file, WAL) is the embedded default and PostgreSQL the production database. On SQLite a
 writing request starts its transaction with ``BEGIN IMMEDIATE``: a deferred transaction that
@@ -18,7 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from backend.config import Settings
@@ -84,6 +92,14 @@ def _configure_sqlite(engine: Engine, writer_turn: threading.Lock) -> None:
             writer_turn.release()
 
 
+class ReadSession(Session):
+    """A session that only reads (on SQLite: a deferred transaction that queues behind no one)."""
+
+
+class WriteSession(Session):
+    """A session that writes (on SQLite: BEGIN IMMEDIATE, so writers queue instead of failing)."""
+
+
 class Database:
     """The engine of one app, with a reading and a writing way in."""
 
@@ -97,13 +113,21 @@ class Database:
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
-    def session(self, *, write: bool = True) -> Iterator[Session]:
+    def transaction(self, *, write: bool = True, single_statement: bool = False) -> Iterator[Session]:
         """A unit of work: commits when the block ends normally, rolls back otherwise.
 
         Callbacks registered with ``on_commit`` (wake-ups for the live feed) run only once the
         data is committed, so a listener never looks for rows it cannot see yet.
+
+        ``single_statement``: the work is one statement on PostgreSQL (the availability
+        report), so it runs without BEGIN and COMMIT round trips (autocommit); on SQLite it is
+        an ordinary writing transaction.
         """
-        with Session(self._write_engine if write else self.engine, expire_on_commit=False) as s:
+        if write and single_statement and not self.is_sqlite:
+            bind, kind = self._autocommit_engine, WriteSession
+        else:
+            bind, kind = (self._write_engine, WriteSession) if write else (self.engine, ReadSession)
+        with kind(bind, expire_on_commit=False) as s:
             try:
                 yield s
                 s.commit()
@@ -113,12 +137,7 @@ class Database:
             for callback in s.info.pop("after_commit", []):
                 callback()
 
-    @contextmanager
-    def autocommit(self) -> Iterator[Connection]:
-        """A connection on which every statement is its own transaction, for writes that are
-        one statement (no BEGIN and COMMIT round trips); live delivery is the caller's."""
-        with self._autocommit_engine.connect() as conn:
-            yield conn
+    session = transaction  # the older name, still used by tests and scripts
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -129,11 +148,14 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    db = get_db(request)
-    write = request.method not in ("GET", "HEAD", "OPTIONS")
-    with db.session(write=write) as session:
-        yield session
+def read_session(request: Request) -> Iterator[ReadSession]:
+    with get_db(request).transaction(write=False) as session:
+        yield session  # type: ignore[misc]
+
+
+def write_session(request: Request) -> Iterator[WriteSession]:
+    with get_db(request).transaction(write=True) as session:
+        yield session  # type: ignore[misc]
 
 
 def on_commit(session: Session, callback: Any) -> None:
@@ -144,5 +166,6 @@ def on_commit(session: Session, callback: Any) -> None:
 # scope="function": the transaction commits when the route returns, before the response is
 # sent, so a client that gets 200 can read its own write at once, and a failing commit still
 # becomes an error response.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[ReadSession, Depends(read_session, scope="function")]
+WriteSessionDep = Annotated[WriteSession, Depends(write_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_db)]

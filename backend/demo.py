@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from backend.availability.service import open_places
 from backend.domain import CARE_FORMS, NEED_TAGS, intensity_index, utcnow
 from backend.providers.models import Group, Location, Provider
 from backend.providers.service import create_group
@@ -157,10 +158,10 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
                 risk_profiles=risk, expertise=rng.sample(tags, rng.randint(1, 4)),
                 day_tariff=DAY_TARIFF[form], free_places=rng.randint(0, min(2, capacity)))
             # Some groups report every day, some have not reported for a while (stale).
-            group.reported_at = now - timedelta(hours=rng.choice([0.2, 1, 3, 8, 20, 30, 72]))
-            if rng.random() < 0.1:
-                group.admitting = False
-                group.not_admitting_reason = rng.choice(["Personeelstekort", "Groepsdynamiek"])
+            reported_at = now - timedelta(hours=rng.choice([0.2, 1, 3, 8, 20, 30, 72]))
+            closed = rng.random() < 0.1
+            open_places(group, free_places=group.free_places, reported_at=reported_at, admitting=not closed,
+                        reason=rng.choice(["Personeelstekort", "Groepsdynamiek"]) if closed else None)
             assert intensity_index(group.intensity) <= intensity_index(group.max_intensity)
             group_count += 1
     session.flush()

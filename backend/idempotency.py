@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import JSONResponse
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
 
-from backend.auth import Principal
 from backend.availability.models import IdempotencyRecord
 from backend.domain import utcnow
 from backend.errors import RuleViolation
-
-Outcome = tuple[int, Any, dict[str, str]]  # status code, JSON body, headers
 
 _RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 _r = _RECORDS.c
@@ -63,17 +58,25 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def replay(stored_hash: str, status_code: int, response: dict[str, Any],
-           stored_headers: dict[str, Any], body_hash: str) -> JSONResponse:
-    if stored_hash != body_hash:
-        raise RuleViolation(
-            "Deze Idempotency-Key is al gebruikt voor een ander verzoek; "
-            "gebruik een nieuwe sleutel voor een nieuwe wijziging.",
-            code="idempotency_key_reused",
-        )
-    headers = dict(stored_headers)
-    headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(response.get("body"), status_code=status_code, headers=headers)
+@dataclass(frozen=True)
+class Answer:
+    """The stored answer to an earlier request with the same key."""
+
+    status_code: int
+    body: Any
+    headers: dict[str, str]
+
+    @classmethod
+    def check(cls, stored_hash: str, status_code: int, response: dict[str, Any], headers: dict[str, Any],
+              body_hash: str) -> Answer:
+        """The stored answer, if the retry carries the same body (422 otherwise)."""
+        if stored_hash != body_hash:
+            raise RuleViolation(
+                "Deze Idempotency-Key is al gebruikt voor een ander verzoek; "
+                "gebruik een nieuwe sleutel voor een nieuwe wijziging.",
+                code="idempotency_key_reused",
+            )
+        return cls(status_code, response.get("body"), dict(headers))
 
 
 def check_key(key: str) -> None:
@@ -82,40 +85,25 @@ def check_key(key: str) -> None:
                             code="idempotency_key_invalid")
 
 
-def replay_stored(conn: Any, *, owner: str, key: str, body_hash: str) -> JSONResponse:
+def replay(conn: Any, *, owner: str, key: str, body_hash: str) -> Answer:
     """The stored answer to an earlier request with this key (422 if its body differed)."""
     row = conn.execute(_STORED, {"b_principal": owner, "b_key": key}).one()
-    return replay(row.body_hash, row.status_code, row.response, row.headers, body_hash)
+    return Answer.check(row.body_hash, row.status_code, row.response, row.headers, body_hash)
 
 
-def run_idempotent(
-    *,
-    session: Session,
-    principal: Principal,
-    key: str | None,
-    method: str,
-    path: str,
-    body: Any,
-    action: Callable[[], Outcome],
-) -> JSONResponse:
-    if key is None:
-        status, content, headers = action()
-        return JSONResponse(content, status_code=status, headers=headers)
-    check_key(key)
-    body_hash = fingerprint(method, path, body)
-    owner = principal.label
-    conn = session.connection()
+def claim_key(conn: Any, *, owner: str, key: str, method: str, path: str, body_hash: str) -> int | Answer:
+    """Claim the key for this request (its record's id), or the answer given to it before.
+
+    A concurrent request with the same key waits on the unique index until the first one
+    commits, then finds the key taken and gets that request's answer."""
     claimed = conn.execute(
         _CLAIM_PG if conn.dialect.name == "postgresql" else _CLAIM_SQLITE,
         {"b_principal": owner, "b_key": key, "b_method": method, "b_path": path,
          "b_body_hash": body_hash, "b_created_at": utcnow()},
     ).scalar()
-    if claimed is None:
-        # The key was used before, or a concurrent request with it committed first (the
-        # insert waited for it): answer as that request did.
-        return replay_stored(conn, owner=owner, key=key, body_hash=body_hash)
+    return replay(conn, owner=owner, key=key, body_hash=body_hash) if claimed is None else int(claimed)
 
-    status, content, headers = action()
-    conn.execute(_ANSWER, {"b_id": claimed, "b_status_code": status,
-                           "b_response": {"body": content}, "b_headers": headers})
-    return JSONResponse(content, status_code=status, headers=headers)
+
+def record_answer(conn: Any, *, claim_id: int, status: int, body: Any, headers: dict[str, str]) -> None:
+    conn.execute(_ANSWER, {"b_id": claim_id, "b_status_code": status, "b_response": {"body": body},
+                           "b_headers": headers})

@@ -7,14 +7,14 @@ from sqlmodel import col, select
 
 from backend.audit.models import AuditEntry, AuditEntryPublic
 from backend.auth import require_roles
-from backend.db import SessionDep
+from backend.db import ReadSessionDep
 
 router = APIRouter(tags=["audit"])
 
 
 @router.get("/audit", response_model=list[AuditEntryPublic],
             dependencies=[require_roles("admin")])
-def get_audit(session: SessionDep, object_type: str | None = None, object_id: str | None = None,
+def get_audit(session: ReadSessionDep, object_type: str | None = None, object_id: str | None = None,
               limit: int = Query(default=200, ge=1, le=5000)) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if object_type:

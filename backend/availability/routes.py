@@ -9,16 +9,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from backend.auth import CurrentPrincipal, require_roles
+from backend.availability import service
 from backend.availability.models import AvailabilityList, AvailabilityUpdate
-from backend.availability.service import report_availability, report_availability_pg
+from backend.availability.service import PlaceChange
 from backend.config import Settings
-from backend.db import Database, SessionDep
+from backend.db import Database, ReadSessionDep
 from backend.domain import utcnow
 from backend.errors import RuleViolation
 from backend.events.service import last_seq
-from backend.idempotency import run_idempotent
 from backend.providers.models import GroupPublic
-from backend.providers.service import list_groups, to_public
+from backend.providers.service import get_group_for, list_groups, to_public
 
 router = APIRouter(tags=["beschikbaarheid"])
 
@@ -56,46 +56,30 @@ async def put_availability(
     """Report free places of a group. Send `If-Match` with the ETag you read to refuse the
     change when someone else changed the group in between (412); send `Idempotency-Key` to
     make a retry safe."""
-    # Async, with the whole transaction in one trip to the thread pool: the sync session
-    # dependency and a sync route would cost a hop each (this is the busiest write).
+    # Async, with the whole unit of work in one trip to the thread pool: the session
+    # dependency and a sync route would cost a hop each (this is the busiest write), so this
+    # route opens its unit with Database.transaction, as jobs do (docs/DEVELOPING.md).
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     expected = parse_if_match(if_match)
-    path = request.scope["path"]
 
-    if not db.is_sqlite:
-        def statement() -> Response:
-            with db.autocommit() as conn:
-                return report_availability_pg(
-                    conn=conn, principal=principal, group_id=group_id, report=report,
-                    expected_version=expected, stale_after_hours=settings.stale_after_hours,
-                    idempotency_key=idempotency_key, path=path)
+    def unit_of_work() -> PlaceChange:
+        with db.transaction(single_statement=True) as session:
+            return service.report(session=session, principal=principal, group_id=group_id, report=report,
+                                  expected_version=expected, stale_after_hours=settings.stale_after_hours,
+                                  idempotency_key=idempotency_key, path=request.scope["path"])
 
-        return await run_in_threadpool(statement)
-
-    fingerprint_body = report.model_dump(mode="json") if idempotency_key is not None else None
-
-    def transaction() -> JSONResponse:
-        # Commits when the block ends (live delivery after that), rolls back on any error.
-        with db.session(write=True) as session:
-            def action() -> tuple[int, object, dict[str, str]]:
-                body, seq = report_availability(
-                    session=session, principal=principal, group_id=group_id, report=report,
-                    expected_version=expected, stale_after_hours=settings.stale_after_hours)
-                return 200, body, {"ETag": etag(body["version"]),  # type: ignore[arg-type]
-                                   "X-Event-Seq": str(seq)}
-
-            return run_idempotent(session=session, principal=principal, key=idempotency_key,
-                                  method="PUT", path=path, body=fingerprint_body,
-                                  action=action)
-
-    return await run_in_threadpool(transaction)
+    change = await run_in_threadpool(unit_of_work)
+    headers = {"ETag": etag(change.version), "X-Event-Seq": str(change.seq)}
+    if change.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(change.group, headers=headers)
 
 
 @router.get("/availability", response_model=AvailabilityList)
 def get_availability(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     care_form: Annotated[list[str] | None, Query()] = None,
     municipality_id: Annotated[list[int] | None, Query()] = None,
@@ -124,10 +108,8 @@ def get_availability(
 
 
 @router.get("/groups/{group_id}/availability", response_model=GroupPublic)
-def get_group_availability(group_id: int, request: Request, session: SessionDep,
+def get_group_availability(group_id: int, request: Request, session: ReadSessionDep,
                            principal: CurrentPrincipal) -> JSONResponse:
-    from backend.providers.service import get_group_for
-
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from backend.availability.service import open_places
 from backend.domain import utcnow
 from backend.providers.models import Location, Provider
 from backend.providers.service import create_group
@@ -69,6 +70,7 @@ def load_crisis_demo(*, session: Session, rng: random.Random, region: Region, **
                 weekly_roster_hours=round(7.0 * capacity * 7, 1), risk_profiles="ABC",
                 expertise=["trauma"] if foster else ["trauma", "agressie"], day_tariff=380.0,
                 free_places=rng.randint(1, min(2, capacity)))
-            group.reported_at = now - timedelta(hours=rng.choice([0.5, 2, 6]))
+            open_places(group, free_places=group.free_places,
+                        reported_at=now - timedelta(hours=rng.choice([0.5, 2, 6])))
             session.add(group)
     session.flush()

@@ -25,7 +25,7 @@ from backend.crisis.models import (
     HoldPublic,
     HoldReject,
 )
-from backend.db import DatabaseDep, SessionDep
+from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.errors import RuleViolation
 from backend.tasks import PERIODIC_TASKS, PeriodicTask
 
@@ -60,7 +60,7 @@ def post_search(query: Annotated[CrisisSearch, Body()], request: Request, db: Da
 
 @router.get("/crisis/overview",
             dependencies=[require_roles("crisis", "admin", "coordinator", "viewer", "provider")])
-def get_overview(request: Request, session: SessionDep, principal: CurrentPrincipal,
+def get_overview(request: Request, session: ReadSessionDep, principal: CurrentPrincipal,
                  region_code: str | None = None) -> JSONResponse:
     """Every crisis group of the region: free places, holds, occupancy today, freshness. Keep
     it live with the websocket `/api/v1/live?since=<seq>` (events `hold.*` and
@@ -78,7 +78,7 @@ def get_reject_reasons(_: CurrentPrincipal) -> list[dict[str, str]]:
 @router.post("/holds", status_code=201, response_model=HoldPublic, responses=_CONFLICT,
              dependencies=[require_roles("crisis", "admin", "provider")])
 def post_hold(body: Annotated[HoldCreate, Body()], request: Request, db: DatabaseDep,
-              session: SessionDep, principal: CurrentPrincipal) -> JSONResponse:
+              session: WriteSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     """Hold one place while the team drives (default 120 minutes, or the region's
     `hold_minutes`). `crisis_reference` is a short pseudonymous code: never a name or a BSN."""
     # Expired holds on this group free their place first, in a transaction of their own.
@@ -120,7 +120,7 @@ def get_hold(hold_id: int, db: DatabaseDep, principal: CurrentPrincipal) -> JSON
 
 @router.post("/holds/{hold_id}/confirm", response_model=HoldPublic, responses=_CONFLICT,
              dependencies=[require_roles("crisis", "admin", "provider")])
-def post_confirm(hold_id: int, request: Request, db: DatabaseDep, session: SessionDep,
+def post_confirm(hold_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep,
                  principal: CurrentPrincipal) -> JSONResponse:
     """On arrival: the hold becomes the placement (free and held places both go down by one)
     and an occupancy admission is recorded."""
@@ -133,7 +133,7 @@ def post_confirm(hold_id: int, request: Request, db: DatabaseDep, session: Sessi
 
 @router.delete("/holds/{hold_id}", response_model=HoldPublic, responses=_CONFLICT,
                dependencies=[require_roles("crisis", "admin", "provider")])
-def delete_hold(hold_id: int, request: Request, db: DatabaseDep, session: SessionDep,
+def delete_hold(hold_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep,
                 principal: CurrentPrincipal) -> JSONResponse:
     """Release a hold: the place is free again for everyone."""
     service.expire_holds(db, hold_id=hold_id)
@@ -145,7 +145,7 @@ def delete_hold(hold_id: int, request: Request, db: DatabaseDep, session: Sessio
 @router.post("/holds/{hold_id}/reject", response_model=HoldPublic, responses=_CONFLICT,
              dependencies=[require_roles("provider", "admin")])
 def post_reject(hold_id: int, body: Annotated[HoldReject, Body()], request: Request,
-                db: DatabaseDep, session: SessionDep, principal: CurrentPrincipal) -> JSONResponse:
+                db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     """The provider refuses a hold on its own group, with a reason from the list
     (`/crisis/reject-reasons`) or in its own words (`anders`)."""
     service.expire_holds(db, hold_id=hold_id)

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, String, bindparam, case, func, select, type_coerce, update
@@ -26,7 +26,8 @@ from sqlmodel import Session, col
 
 from backend.audit import service as audit
 from backend.auth import Principal, ensure_provider_access
-from backend.availability.service import publish_group_change
+from backend.availability import service as places
+from backend.availability.service import Notice
 from backend.config import Settings
 from backend.crisis.models import (
     CRISIS_CAPABLE_CARE_FORMS,
@@ -42,9 +43,10 @@ from backend.crisis.models import (
 )
 from backend.db import Database
 from backend.domain import as_utc, utcnow
-from backend.errors import Conflict, DomainError, NotFound, RuleViolation
+from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
-from backend.providers.models import Group, Provider
+from backend.occupancy.service import admit_placement
+from backend.providers.models import Group, Provider, is_stale
 from backend.regions.models import Region
 from backend.regions.service import resolve_postcode
 from backend.users.models import Role
@@ -275,14 +277,12 @@ def find_places(
     ranked.sort(key=lambda entry: entry[0])
     # Only the rows that are answered become dicts.
     now = utcnow()
-    stale_after = timedelta(hours=settings.stale_after_hours)
     wanted = set(needs)
     found: list[dict[str, Any]] = []
     for _key, distance, (gid, name, care_form, pid, glat, glon, free, held, age_min, age_max,
                          gender_policy, expertise, reported_at, provider_name, phone, region_code,
                          region_name, rank) in ranked[:limit]:
-        if reported_at is not None and reported_at.tzinfo is None:
-            reported_at = reported_at.replace(tzinfo=UTC)  # as_utc: SQLite hands back naive times
+        reported_at = as_utc(reported_at)
         if isinstance(expertise, str):  # a driver that hands JSON back as text
             expertise = json.loads(expertise)
         met = sorted(wanted & set(expertise or ()))
@@ -297,7 +297,7 @@ def find_places(
             "reported_at": reported_at.isoformat() if reported_at else None,
             "minutes_since_report": (int((now - reported_at).total_seconds() // 60)
                                      if reported_at else None),
-            "stale": reported_at is None or now - reported_at > stale_after,
+            "stale": is_stale(reported_at, stale_after_hours=settings.stale_after_hours, now=now),
             "lat": glat, "lon": glon,
         })
     return found
@@ -361,12 +361,11 @@ def hold_public(hold: Hold, *, group: Group | None = None, **extra: Any) -> Hold
     return HoldPublic.model_validate(data)
 
 
-def _publish(session: Session, group: Group, hold: Hold, event_type: str, actor: str,
-             settings: Settings) -> int:
-    session.refresh(group)
-    return publish_group_change(session=session, group=group, event_type=event_type, actor=actor,
-                                stale_after_hours=settings.stale_after_hours,
-                                extra={"hold": hold_event(hold)})
+def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose: str,
+            **detail: Any) -> Notice:
+    """The event (with the hold, no youth data) and the audit row of a change to a hold."""
+    return Notice(event_type, actor, action, "hold", hold.id or 0, purpose,
+                  detail={"group_id": hold.group_id, **detail}, extra={"hold": hold_event(hold)})
 
 
 def _group_for_hold(session: Session, principal: Principal, group_id: int) -> Group:
@@ -385,14 +384,22 @@ def create_hold(*, session: Session, principal: Principal, body: HoldCreate,
                 settings: Settings) -> tuple[Hold, Group, int]:
     group = _group_for_hold(session, principal, body.group_id)
     minutes = body.minutes or region_hold_minutes(session, group.region_id, settings)
-    claimed = cast(CursorResult[Any], session.execute(
-        update(Group)
-        .where(col(Group.id) == group.id, col(Group.admitting).is_(True),
-               col(Group.held_places) < col(Group.free_places))
-        .values(held_places=col(Group.held_places) + 1, version=col(Group.version) + 1)
-        .execution_options(synchronize_session=False)
-    )).rowcount
-    if claimed != 1:
+    now = utcnow()
+    # The hold is written first so that the claim's event and audit row can name it; when the
+    # claim fails the request's transaction takes the hold away again.
+    hold = Hold(group_id=group.id, provider_id=group.provider_id, region_id=group.region_id,  # type: ignore[arg-type]
+                status="active", crisis_reference=body.crisis_reference,
+                referral_id=body.referral_id, age=body.age, gender=body.gender,
+                origin_region_code=(body.origin_region_code or "").upper() or None,
+                note=body.note, minutes=minutes, created_at=now,
+                expires_at=now + timedelta(minutes=minutes), created_by=principal.label)
+    session.add(hold)
+    session.flush()
+    change = places.claim(session=session, group_id=group.id, stale_after_hours=settings.stale_after_hours,  # type: ignore[arg-type]
+                          notice=_notice(hold, "hold.created", principal, "hold.create", "crisisplaats vasthouden",
+                                         crisis_reference=hold.crisis_reference, referral_id=hold.referral_id,
+                                         minutes=minutes))
+    if change is None:
         session.refresh(group)
         if not group.admitting:
             message = (f"{group.name} neemt op dit moment niemand op"
@@ -405,21 +412,8 @@ def create_hold(*, session: Session, principal: Principal, body: HoldCreate,
                    "alternatives": next_best_options(session=session, settings=settings,
                                                      principal=principal, group=group,
                                                      age=body.age, gender=body.gender)})
-    now = utcnow()
-    hold = Hold(group_id=group.id, provider_id=group.provider_id, region_id=group.region_id,  # type: ignore[arg-type]
-                status="active", crisis_reference=body.crisis_reference,
-                referral_id=body.referral_id, age=body.age, gender=body.gender,
-                origin_region_code=(body.origin_region_code or "").upper() or None,
-                note=body.note, minutes=minutes, created_at=now,
-                expires_at=now + timedelta(minutes=minutes), created_by=principal.label)
-    session.add(hold)
-    session.flush()
-    seq = _publish(session, group, hold, "hold.created", principal.label, settings)
-    audit.record(session=session, actor=principal, action="hold.create", object_type="hold",
-                 object_id=hold.id, purpose="crisisplaats vasthouden",  # type: ignore[arg-type]
-                 detail={"group_id": group.id, "crisis_reference": hold.crisis_reference,
-                         "referral_id": hold.referral_id, "minutes": minutes, "seq": seq})
-    return hold, group, seq
+    session.refresh(group)
+    return hold, group, change.seq
 
 
 def _load_hold(session: Session, principal: Principal, hold_id: int) -> Hold:
@@ -476,18 +470,17 @@ def _end_hold(session: Session, hold: Hold, *, status: str, actor: str, now: dat
     return done == 1
 
 
-def _unhold_group(session: Session, group_id: int, *, placed: bool) -> None:
-    values: dict[str, Any] = {"held_places": col(Group.held_places) - 1,
-                              "version": col(Group.version) + 1}
-    if placed:
-        # The held place becomes an occupied one: free and held go down together.
-        values["free_places"] = col(Group.free_places) - 1
-    changed = cast(CursorResult[Any], session.execute(
-        update(Group).where(col(Group.id) == group_id, col(Group.held_places) >= 1)
-        .values(**values).execution_options(synchronize_session=False))).rowcount
-    if changed != 1:  # cannot happen while every claim goes through held_places; refuse loudly
+def _unhold(session: Session, hold: Hold, notice: Notice, settings: Settings, *, placed: bool) -> tuple[Group, int]:
+    """The hold's place is given back, or (``placed``) becomes an occupied one."""
+    unhold = places.occupy if placed else places.release
+    change = unhold(session=session, group_id=hold.group_id, notice=notice,
+                    stale_after_hours=settings.stale_after_hours)
+    if change is None:  # cannot happen while every claim goes through held_places; refuse loudly
         raise Conflict("De telling van vastgehouden plaatsen klopt niet; probeer het opnieuw.",
                        code="held_places_mismatch")
+    group = session.get(Group, hold.group_id)
+    assert group is not None
+    return group, change.seq
 
 
 def confirm_hold(*, session: Session, principal: Principal, hold_id: int,
@@ -497,39 +490,16 @@ def confirm_hold(*, session: Session, principal: Principal, hold_id: int,
     if not _end_hold(session, hold, status="confirmed", actor=principal.label, now=now,
                      require_unexpired=True):
         raise _end_conflict(session, principal, hold, settings, with_options=True)
-    _unhold_group(session, hold.group_id, placed=True)
-    group = session.get(Group, hold.group_id)
-    assert group is not None
-    admitted = _record_admission(session, hold, group, now)
-    seq = _publish(session, group, hold, "hold.confirmed", principal.label, settings)
-    audit.record(session=session, actor=principal, action="hold.confirm", object_type="hold",
-                 object_id=hold_id, purpose="crisisplaatsing bevestigd bij aankomst",
-                 detail={"group_id": group.id, "crisis_reference": hold.crisis_reference,
-                         "referral_id": hold.referral_id, "admission_recorded": admitted, "seq": seq})
+    region = session.get(Region, hold.region_id)
+    admitted = admit_placement(session=session, group_id=hold.group_id, at=now,
+                               origin_region_code=hold.origin_region_code or (region.code if region else ""),
+                               stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
+                               source=f"crisis-hold-{hold.id}")
+    group, seq = _unhold(session, hold, _notice(
+        hold, "hold.confirmed", principal, "hold.confirm", "crisisplaatsing bevestigd bij aankomst",
+        crisis_reference=hold.crisis_reference, referral_id=hold.referral_id, admission_recorded=admitted),
+        settings, placed=True)
     return hold, group, admitted, seq
-
-
-def _record_admission(session: Session, hold: Hold, group: Group, now: datetime) -> bool:
-    """The occupancy admission for a confirmed hold (occupancy domain), in a savepoint, so that
-    a refusal there (e.g. the occupancy feed already counts the group full) does not undo the
-    placement itself; the answer says whether it was recorded."""
-    try:
-        from backend.occupancy.service import record_admission
-    except ImportError:  # occupancy domain not installed
-        log.warning("occupancy domain missing: admission for hold %s not recorded", hold.id)
-        return False
-    region = session.get(Region, group.region_id)
-    origin = hold.origin_region_code or (region.code if region else "")
-    try:
-        with session.begin_nested():
-            record_admission(session=session, group_id=group.id, at=now,  # type: ignore[arg-type]
-                             origin_region_code=origin,
-                             stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
-                             source=f"crisis-hold-{hold.id}")
-    except DomainError as exc:
-        log.warning("admission for hold %s not recorded: %s", hold.id, exc.message)
-        return False
-    return True
 
 
 def release_hold(*, session: Session, principal: Principal, hold_id: int,
@@ -537,13 +507,9 @@ def release_hold(*, session: Session, principal: Principal, hold_id: int,
     hold = _load_hold(session, principal, hold_id)
     if not _end_hold(session, hold, status="released", actor=principal.label, now=utcnow()):
         raise _end_conflict(session, principal, hold, settings, with_options=False)
-    _unhold_group(session, hold.group_id, placed=False)
-    group = session.get(Group, hold.group_id)
-    assert group is not None
-    seq = _publish(session, group, hold, "hold.released", principal.label, settings)
-    audit.record(session=session, actor=principal, action="hold.release", object_type="hold",
-                 object_id=hold_id, purpose="vastgehouden crisisplaats vrijgegeven",
-                 detail={"group_id": group.id, "crisis_reference": hold.crisis_reference, "seq": seq})
+    group, seq = _unhold(session, hold, _notice(
+        hold, "hold.released", principal, "hold.release", "vastgehouden crisisplaats vrijgegeven",
+        crisis_reference=hold.crisis_reference), settings, placed=False)
     return hold, group, seq
 
 
@@ -554,14 +520,9 @@ def reject_hold(*, session: Session, principal: Principal, hold_id: int, body: H
     if not _end_hold(session, hold, status="rejected", actor=principal.label, now=utcnow(),
                      reason_code=body.reason_code, reason=reason):
         raise _end_conflict(session, principal, hold, settings, with_options=False)
-    _unhold_group(session, hold.group_id, placed=False)
-    group = session.get(Group, hold.group_id)
-    assert group is not None
-    seq = _publish(session, group, hold, "hold.rejected", principal.label, settings)
-    audit.record(session=session, actor=principal, action="hold.reject", object_type="hold",
-                 object_id=hold_id, purpose="vasthouding afgewezen door aanbieder",
-                 detail={"group_id": group.id, "reason_code": body.reason_code, "reason": reason,
-                         "seq": seq})
+    group, seq = _unhold(session, hold, _notice(
+        hold, "hold.rejected", principal, "hold.reject", "vasthouding afgewezen door aanbieder",
+        reason_code=body.reason_code, reason=reason), settings, placed=False)
     return hold, group, seq
 
 
@@ -613,13 +574,8 @@ def expire_due_holds(*, session: Session, settings: Settings, now: datetime | No
         if not _end_hold(session, hold, status="expired", actor=SYSTEM.label, now=now,
                          reason="De vasthoudtijd is verstreken."):
             continue
-        _unhold_group(session, hold.group_id, placed=False)
-        group = session.get(Group, hold.group_id)
-        assert group is not None
-        seq = _publish(session, group, hold, "hold.expired", SYSTEM.label, settings)
-        audit.record(session=session, actor=SYSTEM, action="hold.expire", object_type="hold",
-                     object_id=hold.id, purpose="vasthoudtijd verstreken",
-                     detail={"group_id": group.id, "seq": seq})
+        _unhold(session, hold, _notice(hold, "hold.expired", SYSTEM, "hold.expire", "vasthoudtijd verstreken"),
+                settings, placed=False)
         expired += 1
     return expired
 
@@ -677,7 +633,6 @@ def overview(*, session: Session, principal: Principal, settings: Settings,
                        col(Hold.confirmed_at) >= day_start)
                 .group_by(col(Hold.group_id))):
             placed_today[gid] = count
-    stale_after = timedelta(hours=settings.stale_after_hours)
     groups = []
     for group, provider_name, phone in rows:
         reported = as_utc(group.reported_at)
@@ -695,7 +650,7 @@ def overview(*, session: Session, principal: Principal, settings: Settings,
             "admitting": group.admitting, "reason": group.not_admitting_reason,
             "reported_at": reported.isoformat() if reported else None,
             "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
-            "stale": reported is None or now - reported > stale_after,
+            "stale": is_stale(reported, stale_after_hours=settings.stale_after_hours, now=now),
         })
     return {
         "region_code": region.code, "region_name": region.name, "generated_at": now.isoformat(),

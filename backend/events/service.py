@@ -1,11 +1,19 @@
-"""Appending events. Every state change that others may watch goes through ``append_event``."""
+"""Appending events. Every state change that others may watch goes through ``append_event``.
+
+An event is handed to this process's live hubs once the transaction that wrote it commits; an
+event written inside a savepoint that is rolled back is dropped with it, so the live feed never
+shows a change the database does not have.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import Any, Protocol
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlalchemy import text
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, func, select
 
 from backend.db import on_commit
@@ -13,6 +21,39 @@ from backend.domain import utcnow
 from backend.events.models import Event, EventCounter, StoredEvent
 
 NOTIFY_CHANNEL = "plekwijzer_events"
+
+
+class LocalListener(Protocol):
+    """A live hub of this process: takes committed events from any thread."""
+
+    def offer_threadsafe(self, events: list[StoredEvent]) -> None: ...
+
+    def wake_threadsafe(self) -> None: ...
+
+
+_listeners: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def listen_locally(listener: LocalListener) -> None:
+    _listeners.add(listener)
+
+
+def stop_listening(listener: LocalListener) -> None:
+    _listeners.discard(listener)
+
+
+def wake_local_listeners() -> None:
+    for listener in list(_listeners):
+        listener.wake_threadsafe()
+
+
+def deliver_local(events: list[StoredEvent]) -> None:
+    """Hand committed events to this process's hubs (an empty list only wakes them)."""
+    for listener in list(_listeners):
+        if events:
+            listener.offer_threadsafe(events)
+        else:
+            listener.wake_threadsafe()
 
 
 def append_event(
@@ -24,12 +65,15 @@ def append_event(
     provider_id: int | None = None,
     region_id: int | None = None,
     actor: str | None = None,
-) -> Event:
+) -> StoredEvent:
+    """Write an event in the session's transaction: the next sequence number and one INSERT."""
     seq = next_seq(session)
-    event = Event(seq=seq, type=type, at=utcnow(), region_id=region_id, provider_id=provider_id,
-                  group_id=group_id, actor=actor, payload=payload)
-    session.add(event)
-    session.flush()
+    at = utcnow()
+    session.connection().execute(_INSERT_EVENT, {
+        "seq": seq, "type": type, "at": at, "region_id": region_id, "provider_id": provider_id,
+        "group_id": group_id, "actor": actor, "payload": payload})
+    event = StoredEvent(seq=seq, type=type, at=at, region_id=region_id, provider_id=provider_id,
+                        group_id=group_id, actor=actor, payload=payload)
     deliver_after_commit(session, event)
     return event
 
@@ -55,56 +99,37 @@ _NEXT_SEQ = text("UPDATE event_counter SET last_seq = last_seq + 1 WHERE id = 1 
 _INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]  # built once
 
 
-def append_event_core(
-    *,
-    session: Session,
-    type: str,
-    payload: dict[str, Any],
-    group_id: int | None = None,
-    provider_id: int | None = None,
-    region_id: int | None = None,
-    actor: str | None = None,
-) -> StoredEvent:
-    """``append_event`` with two plain statements instead of the ORM unit of work (flush), for
-    hot paths such as reporting availability. Same counter, same table, same live delivery.
+def deliver_after_commit(session: Session, event: StoredEvent) -> None:
+    """Hand ``event`` to this process's live hubs once the session's transaction commits.
 
-    Not for use inside a savepoint (``begin_nested``): the event is handed to the live feed
-    once the transaction commits, and a rolled-back savepoint would not take it back. The ORM
-    version notices that case (the event loses its identity); this one refuses it.
-    """
-    if session.in_nested_transaction():
-        raise RuntimeError("append_event_core cannot be used inside a savepoint")
-    seq = next_seq(session)
-    at = utcnow()
-    session.connection().execute(_INSERT_EVENT, {
-        "seq": seq, "type": type, "at": at, "region_id": region_id, "provider_id": provider_id,
-        "group_id": group_id, "actor": actor, "payload": payload})
-    event = StoredEvent(seq=seq, type=type, at=at, region_id=region_id,
-                        provider_id=provider_id, group_id=group_id, actor=actor,
-                        payload=payload)
-    deliver_after_commit(session, event)
-    return event
-
-
-def deliver_after_commit(session: Session, event: Event | StoredEvent) -> None:
-    """Hand ``event`` to this process's live hubs once the session's transaction commits."""
-    # The committed rows go straight to this process's hubs, which saves each of them a
-    # database read per change; a hub that sees a gap still reads the table.
-    pending = session.info.get("_live_events")
+    The committed rows go straight to the hubs, which saves each of them a database read per
+    change. Each event remembers the savepoint it was written in: when that savepoint (or one
+    around it) rolls back, the event goes with it."""
+    pending: list[tuple[StoredEvent, SessionTransaction | None]] | None = session.info.get("_live_events")
     if pending is None:
-        from backend.live.hub import deliver_local
-
         pending = session.info["_live_events"] = []
-        on_commit(session, lambda: deliver_local(session.info.pop("_live_events", pending)))
-    pending.append(event)
+        on_commit(session, lambda: deliver_local([e for e, _ in session.info.pop("_live_events", pending)]))
+        if not sa_event.contains(session, "after_soft_rollback", _drop_rolled_back):
+            sa_event.listen(session, "after_soft_rollback", _drop_rolled_back)
+    pending.append((event, session.get_nested_transaction()))
 
 
-def deliver_committed(event: StoredEvent) -> None:
-    """Hand an event written on an autocommit connection (so already committed) to this
-    process's live hubs."""
-    from backend.live.hub import deliver_local
+def _drop_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    pending = session.info.get("_live_events")
+    if not pending:
+        return
+    if not rolled_back.nested:  # the whole transaction: nothing of it reaches the feed
+        pending.clear()
+        return
 
-    deliver_local([event])
+    def inside(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is rolled_back:
+                return True
+            transaction = transaction.parent
+        return False
+
+    pending[:] = [(e, t) for e, t in pending if not inside(t)]
 
 
 def last_seq(session: Session) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from backend.auth import CurrentPrincipal, require_roles
-from backend.db import SessionDep
+from backend.db import ReadSessionDep, WriteSessionDep
 from backend.intensity import service
 from backend.intensity.models import (
     GroupIntensity,
@@ -23,20 +23,21 @@ router = APIRouter(tags=["verblijfsintensiteit"])
 
 
 @router.post("/intensity/calculate", response_model=IntensityAnswer)
-def post_calculate(question: IntensityQuestion, session: SessionDep, principal: CurrentPrincipal) -> IntensityAnswer:
+def post_calculate(question: IntensityQuestion, session: ReadSessionDep,
+                   principal: CurrentPrincipal) -> IntensityAnswer:
     """Hours per child per day = weekly net roster hours / (places × occupancy norm) / 7, and the
     letter from the region's band table (what-if: changes nothing)."""
     return service.answer_question(session=session, principal=principal, question=question)
 
 
 @router.get("/intensity/groups/{group_id}", response_model=GroupIntensity)
-def get_group_intensity(group_id: int, session: SessionDep, principal: CurrentPrincipal) -> GroupIntensity:
+def get_group_intensity(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal) -> GroupIntensity:
     return service.group_intensity(session=session, principal=principal, group_id=group_id)
 
 
 @router.put("/groups/{group_id}/staffing", response_model=dict,
             dependencies=[require_roles("admin", "provider")])
-def put_staffing(group_id: int, update: StaffingUpdate, request: Request, session: SessionDep,
+def put_staffing(group_id: int, update: StaffingUpdate, request: Request, session: WriteSessionDep,
                  principal: CurrentPrincipal) -> dict[str, object]:
     """Change a group's places and/or weekly roster hours (admin, or the owning provider)."""
     stale = request.app.state.settings.stale_after_hours
@@ -50,14 +51,14 @@ def put_staffing(group_id: int, update: StaffingUpdate, request: Request, sessio
 
 @router.get("/intensity/reassessments", response_model=list[ReassessmentPublic],
             dependencies=[require_roles("admin", "coordinator", "viewer", "provider")])
-def get_reassessments(session: SessionDep, principal: CurrentPrincipal,
+def get_reassessments(session: ReadSessionDep, principal: CurrentPrincipal,
                       status: str | None = None) -> list[ReassessmentPublic]:
     return service.list_reassessments(session=session, principal=principal, status=status)
 
 
 @router.post("/intensity/reassessments/{reassessment_id}/decision", response_model=ReassessmentPublic,
              dependencies=[require_roles("admin", "coordinator")])
-def post_decision(reassessment_id: int, decision: ReassessmentDecision, request: Request, session: SessionDep,
+def post_decision(reassessment_id: int, decision: ReassessmentDecision, request: Request, session: WriteSessionDep,
                   principal: CurrentPrincipal) -> ReassessmentPublic:
     item = service.decide(session=session, principal=principal, reassessment_id=reassessment_id, decision=decision,
                           stale_after_hours=request.app.state.settings.stale_after_hours)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from backend.audit import service as audit
 from backend.auth import Principal
-from backend.availability.service import publish_group_change
+from backend.availability import service as places
+from backend.availability.service import Notice
 from backend.domain import (
     CARE_FORMS,
     CRISIS_OCCUPANCY_NORM,
@@ -159,13 +159,14 @@ def update_staffing(*, session: Session, principal: Principal, group_id: int, up
             capacity_after=capacity, roster_hours_before=group.weekly_roster_hours, roster_hours_after=roster,
             hours_per_child_per_day=round(hours, 4), intensity_before=group.intensity, intensity_after=letter)
         session.add(reassessment)
-    group.capacity = capacity
-    group.weekly_roster_hours = roster
-    group.version += 1
-    session.add(group)
     session.flush()
-    publish_group_change(session=session, group=group, event_type=STAFFING_CHANGED, actor=principal.label,
-                         stale_after_hours=stale_after_hours, extra={"before": before})
+    places.change_group(session=session, group_id=group_id, stale_after_hours=stale_after_hours,
+                        values={"capacity": capacity, "weekly_roster_hours": roster}, notice=Notice(
+                            STAFFING_CHANGED, principal, "group.staffing", "group", group_id,
+                            "bezetting en roosteruren gewijzigd",
+                            detail={"before": before, "after": {"capacity": capacity, "weekly_roster_hours": roster},
+                                    "reassessment": reassessment.id if reassessment else None},
+                            extra={"before": before}))
     if reassessment is not None:
         append_event(session=session, type=REASSESSMENT_REQUIRED, group_id=group.id, provider_id=group.provider_id,
                      region_id=group.region_id, actor=principal.label,
@@ -173,10 +174,6 @@ def update_staffing(*, session: Session, principal: Principal, group_id: int, up
                               "intensity_before": reassessment.intensity_before,
                               "intensity_after": reassessment.intensity_after,
                               "hours_per_child_per_day": round(hours, 2)})
-    audit.record(session=session, actor=principal, action="group.staffing", object_type="group", object_id=group_id,
-                 purpose="bezetting en roosteruren gewijzigd",
-                 detail={"before": before, "after": {"capacity": capacity, "weekly_roster_hours": roster},
-                         "reassessment": reassessment.id if reassessment else None})
     return group, reassessment
 
 
@@ -194,17 +191,13 @@ def decide(*, session: Session, principal: Principal, reassessment_id: int, deci
     item.decided_by = principal.label
     item.note = decision.note
     session.add(item)
-    if decision.approve:
-        group.intensity = item.intensity_after
-        group.version += 1
-        session.add(group)
     session.flush()
-    publish_group_change(session=session, group=group, event_type=REASSESSMENT_DECIDED, actor=principal.label,
-                         stale_after_hours=stale_after_hours,
-                         extra={"reassessment_id": item.id, "status": item.status})
-    audit.record(session=session, actor=principal, action="intensity.decide", object_type="group",
-                 object_id=group.id or 0, purpose="herbeoordeling verblijfsintensiteit",
-                 detail={"reassessment_id": item.id, "status": item.status})
+    places.change_group(session=session, group_id=group.id or 0, stale_after_hours=stale_after_hours,
+                        values={"intensity": item.intensity_after if decision.approve else group.intensity},
+                        notice=Notice(REASSESSMENT_DECIDED, principal, "intensity.decide", "group", group.id or 0,
+                                      "herbeoordeling verblijfsintensiteit",
+                                      detail={"reassessment_id": item.id, "status": item.status},
+                                      extra={"reassessment_id": item.id, "status": item.status}))
     return item
 
 

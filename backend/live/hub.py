@@ -21,45 +21,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
-
 from backend.auth import Principal
 from backend.db import Database
 from backend.events.models import Event, StoredEvent
-from backend.events.service import NOTIFY_CHANNEL, count_events_after, events_after, last_seq
+from backend.events.service import (
+    NOTIFY_CHANNEL,
+    count_events_after,
+    events_after,
+    last_seq,
+    listen_locally,
+    stop_listening,
+)
 from backend.users.models import Role
 
 log = logging.getLogger(__name__)
 
-_hubs: weakref.WeakSet[LiveHub] = weakref.WeakSet()
 QUEUE_LIMIT = 5_000
 POLL_SECONDS = 1.0
 # How long a gap in the sequence may wait for this process's own event to fill it before the
 # hub reads the table: long enough for a thread that has committed to hand its event over.
 GAP_GRACE_SECONDS = 0.005
-
-
-def wake_local_hubs() -> None:
-    """Called after a commit that appended events (from any thread)."""
-    for hub in list(_hubs):
-        hub.wake_threadsafe()
-
-
-def deliver_local(events: list[Event | StoredEvent]) -> None:
-    """Called after a commit with the events it appended (from any thread)."""
-    # An ORM event added inside a savepoint that was rolled back lost its identity: not
-    # committed. (A StoredEvent is never written inside a savepoint: see append_event_core.)
-    committed = [e for e in events if isinstance(e, StoredEvent) or sa_inspect(e).has_identity]
-    for hub in list(_hubs):
-        if committed:
-            hub.offer_threadsafe(committed)
-        else:
-            hub.wake_threadsafe()
 
 
 def event_message(event: Event | StoredEvent) -> dict[str, Any]:
@@ -143,10 +128,10 @@ class LiveHub:
         self._tasks.append(asyncio.create_task(self._pump(), name="live-pump"))
         if not self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._listen(), name="live-listen"))
-        _hubs.add(self)
+        listen_locally(self)
 
     async def stop(self) -> None:
-        _hubs.discard(self)
+        stop_listening(self)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -10,12 +10,11 @@ from sqlmodel import col, select
 
 from backend.audit import service as audit
 from backend.auth import CurrentPrincipal, require_roles
-from backend.db import DatabaseDep, SessionDep
+from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.matching import service
 from backend.matching.models import MatchingRun, MatchingRunCreate
 from backend.proposals.models import ProposalCreate, ProposalPublic
 from backend.proposals.service import to_public as proposal_public
-from backend.referrals.routes import WriteSessionDep
 
 router = APIRouter(tags=["matching"])
 MATCHERS = ("coordinator", "admin")
@@ -42,7 +41,7 @@ def create_run(data: Annotated[MatchingRunCreate, Body()], request: Request, db:
 
 
 @router.get("/matching/runs", dependencies=[require_roles(*MATCHERS)])
-def list_runs(session: SessionDep, principal: CurrentPrincipal,
+def list_runs(session: ReadSessionDep, principal: CurrentPrincipal,
               limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
     query = select(MatchingRun).order_by(col(MatchingRun.id).desc()).limit(limit)
     if principal.role != "admin" and principal.region_id is not None:
@@ -63,7 +62,7 @@ def get_run(run_id: int, session: WriteSessionDep, principal: CurrentPrincipal,
 
 
 @router.post("/matching/runs/{run_id}/proposals", dependencies=[require_roles(*MATCHERS)])
-def send_proposals(run_id: int, request: Request, session: SessionDep,
+def send_proposals(run_id: int, request: Request, session: WriteSessionDep,
                    principal: CurrentPrincipal) -> dict[str, Any]:
     """Send the run's assignments as placement proposals (each claims its place atomically;
     places taken in the meantime are reported and the youth stays waiting)."""

@@ -15,7 +15,7 @@ from backend.domain import CARE_FORMS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.matching import adapter
 from backend.matching.models import MatchingRun, MatchingRunCreate
-from backend.proposals.service import claim_place, create_proposal, release_place
+from backend.proposals.service import create_proposal
 from backend.providers.models import Group
 from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import REFERRAL_ROLES, load_referral
@@ -309,24 +309,21 @@ def _send(*, session: Session, principal: Principal, run: MatchingRun, expiry_ho
                                 "reason": "De jongere wacht niet meer (al voorgesteld, geplaatst of "
                                           "ingetrokken sinds de matching)."})
             continue
-        claimed: list[int] = []
-        for a in members:
-            if not claim_place(session, a["group_id"]):
-                break
-            claimed.append(a["group_id"])
-        if len(claimed) < len(members):
-            for gid in claimed:
-                release_place(session, gid)
+        try:
+            # One savepoint per unit: a sibling whose place was taken undoes the others' claims,
+            # proposals and events with it.
+            with session.begin_nested():
+                proposals = [create_proposal(
+                    session=session, referral=referrals[a["referral_id"]], group_id=a["group_id"],
+                    actor=principal, expiry_hours=expiry_hours, stale_after_hours=stale_after_hours,
+                    score=a["score"], run_id=run.id) for a in members]
+        except Conflict:
             for a in members:
                 skipped.append({"referral_id": a["referral_id"], "group_id": a["group_id"],
                                 "reason": "De plek is intussen vergeven (bijv. aan een crisisplaatsing); "
                                           "de jongere blijft wachtend."})
             continue
-        for a in members:
-            proposal = create_proposal(
-                session=session, referral=referrals[a["referral_id"]], group_id=a["group_id"],
-                actor=principal, expiry_hours=expiry_hours, stale_after_hours=stale_after_hours,
-                score=a["score"], run_id=run.id, claimed=True)
+        for a, proposal in zip(members, proposals, strict=True):
             sent.append({"referral_id": a["referral_id"], "group_id": a["group_id"],
                          "proposal_id": proposal.id})
     run.proposals_sent_at = utcnow()

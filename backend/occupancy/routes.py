@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from backend.audit import service as audit
 from backend.auth import CurrentPrincipal, require_roles
-from backend.db import SessionDep
+from backend.db import ReadSessionDep, WriteSessionDep
 from backend.errors import Forbidden
 from backend.occupancy import service
 from backend.occupancy.bedays import nights_by_region
@@ -31,7 +31,7 @@ router = APIRouter(tags=["bezetting"])
 
 
 @router.post("/occupancy/events", response_model=BatchResult, dependencies=[require_roles("provider", "admin")])
-def post_events(batch: OccupancyBatch, session: SessionDep, principal: CurrentPrincipal) -> BatchResult:
+def post_events(batch: OccupancyBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> BatchResult:
     """A batch of admissions, discharges and cancellations. Each event is accepted, ignored as a
     duplicate (same `event_id` again) or refused with a reason; refusals do not stop the rest."""
     return service.ingest_events(session=session, principal=principal, events=batch.events,
@@ -39,21 +39,21 @@ def post_events(batch: OccupancyBatch, session: SessionDep, principal: CurrentPr
 
 
 @router.post("/occupancy/census", response_model=CensusBatchResult, dependencies=[require_roles("provider", "admin")])
-def post_census(batch: CensusBatch, session: SessionDep, principal: CurrentPrincipal) -> CensusBatchResult:
+def post_census(batch: CensusBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> CensusBatchResult:
     """Daily head counts (how many present on the night of a date), for providers without an
     event feed. A later count for the same date corrects an earlier one."""
     return service.ingest_census(session=session, principal=principal, counts=batch.counts)
 
 
 @router.get("/occupancy/groups/{group_id}", response_model=GroupOccupancy)
-def get_group_occupancy(group_id: int, session: SessionDep, principal: CurrentPrincipal) -> GroupOccupancy:
+def get_group_occupancy(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal) -> GroupOccupancy:
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     figures = service.current_occupancy(session=session, groups=[group])[group_id]
     return GroupOccupancy(group_id=group_id, group_name=group.name, capacity=group.capacity, **figures)  # type: ignore[arg-type]
 
 
 @router.get("/occupancy/groups/{group_id}/events", dependencies=[require_roles("provider", "admin", "coordinator")])
-def get_group_events(group_id: int, session: SessionDep, principal: CurrentPrincipal,
+def get_group_events(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal,
                      purpose: str = "controle van de bezettingsfeed") -> list[dict[str, object]]:
     """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
     get_group_for(session=session, principal=principal, group_id=group_id)
@@ -64,7 +64,7 @@ def get_group_events(group_id: int, session: SessionDep, principal: CurrentPrinc
 
 
 @router.get("/occupancy/groups/{group_id}/bed-days")
-def get_bed_days(group_id: int, session: SessionDep, principal: CurrentPrincipal, year: int | None = None,
+def get_bed_days(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal, year: int | None = None,
                  start: date | None = None, end: date | None = None) -> dict[str, object]:
     """Occupied nights per day, split by region of origin (a night counts on the date it starts)."""
     if principal.role not in (*REGION_ROLES, "provider"):
@@ -85,7 +85,7 @@ def get_bed_days(group_id: int, session: SessionDep, principal: CurrentPrincipal
 
 @router.get("/occupancy/discrepancies", response_model=list[Discrepancy],
             dependencies=[require_roles(*REGION_ROLES, "provider")])
-def get_discrepancies(session: SessionDep, principal: CurrentPrincipal,
+def get_discrepancies(session: ReadSessionDep, principal: CurrentPrincipal,
                       region: str | None = None) -> list[Discrepancy]:
     """Groups whose reported free places differ from what the feed leaves free
     (places − youths present according to the feed), with both figures."""

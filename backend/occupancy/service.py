@@ -15,6 +15,7 @@ before its admission is refused ("geen opname bekend") and can be sent again aft
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +46,8 @@ from backend.occupancy.models import (
 )
 from backend.providers.models import Group
 from backend.regions.models import Region
+
+log = logging.getLogger(__name__)
 
 DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 # Provider clocks drift a little; a moment this far ahead of ours is still "now", not future.
@@ -438,6 +441,21 @@ def record_admission(*, session: Session, group_id: int, at: datetime, origin_re
     return _record_one(session=session, kind=ADMISSION, group_id=group_id, at=at,
                        origin_region_code=origin_region_code, stay_reference=stay_reference, source=source,
                        event_id=event_id)
+
+
+def admit_placement(*, session: Session, group_id: int, at: datetime, origin_region_code: str,
+                    stay_reference: str, source: str) -> bool:
+    """The admission for a placement (an accepted proposal, a confirmed crisis hold), in a
+    savepoint: when the feed refuses it (e.g. it already counts the group full) the placement
+    stands, the discrepancy is logged for reconciliation, and the answer says so."""
+    try:
+        with session.begin_nested():
+            record_admission(session=session, group_id=group_id, at=at, origin_region_code=origin_region_code,
+                             stay_reference=stay_reference, source=source)
+    except DomainError as exc:
+        log.warning("admission %s in group %s not recorded: %s", stay_reference, group_id, exc.message)
+        return False
+    return True
 
 
 def record_discharge(*, session: Session, group_id: int, at: datetime, stay_reference: str, source: str,

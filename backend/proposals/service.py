@@ -9,7 +9,6 @@ accept racing an expiry or a second accept has exactly one winner on SQLite and 
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any, cast
 
@@ -18,10 +17,12 @@ from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
 from backend.auth import Principal
-from backend.availability.service import publish_group_change
+from backend.availability import service as places
+from backend.availability.service import Notice
 from backend.db import Database
 from backend.domain import NEED_TAGS, as_utc, utcnow
-from backend.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
+from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
+from backend.occupancy.service import admit_placement
 from backend.proposals.models import (
     DECLINE_REASONS,
     PROPOSAL_STATUS_LABELS,
@@ -35,8 +36,6 @@ from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import age_on, publish_referral_change
 from backend.regions.models import Municipality
 
-log = logging.getLogger(__name__)
-
 SYSTEM = Principal(kind="system", id=0, name="plekwijzer", role="system", provider_id=None)
 
 PROPOSAL_CREATED = "proposal.created"
@@ -44,49 +43,6 @@ PROPOSAL_ACCEPTED = "proposal.accepted"
 PROPOSAL_DECLINED = "proposal.declined"
 PROPOSAL_EXPIRED = "proposal.expired"
 PROPOSAL_WITHDRAWN = "proposal.withdrawn"
-
-
-# --- the place on the group row ------------------------------------------------------------------
-
-def claim_place(session: Session, group_id: int) -> bool:
-    """Hold one place of the group if one is free net of holds; False when it was just taken."""
-    result = cast(CursorResult[Any], session.execute(
-        update(Group)
-        .where(Group.id == group_id, col(Group.admitting).is_(True),  # type: ignore[arg-type]
-               Group.held_places < Group.free_places)  # type: ignore[arg-type]
-        .values(held_places=Group.held_places + 1, version=Group.version + 1)
-        .execution_options(synchronize_session=False)
-    ))
-    return result.rowcount == 1
-
-
-def release_place(session: Session, group_id: int) -> bool:
-    result = cast(CursorResult[Any], session.execute(
-        update(Group)
-        .where(Group.id == group_id, Group.held_places > 0)  # type: ignore[arg-type]
-        .values(held_places=Group.held_places - 1, version=Group.version + 1)
-        .execution_options(synchronize_session=False)
-    ))
-    return result.rowcount == 1
-
-
-def occupy_held_place(session: Session, group_id: int) -> bool:
-    """The held place becomes occupied: one place fewer free and one fewer held, atomically."""
-    result = cast(CursorResult[Any], session.execute(
-        update(Group)
-        .where(Group.id == group_id, Group.held_places > 0,  # type: ignore[arg-type]
-               Group.free_places > 0)  # type: ignore[arg-type]
-        .values(free_places=Group.free_places - 1, held_places=Group.held_places - 1,
-                version=Group.version + 1)
-        .execution_options(synchronize_session=False)
-    ))
-    return result.rowcount == 1
-
-
-def _fresh_group(session: Session, group_id: int) -> Group:
-    group = session.get(Group, group_id, populate_existing=True)
-    assert group is not None
-    return group
 
 
 def _set_status(session: Session, proposal: Proposal, status: str, **values: Any) -> bool:
@@ -108,16 +64,14 @@ def _set_status(session: Session, proposal: Proposal, status: str, **values: Any
 def create_proposal(*, session: Session, referral: Referral, group_id: int, actor: Principal,
                     expiry_hours: float, stale_after_hours: float, score: float | None = None,
                     components: dict[str, float] | None = None, distance_km: float | None = None,
-                    run_id: int | None = None, claimed: bool = False) -> Proposal:
+                    run_id: int | None = None) -> Proposal:
     """Claim a place and send the proposal. Raises Conflict when the place was just taken."""
     if referral.status != ReferralStatus.waiting:
         raise Conflict("Voor deze jongere loopt al een voorstel, of zij is niet meer wachtend.",
                        code="referral_not_waiting")
-    if not claimed and not claim_place(session, group_id):
-        raise Conflict("Deze plek is net vergeven: de groep heeft geen vrije plek meer "
-                       "(vrije plaatsen min vastgehouden plaatsen). Kies een andere optie.",
-                       code="place_taken")
-    group = _fresh_group(session, group_id)
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound("Groep niet gevonden.")
     now = utcnow()
     proposal = Proposal(
         referral_id=referral.id, group_id=group_id, provider_id=group.provider_id,  # type: ignore[arg-type]
@@ -125,19 +79,21 @@ def create_proposal(*, session: Session, referral: Referral, group_id: int, acto
         components=components or {}, distance_km=distance_km, status="open", created_at=now,
         created_by=actor.label, expires_at=now + timedelta(hours=expiry_hours))
     session.add(proposal)
+    session.flush()
+    if places.claim(session=session, group_id=group_id, stale_after_hours=stale_after_hours, notice=Notice(
+            PROPOSAL_CREATED, actor, "proposal.create", "referral", referral.id or 0, "plaatsingsvoorstel verstuurd",
+            detail={"proposal_id": proposal.id, "group_id": group_id, "run_id": run_id},
+            extra={"proposal_id": proposal.id})) is None:
+        raise Conflict("Deze plek is net vergeven: de groep heeft geen vrije plek meer "
+                       "(vrije plaatsen min vastgehouden plaatsen). Kies een andere optie.",
+                       code="place_taken")
     referral.status = ReferralStatus.proposed
     referral.updated_at = now
     referral.version += 1
     session.add(referral)
     session.flush()
-    publish_group_change(session=session, group=group, event_type=PROPOSAL_CREATED,
-                         actor=actor.label, stale_after_hours=stale_after_hours,
-                         extra={"proposal_id": proposal.id})
     publish_referral_change(session=session, referral=referral, actor=actor.label,
                             change="proposed")
-    audit.record(session=session, actor=actor, action="proposal.create", object_type="referral",
-                 object_id=referral.id or 0, purpose="plaatsingsvoorstel verstuurd",
-                 detail={"proposal_id": proposal.id, "group_id": group_id, "run_id": run_id})
     return proposal
 
 
@@ -262,7 +218,15 @@ def accept(*, session: Session, principal: Principal, proposal_id: int,
     if not _set_status(session, proposal, "accepted", answered_at=now, answered_by=principal.label):
         session.refresh(proposal)
         raise Conflict(_closed_message(proposal), code="proposal_closed")
-    if not occupy_held_place(session, proposal.group_id):
+    admitted = admit_placement(session=session, group_id=proposal.group_id, at=now,
+                               origin_region_code=referral.origin_region_code,
+                               stay_reference=f"verwijzing-{referral.id}", source="matching")
+    if places.occupy(session=session, group_id=proposal.group_id, stale_after_hours=stale_after_hours,
+                     notice=Notice(PROPOSAL_ACCEPTED, principal, "proposal.accept", "referral", referral.id or 0,
+                                   "plaatsingsvoorstel geaccepteerd",
+                                   detail={"proposal_id": proposal.id, "group_id": proposal.group_id,
+                                           "admission_recorded": admitted},
+                                   extra={"proposal_id": proposal.id})) is None:
         # Cannot happen while the CHECK holds: the open proposal held this place.
         raise Conflict("De vastgehouden plek van dit voorstel is er niet meer.", code="place_gone")
     referral.status = ReferralStatus.placed
@@ -272,38 +236,9 @@ def accept(*, session: Session, principal: Principal, proposal_id: int,
     referral.version += 1
     session.add(referral)
     session.flush()
-    group = _fresh_group(session, proposal.group_id)
-    admission = _record_admission(session=session, group=group, referral=referral, at=now)
-    publish_group_change(session=session, group=group, event_type=PROPOSAL_ACCEPTED,
-                         actor=principal.label, stale_after_hours=stale_after_hours,
-                         extra={"proposal_id": proposal.id})
     publish_referral_change(session=session, referral=referral, actor=principal.label,
                             change="placed")
-    audit.record(session=session, actor=principal, action="proposal.accept", object_type="referral",
-                 object_id=referral.id or 0, purpose="plaatsingsvoorstel geaccepteerd",
-                 detail={"proposal_id": proposal.id, "group_id": proposal.group_id,
-                         "admission_recorded": admission})
     return proposal
-
-
-def _record_admission(*, session: Session, group: Group, referral: Referral, at: Any) -> bool:
-    """The occupancy admission event, when the occupancy domain is installed."""
-    try:
-        from backend.occupancy.service import record_admission
-    except ImportError:
-        log.warning("backend.occupancy.service.record_admission is missing; no admission recorded")
-        return False
-    assert group.id is not None  # a stored group
-    try:
-        record_admission(session=session, group_id=group.id, at=at,
-                         origin_region_code=referral.origin_region_code,
-                         stay_reference=f"verwijzing-{referral.id}", source="matching")
-    except DomainError as exc:
-        # The occupancy feed disagrees (e.g. counts the group full): the placement stands, the
-        # discrepancy is logged and left for the occupancy reconciliation.
-        log.warning("admission for referral %s not recorded: %s", referral.id, exc.message)
-        return False
-    return True
 
 
 def decline(*, session: Session, principal: Principal, proposal_id: int, data: DeclineRequest,
@@ -320,21 +255,20 @@ def decline(*, session: Session, principal: Principal, proposal_id: int, data: D
                        decline_reason=data.reason, decline_text=data.text):
         session.refresh(proposal)
         raise Conflict(_closed_message(proposal), code="proposal_closed")
-    _back_to_waiting(session=session, proposal=proposal, actor=principal,
-                     stale_after_hours=stale_after_hours, event_type=PROPOSAL_DECLINED,
-                     exclude_group=True)
-    audit.record(session=session, actor=principal, action="proposal.decline",
-                 object_type="referral", object_id=proposal.referral_id,
-                 purpose="plaatsingsvoorstel afgewezen",
-                 detail={"proposal_id": proposal.id, "reason": data.reason, "text": data.text})
+    _back_to_waiting(session=session, proposal=proposal, stale_after_hours=stale_after_hours,
+                     exclude_group=True, notice=Notice(
+                         PROPOSAL_DECLINED, principal, "proposal.decline", "referral", proposal.referral_id,
+                         "plaatsingsvoorstel afgewezen",
+                         detail={"proposal_id": proposal.id, "reason": data.reason, "text": data.text},
+                         extra={"proposal_id": proposal.id}))
     return proposal
 
 
-def _back_to_waiting(*, session: Session, proposal: Proposal, actor: Principal,
-                     stale_after_hours: float, event_type: str, exclude_group: bool) -> None:
+def _back_to_waiting(*, session: Session, proposal: Proposal, stale_after_hours: float, exclude_group: bool,
+                     notice: Notice) -> None:
     """Give the held place back and put the youth on the waiting list again."""
     referral = _lock_referral(session, proposal.referral_id)
-    release_place(session, proposal.group_id)
+    places.release(session=session, group_id=proposal.group_id, notice=notice, stale_after_hours=stale_after_hours)
     if referral.status == ReferralStatus.proposed:
         referral.status = ReferralStatus.waiting
     if exclude_group and proposal.group_id not in referral.excluded_group_ids:
@@ -344,25 +278,22 @@ def _back_to_waiting(*, session: Session, proposal: Proposal, actor: Principal,
     referral.version += 1
     session.add(referral)
     session.flush()
-    group = _fresh_group(session, proposal.group_id)
-    publish_group_change(session=session, group=group, event_type=event_type, actor=actor.label,
-                         stale_after_hours=stale_after_hours, extra={"proposal_id": proposal.id})
-    publish_referral_change(session=session, referral=referral, actor=actor.label,
-                            change=event_type.split(".")[-1])
+    publish_referral_change(session=session, referral=referral, actor=notice.actor.label,
+                            change=notice.event_type.split(".")[-1])
 
 
-def withdraw_open_proposals(*, session: Session, referral: Referral, actor: str,
+def withdraw_open_proposals(*, session: Session, referral: Referral, actor: Principal,
                             stale_after_hours: float) -> int:
     """When a referral is withdrawn, its open proposals end and their places are released."""
     count = 0
     for proposal in session.exec(select(Proposal).where(Proposal.referral_id == referral.id,
                                                         Proposal.status == "open")).all():
-        if _set_status(session, proposal, "withdrawn", answered_at=utcnow(), answered_by=actor):
-            release_place(session, proposal.group_id)
-            group = _fresh_group(session, proposal.group_id)
-            publish_group_change(session=session, group=group, event_type=PROPOSAL_WITHDRAWN,
-                                 actor=actor, stale_after_hours=stale_after_hours,
-                                 extra={"proposal_id": proposal.id})
+        if _set_status(session, proposal, "withdrawn", answered_at=utcnow(), answered_by=actor.label):
+            places.release(session=session, group_id=proposal.group_id, stale_after_hours=stale_after_hours,
+                           notice=Notice(PROPOSAL_WITHDRAWN, actor, "proposal.withdraw", "proposal",
+                                         proposal.id or 0, "verwijzing ingetrokken",
+                                         detail={"group_id": proposal.group_id},
+                                         extra={"proposal_id": proposal.id}))
             count += 1
     return count
 
@@ -385,13 +316,12 @@ def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list
         _lock_referral(session, proposal.referral_id)
         if not _set_status(session, proposal, "expired", answered_at=now):
             continue
-        _back_to_waiting(session=session, proposal=proposal, actor=SYSTEM,
-                         stale_after_hours=stale_after_hours, event_type=PROPOSAL_EXPIRED,
-                         exclude_group=False)
-        audit.record(session=session, actor=SYSTEM, action="proposal.expire",
-                     object_type="referral", object_id=proposal.referral_id,
-                     purpose="plaatsingsvoorstel niet op tijd beantwoord",
-                     detail={"proposal_id": proposal.id, "group_id": proposal.group_id})
+        _back_to_waiting(session=session, proposal=proposal, stale_after_hours=stale_after_hours,
+                         exclude_group=False, notice=Notice(
+                             PROPOSAL_EXPIRED, SYSTEM, "proposal.expire", "referral", proposal.referral_id,
+                             "plaatsingsvoorstel niet op tijd beantwoord",
+                             detail={"proposal_id": proposal.id, "group_id": proposal.group_id},
+                             extra={"proposal_id": proposal.id}))
         assert proposal.id is not None
         expired.append(proposal.id)
     return expired

@@ -8,7 +8,7 @@ optimistic concurrency (If-Match) checks against.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import field_validator
@@ -146,14 +146,61 @@ class GroupPublic(SQLModel):
     municipality_name: str | None = None
 
 
-def group_public(group: Group, *, stale: bool, extra: dict[str, Any] | None = None) -> GroupPublic:
-    data = group.model_dump()
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    if data["reported_at"] is not None and data["reported_at"].tzinfo is None:
-        data["reported_at"] = data["reported_at"].replace(tzinfo=UTC)
-    data["reason"] = data.pop("not_admitting_reason")
-    data.pop("reported_by", None)
-    data["stale"] = stale
-    data["net_free_places"] = max(0, group.free_places - group.held_places)
+def is_stale(reported_at: datetime | None, *, stale_after_hours: float, now: datetime | None = None) -> bool:
+    """The one staleness rule: never reported, or reported longer ago than the region allows."""
+    if reported_at is None:
+        return True
+    if reported_at.tzinfo is None:  # SQLite hands back naive datetimes; everything stored is UTC
+        reported_at = reported_at.replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - reported_at > timedelta(hours=stale_after_hours)
+
+
+def json_datetime(moment: datetime) -> str:
+    """A stored (UTC) moment as pydantic writes it in JSON: UTC as "Z"."""
+    if moment.tzinfo is None or moment.utcoffset() == timedelta(0):
+        return moment.replace(tzinfo=None).isoformat() + "Z"
+    return moment.isoformat()
+
+
+# The one table of GroupPublic's fields that are not plain columns: how each is computed from a
+# groups row, in Python (from a mapping of the row) and in SQL (``{row}`` is the row's alias,
+# ``:stale`` and ``:reported_at_json`` are bound by the statement). Every other field is the
+# column of the same name. ``group_public_json`` and the PostgreSQL report statement are both
+# generated from it, so a new field is added in one place (tests pin that both agree).
+_FLOAT_FIELDS = frozenset({"weekly_roster_hours", "occupancy_norm", "day_tariff", "lat", "lon"})
+PUBLIC_FIELDS: dict[str, tuple[Any, str]] = {
+    "net_free_places": (lambda row, stale: max(0, row["free_places"] - row["held_places"]),
+                        "GREATEST(0,{row}.free_places-{row}.held_places)"),
+    "reason": (lambda row, stale: row["not_admitting_reason"], "{row}.not_admitting_reason"),
+    "expected_free_date": (lambda row, stale: None if row["expected_free_date"] is None
+                           else row["expected_free_date"].isoformat(), "{row}.expected_free_date"),
+    "expertise": (lambda row, stale: list(row["expertise"]), "{row}.expertise"),
+    "reported_at": (lambda row, stale: None if row["reported_at"] is None
+                    else json_datetime(row["reported_at"]), "CAST(:reported_at_json AS text)"),
+    "stale": (lambda row, stale: stale, "CAST(:stale AS boolean)"),
+    "provider_name": (lambda row, stale: None, "CAST(NULL AS text)"),
+    "municipality_name": (lambda row, stale: None, "CAST(NULL AS text)"),
+    # PostgreSQL writes a whole float8 as "220", Python as "220.0": keep the type.
+    **{name: (lambda row, stale, name=name: float(row[name]),
+              f"regexp_replace({{row}}.{name}::text,'^(-?[0-9]+)$','\\1.0')::json")
+       for name in _FLOAT_FIELDS},
+}
+
+
+def group_public_json(row: Any, *, stale_after_hours: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A group as the API and the live feed show it (GroupPublic in JSON form, keys in its
+    order), from a groups row: a mapping of its columns or a ``Group``."""
+    if isinstance(row, Group):
+        row = {name: getattr(row, name) for name in Group.model_fields}
+    stale = is_stale(row["reported_at"], stale_after_hours=stale_after_hours)
+    data = {name: PUBLIC_FIELDS[name][0](row, stale) if name in PUBLIC_FIELDS else row[name]
+            for name in GroupPublic.model_fields}
     data.update(extra or {})
-    return GroupPublic.model_validate(data)
+    return data
+
+
+def group_public_sql(row: str) -> str:
+    """The same JSON built by PostgreSQL from a groups row called ``row``."""
+    columns = [f"{PUBLIC_FIELDS[name][1].format(row=row)} AS {name}" if name in PUBLIC_FIELDS else f"{row}.{name}"
+               for name in GroupPublic.model_fields]
+    return f"(SELECT row_to_json(p) FROM (SELECT {','.join(columns)}) AS p)"

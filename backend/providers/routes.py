@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from backend.auth import CurrentPrincipal, ensure_provider_access
 from backend.config import Settings
-from backend.db import SessionDep
+from backend.db import ReadSessionDep
 from backend.domain import CARE_FORMS, NEED_TAGS
 from backend.errors import NotFound
 from backend.providers.models import GroupPublic, Provider, ProviderPublic
@@ -19,12 +19,12 @@ router = APIRouter(tags=["aanbieders en groepen"])
 
 
 @router.get("/providers", response_model=list[ProviderPublic])
-def get_providers(session: SessionDep, principal: CurrentPrincipal) -> list[Provider]:
+def get_providers(session: ReadSessionDep, principal: CurrentPrincipal) -> list[Provider]:
     return list_providers(session=session, principal=principal)
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderPublic)
-def get_provider(provider_id: int, session: SessionDep, principal: CurrentPrincipal) -> Provider:
+def get_provider(provider_id: int, session: ReadSessionDep, principal: CurrentPrincipal) -> Provider:
     provider = session.get(Provider, provider_id)
     if provider is None:
         raise NotFound("Aanbieder niet gevonden.")
@@ -35,7 +35,7 @@ def get_provider(provider_id: int, session: SessionDep, principal: CurrentPrinci
 @router.get("/groups", response_model=list[GroupPublic])
 def get_groups(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     care_form: Annotated[list[str] | None, Query()] = None,
     municipality_id: Annotated[list[int] | None, Query()] = None,
@@ -54,7 +54,7 @@ def get_groups(
 
 
 @router.get("/groups/{group_id}", response_model=GroupPublic)
-def get_group(group_id: int, request: Request, session: SessionDep,
+def get_group(group_id: int, request: Request, session: ReadSessionDep,
               principal: CurrentPrincipal) -> JSONResponse:
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)

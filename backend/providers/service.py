@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from backend.auth import Principal, ensure_provider_access
+from backend.availability.service import open_places
 from backend.domain import (
     AVAILABILITY_FUNDED_CARE_FORMS,
     CARE_FORMS,
@@ -16,15 +16,13 @@ from backend.domain import (
     GENDER_POLICIES,
     NEED_TAGS,
     ORDINARY_OCCUPANCY_NORM,
-    as_utc,
     care_form_max_intensity,
     hours_per_child_per_day,
     intensity_index,
     intensity_letter,
-    utcnow,
 )
 from backend.errors import NotFound, RuleViolation
-from backend.providers.models import Group, GroupPublic, Location, Provider, group_public
+from backend.providers.models import Group, GroupPublic, Location, Provider, group_public_json
 from backend.regions.models import Municipality, Region
 
 
@@ -97,23 +95,18 @@ def create_group(
         is_crisis=is_crisis,
         availability_funded=(care_form in AVAILABILITY_FUNDED_CARE_FORMS
                              if availability_funded is None else availability_funded),
-        day_tariff=day_tariff, free_places=free_places, admitting=admitting,
-        not_admitting_reason=None if admitting else "Onbekend", reported_at=utcnow(),
+        day_tariff=day_tariff,
     )
+    open_places(group, free_places=free_places, admitting=admitting)
     session.add(group)
     session.flush()
     return group
 
 
-def is_stale(group: Group, *, stale_after_hours: float) -> bool:
-    reported = as_utc(group.reported_at)
-    return reported is None or utcnow() - reported > timedelta(hours=stale_after_hours)
-
-
 def to_public(group: Group, *, stale_after_hours: float, extra: dict[str, Any] | None = None
               ) -> GroupPublic:
-    return group_public(group, stale=is_stale(group, stale_after_hours=stale_after_hours),
-                        extra=extra)
+    return GroupPublic.model_validate(group_public_json(group, stale_after_hours=stale_after_hours,
+                                                        extra=extra))
 
 
 def get_group_for(*, session: Session, principal: Principal, group_id: int,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.routes import etag, parse_if_match
-from backend.db import SessionDep, get_db
+from backend.db import WriteSessionDep
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
 from backend.referrals import service
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
@@ -21,14 +20,6 @@ router = APIRouter(tags=["verwijzingen"])
 MATCHERS = ("coordinator", "admin")
 
 
-def write_session(request: Request) -> Iterator[Session]:
-    """A writing session for reads that write an audit row (GET of youth data): on SQLite it
-    starts with BEGIN IMMEDIATE, so the audit insert queues instead of failing on a busy lock."""
-    with get_db(request).session(write=True) as session:
-        yield session
-
-
-WriteSessionDep = Annotated[Session, Depends(write_session, scope="function")]
 
 
 class WithdrawRequest(SQLModel):
@@ -51,7 +42,7 @@ def vocabulary(principal: CurrentPrincipal) -> dict[str, Any]:
 
 @router.post("/referrals", status_code=201, response_model=ReferralPublic,
              dependencies=[require_roles(*MATCHERS)])
-def create_referral(data: Annotated[ReferralCreate, Body()], session: SessionDep,
+def create_referral(data: Annotated[ReferralCreate, Body()], session: WriteSessionDep,
                     principal: CurrentPrincipal) -> JSONResponse:
     """Enter a referral: pseudonymous reference, no name or BSN."""
     referral = service.create_referral(session=session, principal=principal, data=data)
@@ -81,7 +72,7 @@ def get_referral(referral_id: int, session: WriteSessionDep, principal: CurrentP
 
 @router.patch("/referrals/{referral_id}", response_model=ReferralPublic,
               dependencies=[require_roles(*MATCHERS)])
-def update_referral(referral_id: int, data: Annotated[ReferralUpdate, Body()], session: SessionDep,
+def update_referral(referral_id: int, data: Annotated[ReferralUpdate, Body()], session: WriteSessionDep,
                     principal: CurrentPrincipal,
                     if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Change fields of a referral; send If-Match with the ETag to refuse a lost update (412)."""
@@ -94,7 +85,7 @@ def update_referral(referral_id: int, data: Annotated[ReferralUpdate, Body()], s
 @router.post("/referrals/{referral_id}/withdraw", response_model=ReferralPublic,
              dependencies=[require_roles(*MATCHERS)])
 def withdraw_referral(referral_id: int, data: Annotated[WithdrawRequest, Body()], request: Request,
-                      session: SessionDep, principal: CurrentPrincipal) -> ReferralPublic:
+                      session: WriteSessionDep, principal: CurrentPrincipal) -> ReferralPublic:
     referral = service.withdraw_referral(
         session=session, principal=principal, referral_id=referral_id, reason=data.reason,
         stale_after_hours=request.app.state.settings.stale_after_hours)

@@ -8,21 +8,21 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from backend.auth import CurrentPrincipal, require_roles
-from backend.db import SessionDep
+from backend.db import ReadSessionDep, WriteSessionDep
 from backend.reports import exports, service
 
 router = APIRouter(tags=["nacalculatie"])
 READERS = require_roles(*service.REGION_ROLES, "provider")
 
 
-def _report(session: SessionDep, principal: CurrentPrincipal, region: str | None, year: int | None,
+def _report(session: WriteSessionDep, principal: CurrentPrincipal, region: str | None, year: int | None,
             start: date | None, end: date | None) -> dict[str, object]:
     return service.post_calculation(session=session, principal=principal, region_code=region, year=year,
                                     start=start, end=end)
 
 
 @router.get("/post-calculation", dependencies=[READERS])
-def get_post_calculation(session: SessionDep, principal: CurrentPrincipal, region: str | None = None,
+def get_post_calculation(session: ReadSessionDep, principal: CurrentPrincipal, region: str | None = None,
                          year: int | None = None, start: date | None = None,
                          end: date | None = None) -> dict[str, object]:
     """Availability funding owed per availability-funded group (crisis, three-milieu,
@@ -36,7 +36,7 @@ def _filename(report: dict[str, object], extension: str) -> str:
 
 
 @router.get("/post-calculation/export.csv", dependencies=[READERS], response_class=Response)
-def get_csv(session: SessionDep, principal: CurrentPrincipal, region: str | None = None, year: int | None = None,
+def get_csv(session: ReadSessionDep, principal: CurrentPrincipal, region: str | None = None, year: int | None = None,
             start: date | None = None, end: date | None = None) -> Response:
     report = _report(session, principal, region, year, start, end)
     return Response(exports.to_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
@@ -44,7 +44,7 @@ def get_csv(session: SessionDep, principal: CurrentPrincipal, region: str | None
 
 
 @router.get("/post-calculation/export.xlsx", dependencies=[READERS], response_class=Response)
-def get_xlsx(session: SessionDep, principal: CurrentPrincipal, region: str | None = None, year: int | None = None,
+def get_xlsx(session: ReadSessionDep, principal: CurrentPrincipal, region: str | None = None, year: int | None = None,
              start: date | None = None, end: date | None = None) -> Response:
     report = _report(session, principal, region, year, start, end)
     return Response(exports.to_xlsx(report),
@@ -53,7 +53,7 @@ def get_xlsx(session: SessionDep, principal: CurrentPrincipal, region: str | Non
 
 
 @router.get("/post-calculation/groups/{group_id}/chart.svg", dependencies=[READERS], response_class=Response)
-def get_chart(group_id: int, session: SessionDep, principal: CurrentPrincipal, year: int | None = None,
+def get_chart(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal, year: int | None = None,
               start: date | None = None, end: date | None = None) -> Response:
     """Occupancy of one group per week over the period, as an SVG image for the report."""
     group, period, grid, _code = service.group_series(session=session, principal=principal, group_id=group_id,

@@ -9,7 +9,8 @@ import json
 
 from backend.auth import Principal
 from backend.events.service import append_event
-from backend.live.hub import LiveHub, Subscriber, _hubs
+from backend.events.service import stop_listening
+from backend.live.hub import LiveHub, Subscriber
 
 
 def _write_events(db, count: int):  # type: ignore[no-untyped-def]
@@ -33,7 +34,7 @@ def test_out_of_order_hand_overs_are_published_in_order_and_gaps_are_read(db, wo
     async def scenario() -> None:
         hub = LiveHub(db)
         await hub.start()
-        _hubs.discard(hub)  # this test hands the events over itself
+        stop_listening(hub)  # this test hands the events over itself
         try:
             subscriber = Subscriber(principal=Principal(kind="user", id=1, name="test",
                                                         role="admin", provider_id=None))
