@@ -32,8 +32,8 @@ from backend.proposals.models import (
     ProposalPublic,
 )
 from backend.providers.models import Group
-from backend.referrals.models import Referral, ReferralStatus
-from backend.referrals.service import age_on, publish_referral_change
+from backend.referrals.models import STATUS_LABELS, Referral, ReferralStatus
+from backend.referrals.service import age_on, load_referral, publish_referral_change
 from backend.regions.models import Municipality
 
 SYSTEM = Principal(kind="system", id=0, name="plekwijzer", role="system", provider_id=None)
@@ -296,6 +296,29 @@ def withdraw_open_proposals(*, session: Session, referral: Referral, actor: Prin
                                          extra={"proposal_id": proposal.id}))
             count += 1
     return count
+
+
+def withdraw_referral(*, session: Session, principal: Principal, referral_id: int,
+                      reason: str, stale_after_hours: float) -> Referral:
+    referral = load_referral(session=session, principal=principal, referral_id=referral_id,
+                             for_update=True)
+    if referral.status in (ReferralStatus.placed, ReferralStatus.withdrawn):
+        raise Conflict(f"Deze verwijzing is al {STATUS_LABELS[referral.status].lower()}.",
+                       code="referral_closed")
+    if referral.status == ReferralStatus.proposed:
+        # An open proposal holds a place for this youth; give it back.
+        withdraw_open_proposals(session=session, referral=referral, actor=principal,
+                                stale_after_hours=stale_after_hours)
+    referral.status = ReferralStatus.withdrawn
+    referral.updated_at = utcnow()
+    referral.version += 1
+    session.add(referral)
+    session.flush()
+    audit.record(session=session, actor=principal, action="referral.withdraw",
+                 object_type="referral", object_id=referral_id, purpose=reason)
+    publish_referral_change(session=session, referral=referral, actor=principal.label,
+                            change="withdrawn")
+    return referral
 
 
 # --- expiry -------------------------------------------------------------------------------------

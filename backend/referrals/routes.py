@@ -13,6 +13,7 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.routes import etag, parse_if_match
 from backend.db import WriteSessionDep
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
+from backend.proposals import service as proposals
 from backend.referrals import service
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
 
@@ -86,7 +87,7 @@ def update_referral(referral_id: int, data: Annotated[ReferralUpdate, Body()], s
              dependencies=[require_roles(*MATCHERS)])
 def withdraw_referral(referral_id: int, data: Annotated[WithdrawRequest, Body()], request: Request,
                       session: WriteSessionDep, principal: CurrentPrincipal) -> ReferralPublic:
-    referral = service.withdraw_referral(
+    referral = proposals.withdraw_referral(
         session=session, principal=principal, referral_id=referral_id, reason=data.reason,
         stale_after_hours=request.app.state.settings.stale_after_hours)
     return service.to_public(referral)

@@ -268,31 +268,6 @@ def update_referral(*, session: Session, principal: Principal, referral_id: int,
     return referral
 
 
-def withdraw_referral(*, session: Session, principal: Principal, referral_id: int,
-                      reason: str, stale_after_hours: float) -> Referral:
-    referral = load_referral(session=session, principal=principal, referral_id=referral_id,
-                             for_update=True)
-    if referral.status in (ReferralStatus.placed, ReferralStatus.withdrawn):
-        raise Conflict(f"Deze verwijzing is al {STATUS_LABELS[referral.status].lower()}.",
-                       code="referral_closed")
-    if referral.status == ReferralStatus.proposed:
-        # An open proposal holds a place for this youth; give it back.
-        from backend.proposals.service import withdraw_open_proposals
-
-        withdraw_open_proposals(session=session, referral=referral, actor=principal.label,
-                                stale_after_hours=stale_after_hours)
-    referral.status = ReferralStatus.withdrawn
-    referral.updated_at = utcnow()
-    referral.version += 1
-    session.add(referral)
-    session.flush()
-    audit.record(session=session, actor=principal, action="referral.withdraw",
-                 object_type="referral", object_id=referral_id, purpose=reason)
-    publish_referral_change(session=session, referral=referral, actor=principal.label,
-                            change="withdrawn")
-    return referral
-
-
 def care_form_labels() -> dict[str, str]:
     return {code: label for code, (label, _segment, _max) in CARE_FORMS.items()}
 

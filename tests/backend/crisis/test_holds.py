@@ -267,10 +267,16 @@ def test_crisis_overview(client, world, db, places):
 
 def test_a_held_place_cannot_be_taken_by_a_placement_proposal(client, world, db, places):
     """Holds count against free places for the matching side too (same held_places claim)."""
-    proposals = pytest.importorskip("backend.proposals.service")
+    from backend.auth import Principal
+    from backend.availability.service import Notice, claim
+
+    def claim_place(group_id):
+        matcher = Principal(kind="system", id=0, name="matching", role="system", provider_id=None)
+        notice = Notice("proposal.created", matcher, "proposal.create", "group", group_id, "test")
+        with db.session() as session:
+            return claim(session=session, group_id=group_id, notice=notice, stale_after_hours=24) is not None
+
     hold_id = hold(client, world, places.wilg).json()["id"]
-    with db.session() as session:
-        assert proposals.claim_place(session, places.wilg) is False
+    assert claim_place(places.wilg) is False
     client.delete(f"/api/v1/holds/{hold_id}", headers=world.headers("crisis"))
-    with db.session() as session:
-        assert proposals.claim_place(session, places.wilg) is True
+    assert claim_place(places.wilg) is True
