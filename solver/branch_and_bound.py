@@ -439,7 +439,7 @@ class BranchAndBound:
         pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows,
                          len(net.supplies), self.deadline)
         self.stats["potentials_seconds"] = time.perf_counter() - t0 - self.stats["root_flow_seconds"]
-        if pot is None:
+        if pot is None:  # no reduced costs in time: no cores, search the full network
             finished, open_bound = self._search(self.solvers[0], root)
         else:
             finished, open_bound = self._solve_cores(root, net.costs + pot[net.tails] - pot[net.heads])
