@@ -1,62 +1,26 @@
 """Vocabulary of the field: care forms, intensities, risk profiles and need tags.
 
-Codes are English-free Dutch identifiers taken from the procurement documents (DOMAIN.md); the
-labels are what the user interface shows.
+The codes and labels are defined once, in ``solver.vocabulary`` (the solver may not import the
+backend); this module re-exports them under the backend's names and adds what only the backend
+uses (funding, intensity bands, occupancy norms).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-INTENSITY_LETTERS = "ABCDEFGHIJKLMNOPQRS"
+from solver.vocabulary import CARE_FORMS, GENDER_POLICIES, NEED_TAGS, RISK_PROFILES
+from solver.vocabulary import INTENSITIES as INTENSITY_LETTERS
 
-# code -> (Dutch label, segment, maximum stay intensity of the care form)
-# M–S are reserved for small-scale three-milieu facilities and jeugdzorgplus; kamertraining is
-# capped at C (seed 000). The seeds give no other caps, so the rest stop at L.
-CARE_FORMS: dict[str, tuple[str, str, str]] = {
-    "pleegzorg": ("Pleegzorg", "wonen", "L"),
-    "gezinshuis": ("Gezinshuis", "wonen", "L"),
-    "woongroep": ("Woongroep", "wonen", "L"),
-    "khw": ("Kleinschalige hoogspecialistische woonvoorziening", "wonen", "L"),
-    "behandelgroep": ("Behandelgroep", "verblijf", "L"),
-    "driemilieu": ("Driemilieuvoorziening", "verblijf", "S"),
-    "jeugdzorgplus": ("Jeugdzorgplus", "verblijf", "S"),
-    "kamertraining": ("Kamertraining", "wonen", "C"),
-    "ggz_verblijf": ("Jeugd GGZ-verblijfsklasse", "verblijf", "L"),
-    "ouder_kind": ("Ouder-kindhuis", "wonen", "L"),
-    "deeltijd": ("Deeltijdverblijf / logeren", "verblijf", "L"),
-    "crisis": ("Crisisverblijf", "crisis", "L"),
-}
+__all__ = ["CARE_FORMS", "GENDER_POLICIES", "INTENSITY_LETTERS", "NEED_TAGS", "RISK_PROFILES"]
 
 # Care forms whose contracted places are paid partly when empty (availability funding).
 AVAILABILITY_FUNDED_CARE_FORMS = frozenset({"crisis", "driemilieu", "jeugdzorgplus"})
 
-GENDER_POLICIES = ("gemengd", "jongens", "meisjes")
-RISK_PROFILES = ("A", "B", "C")
-
-# The managed list of need tags; the same list describes groups' expertise.
-NEED_TAGS: dict[str, str] = {
-    "lvb": "LVB (licht verstandelijke beperking)",
-    "trauma": "Trauma",
-    "autisme": "Autisme",
-    "jeugd_ggz": "Jeugd-GGZ",
-    "verslaving": "Verslaving",
-    "shg": "Seksueel grensoverschrijdend gedrag",
-    "hechting": "Hechtingsproblematiek",
-    "agressie": "Agressieregulatie",
-    "eetstoornis": "Eetstoornis",
-    "zelfstandigheid": "Zelfstandigheidstraining",
-    "jonge_moeder": "Jonge moeder met kind",
-    "loverboy": "Loverboyproblematiek",
-}
-
 # Default stay-intensity bands: hours per child per day, lower bound inclusive (DOMAIN.md).
 # A region may configure its own table; this is only the fallback.
-DEFAULT_INTENSITY_BANDS: list[tuple[str, float]] = [
-    ("A", 0), ("B", 1), ("C", 2), ("D", 3), ("E", 4), ("F", 5), ("G", 6), ("H", 7), ("I", 8),
-    ("J", 9), ("K", 10), ("L", 11), ("M", 12), ("N", 14), ("O", 16), ("P", 18), ("Q", 20),
-    ("R", 22), ("S", 24),
-]
+DEFAULT_INTENSITY_BANDS: list[tuple[str, float]] = list(zip(
+    INTENSITY_LETTERS, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24), strict=True))
 
 ORDINARY_OCCUPANCY_NORM = 0.95
 CRISIS_OCCUPANCY_NORM = 1.0

@@ -5,7 +5,7 @@ Public API::
     prepare_groups(groups) -> GroupTable
     rank(youth, table, weights=None, limit=10, road_km=None) -> Ranking
     explain(youth, group, weights=None, road_km=None) -> Explanation
-    assign(instance, k=300, time_limit_s=10.0, require_all=False, workers=2) -> Result
+    assign(instance, k=300, time_limit_s=10.0, require_all=False, candidates=None) -> Result
     first_come_first_served(instance, k=300) -> Result
     min_cost_flow_floor(instance, k=300) -> Result
     validate(instance, solution) -> ValidationReport

@@ -122,82 +122,27 @@ def build_candidates(
 # --------------------------------------------------------------------------- flow relaxation
 
 
-@dataclass(eq=False)
-class _Flow:
-    status: str
-    chosen: IntArray  # per youth: candidate arc index or -1
-    ub: int  # integer objective of the flow optimum
-    tails: IntArray
-    heads: IntArray
-    caps: IntArray
-    costs: IntArray
-    flows: IntArray
-    n_nodes: int
-    sink: int
-    head_of_arc: IntArray  # for each candidate arc, the flow node it enters
-    unplaced_arc: IntArray  # per youth: index into tails of the youth -> sink arc, or -1
-
-
-def _solve_flow(
-    cands: Candidates,
-    limit: int,
-    side_rules: bool,
-    require_all: bool,
-    active: IntArray | None = None,
-) -> _Flow:
-    """Min-cost flow over the candidate arcs ``active`` (all when None)."""
-    tab = cands.table
-    n, m = len(cands.youths), len(tab)
-    sink_placeholder = 0
-    is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
-    act = np.arange(len(cands.youth)) if active is None else active
-    arc_youth, arc_group, arc_value = cands.youth[act], cands.group[act], cands.value[act]
-    heads = n + arc_group
-    c_nodes = np.zeros(0, dtype=np.int64)
-    if side_rules:
-        c_arc = is_c[arc_youth]
-        c_groups = np.unique(arc_group[c_arc])
-        c_node_of = np.full(m, -1, dtype=np.int64)
-        c_node_of[c_groups] = n + m + np.arange(len(c_groups))
-        heads = np.where(c_arc, c_node_of[arc_group], heads)
-        c_nodes = c_groups
-    sink = n + m + len(c_nodes) + sink_placeholder
-    room = np.maximum(limit - tab.profile_c_present[c_nodes], 0)
-    tails_parts = [arc_youth, n + m + np.arange(len(c_nodes)), n + np.arange(m)]
-    heads_parts = [heads, n + c_nodes, np.full(m, sink)]
-    caps_parts = [np.ones(len(act)), room, tab.free_places]
-    costs_parts = [-arc_value, np.zeros(len(c_nodes)), np.zeros(m)]
-    unplaced_arc = np.full(n, -1, dtype=np.int64)
-    if not require_all:
-        base = len(act) + len(c_nodes) + m
-        unplaced_arc = base + np.arange(n)
-        tails_parts.append(np.arange(n))
-        heads_parts.append(np.full(n, sink))
-        caps_parts.append(np.ones(n))
-        costs_parts.append(np.zeros(n))
-    tails = np.concatenate(tails_parts).astype(np.int64)
-    heads_all = np.concatenate(heads_parts).astype(np.int64)
-    caps = np.concatenate(caps_parts).astype(np.int64)
-    costs = np.concatenate(costs_parts).astype(np.int64)
-
+def _floor_flow(cands: Candidates) -> tuple[Status, IntArray, int]:
+    """Min-cost flow over all candidate arcs with plain capacities (youth -> group -> sink, and
+    youth -> sink for "unplaced"): status, candidate arc per youth (or -1), integer objective."""
+    n, m, n_arcs = len(cands.youths), len(cands.table), len(cands.youth)
+    sink = n + m
+    tails = np.concatenate([cands.youth, n + np.arange(m), np.arange(n)]).astype(np.int64)
+    heads = np.concatenate([n + cands.group, np.full(m + n, sink)]).astype(np.int64)
+    caps = np.concatenate([np.ones(n_arcs), cands.table.free_places, np.ones(n)]).astype(np.int64)
+    costs = np.concatenate([-cands.value, np.zeros(m + n)]).astype(np.int64)
     smcf = min_cost_flow.SimpleMinCostFlow()
-    arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads_all, caps, costs)
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(sink + 1, dtype=np.int64)
     supplies[:n] = 1
     supplies[sink] = -n
     smcf.set_nodes_supplies(np.arange(sink + 1), supplies)
-    status = smcf.solve()
-    n_arcs = len(act)
-    if status != smcf.OPTIMAL:
-        empty = np.zeros(0, dtype=np.int64)
-        return _Flow("infeasible", np.full(n, -1), 0, empty, empty, empty, empty, empty,
-                     sink + 1, sink, heads, unplaced_arc)
-    flows = np.asarray(smcf.flows(arcs), dtype=np.int64)
     chosen = np.full(n, -1, dtype=np.int64)
-    used = np.flatnonzero(flows[:n_arcs] > 0)
-    chosen[arc_youth[used]] = act[used]
-    return _Flow("optimal", chosen, -int(smcf.optimal_cost()), tails, heads_all, caps, costs,
-                 flows, sink + 1, sink, heads, unplaced_arc)
+    if smcf.solve() != smcf.OPTIMAL:
+        return "infeasible", chosen, 0
+    used = np.flatnonzero(np.asarray(smcf.flows(arcs))[:n_arcs] > 0)
+    chosen[cands.youth[used]] = used
+    return "optimal", chosen, -int(smcf.optimal_cost())
 
 
 # --------------------------------------------------------------------------- helpers
@@ -209,23 +154,6 @@ def _sibling_sets(youths: Sequence[Youth]) -> list[tuple[list[int], str]]:
         if y.sibling_set is not None:
             sets.setdefault(y.sibling_set, []).append(pos)
     return [(members, youths[members[0]].together) for members in sets.values() if len(members) > 1]
-
-
-def _set_ok(cands: Candidates, chosen: IntArray, members: list[int], mode: str) -> bool:
-    arcs = chosen[members]
-    if (arcs < 0).all():
-        return True
-    if (arcs < 0).any():
-        return False
-    groups = cands.group[arcs]
-    if mode == "group":
-        return bool((groups == groups[0]).all())
-    locs = cands.table.location_ids[groups]
-    return bool((locs == locs[0]).all())
-
-
-def _value(cands: Candidates, chosen: IntArray) -> int:
-    return int(cands.value[chosen[chosen >= 0]].sum())
 
 
 def _prune_for_siblings(
@@ -334,15 +262,11 @@ def assign(
     k: int = 300,
     time_limit_s: float = 10.0,
     require_all: bool = False,
-    workers: int = 2,
     candidates: Candidates | None = None,
-    max_exact_arcs: int = 100_000,
 ) -> Result:
     """Maximise the batch objective (module docstring).  Never raises for infeasibility.
 
-    ``workers`` and ``max_exact_arcs`` are accepted for backwards compatibility and ignored: the
-    exact phase is now a single-threaded flow branch and bound (``solver.branch_and_bound``), not
-    CP-SAT.  At ``time_limit_s`` the best solution so far is returned with status "feasible",
+    At ``time_limit_s`` the best solution so far is returned with status "feasible",
     ``optimal=False`` and a proven upper ``bound``.
 
     ``require_all=True`` demands that every youth is placed; status "infeasible" if impossible.
@@ -367,13 +291,9 @@ def assign(
         "candidate_seconds": cands.build_seconds,
         "network_seconds": time.perf_counter() - t0,
     }
-    out = bnb.solve(net, cands.youth, cands.value, n, deadline, require_all,
-                    polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol))
+    out = bnb.BranchAndBound(net, cands.youth, cands.value, n, deadline, require_all,
+                             polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol)).solve()
     stats.update(out.stats)
-    # keys of the previous implementation, kept for callers that read them
-    stats["flow_seconds"] = stats["network_seconds"] + out.stats.get("root_flow_seconds", 0.0)
-    if "core_arcs" in stats:
-        stats["kept_arcs"] = stats["core_arcs"]
     seconds = time.perf_counter() - t0
     if out.infeasible:
         return _result(cands, instance, None, "infeasible", False, None, seconds, stats)
@@ -399,11 +319,9 @@ def min_cost_flow_floor(
     """
     t0 = time.perf_counter()
     cands = candidates if candidates is not None else build_candidates(instance, k)
-    flow = _solve_flow(cands, instance.weights.profile_c_limit, side_rules=False,
-                       require_all=False)
-    status: Status = "optimal" if flow.status == "optimal" else "infeasible"
-    return _result(cands, instance, flow.chosen, status, status == "optimal",
-                   flow.ub / SCALE, time.perf_counter() - t0, {"arcs": float(len(cands.youth))})
+    status, chosen, ub = _floor_flow(cands)
+    return _result(cands, instance, chosen, status, status == "optimal",
+                   ub / SCALE, time.perf_counter() - t0, {"arcs": float(len(cands.youth))})
 
 
 def first_come_first_served(

@@ -54,9 +54,8 @@ UNPLACED = -1  # entry-arc key of "the set is not placed"
 @dataclass(eq=False)
 class SetSpec:
     members: list[int]  # youth positions
-    mode: str  # "group" | "location"
     keys: IntArray  # group positions (mode group) or location ids (mode location)
-    # modes "group" and "pattern": member_arcs[i, j] = candidate arc of member i in key j
+    # structures "group" and "pattern": member_arcs[i, j] = candidate arc of member i in key j
     member_arcs: IntArray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     # branching groups keys: a location id per pattern; the key itself otherwise
     branch_of: dict[int, int] = field(default_factory=dict)
@@ -107,8 +106,8 @@ def build_network(
     patterns: dict[int, tuple[IntArray, IntArray]] = {}
     for s_idx, (members, mode) in enumerate(sets):
         if mode == "location":
-            pat = _location_patterns(members, arcs_by_youth, group_of_arc, value, is_c,
-                                     free_places, c_room, location_ids)
+            pat = _location_patterns(members, arcs_by_youth, group_of_arc, is_c, free_places, c_room,
+                                     location_ids)
             if pat is not None:
                 patterns[s_idx] = pat
         if mode == "group" or s_idx in patterns:
@@ -160,7 +159,7 @@ def build_network(
             keys = np.array(common, dtype=np.int64)
             marcs = np.array([[mp[g] for g in common] for mp in maps],
                              dtype=np.int64).reshape(k, len(common))
-            specs.append(SetSpec(members, mode, keys, marcs, {g: g for g in common}, "group"))
+            specs.append(SetSpec(members, keys, marcs, {g: g for g in common}, "group"))
             key_pos.append({g: j for j, g in enumerate(common)})
             total = value[marcs].sum(axis=0) if len(common) else np.zeros(0, dtype=np.int64)
             per_unit = total * (scale // k)
@@ -178,8 +177,7 @@ def build_network(
             marcs, locs_of = patterns[s_idx]
             n_pat = marcs.shape[1]
             keys = np.arange(n_pat, dtype=np.int64)
-            specs.append(SetSpec(members, mode, keys, marcs,
-                                 dict(enumerate(locs_of.tolist())), "pattern"))
+            specs.append(SetSpec(members, keys, marcs, dict(enumerate(locs_of.tolist())), "pattern"))
             key_pos.append({j: j for j in range(n_pat)})
             node = next_node
             next_node += 1
@@ -198,8 +196,7 @@ def build_network(
             locs = [set(location_ids[group_of_arc[a]].tolist()) for a in arcs]
             common_l = sorted(locs[0].intersection(*locs[1:]))
             keys = np.array(common_l, dtype=np.int64)
-            specs.append(SetSpec(members, mode, keys, branch_of={x: x for x in common_l},
-                                 structure="member"))
+            specs.append(SetSpec(members, keys, branch_of={x: x for x in common_l}, structure="member"))
             key_pos.append({})
             node = next_node
             next_node += 1
@@ -256,7 +253,6 @@ def _location_patterns(
     members: list[int],
     arcs_by_youth: list[IntArray],
     group_of_arc: IntArray,
-    value: IntArray,
     is_c: BoolArray,
     free_places: IntArray,
     c_room: IntArray,
@@ -379,15 +375,16 @@ def potentials(tails: IntArray, heads: IntArray, caps: IntArray, costs: IntArray
     return None
 
 
+Constraints = dict[int, tuple[frozenset[int] | None, bool]]
+"""Per set: the keys it may use (None: all of them) and whether it may be left unplaced."""
+
+
 @dataclass(order=True)
 class _Node:
     neg_bound: int
     seq: int
-    constraints: dict[int, tuple[frozenset[int] | None, bool]] = field(compare=False)
+    constraints: Constraints = field(compare=False)
     loads: list[dict[int, int]] = field(compare=False)
-
-
-Constraints = dict[int, tuple[frozenset[int] | None, bool]]
 
 
 @dataclass(eq=False)
@@ -400,21 +397,6 @@ class Outcome:
     stats: dict[str, float]
 
 
-def _solution(net: Network, flow: Flow, loads: list[dict[int, int]], youth_of_arc: IntArray,
-              n: int) -> IntArray:
-    chosen = np.full(n, -1, dtype=np.int64)
-    direct = np.flatnonzero((flow.flows > 0) & (net.cand_of_arc >= 0))
-    arcs = net.cand_of_arc[direct]
-    chosen[youth_of_arc[arcs]] = arcs
-    for s, spec in enumerate(net.sets):
-        if spec.structure == "member" or not loads[s]:
-            continue
-        (key,) = loads[s]
-        if key != UNPLACED:
-            chosen[spec.members] = spec.member_arcs[:, net.group_key_pos[s][key]]
-    return chosen
-
-
 def _heaviest(load: dict[int, int]) -> int:
     placed = [(f, key) for key, f in load.items() if key != UNPLACED]
     return max(placed)[1]
@@ -424,67 +406,99 @@ CORE_MIN = 300  # smallest core: reduced cost <= 0.03 objective units
 CORE_START = 2_000  # first core: arcs with reduced cost <= 0.2 objective units (x SCALE 10,000)
 
 
-def solve(
-    net: Network,
-    youth_of_arc: IntArray,
-    value: IntArray,
-    n_youths: int,
-    deadline: float,
-    require_all: bool,
-    polish: Callable[[IntArray], IntArray] | None = None,
-) -> Outcome:
-    """``polish`` may improve a feasible solution (it must return a feasible one)."""
-    t0 = time.perf_counter()
-    stats: dict[str, float] = {}
-    scale = net.scale
-    full = Solver(net)
-    root = full.solve({})
-    stats["root_flow_seconds"] = time.perf_counter() - t0
-    if not root.ok:
-        return Outcome(None, None, 0, False, True, stats)
-    loads = set_loads(net, root)
-    split = split_sets(loads)
-    stats["split_sets"] = float(len(split))
-    ub_root = root.ub // scale
-    if not split:
-        sol = _solution(net, root, loads, youth_of_arc, n_youths)
-        return Outcome(sol, int(value[sol[sol >= 0]].sum()), ub_root, True, False, stats)
+class BranchAndBound:
+    """One exact solve of a network (module docstring).  A class because every step (dive, search,
+    core rounds) improves the same incumbent and counts into the same statistics.
 
-    best_sol: IntArray | None = None
-    best_val = -1
-    solves = 0
-    nodes = 0
+    ``polish`` may improve a feasible solution (it must return a feasible one)."""
 
-    def consider(flow: Flow, lds: list[dict[int, int]]) -> None:
-        nonlocal best_sol, best_val
-        sol = _solution(net, flow, lds, youth_of_arc, n_youths)
-        if polish is not None:
-            sol = polish(sol)
-        val = int(value[sol[sol >= 0]].sum())
-        if val > best_val:
-            best_sol, best_val = sol, val
+    def __init__(self, net: Network, youth_of_arc: IntArray, value: IntArray, n_youths: int,
+                 deadline: float, require_all: bool,
+                 polish: Callable[[IntArray], IntArray] | None = None) -> None:
+        self.net, self.scale = net, net.scale
+        self.youth_of_arc, self.value, self.n_youths = youth_of_arc, value, n_youths
+        self.deadline, self.require_all, self.polish = deadline, require_all, polish
+        self.best_sol: IntArray | None = None
+        self.best_val = -1
+        self.nodes = 0
+        self.solvers: list[Solver] = []  # every network solved, for the flow_solves count
+        self.stats: dict[str, float] = {}
 
-    def dive(flow: Flow, lds: list[dict[int, int]], cons: Constraints, sv: Solver) -> None:
+    def solve(self) -> Outcome:
+        t0 = time.perf_counter()
+        root = self._solver().solve({})
+        self.stats["root_flow_seconds"] = time.perf_counter() - t0
+        if not root.ok:
+            return Outcome(None, None, 0, False, True, self.stats)
+        loads = set_loads(self.net, root)
+        self.stats["split_sets"] = float(len(split_sets(loads)))
+        if not self.stats["split_sets"]:
+            sol = self._solution(root, loads)
+            return Outcome(sol, self._value(sol), root.ub // self.scale, True, False, self.stats)
+        net = self.net
+        pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows,
+                         len(net.supplies), self.deadline)
+        self.stats["potentials_seconds"] = time.perf_counter() - t0 - self.stats["root_flow_seconds"]
+        if pot is None:  # no reduced costs in time: no cores, search the full network
+            finished, open_bound = self._search(self.solvers[0], root)
+        else:
+            finished, open_bound = self._solve_cores(root, net.costs + pot[net.tails] - pot[net.heads])
+        self.stats["nodes"] = float(self.nodes)
+        self.stats["flow_solves"] = float(sum(sv.solves for sv in self.solvers))
+        return self._outcome(finished, open_bound)
+
+    def _solver(self, active: BoolArray | None = None) -> Solver:
+        sv = Solver(self.net, active)
+        self.solvers.append(sv)
+        return sv
+
+    def _value(self, sol: IntArray) -> int:
+        return int(self.value[sol[sol >= 0]].sum())
+
+    def _solution(self, flow: Flow, loads: list[dict[int, int]]) -> IntArray:
+        """Candidate arc per youth of a flow in which no set is split."""
+        net = self.net
+        chosen = np.full(self.n_youths, -1, dtype=np.int64)
+        direct = np.flatnonzero((flow.flows > 0) & (net.cand_of_arc >= 0))
+        arcs = net.cand_of_arc[direct]
+        chosen[self.youth_of_arc[arcs]] = arcs
+        for s, spec in enumerate(net.sets):
+            if spec.structure == "member" or not loads[s]:
+                continue
+            (key,) = loads[s]
+            if key != UNPLACED:
+                chosen[spec.members] = spec.member_arcs[:, net.group_key_pos[s][key]]
+        return chosen
+
+    def _consider(self, flow: Flow, loads: list[dict[int, int]]) -> None:
+        sol = self._solution(flow, loads)
+        if self.polish is not None:
+            sol = self.polish(sol)
+        val = self._value(sol)
+        if val > self.best_val:
+            self.best_sol, self.best_val = sol, val
+
+    def _dive(self, flow: Flow, loads: list[dict[int, int]], cons: Constraints, sv: Solver) -> None:
         """Pin every split set to its heaviest key and re-solve; a set still split after that
         is forced placed there, then left out."""
         cons = dict(cons)
         tries: dict[int, int] = {}
         for _ in range(6):
-            if time.perf_counter() > deadline:
+            if time.perf_counter() > self.deadline:
                 return
-            spl = split_sets(lds)
+            spl = split_sets(loads)
             if not spl:
-                consider(flow, lds)
+                self._consider(flow, loads)
                 return
             for s in spl:
-                _allowed, unplaced_ok = cons.get(s, (None, not require_all))
+                _allowed, unplaced_ok = cons.get(s, (None, not self.require_all))
                 step = tries.get(s, 0)
                 tries[s] = step + 1
-                placed = [k for k in lds[s] if k != UNPLACED]
+                placed = [k for k in loads[s] if k != UNPLACED]
                 if step == 0 and placed:
-                    cons[s] = (frozenset({_heaviest(lds[s])}), unplaced_ok)
+                    cons[s] = (frozenset({_heaviest(loads[s])}), unplaced_ok)
                 elif step == 1 and placed and unplaced_ok:
-                    cons[s] = (frozenset({_heaviest(lds[s])}), False)
+                    cons[s] = (frozenset({_heaviest(loads[s])}), False)
                 elif unplaced_ok:
                     cons[s] = (frozenset(), True)
                 else:
@@ -492,119 +506,107 @@ def solve(
             flow = sv.solve(cons)
             if not flow.ok:
                 return
-            lds = set_loads(net, flow)
+            loads = set_loads(self.net, flow)
 
-    def branch_and_bound(sv: Solver, first: Flow) -> tuple[bool, int]:
+    def _children(self, node: _Node) -> list[Constraints]:
+        """Branch on the split set with the most units outside its heaviest key: by location
+        (pattern sets), else by key, else placed vs unplaced."""
+        loads = node.loads
+        s = max(split_sets(loads), key=lambda i: (sum(loads[i].values()) - max(loads[i].values()), -i))
+        allowed, unplaced_ok = node.constraints.get(s, (None, not self.require_all))
+        spec = self.net.sets[s]
+        placed = {k: f for k, f in loads[s].items() if k != UNPLACED}
+        by_branch: dict[int, int] = {}
+        for k, f in placed.items():
+            by_branch[spec.branch_of[k]] = by_branch.get(spec.branch_of[k], 0) + f
+        current = frozenset(spec.keys.tolist()) if allowed is None else allowed
+        pairs: list[tuple[frozenset[int] | None, bool]]
+        if len(by_branch) >= 2:
+            b = max((f, key) for key, f in by_branch.items())[1]
+            inside = frozenset(k for k in current if spec.branch_of[k] == b)
+            pairs = [(inside, unplaced_ok), (current - inside, unplaced_ok)]
+        elif len(placed) >= 2:
+            g = _heaviest(loads[s])
+            pairs = [(frozenset({g}), unplaced_ok), (current - {g}, unplaced_ok)]
+        else:
+            pairs = [(allowed, False), (frozenset(), True)]
+        return [{**node.constraints, s: pair} for pair in pairs]
+
+    def _search(self, sv: Solver, first: Flow) -> tuple[bool, int]:
         """Best-first B&B on the solver's network.  Returns (finished, best open bound)."""
-        nonlocal nodes
-        first_loads = set_loads(net, first)
+        scale = self.scale
+        first_loads = set_loads(self.net, first)
         if not split_sets(first_loads):
-            consider(first, first_loads)
+            self._consider(first, first_loads)
             return True, first.ub
-        dive(first, first_loads, {}, sv)
+        self._dive(first, first_loads, {}, sv)
         heap: list[_Node] = [_Node(-first.ub, 0, {}, first_loads)]
         seq = 1
         while heap:
             node = heap[0]
-            if -node.neg_bound // scale <= best_val:
-                return True, best_val * scale
-            if time.perf_counter() > deadline:
+            if -node.neg_bound // scale <= self.best_val:
+                return True, self.best_val * scale
+            if time.perf_counter() > self.deadline:
                 return False, -node.neg_bound
             heapq.heappop(heap)
-            nodes += 1
-            lds = node.loads
-            spl = split_sets(lds)
-            # branch on the split set with the most units outside its heaviest key
-            s = max(spl, key=lambda i: (sum(lds[i].values()) - max(lds[i].values()), -i))
-            allowed, unplaced_ok = node.constraints.get(s, (None, not require_all))
-            spec = net.sets[s]
-            placed = {k: f for k, f in lds[s].items() if k != UNPLACED}
-            by_branch: dict[int, int] = {}
-            for k, f in placed.items():
-                by_branch[spec.branch_of[k]] = by_branch.get(spec.branch_of[k], 0) + f
-            children: list[Constraints] = []
-            current = frozenset(spec.keys.tolist()) if allowed is None else allowed
-            if len(by_branch) >= 2:
-                b = max((f, key) for key, f in by_branch.items())[1]
-                inside = frozenset(k for k in current if spec.branch_of[k] == b)
-                children.append({**node.constraints, s: (inside, unplaced_ok)})
-                children.append({**node.constraints, s: (current - inside, unplaced_ok)})
-            elif len(placed) >= 2:
-                g = _heaviest(lds[s])
-                children.append({**node.constraints, s: (frozenset({g}), unplaced_ok)})
-                children.append({**node.constraints, s: (current - {g}, unplaced_ok)})
-            else:
-                children.append({**node.constraints, s: (allowed, False)})
-                children.append({**node.constraints, s: (frozenset(), True)})
-            for cons in children:
+            self.nodes += 1
+            for cons in self._children(node):
                 flow = sv.solve(cons)
-                if not flow.ok or flow.ub // scale <= best_val:
+                if not flow.ok or flow.ub // scale <= self.best_val:
                     continue
-                child_loads = set_loads(net, flow)
+                child_loads = set_loads(self.net, flow)
                 if not split_sets(child_loads):
-                    consider(flow, child_loads)
+                    self._consider(flow, child_loads)
                     continue
-                if nodes % 8 == 1:
-                    dive(flow, child_loads, cons, sv)
-                    if flow.ub // scale <= best_val:
+                if self.nodes % 8 == 1:
+                    self._dive(flow, child_loads, cons, sv)
+                    if flow.ub // scale <= self.best_val:
                         continue
                 heapq.heappush(heap, _Node(-flow.ub, seq, cons, child_loads))
                 seq += 1
-        return True, best_val * scale
+        return True, self.best_val * scale
 
-    # Core problems: arcs with reduced cost <= delta (plus every "unplaced" and structural arc).
-    # A solution using an arc of reduced cost rc is worth at most UB - rc, so once the incumbent
-    # is >= UB - delta, the core's optimum is the global optimum.
-    pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows,
-                     len(net.supplies), deadline)
-    stats["potentials_seconds"] = time.perf_counter() - t0 - stats["root_flow_seconds"]
-    always = (net.cand_of_arc < 0) & ((net.entry_set < 0) | (net.entry_key == UNPLACED))
-    always &= net.costs == 0
-    finished, open_bound = False, root.ub
-    if pot is None:
-        finished, open_bound = branch_and_bound(full, root)
-        solves += full.solves
-    else:
-        rc = net.costs + pot[net.tails] - pot[net.heads]
+    def _solve_cores(self, root: Flow, rc: IntArray) -> tuple[bool, int]:
+        """B&B on core problems: arcs with reduced cost ``rc`` <= delta (plus every "unplaced" and
+        structural arc), delta doubling until the incumbent proves optimality.  A solution using
+        an arc of reduced cost rc is worth at most UB - rc, so once the incumbent is >= UB - delta,
+        the core's optimum is the global optimum.  Returns (finished, best open bound)."""
+        net, scale = self.net, self.scale
+        always = (net.cand_of_arc < 0) & ((net.entry_set < 0) | (net.entry_key == UNPLACED))
+        always &= net.costs == 0
         delta = CORE_START * scale
         # an incumbent first (a dive on the starting core): when it is already within delta of
         # the bound, the smallest core that still proves optimality is used instead
-        sv = Solver(net, always | (rc <= delta))
+        sv = self._solver(always | (rc <= delta))
         first = sv.solve({})
         if first.ok:
-            dive(first, set_loads(net, first), {}, sv)
-        solves += sv.solves
-        if best_sol is not None:
-            delta = min(delta, max(root.ub - best_val * scale, CORE_MIN * scale))
+            self._dive(first, set_loads(net, first), {}, sv)
+        if self.best_sol is not None:
+            delta = min(delta, max(root.ub - self.best_val * scale, CORE_MIN * scale))
         rounds = 0
         while True:
             rounds += 1
+            self.stats["core_rounds"] = float(rounds)
             active = always | (rc <= delta)
-            stats["core_arcs"] = float(active.sum())
-            sv = Solver(net, active)
+            self.stats["core_arcs"] = float(active.sum())
+            sv = self._solver(active)
             first = sv.solve({})
-            if first.ok:
-                finished, core_bound = branch_and_bound(sv, first)
-            else:
-                finished, core_bound = True, -1
-            solves += sv.solves
-            need = root.ub - best_val * scale if best_sol is not None else 2 * delta + 1
-            if need <= delta or best_val == ub_root:
-                finished, open_bound = True, best_val * scale
-                break
-            if not finished or time.perf_counter() > deadline:
+            finished, core_bound = self._search(sv, first) if first.ok else (True, -1)
+            need = root.ub - self.best_val * scale if self.best_sol is not None else 2 * delta + 1
+            if need <= delta or self.best_val == root.ub // scale:
+                return True, self.best_val * scale
+            if not finished or time.perf_counter() > self.deadline:
                 # the core bound covers only core solutions; others are below UB - delta
-                open_bound = root.ub if not finished else max(core_bound, root.ub - delta)
-                finished = False
-                break
+                return False, root.ub if not finished else max(core_bound, root.ub - delta)
             delta = max(need, 2 * delta)
-        stats["core_rounds"] = float(rounds)
-    stats["nodes"] = float(nodes)
-    stats["flow_solves"] = float(solves + 1)
-    if best_sol is None:
+
+    def _outcome(self, finished: bool, open_bound: int) -> Outcome:
+        best_sol, best_val, stats = self.best_sol, self.best_val, self.stats
+        if best_sol is None:
+            if finished:
+                return Outcome(None, None, 0, False, True, stats)
+            return Outcome(None, None, open_bound // self.scale, False, False, stats)
         if finished:
-            return Outcome(None, None, 0, False, True, stats)
-        return Outcome(None, None, open_bound // scale, False, False, stats)
-    if finished:
-        return Outcome(best_sol, best_val, best_val, True, False, stats)
-    return Outcome(best_sol, best_val, max(open_bound // scale, best_val), False, False, stats)
+            return Outcome(best_sol, best_val, best_val, True, False, stats)
+        return Outcome(best_sol, best_val, max(open_bound // self.scale, best_val), False, False,
+                       stats)

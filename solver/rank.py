@@ -28,6 +28,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from solver.geo import great_circle_km_from_dot, unit_vectors
 from solver.schema import (
     CARE_FORM_INDEX,
     GENDER_POLICIES,
@@ -38,7 +39,7 @@ from solver.schema import (
     Weights,
     Youth,
 )
-from solver.scoring import EARTH_RADIUS_KM, RULE_INDEX, RULE_NAMES
+from solver.scoring import RULE_INDEX, RULE_NAMES
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -198,11 +199,6 @@ def _by_form(table: GroupTable) -> FormColumns:
     return cols
 
 
-def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
-
-
 def prepare_groups(groups: Sequence[Group]) -> GroupTable:
     groups_t = tuple(groups)
     vocab = TagVocabulary([tag for g in groups_t for tag in g.expertise])
@@ -229,7 +225,7 @@ def prepare_groups(groups: Sequence[Group]) -> GroupTable:
     has_expected_date = np.array(
         [g.expected_free_date is not None for g in groups_t], dtype=np.bool_
     )
-    xyz = _unit_vectors(lat, lon).reshape(n, 3)
+    xyz = unit_vectors(lat, lon).reshape(n, 3)
     return GroupTable(
         groups=groups_t,
         ids=np.array([g.id for g in groups_t], dtype=np.int64),
@@ -298,11 +294,9 @@ def distances_km(
 ) -> FloatArray:
     """Great-circle km to the groups ``idx`` (all when None); ``road_km`` (group id -> km)
     entries override."""
-    v = _unit_vectors(np.array([youth.lat]), np.array([youth.lon]))[0]
+    v = unit_vectors(np.array([youth.lat]), np.array([youth.lon]))[0]
     xyz = table.xyz if idx is None else table.xyz[idx]
-    # chord c between unit vectors: c² = 2 - 2·cos(θ); great-circle distance = 2R·asin(c/2)
-    half_chord2 = np.clip(0.5 - 0.5 * (xyz @ v), 0.0, 1.0)
-    dist: FloatArray = (2.0 * EARTH_RADIUS_KM) * np.arcsin(np.sqrt(half_chord2))
+    dist = great_circle_km_from_dot(xyz @ v)
     if road_km:
         if idx is None:
             for gid, km in road_km.items():
@@ -574,10 +568,7 @@ def rank(
     cos_la = math.cos(la)
     dot = (cols.x[spos] * (cos_la * math.cos(lo_)) + cols.y[spos] * (cos_la * math.sin(lo_))
            + cols.z[spos] * math.sin(la))
-    # same formula as ``distances_km``: great-circle distance from the chord between unit vectors
-    dist: FloatArray = (2.0 * EARTH_RADIUS_KM) * np.arcsin(
-        np.sqrt(np.clip(0.5 - 0.5 * dot, 0.0, 1.0))
-    )
+    dist = great_circle_km_from_dot(dot)
     if road_km:
         for at, gid in enumerate(table.ids[rows].tolist()):
             km = road_km.get(gid)

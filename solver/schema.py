@@ -15,53 +15,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-CARE_FORMS: tuple[str, ...] = (
-    "pleegzorg",
-    "gezinshuis",
-    "woongroep",
-    "khw",
-    "behandelgroep",
-    "driemilieu",
-    "jeugdzorgplus",
-    "kamertraining",
-    "ggz_verblijf",
-    "ouder_kind",
-    "deeltijd",
-    "crisis",
-)
+from solver import vocabulary
+
+# Derived from ``solver.vocabulary``, the single definition shared with the backend.
+CARE_FORMS: tuple[str, ...] = tuple(vocabulary.CARE_FORMS)
 CARE_FORM_INDEX: dict[str, int] = {name: i for i, name in enumerate(CARE_FORMS)}
-
-#: Stay intensities, lightest first.  The index of a letter is its "weight" in steps.
-INTENSITIES = "ABCDEFGHIJKLMNOPQRS"
+INTENSITIES = vocabulary.INTENSITIES
 INTENSITY_INDEX: dict[str, int] = {letter: i for i, letter in enumerate(INTENSITIES)}
-
-#: Default ceiling per care form (DOMAIN.md: M–S only for three-milieu facilities and secure
-#: care; kamertraining capped at C).  Used by generators and as a sensible default for
+#: Default ceiling per care form: used by generators and as a sensible default for
 #: ``Group.max_intensity``; a region can configure its own and pass it per group.
 CARE_FORM_MAX_INTENSITY: dict[str, str] = {
-    "pleegzorg": "L",
-    "gezinshuis": "L",
-    "woongroep": "L",
-    "khw": "L",
-    "behandelgroep": "L",
-    "driemilieu": "S",
-    "jeugdzorgplus": "S",
-    "kamertraining": "C",
-    "ggz_verblijf": "L",
-    "ouder_kind": "L",
-    "deeltijd": "L",
-    "crisis": "L",
+    code: form.max_intensity for code, form in vocabulary.CARE_FORMS.items()
 }
-
-GENDER_POLICIES: tuple[str, ...] = ("gemengd", "jongens", "meisjes")
+GENDER_POLICIES = vocabulary.GENDER_POLICIES
+RISK_PROFILES = vocabulary.RISK_PROFILES
+SECURE_CARE_FORM = vocabulary.SECURE_CARE_FORM
 GENDERS: tuple[str, ...] = ("m", "v", "x")
-RISK_PROFILES: tuple[str, ...] = ("A", "B", "C")
-SECURE_CARE_FORM = "jeugdzorgplus"
-
-GenderPolicy = Literal["gemengd", "jongens", "meisjes"]
-Gender = Literal["m", "v", "x"]
-RiskProfile = Literal["A", "B", "C"]
-Together = Literal["group", "location"]
 
 
 def _check_letter(name: str, value: str) -> None:

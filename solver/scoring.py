@@ -14,8 +14,8 @@ Let youth *y* and group *g*.
                  Only groups at least as heavy as needed are feasible, so the step count is >= 0:
                  an exact fit scores 1 and every letter heavier than necessary costs ``p``
                  ("as light as possible, as heavy as necessary").
-* distance       ``distance = exp(-d / s)`` with *d* the great-circle (haversine) distance in km
-                 on a sphere of radius 6371.0088 km, or the road distance when a table gives one,
+* distance       ``distance = exp(-d / s)`` with *d* the great-circle distance in km
+                 (``solver.geo.great_circle_km``), or the road distance when a table gives one,
                  and ``s = Weights.distance_scale_km`` (25 km: 25 km away scores 0.37).
 * care form      ``care_form = 1 / (1 + k)`` where *k* is the 0-based position of the group's care
                  form in ``y.acceptable_care_forms`` (first choice 1, second 0.5, third 0.33 …).
@@ -38,6 +38,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from solver.geo import great_circle_km
 from solver.schema import (
     INTENSITY_INDEX,
     SECURE_CARE_FORM,
@@ -45,8 +46,6 @@ from solver.schema import (
     Weights,
     Youth,
 )
-
-EARTH_RADIUS_KM = 6371.0088
 
 #: (rule name, Dutch reason shown to coordinators), in evaluation order.
 RULES: tuple[tuple[str, str], ...] = (
@@ -68,15 +67,6 @@ RULE_INDEX: dict[str, int] = {name: i for i, name in enumerate(RULE_NAMES)}
 COMPONENTS: tuple[str, ...] = ("need", "intensity", "distance", "care_form")
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dlat = p2 - p1
-    dlon = math.radians(lon2 - lon1)
-    a = math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
 def distance_km(
     youth: Youth, group: Group, road_km: Mapping[tuple[int, int], float] | None = None
 ) -> float:
@@ -85,7 +75,7 @@ def distance_km(
         road = road_km.get((youth.id, group.id))
         if road is not None:
             return float(road)
-    return haversine_km(youth.lat, youth.lon, group.lat, group.lon)
+    return great_circle_km(youth.lat, youth.lon, group.lat, group.lon)
 
 
 def failed_rules(
