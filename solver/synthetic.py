@@ -11,22 +11,36 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from solver import vocabulary
 from solver.schema import (
     CARE_FORM_MAX_INTENSITY,
     CARE_FORMS,
     INTENSITIES,
     INTENSITY_INDEX,
-    SECURE_CARE_FORM,
     Group,
     Instance,
     Weights,
     Youth,
 )
 
-NEED_TAGS: tuple[str, ...] = tuple(vocabulary.NEED_TAGS)
-# shares in CARE_FORMS order, a rough mix of the Dutch residential market: about half foster
-# care, then groups, then the rest
+NEED_TAGS: tuple[str, ...] = (
+    "trauma",
+    "autisme",
+    "adhd",
+    "hechting",
+    "verslaving",
+    "lvb",
+    "agressie",
+    "eetstoornis",
+    "zelfbeschadiging",
+    "loverboy",
+    "schoolverzuim",
+    "zwangerschap",
+    "ptss",
+    "psychose",
+    "radicalisering",
+    "gezinsproblematiek",
+)
+# rough mix of the Dutch residential market: about half foster care, then groups, then the rest
 _FORM_WEIGHTS = np.array([0.30, 0.12, 0.16, 0.05, 0.08, 0.04, 0.03, 0.06, 0.05, 0.03, 0.04, 0.04])
 NL_BOX = ((50.75, 53.45), (3.4, 7.2))
 
@@ -167,7 +181,7 @@ def make_youths(
                 risk_profile=profile,
                 needs=needs,
                 urgency=int(rng.integers(1, 6)),
-                secure_authorisation=SECURE_CARE_FORM in forms and rng.random() < 0.8,
+                secure_authorisation="jeugdzorgplus" in forms and rng.random() < 0.8,
                 max_distance_km=max_distance_km,
                 sibling_set=sibling,
                 together=together,
