@@ -50,6 +50,7 @@ from backend.providers.models import Group, Provider, is_stale
 from backend.regions.models import Region
 from backend.regions.service import resolve_postcode
 from backend.users.models import Role
+from solver.geo import great_circle_km
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ TIER_LABELS = {0: "eigen regio", 1: "buurregio", 2: "verder weg"}
 ORDER_TEXT = ("eerst de eigen regio, dan de buurregio's, dan verder weg; binnen elk deel de "
               "dichtstbijzijnde eerst, bij gelijke afstand de meeste vrije plaatsen")
 PLACE_TAKEN = "Deze plaats is net door iemand anders vastgehouden of bezet."
-EARTH_RADIUS_KM = 6371.0
 
 _G = Group.__table__  # type: ignore[attr-defined]
 _P = Provider.__table__  # type: ignore[attr-defined]
@@ -66,13 +66,6 @@ _R = Region.__table__  # type: ignore[attr-defined]
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def place_kind(care_form: str, name: str) -> str:
@@ -270,7 +263,7 @@ def find_places(
     rows = session.connection().execute(statement, params).all()
     ranked: list[tuple[tuple[int, float, int], float, Any]] = []
     for row in rows:
-        distance = haversine_km(lat, lon, row[4], row[5])
+        distance = great_circle_km(lat, lon, row[4], row[5])
         if distance > radius_km:
             continue
         ranked.append(((row[17], distance, row[7] - row[6]), distance, row))
