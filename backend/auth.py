@@ -58,6 +58,15 @@ class Principal:
     def may_see_provider(self, provider_id: int) -> bool:
         return self.role != Role.provider or self.provider_id == provider_id
 
+    @property
+    def region_scope(self) -> int | None:
+        """The one region this caller acts for; None for an admin or a caller bound to no
+        region (a provider is scoped by its provider, not its region)."""
+        return None if self.role == Role.admin else self.region_id
+
+    def may_see_region(self, region_id: int | None) -> bool:
+        return self.region_scope is None or self.region_scope == region_id
+
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
@@ -220,7 +229,7 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets only the given roles through (403 for the others)."""
 
     # Async (it only compares a string), so the check costs no thread-pool hop.
@@ -236,3 +245,16 @@ def ensure_provider_access(principal: Principal, provider_id: int, *, what: str 
     """404, not 403, for another provider's object: no leak that it exists."""
     if not principal.may_see_provider(provider_id):
         raise NotFound(f"{what} niet gevonden.")
+
+
+def ensure_region_access(principal: Principal, region_id: int | None, *, what: str = "Groep") -> None:
+    """404 for another region's object, like ``ensure_provider_access``: every route that reads
+    or writes a region's data goes through one of the two (a coordinator only its own region)."""
+    if not principal.may_see_region(region_id):
+        raise NotFound(f"{what} niet gevonden.")
+
+
+def ensure_access(principal: Principal, *, provider_id: int, region_id: int | None, what: str = "Groep") -> None:
+    """Both scopes at once, for objects of a provider in a region (groups, holds, proposals)."""
+    ensure_provider_access(principal, provider_id, what=what)
+    ensure_region_access(principal, region_id, what=what)

@@ -8,12 +8,13 @@ from sqlmodel import col, select
 from backend.audit.models import AuditEntry, AuditEntryPublic
 from backend.auth import require_roles
 from backend.db import ReadSessionDep
+from backend.users.models import Role
 
 router = APIRouter(tags=["audit"])
 
 
 @router.get("/audit", response_model=list[AuditEntryPublic],
-            dependencies=[require_roles("admin")])
+            dependencies=[require_roles(Role.admin)])
 def get_audit(session: ReadSessionDep, object_type: str | None = None, object_id: str | None = None,
               limit: int = Query(default=200, ge=1, le=5000)) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)

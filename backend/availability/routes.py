@@ -19,6 +19,7 @@ from backend.errors import RuleViolation
 from backend.events.service import last_seq
 from backend.providers.models import GroupPublic
 from backend.providers.service import get_group_for, list_groups, to_public
+from backend.users.models import Role
 
 router = APIRouter(tags=["beschikbaarheid"])
 
@@ -43,7 +44,7 @@ def etag(version: int) -> str:
     response_model=GroupPublic,
     responses={404: {"description": "Groep niet gevonden"}, 409: {"description": "Conflict"},
                412: {"description": "Versieconflict"}, 422: {"description": "Ongeldige invoer"}},
-    dependencies=[require_roles("provider", "admin")],
+    dependencies=[require_roles(Role.provider, Role.admin)],
 )
 async def put_availability(
     group_id: int,

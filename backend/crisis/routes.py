@@ -28,6 +28,7 @@ from backend.crisis.models import (
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.errors import RuleViolation
 from backend.tasks import PERIODIC_TASKS, PeriodicTask
+from backend.users.models import Role
 
 router = APIRouter(tags=["crisis"])
 
@@ -45,7 +46,7 @@ def _hold_body(hold: Any, group: Any, **extra: Any) -> dict[str, Any]:
 
 
 @router.post("/crisis/search", response_model=CrisisSearchResult,
-             dependencies=[require_roles("crisis", "admin", "coordinator", "viewer")])
+             dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.viewer)])
 def post_search(query: Annotated[CrisisSearch, Body()], request: Request, db: DatabaseDep,
                 principal: CurrentPrincipal) -> JSONResponse:
     """Crisis places free and admitting now near the youth (postcode or lat/lon): own region
@@ -59,7 +60,7 @@ def post_search(query: Annotated[CrisisSearch, Body()], request: Request, db: Da
 
 
 @router.get("/crisis/overview",
-            dependencies=[require_roles("crisis", "admin", "coordinator", "viewer", "provider")])
+            dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.viewer, Role.provider)])
 def get_overview(request: Request, session: ReadSessionDep, principal: CurrentPrincipal,
                  region_code: str | None = None) -> JSONResponse:
     """Every crisis group of the region: free places, holds, occupancy today, freshness. Keep
@@ -76,7 +77,7 @@ def get_reject_reasons(_: CurrentPrincipal) -> list[dict[str, str]]:
 
 
 @router.post("/holds", status_code=201, response_model=HoldPublic, responses=_CONFLICT,
-             dependencies=[require_roles("crisis", "admin", "provider")])
+             dependencies=[require_roles(Role.crisis, Role.admin, Role.provider)])
 def post_hold(body: Annotated[HoldCreate, Body()], request: Request, db: DatabaseDep,
               session: WriteSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     """Hold one place while the team drives (default 120 minutes, or the region's
@@ -90,7 +91,7 @@ def post_hold(body: Annotated[HoldCreate, Body()], request: Request, db: Databas
 
 
 @router.get("/holds", response_model=list[HoldPublic],
-            dependencies=[require_roles("crisis", "admin", "coordinator", "provider")])
+            dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.provider)])
 def get_holds(db: DatabaseDep, principal: CurrentPrincipal,
               status: Annotated[str | None, Query()] = None,
               group_id: Annotated[int | None, Query()] = None) -> JSONResponse:
@@ -108,7 +109,7 @@ def get_holds(db: DatabaseDep, principal: CurrentPrincipal,
 
 
 @router.get("/holds/{hold_id}", response_model=HoldPublic,
-            dependencies=[require_roles("crisis", "admin", "coordinator", "provider")])
+            dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.provider)])
 def get_hold(hold_id: int, db: DatabaseDep, principal: CurrentPrincipal) -> JSONResponse:
     service.expire_holds(db, hold_id=hold_id)
     # A write session: the read is audited.
@@ -119,7 +120,7 @@ def get_hold(hold_id: int, db: DatabaseDep, principal: CurrentPrincipal) -> JSON
 
 
 @router.post("/holds/{hold_id}/confirm", response_model=HoldPublic, responses=_CONFLICT,
-             dependencies=[require_roles("crisis", "admin", "provider")])
+             dependencies=[require_roles(Role.crisis, Role.admin, Role.provider)])
 def post_confirm(hold_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep,
                  principal: CurrentPrincipal) -> JSONResponse:
     """On arrival: the hold becomes the placement (free and held places both go down by one)
@@ -132,7 +133,7 @@ def post_confirm(hold_id: int, request: Request, db: DatabaseDep, session: Write
 
 
 @router.delete("/holds/{hold_id}", response_model=HoldPublic, responses=_CONFLICT,
-               dependencies=[require_roles("crisis", "admin", "provider")])
+               dependencies=[require_roles(Role.crisis, Role.admin, Role.provider)])
 def delete_hold(hold_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep,
                 principal: CurrentPrincipal) -> JSONResponse:
     """Release a hold: the place is free again for everyone."""
@@ -143,7 +144,7 @@ def delete_hold(hold_id: int, request: Request, db: DatabaseDep, session: WriteS
 
 
 @router.post("/holds/{hold_id}/reject", response_model=HoldPublic, responses=_CONFLICT,
-             dependencies=[require_roles("provider", "admin")])
+             dependencies=[require_roles(Role.provider, Role.admin)])
 def post_reject(hold_id: int, body: Annotated[HoldReject, Body()], request: Request,
                 db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     """The provider refuses a hold on its own group, with a reason from the list

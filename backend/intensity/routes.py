@@ -18,6 +18,7 @@ from backend.intensity.models import (
 )
 from backend.providers.models import GroupPublic
 from backend.providers.service import to_public
+from backend.users.models import Role
 
 router = APIRouter(tags=["verblijfsintensiteit"])
 
@@ -36,7 +37,7 @@ def get_group_intensity(group_id: int, session: ReadSessionDep, principal: Curre
 
 
 @router.put("/groups/{group_id}/staffing", response_model=dict,
-            dependencies=[require_roles("admin", "provider")])
+            dependencies=[require_roles(Role.admin, Role.provider)])
 def put_staffing(group_id: int, update: StaffingUpdate, request: Request, session: WriteSessionDep,
                  principal: CurrentPrincipal) -> dict[str, object]:
     """Change a group's places and/or weekly roster hours (admin, or the owning provider)."""
@@ -50,14 +51,14 @@ def put_staffing(group_id: int, update: StaffingUpdate, request: Request, sessio
 
 
 @router.get("/intensity/reassessments", response_model=list[ReassessmentPublic],
-            dependencies=[require_roles("admin", "coordinator", "viewer", "provider")])
+            dependencies=[require_roles(Role.admin, Role.coordinator, Role.viewer, Role.provider)])
 def get_reassessments(session: ReadSessionDep, principal: CurrentPrincipal,
                       status: str | None = None) -> list[ReassessmentPublic]:
     return service.list_reassessments(session=session, principal=principal, status=status)
 
 
 @router.post("/intensity/reassessments/{reassessment_id}/decision", response_model=ReassessmentPublic,
-             dependencies=[require_roles("admin", "coordinator")])
+             dependencies=[require_roles(Role.admin, Role.coordinator)])
 def post_decision(reassessment_id: int, decision: ReassessmentDecision, request: Request, session: WriteSessionDep,
                   principal: CurrentPrincipal) -> ReassessmentPublic:
     item = service.decide(session=session, principal=principal, reassessment_id=reassessment_id, decision=decision,

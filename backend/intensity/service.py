@@ -35,6 +35,7 @@ from backend.intensity.models import (
 from backend.providers.models import Group, Provider
 from backend.providers.service import get_group_for, region_bands
 from backend.regions.models import Region
+from backend.users.models import Role
 
 REASSESSMENT_REQUIRED = "intensity.reassessment_required"
 REASSESSMENT_DECIDED = "intensity.reassessment_decided"
@@ -206,7 +207,9 @@ def list_reassessments(*, session: Session, principal: Principal, status: str | 
         Group, col(Group.id) == IntensityReassessment.group_id)
     if status:
         query = query.where(IntensityReassessment.status == status)
-    if principal.role == "provider":
+    if principal.role == Role.provider:
         query = query.where(Group.provider_id == principal.provider_id)
+    elif principal.region_scope is not None:
+        query = query.where(Group.region_id == principal.region_scope)
     rows = session.exec(query.order_by(col(IntensityReassessment.id))).all()
     return [_public(item) for item, _ in rows]  # type: ignore[misc]

@@ -15,9 +15,10 @@ from backend.matching import service
 from backend.matching.models import MatchingRun, MatchingRunCreate
 from backend.proposals.models import ProposalCreate, ProposalPublic
 from backend.proposals.service import to_public as proposal_public
+from backend.users.models import Role
 
 router = APIRouter(tags=["matching"])
-MATCHERS = ("coordinator", "admin")
+MATCHERS = (Role.coordinator, Role.admin)
 
 
 @router.post("/matching/runs", status_code=201, dependencies=[require_roles(*MATCHERS)])
@@ -44,8 +45,8 @@ def create_run(data: Annotated[MatchingRunCreate, Body()], request: Request, db:
 def list_runs(session: ReadSessionDep, principal: CurrentPrincipal,
               limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
     query = select(MatchingRun).order_by(col(MatchingRun.id).desc()).limit(limit)
-    if principal.role != "admin" and principal.region_id is not None:
-        query = query.where(MatchingRun.region_id == principal.region_id)
+    if principal.region_scope is not None:
+        query = query.where(MatchingRun.region_id == principal.region_scope)
     return [_json(service.run_public(r)) for r in session.exec(query).all()]
 
 

@@ -193,7 +193,7 @@ def start_run(*, db: Database, principal: Principal, data: MatchingRunCreate) ->
         region_id = data.region_id if data.region_id is not None else principal.region_id
         if region_id is None:
             raise RuleViolation("Geef de regio op (region_id).", code="region_required")
-        if principal.role != "admin" and principal.region_id is not None and region_id != principal.region_id:
+        if not principal.may_see_region(region_id):
             raise Forbidden("U kunt alleen voor uw eigen regio matchen.", code="region_forbidden")
         region = _region(session, region_id)
         limit = data.time_limit_s or adapter.region_time_limit(region)
@@ -339,8 +339,7 @@ def load_run(*, session: Session, principal: Principal, run_id: int,
     if for_update:
         query = query.with_for_update()
     run = session.exec(query).first()
-    if run is None or (principal.role != "admin" and principal.region_id is not None
-                       and run.region_id != principal.region_id):
+    if run is None or not principal.may_see_region(run.region_id):
         raise NotFound("Matchingronde niet gevonden.")
     return run
 

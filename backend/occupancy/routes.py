@@ -26,11 +26,12 @@ from backend.occupancy.models import (
 from backend.providers.models import Group
 from backend.providers.service import get_group_for
 from backend.reports.service import REGION_ROLES, resolve_period, resolve_region
+from backend.users.models import Role
 
 router = APIRouter(tags=["bezetting"])
 
 
-@router.post("/occupancy/events", response_model=BatchResult, dependencies=[require_roles("provider", "admin")])
+@router.post("/occupancy/events", response_model=BatchResult, dependencies=[require_roles(Role.provider, Role.admin)])
 def post_events(batch: OccupancyBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> BatchResult:
     """A batch of admissions, discharges and cancellations. Each event is accepted, ignored as a
     duplicate (same `event_id` again) or refused with a reason; refusals do not stop the rest."""
@@ -38,7 +39,7 @@ def post_events(batch: OccupancyBatch, session: WriteSessionDep, principal: Curr
                                  source="api" if principal.kind == "api_key" else "handmatig")
 
 
-@router.post("/occupancy/census", response_model=CensusBatchResult, dependencies=[require_roles("provider", "admin")])
+@router.post("/occupancy/census", response_model=CensusBatchResult, dependencies=[require_roles(Role.provider, Role.admin)])
 def post_census(batch: CensusBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> CensusBatchResult:
     """Daily head counts (how many present on the night of a date), for providers without an
     event feed. A later count for the same date corrects an earlier one."""
@@ -52,7 +53,7 @@ def get_group_occupancy(group_id: int, session: ReadSessionDep, principal: Curre
     return GroupOccupancy(group_id=group_id, group_name=group.name, capacity=group.capacity, **figures)  # type: ignore[arg-type]
 
 
-@router.get("/occupancy/groups/{group_id}/events", dependencies=[require_roles("provider", "admin", "coordinator")])
+@router.get("/occupancy/groups/{group_id}/events", dependencies=[require_roles(Role.provider, Role.admin, Role.coordinator)])
 def get_group_events(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal,
                      purpose: str = "controle van de bezettingsfeed") -> list[dict[str, object]]:
     """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
@@ -84,7 +85,7 @@ def get_bed_days(group_id: int, session: ReadSessionDep, principal: CurrentPrinc
 
 
 @router.get("/occupancy/discrepancies", response_model=list[Discrepancy],
-            dependencies=[require_roles(*REGION_ROLES, "provider")])
+            dependencies=[require_roles(*REGION_ROLES, Role.provider)])
 def get_discrepancies(session: ReadSessionDep, principal: CurrentPrincipal,
                       region: str | None = None) -> list[Discrepancy]:
     """Groups whose reported free places differ from what the feed leaves free

@@ -11,9 +11,10 @@ from backend.db import DatabaseDep
 from backend.proposals import service
 from backend.proposals.models import DeclineRequest, ProposalPublic
 from backend.tasks import PERIODIC_TASKS, PeriodicTask
+from backend.users.models import Role
 
 router = APIRouter(tags=["plaatsingsvoorstellen"])
-ROLES = ("provider", "coordinator", "admin")
+ROLES = (Role.provider, Role.coordinator, Role.admin)
 
 # Expiry every minute: a proposal not answered in time frees its place for the next youth.
 if not any(t.name == "expire_proposals" for t in PERIODIC_TASKS):
@@ -38,7 +39,7 @@ def get_proposal(proposal_id: int, db: DatabaseDep, principal: CurrentPrincipal)
 
 
 @router.post("/proposals/{proposal_id}/accept", response_model=ProposalPublic,
-             dependencies=[require_roles("provider", "admin")])
+             dependencies=[require_roles(Role.provider, Role.admin)])
 def accept(proposal_id: int, request: Request, db: DatabaseDep,
            principal: CurrentPrincipal) -> ProposalPublic:
     """Accept: the youth is placed, the group has one free place fewer, an admission is
@@ -51,7 +52,7 @@ def accept(proposal_id: int, request: Request, db: DatabaseDep,
 
 
 @router.post("/proposals/{proposal_id}/decline", response_model=ProposalPublic,
-             dependencies=[require_roles("provider", "admin")])
+             dependencies=[require_roles(Role.provider, Role.admin)])
 def decline(proposal_id: int, data: Annotated[DeclineRequest, Body()], request: Request,
             db: DatabaseDep, principal: CurrentPrincipal) -> ProposalPublic:
     """Decline with a reason from the list: the youth waits again, this group excluded."""

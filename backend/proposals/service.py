@@ -103,8 +103,7 @@ def _visible(principal: Principal, proposal: Proposal) -> bool:
     if principal.role == "provider":
         return proposal.provider_id == principal.provider_id
     if principal.role in ("coordinator", "admin"):
-        return (principal.role == "admin" or principal.region_id is None
-                or proposal.region_id == principal.region_id)
+        return principal.may_see_region(proposal.region_id)
     return False
 
 
@@ -171,8 +170,8 @@ def list_proposals(*, session: Session, principal: Principal, status: str | None
     query = select(Proposal).order_by(col(Proposal.created_at).desc(), col(Proposal.id).desc())
     if principal.role == "provider":
         query = query.where(Proposal.provider_id == principal.provider_id)
-    elif principal.role != "admin" and principal.region_id is not None:
-        query = query.where(Proposal.region_id == principal.region_id)
+    elif principal.region_scope is not None:
+        query = query.where(Proposal.region_id == principal.region_scope)
     if status is not None:
         if status not in PROPOSAL_STATUS_LABELS:
             raise RuleViolation(f"Onbekende status '{status}' (kies uit "

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from backend.auth import Principal, ensure_provider_access
+from backend.auth import Principal, ensure_access
 from backend.availability.service import open_places
 from backend.domain import (
     AVAILABILITY_FUNDED_CARE_FORMS,
@@ -117,7 +117,7 @@ def get_group_for(*, session: Session, principal: Principal, group_id: int,
     group = session.exec(query).first()
     if group is None:
         raise NotFound("Groep niet gevonden.")
-    ensure_provider_access(principal, group.provider_id)
+    ensure_access(principal, provider_id=group.provider_id, region_id=group.region_id)
     return group
 
 

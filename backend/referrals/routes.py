@@ -16,9 +16,10 @@ from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
 from backend.proposals import service as proposals
 from backend.referrals import service
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
+from backend.users.models import Role
 
 router = APIRouter(tags=["verwijzingen"])
-MATCHERS = ("coordinator", "admin")
+MATCHERS = (Role.coordinator, Role.admin)
 
 
 

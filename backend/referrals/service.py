@@ -23,10 +23,11 @@ from backend.referrals.models import (
 )
 from backend.regions.models import Municipality, Region
 from backend.regions.service import resolve_postcode
+from backend.users.models import Role
 
 # Roles that may see and edit youth data. Providers never see a referral, only the need
 # profile of a proposal sent to them (backend/proposals).
-REFERRAL_ROLES = ("coordinator", "admin")
+REFERRAL_ROLES = (Role.coordinator, Role.admin)
 AUDIENCE = ["coordinator", "admin"]
 REFERRAL_CHANGED = "referral.changed"
 
@@ -59,7 +60,7 @@ def _region_for(session: Session, principal: Principal, requested: int | None) -
     if region_id is None:
         raise RuleViolation("Geef de regio op waarvoor deze verwijzing geldt (region_id).",
                             code="region_required")
-    if principal.role != "admin" and principal.region_id is not None and region_id != principal.region_id:
+    if not principal.may_see_region(region_id):
         raise Forbidden("U werkt alleen met verwijzingen van uw eigen regio.", code="region_forbidden")
     region = session.get(Region, region_id)
     if region is None:
@@ -183,8 +184,7 @@ def load_referral(*, session: Session, principal: Principal, referral_id: int,
     if for_update:
         query = query.with_for_update()
     referral = session.exec(query).first()
-    if referral is None or (principal.role != "admin" and principal.region_id is not None
-                            and referral.region_id != principal.region_id):
+    if referral is None or not principal.may_see_region(referral.region_id):
         raise NotFound("Verwijzing niet gevonden.")
     return referral
 
@@ -202,8 +202,8 @@ def list_referrals(*, session: Session, principal: Principal, status: str | None
     if principal.role not in REFERRAL_ROLES:
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
     query = select(Referral).order_by(col(Referral.waiting_since), col(Referral.id))
-    if principal.role != "admin" and principal.region_id is not None:
-        query = query.where(Referral.region_id == principal.region_id)
+    if principal.region_scope is not None:
+        query = query.where(Referral.region_id == principal.region_scope)
     if region_id is not None:
         query = query.where(Referral.region_id == region_id)
     if status is not None:

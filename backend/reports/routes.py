@@ -10,9 +10,10 @@ from fastapi.responses import Response
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.reports import exports, service
+from backend.users.models import Role
 
 router = APIRouter(tags=["nacalculatie"])
-READERS = require_roles(*service.REGION_ROLES, "provider")
+READERS = require_roles(*service.REGION_ROLES, Role.provider)
 
 
 def _report(session: WriteSessionDep, principal: CurrentPrincipal, region: str | None, year: int | None,

@@ -25,17 +25,18 @@ from datetime import date
 import numpy as np
 from sqlmodel import Session, col, select
 
-from backend.auth import Principal
+from backend.auth import Principal, ensure_region_access
 from backend.errors import Forbidden, NotFound, RuleViolation
 from backend.occupancy.bedays import NightGrid, night_grid
 from backend.occupancy.service import today
 from backend.providers.models import Group, Provider
 from backend.regions.models import Region
+from backend.users.models import Role
 
 DEFAULT_AVAILABILITY_SHARE = 0.75
 BELOW_THRESHOLD = 0.5
 MAX_PERIOD_DAYS = 3 * 366 + 1
-REGION_ROLES = ("admin", "coordinator", "viewer")
+REGION_ROLES = (Role.admin, Role.coordinator, Role.viewer)
 
 
 @dataclass
@@ -91,6 +92,7 @@ def resolve_region(*, session: Session, principal: Principal, region_code: str |
         region = session.exec(select(Region).where(Region.code == region_code.strip().upper())).first()
     if region is None:
         raise NotFound("Regio niet gevonden.")
+    ensure_region_access(principal, region.id, what="Regio")
     return region
 
 
