@@ -47,16 +47,13 @@ def _hold_body(hold: Any, group: Any, **extra: Any) -> dict[str, Any]:
 
 @router.post("/crisis/search", response_model=CrisisSearchResult,
              dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.viewer)])
-def post_search(query: Annotated[CrisisSearch, Body()], request: Request, db: DatabaseDep,
+def post_search(query: Annotated[CrisisSearch, Body()], request: Request, session: ReadSessionDep,
                 principal: CurrentPrincipal) -> JSONResponse:
     """Crisis places free and admitting now near the youth (postcode or lat/lon): own region
     first, then neighbouring regions, then further away; nearest first inside each. Free places
     are net of active holds. Nothing is stored: the search needs no audit row."""
-    # A read-only session: on SQLite a POST would otherwise queue behind writers.
-    with db.session(write=False) as session:
-        body = service.search(session=session, principal=principal, query=query,
-                              settings=_settings(request))
-    return JSONResponse(body)
+    # A read-only session, although this is a POST: on SQLite it would otherwise queue behind writers.
+    return JSONResponse(service.search(session=session, principal=principal, query=query, settings=_settings(request)))
 
 
 @router.get("/crisis/overview",
@@ -92,7 +89,7 @@ def post_hold(body: Annotated[HoldCreate, Body()], request: Request, db: Databas
 
 @router.get("/holds", response_model=list[HoldPublic],
             dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.provider)])
-def get_holds(db: DatabaseDep, principal: CurrentPrincipal,
+def get_holds(db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal,
               status: Annotated[str | None, Query()] = None,
               group_id: Annotated[int | None, Query()] = None) -> JSONResponse:
     """Holds, newest first (a provider sees those on its own groups). Every read is audited."""
@@ -101,22 +98,17 @@ def get_holds(db: DatabaseDep, principal: CurrentPrincipal,
                             code="status_invalid")
     service.expire_holds(db, group_id=group_id)
     # A write session: each read of a hold is audited.
-    with db.session() as session:
-        rows = service.list_holds(session=session, principal=principal, status=status,
-                                  group_id=group_id)
-        body = [_hold_body(h, g) for h, g in rows]
-    return JSONResponse(body)
+    rows = service.list_holds(session=session, principal=principal, status=status, group_id=group_id)
+    return JSONResponse([_hold_body(h, g) for h, g in rows])
 
 
 @router.get("/holds/{hold_id}", response_model=HoldPublic,
             dependencies=[require_roles(Role.crisis, Role.admin, Role.coordinator, Role.provider)])
-def get_hold(hold_id: int, db: DatabaseDep, principal: CurrentPrincipal) -> JSONResponse:
+def get_hold(hold_id: int, db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     service.expire_holds(db, hold_id=hold_id)
     # A write session: the read is audited.
-    with db.session() as session:
-        hold, group = service.read_hold(session=session, principal=principal, hold_id=hold_id)
-        body = _hold_body(hold, group)
-    return JSONResponse(body)
+    hold, group = service.read_hold(session=session, principal=principal, hold_id=hold_id)
+    return JSONResponse(_hold_body(hold, group))
 
 
 @router.post("/holds/{hold_id}/confirm", response_model=HoldPublic, responses=_CONFLICT,

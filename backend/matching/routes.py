@@ -15,6 +15,7 @@ from backend.matching import service
 from backend.matching.models import MatchingRun, MatchingRunCreate
 from backend.proposals.models import ProposalCreate, ProposalPublic
 from backend.proposals.service import to_public as proposal_public
+from backend.referrals.service import load_referral
 from backend.users.models import Role
 
 router = APIRouter(tags=["matching"])
@@ -27,18 +28,9 @@ def create_run(data: Annotated[MatchingRunCreate, Body()], request: Request, db:
     """Assign every waiting youth of the region (or the chosen ones) at once, maximising the
     total weighted score within free places; with `send_proposals` the result goes out as
     placement proposals right away. The run is stored first with status `running`."""
-    settings = request.app.state.settings
-    run_id = service.start_run(db=db, principal=principal, data=data)
-    with db.session(write=False) as session:
-        region_id = session.get(MatchingRun, run_id).region_id  # type: ignore[union-attr]
-        expiry = service.proposal_expiry_hours(session, region_id, settings.proposal_expiry_hours)
-    service.execute_run(db=db, principal=principal, run_id=run_id, data=data, expiry_hours=expiry)
-    with db.session(write=False) as session:
-        run = session.get(MatchingRun, run_id)
-        assert run is not None
-        body = service.run_public(run)
-    return JSONResponse(_json(body), status_code=201,
-                        headers={"Location": f"/api/v1/matching/runs/{run_id}"})
+    body = service.run_matching(db=db, principal=principal, data=data,
+                                default_expiry_hours=request.app.state.settings.proposal_expiry_hours)
+    return JSONResponse(_json(body), status_code=201, headers={"Location": f"/api/v1/matching/runs/{body['id']}"})
 
 
 @router.get("/matching/runs", dependencies=[require_roles(*MATCHERS)])
@@ -82,8 +74,6 @@ def propose(referral_id: int, data: Annotated[ProposalCreate, Body()], request: 
             session: WriteSessionDep, principal: CurrentPrincipal) -> ProposalPublic:
     """Send one option from the ranking to its provider as a placement proposal."""
     settings = request.app.state.settings
-    from backend.referrals.service import load_referral
-
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
     expiry = service.proposal_expiry_hours(session, referral.region_id, settings.proposal_expiry_hours)
     proposal = service.propose_option(session=session, principal=principal, referral_id=referral_id,

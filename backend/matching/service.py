@@ -186,6 +186,21 @@ def _select_referrals(session: Session, region_id: int, referral_ids: list[int] 
     return sorted(chosen, key=lambda r: r.id or 0)
 
 
+def run_matching(*, db: Database, principal: Principal, data: MatchingRunCreate,
+                 default_expiry_hours: float) -> dict[str, Any]:
+    """A whole batch run as a job: recorded as running, solved, stored (and sent); its public form."""
+    run_id = start_run(db=db, principal=principal, data=data)
+    with db.transaction(write=False) as session:
+        run = session.get(MatchingRun, run_id)
+        assert run is not None
+        expiry = proposal_expiry_hours(session, run.region_id, default_expiry_hours)
+    execute_run(db=db, principal=principal, run_id=run_id, data=data, expiry_hours=expiry)
+    with db.transaction(write=False) as session:
+        run = session.get(MatchingRun, run_id)
+        assert run is not None
+        return run_public(run)
+
+
 def start_run(*, db: Database, principal: Principal, data: MatchingRunCreate) -> int:
     """Record the run as running (committed, so a UI can poll it) and return its id."""
     _require_matcher(principal)

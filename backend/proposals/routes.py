@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request
 
 from backend.auth import CurrentPrincipal, require_roles
-from backend.db import DatabaseDep
+from backend.db import DatabaseDep, WriteSessionDep
 from backend.proposals import service
 from backend.proposals.models import DeclineRequest, ProposalPublic
 from backend.tasks import PERIODIC_TASKS, PeriodicTask
@@ -22,43 +22,41 @@ if not any(t.name == "expire_proposals" for t in PERIODIC_TASKS):
 
 
 @router.get("/proposals", response_model=list[ProposalPublic], dependencies=[require_roles(*ROLES)])
-def list_proposals(db: DatabaseDep, principal: CurrentPrincipal,
+def list_proposals(db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal,
                    status: Annotated[str | None, Query()] = None) -> list[ProposalPublic]:
     """Providers see the proposals for their own groups only (need profile, no reference)."""
-    service.expire_proposals(db)  # lazy expiry: nobody sees a proposal open past its deadline
-    with db.session() as session:
-        return service.list_proposals(session=session, principal=principal, status=status)
+    # Lazy expiry first, in a unit of its own: nobody sees a proposal open past its deadline.
+    # (The request's session begins with its first statement, after this one committed.)
+    service.expire_proposals(db)
+    return service.list_proposals(session=session, principal=principal, status=status)
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic,
             dependencies=[require_roles(*ROLES)])
-def get_proposal(proposal_id: int, db: DatabaseDep, principal: CurrentPrincipal) -> ProposalPublic:
+def get_proposal(proposal_id: int, db: DatabaseDep, session: WriteSessionDep,
+                 principal: CurrentPrincipal) -> ProposalPublic:
     service.expire_proposals(db, [proposal_id])
-    with db.session() as session:
-        return service.read_proposal(session=session, principal=principal, proposal_id=proposal_id)
+    return service.read_proposal(session=session, principal=principal, proposal_id=proposal_id)
 
 
 @router.post("/proposals/{proposal_id}/accept", response_model=ProposalPublic,
              dependencies=[require_roles(Role.provider, Role.admin)])
-def accept(proposal_id: int, request: Request, db: DatabaseDep,
+def accept(proposal_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep,
            principal: CurrentPrincipal) -> ProposalPublic:
     """Accept: the youth is placed, the group has one free place fewer, an admission is
     recorded and the live feed shows the change."""
     service.expire_proposals(db, [proposal_id])
-    with db.session() as session:
-        proposal = service.accept(session=session, principal=principal, proposal_id=proposal_id,
-                                  stale_after_hours=request.app.state.settings.stale_after_hours)
-        return service.to_public(session, principal, proposal)
+    proposal = service.accept(session=session, principal=principal, proposal_id=proposal_id,
+                              stale_after_hours=request.app.state.settings.stale_after_hours)
+    return service.to_public(session, principal, proposal)
 
 
 @router.post("/proposals/{proposal_id}/decline", response_model=ProposalPublic,
              dependencies=[require_roles(Role.provider, Role.admin)])
 def decline(proposal_id: int, data: Annotated[DeclineRequest, Body()], request: Request,
-            db: DatabaseDep, principal: CurrentPrincipal) -> ProposalPublic:
+            db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal) -> ProposalPublic:
     """Decline with a reason from the list: the youth waits again, this group excluded."""
     service.expire_proposals(db, [proposal_id])
-    with db.session() as session:
-        proposal = service.decline(session=session, principal=principal, proposal_id=proposal_id,
-                                   data=data,
-                                   stale_after_hours=request.app.state.settings.stale_after_hours)
-        return service.to_public(session, principal, proposal)
+    proposal = service.decline(session=session, principal=principal, proposal_id=proposal_id, data=data,
+                               stale_after_hours=request.app.state.settings.stale_after_hours)
+    return service.to_public(session, principal, proposal)
