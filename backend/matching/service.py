@@ -16,7 +16,7 @@ from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.matching import adapter
 from backend.matching.models import MatchingRun, MatchingRunCreate
 from backend.proposals.service import create_proposal
-from backend.providers.models import Group
+from backend.providers.models import Group, is_stale
 from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import REFERRAL_ROLES, load_referral
 from backend.regions.models import Region
@@ -46,7 +46,7 @@ def _freshness(meta: adapter.GroupMeta, stale_after_hours: float, now: Any) -> d
         return {"reported_at": None, "report_age_hours": None, "stale": True}
     age = (now - meta.reported_at).total_seconds() / 3600
     return {"reported_at": meta.reported_at.isoformat(), "report_age_hours": round(age, 2),
-            "stale": age > stale_after_hours}
+            "stale": is_stale(meta.reported_at, stale_after_hours=stale_after_hours, now=now)}
 
 
 def _option(opt: solver.RankedOption, meta: adapter.GroupMeta, weights: solver.Weights,
