@@ -1,5 +1,6 @@
 """A small, realistic world for tests: one region, two providers with groups, a user of every
-role, and API keys. Built through the real service functions."""
+role, and API keys. Built through the real service functions. Below it, the requests and
+read-backs that tests in several folders share."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from sqlmodel import select
+
+from backend.audit.models import AuditEntry
 from backend.auth import create_access_token, hash_password, new_api_key
 from backend.config import Settings
 from backend.db import Database
 from backend.domain import utcnow
+from backend.events.models import Event
 from backend.providers.models import Group, Location, Provider
 from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
@@ -155,3 +160,15 @@ def set_free(client: Any, world: Any, group_id: int, free: int, who: str, **extr
     response = client.put(f"/api/v1/groups/{group_id}/availability",
                           json={"free_places": free, **extra}, headers=world.headers(who))
     assert response.status_code == 200, response.text
+
+
+def put_availability(client: Any, world: Any, group_id: int, body: dict[str, Any], who: str = "provider_a",
+                     **headers: str) -> Any:
+    """A raw availability report (the response is returned, whatever its status)."""
+    return client.put(f"/api/v1/groups/{group_id}/availability", json=body,
+                      headers={**world.headers(who), **headers})
+
+
+def count_events_and_audit(db: Any) -> tuple[int, int]:
+    with db.session(write=False) as session:
+        return (len(session.exec(select(Event)).all()), len(session.exec(select(AuditEntry)).all()))
