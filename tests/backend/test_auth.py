@@ -91,18 +91,33 @@ def _revoke(db, key: str) -> None:  # type: ignore[no-untyped-def]
         session.add(record)
 
 
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, db,
-                                                                         database_url):
+                                                                         database_url,
+                                                                         monkeypatch):
     """Verified keys are remembered briefly (no database look-up per request); revoking a key
     takes effect when that time is up, and at once when nothing is remembered."""
-    import time
-
     from fastapi.testclient import TestClient
 
+    from backend.auth import verified_keys
     from backend.main import create_app
     from tests.conftest import make_settings
     from tests.factories import add_api_key
 
+    clock = FakeClock(verified_keys.clock())  # starts at the real time, then only moves when told
+    monkeypatch.setattr(verified_keys, "clock", clock)
     with db.session() as session:
         remembered, not_remembered = (add_api_key(session, world.provider_a) for _ in range(2))
     path = "/api/v1/availability"
@@ -110,7 +125,7 @@ def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, 
         assert c.get(path, headers={"X-API-Key": remembered}).status_code == 200
         _revoke(db, remembered)
         assert c.get(path, headers={"X-API-Key": remembered}).status_code == 200
-        time.sleep(0.6)
+        clock.advance(0.6)
         refused = c.get(path, headers={"X-API-Key": remembered})
         assert refused.status_code == 401 and refused.json()["code"] == "api_key_invalid"
     with TestClient(create_app(make_settings(database_url, api_key_cache_seconds=0))) as c:
