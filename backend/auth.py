@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -111,23 +112,43 @@ def create_access_token(user: User, settings: Settings) -> tuple[str, int]:
     )
 
 
+class VerifiedCache:
+    """Principals that passed the full check, each kept until a deadline on ``clock`` (tests
+    give it a clock of their own instead of waiting). Bounded simply: when full it is emptied,
+    and the next requests fill it again."""
+
+    def __init__(self, clock: Callable[[], float], max_entries: int = 4096) -> None:
+        self.clock = clock
+        self.max_entries = max_entries
+        self._entries: dict[Hashable, tuple[Principal, float]] = {}
+
+    def get(self, key: Hashable) -> Principal | None:
+        cached = self._entries.get(key)
+        if cached is not None and self.clock() < cached[1]:
+            return cached[0]
+        return None
+
+    def put(self, key: Hashable, principal: Principal, until: float) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (principal, until)
+
+
 # Verified tokens, so that a client sending the same token on every request is checked with a
 # dictionary look-up and a clock comparison instead of a full decode (base64, JSON, HMAC: about
 # a third of a millisecond). Only tokens that passed the full check are kept, keyed by the
 # secret too; the expiry is compared on every use exactly as PyJWT does (expired when
-# exp <= now), and an expired one goes through the full decode again to get its error.
-_verified_tokens: dict[tuple[str, str], tuple[Principal, float]] = {}
-_VERIFIED_TOKENS_MAX = 4096
+# exp <= now, so the clock is wall-clock time), and an expired one goes through the full decode
+# again to get its error.
+verified_tokens = VerifiedCache(clock=time.time)
 
 
 def principal_from_token(token: str, settings: Settings) -> Principal:
-    cached = _verified_tokens.get((token, settings.secret_key))
-    if cached is not None and time.time() < cached[1]:
-        return cached[0]
+    cached = verified_tokens.get((token, settings.secret_key))
+    if cached is not None:
+        return cached
     principal, expires = _decode_token(token, settings)
-    if len(_verified_tokens) >= _VERIFIED_TOKENS_MAX:
-        _verified_tokens.clear()  # simple bound; the next requests fill it again
-    _verified_tokens[(token, settings.secret_key)] = (principal, expires)
+    verified_tokens.put((token, settings.secret_key), principal, expires)
     return principal
 
 
@@ -153,7 +174,7 @@ def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
 # every request, and each look-up costs a database query and a thread hop. Only keys that
 # passed the check are kept, for ``api_key_cache_seconds``, so a revoked key is refused again
 # after at most that long.
-_verified_keys: dict[str, tuple[Principal, float]] = {}
+verified_keys = VerifiedCache(clock=time.monotonic)
 
 
 def new_api_key() -> tuple[str, str, str]:
@@ -204,9 +225,9 @@ async def current_principal(
     db = get_db(request)
     if api_key:
         cache_key = _key_hash(api_key)
-        cached = _verified_keys.get(cache_key)
-        if cached is not None and time.monotonic() < cached[1]:
-            principal = cached[0]
+        cached = verified_keys.get(cache_key)
+        if cached is not None:
+            principal = cached
         else:
             # API keys are checked on a short session of their own, so the check does not
             # hold a write transaction open on SQLite.
@@ -217,9 +238,7 @@ async def current_principal(
             principal = await run_in_threadpool(check_key)
             remember = db.settings.api_key_cache_seconds
             if remember > 0:
-                if len(_verified_keys) >= _VERIFIED_TOKENS_MAX:
-                    _verified_keys.clear()
-                _verified_keys[cache_key] = (principal, time.monotonic() + remember)
+                verified_keys.put(cache_key, principal, verified_keys.clock() + remember)
     else:
         principal = resolve_principal(None, db.settings, token=token, api_key=None)  # type: ignore[arg-type]
     request.state.principal = principal

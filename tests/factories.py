@@ -1,5 +1,6 @@
 """A small, realistic world for tests: one region, two providers with groups, a user of every
-role, and API keys. Built through the real service functions."""
+role, and API keys. Built through the real service functions. Below it, the requests and
+read-backs that tests in several folders share."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from sqlmodel import select
+
+from backend.audit.models import AuditEntry
 from backend.auth import create_access_token, hash_password, new_api_key
 from backend.config import Settings
 from backend.db import Database
 from backend.domain import utcnow
+from backend.events.models import Event
 from backend.providers.models import Group, Location, Provider
 from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
@@ -123,3 +128,47 @@ def build_world(db: Database, settings: Settings) -> World:
         world.api_keys["key_a"] = add_api_key(session, provider_a.id)  # type: ignore[arg-type]
         world.api_keys["key_b"] = add_api_key(session, provider_b.id)  # type: ignore[arg-type]
     return world
+
+
+# Requests and read-backs that tests in several folders share.
+
+
+def referral_body(reference: str = "TW-0001", **overrides: Any) -> dict[str, Any]:
+    today = utcnow().date()
+    body: dict[str, Any] = {
+        "reference": reference, "birth_year": today.year - 14, "birth_month": 1, "gender": "m",
+        "home_municipality": "Enschede", "care_forms": ["woongroep", "behandelgroep"],
+        "required_intensity": "C", "risk_profile": "A", "needs": ["trauma"], "urgency": 3,
+    }
+    body.update(overrides)
+    return body
+
+
+def create_referral(client: Any, world: Any, reference: str = "TW-0001", **overrides: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/referrals", json=referral_body(reference, **overrides),
+                           headers=world.headers("coordinator"))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def group_row(db: Any, group_id: int) -> Any:
+    with db.session(write=False) as session:
+        return session.get(Group, group_id)
+
+
+def set_free(client: Any, world: Any, group_id: int, free: int, who: str, **extra: Any) -> None:
+    response = client.put(f"/api/v1/groups/{group_id}/availability",
+                          json={"free_places": free, **extra}, headers=world.headers(who))
+    assert response.status_code == 200, response.text
+
+
+def put_availability(client: Any, world: Any, group_id: int, body: dict[str, Any], who: str = "provider_a",
+                     **headers: str) -> Any:
+    """A raw availability report (the response is returned, whatever its status)."""
+    return client.put(f"/api/v1/groups/{group_id}/availability", json=body,
+                      headers={**world.headers(who), **headers})
+
+
+def count_events_and_audit(db: Any) -> tuple[int, int]:
+    with db.session(write=False) as session:
+        return (len(session.exec(select(Event)).all()), len(session.exec(select(AuditEntry)).all()))

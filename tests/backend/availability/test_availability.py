@@ -1,30 +1,15 @@
-"""Reporting availability: validation, versions, idempotency, events and audit."""
+"""Reporting availability: validation, versions, events and audit."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from backend.audit.models import AuditEntry
 from backend.events.models import Event
-from backend.providers.models import Group
-
-
-def group_row(db, group_id):
-    with db.session(write=False) as session:
-        return session.get(Group, group_id)
-
-
-def counts(db):
-    with db.session(write=False) as session:
-        return (len(session.exec(select(Event)).all()), len(session.exec(select(AuditEntry)).all()))
-
-
-def put(client, world, group_id, body, who="provider_a", **headers):
-    return client.put(f"/api/v1/groups/{group_id}/availability", json=body,
-                      headers={**world.headers(who), **headers})
+from tests.factories import count_events_and_audit as counts
+from tests.factories import group_row
+from tests.factories import put_availability as put
 
 
 def test_report_changes_state_and_writes_event_and_audit(client, world, db):
@@ -95,82 +80,3 @@ def test_if_match_old_version_is_412_and_changes_nothing(client, world, db):
     assert counts(db) == (1, 1)
     fresh = put(client, world, group_id, {"free_places": 0}, **{"If-Match": first.headers["ETag"]})
     assert fresh.status_code == 200 and fresh.json()["version"] == 3
-
-
-def test_idempotent_replay_returns_first_response_without_second_change(client, world, db):
-    group_id = world.groups_a[0]
-    headers = {"Idempotency-Key": "abc-123"}
-    first = put(client, world, group_id, {"free_places": 3}, **headers)
-    again = put(client, world, group_id, {"free_places": 3}, **headers)
-    assert first.status_code == again.status_code == 200
-    assert again.json() == first.json()
-    assert again.headers["ETag"] == first.headers["ETag"]
-    assert again.headers.get("Idempotent-Replayed") == "true"
-    assert group_row(db, group_id).version == 2
-    assert counts(db) == (1, 1)
-
-
-def test_idempotency_key_with_other_body_is_422(client, world, db):
-    group_id = world.groups_a[0]
-    put(client, world, group_id, {"free_places": 3}, **{"Idempotency-Key": "k1"})
-    other = put(client, world, group_id, {"free_places": 1}, **{"Idempotency-Key": "k1"})
-    assert other.status_code == 422
-    assert "al gebruikt" in other.json()["detail"]
-    assert group_row(db, group_id).free_places == 3
-
-
-def test_list_filters_and_staleness(client, world, db):
-    with db.session() as session:
-        group = session.get(Group, world.groups_b[0])
-        group.reported_at = group.reported_at - timedelta(hours=30)
-        session.add(group)
-    response = client.get("/api/v1/availability", headers=world.headers("coordinator"))
-    assert response.status_code == 200
-    body = response.json()
-    by_id = {g["id"]: g for g in body["groups"]}
-    assert set(by_id) == set(world.groups_a + world.groups_b)
-    assert by_id[world.groups_b[0]]["stale"] is True
-    assert by_id[world.groups_a[0]]["stale"] is False
-    assert body["stale_groups"] == 1 and body["seq"] == 0
-    crisis = client.get("/api/v1/groups", params={"care_form": "crisis"},
-                        headers=world.headers("coordinator")).json()
-    assert [g["id"] for g in crisis] == [world.groups_b[1]]
-    almelo = client.get("/api/v1/groups",
-                        params={"municipality_id": world.municipality_ids["Almelo"]},
-                        headers=world.headers("viewer")).json()
-    assert {g["id"] for g in almelo} == set(world.groups_b)
-    put(client, world, world.groups_a[1], {"free_places": 0})
-    min_free = client.get("/api/v1/groups", params={"min_free": 1},
-                          headers=world.headers("viewer")).json()
-    assert world.groups_a[1] not in {g["id"] for g in min_free}
-    put(client, world, world.groups_a[0], {"free_places": 1, "admitting": False,
-                                           "reason": "Groepsdynamiek"})
-    admitting = client.get("/api/v1/groups", params={"admitting_only": "true"},
-                           headers=world.headers("viewer")).json()
-    assert world.groups_a[0] not in {g["id"] for g in admitting}
-
-
-def test_stale_limit_is_configurable(world, database_url):
-    from starlette.testclient import TestClient
-
-    from backend.main import create_app
-    from tests.conftest import make_settings
-
-    app = create_app(make_settings(database_url, stale_after_hours=0.0))
-    with TestClient(app) as client:
-        body = client.get("/api/v1/groups", headers=world.headers("viewer")).json()
-    assert body and all(g["stale"] for g in body)
-
-
-def test_ui_settings_carry_the_configured_tile_server(world, database_url):
-    from starlette.testclient import TestClient
-
-    from backend.main import create_app
-    from tests.conftest import make_settings
-
-    url = "https://tiles.example.org/{z}/{x}/{y}.png"
-    app = create_app(make_settings(database_url, tile_server_url=url, stale_after_hours=12))
-    with TestClient(app) as client:
-        body = client.get("/api/v1/ui-settings", headers=world.headers("coordinator")).json()
-        assert client.get("/api/v1/ui-settings").status_code == 401
-    assert body == {"tile_server_url": url, "stale_after_hours": 12.0}

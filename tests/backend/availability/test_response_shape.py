@@ -67,10 +67,15 @@ def test_put_response_json_is_the_pydantic_json(client, world, db, settings):
             assert got["expected_free_date"] == "2027-02-01"
 
 
+# psycopg keeps the parsed form of a statement only up to this many bytes. The figure is not part
+# of psycopg's public API (it lives in a private module), so it is written here, as checked
+# against psycopg 3.3.
+MAX_CACHED_STATEMENT_LENGTH = 4096
+
+
 def test_the_postgresql_statement_stays_within_psycopgs_parse_cache():
     """psycopg keeps the parsed form of statements up to a size limit; above it the busiest
     write would be parsed again on every request. A field added to GroupPublic grows it."""
-    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
     from sqlalchemy.dialects import postgresql
 
     from backend.availability.service import _REPORT_PG

@@ -10,8 +10,7 @@ from backend.matching import adapter
 from backend.providers.models import Location
 from backend.referrals.models import Referral
 from backend.regions.models import Region
-from tests.backend.matching.helpers import create_referral, group_row, set_free
-from tests.factories import add_group
+from tests.factories import add_group, create_referral, group_row, set_free
 
 
 def _arrange(client, world, db, *, c_limit: int = 1):  # type: ignore[no-untyped-def]

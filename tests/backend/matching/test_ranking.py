@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from backend.audit.models import AuditEntry
 from backend.domain import utcnow
-from tests.backend.matching.helpers import create_referral, set_free
+from tests.factories import create_referral, set_free
 
 
 def test_options_rank_feasible_groups_and_count_every_excluded_group(client, world, db):

@@ -7,7 +7,7 @@ from sqlmodel import select
 from backend.audit.models import AuditEntry
 from backend.referrals.models import Referral
 from backend.regions.models import Postcode
-from tests.backend.matching.helpers import create_referral, referral_body
+from tests.factories import create_referral, referral_body
 
 
 def _count_referrals(db) -> int:  # type: ignore[no-untyped-def]

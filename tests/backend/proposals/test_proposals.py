@@ -13,8 +13,8 @@ from backend.events.models import Event
 from backend.proposals.models import Proposal
 from backend.proposals.service import expire_proposals
 from backend.referrals.models import Referral
-from tests.backend.matching.helpers import create_referral, group_row
 from tests.conftest import make_settings
+from tests.factories import create_referral, group_row
 from tests.servers import running_server
 
 
