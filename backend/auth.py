@@ -61,9 +61,10 @@ class Principal:
 
     @property
     def region_scope(self) -> int | None:
-        """The one region this caller acts for; None for an admin or a caller bound to no
-        region (a provider is scoped by its provider, not its region)."""
-        return None if self.role == Role.admin else self.region_id
+        """The one region this caller acts for; None for a caller bound to no region, an admin,
+        the crisis team (it holds places beyond its own region, neighbours first) and a
+        provider (scoped by its provider instead)."""
+        return None if self.role in (Role.admin, Role.crisis, Role.provider) else self.region_id
 
     def may_see_region(self, region_id: int | None) -> bool:
         return self.region_scope is None or self.region_scope == region_id

@@ -25,7 +25,7 @@ from sqlalchemy import CursorResult, String, bindparam, case, func, select, type
 from sqlmodel import Session, col
 
 from backend.audit import service as audit
-from backend.auth import Principal, ensure_provider_access, ensure_region_access
+from backend.auth import Principal, ensure_access, ensure_provider_access
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.config import Settings
@@ -413,11 +413,7 @@ def _load_hold(session: Session, principal: Principal, hold_id: int) -> Hold:
     hold = session.get(Hold, hold_id)
     if hold is None:
         raise NotFound("Vasthouding niet gevonden.")
-    ensure_provider_access(principal, hold.provider_id, what="Vasthouding")
-    if principal.role != Role.crisis:
-        # The crisis team holds places beyond its own region (neighbours first); everyone
-        # else sees the holds of their own region only.
-        ensure_region_access(principal, hold.region_id, what="Vasthouding")
+    ensure_access(principal, provider_id=hold.provider_id, region_id=hold.region_id, what="Vasthouding")
     return hold
 
 
@@ -537,7 +533,7 @@ def list_holds(*, session: Session, principal: Principal, status: str | None,
     query = select(Hold, Group).join(Group, col(Group.id) == col(Hold.group_id))
     if principal.role == Role.provider:
         query = query.where(col(Hold.provider_id) == principal.provider_id)
-    elif principal.role != Role.crisis and principal.region_scope is not None:
+    elif principal.region_scope is not None:
         query = query.where(col(Hold.region_id) == principal.region_scope)
     if status:
         query = query.where(col(Hold.status) == status)

@@ -24,6 +24,7 @@ from backend.domain import (
 from backend.errors import NotFound, RuleViolation
 from backend.providers.models import Group, GroupPublic, Location, Provider, group_public_json
 from backend.regions.models import Municipality, Region
+from backend.users.models import Role
 
 
 def region_bands(region: Region | None) -> list[tuple[str, float]] | None:
@@ -139,8 +140,10 @@ def list_groups(
         .join(Provider, col(Provider.id) == Group.provider_id)
         .join(Municipality, col(Municipality.id) == Group.municipality_id)
     )
-    if principal.role == "provider":
+    if principal.role == Role.provider:
         query = query.where(Group.provider_id == principal.provider_id)
+    elif principal.region_scope is not None:
+        query = query.where(Group.region_id == principal.region_scope)
     if care_forms:
         query = query.where(col(Group.care_form).in_(list(care_forms)))
     if municipality_ids:

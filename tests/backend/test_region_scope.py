@@ -31,6 +31,8 @@ def test_a_coordinator_cannot_decide_another_regions_reassessment(client, world,
     listed = client.get("/api/v1/intensity/reassessments", headers=stranger)
     assert listed.status_code == 200 and listed.json() == []
     assert client.get(f"/api/v1/groups/{group_id}", headers=stranger).status_code == 404
+    assert client.get("/api/v1/groups", headers=stranger).json() == []
+    assert client.get("/api/v1/availability", headers=stranger).json()["groups"] == []
     own = client.post(f"/api/v1/intensity/reassessments/{reassessment_id}/decision",
                       json={"approve": True}, headers=world.headers("coordinator"))
     assert own.status_code == 200 and own.json()["status"] == "approved"
