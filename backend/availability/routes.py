@@ -18,7 +18,7 @@ from backend.errors import RuleViolation
 from backend.events.service import last_seq
 from backend.idempotency import run_idempotent
 from backend.providers.models import GroupPublic
-from backend.providers.service import list_groups, to_public
+from backend.providers.service import get_group_for, list_groups, to_public
 
 router = APIRouter(tags=["beschikbaarheid"])
 
@@ -126,8 +126,6 @@ def get_availability(
 @router.get("/groups/{group_id}/availability", response_model=GroupPublic)
 def get_group_availability(group_id: int, request: Request, session: SessionDep,
                            principal: CurrentPrincipal) -> JSONResponse:
-    from backend.providers.service import get_group_for
-
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")

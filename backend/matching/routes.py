@@ -16,6 +16,7 @@ from backend.matching.models import MatchingRun, MatchingRunCreate
 from backend.proposals.models import ProposalCreate, ProposalPublic
 from backend.proposals.service import to_public as proposal_public
 from backend.referrals.routes import WriteSessionDep
+from backend.referrals.service import load_referral
 
 router = APIRouter(tags=["matching"])
 MATCHERS = ("coordinator", "admin")
@@ -82,8 +83,6 @@ def propose(referral_id: int, data: Annotated[ProposalCreate, Body()], request: 
             session: WriteSessionDep, principal: CurrentPrincipal) -> ProposalPublic:
     """Send one option from the ranking to its provider as a placement proposal."""
     settings = request.app.state.settings
-    from backend.referrals.service import load_referral
-
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
     expiry = service.proposal_expiry_hours(session, referral.region_id, settings.proposal_expiry_hours)
     proposal = service.propose_option(session=session, principal=principal, referral_id=referral_id,
