@@ -12,27 +12,25 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+# Every table must be registered, or a flush cannot resolve foreign keys to tables that a
+# command itself never imported (users -> regions).
+import backend.tables  # noqa: F401
+from backend.client import PlekwijzerClient, PlekwijzerError
 from backend.config import get_settings
+from backend.db import Database
+from backend.demo import load_demo
 from backend.errors import DomainError
-
-if TYPE_CHECKING:
-    from backend.db import Database
+from backend.migrate import upgrade
+from backend.regions.service import import_postcodes
+from backend.users.service import create_api_key, create_user
 
 
 def _database() -> Database:
-    # Every table must be registered, or a flush cannot resolve foreign keys to tables that
-    # the command itself never imported (users -> regions).
-    import backend.tables  # noqa: F401
-    from backend.db import Database
-
     return Database(get_settings())
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
-    from backend.migrate import upgrade
-
     url = get_settings().database_url
     upgrade(url)
     print(f"Database bijgewerkt: {url}")
@@ -40,9 +38,6 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from backend.demo import load_demo
-    from backend.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     db = _database()
@@ -72,8 +67,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_import_postcodes(args: argparse.Namespace) -> int:
-    from backend.regions.service import import_postcodes
-
     path = Path(args.file)
     if not path.exists():
         print(f"Bestand niet gevonden: {path}", file=sys.stderr)
@@ -85,8 +78,6 @@ def cmd_import_postcodes(args: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    from backend.users.service import create_user
-
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass(
         "Wachtwoord: ")
     with _database().session() as session:
@@ -97,8 +88,6 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
 
 def cmd_api_keys_create(args: argparse.Namespace) -> int:
-    from backend.users.service import create_api_key
-
     with _database().session() as session:
         record, key = create_api_key(session=session, provider_id=args.provider, name=args.name)
     print(f"API-sleutel {record.id} voor aanbieder {args.provider}; bewaar hem goed, hij wordt "
@@ -107,9 +96,7 @@ def cmd_api_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from backend.client import PlekwijzerClient
-
+def _client(args: argparse.Namespace) -> PlekwijzerClient:
     url = args.url or os.environ.get("PLEKWIJZER_URL", "http://127.0.0.1:8000")
     api_key = os.environ.get("PLEKWIJZER_API_KEY")
     token = os.environ.get("PLEKWIJZER_TOKEN")
@@ -212,13 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         print(f"Fout: {exc.message}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the client's server errors carry a Dutch message too
-        from backend.client import PlekwijzerError
-
-        if isinstance(exc, PlekwijzerError):
-            print(f"Fout ({exc.status_code}): {exc.detail}", file=sys.stderr)
-            return 1
-        raise
+    except PlekwijzerError as exc:  # the client's server errors carry a Dutch message too
+        print(f"Fout ({exc.status_code}): {exc.detail}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,10 +1,6 @@
 """Deterministic Twente demo data: 14 municipalities, about 30 providers, about 150 groups
-covering every care form, 3 crisis providers, and a demo user for every role.
-
-The municipality centres are the means of each municipality's address-postcode centroids
-(DOMAIN.md); they are facts the demo may carry in code, since users outside this repository do
-not have ``../shared``.
-"""
+covering every care form, 3 crisis providers, and a demo user for every role; then the
+domains' demo loaders (``backend/registry.py``)."""
 
 from __future__ import annotations
 
@@ -21,25 +17,9 @@ from backend.domain import CARE_FORMS, NEED_TAGS, intensity_index, utcnow
 from backend.providers.models import Group, Location, Provider
 from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
+from backend.regions.twente import TWENTE_MUNICIPALITIES
+from backend.registry import DEMO_LOADERS
 from backend.users.service import create_api_key, create_user
-
-TWENTE_MUNICIPALITIES = [
-    # name, CBS code, lat, lon, a postcode area
-    ("Almelo", "GM0141", 52.356, 6.659, "7600"),
-    ("Borne", "GM0147", 52.309, 6.750, "7621"),
-    ("Dinkelland", "GM1774", 52.374, 6.900, "7561"),
-    ("Enschede", "GM0153", 52.218, 6.891, "7511"),
-    ("Haaksbergen", "GM0158", 52.165, 6.741, "7481"),
-    ("Hellendoorn", "GM0163", 52.391, 6.497, "7441"),
-    ("Hengelo", "GM0164", 52.267, 6.793, "7551"),
-    ("Hof van Twente", "GM1735", 52.234, 6.615, "7471"),
-    ("Losser", "GM0168", 52.280, 7.002, "7581"),
-    ("Oldenzaal", "GM0173", 52.309, 6.921, "7571"),
-    ("Rijssen-Holten", "GM1742", 52.295, 6.472, "7451"),
-    ("Tubbergen", "GM0183", 52.410, 6.756, "7651"),
-    ("Twenterand", "GM1700", 52.443, 6.604, "7671"),
-    ("Wierden", "GM0189", 52.343, 6.551, "7641"),
-]
 
 # Typical net hours per child per day by care form (low, high), inside each form's maximum.
 TYPICAL_HOURS = {
@@ -180,8 +160,6 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
     assert providers[0][0].id is not None
     _key, api_key = create_api_key(session=session, provider_id=providers[0][0].id,
                                    name="demo-koppeling")
-
-    from backend.routers import DEMO_LOADERS
 
     for loader in DEMO_LOADERS:
         loader(session=session, rng=rng, region=region)

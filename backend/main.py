@@ -11,37 +11,14 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.audit.routes import router as audit_router
-from backend.availability.routes import router as availability_router
 from backend.config import Settings, get_settings
 from backend.db import Database
 from backend.errors import ERROR_RESPONSES, install_error_handlers
 from backend.live.hub import LiveHub
-from backend.live.routes import router as live_router
-from backend.providers.routes import router as providers_router
-from backend.regions.routes import router as regions_router
+from backend.registry import PERIODIC_TASKS, ROUTERS
 from backend.tasks import start_periodic_tasks, stop_periodic_tasks
-from backend.users.routes import router as users_router
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
-
-# Every domain's router, in the order they appear in the API document.
-DOMAIN_ROUTERS: list[APIRouter] = [
-    users_router,
-    regions_router,
-    providers_router,
-    availability_router,
-    live_router,
-    audit_router,
-]
-
-
-def _optional_routers() -> list[APIRouter]:
-    """Routers of domains that are built on the foundation (matching, crisis, occupancy,
-    reports); each registers itself in ``backend/routers.py``."""
-    from backend.routers import EXTRA_ROUTERS
-
-    return list(EXTRA_ROUTERS)
 
 
 class BodySizeLimit:
@@ -118,12 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import backend.routers  # noqa: F401  (domains register their periodic tasks on import)
-
         hub = LiveHub(db)
         app.state.live = hub
         await hub.start()
-        periodic = start_periodic_tasks(db) if settings.run_periodic_tasks else []
+        periodic = start_periodic_tasks(db, PERIODIC_TASKS) if settings.run_periodic_tasks else []
         try:
             yield
         finally:
@@ -143,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-    for router in [*DOMAIN_ROUTERS, *_optional_routers()]:
+    for router in ROUTERS:
         api.include_router(router)
     app.include_router(api)
 

@@ -1,7 +1,7 @@
 """Periodic work each API process runs in the background (expiring holds and proposals, ...).
 
-A domain appends ``PeriodicTask(name, seconds, function)``; the function gets the app's
-``Database`` and runs in a worker thread. It must be safe to run in several processes at once
+The tasks are listed in ``backend/registry.py`` (``PERIODIC_TASKS``); each function gets the
+app's ``Database`` and runs in a worker thread. It must be safe to run in several processes at once
 (lock the rows it changes, e.g. ``with_for_update(skip_locked=True)``), because every API
 replica runs it.
 """
@@ -26,9 +26,6 @@ class PeriodicTask:
     run: Callable[[Database], object]
 
 
-PERIODIC_TASKS: list[PeriodicTask] = []
-
-
 async def _loop(task: PeriodicTask, db: Database) -> None:
     while True:
         await asyncio.sleep(task.seconds)
@@ -38,8 +35,8 @@ async def _loop(task: PeriodicTask, db: Database) -> None:
             log.warning("periodic task %s failed", task.name, exc_info=True)
 
 
-def start_periodic_tasks(db: Database) -> list[asyncio.Task[None]]:
-    return [asyncio.create_task(_loop(task, db), name=task.name) for task in PERIODIC_TASKS]
+def start_periodic_tasks(db: Database, tasks: list[PeriodicTask]) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(_loop(task, db), name=task.name) for task in tasks]
 
 
 async def stop_periodic_tasks(tasks: list[asyncio.Task[None]]) -> None:

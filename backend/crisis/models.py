@@ -83,8 +83,7 @@ class Hold(SQLModel, table=True):
     region_id: int = Field(index=True)
     status: str = Field(default="active", max_length=12)
     crisis_reference: str | None = Field(default=None, max_length=40)
-    # A referral of the matching domain; no foreign key so crisis does not depend on it.
-    referral_id: int | None = Field(default=None, index=True)
+    referral_id: int | None = Field(default=None, foreign_key="referrals.id", index=True)
     age: int | None = None
     gender: str | None = Field(default=None, max_length=10)
     origin_region_code: str | None = Field(default=None, max_length=8)

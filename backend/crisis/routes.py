@@ -27,7 +27,6 @@ from backend.crisis.models import (
 )
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.errors import RuleViolation
-from backend.tasks import PERIODIC_TASKS, PeriodicTask
 from backend.users.models import Role
 
 router = APIRouter(tags=["crisis"])
@@ -146,10 +145,3 @@ def post_reject(hold_id: int, body: Annotated[HoldReject, Body()], request: Requ
                                            body=body, settings=_settings(request))
     return JSONResponse(_hold_body(hold, group), headers={"X-Event-Seq": str(seq)})
 
-
-def _sweep(db: Any) -> int:
-    return service.expire_holds(db)
-
-
-if not any(task.name == "crisis.expire_holds" for task in PERIODIC_TASKS):
-    PERIODIC_TASKS.append(PeriodicTask("crisis.expire_holds", 15.0, _sweep))

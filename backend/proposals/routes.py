@@ -10,15 +10,10 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, WriteSessionDep
 from backend.proposals import service
 from backend.proposals.models import DeclineRequest, ProposalPublic
-from backend.tasks import PERIODIC_TASKS, PeriodicTask
 from backend.users.models import Role
 
 router = APIRouter(tags=["plaatsingsvoorstellen"])
 ROLES = (Role.provider, Role.coordinator, Role.admin)
-
-# Expiry every minute: a proposal not answered in time frees its place for the next youth.
-if not any(t.name == "expire_proposals" for t in PERIODIC_TASKS):
-    PERIODIC_TASKS.append(PeriodicTask("expire_proposals", 60.0, service.expire_proposals))
 
 
 @router.get("/proposals", response_model=list[ProposalPublic], dependencies=[require_roles(*ROLES)])

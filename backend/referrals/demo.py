@@ -13,6 +13,7 @@ from backend.domain import utcnow
 from backend.referrals.models import Referral
 from backend.referrals.service import resolve_home
 from backend.regions.models import Municipality, Region
+from backend.regions.twente import TWENTE_MUNICIPALITIES
 
 # (care forms in order of preference, required intensity, typical needs, age range)
 PROFILES = [
@@ -35,8 +36,6 @@ def load_referral_demo(*, session: Session, rng: random.Random, region: Region) 
         Municipality.region_id == region.id)).all())
     if not municipalities:
         return
-    from backend.demo import TWENTE_MUNICIPALITIES
-
     pc4_of = {code: pc4 for _n, code, _la, _lo, pc4 in TWENTE_MUNICIPALITIES}
     today = utcnow()
     number = 0

@@ -13,7 +13,9 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.routes import etag, parse_if_match
 from backend.db import WriteSessionDep
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
+from backend.matching.service import explain_option, rank_options
 from backend.proposals import service as proposals
+from backend.proposals.models import DECLINE_REASONS
 from backend.referrals import service
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
 from backend.users.models import Role
@@ -33,8 +35,6 @@ class WithdrawRequest(SQLModel):
 @router.get("/referrals/vocabulary")
 def vocabulary(principal: CurrentPrincipal) -> dict[str, Any]:
     """The managed lists a referral form uses: need tags, care forms, intensities, statuses."""
-    from backend.proposals.models import DECLINE_REASONS
-
     return {"need_tags": NEED_TAGS, "care_forms": service.care_form_labels(),
             "intensities": list(INTENSITY_LETTERS), "risk_profiles": ["A", "B", "C"],
             "genders": {"m": "Jongen", "v": "Meisje", "x": "Anders / onbekend"},
@@ -100,8 +100,6 @@ def referral_options(referral_id: int, request: Request, session: WriteSessionDe
                      limit: Annotated[int, Query(ge=1, le=100_000)] = 10) -> JSONResponse:
     """The best groups for this youth with every score component, the excluded groups counted
     per rule, and groups without a free bed now but expected free soon."""
-    from backend.matching.service import rank_options
-
     # Every value is already JSON-native: skip FastAPI's generic encoder (it is the slowest
     # part of a ranking request with a large limit).
     return JSONResponse(rank_options(session=session, principal=principal, referral_id=referral_id,
@@ -113,8 +111,6 @@ def referral_options(referral_id: int, request: Request, session: WriteSessionDe
 def referral_option(referral_id: int, group_id: int, request: Request, session: WriteSessionDep,
                     principal: CurrentPrincipal) -> dict[str, Any]:
     """Why this group does or does not fit: every component and every rule it fails."""
-    from backend.matching.service import explain_option
-
     return explain_option(session=session, principal=principal, referral_id=referral_id,
                           group_id=group_id,
                           stale_after_hours=request.app.state.settings.stale_after_hours)

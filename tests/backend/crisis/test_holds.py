@@ -13,6 +13,7 @@ from backend.crisis.models import Hold
 from backend.crisis.service import expire_holds
 from backend.domain import utcnow
 from tests.backend.crisis.helpers import build_crisis_places, events, group_row, set_places
+from tests.backend.matching.helpers import create_referral
 
 
 @pytest.fixture
@@ -230,8 +231,9 @@ def test_non_crisis_group_and_unknown_group(client, world, db):
 
 
 def test_referral_instead_of_reference(client, world, places):
-    response = hold(client, world, places.wilg, crisis_reference=None, referral_id=17)
-    assert response.status_code == 201 and response.json()["referral_id"] == 17
+    referral_id = create_referral(client, world)["id"]
+    response = hold(client, world, places.wilg, crisis_reference=None, referral_id=referral_id)
+    assert response.status_code == 201 and response.json()["referral_id"] == referral_id
 
 
 def test_reading_holds_is_audited(client, world, db, places):

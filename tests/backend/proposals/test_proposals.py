@@ -95,7 +95,7 @@ def test_unanswered_proposal_expires_and_the_youth_waits_again(client, world, db
                    - timedelta(hours=24)) < timedelta(seconds=1)  # the default 24 h
         row.expires_at = utcnow() - timedelta(minutes=1)
         session.add(row)
-    from backend.tasks import PERIODIC_TASKS
+    from backend.registry import PERIODIC_TASKS
 
     assert any(t.run is expire_proposals for t in PERIODIC_TASKS)  # runs in the background too
     assert expire_proposals(db) == [first["id"]]

@@ -1,0 +1,50 @@
+"""What the app is made of, in one place: every router (in the order of the API document), the
+periodic tasks and the demo loaders. Nothing registers itself by being imported; a new domain
+adds its lines here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from backend.audit.routes import router as audit_router
+from backend.availability.routes import router as availability_router
+from backend.crisis.demo import load_crisis_demo
+from backend.crisis.routes import router as crisis_router
+from backend.crisis.service import expire_holds
+from backend.intensity.routes import router as intensity_router
+from backend.live.routes import router as live_router
+from backend.matching.routes import router as matching_router
+from backend.occupancy.demo import load_occupancy_demo
+from backend.occupancy.routes import router as occupancy_router
+from backend.proposals.routes import router as proposals_router
+from backend.proposals.service import expire_proposals
+from backend.providers.routes import router as providers_router
+from backend.referrals.demo import load_referral_demo
+from backend.referrals.routes import router as referrals_router
+from backend.regions.routes import router as regions_router
+from backend.reports.routes import router as reports_router
+from backend.tasks import PeriodicTask
+from backend.users.routes import router as users_router
+
+# Mounted under /api/v1.
+ROUTERS: list[APIRouter] = [
+    users_router, regions_router, providers_router, availability_router, live_router,
+    audit_router, crisis_router, occupancy_router, intensity_router, reports_router,
+    referrals_router, matching_router, proposals_router,
+]
+
+# Run in the background by every API process (``Settings.run_periodic_tasks``).
+PERIODIC_TASKS: list[PeriodicTask] = [
+    # An active hold past its time frees its place again.
+    PeriodicTask("crisis.expire_holds", 15.0, expire_holds),
+    # A proposal not answered in time frees its place for the next youth.
+    PeriodicTask("expire_proposals", 60.0, expire_proposals),
+]
+
+# ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.
+DEMO_LOADERS: list[Callable[..., Any]] = [load_crisis_demo, load_occupancy_demo,
+                                          load_referral_demo]
