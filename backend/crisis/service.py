@@ -47,6 +47,7 @@ from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
 from backend.occupancy.service import admit_placement
 from backend.providers.models import Group, Provider, is_stale
+from backend.referrals.models import Referral
 from backend.regions.models import Region
 from backend.regions.service import resolve_postcode
 from backend.users.models import Role
@@ -376,6 +377,11 @@ def _group_for_hold(session: Session, principal: Principal, group_id: int) -> Gr
 def create_hold(*, session: Session, principal: Principal, body: HoldCreate,
                 settings: Settings) -> tuple[Hold, Group, int]:
     group = _group_for_hold(session, principal, body.group_id)
+    if body.referral_id is not None:
+        referral = session.get(Referral, body.referral_id)
+        if referral is None or not principal.may_see_region(referral.region_id):
+            raise RuleViolation(f"Verwijzing {body.referral_id} bestaat niet; kies een verwijzing van de "
+                                "wachtlijst of gebruik een crisisreferentie.", code="referral_unknown")
     minutes = body.minutes or region_hold_minutes(session, group.region_id, settings)
     now = utcnow()
     # The hold is written first so that the claim's event and audit row can name it; when the

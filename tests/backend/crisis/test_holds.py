@@ -13,7 +13,7 @@ from backend.crisis.models import Hold
 from backend.crisis.service import expire_holds
 from backend.domain import utcnow
 from tests.backend.crisis.helpers import build_crisis_places, events, group_row, set_places
-from tests.backend.matching.helpers import create_referral
+from tests.factories import create_referral
 
 
 @pytest.fixture
@@ -282,3 +282,11 @@ def test_a_held_place_cannot_be_taken_by_a_placement_proposal(client, world, db,
     assert claim_place(places.wilg) is False
     client.delete(f"/api/v1/holds/{hold_id}", headers=world.headers("crisis"))
     assert claim_place(places.wilg) is True
+
+
+def test_a_hold_for_an_unknown_referral_is_refused_in_dutch_and_changes_nothing(client, world, db, places):
+    before = snapshot(db, places.wilg)
+    response = client.post("/api/v1/holds", json={"group_id": places.wilg, "referral_id": 999_999, "age": 15},
+                           headers=world.headers("crisis"))
+    assert response.status_code == 422 and "bestaat niet" in response.json()["detail"]
+    assert snapshot(db, places.wilg) == before
