@@ -19,7 +19,6 @@ import backend.tables  # noqa: F401
 from backend.client import PlekwijzerClient, PlekwijzerError
 from backend.config import get_settings
 from backend.db import Database
-from backend.demo import load_demo
 from backend.errors import DomainError
 from backend.migrate import upgrade
 from backend.regions.service import import_postcodes
@@ -38,6 +37,10 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the demo loads every domain (the whole app), which would
+    # make the client commands (availability set/show) take seconds to start. Not a cycle.
+    from backend.demo import load_demo
+
     settings = get_settings()
     upgrade(settings.database_url)
     db = _database()
