@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Install everything and run the whole test suite: on SQLite, and on PostgreSQL too when
+# Install everything and run what CI runs: the static checks (scripts/lint.sh: ruff, mypy,
+# ESLint), then the whole test suite: on SQLite, and on PostgreSQL too when
 # PLEKWIJZER_TEST_DATABASE_URL is set or a PostgreSQL answers at 127.0.0.1:5432.
+# PLEKWIJZER_SKIP_LINT=1 skips the static checks (e.g. while re-running one test).
 source "$(dirname "$0")/_venv.sh"
+if [ "${PLEKWIJZER_SKIP_LINT:-0}" != "1" ]; then
+  bash scripts/lint.sh
+fi
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "Chromium installeren voor de browsertests (Debian-pakket chromium)..."

@@ -61,7 +61,7 @@ const STATUS_TEXT = {
 };
 
 async function parseError(response) {
-  let body = null;
+  let body;
   try {
     body = await response.json();
   } catch {

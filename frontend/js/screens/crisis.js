@@ -19,7 +19,7 @@ function countdown(expiresAt) {
   return { left, text: `${minutes}:${String(seconds).padStart(2, "0")}` };
 }
 
-export function render(root, { user, live }) {
+export function render(root, { live }) {
   let results = [];
   let lastQuery = null;
   let teamHolds = [];

@@ -2,7 +2,7 @@
 // the ranked options of one youth with every score component drawn as a bar, plus "why not"
 // for any group of the region.
 
-import { ApiError, get, post, request } from "../api.js";
+import { ApiError, get, post } from "../api.js";
 import { announce, debounce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
 
 let referralVocabulary = null;
@@ -193,7 +193,7 @@ async function referralForm(section, { onCreated }) {
   }
 
   function restoreDraft() {
-    let draft = null;
+    let draft;
     try {
       draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
     } catch {

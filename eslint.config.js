@@ -1,0 +1,25 @@
+// ESLint for the web app in frontend/ (plain ES modules in the browser, no build step).
+// Run through scripts/lint.sh; versions are pinned in package.json / package-lock.json.
+import js from "@eslint/js";
+import globals from "globals";
+
+export default [
+  {
+    ignores: ["node_modules/", ".venv/", "build/", "dist/", ".production/", ".run/", "*.egg-info/"],
+  },
+  js.configs.recommended,
+  {
+    files: ["frontend/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: globals.browser,
+    },
+  },
+  {
+    files: ["eslint.config.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: globals.node,
+    },
+  },
+];
