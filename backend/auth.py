@@ -108,9 +108,7 @@ def create_access_token(user: User, settings: Settings) -> tuple[str, int]:
         "iat": now,
         "exp": now + lifetime,
     }
-    return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM), int(
-        lifetime.total_seconds()
-    )
+    return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM), int(lifetime.total_seconds())
 
 
 class VerifiedCache:
@@ -155,20 +153,26 @@ def principal_from_token(token: str, settings: Settings) -> Principal:
 
 def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM],
-                            options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("Uw sessie is verlopen; log opnieuw in.", code="token_expired",
-                           headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise Unauthorized(
+            "Uw sessie is verlopen; log opnieuw in.", code="token_expired", headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid",
-                           headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise Unauthorized(
+            "Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid", headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
     role = claims.get("role", "")  # "" is no role, like a missing claim
     if role not in Role.__members__:
         raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid")
-    return Principal(kind="user", id=int(claims["sub"]), name=str(claims.get("name", "")),
-                     role=role, provider_id=claims.get("provider_id"),
-                     region_id=claims.get("region_id")), float(claims["exp"])
+    return Principal(
+        kind="user",
+        id=int(claims["sub"]),
+        name=str(claims.get("name", "")),
+        role=role,
+        provider_id=claims.get("provider_id"),
+        region_id=claims.get("region_id"),
+    ), float(claims["exp"])
 
 
 # Verified API keys (by their hash), for the same reason: a provider system sends its key with
@@ -194,23 +198,28 @@ def principal_from_api_key(session: Session, key: str) -> Principal:
     invalid = Unauthorized("Ongeldige API-sleutel.", code="api_key_invalid")
     if not key.startswith(API_KEY_PREFIX) or "." not in key:
         raise invalid
-    prefix = key[len(API_KEY_PREFIX):].split(".", 1)[0]
+    prefix = key[len(API_KEY_PREFIX) :].split(".", 1)[0]
     record = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if record is None or record.revoked or not hmac.compare_digest(record.key_hash, _key_hash(key)):
         raise invalid
     assert record.id is not None
-    return Principal(kind="api_key", id=record.id, name=record.name or f"sleutel {prefix}",
-                     role=Role.provider, provider_id=record.provider_id)
+    return Principal(
+        kind="api_key",
+        id=record.id,
+        name=record.name or f"sleutel {prefix}",
+        role=Role.provider,
+        provider_id=record.provider_id,
+    )
 
 
-def resolve_principal(session: Session, settings: Settings, *, token: str | None,
-                      api_key: str | None) -> Principal:
+def resolve_principal(session: Session, settings: Settings, *, token: str | None, api_key: str | None) -> Principal:
     if api_key:
         return principal_from_api_key(session, api_key)
     if token:
         return principal_from_token(token, settings)
-    raise Unauthorized("Log in om plekwijzer te gebruiken.", code="not_authenticated",
-                       headers={"WWW-Authenticate": "Bearer"})
+    raise Unauthorized(
+        "Log in om plekwijzer te gebruiken.", code="not_authenticated", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 async def current_principal(
@@ -233,7 +242,7 @@ async def current_principal(
             # API keys are checked on a short session of their own, so the check does not
             # hold a write transaction open on SQLite.
             def check_key() -> Principal:
-                with db.session(write=False) as session:
+                with db.transaction(write=False) as session:
                     return principal_from_api_key(session, api_key)
 
             principal = await run_in_threadpool(check_key)

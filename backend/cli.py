@@ -46,13 +46,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db = _database()
     users_file = Path(args.users_file).resolve()
     try:
-        with db.session() as session:
+        with db.transaction() as session:
             summary = load_demo(session=session, seed=args.seed, users_file=users_file)
     except ValueError as exc:
         print(str(exc))
         return 0
-    print(f"Demodata geladen: regio Twente, 14 gemeenten, {summary.providers} aanbieders, "
-          f"{summary.groups} groepen.")
+    print(f"Demodata geladen: regio Twente, 14 gemeenten, {summary.providers} aanbieders, {summary.groups} groepen.")
     print("Demo-gebruikers (rol):")
     for username, role, provider_id in summary.users:
         suffix = f", aanbieder {provider_id}" if provider_id else ""
@@ -64,8 +63,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("backend.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, ws="websockets-sansio")
+    uvicorn.run(
+        "backend.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        ws="websockets-sansio",
+    )
     return 0
 
 
@@ -74,27 +80,26 @@ def cmd_import_postcodes(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"Bestand niet gevonden: {path}", file=sys.stderr)
         return 2
-    with _database().session() as session:
+    with _database().transaction() as session:
         count = import_postcodes(session=session, path=path)
     print(f"{count} adrespostcodes geladen uit {path}")
     return 0
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass(
-        "Wachtwoord: ")
-    with _database().session() as session:
-        user = create_user(session=session, username=args.username, password=password,
-                           role=args.role, provider_id=args.provider)
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
+    with _database().transaction() as session:
+        user = create_user(
+            session=session, username=args.username, password=password, role=args.role, provider_id=args.provider
+        )
     print(f"Gebruiker {user.username} ({user.role}) aangemaakt met id {user.id}")
     return 0
 
 
 def cmd_api_keys_create(args: argparse.Namespace) -> int:
-    with _database().session() as session:
+    with _database().transaction() as session:
         record, key = create_api_key(session=session, provider_id=args.provider, name=args.name)
-    print(f"API-sleutel {record.id} voor aanbieder {args.provider}; bewaar hem goed, hij wordt "
-          "maar één keer getoond:")
+    print(f"API-sleutel {record.id} voor aanbieder {args.provider}; bewaar hem goed, hij wordt maar één keer getoond:")
     print(key)
     return 0
 
@@ -105,8 +110,7 @@ def _client(args: argparse.Namespace) -> PlekwijzerClient:
     token = os.environ.get("PLEKWIJZER_TOKEN")
     client = PlekwijzerClient(url, api_key=api_key, token=token)
     if args.username:
-        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else \
-            getpass.getpass("Wachtwoord: ")
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
         client.login(args.username, password)
     elif not api_key and not token:
         print("Geef PLEKWIJZER_API_KEY, PLEKWIJZER_TOKEN of --username op.", file=sys.stderr)
@@ -117,11 +121,12 @@ def _client(args: argparse.Namespace) -> PlekwijzerClient:
 def cmd_availability_set(args: argparse.Namespace) -> int:
     with _client(args) as client:
         group = client.set_availability(
-            args.group_id, free_places=args.free, admitting=args.not_admitting is None,
-            reason=args.not_admitting)
+            args.group_id, free_places=args.free, admitting=args.not_admitting is None, reason=args.not_admitting
+        )
     state = "plaatst" if group.admitting else f"plaatst niet ({group.reason})"
-    print(f"Groep {group.id} {group.name}: {group.free_places} van {group.capacity} vrij, "
-          f"{state}; versie {group.version}")
+    print(
+        f"Groep {group.id} {group.name}: {group.free_places} van {group.capacity} vrij, {state}; versie {group.version}"
+    )
     return 0
 
 
@@ -136,8 +141,7 @@ def cmd_availability_show(args: argparse.Namespace) -> int:
         status = "plaatst" if g.admitting else f"plaatst niet: {g.reason}"
         if g.stale:
             status += " (verouderd)"
-        print(f"{g.id:>5}  {g.name[:32]:<32} {g.care_form:<14} {g.free_places:>4}/{g.capacity:<4} "
-              f"{status}")
+        print(f"{g.id:>5}  {g.name[:32]:<32} {g.care_form:<14} {g.free_places:>4}/{g.capacity:<4} {status}")
     return 0
 
 
@@ -167,8 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
     create = users.add_parser("create", help="create a user (password on standard input)")
     create.add_argument("--username", required=True)
-    create.add_argument("--role", required=True,
-                        choices=["admin", "coordinator", "provider", "crisis", "viewer"])
+    create.add_argument("--role", required=True, choices=["admin", "coordinator", "provider", "crisis", "viewer"])
     create.add_argument("--provider", type=int)
     create.set_defaults(func=cmd_users_create)
 
@@ -178,8 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--name", default="")
     key.set_defaults(func=cmd_api_keys_create)
 
-    availability = sub.add_parser("availability").add_subparsers(dest="av_command",
-                                                                 required=True)
+    availability = sub.add_parser("availability").add_subparsers(dest="av_command", required=True)
     for name in ("set", "show"):
         p = availability.add_parser(name)
         p.add_argument("--url")

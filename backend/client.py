@@ -62,8 +62,9 @@ def _raise_for(response: httpx.Response) -> None:
     raise PlekwijzerError(response.status_code, str(detail), code)
 
 
-def _availability_body(free_places: int, admitting: bool, reason: str | None,
-                       expected_free_date: date | None, waiting_list: int | None) -> dict[str, Any]:
+def _availability_body(
+    free_places: int, admitting: bool, reason: str | None, expected_free_date: date | None, waiting_list: int | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"free_places": free_places, "admitting": admitting}
     if reason is not None:
         body["reason"] = reason
@@ -83,13 +84,22 @@ def _auth_headers(token: str | None, api_key: str | None) -> dict[str, str]:
 
 
 class PlekwijzerClient:
-    def __init__(self, base_url: str, *, token: str | None = None, api_key: str | None = None,
-                 retries: int = 3, backoff: float = 0.2, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        api_key: str | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.retries = retries
         self.backoff = backoff
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                  headers=_auth_headers(token, api_key), transport=transport)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, headers=_auth_headers(token, api_key), transport=transport
+        )
 
     def __enter__(self) -> PlekwijzerClient:
         return self
@@ -101,21 +111,25 @@ class PlekwijzerClient:
         self._http.close()
 
     def login(self, username: str, password: str) -> str:
-        response = self._http.post("/api/v1/auth/token",
-                                   data={"username": username, "password": password})
+        response = self._http.post("/api/v1/auth/token", data={"username": username, "password": password})
         _raise_for(response)
         token = str(response.json()["access_token"])
         self._http.headers["Authorization"] = f"Bearer {token}"
         return token
 
-    def _send(self, method: str, url: str, *, json: Any = None,
-              headers: Mapping[str, str] | None = None,
-              params: Mapping[str, Any] | None = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, url, json=json, headers=headers,
-                                              params=params)
+                response = self._http.request(method, url, json=json, headers=headers, params=params)
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
                     return response
             except httpx.TransportError:
@@ -124,17 +138,27 @@ class PlekwijzerClient:
             attempt += 1
             time.sleep(self.backoff * 2 ** (attempt - 1))
 
-    def set_availability(self, group_id: int, *, free_places: int, admitting: bool = True,
-                         reason: str | None = None, expected_free_date: date | None = None,
-                         waiting_list: int | None = None, if_match: int | None = None,
-                         idempotency_key: str | None = None) -> GroupAvailability:
+    def set_availability(
+        self,
+        group_id: int,
+        *,
+        free_places: int,
+        admitting: bool = True,
+        reason: str | None = None,
+        expected_free_date: date | None = None,
+        waiting_list: int | None = None,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> GroupAvailability:
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         if if_match is not None:
             headers["If-Match"] = f'"{if_match}"'
-        response = self._send("PUT", f"/api/v1/groups/{group_id}/availability",
-                              json=_availability_body(free_places, admitting, reason,
-                                                      expected_free_date, waiting_list),
-                              headers=headers)
+        response = self._send(
+            "PUT",
+            f"/api/v1/groups/{group_id}/availability",
+            json=_availability_body(free_places, admitting, reason, expected_free_date, waiting_list),
+            headers=headers,
+        )
         _raise_for(response)
         return GroupAvailability.model_validate(response.json())
 
@@ -150,17 +174,27 @@ class PlekwijzerClient:
 
 
 class AsyncPlekwijzerClient:
-    def __init__(self, base_url: str, *, token: str | None = None, api_key: str | None = None,
-                 retries: int = 3, backoff: float = 0.2, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 max_connections: int = 100) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        api_key: str | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+    ) -> None:
         self.retries = retries
         self.backoff = backoff
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout,
-            headers=_auth_headers(token, api_key), transport=transport,
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections))
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            headers=_auth_headers(token, api_key),
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
 
     async def __aenter__(self) -> AsyncPlekwijzerClient:
         return self
@@ -172,21 +206,25 @@ class AsyncPlekwijzerClient:
         await self._http.aclose()
 
     async def login(self, username: str, password: str) -> str:
-        response = await self._http.post("/api/v1/auth/token",
-                                         data={"username": username, "password": password})
+        response = await self._http.post("/api/v1/auth/token", data={"username": username, "password": password})
         _raise_for(response)
         token = str(response.json()["access_token"])
         self._http.headers["Authorization"] = f"Bearer {token}"
         return token
 
-    async def _send(self, method: str, url: str, *, json: Any = None,
-                    headers: Mapping[str, str] | None = None,
-                    params: Mapping[str, Any] | None = None) -> httpx.Response:
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(method, url, json=json, headers=headers,
-                                                    params=params)
+                response = await self._http.request(method, url, json=json, headers=headers, params=params)
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
                     return response
             except httpx.TransportError:
@@ -195,17 +233,27 @@ class AsyncPlekwijzerClient:
             attempt += 1
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
-    async def set_availability(self, group_id: int, *, free_places: int, admitting: bool = True,
-                               reason: str | None = None, expected_free_date: date | None = None,
-                               waiting_list: int | None = None, if_match: int | None = None,
-                               idempotency_key: str | None = None) -> GroupAvailability:
+    async def set_availability(
+        self,
+        group_id: int,
+        *,
+        free_places: int,
+        admitting: bool = True,
+        reason: str | None = None,
+        expected_free_date: date | None = None,
+        waiting_list: int | None = None,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> GroupAvailability:
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         if if_match is not None:
             headers["If-Match"] = f'"{if_match}"'
-        response = await self._send("PUT", f"/api/v1/groups/{group_id}/availability",
-                                    json=_availability_body(free_places, admitting, reason,
-                                                            expected_free_date, waiting_list),
-                                    headers=headers)
+        response = await self._send(
+            "PUT",
+            f"/api/v1/groups/{group_id}/availability",
+            json=_availability_body(free_places, admitting, reason, expected_free_date, waiting_list),
+            headers=headers,
+        )
         _raise_for(response)
         return GroupAvailability.model_validate(response.json())
 

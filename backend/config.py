@@ -53,9 +53,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError(
-                "PLEKWIJZER_SECRET_KEY must be set to a secret of your own outside development"
-            )
+            raise ValueError("PLEKWIJZER_SECRET_KEY must be set to a secret of your own outside development")
         if self.environment == "production" and len(self.secret_key) < 32:
             raise ValueError("PLEKWIJZER_SECRET_KEY must be at least 32 characters in production")
         return self

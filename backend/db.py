@@ -41,8 +41,7 @@ def make_engine(settings: Settings) -> Engine:
         # psycopg 3 is the driver; accept the plain URL form people copy from elsewhere.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False,
-                                                  "timeout": SQLITE_BUSY_SECONDS})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
         _configure_sqlite(engine, threading.Lock())
         return engine
     return create_engine(
@@ -107,9 +106,7 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._write_engine = (
-            self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
-        )
+        self._write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
@@ -123,10 +120,10 @@ class Database:
         report), so it runs without BEGIN and COMMIT round trips (autocommit); on SQLite it is
         an ordinary writing transaction.
         """
-        if write and single_statement and not self.is_sqlite:
-            bind, kind = self._autocommit_engine, WriteSession
-        else:
-            bind, kind = (self._write_engine, WriteSession) if write else (self.engine, ReadSession)
+        kind: type[Session] = WriteSession if write else ReadSession
+        bind: Engine = self.engine
+        if write:
+            bind = self._autocommit_engine if single_statement and not self.is_sqlite else self._write_engine
         with kind(bind, expire_on_commit=False) as s:
             try:
                 yield s
@@ -136,8 +133,6 @@ class Database:
                 raise
             for callback in s.info.pop("after_commit", []):
                 callback()
-
-    session = transaction  # the older name, still used by tests and scripts
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -23,38 +23,114 @@ from backend.users.service import create_api_key, create_user
 
 # Typical net hours per child per day by care form (low, high), inside each form's maximum.
 TYPICAL_HOURS = {
-    "pleegzorg": (0.3, 0.9), "gezinshuis": (1.0, 2.5), "woongroep": (3.0, 5.5),
-    "khw": (7.0, 10.5), "behandelgroep": (5.0, 8.5), "driemilieu": (9.0, 15.0),
-    "jeugdzorgplus": (12.0, 20.0), "kamertraining": (0.5, 2.5), "ggz_verblijf": (6.0, 9.5),
-    "ouder_kind": (3.0, 5.0), "deeltijd": (2.0, 4.0), "crisis": (6.0, 9.0),
+    "pleegzorg": (0.3, 0.9),
+    "gezinshuis": (1.0, 2.5),
+    "woongroep": (3.0, 5.5),
+    "khw": (7.0, 10.5),
+    "behandelgroep": (5.0, 8.5),
+    "driemilieu": (9.0, 15.0),
+    "jeugdzorgplus": (12.0, 20.0),
+    "kamertraining": (0.5, 2.5),
+    "ggz_verblijf": (6.0, 9.5),
+    "ouder_kind": (3.0, 5.0),
+    "deeltijd": (2.0, 4.0),
+    "crisis": (6.0, 9.0),
 }
 CAPACITY = {
-    "pleegzorg": (1, 3), "gezinshuis": (4, 6), "woongroep": (6, 10), "khw": (4, 6),
-    "behandelgroep": (6, 10), "driemilieu": (6, 10), "jeugdzorgplus": (6, 10),
-    "kamertraining": (4, 8), "ggz_verblijf": (6, 10), "ouder_kind": (3, 6), "deeltijd": (4, 8),
+    "pleegzorg": (1, 3),
+    "gezinshuis": (4, 6),
+    "woongroep": (6, 10),
+    "khw": (4, 6),
+    "behandelgroep": (6, 10),
+    "driemilieu": (6, 10),
+    "jeugdzorgplus": (6, 10),
+    "kamertraining": (4, 8),
+    "ggz_verblijf": (6, 10),
+    "ouder_kind": (3, 6),
+    "deeltijd": (4, 8),
     "crisis": (3, 8),
 }
 AGE_RANGE = {
-    "kamertraining": (16, 21), "ouder_kind": (15, 23), "jeugdzorgplus": (12, 18),
-    "pleegzorg": (0, 18), "gezinshuis": (4, 18), "deeltijd": (6, 18),
+    "kamertraining": (16, 21),
+    "ouder_kind": (15, 23),
+    "jeugdzorgplus": (12, 18),
+    "pleegzorg": (0, 18),
+    "gezinshuis": (4, 18),
+    "deeltijd": (6, 18),
 }
 DAY_TARIFF = {
-    "pleegzorg": 54.77, "gezinshuis": 140.0, "woongroep": 190.0, "khw": 420.0,
-    "behandelgroep": 330.0, "driemilieu": 480.0, "jeugdzorgplus": 620.0, "kamertraining": 95.0,
-    "ggz_verblijf": 450.0, "ouder_kind": 210.0, "deeltijd": 160.0, "crisis": 380.0,
+    "pleegzorg": 54.77,
+    "gezinshuis": 140.0,
+    "woongroep": 190.0,
+    "khw": 420.0,
+    "behandelgroep": 330.0,
+    "driemilieu": 480.0,
+    "jeugdzorgplus": 620.0,
+    "kamertraining": 95.0,
+    "ggz_verblijf": 450.0,
+    "ouder_kind": 210.0,
+    "deeltijd": 160.0,
+    "crisis": 380.0,
 }
-PROVIDER_WORDS = ["De Linde", "Het Anker", "Twentse Zorg", "De Boei", "Elker", "Het Baken",
-                  "De Kapstok", "Horizon", "Ambiq", "Lindenhout", "Sprank", "De Hoeve",
-                  "Karakter", "Jarabee", "De Noaber", "Het Roessingh", "Zonnebloem", "Mikado",
-                  "De Wending", "Kompaan", "Het Stroomdal", "De Kern", "Veldzicht", "Dinkeloord",
-                  "Tubantia", "Hofhuis", "Reggedal"]
-CRISIS_PROVIDERS = ["Crisisdienst Twente (Jarabee)", "Spoedhulp Oost (Elker)",
-                    "Crisiscentrum Karakter"]
-GROUP_WORDS = ["Esdoorn", "Beuk", "Eik", "Wilg", "Berk", "Linde", "Kastanje", "Populier", "Iep",
-               "Els", "Hazelaar", "Vlier", "Meidoorn", "Lijsterbes", "Den", "Spar", "Taxus",
-               "Hulst", "Brem", "Heide"]
-DEMO_USERS = [("admin", "admin", None), ("coordinator", "coordinator", None),
-              ("crisis", "crisis", None), ("crisis2", "crisis", None), ("viewer", "viewer", None)]
+PROVIDER_WORDS = [
+    "De Linde",
+    "Het Anker",
+    "Twentse Zorg",
+    "De Boei",
+    "Elker",
+    "Het Baken",
+    "De Kapstok",
+    "Horizon",
+    "Ambiq",
+    "Lindenhout",
+    "Sprank",
+    "De Hoeve",
+    "Karakter",
+    "Jarabee",
+    "De Noaber",
+    "Het Roessingh",
+    "Zonnebloem",
+    "Mikado",
+    "De Wending",
+    "Kompaan",
+    "Het Stroomdal",
+    "De Kern",
+    "Veldzicht",
+    "Dinkeloord",
+    "Tubantia",
+    "Hofhuis",
+    "Reggedal",
+]
+CRISIS_PROVIDERS = ["Crisisdienst Twente (Jarabee)", "Spoedhulp Oost (Elker)", "Crisiscentrum Karakter"]
+GROUP_WORDS = [
+    "Esdoorn",
+    "Beuk",
+    "Eik",
+    "Wilg",
+    "Berk",
+    "Linde",
+    "Kastanje",
+    "Populier",
+    "Iep",
+    "Els",
+    "Hazelaar",
+    "Vlier",
+    "Meidoorn",
+    "Lijsterbes",
+    "Den",
+    "Spar",
+    "Taxus",
+    "Hulst",
+    "Brem",
+    "Heide",
+]
+DEMO_USERS = [
+    ("admin", "admin", None),
+    ("coordinator", "coordinator", None),
+    ("crisis", "crisis", None),
+    ("crisis2", "crisis", None),
+    ("viewer", "viewer", None),
+]
 
 
 @dataclass
@@ -68,9 +144,7 @@ class DemoSummary:
 
 def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSummary:
     if session.exec(select(Region).where(Region.code == "JZ14")).first() is not None:
-        raise ValueError(
-            f"De demodata is al geladen in deze database; de wachtwoorden staan in {users_file}."
-        )
+        raise ValueError(f"De demodata is al geladen in deze database; de wachtwoorden staan in {users_file}.")
     rng = random.Random(seed)
     region = Region(code="JZ14", name="Twente", settings={})
     session.add(region)
@@ -86,13 +160,29 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
 
     providers: list[tuple[Provider, bool]] = []
     for index, word in enumerate(PROVIDER_WORDS):
-        providers.append((Provider(region_id=region.id, name=f"Stichting {word}",
-                                   agb_code=f"{41000000 + index * 317:08d}",
-                                   phone_24h=f"053-{rng.randint(1000000, 9999999)}"), False))
+        providers.append(
+            (
+                Provider(
+                    region_id=region.id,
+                    name=f"Stichting {word}",
+                    agb_code=f"{41000000 + index * 317:08d}",
+                    phone_24h=f"053-{rng.randint(1000000, 9999999)}",
+                ),
+                False,
+            )
+        )
     for index, name in enumerate(CRISIS_PROVIDERS):
-        providers.append((Provider(region_id=region.id, name=name,
-                                   agb_code=f"{42900000 + index * 11:08d}",
-                                   phone_24h=f"088-{rng.randint(1000000, 9999999)}"), True))
+        providers.append(
+            (
+                Provider(
+                    region_id=region.id,
+                    name=name,
+                    agb_code=f"{42900000 + index * 11:08d}",
+                    phone_24h=f"088-{rng.randint(1000000, 9999999)}",
+                ),
+                True,
+            )
+        )
     for provider, _ in providers:
         session.add(provider)
     session.flush()
@@ -107,11 +197,13 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         for _ in range(n_locations):
             municipality = rng.choice(municipalities)
             location = Location(
-                provider_id=provider.id, municipality_id=municipality.id,  # type: ignore[arg-type]
+                provider_id=provider.id,  # type: ignore[arg-type]
+                municipality_id=municipality.id,  # type: ignore[arg-type]
                 name=f"{provider.name.removeprefix('Stichting ')} {municipality.name}",
                 postcode=postcode_of[municipality.cbs_code],
                 lat=round(municipality.lat + rng.uniform(-0.02, 0.02), 5),
-                lon=round(municipality.lon + rng.uniform(-0.03, 0.03), 5))
+                lon=round(municipality.lon + rng.uniform(-0.03, 0.03), 5),
+            )
             session.add(location)
             locations.append(location)
         session.flush()
@@ -131,17 +223,30 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
                 name = f"{CARE_FORMS[form][0].split(' /')[0]} {GROUP_WORDS[(index * 3 + g) % len(GROUP_WORDS)]}"
             risk = "ABC" if form in ("jeugdzorgplus", "crisis", "driemilieu") else rng.choice(["A", "AB", "AB", "ABC"])
             group = create_group(
-                session=session, location=rng.choice(locations), name=name, care_form=form,
-                capacity=capacity, age_min=age_min, age_max=age_max,
+                session=session,
+                location=rng.choice(locations),
+                name=name,
+                care_form=form,
+                capacity=capacity,
+                age_min=age_min,
+                age_max=age_max,
                 weekly_roster_hours=roster,
                 gender_policy=rng.choice(["gemengd", "gemengd", "gemengd", "jongens", "meisjes"]),
-                risk_profiles=risk, expertise=rng.sample(tags, rng.randint(1, 4)),
-                day_tariff=DAY_TARIFF[form], free_places=rng.randint(0, min(2, capacity)))
+                risk_profiles=risk,
+                expertise=rng.sample(tags, rng.randint(1, 4)),
+                day_tariff=DAY_TARIFF[form],
+                free_places=rng.randint(0, min(2, capacity)),
+            )
             # Some groups report every day, some have not reported for a while (stale).
             reported_at = now - timedelta(hours=rng.choice([0.2, 1, 3, 8, 20, 30, 72]))
             closed = rng.random() < 0.1
-            open_places(group, free_places=group.free_places, reported_at=reported_at, admitting=not closed,
-                        reason=rng.choice(["Personeelstekort", "Groepsdynamiek"]) if closed else None)
+            open_places(
+                group,
+                free_places=group.free_places,
+                reported_at=reported_at,
+                admitting=not closed,
+                reason=rng.choice(["Personeelstekort", "Groepsdynamiek"]) if closed else None,
+            )
             assert intensity_index(group.intensity) <= intensity_index(group.max_intensity)
             group_count += 1
     session.flush()
@@ -149,31 +254,48 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
     passwords: list[tuple[str, str, str, int | None]] = []
     for username, role, provider_id in DEMO_USERS:
         password = secrets.token_urlsafe(9)
-        create_user(session=session, username=username, password=password, role=role,
-                    provider_id=provider_id, region_id=region.id)
+        create_user(
+            session=session,
+            username=username,
+            password=password,
+            role=role,
+            provider_id=provider_id,
+            region_id=region.id,
+        )
         passwords.append((username, role, password, provider_id))
     for number, (provider, _crisis) in enumerate(providers[:3], start=1):
         password = secrets.token_urlsafe(9)
-        create_user(session=session, username=f"aanbieder{number}", password=password,
-                    role="provider", provider_id=provider.id, region_id=region.id)
+        create_user(
+            session=session,
+            username=f"aanbieder{number}",
+            password=password,
+            role="provider",
+            provider_id=provider.id,
+            region_id=region.id,
+        )
         passwords.append((f"aanbieder{number}", "provider", password, provider.id))
     assert providers[0][0].id is not None
-    _key, api_key = create_api_key(session=session, provider_id=providers[0][0].id,
-                                   name="demo-koppeling")
+    _key, api_key = create_api_key(session=session, provider_id=providers[0][0].id, name="demo-koppeling")
 
     for loader in DEMO_LOADERS:
         loader(session=session, rng=rng, region=region)
     session.flush()
 
-    lines = ["# plekwijzer demo-gebruikers (alleen voor de demo; niet voor productie)",
-             "# gebruikersnaam\trol\twachtwoord\taanbieder"]
+    lines = [
+        "# plekwijzer demo-gebruikers (alleen voor de demo; niet voor productie)",
+        "# gebruikersnaam\trol\twachtwoord\taanbieder",
+    ]
     lines += [f"{u}\t{r}\t{p}\t{pid or ''}" for u, r, p, pid in passwords]
     lines.append(f"# API-sleutel van aanbieder {providers[0][0].id}: {api_key}")
     users_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     users_file.chmod(0o600)
-    return DemoSummary(providers=len(providers), groups=group_count,
-                       users=[(u, r, pid) for u, r, _p, pid in passwords], users_file=users_file,
-                       api_key=api_key)
+    return DemoSummary(
+        providers=len(providers),
+        groups=group_count,
+        users=[(u, r, pid) for u, r, _p, pid in passwords],
+        users_file=users_file,
+        api_key=api_key,
+    )
 
 
 def count_groups(session: Session) -> int:

@@ -19,8 +19,9 @@ AVAILABILITY_FUNDED_CARE_FORMS = frozenset({"crisis", "driemilieu", "jeugdzorgpl
 
 # Default stay-intensity bands: hours per child per day, lower bound inclusive (DOMAIN.md).
 # A region may configure its own table; this is only the fallback.
-DEFAULT_INTENSITY_BANDS: list[tuple[str, float]] = list(zip(
-    INTENSITY_LETTERS, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24), strict=True))
+DEFAULT_INTENSITY_BANDS: list[tuple[str, float]] = list(
+    zip(INTENSITY_LETTERS, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24), strict=True)
+)
 
 ORDINARY_OCCUPANCY_NORM = 0.95
 CRISIS_OCCUPANCY_NORM = 1.0

@@ -65,8 +65,14 @@ class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
@@ -185,14 +191,12 @@ def _body(message: str, code: str, **extra: Any) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(_body(exc.message, exc.code, **exc.extra), status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse(_body(exc.message, exc.code, **exc.extra), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors: list[dict[str, Any]] = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
-             "message": dutch_field_error(e)}
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None, "message": dutch_field_error(e)}
             for e in exc.errors()
         ]
         message = "; ".join(e["message"] for e in errors) or "Het verzoek is ongeldig."
@@ -204,17 +208,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
     async def _database_away(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(_body("De database is even niet bereikbaar; probeer het zo opnieuw.",
-                                  "database_unavailable"), status_code=503,
-                            headers={"Retry-After": "2"})
+        return JSONResponse(
+            _body("De database is even niet bereikbaar; probeer het zo opnieuw.", "database_unavailable"),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
 
     # A number too large for the database's integer (e.g. ?provider_id=2**70): the input is
     # wrong, not the server. SQLite's driver raises OverflowError, PostgreSQL a DataError.
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(_body("Een van de opgegeven waarden is te groot of ongeldig.",
-                                  "value_out_of_range"), status_code=422)
+        return JSONResponse(
+            _body("Een van de opgegeven waarden is te groot of ongeldig.", "value_out_of_range"), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -224,9 +231,13 @@ def install_error_handlers(app: FastAPI) -> None:
             401: "Niet ingelogd of sessie verlopen.",
             413: "Het verzoek is te groot.",
         }
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code not in messages \
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.status_code not in messages
             else messages.get(exc.status_code, str(exc.detail))
+        )
         if detail == "There was an error parsing the body":  # the framework's own, e.g. not UTF-8
             detail = "De inhoud van het verzoek kon niet worden gelezen; stuur geldige JSON in UTF-8."
-        return JSONResponse(_body(detail, "http_error"), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            _body(detail, "http_error"), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )

@@ -35,10 +35,17 @@ _r = _RECORDS.c
 def _claim(insert: Any) -> Any:
     return (
         insert(_RECORDS)
-        .values(principal=bindparam("b_principal"), key=bindparam("b_key"),
-                method=bindparam("b_method"), path=bindparam("b_path"),
-                body_hash=bindparam("b_body_hash"), status_code=0, response={}, headers={},
-                created_at=bindparam("b_created_at"))
+        .values(
+            principal=bindparam("b_principal"),
+            key=bindparam("b_key"),
+            method=bindparam("b_method"),
+            path=bindparam("b_path"),
+            body_hash=bindparam("b_body_hash"),
+            status_code=0,
+            response={},
+            headers={},
+            created_at=bindparam("b_created_at"),
+        )
         .on_conflict_do_nothing(index_elements=["principal", "key"])
         .returning(_r.id)
     )
@@ -47,10 +54,13 @@ def _claim(insert: Any) -> Any:
 _CLAIM_PG = _claim(pg_insert)
 _CLAIM_SQLITE = _claim(sqlite_insert)
 _STORED = select(_r.body_hash, _r.status_code, _r.response, _r.headers).where(
-    _r.principal == bindparam("b_principal"), _r.key == bindparam("b_key"))
-_ANSWER = _RECORDS.update().where(_r.id == bindparam("b_id")).values(
-    status_code=bindparam("b_status_code"), response=bindparam("b_response"),
-    headers=bindparam("b_headers"))
+    _r.principal == bindparam("b_principal"), _r.key == bindparam("b_key")
+)
+_ANSWER = (
+    _RECORDS.update()
+    .where(_r.id == bindparam("b_id"))
+    .values(status_code=bindparam("b_status_code"), response=bindparam("b_response"), headers=bindparam("b_headers"))
+)
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -67,8 +77,9 @@ class Answer:
     headers: dict[str, str]
 
     @classmethod
-    def check(cls, stored_hash: str, status_code: int, response: dict[str, Any], headers: dict[str, Any],
-              body_hash: str) -> Answer:
+    def check(
+        cls, stored_hash: str, status_code: int, response: dict[str, Any], headers: dict[str, Any], body_hash: str
+    ) -> Answer:
         """The stored answer, if the retry carries the same body (422 otherwise)."""
         if stored_hash != body_hash:
             raise RuleViolation(
@@ -81,8 +92,7 @@ class Answer:
 
 def check_key(key: str) -> None:
     if not 1 <= len(key) <= 200:
-        raise RuleViolation("Idempotency-Key moet 1 tot 200 tekens lang zijn.",
-                            code="idempotency_key_invalid")
+        raise RuleViolation("Idempotency-Key moet 1 tot 200 tekens lang zijn.", code="idempotency_key_invalid")
 
 
 def replay(conn: Any, *, owner: str, key: str, body_hash: str) -> Answer:
@@ -98,12 +108,19 @@ def claim_key(conn: Any, *, owner: str, key: str, method: str, path: str, body_h
     commits, then finds the key taken and gets that request's answer."""
     claimed = conn.execute(
         _CLAIM_PG if conn.dialect.name == "postgresql" else _CLAIM_SQLITE,
-        {"b_principal": owner, "b_key": key, "b_method": method, "b_path": path,
-         "b_body_hash": body_hash, "b_created_at": utcnow()},
+        {
+            "b_principal": owner,
+            "b_key": key,
+            "b_method": method,
+            "b_path": path,
+            "b_body_hash": body_hash,
+            "b_created_at": utcnow(),
+        },
     ).scalar()
     return replay(conn, owner=owner, key=key, body_hash=body_hash) if claimed is None else int(claimed)
 
 
 def record_answer(conn: Any, *, claim_id: int, status: int, body: Any, headers: dict[str, str]) -> None:
-    conn.execute(_ANSWER, {"b_id": claim_id, "b_status_code": status, "b_response": {"body": body},
-                           "b_headers": headers})
+    conn.execute(
+        _ANSWER, {"b_id": claim_id, "b_status_code": status, "b_response": {"body": body}, "b_headers": headers}
+    )

@@ -35,8 +35,9 @@ class BodySizeLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = JSONResponse(
-                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
-                 "code": "body_too_large"}, status_code=413)
+                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).", "code": "body_too_large"},
+                status_code=413,
+            )
             await response(scope, receive, send)
             return
         if declared is None:
@@ -53,8 +54,12 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     response = JSONResponse(
-                        {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
-                         "code": "body_too_large"}, status_code=413)
+                        {
+                            "detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
+                            "code": "body_too_large",
+                        },
+                        status_code=413,
+                    )
                     await response(scope, receive, send)
                     return
                 if not message.get("more_body", False):
@@ -80,8 +85,9 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
             response = JSONResponse(
-                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
-                 "code": "body_too_large"}, status_code=413)
+                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).", "code": "body_too_large"},
+                status_code=413,
+            )
             await response(scope, receive, send)
 
 

@@ -32,9 +32,19 @@ from backend.users.routes import router as users_router
 
 # Mounted under /api/v1.
 ROUTERS: list[APIRouter] = [
-    users_router, regions_router, providers_router, availability_router, live_router,
-    audit_router, crisis_router, occupancy_router, intensity_router, reports_router,
-    referrals_router, matching_router, proposals_router,
+    users_router,
+    regions_router,
+    providers_router,
+    availability_router,
+    live_router,
+    audit_router,
+    crisis_router,
+    occupancy_router,
+    intensity_router,
+    reports_router,
+    referrals_router,
+    matching_router,
+    proposals_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).
@@ -46,5 +56,4 @@ PERIODIC_TASKS: list[PeriodicTask] = [
 ]
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.
-DEMO_LOADERS: list[Callable[..., Any]] = [load_crisis_demo, load_occupancy_demo,
-                                          load_referral_demo]
+DEMO_LOADERS: list[Callable[..., Any]] = [load_crisis_demo, load_occupancy_demo, load_referral_demo]

@@ -42,8 +42,15 @@ from common import (
 from backend.client import AsyncPlekwijzerClient
 
 
-async def _run(urls: list[str], world, *, updates: int, concurrency: int, seed: int,  # type: ignore[no-untyped-def]
-               auth: str) -> tuple[float, list[float], int]:
+async def _run(
+    urls: list[str],
+    world,
+    *,
+    updates: int,
+    concurrency: int,
+    seed: int,  # type: ignore[no-untyped-def]
+    auth: str,
+) -> tuple[float, list[float], int]:
     rng = random.Random(seed)
     plan = []
     for _ in range(updates):
@@ -54,12 +61,14 @@ async def _run(urls: list[str], world, *, updates: int, concurrency: int, seed: 
         url = urls[i % len(urls)]
         if auth == "api_key":
             # Each provider system reports its own groups with its own key.
-            clients.append({pid: AsyncPlekwijzerClient(url, api_key=key, retries=0,
-                                                       max_connections=2)
-                            for pid, key in world.api_keys.items()})
+            clients.append(
+                {
+                    pid: AsyncPlekwijzerClient(url, api_key=key, retries=0, max_connections=2)
+                    for pid, key in world.api_keys.items()
+                }
+            )
         else:
-            clients.append(AsyncPlekwijzerClient(url, token=world.admin_token, retries=0,
-                                                 max_connections=2))
+            clients.append(AsyncPlekwijzerClient(url, token=world.admin_token, retries=0, max_connections=2))
     latencies: list[float] = []
     errors = 0
     queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
@@ -89,7 +98,7 @@ async def _run(urls: list[str], world, *, updates: int, concurrency: int, seed: 
     await asyncio.gather(*warm)
     elapsed = time.perf_counter() - started
     for client in clients:
-        for c in (client.values() if isinstance(client, dict) else [client]):
+        for c in client.values() if isinstance(client, dict) else [client]:
             await c.aclose()
     return elapsed, latencies, errors
 
@@ -97,8 +106,14 @@ async def _run(urls: list[str], world, *, updates: int, concurrency: int, seed: 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_put.lua"
 
 
-def _wrk(urls: list[str], world, *, seconds: int, connections: int,  # type: ignore[no-untyped-def]
-         auth: str) -> dict[str, object]:
+def _wrk(
+    urls: list[str],
+    world,
+    *,
+    seconds: int,
+    connections: int,  # type: ignore[no-untyped-def]
+    auth: str,
+) -> dict[str, object]:
     """Run wrk against the first URL (several worker processes share its port)."""
     entries = []
     for group_id in world.group_ids:
@@ -108,13 +123,12 @@ def _wrk(urls: list[str], world, *, seconds: int, connections: int,  # type: ign
             header = ("Authorization", f"Bearer {world.admin_token}")
         entries.append(f"{group_id}:{world.capacities[group_id]}:{header[0]}:{header[1]}")
     env = {**os.environ, "PLEKWIJZER_WRK_GROUPS": "|".join(entries)}
-    command = ["wrk", "--threads", "2", "--connections", str(connections), "--latency",
-               "--script", str(WRK_SCRIPT)]
+    command = ["wrk", "--threads", "2", "--connections", str(connections), "--latency", "--script", str(WRK_SCRIPT)]
     # A short warm-up (connections, caches, prepared statements), not counted.
-    subprocess.run([*command, "--duration", "3s", urls[0]], env=env, check=True,
-                   capture_output=True)
-    out = subprocess.run([*command, "--duration", f"{seconds}s", urls[0]], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    subprocess.run([*command, "--duration", "3s", urls[0]], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [*command, "--duration", f"{seconds}s", urls[0]], env=env, check=True, capture_output=True, text=True
+    ).stdout
 
     def latency(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
@@ -123,11 +137,17 @@ def _wrk(urls: list[str], world, *, seconds: int, connections: int,  # type: ign
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
-    return {"requests": requests, "per_second": float(re.search(  # type: ignore[union-attr]
-                r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": latency("50"), "p99": latency("99"),
-            "errors": (int(non_2xx.group(1)) if non_2xx else 0)
-            + (int(timeouts.group(1)) if timeouts else 0)}
+    return {
+        "requests": requests,
+        "per_second": float(
+            re.search(  # type: ignore[union-attr]
+                r"Requests/sec:\s+([\d.]+)", out
+            ).group(1)
+        ),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0) + (int(timeouts.group(1)) if timeouts else 0),
+    }
 
 
 async def _cpu_per_put(url: str, world, *, puts: int, seed: int) -> float:  # type: ignore[no-untyped-def]
@@ -136,11 +156,12 @@ async def _cpu_per_put(url: str, world, *, puts: int, seed: int) -> float:  # ty
     rng = random.Random(seed)
     pid = SERVER_PIDS[url]
     async with AsyncPlekwijzerClient(url, token=world.admin_token, retries=0) as client:
+
         async def some(n: int) -> None:
             for _ in range(n):
                 group_id = rng.choice(world.group_ids)
-                await client.set_availability(
-                    group_id, free_places=rng.randint(0, world.capacities[group_id]))
+                await client.set_availability(group_id, free_places=rng.randint(0, world.capacities[group_id]))
+
         await some(30)  # warm-up
         before = process_cpu_seconds(pid)
         await some(puts)
@@ -149,11 +170,9 @@ async def _cpu_per_put(url: str, world, *, puts: int, seed: int) -> float:  # ty
 
 def cpu_main(databases: list[str], *, puts: int, seed: int) -> None:
     for database in databases:
-        with bench_database(database, seed=seed) as world, \
-                servers(world.database_url) as urls:
+        with bench_database(database, seed=seed) as world, servers(world.database_url) as urls:
             ms = asyncio.run(_cpu_per_put(urls[0], world, puts=puts, seed=seed))
-        print(f"{database}: server CPU {ms:.2f} ms per PUT over {puts} sequential PUTs",
-              flush=True)
+        print(f"{database}: server CPU {ms:.2f} ms per PUT over {puts} sequential PUTs", flush=True)
     print(machine_note())
 
 
@@ -164,13 +183,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="length of a wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--load-generator", default="client,wrk",
-                        help="client, wrk or both (comma-separated)")
+    parser.add_argument("--load-generator", default="client,wrk", help="client, wrk or both (comma-separated)")
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--quick", action="store_true",
-                        help="500 updates per client run, 5 s per wrk run")
-    parser.add_argument("--cpu", type=int, default=0, metavar="PUTS",
-                        help="only measure server CPU per PUT over this many sequential PUTs")
+    parser.add_argument("--quick", action="store_true", help="500 updates per client run, 5 s per wrk run")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=0,
+        metavar="PUTS",
+        help="only measure server CPU per PUT over this many sequential PUTs",
+    )
     args = parser.parse_args()
     if args.cpu:
         cpu_main(args.databases.split(","), puts=args.cpu, seed=args.seed)
@@ -186,34 +208,69 @@ def main() -> None:
             layouts = [(1, "token"), (1, "api_key")]
         else:
             layouts = [(1, "token"), (2, "token"), (2, "api_key")]
-        configs += [(database, workers, auth, generator)
-                    for generator in generators for workers, auth in layouts]
+        configs += [(database, workers, auth, generator) for generator in generators for workers, auth in layouts]
     rows = []
     for database, workers, auth, generator in configs:
-        with bench_database(database, seed=args.seed) as world, \
-                servers(world.database_url, workers=workers) as urls:
+        with bench_database(database, seed=args.seed) as world, servers(world.database_url, workers=workers) as urls:
             if generator == "wrk":
-                result = _wrk(urls, world, seconds=seconds, connections=args.connections,
-                              auth=auth)
-                row = (database, f"1×{workers}", auth, f"wrk, {args.connections} connections",
-                       result["requests"], f"{result['per_second']:.0f}", result["p50"],
-                       result["p99"], result["errors"])
+                result = _wrk(urls, world, seconds=seconds, connections=args.connections, auth=auth)
+                row = (
+                    database,
+                    f"1×{workers}",
+                    auth,
+                    f"wrk, {args.connections} connections",
+                    result["requests"],
+                    f"{result['per_second']:.0f}",
+                    result["p50"],
+                    result["p99"],
+                    result["errors"],
+                )
             else:
                 # A short warm-up run, not counted.
-                asyncio.run(_run(urls, world, updates=min(200, updates),
-                                 concurrency=args.concurrency, seed=args.seed + 1, auth=auth))
+                asyncio.run(
+                    _run(
+                        urls,
+                        world,
+                        updates=min(200, updates),
+                        concurrency=args.concurrency,
+                        seed=args.seed + 1,
+                        auth=auth,
+                    )
+                )
                 elapsed, latencies, errors = asyncio.run(
-                    _run(urls, world, updates=updates, concurrency=args.concurrency,
-                         seed=args.seed, auth=auth))
+                    _run(urls, world, updates=updates, concurrency=args.concurrency, seed=args.seed, auth=auth)
+                )
                 p50, p99, _worst, _mean = summary_ms(latencies)
-                row = (database, f"1×{workers}", auth,
-                       f"Python client, {args.concurrency} tasks", updates,
-                       f"{updates / elapsed:.0f}", p50, p99, errors)
+                row = (
+                    database,
+                    f"1×{workers}",
+                    auth,
+                    f"Python client, {args.concurrency} tasks",
+                    updates,
+                    f"{updates / elapsed:.0f}",
+                    p50,
+                    p99,
+                    errors,
+                )
         rows.append(row)
         print(f"{database} 1x{workers} {auth} {generator}: {row[5]}/s", flush=True)
     print()
-    print(markdown_table(["database", "processes×workers", "auth", "load generator", "updates",
-                          "updates/s", "p50 ms", "p99 ms", "errors"], rows))
+    print(
+        markdown_table(
+            [
+                "database",
+                "processes×workers",
+                "auth",
+                "load generator",
+                "updates",
+                "updates/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+            ],
+            rows,
+        )
+    )
     print()
     print(machine_note())
 

@@ -60,51 +60,116 @@ def load_points(rng: random.Random) -> list[tuple[str, float, float]]:
     return points
 
 
-def fill(url: str, n_groups: int, rng: random.Random, points: list[tuple[str, float, float]],
-         crisis_share: float = 1.0) -> None:
+def fill(
+    url: str, n_groups: int, rng: random.Random, points: list[tuple[str, float, float]], crisis_share: float = 1.0
+) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(insert(_t(conn, "regions")), [
-            {"id": r, "code": f"JZ{r:02d}", "name": f"Regio {r}",
-             "settings": {"neighbours": [f"JZ{r - 1:02d}", f"JZ{r + 1:02d}"]}} for r in range(1, 43)])
-        conn.execute(insert(_t(conn, "municipalities")), [
-            {"id": r, "region_id": r, "cbs_code": f"GM{r:04d}", "name": f"Gemeente {r}", "lat": 52.0, "lon": 5.5}
-            for r in range(1, 43)])
+        conn.execute(
+            insert(_t(conn, "regions")),
+            [
+                {
+                    "id": r,
+                    "code": f"JZ{r:02d}",
+                    "name": f"Regio {r}",
+                    "settings": {"neighbours": [f"JZ{r - 1:02d}", f"JZ{r + 1:02d}"]},
+                }
+                for r in range(1, 43)
+            ],
+        )
+        conn.execute(
+            insert(_t(conn, "municipalities")),
+            [
+                {"id": r, "region_id": r, "cbs_code": f"GM{r:04d}", "name": f"Gemeente {r}", "lat": 52.0, "lon": 5.5}
+                for r in range(1, 43)
+            ],
+        )
         n_providers = max(1, n_groups // 20)
-        conn.execute(insert(_t(conn, "providers")), [
-            {"id": p, "region_id": 1 + p % 42, "name": f"Crisisaanbieder {p}", "agb_code": f"{40000000 + p:08d}",
-             "phone_24h": f"088-{1000000 + p}"} for p in range(1, n_providers + 1)])
+        conn.execute(
+            insert(_t(conn, "providers")),
+            [
+                {
+                    "id": p,
+                    "region_id": 1 + p % 42,
+                    "name": f"Crisisaanbieder {p}",
+                    "agb_code": f"{40000000 + p:08d}",
+                    "phone_24h": f"088-{1000000 + p}",
+                }
+                for p in range(1, n_providers + 1)
+            ],
+        )
         locations, groups = [], []
         for g in range(1, n_groups + 1):
             _pc, lat, lon = rng.choice(points)
             provider = 1 + (g % n_providers)
             region = 1 + provider % 42
-            locations.append({"id": g, "provider_id": provider, "municipality_id": region, "name": f"Locatie {g}",
-                              "postcode": "1000", "lat": lat, "lon": lon})
+            locations.append(
+                {
+                    "id": g,
+                    "provider_id": provider,
+                    "municipality_id": region,
+                    "name": f"Locatie {g}",
+                    "postcode": "1000",
+                    "lat": lat,
+                    "lon": lon,
+                }
+            )
             capacity = rng.randint(3, 8)
             crisis = rng.random() < crisis_share
-            groups.append({
-                "id": g, "provider_id": provider, "location_id": g, "municipality_id": region, "region_id": region,
-                "lat": lat, "lon": lon, "name": f"Crisisgroep {g}" if crisis else f"Woongroep {g}",
-                "care_form": "crisis" if crisis else "woongroep", "capacity": capacity,
-                "age_min": rng.choice([0, 12]), "age_max": 18,
-                "gender_policy": rng.choice(["gemengd", "gemengd", "jongens", "meisjes"]), "risk_profiles": "ABC",
-                "expertise": rng.sample(["trauma", "agressie", "lvb", "hechting"], 2),
-                "weekly_roster_hours": 7.0 * capacity * 7, "occupancy_norm": 1.0, "intensity": "H",
-                "max_intensity": "L", "is_crisis": crisis, "availability_funded": True, "day_tariff": 380.0,
-                "free_places": rng.randint(0, min(3, capacity)), "held_places": 0,
-                "admitting": rng.random() > 0.1, "reported_at": now, "version": 1})
+            groups.append(
+                {
+                    "id": g,
+                    "provider_id": provider,
+                    "location_id": g,
+                    "municipality_id": region,
+                    "region_id": region,
+                    "lat": lat,
+                    "lon": lon,
+                    "name": f"Crisisgroep {g}" if crisis else f"Woongroep {g}",
+                    "care_form": "crisis" if crisis else "woongroep",
+                    "capacity": capacity,
+                    "age_min": rng.choice([0, 12]),
+                    "age_max": 18,
+                    "gender_policy": rng.choice(["gemengd", "gemengd", "jongens", "meisjes"]),
+                    "risk_profiles": "ABC",
+                    "expertise": rng.sample(["trauma", "agressie", "lvb", "hechting"], 2),
+                    "weekly_roster_hours": 7.0 * capacity * 7,
+                    "occupancy_norm": 1.0,
+                    "intensity": "H",
+                    "max_intensity": "L",
+                    "is_crisis": crisis,
+                    "availability_funded": True,
+                    "day_tariff": 380.0,
+                    "free_places": rng.randint(0, min(3, capacity)),
+                    "held_places": 0,
+                    "admitting": rng.random() > 0.1,
+                    "reported_at": now,
+                    "version": 1,
+                }
+            )
         conn.execute(insert(_t(conn, "locations")), locations)
         for start in range(0, len(groups), 2000):
-            conn.execute(insert(_t(conn, "groups")), groups[start:start + 2000])
-        conn.execute(insert(_t(conn, "users")), [{"id": 1, "username": "crisis", "password_hash": "x",
-                                                  "role": "crisis", "region_id": 14, "active": True,
-                                                  "created_at": now}])
+            conn.execute(insert(_t(conn, "groups")), groups[start : start + 2000])
+        conn.execute(
+            insert(_t(conn, "users")),
+            [
+                {
+                    "id": 1,
+                    "username": "crisis",
+                    "password_hash": "x",
+                    "role": "crisis",
+                    "region_id": 14,
+                    "active": True,
+                    "created_at": now,
+                }
+            ],
+        )
         if conn.dialect.name == "postgresql":
             for table in ("regions", "municipalities", "providers", "locations", "groups", "users"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
             conn.execute(text("ANALYZE"))
     engine.dispose()
 
@@ -141,8 +206,16 @@ def bench_search(base: str, headers: dict[str, str], points, rng: random.Random,
     bodies = []
     for _ in range(n + 100):
         _pc, lat, lon = rng.choice(points)
-        bodies.append({"age": rng.randint(10, 17), "lat": round(lat, 5), "lon": round(lon, 5),
-                       "gender": rng.choice(["jongen", "meisje"]), "radius_km": 50, "needs": ["trauma"]})
+        bodies.append(
+            {
+                "age": rng.randint(10, 17),
+                "lat": round(lat, 5),
+                "lon": round(lon, 5),
+                "gender": rng.choice(["jongen", "meisje"]),
+                "radius_km": 50,
+                "needs": ["trauma"],
+            }
+        )
     times, counts = [], []
     cpu_start = 0.0
     with httpx.Client(base_url=base, headers=headers, timeout=30.0) as http:
@@ -171,20 +244,33 @@ def bench_search(base: str, headers: dict[str, str], points, rng: random.Random,
             await asyncio.gather(*(one(b) for b in bodies[:n]))
             return n / (time.perf_counter() - start)
 
-    return {"p50": percentile(times, 50), "p95": percentile(times, 95), "p99": percentile(times, 99),
-            "mean": statistics.fmean(times), "results": statistics.fmean(counts), "cpu_ms": cpu_ms,
-            "rps8": asyncio.run(parallel())}
+    return {
+        "p50": percentile(times, 50),
+        "p95": percentile(times, 95),
+        "p99": percentile(times, 99),
+        "mean": statistics.fmean(times),
+        "results": statistics.fmean(counts),
+        "cpu_ms": cpu_ms,
+        "rps8": asyncio.run(parallel()),
+    }
 
 
 def bench_holds(base: str, headers: dict[str, str], url: str, n: int) -> dict[str, float]:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
         hot = conn.execute(text("SELECT min(id) FROM groups WHERE care_form = 'crisis'")).scalar_one()
-        free = [row[0] for row in conn.execute(text(
-            "SELECT id FROM groups WHERE care_form = 'crisis' AND admitting AND free_places > held_places "
-            "ORDER BY id"))]
-        conn.execute(text("UPDATE groups SET capacity = 8, free_places = 5, admitting = true WHERE id = :id"),
-                     {"id": hot})
+        free = [
+            row[0]
+            for row in conn.execute(
+                text(
+                    "SELECT id FROM groups WHERE care_form = 'crisis' AND admitting AND free_places > held_places "
+                    "ORDER BY id"
+                )
+            )
+        ]
+        conn.execute(
+            text("UPDATE groups SET capacity = 8, free_places = 5, admitting = true WHERE id = :id"), {"id": hot}
+        )
         conn.commit()
     engine.dispose()
     targets = [g for g in free if g != hot][:n]
@@ -205,8 +291,15 @@ def bench_holds(base: str, headers: dict[str, str], url: str, n: int) -> dict[st
 
     spread_s, spread_ok, _ = asyncio.run(run(targets, 16))
     hot_s, hot_ok, hot_409 = asyncio.run(run([hot] * 200, 200))
-    return {"holds": len(targets), "ok": spread_ok, "per_s": spread_ok / spread_s,
-            "hot_s": hot_s, "hot_ok": hot_ok, "hot_409": hot_409, "hot_per_s": 200 / hot_s}
+    return {
+        "holds": len(targets),
+        "ok": spread_ok,
+        "per_s": spread_ok / spread_s,
+        "hot_s": hot_s,
+        "hot_ok": hot_ok,
+        "hot_409": hot_409,
+        "hot_per_s": 200 / hot_s,
+    }
 
 
 def run_backend(name: str, args: argparse.Namespace, points) -> dict[str, object]:
@@ -217,8 +310,9 @@ def run_backend(name: str, args: argparse.Namespace, points) -> dict[str, object
         url = f"sqlite:///{folder}/bench.db"
     else:
         admin = os.environ.get("PLEKWIJZER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        admin_engine = create_engine(admin.replace("postgresql://", "postgresql+psycopg://", 1),
-                                     isolation_level="AUTOCOMMIT")
+        admin_engine = create_engine(
+            admin.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+        )
         db_name = f"plekwijzer_bench_{uuid.uuid4().hex[:8]}"
         with admin_engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
@@ -228,6 +322,7 @@ def run_backend(name: str, args: argparse.Namespace, points) -> dict[str, object
             with admin_engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
             admin_engine.dispose()
+
     try:
         upgrade(url)
         fill(url, args.groups, rng, points, args.crisis_share)
@@ -251,29 +346,43 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=2000)
     parser.add_argument("--holds", type=int, default=500)
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--crisis-share", type=float, default=1.0,
-                        help="share of the groups that are crisis places (1.0: the worst case)")
+    parser.add_argument(
+        "--crisis-share",
+        type=float,
+        default=1.0,
+        help="share of the groups that are crisis places (1.0: the worst case)",
+    )
     args = parser.parse_args()
     points = load_points(random.Random(args.seed))
     backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     rows = [run_backend(b, args, points) for b in backends]
-    print(f"\nCrisis search over {args.groups:,} groups ({args.crisis_share:.0%} crisis places) through HTTP "
-          f"(one server process, "
-          f"radius 50 km, {args.searches} searches after 100 warm-up, keep-alive)\n")
-    print("| database | p50 ms | p95 ms | p99 ms | mean ms | server CPU ms/search | results/search "
-          "| searches/s (8 parallel) |")
+    print(
+        f"\nCrisis search over {args.groups:,} groups ({args.crisis_share:.0%} crisis places) through HTTP "
+        f"(one server process, "
+        f"radius 50 km, {args.searches} searches after 100 warm-up, keep-alive)\n"
+    )
+    print(
+        "| database | p50 ms | p95 ms | p99 ms | mean ms | server CPU ms/search | results/search "
+        "| searches/s (8 parallel) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['backend']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['mean']:.1f} | "
-              f"{r['cpu_ms']:.1f} | {r['results']:.1f} | {r['rps8']:.0f} |")
+        print(
+            f"| {r['backend']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['mean']:.1f} | "
+            f"{r['cpu_ms']:.1f} | {r['results']:.1f} | {r['rps8']:.0f} |"
+        )
     print(f"\nload average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("\nHolds through HTTP (POST /api/v1/holds)\n")
-    print("| database | holds on different groups (16 parallel) | holds/s | 200 at once on 1 group with 5 free "
-          "| successes / 409 | requests/s |")
+    print(
+        "| database | holds on different groups (16 parallel) | holds/s | 200 at once on 1 group with 5 free "
+        "| successes / 409 | requests/s |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['backend']} | {r['ok']}/{r['holds']} | {r['per_s']:.0f} | {r['hot_s']:.2f} s | "
-              f"{r['hot_ok']} / {r['hot_409']} | {r['hot_per_s']:.0f} |")
+        print(
+            f"| {r['backend']} | {r['ok']}/{r['holds']} | {r['per_s']:.0f} | {r['hot_s']:.2f} s | "
+            f"{r['hot_ok']} / {r['hot_409']} | {r['hot_per_s']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def main() -> None:
@@ -45,11 +52,14 @@ def main() -> None:
     upgrade(url)
     settings = make_settings(url)
     db = Database(settings)
-    with db.session() as session:
+    with db.transaction() as session:
         load_demo(session=session, seed=2025, users_file=folder / "users.txt")
     db.dispose()
-    passwords = {line.split("\t")[0]: line.split("\t")[2]
-                 for line in (folder / "users.txt").read_text().splitlines() if not line.startswith("#")}
+    passwords = {
+        line.split("\t")[0]: line.split("\t")[2]
+        for line in (folder / "users.txt").read_text().splitlines()
+        if not line.startswith("#")
+    }
 
     rows: list[tuple[str, str]] = []
     with running_server(settings) as base, sync_playwright() as playwright:
@@ -65,9 +75,11 @@ def main() -> None:
             page.wait_for_selector("#live-status[data-state='live']")
             return context, page
 
-        for username, route, ready in [("coordinator", "regio", "#groepen-tabel tbody tr"),
-                                       ("aanbieder1", "aanbieder", ".group-card"),
-                                       ("viewer", "rapportages", "#rapport-tabel tbody tr")]:
+        for username, route, ready in [
+            ("coordinator", "regio", "#groepen-tabel tbody tr"),
+            ("aanbieder1", "aanbieder", ".group-card"),
+            ("viewer", "rapportages", "#rapport-tabel tbody tr"),
+        ]:
             context, page = login(username)
             times = []
             for _ in range(args.loads):
@@ -76,14 +88,19 @@ def main() -> None:
                 page.reload()
                 page.wait_for_selector(ready)
                 times.append((time.perf_counter() - start) * 1000)
-            rows.append((f"screen `{route}` shows its data (reload, median of {args.loads})",
-                         f"{statistics.median(times):.0f} ms"))
+            rows.append(
+                (
+                    f"screen `{route}` shows its data (reload, median of {args.loads})",
+                    f"{statistics.median(times):.0f} ms",
+                )
+            )
             context.close()
 
         context, page = login("coordinator")
         page.wait_for_selector("#groepen-tabel tbody tr")
-        token = httpx.post(f"{base}/api/v1/auth/token",
-                           data={"username": "aanbieder1", "password": passwords["aanbieder1"]}).json()["access_token"]
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "aanbieder1", "password": passwords["aanbieder1"]}
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         group = next(g for g in httpx.get(f"{base}/api/v1/groups", headers=headers).json() if g["capacity"] >= 2)
         latencies = []
@@ -92,23 +109,32 @@ def main() -> None:
             current = httpx.get(f"{base}/api/v1/groups/{group['id']}", headers=headers).json()
             if current["free_places"] == free:
                 free = 1 - free
-            page.evaluate("""([id, expected]) => { window.__seen = null; const cell = () =>
+            page.evaluate(
+                """([id, expected]) => { window.__seen = null; const cell = () =>
                 document.querySelector(`#groepen-tabel tr[data-group-id='${id}'] .free-places`);
                 const check = () => { const c = cell(); if (c && c.textContent.startsWith(String(expected))) {
                   window.__seen = Date.now(); return true; } return false; };
                 const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
                 observer.observe(document.querySelector('#groepen-tabel'),
                   {subtree: true, childList: true, characterData: true}); }""",
-                          [group["id"], free])
+                [group["id"], free],
+            )
             sent = time.time() * 1000
-            response = httpx.put(f"{base}/api/v1/groups/{group['id']}/availability", headers=headers,
-                                 json={"free_places": free, "admitting": True})
+            response = httpx.put(
+                f"{base}/api/v1/groups/{group['id']}/availability",
+                headers=headers,
+                json={"free_places": free, "admitting": True},
+            )
             response.raise_for_status()
             page.wait_for_function("window.__seen !== null", timeout=5000)
             latencies.append(page.evaluate("window.__seen") - sent)
         latencies.sort()
-        rows.append((f"live: provider PUT → coordinator's screen updated (median of {args.changes})",
-                     f"{statistics.median(latencies):.0f} ms"))
+        rows.append(
+            (
+                f"live: provider PUT → coordinator's screen updated (median of {args.changes})",
+                f"{statistics.median(latencies):.0f} ms",
+            )
+        )
         rows.append(("live: same, 95th percentile", f"{latencies[int(0.95 * (len(latencies) - 1))]:.0f} ms"))
         rows.append(("live: same, worst", f"{latencies[-1]:.0f} ms"))
         context.close()

@@ -28,8 +28,16 @@ from websockets.asyncio.client import connect
 from backend.client import AsyncPlekwijzerClient
 
 
-async def _measure(feed_url: str, write_url: str, world, *, clients: int, updates: int,  # type: ignore[no-untyped-def]
-                   rate: float, seed: int) -> tuple[list[float], int]:
+async def _measure(
+    feed_url: str,
+    write_url: str,
+    world,
+    *,
+    clients: int,
+    updates: int,  # type: ignore[no-untyped-def]
+    rate: float,
+    seed: int,
+) -> tuple[list[float], int]:
     received: dict[int, list[float]] = defaultdict(list)
     ready = 0
     ws_url = feed_url.replace("http://", "ws://", 1) + f"/api/v1/live?token={world.admin_token}"
@@ -67,9 +75,11 @@ async def _measure(feed_url: str, write_url: str, world, *, clients: int, update
             group_id = rng.choice(world.group_ids)
             started = time.perf_counter()
             response = await writer._send(  # the seq of the change is in a response header
-                "PUT", f"/api/v1/groups/{group_id}/availability",
+                "PUT",
+                f"/api/v1/groups/{group_id}/availability",
                 json={"free_places": rng.randint(0, world.capacities[group_id])},
-                headers={"Idempotency-Key": str(uuid.uuid4())})
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
             response.raise_for_status()
             sent[int(response.headers["X-Event-Seq"])] = started
             next_at += interval
@@ -99,23 +109,30 @@ def main() -> None:
     client_counts = [int(c) for c in args.clients.split(",")]
     rows = []
     for database in args.databases.split(","):
-        layouts = [("same process", 1)] + ([("ws and PUT on two processes", 2)]
-                                           if database == "postgresql" else [])
+        layouts = [("same process", 1)] + ([("ws and PUT on two processes", 2)] if database == "postgresql" else [])
         for layout, processes in layouts:
-            with bench_database(database, seed=args.seed) as world, \
-                    servers(world.database_url, processes=processes) as urls:
+            with (
+                bench_database(database, seed=args.seed) as world,
+                servers(world.database_url, processes=processes) as urls,
+            ):
                 for clients in client_counts:
-                    delays, missing = asyncio.run(_measure(
-                        urls[0], urls[-1], world, clients=clients, updates=updates,
-                        rate=args.rate, seed=args.seed))
+                    delays, missing = asyncio.run(
+                        _measure(
+                            urls[0], urls[-1], world, clients=clients, updates=updates, rate=args.rate, seed=args.seed
+                        )
+                    )
                     p50, p99, worst, _mean = summary_ms(delays)
-                    rows.append((database, layout, clients, updates, f"{args.rate:g}/s",
-                                 len(delays), missing, p50, p99, worst))
-                    print(f"{database} {layout} {clients} clients: p50 {p50:.1f} ms, "
-                          f"p99 {p99:.1f} ms", flush=True)
+                    rows.append(
+                        (database, layout, clients, updates, f"{args.rate:g}/s", len(delays), missing, p50, p99, worst)
+                    )
+                    print(f"{database} {layout} {clients} clients: p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
     print()
-    print(markdown_table(["database", "layout", "clients", "PUTs", "rate", "deliveries",
-                          "missing", "p50 ms", "p99 ms", "max ms"], rows))
+    print(
+        markdown_table(
+            ["database", "layout", "clients", "PUTs", "rate", "deliveries", "missing", "p50 ms", "p99 ms", "max ms"],
+            rows,
+        )
+    )
     print()
     print(machine_note())
 

@@ -52,38 +52,50 @@ from backend.regions.models import Municipality, Region  # noqa: E402
 from backend.users.models import User  # noqa: E402
 
 SECRET = "benchmark-secret-key-that-is-long-enough-for-hs256"
-TWENTE = [("Almelo", "GM0141", 52.356, 6.659), ("Borne", "GM0147", 52.309, 6.750),
-          ("Enschede", "GM0153", 52.218, 6.891), ("Hengelo", "GM0164", 52.267, 6.793),
-          ("Oldenzaal", "GM0173", 52.309, 6.921), ("Wierden", "GM0189", 52.343, 6.551)]
+TWENTE = [
+    ("Almelo", "GM0141", 52.356, 6.659),
+    ("Borne", "GM0147", 52.309, 6.750),
+    ("Enschede", "GM0153", 52.218, 6.891),
+    ("Hengelo", "GM0164", 52.267, 6.793),
+    ("Oldenzaal", "GM0173", 52.309, 6.921),
+    ("Wierden", "GM0189", 52.343, 6.551),
+]
 HOURS = {"kamertraining": (1.0, 2.9), "jeugdzorgplus": (6.0, 14.0), "driemilieu": (5.0, 13.0)}
 
 
 def fill(url: str, n_groups: int, seed: int = 7) -> str:
     """Fill a migrated database; return a coordinator token."""
     rng = random.Random(seed)
-    settings = Settings(environment="test", database_url=url, secret_key=SECRET,
-                        run_periodic_tasks=False)
+    settings = Settings(environment="test", database_url=url, secret_key=SECRET, run_periodic_tasks=False)
     db = Database(settings)
     now = utcnow()
-    with db.session() as s:
+    with db.transaction() as s:
         region = Region(code="JZ14", name="Twente", settings={})
         s.add(region)
         s.flush()
-        muns = [Municipality(region_id=region.id, cbs_code=c, name=n, lat=la, lon=lo)
-                for n, c, la, lo in TWENTE]
+        muns = [Municipality(region_id=region.id, cbs_code=c, name=n, lat=la, lon=lo) for n, c, la, lo in TWENTE]
         s.add_all(muns)
         s.flush()
         n_providers = max(10, n_groups // 20)
-        providers = [Provider(region_id=region.id, name=f"Aanbieder {i}", agb_code=f"{43000000 + i:08d}")
-                     for i in range(n_providers)]
+        providers = [
+            Provider(region_id=region.id, name=f"Aanbieder {i}", agb_code=f"{43000000 + i:08d}")
+            for i in range(n_providers)
+        ]
         s.add_all(providers)
         s.flush()
         locations = []
         for p in providers:
             m = rng.choice(muns)
-            locations.append(Location(provider_id=p.id, municipality_id=m.id, name=f"Locatie {p.id}",
-                                      postcode="7500", lat=m.lat + rng.uniform(-0.1, 0.1),
-                                      lon=m.lon + rng.uniform(-0.15, 0.15)))
+            locations.append(
+                Location(
+                    provider_id=p.id,
+                    municipality_id=m.id,
+                    name=f"Locatie {p.id}",
+                    postcode="7500",
+                    lat=m.lat + rng.uniform(-0.1, 0.1),
+                    lon=m.lon + rng.uniform(-0.15, 0.15),
+                )
+            )
         s.add_all(locations)
         s.flush()
         forms = list(CARE_FORMS)
@@ -96,35 +108,72 @@ def fill(url: str, n_groups: int, seed: int = 7) -> str:
             norm = 1.0 if form == "crisis" else 0.95
             low, high = HOURS.get(form, (1.0, 10.5))
             roster = rng.uniform(low, high) * capacity * norm * 7
-            intensity = intensity_letter(hours_per_child_per_day(
-                weekly_roster_hours=roster, places=capacity, occupancy_norm=norm))
+            intensity = intensity_letter(
+                hours_per_child_per_day(weekly_roster_hours=roster, places=capacity, occupancy_norm=norm)
+            )
             max_int = care_form_max_intensity(form)
             if intensity_index(intensity) > intensity_index(max_int):
                 intensity = max_int
             free = rng.choice([0, 0, 1, 1, 2, 3])
-            rows.append(dict(
-                provider_id=loc.provider_id, location_id=loc.id, municipality_id=loc.municipality_id,
-                region_id=region.id, lat=loc.lat, lon=loc.lon, name=f"Groep {i}", care_form=form,
-                capacity=capacity, age_min=rng.choice([0, 6, 12]), age_max=rng.choice([17, 18, 21]),
-                gender_policy=rng.choice(["gemengd", "gemengd", "jongens", "meisjes"]),
-                risk_profiles=rng.choice(["A", "AB", "ABC"]), expertise=rng.sample(tags, rng.randint(1, 4)),
-                weekly_roster_hours=roster, occupancy_norm=norm, intensity=intensity,
-                max_intensity=max_int, is_crisis=form == "crisis", availability_funded=False,
-                day_tariff=200.0, free_places=free, held_places=0, admitting=True,
-                reported_at=now, version=1))
+            rows.append(
+                dict(
+                    provider_id=loc.provider_id,
+                    location_id=loc.id,
+                    municipality_id=loc.municipality_id,
+                    region_id=region.id,
+                    lat=loc.lat,
+                    lon=loc.lon,
+                    name=f"Groep {i}",
+                    care_form=form,
+                    capacity=capacity,
+                    age_min=rng.choice([0, 6, 12]),
+                    age_max=rng.choice([17, 18, 21]),
+                    gender_policy=rng.choice(["gemengd", "gemengd", "jongens", "meisjes"]),
+                    risk_profiles=rng.choice(["A", "AB", "ABC"]),
+                    expertise=rng.sample(tags, rng.randint(1, 4)),
+                    weekly_roster_hours=roster,
+                    occupancy_norm=norm,
+                    intensity=intensity,
+                    max_intensity=max_int,
+                    is_crisis=form == "crisis",
+                    availability_funded=False,
+                    day_tariff=200.0,
+                    free_places=free,
+                    held_places=0,
+                    admitting=True,
+                    reported_at=now,
+                    version=1,
+                )
+            )
         s.execute(insert(Group), rows)
         for i in range(50):
             m = rng.choice(muns)
             wanted = rng.sample([f for f in forms if f != "jeugdzorgplus"], 3)
-            s.add(Referral(region_id=region.id, reference=f"B-{i:04d}", birth_year=now.year - rng.randint(8, 17),
-                           birth_month=1, gender=rng.choice("mvx"), home_municipality_id=m.id,
-                           home_lat=m.lat, home_lon=m.lon, origin_region_code="JZ14", care_forms=wanted,
-                           required_intensity=rng.choice("ABCDE"), risk_profile=rng.choice("AB"),
-                           needs=rng.sample(tags, 2), urgency=3, excluded_provider_ids=[],
-                           excluded_group_ids=[], waiting_since=now, status="waiting",
-                           created_at=now, updated_at=now))
-        user = User(username="coordinator", password_hash="x", role="coordinator",
-                    region_id=region.id, created_at=now)
+            s.add(
+                Referral(
+                    region_id=region.id,
+                    reference=f"B-{i:04d}",
+                    birth_year=now.year - rng.randint(8, 17),
+                    birth_month=1,
+                    gender=rng.choice("mvx"),
+                    home_municipality_id=m.id,
+                    home_lat=m.lat,
+                    home_lon=m.lon,
+                    origin_region_code="JZ14",
+                    care_forms=wanted,
+                    required_intensity=rng.choice("ABCDE"),
+                    risk_profile=rng.choice("AB"),
+                    needs=rng.sample(tags, 2),
+                    urgency=3,
+                    excluded_provider_ids=[],
+                    excluded_group_ids=[],
+                    waiting_since=now,
+                    status="waiting",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        user = User(username="coordinator", password_hash="x", role="coordinator", region_id=region.id, created_at=now)
         s.add(user)
         s.flush()
         token, _ = create_access_token(user, settings)
@@ -150,12 +199,21 @@ def server_cpu_seconds(pid: int) -> float | None:
 
 def measure(url: str, token: str, n_requests: int) -> dict[str, float]:
     port = free_port()
-    env = {**os.environ, "PLEKWIJZER_DATABASE_URL": url, "PLEKWIJZER_SECRET_KEY": SECRET,
-           "PLEKWIJZER_ENVIRONMENT": "test", "PLEKWIJZER_RUN_PERIODIC_TASKS": "false"}
+    env = {
+        **os.environ,
+        "PLEKWIJZER_DATABASE_URL": url,
+        "PLEKWIJZER_SECRET_KEY": SECRET,
+        "PLEKWIJZER_ENVIRONMENT": "test",
+        "PLEKWIJZER_RUN_PERIODIC_TASKS": "false",
+    }
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=errors)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -194,9 +252,16 @@ def measure(url: str, token: str, n_requests: int) -> dict[str, float]:
     def pct(p: float) -> float:
         return times[min(len(times), math.ceil(p / 100 * len(times))) - 1]  # nearest rank
 
-    return {"groups": total, "cold_ms": cold_ms, "p50": statistics.median(times), "p95": pct(95),
-            "p99": pct(99), "max": times[-1], "n": len(times),
-            "cpu_ms": (cpu1 - cpu0) * 1000 / len(times) if cpu0 is not None and cpu1 is not None else None}
+    return {
+        "groups": total,
+        "cold_ms": cold_ms,
+        "p50": statistics.median(times),
+        "p95": pct(95),
+        "p99": pct(99),
+        "max": times[-1],
+        "n": len(times),
+        "cpu_ms": (cpu1 - cpu0) * 1000 / len(times) if cpu0 is not None and cpu1 is not None else None,
+    }
 
 
 def main() -> None:
@@ -227,13 +292,17 @@ def main() -> None:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 admin.dispose()
-    print("| database | groups | requests | first request (builds cache) ms | p50 ms | p95 ms | p99 ms "
-          "| max ms | server CPU ms/request |")
+    print(
+        "| database | groups | requests | first request (builds cache) ms | p50 ms | p95 ms | p99 ms "
+        "| max ms | server CPU ms/request |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for db_name, r in results:
         cpu = "n/a" if r["cpu_ms"] is None else f"{r['cpu_ms']:.1f}"
-        print(f"| {db_name} | {r['groups']} | {r['n']} | {r['cold_ms']:.0f} | {r['p50']:.1f} | "
-              f"{r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {cpu} |")
+        print(
+            f"| {db_name} | {r['groups']} | {r['n']} | {r['cold_ms']:.0f} | {r['p50']:.1f} | "
+            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {cpu} |"
+        )
     print(f"\nload average during the run: {os.getloadavg()[0]:.1f} (1 min), cores: {os.cpu_count()}")
 
 

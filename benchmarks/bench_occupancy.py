@@ -50,7 +50,7 @@ OTHER = ["JZ07", "JZ25", "JZ13"]
 def make_world(db: Database, n_groups: int) -> tuple[list[tuple[int, int, int]], str]:
     """Region, 10 providers, ``n_groups`` availability-funded groups; returns (group, provider,
     capacity) and an API key of provider 1."""
-    with db.session() as session:
+    with db.transaction() as session:
         region = Region(code="JZ14", name="Twente", settings={})
         session.add(region)
         session.flush()
@@ -63,8 +63,14 @@ def make_world(db: Database, n_groups: int) -> tuple[list[tuple[int, int, int]],
             provider = Provider(region_id=region.id, name=f"Aanbieder {p}", agb_code=f"{43000000 + p:08d}")
             session.add(provider)
             session.flush()
-            location = Location(provider_id=provider.id, municipality_id=town.id, name=f"Locatie {p}",
-                                postcode="7511", lat=52.2, lon=6.9)
+            location = Location(
+                provider_id=provider.id,
+                municipality_id=town.id,
+                name=f"Locatie {p}",
+                postcode="7511",
+                lat=52.2,
+                lon=6.9,
+            )
             session.add(location)
             session.flush()
             locations.append(location)
@@ -74,14 +80,21 @@ def make_world(db: Database, n_groups: int) -> tuple[list[tuple[int, int, int]],
             capacity = 6 + g % 7
             hours = {"crisis": 7.0, "driemilieu": 10.0, "jeugdzorgplus": 13.0}[form]
             norm = 1.0 if form == "crisis" else 0.95
-            group = create_group(session=session, location=locations[g % 10], name=f"Groep {g}", care_form=form,
-                                 capacity=capacity, age_min=12, age_max=18,
-                                 weekly_roster_hours=round(hours * capacity * norm * 7, 1), day_tariff=400.0,
-                                 free_places=0)
+            group = create_group(
+                session=session,
+                location=locations[g % 10],
+                name=f"Groep {g}",
+                care_form=form,
+                capacity=capacity,
+                age_min=12,
+                age_max=18,
+                weekly_roster_hours=round(hours * capacity * norm * 7, 1),
+                day_tariff=400.0,
+                free_places=0,
+            )
             groups.append((group.id, group.provider_id, capacity))
         full, prefix, key_hash = new_api_key()
-        session.add(ApiKey(provider_id=locations[0].provider_id, prefix=prefix, key_hash=key_hash,
-                           created_at=utcnow()))
+        session.add(ApiKey(provider_id=locations[0].provider_id, prefix=prefix, key_hash=key_hash, created_at=utcnow()))
     return groups, full
 
 
@@ -106,8 +119,11 @@ def year_of_stays(groups: list[tuple[int, int, int]], target_events: int, seed: 
                 discharged = admitted + timedelta(days=max(0.2, rng.expovariate(1 / mean_stay)))
                 origin = rng.choice(OTHER) if rng.random() < 0.2 else "JZ14"
                 done = discharged >= end
-                out.append(StaySpec(group_id, provider_id, f"b{group_id}-{bed}-{n}", origin, admitted,
-                                    None if done else discharged))
+                out.append(
+                    StaySpec(
+                        group_id, provider_id, f"b{group_id}-{bed}-{n}", origin, admitted, None if done else discharged
+                    )
+                )
                 events += 1 if done else 2
                 n += 1
                 moment = discharged + timedelta(days=rng.expovariate(1 / mean_gap))
@@ -129,19 +145,34 @@ def bench_ingest(db_url: str, api_key: str, groups: list[tuple[int, int, int]], 
         group_id = own[i % len(own)][0]
         turn = i // len(own)
         admitted = base + timedelta(minutes=turn * 10)
-        events.append({"event_id": f"ing-a{i}", "kind": "admission", "group_id": group_id,
-                       "at": admitted.isoformat(), "stay_reference": f"ing{i}",
-                       "origin_region_code": rng.choice(["JZ14", "JZ07"])})
-        events.append({"event_id": f"ing-d{i}", "kind": "discharge", "group_id": group_id,
-                       "at": (admitted + timedelta(minutes=5)).isoformat(), "stay_reference": f"ing{i}"})
+        events.append(
+            {
+                "event_id": f"ing-a{i}",
+                "kind": "admission",
+                "group_id": group_id,
+                "at": admitted.isoformat(),
+                "stay_reference": f"ing{i}",
+                "origin_region_code": rng.choice(["JZ14", "JZ07"]),
+            }
+        )
+        events.append(
+            {
+                "event_id": f"ing-d{i}",
+                "kind": "discharge",
+                "group_id": group_id,
+                "at": (admitted + timedelta(minutes=5)).isoformat(),
+                "stay_reference": f"ing{i}",
+            }
+        )
     batch = 500
     with TestClient(create_app(settings)) as client:
         started = time.perf_counter()
         accepted = 0
         refusals: dict[str, int] = {}
         for i in range(0, len(events), batch):
-            response = client.post("/api/v1/occupancy/events", json={"events": events[i:i + batch]},
-                                   headers={"X-API-Key": api_key})
+            response = client.post(
+                "/api/v1/occupancy/events", json={"events": events[i : i + batch]}, headers={"X-API-Key": api_key}
+            )
             accepted += response.json()["accepted"]
             for result in response.json()["results"]:
                 if result["status"] == "refused":
@@ -150,9 +181,14 @@ def bench_ingest(db_url: str, api_key: str, groups: list[tuple[int, int, int]], 
         dup_started = time.perf_counter()
         client.post("/api/v1/occupancy/events", json={"events": events[:batch]}, headers={"X-API-Key": api_key})
         dup_seconds = time.perf_counter() - dup_started
-    return {"events": len(events), "accepted": accepted, "refusals": refusals, "seconds": seconds,
-            "per_second": accepted / seconds,
-            "duplicate_batch_seconds": dup_seconds}
+    return {
+        "events": len(events),
+        "accepted": accepted,
+        "refusals": refusals,
+        "seconds": seconds,
+        "per_second": accepted / seconds,
+        "duplicate_batch_seconds": dup_seconds,
+    }
 
 
 def main() -> None:
@@ -171,24 +207,29 @@ def main() -> None:
     groups, api_key = make_world(db, args.groups)
     stays = year_of_stays(groups, args.events, seed=2025)
     load_started = time.perf_counter()
-    with db.session() as session:
+    with db.transaction() as session:
         n_events = bulk_insert_stays(session=session, stays=stays, source="bench")
     load_seconds = time.perf_counter() - load_started
 
     principal = Principal(kind="user", id=1, name="bench", role="admin", provider_id=None)
     timings = []
     for _ in range(args.repeats):
-        with db.session(write=False) as session:
+        with db.transaction(write=False) as session:
             started = time.perf_counter()
             report = post_calculation(session=session, principal=principal, region_code="JZ14", year=YEAR)
             timings.append(time.perf_counter() - started)
     grid_times = []
     group_ids = [g for g, _, _ in groups]
     for _ in range(args.repeats):
-        with db.session(write=False) as session:
+        with db.transaction(write=False) as session:
             started = time.perf_counter()
-            night_grid(session=session, group_ids=group_ids, own_codes=dict.fromkeys(group_ids, "JZ14"),
-                       start=datetime(YEAR, 1, 1).date(), end=datetime(YEAR, 12, 31).date())
+            night_grid(
+                session=session,
+                group_ids=group_ids,
+                own_codes=dict.fromkeys(group_ids, "JZ14"),
+                start=datetime(YEAR, 1, 1).date(),
+                end=datetime(YEAR, 12, 31).date(),
+            )
             grid_times.append(time.perf_counter() - started)
     # The expansion alone, on arrays already in memory.
     ids = np.array(sorted(g for g, _, _ in groups), dtype=np.int64)
@@ -208,18 +249,26 @@ def main() -> None:
     print("| measure | value |\n|---|---|")
     print(f"| groups / stays / events in the year | {len(groups)} / {len(stays)} / {n_events} |")
     print(f"| bulk load of the year (not part of the report) | {load_seconds:.2f} s |")
-    print(f"| post-calculation of the year, median of {args.repeats} (SQL + expansion + figures) "
-          f"| {statistics.median(timings):.3f} s (min {min(timings):.3f}, max {max(timings):.3f}) |")
-    print(f"| of which reading the stays and expanding them (night_grid), median "
-          f"| {statistics.median(grid_times):.3f} s |")
+    print(
+        f"| post-calculation of the year, median of {args.repeats} (SQL + expansion + figures) "
+        f"| {statistics.median(timings):.3f} s (min {min(timings):.3f}, max {max(timings):.3f}) |"
+    )
+    print(
+        f"| of which reading the stays and expanding them (night_grid), median "
+        f"| {statistics.median(grid_times):.3f} s |"
+    )
     print(f"| night expansion alone (numpy), median | {statistics.median(numpy_times) * 1000:.1f} ms |")
-    print(f"| report check: occupancy rate / groups below 50% | {total['occupancy_rate']:.3f} / "
-          f"{total['groups_below_50']} |")
+    print(
+        f"| report check: occupancy rate / groups below 50% | {total['occupancy_rate']:.3f} / "
+        f"{total['groups_below_50']} |"
+    )
     sys.stdout.flush()
     ingest = bench_ingest(url, api_key, groups, args.ingest_events)
-    print(f"| ingestion via POST /occupancy/events, batches of 500 | {ingest['per_second']:.0f} events/s "
-          f"({ingest['accepted']} of {ingest['events']} accepted in {ingest['seconds']:.2f} s; "
-          f"refused: {ingest['refusals'] or 'none'}) |")
+    print(
+        f"| ingestion via POST /occupancy/events, batches of 500 | {ingest['per_second']:.0f} events/s "
+        f"({ingest['accepted']} of {ingest['events']} accepted in {ingest['seconds']:.2f} s; "
+        f"refused: {ingest['refusals'] or 'none'}) |"
+    )
     print(f"| a batch of 500 duplicates | {ingest['duplicate_batch_seconds'] * 1000:.0f} ms |")
     tmp.cleanup()
 

@@ -80,14 +80,12 @@ def bench_batch(
         "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     quality = [
-        "| youths × groups | siblings | method | placed | mean km | mean letters above need "
-        "| objective |",
+        "| youths × groups | siblings | method | placed | mean km | mean letters above need | objective |",
         "|---|---:|---|---:|---:|---:|---:|",
     ]
     for n_y, n_g in sizes:
         for sib in (0.0, 0.1):
-            inst = make_instance(n_y, n_g, seed=21, points=points, sibling_fraction=sib,
-                                 mean_free=0.6)
+            inst = make_instance(n_y, n_g, seed=21, points=points, sibling_fraction=sib, mean_free=0.6)
             cands = build_candidates(inst, k=300)
             repeats = 5 if n_y * n_g <= 1_000_000 else 1
             floors, walls = [], []
@@ -127,8 +125,7 @@ def bench_seeds(points: list[tuple[float, float]] | None, time_limit: float) -> 
         "|---:|---:|---:|---:|---:|---|",
     ]
     for seed in range(20, 30):
-        inst = make_instance(300, 2_000, seed=seed, points=points, sibling_fraction=0.1,
-                             mean_free=0.6)
+        inst = make_instance(300, 2_000, seed=seed, points=points, sibling_fraction=0.1, mean_free=0.6)
         cands = build_candidates(inst, k=300)
         walls = []
         for _ in range(3):

@@ -42,8 +42,13 @@ SECRET = "benchmark-secret-key-that-is-long-enough-for-hs256"
 PG_ADMIN_URL = os.environ.get("PLEKWIJZER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # (care form, capacity, weekly roster hours): roster hours inside each form's maximum intensity.
-GROUP_KINDS = [("woongroep", 8, 220.0), ("behandelgroep", 8, 300.0), ("gezinshuis", 5, 60.0),
-               ("crisis", 6, 300.0), ("kamertraining", 6, 80.0)]
+GROUP_KINDS = [
+    ("woongroep", 8, 220.0),
+    ("behandelgroep", 8, 300.0),
+    ("gezinshuis", 5, 60.0),
+    ("crisis", 6, 300.0),
+    ("kamertraining", 6, 80.0),
+]
 
 
 @dataclass
@@ -58,54 +63,73 @@ class BenchWorld:
 
 
 def _seed(database_url: str, *, seed: int, providers: int, groups_per_provider: int) -> BenchWorld:
-    settings = Settings(environment="test", database_url=database_url, secret_key=SECRET,
-                        run_periodic_tasks=False)
+    settings = Settings(environment="test", database_url=database_url, secret_key=SECRET, run_periodic_tasks=False)
     db = Database(settings)
     rng = random.Random(seed)
     try:
-        with db.session() as session:
+        with db.transaction() as session:
             region = Region(code="JZ14", name="Twente", settings={})
             session.add(region)
             session.flush()
             municipalities = []
             for name, cbs, lat, lon, _pc in TWENTE_MUNICIPALITIES:
-                municipality = Municipality(region_id=region.id, cbs_code=cbs, name=name, lat=lat,
-                                            lon=lon)
+                municipality = Municipality(region_id=region.id, cbs_code=cbs, name=name, lat=lat, lon=lon)
                 session.add(municipality)
                 municipalities.append((municipality, lat, lon))
             session.flush()
-            world = BenchWorld(database_url=database_url, group_ids=[], capacities={},
-                               care_forms={}, admin_token="")
+            world = BenchWorld(database_url=database_url, group_ids=[], capacities={}, care_forms={}, admin_token="")
             for p in range(providers):
-                provider = Provider(region_id=region.id, name=f"Stichting Bench {p + 1}",
-                                    agb_code=f"4100{p + 1:04d}", phone_24h="053-0000000")
+                provider = Provider(
+                    region_id=region.id,
+                    name=f"Stichting Bench {p + 1}",
+                    agb_code=f"4100{p + 1:04d}",
+                    phone_24h="053-0000000",
+                )
                 session.add(provider)
                 session.flush()
                 municipality, lat, lon = rng.choice(municipalities)
-                location = Location(provider_id=provider.id, municipality_id=municipality.id,
-                                    name=f"Bench {p + 1} {municipality.name}", postcode="7511",
-                                    lat=lat + rng.uniform(-0.02, 0.02),
-                                    lon=lon + rng.uniform(-0.02, 0.02))
+                location = Location(
+                    provider_id=provider.id,
+                    municipality_id=municipality.id,
+                    name=f"Bench {p + 1} {municipality.name}",
+                    postcode="7511",
+                    lat=lat + rng.uniform(-0.02, 0.02),
+                    lon=lon + rng.uniform(-0.02, 0.02),
+                )
                 session.add(location)
                 session.flush()
                 for g in range(groups_per_provider):
                     care_form, capacity, hours = rng.choice(GROUP_KINDS)
-                    group = create_group(session=session, location=location,
-                                         name=f"Groep {p + 1}.{g + 1}", care_form=care_form,
-                                         capacity=capacity, age_min=12, age_max=18,
-                                         weekly_roster_hours=hours,
-                                         free_places=rng.randint(0, 2))
+                    group = create_group(
+                        session=session,
+                        location=location,
+                        name=f"Groep {p + 1}.{g + 1}",
+                        care_form=care_form,
+                        capacity=capacity,
+                        age_min=12,
+                        age_max=18,
+                        weekly_roster_hours=hours,
+                        free_places=rng.randint(0, 2),
+                    )
                     world.group_ids.append(group.id)  # type: ignore[arg-type]
                     world.capacities[group.id] = capacity  # type: ignore[index]
                     world.care_forms[group.id] = care_form  # type: ignore[index]
                     world.group_provider[group.id] = provider.id  # type: ignore[index]
                 full, prefix, key_hash = new_api_key()
-                session.add(ApiKey(provider_id=provider.id, prefix=prefix, key_hash=key_hash,  # type: ignore[arg-type]
-                                   name="bench", created_at=utcnow()))
+                session.add(
+                    ApiKey(
+                        provider_id=provider.id,
+                        prefix=prefix,
+                        key_hash=key_hash,  # type: ignore[arg-type]
+                        name="bench",
+                        created_at=utcnow(),
+                    )
+                )
                 world.api_keys[provider.id] = full  # type: ignore[index]
             # Argon2 is not on the measured path (tokens are signed here), so any hash will do.
-            admin = User(username="bench-admin", password_hash="-", role="admin",
-                         region_id=region.id, created_at=utcnow())
+            admin = User(
+                username="bench-admin", password_hash="-", role="admin", region_id=region.id, created_at=utcnow()
+            )
             session.add(admin)
             session.flush()
             world.admin_token = create_access_token(admin, settings)[0]
@@ -115,23 +139,26 @@ def _seed(database_url: str, *, seed: int, providers: int, groups_per_provider: 
 
 
 @contextmanager
-def bench_database(kind: str, *, seed: int = 2025, providers: int = 30,
-                   groups_per_provider: int = 5) -> Iterator[BenchWorld]:
+def bench_database(
+    kind: str, *, seed: int = 2025, providers: int = 30, groups_per_provider: int = 5
+) -> Iterator[BenchWorld]:
     """A fresh, migrated, seeded database; removed afterwards."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="plekwijzer-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
-            yield _seed(url, seed=seed, providers=providers,
-                        groups_per_provider=groups_per_provider)
+            yield _seed(url, seed=seed, providers=providers, groups_per_provider=groups_per_provider)
         return
     admin_url = make_url(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"plekwijzer_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False).replace(
-        "postgresql+psycopg://", "postgresql://", 1)
+    url = (
+        admin_url.set(database=name)
+        .render_as_string(hide_password=False)
+        .replace("postgresql+psycopg://", "postgresql://", 1)
+    )
     try:
         upgrade(url)
         yield _seed(url, seed=seed, providers=providers, groups_per_provider=groups_per_provider)
@@ -160,12 +187,32 @@ def server(database_url: str, *, workers: int = 1, timeout: float = 120.0) -> It
     from tests.servers import _wait_until_up, free_port
 
     port = free_port()
-    env = {**os.environ, "PLEKWIJZER_DATABASE_URL": database_url, "PLEKWIJZER_SECRET_KEY": SECRET,
-           "PLEKWIJZER_ENVIRONMENT": "test", "PLEKWIJZER_RUN_PERIODIC_TASKS": "false"}
+    env = {
+        **os.environ,
+        "PLEKWIJZER_DATABASE_URL": database_url,
+        "PLEKWIJZER_SECRET_KEY": SECRET,
+        "PLEKWIJZER_ENVIRONMENT": "test",
+        "PLEKWIJZER_RUN_PERIODIC_TASKS": "false",
+    }
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--workers",
-         str(workers), "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         try:
@@ -205,19 +252,24 @@ def percentile(values: Sequence[float], q: float) -> float:
 def summary_ms(values: Sequence[float]) -> tuple[float, float, float, float]:
     """p50, p99, max and mean in milliseconds of values in seconds."""
     ms = [v * 1000 for v in values]
-    return percentile(ms, 50), percentile(ms, 99), max(ms, default=float("nan")), (
-        statistics.fmean(ms) if ms else float("nan"))
+    return (
+        percentile(ms, 50),
+        percentile(ms, 99),
+        max(ms, default=float("nan")),
+        (statistics.fmean(ms) if ms else float("nan")),
+    )
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(f"{c:.1f}" if isinstance(c, float) else str(c)
-                                       for c in row) + " |")
+        lines.append("| " + " | ".join(f"{c:.1f}" if isinstance(c, float) else str(c) for c in row) + " |")
     return "\n".join(lines)
 
 
 def machine_note() -> str:
     load = os.getloadavg()
-    return (f"{os.cpu_count()} cores, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
-            f"at the end (other work shares this machine when above ~0.5)")
+    return (
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
+        f"at the end (other work shares this machine when above ~0.5)"
+    )

@@ -50,8 +50,14 @@ class Stats:
     ws_connected: int = 0
     ws_failures: int = 0
 
-    def record(self, op: str, started: float, response: httpx.Response | None, exc: Exception | None = None,
-               ok: tuple[int, ...] = (200, 201)) -> None:
+    def record(
+        self,
+        op: str,
+        started: float,
+        response: httpx.Response | None,
+        exc: Exception | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> None:
         elapsed = time.perf_counter() - started
         if response is not None and response.status_code in ok:
             self.latencies[op].append(elapsed)
@@ -65,8 +71,9 @@ class Stats:
                 self.error_samples.append(f"{op}: {detail}")
 
 
-async def call(stats: Stats, op: str, client: httpx.AsyncClient, method: str, url: str,
-               ok: tuple[int, ...] = (200, 201), **kwargs) -> httpx.Response | None:  # type: ignore[no-untyped-def]
+async def call(
+    stats: Stats, op: str, client: httpx.AsyncClient, method: str, url: str, ok: tuple[int, ...] = (200, 201), **kwargs
+) -> httpx.Response | None:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     try:
         response = await client.request(method, url, **kwargs)
@@ -87,20 +94,30 @@ async def provider_worker(stats, base, key, group_ids, rng, stop):  # type: igno
                 group = got.json()
                 free = rng.randint(group["held_places"], group["capacity"])
                 body = {"free_places": free, "admitting": True}
-                await call(stats, "PUT /groups/{id}/availability", client, "PUT",
-                           f"/api/v1/groups/{group_id}/availability", json=body,
-                           headers={"If-Match": got.headers["ETag"]})
+                await call(
+                    stats,
+                    "PUT /groups/{id}/availability",
+                    client,
+                    "PUT",
+                    f"/api/v1/groups/{group_id}/availability",
+                    json=body,
+                    headers={"If-Match": got.headers["ETag"]},
+                )
             await asyncio.sleep(rng.uniform(0.5, 1.5))
 
 
 async def coordinator_worker(stats, base, token, referral_ids, rng, stop):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while not stop.is_set():
             if referral_ids and rng.random() < 0.7:
                 referral_id = rng.choice(referral_ids)
-                await call(stats, "GET /referrals/{id}/options (ranking)", client, "GET",
-                           f"/api/v1/referrals/{referral_id}/options")
+                await call(
+                    stats,
+                    "GET /referrals/{id}/options (ranking)",
+                    client,
+                    "GET",
+                    f"/api/v1/referrals/{referral_id}/options",
+                )
             else:
                 await call(stats, "GET /availability", client, "GET", "/api/v1/availability")
             await asyncio.sleep(rng.uniform(0.5, 1.5))
@@ -111,24 +128,35 @@ async def crisis_worker(stats, base, token, rng, stop, counter):  # type: ignore
 
     # Positions (municipality centres): the postcode table is optional and not loaded here.
     positions = [(lat, lon) for _name, _code, lat, lon, _pc in TWENTE_MUNICIPALITIES]
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         while not stop.is_set():
-            found = await call(stats, "POST /crisis/search", client, "POST", "/api/v1/crisis/search",
-                               json={"age": rng.randint(8, 17), "lat": (pos := rng.choice(positions))[0],
-                                     "lon": pos[1]})
+            found = await call(
+                stats,
+                "POST /crisis/search",
+                client,
+                "POST",
+                "/api/v1/crisis/search",
+                json={"age": rng.randint(8, 17), "lat": (pos := rng.choice(positions))[0], "lon": pos[1]},
+            )
             results = found.json()["results"] if found is not None and found.status_code == 200 else []
             if results and rng.random() < 0.5:
                 target = results[0]["group_id"]
                 counter[0] += 1
-                held = await call(stats, "POST /holds", client, "POST", "/api/v1/holds",
-                                  json={"group_id": target, "crisis_reference": f"LOAD-{counter[0]}", "age": 14})
+                held = await call(
+                    stats,
+                    "POST /holds",
+                    client,
+                    "POST",
+                    "/api/v1/holds",
+                    json={"group_id": target, "crisis_reference": f"LOAD-{counter[0]}", "age": 14},
+                )
                 if held is not None and held.status_code == 201:
                     hold_id = held.json()["id"]
                     await asyncio.sleep(rng.uniform(0.2, 1.0))
                     if rng.random() < 0.2:
-                        await call(stats, "POST /holds/{id}/confirm", client, "POST",
-                                   f"/api/v1/holds/{hold_id}/confirm")
+                        await call(
+                            stats, "POST /holds/{id}/confirm", client, "POST", f"/api/v1/holds/{hold_id}/confirm"
+                        )
                     else:
                         await call(stats, "DELETE /holds/{id}", client, "DELETE", f"/api/v1/holds/{hold_id}")
             await asyncio.sleep(rng.uniform(1.0, 3.0))
@@ -172,12 +200,18 @@ async def run(args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
             bases = [s.base_url for s in servers]
             tokens = {}
             for username in ("coordinator", "crisis", "crisis2", "viewer", "admin"):
-                response = httpx.post(f"{bases[0]}/api/v1/auth/token", timeout=30,
-                                      data={"username": username, "password": world.passwords[username]})
+                response = httpx.post(
+                    f"{bases[0]}/api/v1/auth/token",
+                    timeout=30,
+                    data={"username": username, "password": world.passwords[username]},
+                )
                 response.raise_for_status()
                 tokens[username] = response.json()["access_token"]
-            referrals = httpx.get(f"{bases[0]}/api/v1/referrals?status=waiting", timeout=30,
-                                  headers={"Authorization": f"Bearer {tokens['coordinator']}"})
+            referrals = httpx.get(
+                f"{bases[0]}/api/v1/referrals?status=waiting",
+                timeout=30,
+                headers={"Authorization": f"Bearer {tokens['coordinator']}"},
+            )
             referral_ids = [r["id"] for r in referrals.json()] if referrals.status_code == 200 else []
 
             stats = Stats()
@@ -185,23 +219,53 @@ async def run(args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
             tasks = []
             listeners = ["viewer", "coordinator", "crisis", "admin"]
             for n in range(args.clients):
-                tasks.append(asyncio.create_task(
-                    listener(stats, bases[n % len(bases)], tokens[listeners[n % len(listeners)]], stop)))
+                tasks.append(
+                    asyncio.create_task(
+                        listener(stats, bases[n % len(bases)], tokens[listeners[n % len(listeners)]], stop)
+                    )
+                )
             providers = sorted(world.groups_by_provider)
             for n in range(args.providers):
                 provider_id = providers[n % len(providers)]
-                tasks.append(asyncio.create_task(provider_worker(
-                    stats, bases[n % len(bases)], world.provider_keys[provider_id],
-                    world.groups_by_provider[provider_id], random.Random(rng.random()), stop)))
+                tasks.append(
+                    asyncio.create_task(
+                        provider_worker(
+                            stats,
+                            bases[n % len(bases)],
+                            world.provider_keys[provider_id],
+                            world.groups_by_provider[provider_id],
+                            random.Random(rng.random()),
+                            stop,
+                        )
+                    )
+                )
             for n in range(args.coordinators):
-                tasks.append(asyncio.create_task(coordinator_worker(
-                    stats, bases[n % len(bases)], tokens["coordinator"], referral_ids,
-                    random.Random(rng.random()), stop)))
+                tasks.append(
+                    asyncio.create_task(
+                        coordinator_worker(
+                            stats,
+                            bases[n % len(bases)],
+                            tokens["coordinator"],
+                            referral_ids,
+                            random.Random(rng.random()),
+                            stop,
+                        )
+                    )
+                )
             counter = [0]
             for n in range(args.crisis):
-                tasks.append(asyncio.create_task(crisis_worker(
-                    stats, bases[n % len(bases)], tokens["crisis" if n % 2 else "crisis2"],
-                    random.Random(rng.random()), stop, counter)))
+                tasks.append(
+                    asyncio.create_task(
+                        crisis_worker(
+                            stats,
+                            bases[n % len(bases)],
+                            tokens["crisis" if n % 2 else "crisis2"],
+                            random.Random(rng.random()),
+                            stop,
+                            counter,
+                        )
+                    )
+                )
             started = time.monotonic()
             peak: dict[int, float] = {}
             while time.monotonic() - started < args.duration:
@@ -212,7 +276,7 @@ async def run(args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
             elapsed = time.monotonic() - started
             memory = [(s.base_url, *memory_mb(s.process.pid)) for s in servers]
             stop.set()
-            for task in tasks[:args.clients]:
+            for task in tasks[: args.clients]:
                 task.cancel()  # the listeners
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -220,48 +284,78 @@ async def run(args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
     rows = []
     for op in ops:
         values = stats.latencies.get(op, [])
-        rows.append({"operation": op, "requests": len(values) + stats.errors.get(op, 0),
-                     "rps": (len(values) + stats.errors.get(op, 0)) / elapsed,
-                     "p50_ms": percentile(values, 0.5) * 1000, "p99_ms": percentile(values, 0.99) * 1000,
-                     "expected_4xx": stats.expected.get(op, 0), "errors": stats.errors.get(op, 0)})
+        rows.append(
+            {
+                "operation": op,
+                "requests": len(values) + stats.errors.get(op, 0),
+                "rps": (len(values) + stats.errors.get(op, 0)) / elapsed,
+                "p50_ms": percentile(values, 0.5) * 1000,
+                "p99_ms": percentile(values, 0.99) * 1000,
+                "expected_4xx": stats.expected.get(op, 0),
+                "errors": stats.errors.get(op, 0),
+            }
+        )
     return {
-        "duration_s": round(elapsed, 1), "processes": args.processes, "clients": args.clients,
-        "providers": args.providers, "coordinators": args.coordinators, "crisis": args.crisis,
-        "rows": rows, "total_errors": sum(stats.errors.values()), "error_samples": stats.error_samples,
-        "feed": {"messages": stats.feed_messages, "ws_connected": stats.ws_connected,
-                 "ws_failures": stats.ws_failures,
-                 "p50_ms": percentile(stats.feed_delays, 0.5) * 1000,
-                 "p99_ms": percentile(stats.feed_delays, 0.99) * 1000,
-                 "max_ms": (max(stats.feed_delays) * 1000) if stats.feed_delays else float("nan")},
-        "memory": [{"process": base, "rss_mb": rss, "peak_mb": peak.get(pid, hwm), "hwm_mb": hwm}
-                   for (base, rss, hwm), pid in zip(memory, [s.process.pid for s in servers], strict=True)],
-        "load_average": os.getloadavg(), "cpus": os.cpu_count(),
+        "duration_s": round(elapsed, 1),
+        "processes": args.processes,
+        "clients": args.clients,
+        "providers": args.providers,
+        "coordinators": args.coordinators,
+        "crisis": args.crisis,
+        "rows": rows,
+        "total_errors": sum(stats.errors.values()),
+        "error_samples": stats.error_samples,
+        "feed": {
+            "messages": stats.feed_messages,
+            "ws_connected": stats.ws_connected,
+            "ws_failures": stats.ws_failures,
+            "p50_ms": percentile(stats.feed_delays, 0.5) * 1000,
+            "p99_ms": percentile(stats.feed_delays, 0.99) * 1000,
+            "max_ms": (max(stats.feed_delays) * 1000) if stats.feed_delays else float("nan"),
+        },
+        "memory": [
+            {"process": base, "rss_mb": rss, "peak_mb": peak.get(pid, hwm), "hwm_mb": hwm}
+            for (base, rss, hwm), pid in zip(memory, [s.process.pid for s in servers], strict=True)
+        ],
+        "load_average": os.getloadavg(),
+        "cpus": os.cpu_count(),
     }
 
 
 def markdown(result: dict, command: str) -> str:  # type: ignore[type-arg]
-    lines = [f"Command: `{command}`", "",
-             f"{result['duration_s']} s, {result['processes']} API processes, {result['clients']} websocket "
-             f"clients, {result['providers']} provider systems, {result['coordinators']} coordinators, "
-             f"{result['crisis']} crisis workers; {result['cpus']} CPUs, load average at the end "
-             f"{', '.join(f'{x:.1f}' for x in result['load_average'])}.", "",
-             "| operation | requests | req/s | p50 ms | p99 ms | 409/412 (expected) | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Command: `{command}`",
+        "",
+        f"{result['duration_s']} s, {result['processes']} API processes, {result['clients']} websocket "
+        f"clients, {result['providers']} provider systems, {result['coordinators']} coordinators, "
+        f"{result['crisis']} crisis workers; {result['cpus']} CPUs, load average at the end "
+        f"{', '.join(f'{x:.1f}' for x in result['load_average'])}.",
+        "",
+        "| operation | requests | req/s | p50 ms | p99 ms | 409/412 (expected) | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in result["rows"]:
-        lines.append(f"| {row['operation']} | {row['requests']} | {row['rps']:.1f} | {row['p50_ms']:.1f} | "
-                     f"{row['p99_ms']:.1f} | {row['expected_4xx']} | {row['errors']} |")
+        lines.append(
+            f"| {row['operation']} | {row['requests']} | {row['rps']:.1f} | {row['p50_ms']:.1f} | "
+            f"{row['p99_ms']:.1f} | {row['expected_4xx']} | {row['errors']} |"
+        )
     total = sum(r["requests"] for r in result["rows"])
-    lines.append(f"| **all** | {total} | {total / result['duration_s']:.1f} | | | | "
-                 f"{result['total_errors']} |")
+    lines.append(f"| **all** | {total} | {total / result['duration_s']:.1f} | | | | {result['total_errors']} |")
     feed = result["feed"]
-    lines += ["", "| live feed | value |", "|---|---:|",
-              f"| websocket clients connected | {feed['ws_connected']} |",
-              f"| connection failures | {feed['ws_failures']} |",
-              f"| messages received (all clients) | {feed['messages']} |",
-              f"| delay p50 (event time → client) | {feed['p50_ms']:.1f} ms |",
-              f"| delay p99 | {feed['p99_ms']:.1f} ms |",
-              f"| delay max | {feed['max_ms']:.1f} ms |",
-              "", "| API process | RSS at end MB | peak RSS MB |", "|---|---:|---:|"]
+    lines += [
+        "",
+        "| live feed | value |",
+        "|---|---:|",
+        f"| websocket clients connected | {feed['ws_connected']} |",
+        f"| connection failures | {feed['ws_failures']} |",
+        f"| messages received (all clients) | {feed['messages']} |",
+        f"| delay p50 (event time → client) | {feed['p50_ms']:.1f} ms |",
+        f"| delay p99 | {feed['p99_ms']:.1f} ms |",
+        f"| delay max | {feed['max_ms']:.1f} ms |",
+        "",
+        "| API process | RSS at end MB | peak RSS MB |",
+        "|---|---:|---:|",
+    ]
     for n, mem in enumerate(result["memory"], start=1):
         lines.append(f"| {n} ({mem['process']}) | {mem['rss_mb']:.0f} | {mem['hwm_mb']:.0f} |")
     if result["error_samples"]:
@@ -278,8 +372,11 @@ def main() -> int:
     parser.add_argument("--coordinators", type=int, default=4)
     parser.add_argument("--crisis", type=int, default=4)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--pg", default=os.environ.get("PLEKWIJZER_LOAD_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-                        help="PostgreSQL server to create the throw-away database on")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("PLEKWIJZER_LOAD_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="PostgreSQL server to create the throw-away database on",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_load.md")
     parser.add_argument("--json", help="also write the result as JSON to this file")

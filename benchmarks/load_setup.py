@@ -66,7 +66,7 @@ def fill(database_url: str, *, seed: int) -> LoadWorld:
     settings = Settings(environment="test", database_url=database_url, secret_key="x" * 40)
     db = Database(settings)
     users_file = Path(tempfile.mkdtemp()) / "users.txt"
-    with db.session() as session:
+    with db.transaction() as session:
         load_demo(session=session, seed=seed, users_file=users_file)
     passwords = {}
     for line in users_file.read_text().splitlines():
@@ -76,7 +76,7 @@ def fill(database_url: str, *, seed: int) -> LoadWorld:
         passwords[username] = password
     keys: dict[int, str] = {}
     groups: dict[int, list[int]] = {}
-    with db.session() as session:
+    with db.transaction() as session:
         from sqlmodel import select
 
         for provider in session.exec(select(Provider)).all():
@@ -85,8 +85,7 @@ def fill(database_url: str, *, seed: int) -> LoadWorld:
         for group in session.exec(select(Group)).all():
             groups.setdefault(group.provider_id, []).append(group.id)  # type: ignore[arg-type]
     db.dispose()
-    return LoadWorld(database_url=database_url, passwords=passwords, provider_keys=keys,
-                     groups_by_provider=groups)
+    return LoadWorld(database_url=database_url, passwords=passwords, provider_keys=keys, groups_by_provider=groups)
 
 
 @dataclass
@@ -111,11 +110,19 @@ def api_processes(database_url: str, count: int, *, secret_key: str | None = Non
     try:
         for _ in range(count):
             port = _free_port()
-            env = {**os.environ, "PLEKWIJZER_DATABASE_URL": database_url, "PLEKWIJZER_SECRET_KEY": secret,
-                   "PLEKWIJZER_ENVIRONMENT": "test"}
+            env = {
+                **os.environ,
+                "PLEKWIJZER_DATABASE_URL": database_url,
+                "PLEKWIJZER_SECRET_KEY": secret,
+                "PLEKWIJZER_ENVIRONMENT": "test",
+            }
             process = subprocess.Popen(
                 [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             servers.append(ServerProcess(f"http://127.0.0.1:{port}", process))
         for server in servers:
             deadline = time.monotonic() + 60

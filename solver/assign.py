@@ -77,9 +77,7 @@ class Candidates:
         self.by_youth = [order[bounds[i] : bounds[i + 1]] for i in range(len(self.youths))]
 
 
-def build_candidates(
-    instance: Instance, k: int = 300, table: GroupTable | None = None
-) -> Candidates:
+def build_candidates(instance: Instance, k: int = 300, table: GroupTable | None = None) -> Candidates:
     """At most ``k`` nearest feasible groups per youth, scored."""
     t0 = time.perf_counter()
     tab = table if table is not None else prepare_groups(instance.groups)
@@ -156,9 +154,7 @@ def _sibling_sets(youths: Sequence[Youth]) -> list[tuple[list[int], str]]:
     return [(members, youths[members[0]].together) for members in sets.values() if len(members) > 1]
 
 
-def _prune_for_siblings(
-    cands: Candidates, sets: list[tuple[list[int], str]], limit: int
-) -> Candidates:
+def _prune_for_siblings(cands: Candidates, sets: list[tuple[list[int], str]], limit: int) -> Candidates:
     """Drop arcs no feasible solution can use: a sibling member may only go to a group that has
     an arc for every member of its set, room for the whole set and profile-C room for all its C
     members (``together="group"``), or to a location where every member has an arc.  This is
@@ -170,15 +166,12 @@ def _prune_for_siblings(
     for members, mode in sets:
         arcs = [cands.by_youth[m] for m in members]
         if mode == "group":
-            common = set(cands.group[arcs[0]].tolist()).intersection(
-                *(cands.group[a].tolist() for a in arcs[1:])
-            )
+            common = set(cands.group[arcs[0]].tolist()).intersection(*(cands.group[a].tolist() for a in arcs[1:]))
             n_c = sum(cands.youths[m].risk_profile == "C" for m in members)
             common = {
                 g
                 for g in common
-                if tab.free_places[g] >= len(members)
-                and (n_c == 0 or limit - tab.profile_c_present[g] >= n_c)
+                if tab.free_places[g] >= len(members) and (n_c == 0 or limit - tab.profile_c_present[g] >= n_c)
             }
             for a in arcs:
                 keep[a] = np.isin(cands.group[a], list(common))
@@ -250,9 +243,7 @@ def _reasons(cands: Candidates, pos: int) -> tuple[str, ...]:
         )
         return (REASON_NO_GROUP, *tuple(f"{RULE_REASON[n]} ({c} groepen)" for c, n in detail))
     youth = cands.youths[pos]
-    if youth.sibling_set is not None and sum(
-        1 for y in cands.youths if y.sibling_set == youth.sibling_set
-    ) > 1:
+    if youth.sibling_set is not None and sum(1 for y in cands.youths if y.sibling_set == youth.sibling_set) > 1:
         return (REASON_SIBLINGS, REASON_TAKEN)
     return (REASON_TAKEN,)
 
@@ -282,8 +273,16 @@ def assign(
     n = len(cands.youths)
     is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
     net = bnb.build_network(
-        cands.youth, cands.group, cands.value, cands.by_youth, is_c, tab.free_places,
-        limit - tab.profile_c_present, tab.location_ids, sets, require_all,
+        cands.youth,
+        cands.group,
+        cands.value,
+        cands.by_youth,
+        is_c,
+        tab.free_places,
+        limit - tab.profile_c_present,
+        tab.location_ids,
+        sets,
+        require_all,
     )
     stats: dict[str, float] = {
         "arcs": float(len(cands.youth)),
@@ -291,8 +290,15 @@ def assign(
         "candidate_seconds": cands.build_seconds,
         "network_seconds": time.perf_counter() - t0,
     }
-    out = bnb.BranchAndBound(net, cands.youth, cands.value, n, deadline, require_all,
-                             polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol)).solve()
+    out = bnb.BranchAndBound(
+        net,
+        cands.youth,
+        cands.value,
+        n,
+        deadline,
+        require_all,
+        polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol),
+    ).solve()
     stats.update(out.stats)
     seconds = time.perf_counter() - t0
     if out.infeasible:
@@ -304,15 +310,12 @@ def assign(
     bound = (out.bound + 0.5 * n) / SCALE
     if out.solution is None:
         if require_all:
-            return _result(cands, instance, None, "timeout_no_solution", False, bound, seconds,
-                           stats)
+            return _result(cands, instance, None, "timeout_no_solution", False, bound, seconds, stats)
         out.solution = np.full(n, -1, dtype=np.int64)
     return _result(cands, instance, out.solution, "feasible", False, bound, seconds, stats)
 
 
-def min_cost_flow_floor(
-    instance: Instance, k: int = 300, candidates: Candidates | None = None
-) -> Result:
+def min_cost_flow_floor(instance: Instance, k: int = 300, candidates: Candidates | None = None) -> Result:
     """The same instance WITHOUT side rules (no profile-C limit, no siblings): plain capacities.
 
     A timing floor for ``assign``; its objective is also an upper bound on ``assign``'s.
@@ -320,13 +323,19 @@ def min_cost_flow_floor(
     t0 = time.perf_counter()
     cands = candidates if candidates is not None else build_candidates(instance, k)
     status, chosen, ub = _floor_flow(cands)
-    return _result(cands, instance, chosen, status, status == "optimal",
-                   ub / SCALE, time.perf_counter() - t0, {"arcs": float(len(cands.youth))})
+    return _result(
+        cands,
+        instance,
+        chosen,
+        status,
+        status == "optimal",
+        ub / SCALE,
+        time.perf_counter() - t0,
+        {"arcs": float(len(cands.youth))},
+    )
 
 
-def first_come_first_served(
-    instance: Instance, k: int = 300, candidates: Candidates | None = None
-) -> Result:
+def first_come_first_served(instance: Instance, k: int = 300, candidates: Candidates | None = None) -> Result:
     """Baseline: longest-waiting youth first takes its best-scoring free feasible place.
 
     A sibling set moves when its longest-waiting member's turn comes, and only as a whole.
@@ -338,9 +347,7 @@ def first_come_first_served(
     return _result(cands, instance, sol, "feasible", False, None, time.perf_counter() - t0, {})
 
 
-def _place_left_out_sets(
-    cands: Candidates, sets: list[tuple[list[int], str]], limit: int, sol: IntArray
-) -> IntArray:
+def _place_left_out_sets(cands: Candidates, sets: list[tuple[list[int], str]], limit: int, sol: IntArray) -> IntArray:
     """Put sibling sets that a solution leaves out back in, whole, where places remain."""
     out = [(members, mode) for members, mode in sets if (sol[members] < 0).all()]
     if not out:
@@ -371,8 +378,11 @@ def _fcfs_solution(cands: Candidates, limit: int) -> IntArray:
     c_load = np.zeros(len(tab), dtype=np.int64)
     c_room = limit - tab.profile_c_present
     sol = np.full(n, -1, dtype=np.int64)
-    set_of = {y.sibling_set: (members, mode) for members, mode in _sibling_sets(cands.youths)
-              for y in [cands.youths[members[0]]]}
+    set_of = {
+        y.sibling_set: (members, mode)
+        for members, mode in _sibling_sets(cands.youths)
+        for y in [cands.youths[members[0]]]
+    }
     done: set[str] = set()
     order = sorted(range(n), key=lambda p: (-cands.youths[p].waiting_days, cands.youths[p].id))
     for pos in order:

@@ -106,8 +106,7 @@ def build_network(
     patterns: dict[int, tuple[IntArray, IntArray]] = {}
     for s_idx, (members, mode) in enumerate(sets):
         if mode == "location":
-            pat = _location_patterns(members, arcs_by_youth, group_of_arc, is_c, free_places, c_room,
-                                     location_ids)
+            pat = _location_patterns(members, arcs_by_youth, group_of_arc, is_c, free_places, c_room, location_ids)
             if pat is not None:
                 patterns[s_idx] = pat
         if mode == "group" or s_idx in patterns:
@@ -125,24 +124,26 @@ def build_network(
     eset_parts: list[IntArray] = []
     ekey_parts: list[IntArray] = []
 
-    def add(t: IntArray, h: IntArray, cap: Num, cost: Num, cand: Num,
-            eset: Num | None = None, ekey: Num | None = None) -> None:
+    def add(
+        t: IntArray, h: IntArray, cap: Num, cost: Num, cand: Num, eset: Num | None = None, ekey: Num | None = None
+    ) -> None:
         k = len(t)
         t_parts.append(np.asarray(t, dtype=np.int64))
         h_parts.append(np.asarray(h, dtype=np.int64))
         cap_parts.append(np.broadcast_to(np.asarray(cap, dtype=np.int64), (k,)))
         cost_parts.append(np.broadcast_to(np.asarray(cost, dtype=np.int64), (k,)))
         cand_parts.append(np.broadcast_to(np.asarray(cand, dtype=np.int64), (k,)))
-        eset_parts.append(np.full(k, -1, dtype=np.int64) if eset is None else
-                          np.broadcast_to(np.asarray(eset, dtype=np.int64), (k,)))
-        ekey_parts.append(np.full(k, -2, dtype=np.int64) if ekey is None else
-                          np.broadcast_to(np.asarray(ekey, dtype=np.int64), (k,)))
+        eset_parts.append(
+            np.full(k, -1, dtype=np.int64) if eset is None else np.broadcast_to(np.asarray(eset, dtype=np.int64), (k,))
+        )
+        ekey_parts.append(
+            np.full(k, -2, dtype=np.int64) if ekey is None else np.broadcast_to(np.asarray(ekey, dtype=np.int64), (k,))
+        )
 
     # single youths
     single = ~in_set[youth_of_arc]
     ya, ga = youth_of_arc[single], group_of_arc[single]
-    add(ya, np.where(is_c[ya], c_node[ga], g_node[ga]), 1, -value[single] * scale,
-        np.flatnonzero(single))
+    add(ya, np.where(is_c[ya], c_node[ga], g_node[ga]), 1, -value[single] * scale, np.flatnonzero(single))
     supplies_list: list[tuple[int, int]] = []
     singles = np.flatnonzero(~in_set)
     if not require_all:
@@ -153,12 +154,13 @@ def build_network(
     for s_idx, (members, mode) in enumerate(sets):
         k = len(members)
         if mode == "group":
-            maps = [dict(zip(group_of_arc[arcs_by_youth[p]].tolist(),
-                             arcs_by_youth[p].tolist(), strict=True)) for p in members]
+            maps = [
+                dict(zip(group_of_arc[arcs_by_youth[p]].tolist(), arcs_by_youth[p].tolist(), strict=True))
+                for p in members
+            ]
             common = sorted(set(maps[0]).intersection(*maps[1:]))
             keys = np.array(common, dtype=np.int64)
-            marcs = np.array([[mp[g] for g in common] for mp in maps],
-                             dtype=np.int64).reshape(k, len(common))
+            marcs = np.array([[mp[g] for g in common] for mp in maps], dtype=np.int64).reshape(k, len(common))
             specs.append(SetSpec(members, keys, marcs, {g: g for g in common}, "group"))
             key_pos.append({g: j for j, g in enumerate(common)})
             total = value[marcs].sum(axis=0) if len(common) else np.zeros(0, dtype=np.int64)
@@ -213,8 +215,11 @@ def build_network(
                 next_node += len(keys)
                 add(loc_nodes, member_nodes, 1, 0, -1)
                 pos = np.searchsorted(keys, la)
-                inside = (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == la) \
-                    if len(keys) else np.zeros(len(a), dtype=bool)
+                inside = (
+                    (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == la)
+                    if len(keys)
+                    else np.zeros(len(a), dtype=bool)
+                )
                 a_in, pos_in = a[inside], pos[inside]
                 g_in = group_of_arc[a_in]
                 heads = c_node[g_in] if is_c[p] else g_node[g_in]
@@ -282,9 +287,7 @@ def _location_patterns(
                 use[g] = use.get(g, 0) + 1
                 if is_c[members[i]]:
                     use_c[g] = use_c.get(g, 0) + 1
-            if all(n <= free_places[g] for g, n in use.items()) and all(
-                n <= c_room[g] for g, n in use_c.items()
-            ):
+            if all(n <= free_places[g] for g, n in use.items()) and all(n <= c_room[g] for g, n in use_c.items()):
                 cols.append(combo)
                 locs.append(loc)
     marcs = np.array(cols, dtype=np.int64).reshape(len(cols), len(members)).T
@@ -300,7 +303,9 @@ class Solver:
         self.active = np.flatnonzero(active) if active is not None else np.arange(len(net.tails))
         self.smcf = min_cost_flow.SimpleMinCostFlow()
         self.arcs = self.smcf.add_arcs_with_capacity_and_unit_cost(
-            net.tails[self.active], net.heads[self.active], net.caps[self.active],
+            net.tails[self.active],
+            net.heads[self.active],
+            net.caps[self.active],
             net.costs[self.active],
         )
         self.smcf.set_nodes_supplies(np.arange(len(net.supplies)), net.supplies)
@@ -341,8 +346,9 @@ def set_loads(net: Network, flow: Flow) -> list[dict[int, int]]:
     """Per set: key -> units routed through it (UNPLACED for the sink)."""
     used = np.flatnonzero((net.entry_set >= 0) & (flow.flows > 0))
     loads: list[dict[int, int]] = [{} for _ in net.sets]
-    for s, key, f in zip(net.entry_set[used].tolist(), net.entry_key[used].tolist(),
-                         flow.flows[used].tolist(), strict=True):
+    for s, key, f in zip(
+        net.entry_set[used].tolist(), net.entry_key[used].tolist(), flow.flows[used].tolist(), strict=True
+    ):
         loads[s][key] = loads[s].get(key, 0) + f
     return loads
 
@@ -351,8 +357,9 @@ def split_sets(loads: list[dict[int, int]]) -> list[int]:
     return [s for s, ld in enumerate(loads) if len(ld) > 1]
 
 
-def potentials(tails: IntArray, heads: IntArray, caps: IntArray, costs: IntArray,
-               flows: IntArray, n_nodes: int, deadline: float) -> IntArray | None:
+def potentials(
+    tails: IntArray, heads: IntArray, caps: IntArray, costs: IntArray, flows: IntArray, n_nodes: int, deadline: float
+) -> IntArray | None:
     """Shortest-path distances from a virtual root over the residual graph (vectorised
     Bellman-Ford).  Optimal flow => no negative cycle => converges.  None past the deadline."""
     fwd = flows < caps
@@ -412,9 +419,16 @@ class BranchAndBound:
 
     ``polish`` may improve a feasible solution (it must return a feasible one)."""
 
-    def __init__(self, net: Network, youth_of_arc: IntArray, value: IntArray, n_youths: int,
-                 deadline: float, require_all: bool,
-                 polish: Callable[[IntArray], IntArray] | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        youth_of_arc: IntArray,
+        value: IntArray,
+        n_youths: int,
+        deadline: float,
+        require_all: bool,
+        polish: Callable[[IntArray], IntArray] | None = None,
+    ) -> None:
         self.net, self.scale = net, net.scale
         self.youth_of_arc, self.value, self.n_youths = youth_of_arc, value, n_youths
         self.deadline, self.require_all, self.polish = deadline, require_all, polish
@@ -436,8 +450,7 @@ class BranchAndBound:
             sol = self._solution(root, loads)
             return Outcome(sol, self._value(sol), root.ub // self.scale, True, False, self.stats)
         net = self.net
-        pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows,
-                         len(net.supplies), self.deadline)
+        pot = potentials(net.tails, net.heads, net.caps, net.costs, root.flows, len(net.supplies), self.deadline)
         self.stats["potentials_seconds"] = time.perf_counter() - t0 - self.stats["root_flow_seconds"]
         if pot is None:  # no reduced costs in time: no cores, search the full network
             finished, open_bound = self._search(self.solvers[0], root)
@@ -608,5 +621,4 @@ class BranchAndBound:
             return Outcome(None, None, open_bound // self.scale, False, False, stats)
         if finished:
             return Outcome(best_sol, best_val, best_val, True, False, stats)
-        return Outcome(best_sol, best_val, max(open_bound // self.scale, best_val), False, False,
-                       stats)
+        return Outcome(best_sol, best_val, max(open_bound // self.scale, best_val), False, False, stats)

@@ -174,9 +174,7 @@ def _form_columns(
         eff_intensity=eff[order],
         age_ok=(age_min[order][None, :] <= np.arange(31)[:, None])
         & (age_max[order][None, :] >= np.arange(31)[:, None]),
-        gender_ok={
-            g: (np.uint8(1) << policy.astype(np.uint8)) & _GENDER_OK[g] != 0 for g in _GENDER_OK
-        },
+        gender_ok={g: (np.uint8(1) << policy.astype(np.uint8)) & _GENDER_OK[g] != 0 for g in _GENDER_OK},
         risk_ok={p: (risk & np.uint8(1 << i)) != 0 for i, p in enumerate(RISK_PROFILES)},
         profile_c_present=profile_c_present[order],
         has_free=free_places[order] > 0,
@@ -191,9 +189,17 @@ def _by_form(table: GroupTable) -> FormColumns:
     if table.by_form is not None:
         return table.by_form
     cols = _form_columns(
-        table.care_form, table.intensity, table.max_intensity, table.age_min, table.age_max,
-        table.gender_policy, table.risk_mask, table.profile_c_present, table.free_places,
-        table.has_expected_date, table.xyz,
+        table.care_form,
+        table.intensity,
+        table.max_intensity,
+        table.age_min,
+        table.age_max,
+        table.gender_policy,
+        table.risk_mask,
+        table.profile_c_present,
+        table.free_places,
+        table.has_expected_date,
+        table.xyz,
     )
     object.__setattr__(table, "by_form", cols)
     return cols
@@ -212,19 +218,13 @@ def prepare_groups(groups: Sequence[Group]) -> GroupTable:
     care_form = np.array([CARE_FORM_INDEX[g.care_form] for g in groups_t], dtype=np.int8)
     intensity = np.array([INTENSITY_INDEX[g.intensity] for g in groups_t], dtype=np.int8)
     max_intensity = np.array([INTENSITY_INDEX[g.max_intensity] for g in groups_t], dtype=np.int8)
-    gender_policy = np.array(
-        [GENDER_POLICIES.index(g.gender_policy) for g in groups_t], dtype=np.int8
-    )
+    gender_policy = np.array([GENDER_POLICIES.index(g.gender_policy) for g in groups_t], dtype=np.int8)
     free_places = np.array([g.free_places for g in groups_t], dtype=np.int64)
     age_min = np.array([g.age_min for g in groups_t], dtype=np.int16)
     age_max = np.array([g.age_max for g in groups_t], dtype=np.int16)
-    risk_mask = np.array(
-        [sum(risk_bit[p] for p in g.risk_profiles) for g in groups_t], dtype=np.uint8
-    )
+    risk_mask = np.array([sum(risk_bit[p] for p in g.risk_profiles) for g in groups_t], dtype=np.uint8)
     profile_c_present = np.array([g.profile_c_present for g in groups_t], dtype=np.int64)
-    has_expected_date = np.array(
-        [g.expected_free_date is not None for g in groups_t], dtype=np.bool_
-    )
+    has_expected_date = np.array([g.expected_free_date is not None for g in groups_t], dtype=np.bool_)
     xyz = unit_vectors(lat, lon).reshape(n, 3)
     return GroupTable(
         groups=groups_t,
@@ -253,8 +253,17 @@ def prepare_groups(groups: Sequence[Group]) -> GroupTable:
         vocabulary=vocab,
         index_of={g.id: i for i, g in enumerate(groups_t)},
         by_form=_form_columns(
-            care_form, intensity, max_intensity, age_min, age_max, gender_policy, risk_mask,
-            profile_c_present, free_places, has_expected_date, xyz,
+            care_form,
+            intensity,
+            max_intensity,
+            age_min,
+            age_max,
+            gender_policy,
+            risk_mask,
+            profile_c_present,
+            free_places,
+            has_expected_date,
+            xyz,
         ),
     )
 
@@ -345,17 +354,11 @@ def evaluate(
     if need_int > 0:
         bad |= table.max_intensity < need_int
     fail |= bad.astype(u16) << u16(RULE_INDEX["intensity"])
-    fail |= ((table.age_min > youth.age) | (table.age_max < youth.age)).astype(u16) << u16(
-        RULE_INDEX["age"]
-    )
-    fail |= ((table.gender_bit & _GENDER_OK[youth.gender]) == 0).astype(u16) << u16(
-        RULE_INDEX["gender"]
-    )
+    fail |= ((table.age_min > youth.age) | (table.age_max < youth.age)).astype(u16) << u16(RULE_INDEX["age"])
+    fail |= ((table.gender_bit & _GENDER_OK[youth.gender]) == 0).astype(u16) << u16(RULE_INDEX["gender"])
     fail |= ((table.risk_mask & risk_bit) == 0).astype(u16) << u16(RULE_INDEX["risk_profile"])
     if youth.risk_profile == "C":
-        fail |= (table.profile_c_present >= weights.profile_c_limit).astype(u16) << u16(
-            RULE_INDEX["profile_c_limit"]
-        )
+        fail |= (table.profile_c_present >= weights.profile_c_limit).astype(u16) << u16(RULE_INDEX["profile_c_limit"])
     fail |= table.no_free_bit
 
     idx = np.flatnonzero((fail & ~_FREE_BIT) == 0)
@@ -408,8 +411,7 @@ class Ranking:
     expected_free_soon: tuple[RankedOption, ...]
 
 
-def _order(score: FloatArray, dist: FloatArray, gid: IntArray, rows: IntArray,
-           limit: int) -> IntArray:
+def _order(score: FloatArray, dist: FloatArray, gid: IntArray, rows: IntArray, limit: int) -> IntArray:
     """``rows`` by score (best first), then distance, then group id; the first ``limit``.
 
     ``np.argpartition`` first cuts the rows to those that can reach the top ``limit`` (ties at the
@@ -439,12 +441,23 @@ def _ranked_options(
     groups = table.groups
     return tuple(
         _option(
-            gid, sc, {"need": a, "intensity": b, "distance": c, "care_form": d}, km, free,
+            gid,
+            sc,
+            {"need": a, "intensity": b, "distance": c, "care_form": d},
+            km,
+            free,
             groups[r].expected_free_date,
         )
         for gid, sc, a, b, c, d, km, free, r in zip(
-            table.ids[t_rows].tolist(), score[at].tolist(), need, inten, distance, care,
-            dist[at].tolist(), table.free_places[t_rows].tolist(), t_rows.tolist(),
+            table.ids[t_rows].tolist(),
+            score[at].tolist(),
+            need,
+            inten,
+            distance,
+            care,
+            dist[at].tolist(),
+            table.free_places[t_rows].tolist(),
+            t_rows.tolist(),
             strict=True,
         )
     )
@@ -566,8 +579,9 @@ def rank(
     rows = cols.order[spos]
     la, lo_ = math.radians(youth.lat), math.radians(youth.lon)
     cos_la = math.cos(la)
-    dot = (cols.x[spos] * (cos_la * math.cos(lo_)) + cols.y[spos] * (cos_la * math.sin(lo_))
-           + cols.z[spos] * math.sin(la))
+    dot = (
+        cols.x[spos] * (cos_la * math.cos(lo_)) + cols.y[spos] * (cos_la * math.sin(lo_)) + cols.z[spos] * math.sin(la)
+    )
     dist = great_circle_km_from_dot(dot)
     if road_km:
         for at, gid in enumerate(table.ids[rows].tolist()):
@@ -599,21 +613,14 @@ def rank(
     intensity = np.maximum(0.0, 1.0 - w.intensity_step_penalty * steps)
     distance = np.exp(dist * (-1.0 / w.distance_scale_km))
     care = np.repeat(np.array(prefs), sizes)
-    score = (
-        w.need * need
-        + w.intensity * intensity
-        + w.distance * distance
-        + w.care_form_preference * care
-    )
+    score = w.need * need + w.intensity * intensity + w.distance * distance + w.care_form_preference * care
     comps = (need, intensity, distance, care)
     gid = table.ids[rows]
     return Ranking(
         youth_id=youth.id,
-        options=_ranked_options(table, rows, score, comps, dist,
-                                _order(score, dist, gid, feasible, limit)),
+        options=_ranked_options(table, rows, score, comps, dist, _order(score, dist, gid, feasible, limit)),
         excluded=dict(zip(RULE_NAMES, counts, strict=True)),
         feasible_count=len(feasible),
         total_groups=n,
-        expected_free_soon=_ranked_options(table, rows, score, comps, dist,
-                                           _order(score, dist, gid, soon_at, limit)),
+        expected_free_soon=_ranked_options(table, rows, score, comps, dist, _order(score, dist, gid, soon_at, limit)),
     )

@@ -24,9 +24,7 @@ INTENSITIES = vocabulary.INTENSITIES
 INTENSITY_INDEX: dict[str, int] = {letter: i for i, letter in enumerate(INTENSITIES)}
 #: Default ceiling per care form: used by generators and as a sensible default for
 #: ``Group.max_intensity``; a region can configure its own and pass it per group.
-CARE_FORM_MAX_INTENSITY: dict[str, str] = {
-    code: form.max_intensity for code, form in vocabulary.CARE_FORMS.items()
-}
+CARE_FORM_MAX_INTENSITY: dict[str, str] = {code: form.max_intensity for code, form in vocabulary.CARE_FORMS.items()}
 GENDER_POLICIES = vocabulary.GENDER_POLICIES
 RISK_PROFILES = vocabulary.RISK_PROFILES
 SECURE_CARE_FORM = vocabulary.SECURE_CARE_FORM

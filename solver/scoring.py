@@ -67,9 +67,7 @@ RULE_INDEX: dict[str, int] = {name: i for i, name in enumerate(RULE_NAMES)}
 COMPONENTS: tuple[str, ...] = ("need", "intensity", "distance", "care_form")
 
 
-def distance_km(
-    youth: Youth, group: Group, road_km: Mapping[tuple[int, int], float] | None = None
-) -> float:
+def distance_km(youth: Youth, group: Group, road_km: Mapping[tuple[int, int], float] | None = None) -> float:
     """Road distance when the table has the pair, great-circle distance otherwise."""
     if road_km is not None:
         road = road_km.get((youth.id, group.id))
@@ -78,9 +76,7 @@ def distance_km(
     return great_circle_km(youth.lat, youth.lon, group.lat, group.lon)
 
 
-def failed_rules(
-    youth: Youth, group: Group, weights: Weights, dist_km: float
-) -> list[str]:
+def failed_rules(youth: Youth, group: Group, weights: Weights, dist_km: float) -> list[str]:
     """Names of EVERY hard rule the pair fails, in rule order."""
     fails: list[str] = []
     if group.provider_id in youth.excluded_provider_ids or group.id in youth.excluded_group_ids:
@@ -143,14 +139,10 @@ def priority(youth: Youth, weights: Weights) -> float:
     return 0.5 * (youth.urgency - 1) / 4.0 + 0.5 * waited
 
 
-def components(
-    youth: Youth, group: Group, weights: Weights, dist_km: float
-) -> dict[str, float]:
+def components(youth: Youth, group: Group, weights: Weights, dist_km: float) -> dict[str, float]:
     return {
         "need": need_fit(youth.needs, group.expertise),
-        "intensity": intensity_fit(
-            group.intensity, youth.required_intensity, weights.intensity_step_penalty
-        ),
+        "intensity": intensity_fit(group.intensity, youth.required_intensity, weights.intensity_step_penalty),
         "distance": distance_fit(dist_km, weights.distance_scale_km),
         "care_form": care_form_fit(group.care_form, youth.acceptable_care_forms),
     }

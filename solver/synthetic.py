@@ -78,14 +78,10 @@ def make_groups(
         age_min = int(rng.integers(0, 14))
         age_max = min(23, age_min + int(rng.integers(4, 12)))
         risks = {"A"} | {p for p in ("B", "C") if rng.random() < 0.5}
-        expertise = frozenset(
-            NEED_TAGS[i] for i in rng.choice(len(NEED_TAGS), size=rng.integers(1, 7), replace=False)
-        )
+        expertise = frozenset(NEED_TAGS[i] for i in rng.choice(len(NEED_TAGS), size=rng.integers(1, 7), replace=False))
         free = int(rng.poisson(mean_free))
         expected = (
-            date(2025, 1, 1) + timedelta(days=int(rng.integers(1, 60)))
-            if free == 0 and rng.random() < 0.4
-            else None
+            date(2025, 1, 1) + timedelta(days=int(rng.integers(1, 60))) if free == 0 and rng.random() < 0.4 else None
         )
         lat, lon = _jitter(rng, loc_points[loc], 0.2)
         groups.append(
@@ -132,15 +128,10 @@ def make_youths(
             set_id += 1
             base = None
         k = int(rng.integers(1, 4))
-        forms = tuple(
-            CARE_FORMS[int(i)]
-            for i in rng.choice(len(CARE_FORMS), size=k, replace=False, p=_FORM_WEIGHTS)
-        )
+        forms = tuple(CARE_FORMS[int(i)] for i in rng.choice(len(CARE_FORMS), size=k, replace=False, p=_FORM_WEIGHTS))
         required = INTENSITIES[int(rng.integers(0, 6))]
         profile = str(rng.choice(["A", "A", "B", "B", "C"]))
-        needs = frozenset(
-            NEED_TAGS[i] for i in rng.choice(len(NEED_TAGS), size=rng.integers(0, 4), replace=False)
-        )
+        needs = frozenset(NEED_TAGS[i] for i in rng.choice(len(NEED_TAGS), size=rng.integers(0, 4), replace=False))
         point = _jitter(rng, pts[int(rng.integers(len(pts)))], 2.0)
         sibling: str | None = None
         together = "group"
@@ -170,9 +161,7 @@ def make_youths(
         youths.append(
             Youth(
                 id=yid + 1,
-                age=int(base.age + rng.integers(-3, 4)) if sibling and base else int(
-                    rng.integers(4, 21)
-                ),
+                age=int(base.age + rng.integers(-3, 4)) if sibling and base else int(rng.integers(4, 21)),
                 gender=str(rng.choice(["m", "v", "v", "m", "x"], p=[0.3, 0.3, 0.18, 0.18, 0.04])),
                 lat=point[0],
                 lon=point[1],

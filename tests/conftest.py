@@ -30,8 +30,9 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 def _pg_admin_url() -> str:
     assert PG_URL
-    url = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-                   if PG_URL.startswith("postgresql://") else PG_URL)
+    url = make_url(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") else PG_URL
+    )
     return url.render_as_string(hide_password=False)
 
 
@@ -48,8 +49,7 @@ def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         name = f"plekwijzer_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         with admin_engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        urls["postgresql"] = make_url(_pg_admin_url()).set(database=name).render_as_string(
-            hide_password=False)
+        urls["postgresql"] = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
         upgrade(urls["postgresql"])
     yield urls
     if admin_engine is not None:
@@ -69,8 +69,7 @@ def _empty_tables(url: str) -> None:
     tables = [t.name for t in SQLModel.metadata.sorted_tables]
     with engine.begin() as conn:  # type: ignore[attr-defined]
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                              + " RESTART IDENTITY CASCADE"))
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{table}"'))

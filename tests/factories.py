@@ -51,10 +51,22 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-def add_user(session: Any, settings: Settings, username: str, role: str,
-             provider_id: int | None = None, region_id: int | None = None) -> tuple[User, str]:
-    user = User(username=username, password_hash=password_hash(), role=role,
-                provider_id=provider_id, region_id=region_id, created_at=utcnow())
+def add_user(
+    session: Any,
+    settings: Settings,
+    username: str,
+    role: str,
+    provider_id: int | None = None,
+    region_id: int | None = None,
+) -> tuple[User, str]:
+    user = User(
+        username=username,
+        password_hash=password_hash(),
+        role=role,
+        provider_id=provider_id,
+        region_id=region_id,
+        created_at=utcnow(),
+    )
     session.add(user)
     session.flush()
     token, _ = create_access_token(user, settings)
@@ -63,65 +75,111 @@ def add_user(session: Any, settings: Settings, username: str, role: str,
 
 def add_api_key(session: Any, provider_id: int) -> str:
     full, prefix, key_hash = new_api_key()
-    session.add(ApiKey(provider_id=provider_id, prefix=prefix, key_hash=key_hash,
-                       created_at=utcnow()))
+    session.add(ApiKey(provider_id=provider_id, prefix=prefix, key_hash=key_hash, created_at=utcnow()))
     return full
 
 
 def add_group(session: Any, location: Location, **overrides: Any) -> Group:
     values: dict[str, Any] = {
-        "name": "Woongroep Esdoorn", "care_form": "woongroep", "capacity": 8, "age_min": 12,
-        "age_max": 18, "weekly_roster_hours": 220.0, "free_places": 2,
-        "expertise": ["trauma", "lvb"], "risk_profiles": "AB", "day_tariff": 200.0,
+        "name": "Woongroep Esdoorn",
+        "care_form": "woongroep",
+        "capacity": 8,
+        "age_min": 12,
+        "age_max": 18,
+        "weekly_roster_hours": 220.0,
+        "free_places": 2,
+        "expertise": ["trauma", "lvb"],
+        "risk_profiles": "AB",
+        "day_tariff": 200.0,
     }
     values.update(overrides)
     return create_group(session=session, location=location, **values)
 
 
 def build_world(db: Database, settings: Settings) -> World:
-    with db.session() as session:
+    with db.transaction() as session:
         region = Region(code="JZ14", name="Twente", settings={})
         session.add(region)
         session.flush()
-        enschede = Municipality(region_id=region.id, cbs_code="GM0153", name="Enschede",
-                                lat=52.218, lon=6.891)
-        almelo = Municipality(region_id=region.id, cbs_code="GM0141", name="Almelo",
-                              lat=52.356, lon=6.659)
+        enschede = Municipality(region_id=region.id, cbs_code="GM0153", name="Enschede", lat=52.218, lon=6.891)
+        almelo = Municipality(region_id=region.id, cbs_code="GM0141", name="Almelo", lat=52.356, lon=6.659)
         session.add_all([enschede, almelo])
         session.flush()
-        provider_a = Provider(region_id=region.id, name="Stichting De Linde", agb_code="41000001",
-                              phone_24h="053-1234567")
-        provider_b = Provider(region_id=region.id, name="Stichting Het Anker",
-                              agb_code="41000002", phone_24h="0546-765432")
+        provider_a = Provider(
+            region_id=region.id, name="Stichting De Linde", agb_code="41000001", phone_24h="053-1234567"
+        )
+        provider_b = Provider(
+            region_id=region.id, name="Stichting Het Anker", agb_code="41000002", phone_24h="0546-765432"
+        )
         session.add_all([provider_a, provider_b])
         session.flush()
-        loc_a = Location(provider_id=provider_a.id, municipality_id=enschede.id,
-                         name="De Linde Enschede", postcode="7511", lat=52.22, lon=6.89)
-        loc_b = Location(provider_id=provider_b.id, municipality_id=almelo.id,
-                         name="Het Anker Almelo", postcode="7600", lat=52.36, lon=6.66)
+        loc_a = Location(
+            provider_id=provider_a.id,
+            municipality_id=enschede.id,
+            name="De Linde Enschede",
+            postcode="7511",
+            lat=52.22,
+            lon=6.89,
+        )
+        loc_b = Location(
+            provider_id=provider_b.id,
+            municipality_id=almelo.id,
+            name="Het Anker Almelo",
+            postcode="7600",
+            lat=52.36,
+            lon=6.66,
+        )
         session.add_all([loc_a, loc_b])
         session.flush()
         groups_a = [
             add_group(session, loc_a),
-            add_group(session, loc_a, name="Behandelgroep Eik", care_form="behandelgroep",
-                      capacity=6, weekly_roster_hours=260.0, free_places=1),
+            add_group(
+                session,
+                loc_a,
+                name="Behandelgroep Eik",
+                care_form="behandelgroep",
+                capacity=6,
+                weekly_roster_hours=260.0,
+                free_places=1,
+            ),
         ]
         groups_b = [
-            add_group(session, loc_b, name="Gezinshuis Beuk", care_form="gezinshuis",
-                      capacity=5, weekly_roster_hours=60.0, free_places=1),
-            add_group(session, loc_b, name="Crisisgroep Wilg", care_form="crisis", capacity=4,
-                      weekly_roster_hours=200.0, free_places=1),
+            add_group(
+                session,
+                loc_b,
+                name="Gezinshuis Beuk",
+                care_form="gezinshuis",
+                capacity=5,
+                weekly_roster_hours=60.0,
+                free_places=1,
+            ),
+            add_group(
+                session,
+                loc_b,
+                name="Crisisgroep Wilg",
+                care_form="crisis",
+                capacity=4,
+                weekly_roster_hours=200.0,
+                free_places=1,
+            ),
         ]
-        world = World(settings=settings, region_id=region.id,  # type: ignore[arg-type]
-                      municipality_ids={"Enschede": enschede.id, "Almelo": almelo.id},  # type: ignore[dict-item]
-                      provider_a=provider_a.id, provider_b=provider_b.id,  # type: ignore[arg-type]
-                      groups_a=[g.id for g in groups_a],  # type: ignore[misc]
-                      groups_b=[g.id for g in groups_b])  # type: ignore[misc]
-        for name, role, provider in [("admin", "admin", None),
-                                     ("coordinator", "coordinator", None),
-                                     ("crisis", "crisis", None), ("viewer", "viewer", None),
-                                     ("provider_a", "provider", provider_a.id),
-                                     ("provider_b", "provider", provider_b.id)]:
+        world = World(
+            settings=settings,
+            region_id=region.id,  # type: ignore[arg-type]
+            municipality_ids={"Enschede": enschede.id, "Almelo": almelo.id},  # type: ignore[dict-item]
+            provider_a=provider_a.id,
+            provider_b=provider_b.id,  # type: ignore[arg-type]
+            groups_a=[g.id for g in groups_a],  # type: ignore[misc]
+            groups_b=[g.id for g in groups_b],
+        )  # type: ignore[misc]
+        for name, role, provider in [
+            ("admin", "admin", None),
+            ("coordinator", "coordinator", None),
+            ("crisis", "crisis", None),
+            ("viewer", "viewer", None),
+            ("provider_a", "provider", provider_a.id),
+            ("provider_b", "provider", provider_b.id),
+        ]:
             user, token = add_user(session, settings, name, role, provider, region.id)
             world.users[name] = user
             world.tokens[name] = token
@@ -136,39 +194,48 @@ def build_world(db: Database, settings: Settings) -> World:
 def referral_body(reference: str = "TW-0001", **overrides: Any) -> dict[str, Any]:
     today = utcnow().date()
     body: dict[str, Any] = {
-        "reference": reference, "birth_year": today.year - 14, "birth_month": 1, "gender": "m",
-        "home_municipality": "Enschede", "care_forms": ["woongroep", "behandelgroep"],
-        "required_intensity": "C", "risk_profile": "A", "needs": ["trauma"], "urgency": 3,
+        "reference": reference,
+        "birth_year": today.year - 14,
+        "birth_month": 1,
+        "gender": "m",
+        "home_municipality": "Enschede",
+        "care_forms": ["woongroep", "behandelgroep"],
+        "required_intensity": "C",
+        "risk_profile": "A",
+        "needs": ["trauma"],
+        "urgency": 3,
     }
     body.update(overrides)
     return body
 
 
 def create_referral(client: Any, world: Any, reference: str = "TW-0001", **overrides: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/referrals", json=referral_body(reference, **overrides),
-                           headers=world.headers("coordinator"))
+    response = client.post(
+        "/api/v1/referrals", json=referral_body(reference, **overrides), headers=world.headers("coordinator")
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def group_row(db: Any, group_id: int) -> Any:
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return session.get(Group, group_id)
 
 
 def set_free(client: Any, world: Any, group_id: int, free: int, who: str, **extra: Any) -> None:
-    response = client.put(f"/api/v1/groups/{group_id}/availability",
-                          json={"free_places": free, **extra}, headers=world.headers(who))
+    response = client.put(
+        f"/api/v1/groups/{group_id}/availability", json={"free_places": free, **extra}, headers=world.headers(who)
+    )
     assert response.status_code == 200, response.text
 
 
-def put_availability(client: Any, world: Any, group_id: int, body: dict[str, Any], who: str = "provider_a",
-                     **headers: str) -> Any:
+def put_availability(
+    client: Any, world: Any, group_id: int, body: dict[str, Any], who: str = "provider_a", **headers: str
+) -> Any:
     """A raw availability report (the response is returned, whatever its status)."""
-    return client.put(f"/api/v1/groups/{group_id}/availability", json=body,
-                      headers={**world.headers(who), **headers})
+    return client.put(f"/api/v1/groups/{group_id}/availability", json=body, headers={**world.headers(who), **headers})
 
 
 def count_events_and_audit(db: Any) -> tuple[int, int]:
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return (len(session.exec(select(Event)).all()), len(session.exec(select(AuditEntry)).all()))

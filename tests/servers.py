@@ -31,8 +31,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(base_url: str, timeout: float = 60.0, process: subprocess.Popen | None = None
-                   ) -> None:
+def _wait_until_up(base_url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -52,8 +51,9 @@ def running_server(settings: Settings) -> Iterator[str]:
     from backend.main import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -67,17 +67,36 @@ def running_server(settings: Settings) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(database_url: str, *, secret_key: str, workers: int = 1,
-                   extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def server_process(
+    database_url: str, *, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """``plekwijzer serve`` as its own process; yields the base URL."""
     port = free_port()
-    env = {**os.environ, "PLEKWIJZER_DATABASE_URL": database_url,
-           "PLEKWIJZER_SECRET_KEY": secret_key, "PLEKWIJZER_ENVIRONMENT": "test",
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PLEKWIJZER_DATABASE_URL": database_url,
+        "PLEKWIJZER_SECRET_KEY": secret_key,
+        "PLEKWIJZER_ENVIRONMENT": "test",
+        **(extra_env or {}),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--workers",
-         str(workers), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url, process=process)

@@ -13,10 +13,13 @@ from backend.users.models import Role
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit", response_model=list[AuditEntryPublic],
-            dependencies=[require_roles(Role.admin)])
-def get_audit(session: ReadSessionDep, object_type: str | None = None, object_id: str | None = None,
-              limit: int = Query(default=200, ge=1, le=5000)) -> list[AuditEntry]:
+@router.get("/audit", response_model=list[AuditEntryPublic], dependencies=[require_roles(Role.admin)])
+def get_audit(
+    session: ReadSessionDep,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)

@@ -26,7 +26,16 @@ def record(
     """One audit row as a plain INSERT on the session's connection: no ORM object and no flush,
     so it is cheap on hot paths; it commits or rolls back (savepoints included) with the
     change it records."""
-    session.connection().execute(_INSERT_AUDIT, {
-        "at": utcnow(), "actor": actor.label, "actor_role": actor.role, "action": action,
-        "object_type": object_type, "object_id": str(object_id), "purpose": purpose,
-        "detail": detail or {}})
+    session.connection().execute(
+        _INSERT_AUDIT,
+        {
+            "at": utcnow(),
+            "actor": actor.label,
+            "actor_role": actor.role,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "purpose": purpose,
+            "detail": detail or {},
+        },
+    )

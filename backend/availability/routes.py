@@ -30,8 +30,9 @@ def parse_if_match(value: str | None) -> int | None:
         return None
     raw = value.strip().removeprefix("W/").strip('"')
     if not raw.isdigit():
-        raise RuleViolation("If-Match moet een versie zijn zoals in de ETag, bijvoorbeeld \"3\".",
-                            code="if_match_invalid")
+        raise RuleViolation(
+            'If-Match moet een versie zijn zoals in de ETag, bijvoorbeeld "3".', code="if_match_invalid"
+        )
     return int(raw)
 
 
@@ -42,8 +43,12 @@ def etag(version: int) -> str:
 @router.put(
     "/groups/{group_id}/availability",
     response_model=GroupPublic,
-    responses={404: {"description": "Groep niet gevonden"}, 409: {"description": "Conflict"},
-               412: {"description": "Versieconflict"}, 422: {"description": "Ongeldige invoer"}},
+    responses={
+        404: {"description": "Groep niet gevonden"},
+        409: {"description": "Conflict"},
+        412: {"description": "Versieconflict"},
+        422: {"description": "Ongeldige invoer"},
+    },
     dependencies=[require_roles(Role.provider, Role.admin)],
 )
 async def put_availability(
@@ -66,9 +71,16 @@ async def put_availability(
 
     def unit_of_work() -> PlaceChange:
         with db.transaction(single_statement=True) as session:
-            return service.report(session=session, principal=principal, group_id=group_id, report=report,
-                                  expected_version=expected, stale_after_hours=settings.stale_after_hours,
-                                  idempotency_key=idempotency_key, path=request.scope["path"])
+            return service.report(
+                session=session,
+                principal=principal,
+                group_id=group_id,
+                report=report,
+                expected_version=expected,
+                stale_after_hours=settings.stale_after_hours,
+                idempotency_key=idempotency_key,
+                path=request.scope["path"],
+            )
 
     change = await run_in_threadpool(unit_of_work)
     headers = {"ETag": etag(change.version), "X-Event-Seq": str(change.seq)}
@@ -93,24 +105,33 @@ def get_availability(
     client can subscribe to `/api/v1/live?since=seq` and miss nothing."""
     settings: Settings = request.app.state.settings
     seq = last_seq(session)
-    groups = list_groups(session=session, principal=principal,
-                         stale_after_hours=settings.stale_after_hours, care_forms=care_form,
-                         municipality_ids=municipality_id, min_free=min_free,
-                         admitting_only=admitting_only, provider_id=provider_id,
-                         region_id=region_id)
+    groups = list_groups(
+        session=session,
+        principal=principal,
+        stale_after_hours=settings.stale_after_hours,
+        care_forms=care_form,
+        municipality_ids=municipality_id,
+        min_free=min_free,
+        admitting_only=admitting_only,
+        provider_id=provider_id,
+        region_id=region_id,
+    )
     body = AvailabilityList(
-        groups=groups, total_groups=len(groups),
+        groups=groups,
+        total_groups=len(groups),
         total_free_places=sum(g.free_places for g in groups if g.admitting),
         stale_groups=sum(1 for g in groups if g.stale),
-        stale_after_hours=settings.stale_after_hours, generated_at=utcnow(),
+        stale_after_hours=settings.stale_after_hours,
+        generated_at=utcnow(),
     ).model_dump(mode="json")
     body["seq"] = seq
     return JSONResponse(body, headers={"X-Event-Seq": str(seq)})
 
 
 @router.get("/groups/{group_id}/availability", response_model=GroupPublic)
-def get_group_availability(group_id: int, request: Request, session: ReadSessionDep,
-                           principal: CurrentPrincipal) -> JSONResponse:
+def get_group_availability(
+    group_id: int, request: Request, session: ReadSessionDep, principal: CurrentPrincipal
+) -> JSONResponse:
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")

@@ -50,8 +50,17 @@ AVAILABILITY_CHANGED = "availability.changed"
 AUDIT_ACTION = "availability.update"
 AUDIT_PURPOSE = "beschikbaarheid gemeld"
 # The columns this module owns (tests/backend/availability/test_place_owner.py reads this).
-PLACE_COLUMNS = ("free_places", "held_places", "admitting", "not_admitting_reason",
-                 "expected_free_date", "waiting_list", "reported_at", "reported_by", "version")
+PLACE_COLUMNS = (
+    "free_places",
+    "held_places",
+    "admitting",
+    "not_admitting_reason",
+    "expected_free_date",
+    "waiting_list",
+    "reported_at",
+    "reported_by",
+    "version",
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,14 @@ class PlaceChange:
     replayed: bool = False  # an earlier answer to the same Idempotency-Key
 
 
-def open_places(group: Group, *, free_places: int, admitting: bool = True, reason: str | None = None,
-                reported_at: datetime | None = None) -> None:
+def open_places(
+    group: Group,
+    *,
+    free_places: int,
+    admitting: bool = True,
+    reason: str | None = None,
+    reported_at: datetime | None = None,
+) -> None:
     """The places of a group that is being created (not yet stored: no event, no audit)."""
     group.free_places = free_places
     group.admitting = admitting
@@ -95,12 +110,17 @@ _c = _GROUPS.c
 def _guarded_update(*guard: ColumnElement[bool], **values: Any) -> Any:
     """An UPDATE of one group (``:group_id``) where ``guard`` holds, version + 1, returning
     the whole row; built once per operation (``b_``: SQLAlchemy reserves the column names)."""
-    return (update(_GROUPS).where(_c.id == bindparam("b_group_id"), *guard)
-            .values(**values, version=_c.version + 1).returning(*_GROUPS.c))
+    return (
+        update(_GROUPS)
+        .where(_c.id == bindparam("b_group_id"), *guard)
+        .values(**values, version=_c.version + 1)
+        .returning(*_GROUPS.c)
+    )
 
 
-def _apply(session: Session, statement: Any, params: dict[str, Any], notice: Notice,
-           stale_after_hours: float) -> PlaceChange | None:
+def _apply(
+    session: Session, statement: Any, params: dict[str, Any], notice: Notice, stale_after_hours: float
+) -> PlaceChange | None:
     """Run an operation's guarded UPDATE, then write its event and audit row. None when the
     guard refused the change: nothing is written."""
     row = session.connection().execute(statement, params).one_or_none()
@@ -111,13 +131,26 @@ def _apply(session: Session, statement: Any, params: dict[str, Any], notice: Not
 
 def _announce(session: Session, row: Any, notice: Notice, *, stale_after_hours: float) -> PlaceChange:
     public = group_public_json(row, stale_after_hours=stale_after_hours)
-    seq = append_event(session=session, type=notice.event_type, payload={"group": public, **notice.extra},
-                       group_id=row["id"], provider_id=row["provider_id"], region_id=row["region_id"],
-                       actor=notice.actor.label).seq
-    audit.record(session=session, actor=notice.actor, action=notice.action, object_type=notice.object_type,
-                 object_id=notice.object_id, purpose=notice.purpose, detail={**notice.detail, "seq": seq})
+    seq = append_event(
+        session=session,
+        type=notice.event_type,
+        payload={"group": public, **notice.extra},
+        group_id=row["id"],
+        provider_id=row["provider_id"],
+        region_id=row["region_id"],
+        actor=notice.actor.label,
+    ).seq
+    audit.record(
+        session=session,
+        actor=notice.actor,
+        action=notice.action,
+        object_type=notice.object_type,
+        object_id=notice.object_id,
+        purpose=notice.purpose,
+        detail={**notice.detail, "seq": seq},
+    )
     # An ORM copy of the group in this session must not show the old places.
-    cached = session.identity_map.get(session.identity_key(Group, row["id"]))  # type: ignore[attr-defined]
+    cached = session.identity_map.get(session.identity_key(Group, row["id"]))
     if cached is not None:
         session.expire(cached)
     return PlaceChange(group=public, seq=seq, version=row["version"])
@@ -127,8 +160,9 @@ def _announce(session: Session, row: Any, notice: Notice, *, stale_after_hours: 
 
 _CLAIM = _guarded_update(_c.admitting.is_(True), _c.held_places < _c.free_places, held_places=_c.held_places + 1)
 _RELEASE = _guarded_update(_c.held_places > 0, held_places=_c.held_places - 1)
-_OCCUPY = _guarded_update(_c.held_places > 0, _c.free_places > 0, held_places=_c.held_places - 1,
-                          free_places=_c.free_places - 1)
+_OCCUPY = _guarded_update(
+    _c.held_places > 0, _c.free_places > 0, held_places=_c.held_places - 1, free_places=_c.free_places - 1
+)
 
 
 def claim(*, session: Session, group_id: int, notice: Notice, stale_after_hours: float) -> PlaceChange | None:
@@ -148,8 +182,9 @@ def occupy(*, session: Session, group_id: int, notice: Notice, stale_after_hours
     return _apply(session, _OCCUPY, {"b_group_id": group_id}, notice, stale_after_hours)
 
 
-def change_group(*, session: Session, group_id: int, values: dict[str, Any], notice: Notice,
-                 stale_after_hours: float) -> PlaceChange:
+def change_group(
+    *, session: Session, group_id: int, values: dict[str, Any], notice: Notice, stale_after_hours: float
+) -> PlaceChange:
     """Any other change of the group row: its version moves and the live feed shows it."""
     if set(values) & set(PLACE_COLUMNS):
         raise ValueError("places change through report, claim, release or occupy")
@@ -162,8 +197,16 @@ def change_group(*, session: Session, group_id: int, values: dict[str, Any], not
 # --- reports -----------------------------------------------------------------------------------
 
 
-def check_report(*, principal: Principal, report: AvailabilityUpdate, expected_version: int | None,
-                 provider_id: int, version: int, capacity: int, held_places: int) -> None:
+def check_report(
+    *,
+    principal: Principal,
+    report: AvailabilityUpdate,
+    expected_version: int | None,
+    provider_id: int,
+    version: int,
+    capacity: int,
+    held_places: int,
+) -> None:
     """The rules a report must pass against the group as it is now (locked); each failure
     raises with a message for the planner."""
     ensure_provider_access(principal, provider_id)
@@ -175,8 +218,7 @@ def check_report(*, principal: Principal, report: AvailabilityUpdate, expected_v
         )
     if report.free_places > capacity:
         raise RuleViolation(
-            f"Vrije plaatsen ({report.free_places}) kan niet meer zijn dan de capaciteit van "
-            f"de groep ({capacity}).",
+            f"Vrije plaatsen ({report.free_places}) kan niet meer zijn dan de capaciteit van de groep ({capacity}).",
             code="free_places_above_capacity",
         )
     held = held_places
@@ -189,9 +231,17 @@ def check_report(*, principal: Principal, report: AvailabilityUpdate, expected_v
         )
 
 
-def report(*, session: Session, principal: Principal, group_id: int, report: AvailabilityUpdate,
-           expected_version: int | None, stale_after_hours: float, idempotency_key: str | None = None,
-           path: str = "") -> PlaceChange:
+def report(
+    *,
+    session: Session,
+    principal: Principal,
+    group_id: int,
+    report: AvailabilityUpdate,
+    expected_version: int | None,
+    stale_after_hours: float,
+    idempotency_key: str | None = None,
+    path: str = "",
+) -> PlaceChange:
     """Store a provider's report. With an ``idempotency_key`` a retry gets the first answer
     (``replayed``), and the same key with another body is refused."""
     body_hash = None
@@ -199,15 +249,24 @@ def report(*, session: Session, principal: Principal, group_id: int, report: Ava
         check_key(idempotency_key)
         body_hash = fingerprint("PUT", path, report.model_dump(mode="json"))
     if session.get_bind().dialect.name == "postgresql":
-        return _report_pg(session=session, principal=principal, group_id=group_id, report=report,
-                          expected_version=expected_version, stale_after_hours=stale_after_hours,
-                          key=idempotency_key, body_hash=body_hash, path=path)
+        return _report_pg(
+            session=session,
+            principal=principal,
+            group_id=group_id,
+            report=report,
+            expected_version=expected_version,
+            stale_after_hours=stale_after_hours,
+            key=idempotency_key,
+            body_hash=body_hash,
+            path=path,
+        )
     conn = session.connection()
     claimed = None
     if idempotency_key is not None:
         assert body_hash is not None
-        claimed = claim_key(conn, owner=principal.label, key=idempotency_key, method="PUT", path=path,
-                            body_hash=body_hash)
+        claimed = claim_key(
+            conn, owner=principal.label, key=idempotency_key, method="PUT", path=path, body_hash=body_hash
+        )
         if isinstance(claimed, Answer):
             return _replayed(claimed)
     # The transaction began with BEGIN IMMEDIATE: reports queue up, so none is lost and each
@@ -215,21 +274,53 @@ def report(*, session: Session, principal: Principal, group_id: int, report: Ava
     current = conn.execute(_LOCK_GROUP, {"id": group_id}).one_or_none()
     if current is None:
         raise NotFound("Groep niet gevonden.")
-    check_report(principal=principal, report=report, expected_version=expected_version,
-                 provider_id=current.provider_id, version=current.version, capacity=current.capacity,
-                 held_places=current.held_places)
-    before = {"free_places": current.free_places, "admitting": current.admitting,
-              "reason": current.not_admitting_reason, "version": current.version}
-    after = {"free_places": report.free_places, "admitting": report.admitting,
-             "reason": None if report.admitting else report.reason, "version": current.version + 1}
-    change = _apply(session, _REPORT, {
-        "b_group_id": group_id, "b_free_places": report.free_places, "b_admitting": report.admitting,
-        "b_reason": after["reason"], "b_expected_free_date": report.expected_free_date,
-        "b_waiting_list": report.waiting_list, "b_reported_at": utcnow(), "b_reported_by": principal.label,
-    }, Notice(AVAILABILITY_CHANGED, principal, AUDIT_ACTION, "group", group_id, AUDIT_PURPOSE,
-              detail={"before": before, "after": after}), stale_after_hours)
+    check_report(
+        principal=principal,
+        report=report,
+        expected_version=expected_version,
+        provider_id=current.provider_id,
+        version=current.version,
+        capacity=current.capacity,
+        held_places=current.held_places,
+    )
+    before = {
+        "free_places": current.free_places,
+        "admitting": current.admitting,
+        "reason": current.not_admitting_reason,
+        "version": current.version,
+    }
+    after = {
+        "free_places": report.free_places,
+        "admitting": report.admitting,
+        "reason": None if report.admitting else report.reason,
+        "version": current.version + 1,
+    }
+    change = _apply(
+        session,
+        _REPORT,
+        {
+            "b_group_id": group_id,
+            "b_free_places": report.free_places,
+            "b_admitting": report.admitting,
+            "b_reason": after["reason"],
+            "b_expected_free_date": report.expected_free_date,
+            "b_waiting_list": report.waiting_list,
+            "b_reported_at": utcnow(),
+            "b_reported_by": principal.label,
+        },
+        Notice(
+            AVAILABILITY_CHANGED,
+            principal,
+            AUDIT_ACTION,
+            "group",
+            group_id,
+            AUDIT_PURPOSE,
+            detail={"before": before, "after": after},
+        ),
+        stale_after_hours,
+    )
     assert change is not None  # locked and checked above
-    if claimed is not None:
+    if isinstance(claimed, int):
         record_answer(conn, claim_id=claimed, status=200, body=change.group, headers=_headers(change))
     return change
 
@@ -239,24 +330,48 @@ def _headers(change: PlaceChange) -> dict[str, str]:
 
 
 def _replayed(answer: Answer) -> PlaceChange:
-    return PlaceChange(group=answer.body, seq=int(answer.headers["X-Event-Seq"]),
-                       version=int(answer.headers["ETag"].strip('"')), replayed=True)
+    return PlaceChange(
+        group=answer.body,
+        seq=int(answer.headers["X-Event-Seq"]),
+        version=int(answer.headers["ETag"].strip('"')),
+        replayed=True,
+    )
 
 
-def _report_pg(*, session: Session, principal: Principal, group_id: int, report: AvailabilityUpdate,
-               expected_version: int | None, stale_after_hours: float, key: str | None, body_hash: str | None,
-               path: str) -> PlaceChange:
+def _report_pg(
+    *,
+    session: Session,
+    principal: Principal,
+    group_id: int,
+    report: AvailabilityUpdate,
+    expected_version: int | None,
+    stale_after_hours: float,
+    key: str | None,
+    body_hash: str | None,
+    path: str,
+) -> PlaceChange:
     reported_at = utcnow()
     params = {
-        "key": key, "actor": principal.label, "group_id": group_id,
+        "key": key,
+        "actor": principal.label,
+        "group_id": group_id,
         "own_provider_id": principal.provider_id if principal.role == Role.provider else None,
-        "expected_version": expected_version, "free_places": report.free_places,
-        "admitting": report.admitting, "reason": None if report.admitting else report.reason,
-        "expected_free_date": report.expected_free_date, "waiting_list": report.waiting_list,
-        "reported_at": reported_at, "reported_at_json": json_datetime(reported_at),
+        "expected_version": expected_version,
+        "free_places": report.free_places,
+        "admitting": report.admitting,
+        "reason": None if report.admitting else report.reason,
+        "expected_free_date": report.expected_free_date,
+        "waiting_list": report.waiting_list,
+        "reported_at": reported_at,
+        "reported_at_json": json_datetime(reported_at),
         "stale": is_stale(reported_at, stale_after_hours=stale_after_hours),
-        "type": AVAILABILITY_CHANGED, "at": reported_at, "actor_role": principal.role, "action": AUDIT_ACTION,
-        "purpose": AUDIT_PURPOSE, "path": path, "body_hash": body_hash,
+        "type": AVAILABILITY_CHANGED,
+        "at": reported_at,
+        "actor_role": principal.role,
+        "action": AUDIT_ACTION,
+        "purpose": AUDIT_PURPOSE,
+        "path": path,
+        "body_hash": body_hash,
     }
     conn = session.connection()
     try:
@@ -270,24 +385,41 @@ def _report_pg(*, session: Session, principal: Principal, group_id: int, report:
         # A concurrent request with the same key committed first: answer as it did.
         return _replayed(replay(conn, owner=principal.label, key=key, body_hash=body_hash or ""))
     if row.dup_body_hash is not None:
-        return _replayed(Answer.check(row.dup_body_hash, row.dup_status_code, row.dup_response,
-                                      row.dup_headers, body_hash or ""))
+        return _replayed(
+            Answer.check(row.dup_body_hash, row.dup_status_code, row.dup_response, row.dup_headers, body_hash or "")
+        )
     if row.seq is None:
         if row.old_provider_id is None:
             raise NotFound("Groep niet gevonden.")
-        check_report(principal=principal, report=report, expected_version=expected_version,
-                     provider_id=row.old_provider_id, version=row.old_version,
-                     capacity=row.old_capacity, held_places=row.old_held_places)
+        check_report(
+            principal=principal,
+            report=report,
+            expected_version=expected_version,
+            provider_id=row.old_provider_id,
+            version=row.old_version,
+            capacity=row.old_capacity,
+            held_places=row.old_held_places,
+        )
         raise RuntimeError("availability report refused by the database for no known rule")
     public = json.loads(row.body)
-    deliver_after_commit(session, StoredEvent(
-        seq=row.seq, type=AVAILABILITY_CHANGED, at=reported_at, region_id=public["region_id"],
-        provider_id=public["provider_id"], group_id=group_id, actor=principal.label, payload={"group": public}))
+    deliver_after_commit(
+        session,
+        StoredEvent(
+            seq=row.seq,
+            type=AVAILABILITY_CHANGED,
+            at=reported_at,
+            region_id=public["region_id"],
+            provider_id=public["provider_id"],
+            group_id=group_id,
+            actor=principal.label,
+            payload={"group": public},
+        ),
+    )
     return PlaceChange(group=public, seq=row.seq, version=row.version)
 
 
 def _autocommit(conn: Any) -> bool:
-    return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    return bool(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
 
 # Each WITH clause depends on the one before, so nothing is written unless every step went
@@ -296,7 +428,9 @@ def _autocommit(conn: Any) -> bool:
 # the counter, event, audit row and idempotency answer follow from "upd". pg_notify wakes the
 # other API processes at commit. Data-modifying WITH clauses share one snapshot; under READ
 # COMMITTED the UPDATE re-reads the row "old" locked, so "before" and "after" are consecutive.
-_REPORT_PG = text(" ".join(f"""
+_REPORT_PG = text(
+    " ".join(
+        f"""
 WITH dup AS (
     SELECT body_hash, status_code, response, headers FROM idempotency_records
     WHERE CAST(:key AS text) IS NOT NULL AND principal = :actor AND key = :key
@@ -357,17 +491,30 @@ SELECT dup.body_hash AS dup_body_hash, dup.status_code AS dup_status_code,
        CASE WHEN pub.seq IS NOT NULL THEN pg_notify('{NOTIFY_CHANNEL}', pub.seq::text) END
 FROM (SELECT 1) AS one
 LEFT JOIN dup ON true LEFT JOIN old ON true LEFT JOIN pub ON true
-""".split()))  # one line: psycopg caches the parsing of statements up to 4 kB
+""".split()
+    )
+)  # one line: psycopg caches the parsing of statements up to 4 kB
 
-_REPORT = _guarded_update(**{name: bindparam(f"b_{column}") for name, column in (
-    ("free_places", "free_places"), ("admitting", "admitting"), ("not_admitting_reason", "reason"),
-    ("expected_free_date", "expected_free_date"), ("waiting_list", "waiting_list"),
-    ("reported_at", "reported_at"), ("reported_by", "reported_by"))})
+_REPORT = _guarded_update(
+    **{
+        name: bindparam(f"b_{column}")
+        for name, column in (
+            ("free_places", "free_places"),
+            ("admitting", "admitting"),
+            ("not_admitting_reason", "reason"),
+            ("expected_free_date", "expected_free_date"),
+            ("waiting_list", "waiting_list"),
+            ("reported_at", "reported_at"),
+            ("reported_by", "reported_by"),
+        )
+    }
+)
 
 # Only what the checks and the audit row's "before" need.
 _LOCK_GROUP = (
-    select(_c.provider_id, _c.version, _c.capacity, _c.held_places, _c.free_places, _c.admitting,
-           _c.not_admitting_reason)
+    select(
+        _c.provider_id, _c.version, _c.capacity, _c.held_places, _c.free_places, _c.admitting, _c.not_admitting_reason
+    )
     .where(_c.id == bindparam("id"))
     .with_for_update()
 )

@@ -20,12 +20,22 @@ from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
 
 NEIGHBOURS = {
-    "JZ07": ("IJsselland", [("Deventer", "GM0150", 52.255, 6.160, "7411"),
-                            ("Zwolle", "GM0193", 52.512, 6.094, "8011"),
-                            ("Raalte", "GM0177", 52.387, 6.276, "8102")]),
-    "JZ25": ("Achterhoek", [("Doetinchem", "GM0222", 51.965, 6.289, "7001"),
-                            ("Winterswijk", "GM0294", 51.972, 6.720, "7101"),
-                            ("Berkelland", "GM1859", 52.113, 6.520, "7271")]),
+    "JZ07": (
+        "IJsselland",
+        [
+            ("Deventer", "GM0150", 52.255, 6.160, "7411"),
+            ("Zwolle", "GM0193", 52.512, 6.094, "8011"),
+            ("Raalte", "GM0177", 52.387, 6.276, "8102"),
+        ],
+    ),
+    "JZ25": (
+        "Achterhoek",
+        [
+            ("Doetinchem", "GM0222", 51.965, 6.289, "7001"),
+            ("Winterswijk", "GM0294", 51.972, 6.720, "7101"),
+            ("Berkelland", "GM1859", 52.113, 6.520, "7271"),
+        ],
+    ),
 }
 TWENTE_NEIGHBOURS = ["JZ07", "JZ25"]
 
@@ -41,36 +51,55 @@ def load_crisis_demo(*, session: Session, rng: random.Random, region: Region, **
     for number, (code, (name, municipalities)) in enumerate(NEIGHBOURS.items()):
         if session.exec(select(Region).where(Region.code == code)).first() is not None:
             continue
-        neighbour = Region(code=code, name=name,
-                           settings={"neighbours": [region.code], "hold_minutes": 90})
+        neighbour = Region(code=code, name=name, settings={"neighbours": [region.code], "hold_minutes": 90})
         session.add(neighbour)
         session.flush()
-        provider = Provider(region_id=neighbour.id, name=f"Crisisopvang {name}",  # type: ignore[arg-type]
-                            agb_code=f"{43100000 + number * 13:08d}",
-                            phone_24h=f"088-{rng.randint(1000000, 9999999)}")
+        provider = Provider(
+            region_id=neighbour.id,  # type: ignore[arg-type]
+            name=f"Crisisopvang {name}",
+            agb_code=f"{43100000 + number * 13:08d}",
+            phone_24h=f"088-{rng.randint(1000000, 9999999)}",
+        )
         session.add(provider)
         session.flush()
         for index, (town, cbs, lat, lon, pc4) in enumerate(municipalities):
-            municipality = Municipality(region_id=neighbour.id, cbs_code=cbs, name=town,  # type: ignore[arg-type]
-                                        lat=lat, lon=lon)
+            municipality = Municipality(
+                region_id=neighbour.id,  # type: ignore[arg-type]
+                cbs_code=cbs,
+                name=town,
+                lat=lat,
+                lon=lon,
+            )
             session.add(municipality)
             session.flush()
-            location = Location(provider_id=provider.id, municipality_id=municipality.id,  # type: ignore[arg-type]
-                                name=f"Crisisopvang {town}", postcode=pc4,
-                                lat=round(lat + rng.uniform(-0.01, 0.01), 5),
-                                lon=round(lon + rng.uniform(-0.01, 0.01), 5))
+            location = Location(
+                provider_id=provider.id,  # type: ignore[arg-type]
+                municipality_id=municipality.id,  # type: ignore[arg-type]
+                name=f"Crisisopvang {town}",
+                postcode=pc4,
+                lat=round(lat + rng.uniform(-0.01, 0.01), 5),
+                lon=round(lon + rng.uniform(-0.01, 0.01), 5),
+            )
             session.add(location)
             session.flush()
             foster = index == 2
             capacity = 2 if foster else rng.randint(4, 8)
             group = create_group(
-                session=session, location=location,
+                session=session,
+                location=location,
                 name=f"Crisispleeggezin {town}" if foster else f"Crisisgroep {town}",
-                care_form="crisis", capacity=capacity, age_min=0 if foster else 12, age_max=18,
-                weekly_roster_hours=round(7.0 * capacity * 7, 1), risk_profiles="ABC",
-                expertise=["trauma"] if foster else ["trauma", "agressie"], day_tariff=380.0,
-                free_places=rng.randint(1, min(2, capacity)))
-            open_places(group, free_places=group.free_places,
-                        reported_at=now - timedelta(hours=rng.choice([0.5, 2, 6])))
+                care_form="crisis",
+                capacity=capacity,
+                age_min=0 if foster else 12,
+                age_max=18,
+                weekly_roster_hours=round(7.0 * capacity * 7, 1),
+                risk_profiles="ABC",
+                expertise=["trauma"] if foster else ["trauma", "agressie"],
+                day_tariff=380.0,
+                free_places=rng.randint(1, min(2, capacity)),
+            )
+            open_places(
+                group, free_places=group.free_places, reported_at=now - timedelta(hours=rng.choice([0.5, 2, 6]))
+            )
             session.add(group)
     session.flush()

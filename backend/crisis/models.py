@@ -56,9 +56,7 @@ def validate_reference(value: str) -> str:
     """A pseudonymous crisis reference: a short code, never a name or a BSN."""
     value = value.strip()
     if not _REFERENCE.match(value):
-        raise ValueError(
-            "gebruik een korte code van 3 tot 40 letters, cijfers of streepjes (geen naam, "
-            "geen spaties)")
+        raise ValueError("gebruik een korte code van 3 tot 40 letters, cijfers of streepjes (geen naam, geen spaties)")
     if re.fullmatch(r"\d{9}", value.replace("-", "")):
         raise ValueError("een nummer van 9 cijfers kan een BSN zijn; gebruik een eigen crisiscode")
     return value
@@ -67,11 +65,8 @@ def validate_reference(value: str) -> str:
 class Hold(SQLModel, table=True):
     __tablename__ = "holds"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('active', 'confirmed', 'released', 'expired', 'rejected')",
-            name="ck_holds_status"),
-        CheckConstraint("crisis_reference IS NOT NULL OR referral_id IS NOT NULL",
-                        name="ck_holds_subject"),
+        CheckConstraint("status IN ('active', 'confirmed', 'released', 'expired', 'rejected')", name="ck_holds_status"),
+        CheckConstraint("crisis_reference IS NOT NULL OR referral_id IS NOT NULL", name="ck_holds_subject"),
         # The expiry sweep looks for active holds past their time.
         Index("ix_holds_status_expires_at", "status", "expires_at"),
     )
@@ -143,7 +138,8 @@ class HoldCreate(SQLModel):
 
     group_id: int
     crisis_reference: str | None = Field(
-        default=None, description="Korte pseudonieme crisiscode (geen naam, geen BSN).")
+        default=None, description="Korte pseudonieme crisiscode (geen naam, geen BSN)."
+    )
     referral_id: int | None = None
     minutes: int | None = Field(default=None, ge=5, le=MAX_HOLD_MINUTES)
     age: int | None = Field(default=None, ge=0, le=27)
@@ -159,8 +155,7 @@ class HoldCreate(SQLModel):
     @model_validator(mode="after")
     def _subject(self) -> HoldCreate:
         if self.crisis_reference is None and self.referral_id is None:
-            raise ValueError("geef een crisiscode (crisis_reference) of een aanmelding "
-                             "(referral_id) op")
+            raise ValueError("geef een crisiscode (crisis_reference) of een aanmelding (referral_id) op")
         return self
 
 

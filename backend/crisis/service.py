@@ -57,8 +57,10 @@ log = logging.getLogger(__name__)
 
 SYSTEM = Principal(kind="system", id=0, name="verloopcontrole", role="system", provider_id=None)
 TIER_LABELS = {0: "eigen regio", 1: "buurregio", 2: "verder weg"}
-ORDER_TEXT = ("eerst de eigen regio, dan de buurregio's, dan verder weg; binnen elk deel de "
-              "dichtstbijzijnde eerst, bij gelijke afstand de meeste vrije plaatsen")
+ORDER_TEXT = (
+    "eerst de eigen regio, dan de buurregio's, dan verder weg; binnen elk deel de "
+    "dichtstbijzijnde eerst, bij gelijke afstand de meeste vrije plaatsen"
+)
 PLACE_TAKEN = "Deze plaats is net door iemand anders vastgehouden of bezet."
 
 _G = Group.__table__  # type: ignore[attr-defined]
@@ -84,8 +86,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _own_region(session: Session, principal: Principal, region_code: str | None) -> Region | None:
     if region_code:
-        region: Region | None = session.execute(
-            select(Region).where(col(Region.code) == region_code.strip().upper())).scalars().first()
+        region: Region | None = (
+            session.execute(select(Region).where(col(Region.code) == region_code.strip().upper())).scalars().first()
+        )
         if region is None:
             raise RuleViolation(f"Regio '{region_code}' is onbekend.", code="region_unknown")
         return region
@@ -108,8 +111,11 @@ class SearchRegion(NamedTuple):
 _REGION_COLUMNS = (_R.c.id, _R.c.code, _R.c.settings["neighbours"])
 _REGION_BY_CODE = select(*_REGION_COLUMNS).where(_R.c.code == bindparam("code"))
 _REGION_BY_ID = select(*_REGION_COLUMNS).where(_R.c.id == bindparam("id"))
-_REGION_OF_PROVIDER = (select(*_REGION_COLUMNS).select_from(_P.join(_R, _R.c.id == _P.c.region_id))
-                       .where(_P.c.id == bindparam("provider_id")))
+_REGION_OF_PROVIDER = (
+    select(*_REGION_COLUMNS)
+    .select_from(_P.join(_R, _R.c.id == _P.c.region_id))
+    .where(_P.c.id == bindparam("provider_id"))
+)
 
 
 def _search_region_row(conn: Any, statement: Any, params: dict[str, Any]) -> SearchRegion | None:
@@ -119,8 +125,11 @@ def _search_region_row(conn: Any, statement: Any, params: dict[str, Any]) -> Sea
     return SearchRegion(row[0], row[1], list(row[2]) if row[2] is not None else [])
 
 
-def _search_region(session: Session, principal: Principal, region_code: str | None,
-                   ) -> SearchRegion | None:
+def _search_region(
+    session: Session,
+    principal: Principal,
+    region_code: str | None,
+) -> SearchRegion | None:
     """``_own_region`` for the search hot path: one Core query for the id, code and only the
     ``neighbours`` entry of the settings (no ORM object, no decoding of the whole settings)."""
     conn = session.connection()
@@ -147,8 +156,7 @@ def region_hold_minutes(session: Session, region_id: int, settings: Settings) ->
 
 KM_PER_DEGREE_LAT = 110.57
 KM_PER_DEGREE_LON = 111.32
-GENDER_POLICIES_FOR = {"jongen": ("gemengd", "jongens"), "meisje": ("gemengd", "meisjes"),
-                       "anders": ("gemengd",)}
+GENDER_POLICIES_FOR = {"jongen": ("gemengd", "jongens"), "meisje": ("gemengd", "meisjes"), "anders": ("gemengd",)}
 _statements: dict[tuple[Any, ...], Any] = {}
 
 
@@ -160,8 +168,9 @@ def _slots(n: int) -> int:
     return size
 
 
-def _search_statement(*, n_forms: int, n_neighbours: int, n_genders: int, has_age: bool,
-                      has_exclude: bool, has_provider: bool) -> Any:
+def _search_statement(
+    *, n_forms: int, n_neighbours: int, n_genders: int, has_age: bool, has_exclude: bool, has_provider: bool
+) -> Any:
     """The search query with bound parameters, built once per shape: constructing a SQLAlchemy
     expression costs more than running it on an index, and this is the hot path. Lists are bound
     as fixed slots (``f0``, ``n0``, ``g0`` ...) rather than expanding parameters, which SQLAlchemy
@@ -179,20 +188,39 @@ def _search_statement(*, n_forms: int, n_neighbours: int, n_genders: int, has_ag
         whens.append((_R.c.code.in_([bindparam(f"n{i}") for i in range(n_neighbours)]), 1))
     tier = case(*whens, else_=2)
     statement = (
-        select(_G.c.id, _G.c.name, _G.c.care_form, _G.c.provider_id, _G.c.lat, _G.c.lon,
-               _G.c.free_places, _G.c.held_places, _G.c.age_min, _G.c.age_max,
-               # As text where the driver hands JSON over as text (SQLite): decoded below only
-               # for the rows that are answered, not for the margin rows.
-               _G.c.gender_policy, type_coerce(_G.c.expertise, String), _G.c.reported_at,
-               _P.c.name, _P.c.phone_24h, _R.c.code, _R.c.name, tier)
+        select(
+            _G.c.id,
+            _G.c.name,
+            _G.c.care_form,
+            _G.c.provider_id,
+            _G.c.lat,
+            _G.c.lon,
+            _G.c.free_places,
+            _G.c.held_places,
+            _G.c.age_min,
+            _G.c.age_max,
+            # As text where the driver hands JSON over as text (SQLite): decoded below only
+            # for the rows that are answered, not for the margin rows.
+            _G.c.gender_policy,
+            type_coerce(_G.c.expertise, String),
+            _G.c.reported_at,
+            _P.c.name,
+            _P.c.phone_24h,
+            _R.c.code,
+            _R.c.name,
+            tier,
+        )
         .join(_P, _P.c.id == _G.c.provider_id)
         .join(_R, _R.c.id == _G.c.region_id)
         # The bounding box runs on the (care_form, lat, lon) index.
-        .where(_G.c.care_form.in_([bindparam(f"f{i}") for i in range(n_forms)]),
-               _G.c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
-               _G.c.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
-               _G.c.admitting.is_(True), _G.c.free_places > _G.c.held_places,
-               flat_d2 <= bindparam("r2"))
+        .where(
+            _G.c.care_form.in_([bindparam(f"f{i}") for i in range(n_forms)]),
+            _G.c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            _G.c.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+            _G.c.admitting.is_(True),
+            _G.c.free_places > _G.c.held_places,
+            flat_d2 <= bindparam("r2"),
+        )
         .order_by(tier, flat_d2, _G.c.id)
         .limit(bindparam("row_limit"))
     )
@@ -241,21 +269,35 @@ def find_places(
     kx = KM_PER_DEGREE_LON * max(0.05, math.cos(math.radians(lat)))
     genders = GENDER_POLICIES_FOR.get(gender or "") or ()
     neighbours = own_region.neighbours if own_region else []
-    n_forms, n_neighbours, n_genders = _slots(len(forms)), len(neighbours) and _slots(len(neighbours)), \
-        len(genders) and _slots(len(genders))
-    statement = _search_statement(n_forms=n_forms, n_neighbours=n_neighbours, n_genders=n_genders,
-                                  has_age=age is not None, has_exclude=exclude_group_id is not None,
-                                  has_provider=provider_id is not None)
+    n_forms, n_neighbours, n_genders = (
+        _slots(len(forms)),
+        len(neighbours) and _slots(len(neighbours)),
+        len(genders) and _slots(len(genders)),
+    )
+    statement = _search_statement(
+        n_forms=n_forms,
+        n_neighbours=n_neighbours,
+        n_genders=n_genders,
+        has_age=age is not None,
+        has_exclude=exclude_group_id is not None,
+        has_provider=provider_id is not None,
+    )
     params: dict[str, Any] = {
-        "lat": lat, "lon": lon, "kx": kx,
-        "lat_lo": lat - radius_km / KM_PER_DEGREE_LAT, "lat_hi": lat + radius_km / KM_PER_DEGREE_LAT,
-        "lon_lo": lon - radius_km / kx, "lon_hi": lon + radius_km / kx,
+        "lat": lat,
+        "lon": lon,
+        "kx": kx,
+        "lat_lo": lat - radius_km / KM_PER_DEGREE_LAT,
+        "lat_hi": lat + radius_km / KM_PER_DEGREE_LAT,
+        "lon_lo": lon - radius_km / kx,
+        "lon_hi": lon + radius_km / kx,
         # 2% slack: at this scale the flat distance is well within that of the true one.
         "r2": (radius_km * 1.02) ** 2,
         "own_id": own_region.id if own_region else -1,
         # A margin of extra rows, so that the exact distance can still reorder near-ties.
         "row_limit": limit * 2 + 10,
-        "age": age, "exclude_id": exclude_group_id, "provider_id": provider_id,
+        "age": age,
+        "exclude_id": exclude_group_id,
+        "provider_id": provider_id,
     }
     _bind_slots(params, "f", forms, n_forms)
     _bind_slots(params, "n", neighbours, n_neighbours)
@@ -273,42 +315,82 @@ def find_places(
     now = utcnow()
     wanted = set(needs)
     found: list[dict[str, Any]] = []
-    for _key, distance, (gid, name, care_form, pid, glat, glon, free, held, age_min, age_max,
-                         gender_policy, expertise, reported_at, provider_name, phone, region_code,
-                         region_name, rank) in ranked[:limit]:
+    for _key, distance, (
+        gid,
+        name,
+        care_form,
+        pid,
+        glat,
+        glon,
+        free,
+        held,
+        age_min,
+        age_max,
+        gender_policy,
+        expertise,
+        reported_at,
+        provider_name,
+        phone,
+        region_code,
+        region_name,
+        rank,
+    ) in ranked[:limit]:
         reported_at = as_utc(reported_at)
         if isinstance(expertise, str):  # a driver that hands JSON back as text
             expertise = json.loads(expertise)
         met = sorted(wanted & set(expertise or ()))
-        found.append({
-            "group_id": gid, "group_name": name, "kind": place_kind(care_form, name),
-            "care_form": care_form, "provider_id": pid, "provider_name": provider_name,
-            "phone_24h": phone, "region_code": region_code, "region_name": region_name,
-            "tier": rank, "tier_label": TIER_LABELS[rank], "distance_km": round(distance, 1),
-            "free_places": free - held, "reported_free_places": free, "held_places": held,
-            "age_min": age_min, "age_max": age_max, "gender_policy": gender_policy,
-            "needs_met": met, "needs_missing": sorted(wanted - set(met)),
-            "reported_at": reported_at.isoformat() if reported_at else None,
-            "minutes_since_report": (int((now - reported_at).total_seconds() // 60)
-                                     if reported_at else None),
-            "stale": is_stale(reported_at, stale_after_hours=settings.stale_after_hours, now=now),
-            "lat": glat, "lon": glon,
-        })
+        found.append(
+            {
+                "group_id": gid,
+                "group_name": name,
+                "kind": place_kind(care_form, name),
+                "care_form": care_form,
+                "provider_id": pid,
+                "provider_name": provider_name,
+                "phone_24h": phone,
+                "region_code": region_code,
+                "region_name": region_name,
+                "tier": rank,
+                "tier_label": TIER_LABELS[rank],
+                "distance_km": round(distance, 1),
+                "free_places": free - held,
+                "reported_free_places": free,
+                "held_places": held,
+                "age_min": age_min,
+                "age_max": age_max,
+                "gender_policy": gender_policy,
+                "needs_met": met,
+                "needs_missing": sorted(wanted - set(met)),
+                "reported_at": reported_at.isoformat() if reported_at else None,
+                "minutes_since_report": (int((now - reported_at).total_seconds() // 60) if reported_at else None),
+                "stale": is_stale(reported_at, stale_after_hours=settings.stale_after_hours, now=now),
+                "lat": glat,
+                "lon": glon,
+            }
+        )
     return found
 
 
-def search(*, session: Session, principal: Principal, query: CrisisSearch,
-           settings: Settings) -> dict[str, Any]:
+def search(*, session: Session, principal: Principal, query: CrisisSearch, settings: Settings) -> dict[str, Any]:
     if query.lat is not None and query.lon is not None:
         lat, lon = query.lat, query.lon
     else:
         lat, lon = resolve_postcode(session=session, pc4=query.postcode or "")
     own = _search_region(session, principal, query.region_code)
     results = find_places(
-        session=session, settings=settings, lat=lat, lon=lon, age=query.age, gender=query.gender,
-        needs=query.needs, secure_care=query.secure_care, radius_km=query.radius_km,
-        own_region=own, limit=query.limit,
-        provider_id=principal.provider_id if principal.role == Role.provider else None)
+        session=session,
+        settings=settings,
+        lat=lat,
+        lon=lon,
+        age=query.age,
+        gender=query.gender,
+        needs=query.needs,
+        secure_care=query.secure_care,
+        radius_km=query.radius_km,
+        own_region=own,
+        limit=query.limit,
+        provider_id=principal.provider_id if principal.role == Role.provider else None,
+    )
     return {
         "results": results,
         "position": {"lat": lat, "lon": lon},
@@ -319,17 +401,34 @@ def search(*, session: Session, principal: Principal, query: CrisisSearch,
     }
 
 
-def next_best_options(*, session: Session, settings: Settings, principal: Principal, group: Group,
-                      age: int | None, gender: str | None, limit: int = 5) -> list[dict[str, Any]]:
+def next_best_options(
+    *,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    group: Group,
+    age: int | None,
+    gender: str | None,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
     """The nearest other places from the taken place's position: where the team can go now."""
     region_id = principal.region_id or group.region_id
     session.flush()  # find_places reads through the connection: no autoflush there
     own = _search_region_row(session.connection(), _REGION_BY_ID, {"id": region_id})
     return find_places(
-        session=session, settings=settings, lat=group.lat, lon=group.lon, age=age, gender=gender,
-        secure_care=group.care_form in SECURE_CRISIS_CARE_FORMS, radius_km=150.0,
-        own_region=own, limit=limit, exclude_group_id=group.id,
-        provider_id=principal.provider_id if principal.role == Role.provider else None)
+        session=session,
+        settings=settings,
+        lat=group.lat,
+        lon=group.lon,
+        age=age,
+        gender=gender,
+        secure_care=group.care_form in SECURE_CRISIS_CARE_FORMS,
+        radius_km=150.0,
+        own_region=own,
+        limit=limit,
+        exclude_group_id=group.id,
+        provider_id=principal.provider_id if principal.role == Role.provider else None,
+    )
 
 
 # -- holds ------------------------------------------------------------------------------------
@@ -337,10 +436,17 @@ def next_best_options(*, session: Session, settings: Settings, principal: Princi
 
 def hold_event(hold: Hold) -> dict[str, Any]:
     """A hold as it travels on the live feed: no youth data (no reference, age or gender)."""
-    return {"id": hold.id, "group_id": hold.group_id, "status": hold.status,
-            "status_label": HOLD_STATUS_LABELS[hold.status], "created_at": _iso(hold.created_at),
-            "expires_at": _iso(hold.expires_at), "confirmed_at": _iso(hold.confirmed_at),
-            "ended_at": _iso(hold.ended_at), "end_reason_code": hold.end_reason_code}
+    return {
+        "id": hold.id,
+        "group_id": hold.group_id,
+        "status": hold.status,
+        "status_label": HOLD_STATUS_LABELS[hold.status],
+        "created_at": _iso(hold.created_at),
+        "expires_at": _iso(hold.expires_at),
+        "confirmed_at": _iso(hold.confirmed_at),
+        "ended_at": _iso(hold.ended_at),
+        "end_reason_code": hold.end_reason_code,
+    }
 
 
 def hold_public(hold: Hold, *, group: Group | None = None, **extra: Any) -> HoldPublic:
@@ -355,11 +461,18 @@ def hold_public(hold: Hold, *, group: Group | None = None, **extra: Any) -> Hold
     return HoldPublic.model_validate(data)
 
 
-def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose: str,
-            **detail: Any) -> Notice:
+def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose: str, **detail: Any) -> Notice:
     """The event (with the hold, no youth data) and the audit row of a change to a hold."""
-    return Notice(event_type, actor, action, "hold", hold.id or 0, purpose,
-                  detail={"group_id": hold.group_id, **detail}, extra={"hold": hold_event(hold)})
+    return Notice(
+        event_type,
+        actor,
+        action,
+        "hold",
+        hold.id or 0,
+        purpose,
+        detail={"group_id": hold.group_id, **detail},
+        extra={"hold": hold_event(hold)},
+    )
 
 
 def _group_for_hold(session: Session, principal: Principal, group_id: int) -> Group:
@@ -370,47 +483,86 @@ def _group_for_hold(session: Session, principal: Principal, group_id: int) -> Gr
     if group.care_form not in CRISIS_CAPABLE_CARE_FORMS:
         raise RuleViolation(
             f"{group.name} is geen crisisplaats; alleen crisisgroepen, crisispleeggezinnen en "
-            "(met machtiging) jeugdzorgplus kunnen worden vastgehouden.", code="not_crisis_place")
+            "(met machtiging) jeugdzorgplus kunnen worden vastgehouden.",
+            code="not_crisis_place",
+        )
     return group
 
 
-def create_hold(*, session: Session, principal: Principal, body: HoldCreate,
-                settings: Settings) -> tuple[Hold, Group, int]:
+def create_hold(
+    *, session: Session, principal: Principal, body: HoldCreate, settings: Settings
+) -> tuple[Hold, Group, int]:
     group = _group_for_hold(session, principal, body.group_id)
     if body.referral_id is not None:
         referral = session.get(Referral, body.referral_id)
         if referral is None or not principal.may_see_region(referral.region_id):
-            raise RuleViolation(f"Verwijzing {body.referral_id} bestaat niet; kies een verwijzing van de "
-                                "wachtlijst of gebruik een crisisreferentie.", code="referral_unknown")
+            raise RuleViolation(
+                f"Verwijzing {body.referral_id} bestaat niet; kies een verwijzing van de "
+                "wachtlijst of gebruik een crisisreferentie.",
+                code="referral_unknown",
+            )
     minutes = body.minutes or region_hold_minutes(session, group.region_id, settings)
     now = utcnow()
     # The hold is written first so that the claim's event and audit row can name it; when the
     # claim fails the request's transaction takes the hold away again.
-    hold = Hold(group_id=group.id, provider_id=group.provider_id, region_id=group.region_id,  # type: ignore[arg-type]
-                status="active", crisis_reference=body.crisis_reference,
-                referral_id=body.referral_id, age=body.age, gender=body.gender,
-                origin_region_code=(body.origin_region_code or "").upper() or None,
-                note=body.note, minutes=minutes, created_at=now,
-                expires_at=now + timedelta(minutes=minutes), created_by=principal.label)
+    hold = Hold(
+        group_id=group.id,  # type: ignore[arg-type]
+        provider_id=group.provider_id,
+        region_id=group.region_id,
+        status="active",
+        crisis_reference=body.crisis_reference,
+        referral_id=body.referral_id,
+        age=body.age,
+        gender=body.gender,
+        origin_region_code=(body.origin_region_code or "").upper() or None,
+        note=body.note,
+        minutes=minutes,
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        created_by=principal.label,
+    )
     session.add(hold)
     session.flush()
-    change = places.claim(session=session, group_id=group.id, stale_after_hours=settings.stale_after_hours,  # type: ignore[arg-type]
-                          notice=_notice(hold, "hold.created", principal, "hold.create", "crisisplaats vasthouden",
-                                         crisis_reference=hold.crisis_reference, referral_id=hold.referral_id,
-                                         minutes=minutes))
+    change = places.claim(
+        session=session,
+        group_id=group.id,  # type: ignore[arg-type]
+        stale_after_hours=settings.stale_after_hours,
+        notice=_notice(
+            hold,
+            "hold.created",
+            principal,
+            "hold.create",
+            "crisisplaats vasthouden",
+            crisis_reference=hold.crisis_reference,
+            referral_id=hold.referral_id,
+            minutes=minutes,
+        ),
+    )
     if change is None:
         session.refresh(group)
         if not group.admitting:
-            message = (f"{group.name} neemt op dit moment niemand op"
-                       f"{' (' + group.not_admitting_reason + ')' if group.not_admitting_reason else ''}.")
+            message = (
+                f"{group.name} neemt op dit moment niemand op"
+                f"{' (' + group.not_admitting_reason + ')' if group.not_admitting_reason else ''}."
+            )
         else:
             message = PLACE_TAKEN
         raise Conflict(
-            message + " Hieronder staan de beste andere plaatsen.", code="place_taken",
-            extra={"group_id": group.id, "net_free_places": max(0, group.free_places - group.held_places),
-                   "alternatives": next_best_options(session=session, settings=settings,
-                                                     principal=principal, group=group,
-                                                     age=body.age, gender=body.gender)})
+            message + " Hieronder staan de beste andere plaatsen.",
+            code="place_taken",
+            extra={
+                "group_id": group.id,
+                "net_free_places": max(0, group.free_places - group.held_places),
+                "alternatives": next_best_options(
+                    session=session,
+                    settings=settings,
+                    principal=principal,
+                    group=group,
+                    age=body.age,
+                    gender=body.gender,
+                ),
+            },
+        )
     session.refresh(group)
     return hold, group, change.seq
 
@@ -430,13 +582,14 @@ def _not_active_message(hold: Hold, now: datetime) -> str:
         "expired": "Deze vasthouding is verlopen; de plaats is weer vrijgegeven.",
         "released": "Deze vasthouding is al vrijgegeven.",
         "rejected": "De aanbieder heeft deze vasthouding afgewezen"
-                    + (f": {hold.end_reason}." if hold.end_reason else "."),
+        + (f": {hold.end_reason}." if hold.end_reason else "."),
         "confirmed": "Deze vasthouding is al bevestigd als plaatsing.",
     }.get(hold.status, "Deze vasthouding is niet meer actief.")
 
 
-def _end_conflict(session: Session, principal: Principal, hold: Hold, settings: Settings,
-                  *, with_options: bool) -> Conflict:
+def _end_conflict(
+    session: Session, principal: Principal, hold: Hold, settings: Settings, *, with_options: bool
+) -> Conflict:
     session.refresh(hold)
     now = utcnow()
     extra: dict[str, Any] = {"hold_id": hold.id, "hold_status": hold.status}
@@ -444,26 +597,41 @@ def _end_conflict(session: Session, principal: Principal, hold: Hold, settings: 
     if with_options:
         group = session.get(Group, hold.group_id)
         assert group is not None
-        extra["alternatives"] = next_best_options(session=session, settings=settings,
-                                                  principal=principal, group=group, age=hold.age,
-                                                  gender=hold.gender)
+        extra["alternatives"] = next_best_options(
+            session=session, settings=settings, principal=principal, group=group, age=hold.age, gender=hold.gender
+        )
         message += " Hieronder staan de beste andere plaatsen."
     return Conflict(message, code="hold_not_active", extra=extra)
 
 
-def _end_hold(session: Session, hold: Hold, *, status: str, actor: str, now: datetime,
-              reason_code: str | None = None, reason: str | None = None,
-              require_unexpired: bool = False) -> bool:
+def _end_hold(
+    session: Session,
+    hold: Hold,
+    *,
+    status: str,
+    actor: str,
+    now: datetime,
+    reason_code: str | None = None,
+    reason: str | None = None,
+    require_unexpired: bool = False,
+) -> bool:
     """Move an active hold to ``status``; False when it was no longer active (someone else won)."""
     conditions = [col(Hold.id) == hold.id, col(Hold.status) == "active"]
     if require_unexpired:
         conditions.append(col(Hold.expires_at) > now)
-    values: dict[str, Any] = {"status": status, "ended_at": now, "ended_by": actor,
-                              "end_reason_code": reason_code, "end_reason": reason}
+    values: dict[str, Any] = {
+        "status": status,
+        "ended_at": now,
+        "ended_by": actor,
+        "end_reason_code": reason_code,
+        "end_reason": reason,
+    }
     if status == "confirmed":
         values["confirmed_at"] = now
-    done = cast(CursorResult[Any], session.execute(update(Hold).where(*conditions).values(**values)
-                                                   .execution_options(synchronize_session=False))).rowcount
+    done = cast(
+        CursorResult[Any],
+        session.execute(update(Hold).where(*conditions).values(**values).execution_options(synchronize_session=False)),
+    ).rowcount
     if done == 1:
         session.refresh(hold)
     return done == 1
@@ -472,56 +640,106 @@ def _end_hold(session: Session, hold: Hold, *, status: str, actor: str, now: dat
 def _unhold(session: Session, hold: Hold, notice: Notice, settings: Settings, *, placed: bool) -> tuple[Group, int]:
     """The hold's place is given back, or (``placed``) becomes an occupied one."""
     unhold = places.occupy if placed else places.release
-    change = unhold(session=session, group_id=hold.group_id, notice=notice,
-                    stale_after_hours=settings.stale_after_hours)
+    change = unhold(
+        session=session, group_id=hold.group_id, notice=notice, stale_after_hours=settings.stale_after_hours
+    )
     if change is None:  # cannot happen while every claim goes through held_places; refuse loudly
-        raise Conflict("De telling van vastgehouden plaatsen klopt niet; probeer het opnieuw.",
-                       code="held_places_mismatch")
+        raise Conflict(
+            "De telling van vastgehouden plaatsen klopt niet; probeer het opnieuw.", code="held_places_mismatch"
+        )
     group = session.get(Group, hold.group_id)
     assert group is not None
     return group, change.seq
 
 
-def confirm_hold(*, session: Session, principal: Principal, hold_id: int,
-                 settings: Settings) -> tuple[Hold, Group, bool, int]:
+def confirm_hold(
+    *, session: Session, principal: Principal, hold_id: int, settings: Settings
+) -> tuple[Hold, Group, bool, int]:
     hold = _load_hold(session, principal, hold_id)
     now = utcnow()
-    if not _end_hold(session, hold, status="confirmed", actor=principal.label, now=now,
-                     require_unexpired=True):
+    if not _end_hold(session, hold, status="confirmed", actor=principal.label, now=now, require_unexpired=True):
         raise _end_conflict(session, principal, hold, settings, with_options=True)
     region = session.get(Region, hold.region_id)
-    admitted = admit_placement(session=session, group_id=hold.group_id, at=now,
-                               origin_region_code=hold.origin_region_code or (region.code if region else ""),
-                               stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
-                               source=f"crisis-hold-{hold.id}")
-    group, seq = _unhold(session, hold, _notice(
-        hold, "hold.confirmed", principal, "hold.confirm", "crisisplaatsing bevestigd bij aankomst",
-        crisis_reference=hold.crisis_reference, referral_id=hold.referral_id, admission_recorded=admitted),
-        settings, placed=True)
+    admitted = admit_placement(
+        session=session,
+        group_id=hold.group_id,
+        at=now,
+        origin_region_code=hold.origin_region_code or (region.code if region else ""),
+        stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
+        source=f"crisis-hold-{hold.id}",
+    )
+    group, seq = _unhold(
+        session,
+        hold,
+        _notice(
+            hold,
+            "hold.confirmed",
+            principal,
+            "hold.confirm",
+            "crisisplaatsing bevestigd bij aankomst",
+            crisis_reference=hold.crisis_reference,
+            referral_id=hold.referral_id,
+            admission_recorded=admitted,
+        ),
+        settings,
+        placed=True,
+    )
     return hold, group, admitted, seq
 
 
-def release_hold(*, session: Session, principal: Principal, hold_id: int,
-                 settings: Settings) -> tuple[Hold, Group, int]:
+def release_hold(
+    *, session: Session, principal: Principal, hold_id: int, settings: Settings
+) -> tuple[Hold, Group, int]:
     hold = _load_hold(session, principal, hold_id)
     if not _end_hold(session, hold, status="released", actor=principal.label, now=utcnow()):
         raise _end_conflict(session, principal, hold, settings, with_options=False)
-    group, seq = _unhold(session, hold, _notice(
-        hold, "hold.released", principal, "hold.release", "vastgehouden crisisplaats vrijgegeven",
-        crisis_reference=hold.crisis_reference), settings, placed=False)
+    group, seq = _unhold(
+        session,
+        hold,
+        _notice(
+            hold,
+            "hold.released",
+            principal,
+            "hold.release",
+            "vastgehouden crisisplaats vrijgegeven",
+            crisis_reference=hold.crisis_reference,
+        ),
+        settings,
+        placed=False,
+    )
     return hold, group, seq
 
 
-def reject_hold(*, session: Session, principal: Principal, hold_id: int, body: HoldReject,
-                settings: Settings) -> tuple[Hold, Group, int]:
+def reject_hold(
+    *, session: Session, principal: Principal, hold_id: int, body: HoldReject, settings: Settings
+) -> tuple[Hold, Group, int]:
     hold = _load_hold(session, principal, hold_id)
     reason = body.reason or REJECT_REASONS[body.reason_code]
-    if not _end_hold(session, hold, status="rejected", actor=principal.label, now=utcnow(),
-                     reason_code=body.reason_code, reason=reason):
+    if not _end_hold(
+        session,
+        hold,
+        status="rejected",
+        actor=principal.label,
+        now=utcnow(),
+        reason_code=body.reason_code,
+        reason=reason,
+    ):
         raise _end_conflict(session, principal, hold, settings, with_options=False)
-    group, seq = _unhold(session, hold, _notice(
-        hold, "hold.rejected", principal, "hold.reject", "vasthouding afgewezen door aanbieder",
-        reason_code=body.reason_code, reason=reason), settings, placed=False)
+    group, seq = _unhold(
+        session,
+        hold,
+        _notice(
+            hold,
+            "hold.rejected",
+            principal,
+            "hold.reject",
+            "vasthouding afgewezen door aanbieder",
+            reason_code=body.reason_code,
+            reason=reason,
+        ),
+        settings,
+        placed=False,
+    )
     return hold, group, seq
 
 
@@ -529,13 +747,20 @@ def read_hold(*, session: Session, principal: Principal, hold_id: int) -> tuple[
     hold = _load_hold(session, principal, hold_id)
     group = session.get(Group, hold.group_id)
     assert group is not None
-    audit.record(session=session, actor=principal, action="hold.read", object_type="hold",
-                 object_id=hold_id, purpose="vasthouding ingezien")
+    audit.record(
+        session=session,
+        actor=principal,
+        action="hold.read",
+        object_type="hold",
+        object_id=hold_id,
+        purpose="vasthouding ingezien",
+    )
     return hold, group
 
 
-def list_holds(*, session: Session, principal: Principal, status: str | None,
-               group_id: int | None, limit: int = 200) -> list[tuple[Hold, Group]]:
+def list_holds(
+    *, session: Session, principal: Principal, status: str | None, group_id: int | None, limit: int = 200
+) -> list[tuple[Hold, Group]]:
     query = select(Hold, Group).join(Group, col(Group.id) == col(Hold.group_id))
     if principal.role == Role.provider:
         query = query.where(col(Hold.provider_id) == principal.provider_id)
@@ -548,21 +773,37 @@ def list_holds(*, session: Session, principal: Principal, status: str | None,
     rows = [(h, g) for h, g in session.execute(query.order_by(col(Hold.id).desc()).limit(limit))]
     for hold, _group in rows:
         # Each hold carries a youth's pseudonymous reference: every read is logged.
-        audit.record(session=session, actor=principal, action="hold.read", object_type="hold",
-                     object_id=hold.id, purpose="overzicht vastgehouden plaatsen")
+        audit.record(
+            session=session,
+            actor=principal,
+            action="hold.read",
+            object_type="hold",
+            object_id=hold.id,
+            purpose="overzicht vastgehouden plaatsen",
+        )
     return rows
 
 
 # -- expiry -----------------------------------------------------------------------------------
 
 
-def expire_due_holds(*, session: Session, settings: Settings, now: datetime | None = None,
-                     group_id: int | None = None, hold_id: int | None = None,
-                     limit: int = 500) -> int:
+def expire_due_holds(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    group_id: int | None = None,
+    hold_id: int | None = None,
+    limit: int = 500,
+) -> int:
     """Expire active holds past their time, inside the caller's transaction."""
     now = now or utcnow()
-    query = (select(Hold).where(col(Hold.status) == "active", col(Hold.expires_at) <= now)
-             .order_by(col(Hold.id)).limit(limit))
+    query = (
+        select(Hold)
+        .where(col(Hold.status) == "active", col(Hold.expires_at) <= now)
+        .order_by(col(Hold.id))
+        .limit(limit)
+    )
     if group_id is not None:
         query = query.where(col(Hold.group_id) == group_id)
     if hold_id is not None:
@@ -572,17 +813,24 @@ def expire_due_holds(*, session: Session, settings: Settings, now: datetime | No
         query = query.with_for_update(skip_locked=True)
     expired = 0
     for hold in session.execute(query).scalars().all():
-        if not _end_hold(session, hold, status="expired", actor=SYSTEM.label, now=now,
-                         reason="De vasthoudtijd is verstreken."):
+        if not _end_hold(
+            session, hold, status="expired", actor=SYSTEM.label, now=now, reason="De vasthoudtijd is verstreken."
+        ):
             continue
-        _unhold(session, hold, _notice(hold, "hold.expired", SYSTEM, "hold.expire", "vasthoudtijd verstreken"),
-                settings, placed=False)
+        _unhold(
+            session,
+            hold,
+            _notice(hold, "hold.expired", SYSTEM, "hold.expire", "vasthoudtijd verstreken"),
+            settings,
+            placed=False,
+        )
         expired += 1
     return expired
 
 
-def expire_holds(db: Database, *, group_id: int | None = None, hold_id: int | None = None,
-                 now: datetime | None = None) -> int:
+def expire_holds(
+    db: Database, *, group_id: int | None = None, hold_id: int | None = None, now: datetime | None = None
+) -> int:
     """The periodic sweep, and the lazy expiry before a hold or its group is touched.
 
     Runs in a transaction of its own, so the freed place stays freed even when the request that
@@ -594,26 +842,26 @@ def expire_holds(db: Database, *, group_id: int | None = None, hold_id: int | No
         probe = probe.where(col(Hold.group_id) == group_id)
     if hold_id is not None:
         probe = probe.where(col(Hold.id) == hold_id)
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         if session.execute(probe.limit(1)).first() is None:
             return 0
-    with db.session() as session:
-        return expire_due_holds(session=session, settings=db.settings, now=now, group_id=group_id,
-                                hold_id=hold_id)
+    with db.transaction() as session:
+        return expire_due_holds(session=session, settings=db.settings, now=now, group_id=group_id, hold_id=hold_id)
 
 
 # -- overview ---------------------------------------------------------------------------------
 
 
-def overview(*, session: Session, principal: Principal, settings: Settings,
-             region_code: str | None) -> dict[str, Any]:
+def overview(*, session: Session, principal: Principal, settings: Settings, region_code: str | None) -> dict[str, Any]:
     region = _own_region(session, principal, region_code)
     if region is None:
         raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
-    query = (select(Group, col(Provider.name), col(Provider.phone_24h))
-             .join(Provider, col(Provider.id) == col(Group.provider_id))
-             .where(col(Group.region_id) == region.id, col(Group.care_form).in_(CRISIS_CARE_FORMS))
-             .order_by(col(Group.name), col(Group.id)))
+    query = (
+        select(Group, col(Provider.name), col(Provider.phone_24h))
+        .join(Provider, col(Provider.id) == col(Group.provider_id))
+        .where(col(Group.region_id) == region.id, col(Group.care_form).in_(CRISIS_CARE_FORMS))
+        .order_by(col(Group.name), col(Group.id))
+    )
     if principal.role == Role.provider:
         query = query.where(col(Group.provider_id) == principal.provider_id)
     rows = session.execute(query).all()
@@ -624,41 +872,55 @@ def overview(*, session: Session, principal: Principal, settings: Settings,
     placed_today: dict[int, int] = {}
     if ids:
         for gid, count, first_expiry in session.execute(
-                select(col(Hold.group_id), func.count(), func.min(Hold.expires_at))
-                .where(col(Hold.group_id).in_(ids), col(Hold.status) == "active")
-                .group_by(col(Hold.group_id))):
+            select(col(Hold.group_id), func.count(), func.min(Hold.expires_at))
+            .where(col(Hold.group_id).in_(ids), col(Hold.status) == "active")
+            .group_by(col(Hold.group_id))
+        ):
             holds[gid] = (count, first_expiry)
         for gid, count in session.execute(
-                select(col(Hold.group_id), func.count())
-                .where(col(Hold.group_id).in_(ids), col(Hold.status) == "confirmed",
-                       col(Hold.confirmed_at) >= day_start)
-                .group_by(col(Hold.group_id))):
+            select(col(Hold.group_id), func.count())
+            .where(col(Hold.group_id).in_(ids), col(Hold.status) == "confirmed", col(Hold.confirmed_at) >= day_start)
+            .group_by(col(Hold.group_id))
+        ):
             placed_today[gid] = count
     groups = []
     for group, provider_name, phone in rows:
         reported = as_utc(group.reported_at)
         occupied = group.capacity - group.free_places
         active, first_expiry = holds.get(group.id, (0, None))
-        groups.append({
-            "group_id": group.id, "group_name": group.name,
-            "kind": place_kind(group.care_form, group.name), "provider_id": group.provider_id,
-            "provider_name": provider_name, "phone_24h": phone, "capacity": group.capacity,
-            "free_places": group.free_places, "held_places": group.held_places,
-            "net_free_places": max(0, group.free_places - group.held_places),
-            "active_holds": active, "next_hold_expires_at": _iso(first_expiry),
-            "occupied_today": occupied, "occupancy_rate": round(occupied / group.capacity, 3),
-            "placements_today": placed_today.get(group.id, 0),
-            "admitting": group.admitting, "reason": group.not_admitting_reason,
-            "reported_at": reported.isoformat() if reported else None,
-            "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
-            "stale": is_stale(reported, stale_after_hours=settings.stale_after_hours, now=now),
-        })
+        groups.append(
+            {
+                "group_id": group.id,
+                "group_name": group.name,
+                "kind": place_kind(group.care_form, group.name),
+                "provider_id": group.provider_id,
+                "provider_name": provider_name,
+                "phone_24h": phone,
+                "capacity": group.capacity,
+                "free_places": group.free_places,
+                "held_places": group.held_places,
+                "net_free_places": max(0, group.free_places - group.held_places),
+                "active_holds": active,
+                "next_hold_expires_at": _iso(first_expiry),
+                "occupied_today": occupied,
+                "occupancy_rate": round(occupied / group.capacity, 3),
+                "placements_today": placed_today.get(group.id, 0),
+                "admitting": group.admitting,
+                "reason": group.not_admitting_reason,
+                "reported_at": reported.isoformat() if reported else None,
+                "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
+                "stale": is_stale(reported, stale_after_hours=settings.stale_after_hours, now=now),
+            }
+        )
     return {
-        "region_code": region.code, "region_name": region.name, "generated_at": now.isoformat(),
+        "region_code": region.code,
+        "region_name": region.name,
+        "generated_at": now.isoformat(),
         # Subscribe to /api/v1/live?since=<seq> to keep this picture current.
         "seq": last_seq(session),
         "totals": {
-            "groups": len(groups), "capacity": sum(g["capacity"] for g in groups),
+            "groups": len(groups),
+            "capacity": sum(g["capacity"] for g in groups),
             "free_places": sum(g["free_places"] for g in groups),
             "held_places": sum(g["held_places"] for g in groups),
             "net_free_places": sum(g["net_free_places"] for g in groups),

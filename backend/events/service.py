@@ -26,7 +26,7 @@ NOTIFY_CHANNEL = "plekwijzer_events"
 class LocalListener(Protocol):
     """A live hub of this process: takes committed events from any thread."""
 
-    def offer_threadsafe(self, events: list[StoredEvent]) -> None: ...
+    def offer_threadsafe(self, events: list[Any]) -> None: ...
 
     def wake_threadsafe(self) -> None: ...
 
@@ -69,11 +69,29 @@ def append_event(
     """Write an event in the session's transaction: the next sequence number and one INSERT."""
     seq = next_seq(session)
     at = utcnow()
-    session.connection().execute(_INSERT_EVENT, {
-        "seq": seq, "type": type, "at": at, "region_id": region_id, "provider_id": provider_id,
-        "group_id": group_id, "actor": actor, "payload": payload})
-    event = StoredEvent(seq=seq, type=type, at=at, region_id=region_id, provider_id=provider_id,
-                        group_id=group_id, actor=actor, payload=payload)
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "seq": seq,
+            "type": type,
+            "at": at,
+            "region_id": region_id,
+            "provider_id": provider_id,
+            "group_id": group_id,
+            "actor": actor,
+            "payload": payload,
+        },
+    )
+    event = StoredEvent(
+        seq=seq,
+        type=type,
+        at=at,
+        region_id=region_id,
+        provider_id=provider_id,
+        group_id=group_id,
+        actor=actor,
+        payload=payload,
+    )
     deliver_after_commit(session, event)
     return event
 
@@ -86,8 +104,7 @@ def next_seq(session: Session) -> int:
     statement queues the wake-up of the other API processes (delivered at commit, dropped if
     the transaction or savepoint is rolled back)."""
     conn = session.connection()
-    return int(conn.execute(
-        _NEXT_SEQ_PG if conn.dialect.name == "postgresql" else _NEXT_SEQ).scalar_one())
+    return int(conn.execute(_NEXT_SEQ_PG if conn.dialect.name == "postgresql" else _NEXT_SEQ).scalar_one())
 
 
 # pg_notify in RETURNING runs once for the updated row: counter and wake-up in one round trip.
@@ -145,6 +162,8 @@ def events_after(session: Session, seq: int, *, limit: int | None = None) -> lis
 
 
 def count_events_after(session: Session, seq: int) -> int:
-    return int(session.execute(
-        sa_select(func.count()).select_from(Event).where(Event.seq > seq)  # type: ignore[arg-type]
-    ).scalar_one())
+    return int(
+        session.execute(
+            sa_select(func.count()).select_from(Event).where(Event.seq > seq)  # type: ignore[arg-type]
+        ).scalar_one()
+    )

@@ -24,8 +24,9 @@ router = APIRouter(tags=["verblijfsintensiteit"])
 
 
 @router.post("/intensity/calculate", response_model=IntensityAnswer)
-def post_calculate(question: IntensityQuestion, session: ReadSessionDep,
-                   principal: CurrentPrincipal) -> IntensityAnswer:
+def post_calculate(
+    question: IntensityQuestion, session: ReadSessionDep, principal: CurrentPrincipal
+) -> IntensityAnswer:
     """Hours per child per day = weekly net roster hours / (places × occupancy norm) / 7, and the
     letter from the region's band table (what-if: changes nothing)."""
     return service.answer_question(session=session, principal=principal, question=question)
@@ -36,31 +37,52 @@ def get_group_intensity(group_id: int, session: ReadSessionDep, principal: Curre
     return service.group_intensity(session=session, principal=principal, group_id=group_id)
 
 
-@router.put("/groups/{group_id}/staffing", response_model=dict,
-            dependencies=[require_roles(Role.admin, Role.provider)])
-def put_staffing(group_id: int, update: StaffingUpdate, request: Request, session: WriteSessionDep,
-                 principal: CurrentPrincipal) -> dict[str, object]:
+@router.put("/groups/{group_id}/staffing", response_model=dict, dependencies=[require_roles(Role.admin, Role.provider)])
+def put_staffing(
+    group_id: int, update: StaffingUpdate, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> dict[str, object]:
     """Change a group's places and/or weekly roster hours (admin, or the owning provider)."""
     stale = request.app.state.settings.stale_after_hours
-    group, reassessment = service.update_staffing(session=session, principal=principal, group_id=group_id,
-                                                  update=update, stale_after_hours=stale)
+    group, reassessment = service.update_staffing(
+        session=session, principal=principal, group_id=group_id, update=update, stale_after_hours=stale
+    )
     public: GroupPublic = to_public(group, stale_after_hours=stale)
-    return {"group": public.model_dump(mode="json"),
-            "reassessment": None if reassessment is None
-            else ReassessmentPublic.model_validate(reassessment.model_dump()).model_dump(mode="json")}
+    return {
+        "group": public.model_dump(mode="json"),
+        "reassessment": None
+        if reassessment is None
+        else ReassessmentPublic.model_validate(reassessment.model_dump()).model_dump(mode="json"),
+    }
 
 
-@router.get("/intensity/reassessments", response_model=list[ReassessmentPublic],
-            dependencies=[require_roles(Role.admin, Role.coordinator, Role.viewer, Role.provider)])
-def get_reassessments(session: ReadSessionDep, principal: CurrentPrincipal,
-                      status: str | None = None) -> list[ReassessmentPublic]:
+@router.get(
+    "/intensity/reassessments",
+    response_model=list[ReassessmentPublic],
+    dependencies=[require_roles(Role.admin, Role.coordinator, Role.viewer, Role.provider)],
+)
+def get_reassessments(
+    session: ReadSessionDep, principal: CurrentPrincipal, status: str | None = None
+) -> list[ReassessmentPublic]:
     return service.list_reassessments(session=session, principal=principal, status=status)
 
 
-@router.post("/intensity/reassessments/{reassessment_id}/decision", response_model=ReassessmentPublic,
-             dependencies=[require_roles(Role.admin, Role.coordinator)])
-def post_decision(reassessment_id: int, decision: ReassessmentDecision, request: Request, session: WriteSessionDep,
-                  principal: CurrentPrincipal) -> ReassessmentPublic:
-    item = service.decide(session=session, principal=principal, reassessment_id=reassessment_id, decision=decision,
-                          stale_after_hours=request.app.state.settings.stale_after_hours)
+@router.post(
+    "/intensity/reassessments/{reassessment_id}/decision",
+    response_model=ReassessmentPublic,
+    dependencies=[require_roles(Role.admin, Role.coordinator)],
+)
+def post_decision(
+    reassessment_id: int,
+    decision: ReassessmentDecision,
+    request: Request,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+) -> ReassessmentPublic:
+    item = service.decide(
+        session=session,
+        principal=principal,
+        reassessment_id=reassessment_id,
+        decision=decision,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )
     return ReassessmentPublic.model_validate(item.model_dump())

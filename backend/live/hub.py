@@ -66,8 +66,7 @@ class Subscriber:
     care_forms: frozenset[str] | None = None
     municipalities: frozenset[int] | None = None
     own_only: bool = False
-    queue: asyncio.Queue[tuple[int, str] | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT))
+    queue: asyncio.Queue[tuple[int, str] | None] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT))
     overflowed: bool = False
 
     def wants(self, message: dict[str, Any]) -> bool:
@@ -83,8 +82,7 @@ class Subscriber:
         group = message.get("group") or {}
         if self.care_forms is not None and group.get("care_form") not in self.care_forms:
             return False
-        return not (self.municipalities is not None
-                    and group.get("municipality_id") not in self.municipalities)
+        return not (self.municipalities is not None and group.get("municipality_id") not in self.municipalities)
 
     def end(self) -> None:
         """Stop feeding this subscriber and wake its sender with the end marker."""
@@ -174,11 +172,11 @@ class LiveHub:
             self._wake.set()
 
     def _read_last_seq(self) -> int:
-        with self.db.session(write=False) as session:
+        with self.db.transaction(write=False) as session:
             return last_seq(session)
 
     def _read_after(self, seq: int, limit: int | None = None) -> list[Event]:
-        with self.db.session(write=False) as session:
+        with self.db.transaction(write=False) as session:
             return events_after(session, seq, limit=limit)
 
     async def _pump(self) -> None:
@@ -242,8 +240,7 @@ class LiveHub:
     def _behind(self, seq: int) -> None:
         """Another process (or this one, not handed over yet) committed ``seq``."""
         assert self._loop is not None
-        self._loop.call_later(GAP_GRACE_SECONDS,
-                              lambda: self._wake.set() if seq > self.last_seq else None)
+        self._loop.call_later(GAP_GRACE_SECONDS, lambda: self._wake.set() if seq > self.last_seq else None)
 
     # -- subscribing ------------------------------------------------------------------------
 
@@ -256,7 +253,7 @@ class LiveHub:
     def catch_up(self, subscriber: Subscriber, since: int) -> tuple[list[str], int] | None:
         """The missed messages after ``since`` that this subscriber may see, with the last
         sequence number covered; ``None`` when too much was missed (send a snapshot)."""
-        with self.db.session(write=False) as session:
+        with self.db.transaction(write=False) as session:
             # The counter first: an event and its counter value commit together, so every event
             # up to ``current`` is visible to the next statement. Read the other way round (each
             # statement has its own snapshot under READ COMMITTED) an event committed in between

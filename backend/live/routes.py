@@ -36,19 +36,21 @@ def _authenticate(websocket: WebSocket) -> Principal:
     if not token and header.lower().startswith("bearer "):
         token = header[7:]
     api_key = params.get("api_key") or websocket.headers.get("x-api-key")
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return resolve_principal(session, db.settings, token=token, api_key=api_key)
 
 
 def _snapshot(hub: LiveHub, subscriber: Subscriber) -> tuple[str, int]:
-    with hub.db.session(write=False) as session:
+    with hub.db.transaction(write=False) as session:
         seq = last_seq(session)
         groups = list_groups(
-            session=session, principal=subscriber.principal,
+            session=session,
+            principal=subscriber.principal,
             stale_after_hours=hub.settings.stale_after_hours,
             care_forms=sorted(subscriber.care_forms) if subscriber.care_forms else None,
             municipality_ids=sorted(subscriber.municipalities) if subscriber.municipalities else None,
-            provider_id=subscriber.principal.provider_id if subscriber.own_only else None)
+            provider_id=subscriber.principal.provider_id if subscriber.own_only else None,
+        )
     body = {"type": "snapshot", "seq": seq, "groups": [g.model_dump(mode="json") for g in groups]}
     return json.dumps(body), seq
 
@@ -70,15 +72,17 @@ async def live(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION, reason="Ongeldige filter of since-waarde")
         return
     own_only = params.get("own", "").lower() in ("1", "true", "ja")
-    subscriber = Subscriber(principal=principal, care_forms=care_forms,
-                            municipalities=municipalities, own_only=own_only)
+    subscriber = Subscriber(
+        principal=principal, care_forms=care_forms, municipalities=municipalities, own_only=own_only
+    )
     await websocket.accept()
     # Subscribe before catching up: events arriving meanwhile wait in the queue, and anything
     # already sent by the catch-up is skipped by its sequence number.
     hub.subscribe(subscriber)
     try:
-        sent_up_to = await _start(websocket, hub, subscriber, since,
-                                  params.get("snapshot", "").lower() in ("1", "true", "ja"))
+        sent_up_to = await _start(
+            websocket, hub, subscriber, since, params.get("snapshot", "").lower() in ("1", "true", "ja")
+        )
         receiver = asyncio.create_task(_drain_incoming(websocket))
         # When the client goes away the queue gets an end marker, so the send loop below is a
         # plain queue read: no task and no asyncio.wait per message, which is what keeps
@@ -105,8 +109,9 @@ async def live(websocket: WebSocket) -> None:
         hub.unsubscribe(subscriber)
 
 
-async def _start(websocket: WebSocket, hub: LiveHub, subscriber: Subscriber, since: int | None,
-                 want_snapshot: bool) -> int:
+async def _start(
+    websocket: WebSocket, hub: LiveHub, subscriber: Subscriber, since: int | None, want_snapshot: bool
+) -> int:
     if since is not None and not want_snapshot:
         caught_up = await asyncio.to_thread(hub.catch_up, subscriber, since)
         if caught_up is not None:

@@ -72,27 +72,41 @@ _lock = threading.Lock()
 
 def _cheap_fingerprint(session: Session, region_id: int) -> tuple[int, int, int]:
     """(event sequence, number of groups, highest group id): index lookups only."""
-    row = session.execute(text(
-        "SELECT (SELECT last_seq FROM event_counter WHERE id = 1), count(*), coalesce(max(id), 0) "
-        "FROM groups WHERE region_id = :r"), {"r": region_id}).one()
+    row = session.execute(
+        text(
+            "SELECT (SELECT last_seq FROM event_counter WHERE id = 1), count(*), coalesce(max(id), 0) "
+            "FROM groups WHERE region_id = :r"
+        ),
+        {"r": region_id},
+    ).one()
     return int(row[0] or 0), int(row[1]), int(row[2])
 
 
 def _exact_fingerprint(session: Session, region_id: int) -> tuple[int, ...]:
     """Also catches group rows changed without an event (imports, hand edits): a full scan."""
-    row = session.execute(text(
-        "SELECT coalesce(sum(version), 0), coalesce(sum(free_places), 0), "
-        "coalesce(sum(held_places), 0) FROM groups WHERE region_id = :r"), {"r": region_id}).one()
+    row = session.execute(
+        text(
+            "SELECT coalesce(sum(version), 0), coalesce(sum(free_places), 0), "
+            "coalesce(sum(held_places), 0) FROM groups WHERE region_id = :r"
+        ),
+        {"r": region_id},
+    ).one()
     return tuple(int(v or 0) for v in row)
 
 
-def profile_c_counts(session: Session, region_id: int | None = None,
-                     group_ids: set[int] | None = None) -> dict[int, int]:
+def profile_c_counts(
+    session: Session, region_id: int | None = None, group_ids: set[int] | None = None
+) -> dict[int, int]:
     """Profile-C youths placed per group through plekwijzer (they count toward the limit)."""
-    query = (select(col(Referral.placed_group_id), func.count())
-             .where(col(Referral.status) == "placed", col(Referral.risk_profile) == "C",
-                    col(Referral.placed_group_id).is_not(None))
-             .group_by(col(Referral.placed_group_id)))
+    query = (
+        select(col(Referral.placed_group_id), func.count())
+        .where(
+            col(Referral.status) == "placed",
+            col(Referral.risk_profile) == "C",
+            col(Referral.placed_group_id).is_not(None),
+        )
+        .group_by(col(Referral.placed_group_id))
+    )
     if region_id is not None:
         query = query.where(col(Referral.region_id) == region_id)
     if group_ids is not None:
@@ -106,12 +120,21 @@ def net_free(free_places: int, held_places: int, admitting: bool) -> int:
 
 def _solver_group(row: Any, profile_c: int) -> solver.Group:
     return solver.Group(
-        id=row.id, provider_id=row.provider_id, location_id=row.location_id,
-        care_form=row.care_form, intensity=row.intensity, max_intensity=row.max_intensity,
-        age_min=row.age_min, age_max=row.age_max, gender_policy=row.gender_policy,
-        risk_profiles=frozenset(row.risk_profiles), expertise=frozenset(row.expertise or ()),
+        id=row.id,
+        provider_id=row.provider_id,
+        location_id=row.location_id,
+        care_form=row.care_form,
+        intensity=row.intensity,
+        max_intensity=row.max_intensity,
+        age_min=row.age_min,
+        age_max=row.age_max,
+        gender_policy=row.gender_policy,
+        risk_profiles=frozenset(row.risk_profiles),
+        expertise=frozenset(row.expertise or ()),
         free_places=net_free(row.free_places, row.held_places, row.admitting),
-        lat=row.lat, lon=row.lon, profile_c_present=profile_c,
+        lat=row.lat,
+        lon=row.lon,
+        profile_c_present=profile_c,
         expected_free_date=row.expected_free_date,
     )
 
@@ -122,29 +145,64 @@ def solver_group(group: Group, profile_c: int = 0) -> solver.Group:
 
 def _group_query(region_id: int) -> Any:
     # Plain columns instead of ORM objects: building 10,000 ORM rows costs far more.
-    cols = [Group.id, Group.provider_id, Group.location_id, Group.municipality_id, Group.name,
-            Group.care_form, Group.intensity, Group.max_intensity, Group.age_min, Group.age_max,
-            Group.gender_policy, Group.risk_profiles, Group.expertise, Group.free_places,
-            Group.held_places, Group.admitting, Group.lat, Group.lon, Group.expected_free_date,
-            Group.reported_at, Group.version, Provider.name.label("provider_name")]  # type: ignore[attr-defined]
-    return (select(*cols).join(Provider, Provider.id == Group.provider_id)  # type: ignore[arg-type]
-            .where(Group.region_id == region_id).order_by(Group.id))  # type: ignore[arg-type]
+    cols = [
+        Group.id,
+        Group.provider_id,
+        Group.location_id,
+        Group.municipality_id,
+        Group.name,
+        Group.care_form,
+        Group.intensity,
+        Group.max_intensity,
+        Group.age_min,
+        Group.age_max,
+        Group.gender_policy,
+        Group.risk_profiles,
+        Group.expertise,
+        Group.free_places,
+        Group.held_places,
+        Group.admitting,
+        Group.lat,
+        Group.lon,
+        Group.expected_free_date,
+        Group.reported_at,
+        Group.version,
+        Provider.name.label("provider_name"),  # type: ignore[attr-defined]
+    ]
+    return (
+        select(*cols)
+        .join(Provider, Provider.id == Group.provider_id)  # type: ignore[arg-type]
+        .where(Group.region_id == region_id)  # type: ignore[arg-type]
+        .order_by(Group.id)  # type: ignore[arg-type]
+    )
 
 
 def _meta(r: Any, profile_c: int) -> GroupMeta:
-    return GroupMeta(name=r.name, provider_id=r.provider_id, provider_name=r.provider_name,
-                     care_form=r.care_form, intensity=r.intensity, free_places=r.free_places,
-                     held_places=r.held_places,
-                     net_free_places=net_free(r.free_places, r.held_places, r.admitting),
-                     admitting=r.admitting, reported_at=as_utc(r.reported_at),
-                     expected_free_date=r.expected_free_date, location_id=r.location_id,
-                     municipality_id=r.municipality_id, profile_c_present=profile_c,
-                     version=r.version)
+    return GroupMeta(
+        name=r.name,
+        provider_id=r.provider_id,
+        provider_name=r.provider_name,
+        care_form=r.care_form,
+        intensity=r.intensity,
+        free_places=r.free_places,
+        held_places=r.held_places,
+        net_free_places=net_free(r.free_places, r.held_places, r.admitting),
+        admitting=r.admitting,
+        reported_at=as_utc(r.reported_at),
+        expected_free_date=r.expected_free_date,
+        location_id=r.location_id,
+        municipality_id=r.municipality_id,
+        profile_c_present=profile_c,
+        version=r.version,
+    )
 
 
 def _exact_of(meta: dict[int, GroupMeta]) -> tuple[int, ...]:
-    return (sum(m.version for m in meta.values()), sum(m.free_places for m in meta.values()),
-            sum(m.held_places for m in meta.values()))
+    return (
+        sum(m.version for m in meta.values()),
+        sum(m.free_places for m in meta.values()),
+        sum(m.held_places for m in meta.values()),
+    )
 
 
 def _build(session: Session, region_id: int, seq: int, count: int, max_id: int) -> RegionTable:
@@ -152,8 +210,9 @@ def _build(session: Session, region_id: int, seq: int, count: int, max_id: int) 
     c_counts = profile_c_counts(session, region_id)
     groups = [_solver_group(r, c_counts.get(r.id, 0)) for r in rows]
     meta = {r.id: _meta(r, c_counts.get(r.id, 0)) for r in rows}
-    return RegionTable(seq=seq, count=count, max_id=max_id, exact=_exact_of(meta),
-                       table=solver.prepare_groups(groups), meta=meta)
+    return RegionTable(
+        seq=seq, count=count, max_id=max_id, exact=_exact_of(meta), table=solver.prepare_groups(groups), meta=meta
+    )
 
 
 def region_table(session: Session, region_id: int, *, exact: bool = False) -> RegionTable:
@@ -189,8 +248,20 @@ def region_table(session: Session, region_id: int, *, exact: bool = False) -> Re
 MAX_PATCH_EVENTS = 2000
 _TABLE_FIELDS = set(solver.GroupTable.__dataclass_fields__)
 _DERIVED = ("by_form",)
-_STRUCTURAL = ("provider_id", "location_id", "care_form", "intensity", "max_intensity", "age_min",
-               "age_max", "gender_policy", "risk_profiles", "expertise", "lat", "lon")
+_STRUCTURAL = (
+    "provider_id",
+    "location_id",
+    "care_form",
+    "intensity",
+    "max_intensity",
+    "age_min",
+    "age_max",
+    "gender_policy",
+    "risk_profiles",
+    "expertise",
+    "lat",
+    "lon",
+)
 
 
 def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> RegionTable | None:
@@ -198,10 +269,17 @@ def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> R
     re-read; None when a rebuild is needed."""
     if seq - cached.seq > MAX_PATCH_EVENTS:
         return None
-    changed = {int(g) for (g,) in session.execute(
-        select(col(Event.group_id)).where(col(Event.seq) > cached.seq, col(Event.seq) <= seq,
-                                          col(Event.region_id) == region_id,
-                                          col(Event.group_id).is_not(None))).all()}
+    changed = {
+        int(g)
+        for (g,) in session.execute(
+            select(col(Event.group_id)).where(
+                col(Event.seq) > cached.seq,
+                col(Event.seq) <= seq,
+                col(Event.region_id) == region_id,
+                col(Event.group_id).is_not(None),
+            )
+        ).all()
+    }
     if not changed:
         return replace(cached, seq=seq)
     rows = session.execute(_group_query(region_id).where(Group.id.in_(changed))).all()  # type: ignore[union-attr]
@@ -229,32 +307,46 @@ def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> R
     # The solver keeps derived copies of these columns (care-form-sorted views in ``by_form``);
     # dropping them makes the solver rebuild them from the patched arrays (numpy only, ~1 ms).
     derived: dict[str, Any] = {name: None for name in _DERIVED if name in _TABLE_FIELDS}
-    patched = replace(table, groups=tuple(groups), free_places=free, profile_c_present=c_present,
-                      has_expected_date=has_date, no_free_bit=no_free_bit, **derived)
-    return RegionTable(seq=seq, count=cached.count, max_id=cached.max_id,
-                       exact=_exact_of(meta), table=patched, meta=meta)
+    patched = replace(
+        table,
+        groups=tuple(groups),
+        free_places=free,
+        profile_c_present=c_present,
+        has_expected_date=has_date,
+        no_free_bit=no_free_bit,
+        **derived,
+    )
+    return RegionTable(
+        seq=seq, count=cached.count, max_id=cached.max_id, exact=_exact_of(meta), table=patched, meta=meta
+    )
 
 
-def youth_from_referral(referral: Referral, *, today: date | None = None,
-                        now: datetime | None = None) -> solver.Youth:
+def youth_from_referral(referral: Referral, *, today: date | None = None, now: datetime | None = None) -> solver.Youth:
     assert referral.id is not None
     try:
         return solver.Youth(
-            id=referral.id, age=age_on(referral.birth_year, referral.birth_month, today),
-            gender=referral.gender, lat=referral.home_lat, lon=referral.home_lon,
+            id=referral.id,
+            age=age_on(referral.birth_year, referral.birth_month, today),
+            gender=referral.gender,
+            lat=referral.home_lat,
+            lon=referral.home_lon,
             acceptable_care_forms=tuple(referral.care_forms),
-            required_intensity=referral.required_intensity, risk_profile=referral.risk_profile,
-            needs=frozenset(referral.needs), urgency=referral.urgency,
+            required_intensity=referral.required_intensity,
+            risk_profile=referral.risk_profile,
+            needs=frozenset(referral.needs),
+            urgency=referral.urgency,
             secure_authorisation=referral.secure_authorisation,
-            max_distance_km=referral.max_distance_km, sibling_set=referral.sibling_set,
+            max_distance_km=referral.max_distance_km,
+            sibling_set=referral.sibling_set,
             together=referral.together,
             excluded_provider_ids=frozenset(referral.excluded_provider_ids),
             excluded_group_ids=frozenset(referral.excluded_group_ids),
             waiting_days=waiting_days(referral, now),
         )
     except ValueError as exc:  # data written before a rule tightened; say which referral
-        raise RuleViolation(f"Verwijzing {referral.id} kan niet worden gematcht: {exc}.",
-                            code="referral_unmatchable") from exc
+        raise RuleViolation(
+            f"Verwijzing {referral.id} kan niet worden gematcht: {exc}.", code="referral_unmatchable"
+        ) from exc
 
 
 def region_weights(region: Region) -> solver.Weights:
@@ -264,15 +356,15 @@ def region_weights(region: Region) -> solver.Weights:
     values: dict[str, Any] = dict(settings.get("matching_weights") or {})
     unknown = sorted(set(values) - set(WEIGHT_FIELDS))
     if unknown:
-        raise RuleViolation(f"Onbekende matchinggewichten in de regio-instellingen: {', '.join(unknown)}.",
-                            code="weights_invalid")
+        raise RuleViolation(
+            f"Onbekende matchinggewichten in de regio-instellingen: {', '.join(unknown)}.", code="weights_invalid"
+        )
     if "profile_c_limit" in settings:
         values["profile_c_limit"] = int(settings["profile_c_limit"])
     try:
         return solver.Weights(**values)
     except (TypeError, ValueError) as exc:
-        raise RuleViolation(f"De matchinggewichten van de regio zijn ongeldig: {exc}.",
-                            code="weights_invalid") from exc
+        raise RuleViolation(f"De matchinggewichten van de regio zijn ongeldig: {exc}.", code="weights_invalid") from exc
 
 
 def region_time_limit(region: Region) -> float:
@@ -285,25 +377,48 @@ def weights_dict(weights: solver.Weights) -> dict[str, float]:
 
 # --- snapshot: the run's inputs as JSON, and back ----------------------------------------------
 
+
 def group_to_json(g: solver.Group) -> dict[str, Any]:
-    return {"id": g.id, "provider_id": g.provider_id, "location_id": g.location_id,
-            "care_form": g.care_form, "intensity": g.intensity, "max_intensity": g.max_intensity,
-            "age_min": g.age_min, "age_max": g.age_max, "gender_policy": g.gender_policy,
-            "risk_profiles": sorted(g.risk_profiles), "expertise": sorted(g.expertise),
-            "free_places": g.free_places, "lat": g.lat, "lon": g.lon,
-            "profile_c_present": g.profile_c_present,
-            "expected_free_date": g.expected_free_date.isoformat() if g.expected_free_date else None}
+    return {
+        "id": g.id,
+        "provider_id": g.provider_id,
+        "location_id": g.location_id,
+        "care_form": g.care_form,
+        "intensity": g.intensity,
+        "max_intensity": g.max_intensity,
+        "age_min": g.age_min,
+        "age_max": g.age_max,
+        "gender_policy": g.gender_policy,
+        "risk_profiles": sorted(g.risk_profiles),
+        "expertise": sorted(g.expertise),
+        "free_places": g.free_places,
+        "lat": g.lat,
+        "lon": g.lon,
+        "profile_c_present": g.profile_c_present,
+        "expected_free_date": g.expected_free_date.isoformat() if g.expected_free_date else None,
+    }
 
 
 def youth_to_json(y: solver.Youth) -> dict[str, Any]:
-    return {"id": y.id, "age": y.age, "gender": y.gender, "lat": y.lat, "lon": y.lon,
-            "acceptable_care_forms": list(y.acceptable_care_forms),
-            "required_intensity": y.required_intensity, "risk_profile": y.risk_profile,
-            "needs": sorted(y.needs), "urgency": y.urgency,
-            "secure_authorisation": y.secure_authorisation, "max_distance_km": y.max_distance_km,
-            "sibling_set": y.sibling_set, "together": y.together,
-            "excluded_provider_ids": sorted(y.excluded_provider_ids),
-            "excluded_group_ids": sorted(y.excluded_group_ids), "waiting_days": y.waiting_days}
+    return {
+        "id": y.id,
+        "age": y.age,
+        "gender": y.gender,
+        "lat": y.lat,
+        "lon": y.lon,
+        "acceptable_care_forms": list(y.acceptable_care_forms),
+        "required_intensity": y.required_intensity,
+        "risk_profile": y.risk_profile,
+        "needs": sorted(y.needs),
+        "urgency": y.urgency,
+        "secure_authorisation": y.secure_authorisation,
+        "max_distance_km": y.max_distance_km,
+        "sibling_set": y.sibling_set,
+        "together": y.together,
+        "excluded_provider_ids": sorted(y.excluded_provider_ids),
+        "excluded_group_ids": sorted(y.excluded_group_ids),
+        "waiting_days": y.waiting_days,
+    }
 
 
 def snapshot(instance: solver.Instance, *, total_groups: int) -> dict[str, Any]:
@@ -333,5 +448,4 @@ def instance_from_snapshot(data: dict[str, Any]) -> solver.Instance:
         for key in ("needs", "excluded_provider_ids", "excluded_group_ids"):
             values[key] = frozenset(values[key])
         youths.append(solver.Youth(**values))
-    return solver.Instance(groups=tuple(groups), youths=tuple(youths),
-                           weights=solver.Weights(**data["weights"]))
+    return solver.Instance(groups=tuple(groups), youths=tuple(youths), weights=solver.Weights(**data["weights"]))

@@ -23,19 +23,22 @@ MATCHERS = (Role.coordinator, Role.admin)
 
 
 @router.post("/matching/runs", status_code=201, dependencies=[require_roles(*MATCHERS)])
-def create_run(data: Annotated[MatchingRunCreate, Body()], request: Request, db: DatabaseDep,
-               principal: CurrentPrincipal) -> JSONResponse:
+def create_run(
+    data: Annotated[MatchingRunCreate, Body()], request: Request, db: DatabaseDep, principal: CurrentPrincipal
+) -> JSONResponse:
     """Assign every waiting youth of the region (or the chosen ones) at once, maximising the
     total weighted score within free places; with `send_proposals` the result goes out as
     placement proposals right away. The run is stored first with status `running`."""
-    body = service.run_matching(db=db, principal=principal, data=data,
-                                default_expiry_hours=request.app.state.settings.proposal_expiry_hours)
+    body = service.run_matching(
+        db=db, principal=principal, data=data, default_expiry_hours=request.app.state.settings.proposal_expiry_hours
+    )
     return JSONResponse(_json(body), status_code=201, headers={"Location": f"/api/v1/matching/runs/{body['id']}"})
 
 
 @router.get("/matching/runs", dependencies=[require_roles(*MATCHERS)])
-def list_runs(session: ReadSessionDep, principal: CurrentPrincipal,
-              limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+def list_runs(
+    session: ReadSessionDep, principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=200)] = 20
+) -> list[dict[str, Any]]:
     query = select(MatchingRun).order_by(col(MatchingRun.id).desc()).limit(limit)
     if principal.region_scope is not None:
         query = query.where(MatchingRun.region_id == principal.region_scope)
@@ -43,42 +46,68 @@ def list_runs(session: ReadSessionDep, principal: CurrentPrincipal,
 
 
 @router.get("/matching/runs/{run_id}", dependencies=[require_roles(*MATCHERS)])
-def get_run(run_id: int, session: WriteSessionDep, principal: CurrentPrincipal,
-            snapshot: Annotated[bool, Query()] = False) -> dict[str, Any]:
+def get_run(
+    run_id: int, session: WriteSessionDep, principal: CurrentPrincipal, snapshot: Annotated[bool, Query()] = False
+) -> dict[str, Any]:
     """The run's result: assignments, and per unplaced youth why; `snapshot=true` adds the
     stored inputs (the youths' need profiles, so the read is audited)."""
     run = service.load_run(session=session, principal=principal, run_id=run_id)
-    audit.record(session=session, actor=principal, action="matching.run.read",
-                 object_type="matching_run", object_id=run_id, purpose="matchingresultaat bekeken",
-                 detail={"referral_ids": run.referral_ids, "snapshot": snapshot})
+    audit.record(
+        session=session,
+        actor=principal,
+        action="matching.run.read",
+        object_type="matching_run",
+        object_id=run_id,
+        purpose="matchingresultaat bekeken",
+        detail={"referral_ids": run.referral_ids, "snapshot": snapshot},
+    )
     return _json(service.run_public(run, include_snapshot=snapshot))
 
 
 @router.post("/matching/runs/{run_id}/proposals", dependencies=[require_roles(*MATCHERS)])
-def send_proposals(run_id: int, request: Request, session: WriteSessionDep,
-                   principal: CurrentPrincipal) -> dict[str, Any]:
+def send_proposals(
+    run_id: int, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """Send the run's assignments as placement proposals (each claims its place atomically;
     places taken in the meantime are reported and the youth stays waiting)."""
     settings = request.app.state.settings
     run = service.load_run(session=session, principal=principal, run_id=run_id)
     expiry = service.proposal_expiry_hours(session, run.region_id, settings.proposal_expiry_hours)
-    run = service.send_run_proposals(session=session, principal=principal, run_id=run_id,
-                                     expiry_hours=expiry,
-                                     stale_after_hours=settings.stale_after_hours)
+    run = service.send_run_proposals(
+        session=session,
+        principal=principal,
+        run_id=run_id,
+        expiry_hours=expiry,
+        stale_after_hours=settings.stale_after_hours,
+    )
     return _json(service.run_public(run))
 
 
-@router.post("/referrals/{referral_id}/proposals", status_code=201, response_model=ProposalPublic,
-             dependencies=[require_roles(*MATCHERS)])
-def propose(referral_id: int, data: Annotated[ProposalCreate, Body()], request: Request,
-            session: WriteSessionDep, principal: CurrentPrincipal) -> ProposalPublic:
+@router.post(
+    "/referrals/{referral_id}/proposals",
+    status_code=201,
+    response_model=ProposalPublic,
+    dependencies=[require_roles(*MATCHERS)],
+)
+def propose(
+    referral_id: int,
+    data: Annotated[ProposalCreate, Body()],
+    request: Request,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+) -> ProposalPublic:
     """Send one option from the ranking to its provider as a placement proposal."""
     settings = request.app.state.settings
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
     expiry = service.proposal_expiry_hours(session, referral.region_id, settings.proposal_expiry_hours)
-    proposal = service.propose_option(session=session, principal=principal, referral_id=referral_id,
-                                      group_id=data.group_id, expiry_hours=expiry,
-                                      stale_after_hours=settings.stale_after_hours)
+    proposal = service.propose_option(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        group_id=data.group_id,
+        expiry_hours=expiry,
+        stale_after_hours=settings.stale_after_hours,
+    )
     return proposal_public(session, principal, proposal)
 
 

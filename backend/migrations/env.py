@@ -16,8 +16,7 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -25,8 +24,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or settings.database_url
     engine = make_engine(settings.model_copy(update={"database_url": url}))
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata,
-                          render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -87,8 +87,16 @@ def _fetch_int_table(session: Session, sql: str, params: dict[str, object], *, c
     return np.array(rows, dtype=np.int64)
 
 
-def expand_stays(group_ids: np.ndarray, stay_groups: np.ndarray, admit: np.ndarray, discharge: np.ndarray,
-                 own: np.ndarray, *, start_day: int, days: int) -> tuple[np.ndarray, np.ndarray]:
+def expand_stays(
+    group_ids: np.ndarray,
+    stay_groups: np.ndarray,
+    admit: np.ndarray,
+    discharge: np.ndarray,
+    own: np.ndarray,
+    *,
+    start_day: int,
+    days: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """The grid arithmetic, separate from the database so that it can be measured on its own.
 
     ``admit``/``discharge`` are day numbers (``OPEN_END`` for an open stay); ``own`` is 1 for a
@@ -103,8 +111,14 @@ def expand_stays(group_ids: np.ndarray, stay_groups: np.ndarray, admit: np.ndarr
     rows, first, after_last, own = rows[keep], first[keep], after_last[keep], own[keep].astype(np.float64)
     # Layer 0 counts everyone, layer 1 only the own region; both in one bincount.
     size = 2 * n_groups * width
-    index = np.concatenate([rows * width + first, rows * width + after_last,
-                            n_groups * width + rows * width + first, n_groups * width + rows * width + after_last])
+    index = np.concatenate(
+        [
+            rows * width + first,
+            rows * width + after_last,
+            n_groups * width + rows * width + first,
+            n_groups * width + rows * width + after_last,
+        ]
+    )
     ones = np.ones(first.shape, dtype=np.float64)
     weight = np.concatenate([ones, -ones, own, -own])
     delta = np.bincount(index, weights=weight, minlength=size).reshape(2, n_groups, width)
@@ -112,8 +126,9 @@ def expand_stays(group_ids: np.ndarray, stay_groups: np.ndarray, admit: np.ndarr
     return grid[0], grid[1]
 
 
-def night_grid(*, session: Session, group_ids: Sequence[int], own_codes: dict[int, str], start: date,
-               end: date) -> NightGrid:
+def night_grid(
+    *, session: Session, group_ids: Sequence[int], own_codes: dict[int, str], start: date, end: date
+) -> NightGrid:
     """Youths present per night from ``start`` to ``end`` (inclusive) for the given groups."""
     ids = np.array(sorted(set(group_ids)), dtype=np.int64)
     days = max(0, (end - start).days + 1)
@@ -132,9 +147,11 @@ def night_grid(*, session: Session, group_ids: Sequence[int], own_codes: dict[in
     if len(codes) == 1:
         own_case = "CASE WHEN origin_region_code = :own THEN 1 ELSE 0 END"
         params["own"] = codes[0]
-    sql = (f"SELECT group_id, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}), {own_case} "
-           f"FROM occupancy_stays WHERE group_id IN ({id_list}) AND admit_day <= :end "
-           "AND (discharge_day IS NULL OR discharge_day > :start)")
+    sql = (
+        f"SELECT group_id, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}), {own_case} "
+        f"FROM occupancy_stays WHERE group_id IN ({id_list}) AND admit_day <= :end "
+        "AND (discharge_day IS NULL OR discharge_day > :start)"
+    )
     if len(codes) == 1:
         table = _fetch_int_table(session, sql, params, columns=4)
         stay_groups, admit, discharge, own = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
@@ -144,21 +161,36 @@ def night_grid(*, session: Session, group_ids: Sequence[int], own_codes: dict[in
         stay_groups = np.fromiter(columns[0], dtype=np.int64, count=len(rows))
         admit = np.fromiter(columns[1], dtype=np.int64, count=len(rows))
         discharge = np.fromiter(columns[2], dtype=np.int64, count=len(rows))
-        own = np.fromiter((code == own_codes.get(g) for g, code in zip(columns[0], columns[3], strict=True)),
-                          dtype=np.int64, count=len(rows))
+        own = np.fromiter(
+            (code == own_codes.get(g) for g, code in zip(columns[0], columns[3], strict=True)),
+            dtype=np.int64,
+            count=len(rows),
+        )
     total, own_grid = expand_stays(ids, stay_groups, admit, discharge, own, start_day=start_day, days=days)
     _apply_census(session, ids, own_codes, start_day, end_day, total, own_grid, start, end)
     return NightGrid(ids, start, days, total, own_grid)
 
 
-def _apply_census(session: Session, ids: np.ndarray, own_codes: dict[int, str], start_day: int, end_day: int,
-                  total: np.ndarray, own: np.ndarray, start: date, end: date) -> None:
+def _apply_census(
+    session: Session,
+    ids: np.ndarray,
+    own_codes: dict[int, str],
+    start_day: int,
+    end_day: int,
+    total: np.ndarray,
+    own: np.ndarray,
+    start: date,
+    end: date,
+) -> None:
     day_sql = _day_sql(session, "day")
     id_list = ",".join(str(int(g)) for g in ids)
-    rows = session.execute(text(
-        f"SELECT group_id, {day_sql}, present, by_region FROM occupancy_census "
-        f"WHERE group_id IN ({id_list}) AND day >= :start AND day <= :end ORDER BY id"),
-        {"start": start, "end": end}).fetchall()
+    rows = session.execute(
+        text(
+            f"SELECT group_id, {day_sql}, present, by_region FROM occupancy_census "
+            f"WHERE group_id IN ({id_list}) AND day >= :start AND day <= :end ORDER BY id"
+        ),
+        {"start": start, "end": end},
+    ).fetchall()
     for group_id, day, present, by_region in rows:  # later rows (newer counts) overwrite earlier ones
         regions = json.loads(by_region) if isinstance(by_region, str) else (by_region or {})
         own_code = own_codes.get(group_id)
@@ -169,20 +201,27 @@ def _apply_census(session: Session, ids: np.ndarray, own_codes: dict[int, str], 
         own[row, column] = present - other
 
 
-def nights_by_region(*, session: Session, group_id: int, own_code: str, start: date, end: date
-                     ) -> tuple[list[str], np.ndarray]:
+def nights_by_region(
+    *, session: Session, group_id: int, own_code: str, start: date, end: date
+) -> tuple[list[str], np.ndarray]:
     """Nights of one group split by every region of origin: (codes, array (regions, days))."""
     days = max(0, (end - start).days + 1)
     start_day = day_number(start)
     admit_sql, discharge_sql = _day_sql(session, "admit_day"), _day_sql(session, "discharge_day")
-    rows = session.execute(text(
-        f"SELECT origin_region_code, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}) FROM occupancy_stays "
-        "WHERE group_id = :group AND admit_day <= :end AND (discharge_day IS NULL OR discharge_day > :start)"),
-        {"group": group_id, "start": start, "end": end}).fetchall()
-    census = session.execute(text(
-        f"SELECT {_day_sql(session, 'day')}, present, by_region FROM occupancy_census "
-        "WHERE group_id = :group AND day >= :start AND day <= :end ORDER BY id"),
-        {"group": group_id, "start": start, "end": end}).fetchall()
+    rows = session.execute(
+        text(
+            f"SELECT origin_region_code, {admit_sql}, COALESCE({discharge_sql}, {OPEN_END}) FROM occupancy_stays "
+            "WHERE group_id = :group AND admit_day <= :end AND (discharge_day IS NULL OR discharge_day > :start)"
+        ),
+        {"group": group_id, "start": start, "end": end},
+    ).fetchall()
+    census = session.execute(
+        text(
+            f"SELECT {_day_sql(session, 'day')}, present, by_region FROM occupancy_census "
+            "WHERE group_id = :group AND day >= :start AND day <= :end ORDER BY id"
+        ),
+        {"group": group_id, "start": start, "end": end},
+    ).fetchall()
     census_regions = [json.loads(r[2]) if isinstance(r[2], str) else (r[2] or {}) for r in census]
     codes = sorted({r[0] for r in rows} | {c for regions in census_regions for c in regions} | {own_code})
     index = {code: i for i, code in enumerate(codes)}
@@ -190,8 +229,9 @@ def nights_by_region(*, session: Session, group_id: int, own_code: str, start: d
     stay_codes = np.array([index[r[0]] for r in rows], dtype=np.int64)
     admit = np.array([r[1] for r in rows], dtype=np.int64)
     discharge = np.array([r[2] for r in rows], dtype=np.int64)
-    grid, _ = expand_stays(ids, stay_codes, admit, discharge, np.zeros(len(rows), dtype=np.int64),
-                           start_day=start_day, days=days)
+    grid, _ = expand_stays(
+        ids, stay_codes, admit, discharge, np.zeros(len(rows), dtype=np.int64), start_day=start_day, days=days
+    )
     for (day, present, _raw), regions in zip(census, census_regions, strict=True):
         column = int(day) - start_day
         grid[:, column] = 0

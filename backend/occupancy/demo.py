@@ -24,8 +24,9 @@ MEAN_STAY_DAYS = {"crisis": 12.0, "deeltijd": 10.0, "pleegzorg": 300.0, "gezinsh
 OTHER_REGION_SHARE = {"crisis": 0.35, "driemilieu": 0.2, "jeugdzorgplus": 0.3}
 
 
-def simulate_stays(*, rng: random.Random, group: Group, own_code: str, days: int, end: datetime, label: str
-                   ) -> list[StaySpec]:
+def simulate_stays(
+    *, rng: random.Random, group: Group, own_code: str, days: int, end: datetime, label: str
+) -> list[StaySpec]:
     """Stays of one group over ``days`` days up to ``end`` (an aware datetime)."""
     mean_stay = MEAN_STAY_DAYS.get(group.care_form, 150.0)
     target = rng.choice([0.35, 0.45, 0.7, 0.8, 0.9, 0.95]) if group.availability_funded else rng.uniform(0.6, 0.97)
@@ -44,9 +45,16 @@ def simulate_stays(*, rng: random.Random, group: Group, own_code: str, days: int
             if admitted >= end:
                 break
             origin = rng.choice(OTHER_REGIONS) if rng.random() < share_other else own_code
-            stays.append(StaySpec(group_id=group.id, provider_id=group.provider_id,  # type: ignore[arg-type]
-                                  stay_reference=f"{label}-{group.id}-{bed}-{number}", origin_region_code=origin,
-                                  admitted_at=admitted, discharged_at=discharged if discharged < end else None))
+            stays.append(
+                StaySpec(
+                    group_id=group.id,  # type: ignore[arg-type]
+                    provider_id=group.provider_id,
+                    stay_reference=f"{label}-{group.id}-{bed}-{number}",
+                    origin_region_code=origin,
+                    admitted_at=admitted,
+                    discharged_at=discharged if discharged < end else None,
+                )
+            )
             number += 1
             if discharged >= end:
                 break
@@ -60,6 +68,7 @@ def load_occupancy_demo(*, session: Session, rng: random.Random, region: Region,
     end = utcnow() - timedelta(hours=1)
     stays: list[StaySpec] = []
     for group in session.exec(select(Group).order_by(col(Group.id))).all():
-        stays.extend(simulate_stays(rng=rng, group=group, own_code=codes[group.region_id], days=400, end=end,
-                                    label="demo"))
+        stays.extend(
+            simulate_stays(rng=rng, group=group, own_code=codes[group.region_id], days=400, end=end, label="demo")
+        )
     bulk_insert_stays(session=session, stays=stays, source="demo")

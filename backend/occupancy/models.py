@@ -210,8 +210,15 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def event_public(event: OccupancyEvent) -> dict[str, Any]:
     return {
-        "id": event.id, "event_id": event.event_id, "kind": event.kind, "group_id": event.group_id,
-        "at": _utc(event.at), "day": event.day, "origin_region_code": event.origin_region_code,
-        "stay_reference": event.stay_reference, "cancels_event_id": event.cancels_event_id,
-        "source": event.source, "received_at": _utc(event.received_at),
+        "id": event.id,
+        "event_id": event.event_id,
+        "kind": event.kind,
+        "group_id": event.group_id,
+        "at": _utc(event.at),
+        "day": event.day,
+        "origin_region_code": event.origin_region_code,
+        "stay_reference": event.stay_reference,
+        "cancels_event_id": event.cancels_event_id,
+        "source": event.source,
+        "received_at": _utc(event.received_at),
     }

@@ -35,11 +35,17 @@ router = APIRouter(tags=["bezetting"])
 def post_events(batch: OccupancyBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> BatchResult:
     """A batch of admissions, discharges and cancellations. Each event is accepted, ignored as a
     duplicate (same `event_id` again) or refused with a reason; refusals do not stop the rest."""
-    return service.ingest_events(session=session, principal=principal, events=batch.events,
-                                 source="api" if principal.kind == "api_key" else "handmatig")
+    return service.ingest_events(
+        session=session,
+        principal=principal,
+        events=batch.events,
+        source="api" if principal.kind == "api_key" else "handmatig",
+    )
 
 
-@router.post("/occupancy/census", response_model=CensusBatchResult, dependencies=[require_roles(Role.provider, Role.admin)])
+@router.post(
+    "/occupancy/census", response_model=CensusBatchResult, dependencies=[require_roles(Role.provider, Role.admin)]
+)
 def post_census(batch: CensusBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> CensusBatchResult:
     """Daily head counts (how many present on the night of a date), for providers without an
     event feed. A later count for the same date corrects an earlier one."""
@@ -53,41 +59,74 @@ def get_group_occupancy(group_id: int, session: ReadSessionDep, principal: Curre
     return GroupOccupancy(group_id=group_id, group_name=group.name, capacity=group.capacity, **figures)  # type: ignore[arg-type]
 
 
-@router.get("/occupancy/groups/{group_id}/events", dependencies=[require_roles(Role.provider, Role.admin, Role.coordinator)])
-def get_group_events(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal,
-                     purpose: str = "controle van de bezettingsfeed") -> list[dict[str, object]]:
+@router.get(
+    "/occupancy/groups/{group_id}/events", dependencies=[require_roles(Role.provider, Role.admin, Role.coordinator)]
+)
+def get_group_events(
+    group_id: int, session: ReadSessionDep, principal: CurrentPrincipal, purpose: str = "controle van de bezettingsfeed"
+) -> list[dict[str, object]]:
     """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
     get_group_for(session=session, principal=principal, group_id=group_id)
     events = service.list_events(session=session, group_id=group_id)
-    audit.record(session=session, actor=principal, action="occupancy.events.read", object_type="group",
-                 object_id=group_id, purpose=purpose[:200], detail={"events": len(events)})
+    audit.record(
+        session=session,
+        actor=principal,
+        action="occupancy.events.read",
+        object_type="group",
+        object_id=group_id,
+        purpose=purpose[:200],
+        detail={"events": len(events)},
+    )
     return [event_public(e) for e in events]
 
 
 @router.get("/occupancy/groups/{group_id}/bed-days")
-def get_bed_days(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal, year: int | None = None,
-                 start: date | None = None, end: date | None = None) -> dict[str, object]:
+def get_bed_days(
+    group_id: int,
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
+    year: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[str, object]:
     """Occupied nights per day, split by region of origin (a night counts on the date it starts)."""
     if principal.role not in (*REGION_ROLES, "provider"):
         raise Forbidden("U heeft geen rechten voor deze rapportage.", code="role_forbidden")
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     period = resolve_period(year=year, start=start, end=end)
     code = service.group_region_code(session, group)
-    codes, grid = nights_by_region(session=session, group_id=group_id, own_code=code, start=period.start,
-                                   end=period.counted_through)
-    days = [{"date": period.start.fromordinal(period.start.toordinal() + i), "occupied": int(grid[:, i].sum()),
-             "by_region": {c: int(grid[j, i]) for j, c in enumerate(codes) if grid[j, i]}}
-            for i in range(grid.shape[1])]
-    return {"group_id": group_id, "capacity": group.capacity, "own_region": code, "period_start": period.start,
-            "period_end": period.end, "counted_through": period.counted_through,
-            "occupied_bed_days": int(grid.sum()),
-            "by_region": {c: int(grid[j].sum()) for j, c in enumerate(codes) if grid[j].sum()}, "days": days}
+    codes, grid = nights_by_region(
+        session=session, group_id=group_id, own_code=code, start=period.start, end=period.counted_through
+    )
+    days = [
+        {
+            "date": period.start.fromordinal(period.start.toordinal() + i),
+            "occupied": int(grid[:, i].sum()),
+            "by_region": {c: int(grid[j, i]) for j, c in enumerate(codes) if grid[j, i]},
+        }
+        for i in range(grid.shape[1])
+    ]
+    return {
+        "group_id": group_id,
+        "capacity": group.capacity,
+        "own_region": code,
+        "period_start": period.start,
+        "period_end": period.end,
+        "counted_through": period.counted_through,
+        "occupied_bed_days": int(grid.sum()),
+        "by_region": {c: int(grid[j].sum()) for j, c in enumerate(codes) if grid[j].sum()},
+        "days": days,
+    }
 
 
-@router.get("/occupancy/discrepancies", response_model=list[Discrepancy],
-            dependencies=[require_roles(*REGION_ROLES, Role.provider)])
-def get_discrepancies(session: ReadSessionDep, principal: CurrentPrincipal,
-                      region: str | None = None) -> list[Discrepancy]:
+@router.get(
+    "/occupancy/discrepancies",
+    response_model=list[Discrepancy],
+    dependencies=[require_roles(*REGION_ROLES, Role.provider)],
+)
+def get_discrepancies(
+    session: ReadSessionDep, principal: CurrentPrincipal, region: str | None = None
+) -> list[Discrepancy]:
     """Groups whose reported free places differ from what the feed leaves free
     (places − youths present according to the feed), with both figures."""
     the_region = resolve_region(session=session, principal=principal, region_code=region)
@@ -103,9 +142,18 @@ def get_discrepancies(session: ReadSessionDep, principal: CurrentPrincipal,
             continue  # nothing to compare with
         feed_free = max(0, group.capacity - int(figure["present"]))  # type: ignore[call-overload]
         if feed_free != group.free_places:
-            out.append(Discrepancy(group_id=group.id, group_name=group.name, provider_id=group.provider_id,  # type: ignore[arg-type]
-                                   capacity=group.capacity, reported_free_places=group.free_places,
-                                   reported_at=group.reported_at, feed_present=int(figure["present"]),  # type: ignore[call-overload]
-                                   feed_free_places=feed_free, difference=group.free_places - feed_free,
-                                   source=str(figure["source"])))
+            out.append(
+                Discrepancy(
+                    group_id=group.id,  # type: ignore[arg-type]
+                    group_name=group.name,
+                    provider_id=group.provider_id,
+                    capacity=group.capacity,
+                    reported_free_places=group.free_places,
+                    reported_at=group.reported_at,
+                    feed_present=int(figure["present"]),  # type: ignore[call-overload]
+                    feed_free_places=feed_free,
+                    difference=group.free_places - feed_free,
+                    source=str(figure["source"]),
+                )
+            )
     return out

@@ -99,16 +99,20 @@ class _GroupStays:
         condition = col(OccupancyStay.discharged_at).is_(None) | (col(OccupancyStay.discharged_at) > moment)
         if refs:
             condition = condition | col(OccupancyStay.stay_reference).in_(sorted(refs))
-        for stay in self.session.exec(select(OccupancyStay).where(OccupancyStay.group_id == self.group_id,
-                                                                  condition)).all():
+        for stay in self.session.exec(
+            select(OccupancyStay).where(OccupancyStay.group_id == self.group_id, condition)
+        ).all():
             self.add(stay)  # the identity map hands back the same object per row
         self.loaded_refs |= refs
 
     def latest(self, stay_reference: str) -> OccupancyStay | None:
         if stay_reference not in self.loaded_refs:
             self._load(self.loaded_from, {stay_reference})
-        return max(self.by_ref.get(stay_reference, {}).values(),
-                   key=lambda s: (as_utc(s.admitted_at), s.id or 1 << 62), default=None)
+        return max(
+            self.by_ref.get(stay_reference, {}).values(),
+            key=lambda s: (as_utc(s.admitted_at), s.id or 1 << 62),
+            default=None,
+        )
 
     def peak_from(self, moment: datetime, *, exclude: OccupancyStay | None = None) -> int:
         """Most youths present at any moment from ``moment`` on (open stays count forever)."""
@@ -169,68 +173,149 @@ def _check_moment(moment: datetime, now: datetime) -> datetime:
     if aware > now + CLOCK_SKEW:
         raise RuleViolation(
             f"Het tijdstip {aware.astimezone(DUTCH_TIME):%d-%m-%Y %H:%M} ligt in de toekomst; "
-            "meld een opname of ontslag pas als het gebeurd is.", code="occupancy_future")
+            "meld een opname of ontslag pas als het gebeurd is.",
+            code="occupancy_future",
+        )
     return aware.astimezone(UTC)
 
 
-def _new_event(*, group: Group, event_id: str, kind: str, at: datetime, origin: str | None,
-               stay_reference: str | None, cancels: str | None, source: str, actor: str,
-               now: datetime) -> OccupancyEvent:
-    return OccupancyEvent(event_id=event_id, provider_id=group.provider_id, group_id=group.id,  # type: ignore[arg-type]
-                          kind=kind, at=at, day=local_day(at), origin_region_code=origin,
-                          stay_reference=stay_reference, cancels_event_id=cancels, source=source,
-                          received_at=now, received_by=actor[:120])
+def _new_event(
+    *,
+    group: Group,
+    event_id: str,
+    kind: str,
+    at: datetime,
+    origin: str | None,
+    stay_reference: str | None,
+    cancels: str | None,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> OccupancyEvent:
+    return OccupancyEvent(
+        event_id=event_id,
+        provider_id=group.provider_id,
+        group_id=group.id,  # type: ignore[arg-type]
+        kind=kind,
+        at=at,
+        day=local_day(at),
+        origin_region_code=origin,
+        stay_reference=stay_reference,
+        cancels_event_id=cancels,
+        source=source,
+        received_at=now,
+        received_by=actor[:120],
+    )
 
 
 def _local(moment: datetime | None) -> str:
     return f"{as_utc(moment).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M}"  # type: ignore[union-attr]
 
 
-def _admit(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, at: datetime, origin: str | None,
-           stay_reference: str | None, source: str, actor: str, now: datetime) -> OccupancyEvent:
+def _admit(
+    writer: _Writer,
+    state: _GroupStays,
+    group: Group,
+    *,
+    event_id: str,
+    at: datetime,
+    origin: str | None,
+    stay_reference: str | None,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> OccupancyEvent:
     if not stay_reference:
         raise RuleViolation("Een opname heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
     if not origin:
-        raise RuleViolation("Een opname heeft de jeugdregio van herkomst nodig (bijvoorbeeld JZ14).",
-                            code="occupancy_origin_missing")
+        raise RuleViolation(
+            "Een opname heeft de jeugdregio van herkomst nodig (bijvoorbeeld JZ14).", code="occupancy_origin_missing"
+        )
     latest = state.latest(stay_reference)
     if latest is not None and latest.discharged_at is None:
-        raise Conflict(f"Verblijf '{stay_reference}' is al opgenomen in deze groep sinds {_local(latest.admitted_at)}; "
-                       "meld eerst het ontslag.", code="occupancy_already_present")
+        raise Conflict(
+            f"Verblijf '{stay_reference}' is al opgenomen in deze groep sinds {_local(latest.admitted_at)}; "
+            "meld eerst het ontslag.",
+            code="occupancy_already_present",
+        )
     if latest is not None and as_utc(latest.discharged_at) > at:  # type: ignore[operator]
-        raise RuleViolation(f"Deze opname ligt vóór het laatste ontslag van verblijf '{stay_reference}'; "
-                            "trek dat ontslag eerst in als het niet klopt.", code="occupancy_out_of_sequence")
+        raise RuleViolation(
+            f"Deze opname ligt vóór het laatste ontslag van verblijf '{stay_reference}'; "
+            "trek dat ontslag eerst in als het niet klopt.",
+            code="occupancy_out_of_sequence",
+        )
     peak = state.peak_from(at)
     if peak >= group.capacity:
-        raise Conflict(f"De groep heeft {group.capacity} plaatsen en zou met deze opname op {_local(at)} of later "
-                       f"{peak + 1} jeugdigen hebben; meld eerst het ontslag van wie vertrokken is.",
-                       code="occupancy_over_capacity")
-    event = _new_event(group=group, event_id=event_id, kind=ADMISSION, at=at, origin=origin,
-                       stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
+        raise Conflict(
+            f"De groep heeft {group.capacity} plaatsen en zou met deze opname op {_local(at)} of later "
+            f"{peak + 1} jeugdigen hebben; meld eerst het ontslag van wie vertrokken is.",
+            code="occupancy_over_capacity",
+        )
+    event = _new_event(
+        group=group,
+        event_id=event_id,
+        kind=ADMISSION,
+        at=at,
+        origin=origin,
+        stay_reference=stay_reference,
+        cancels=None,
+        source=source,
+        actor=actor,
+        now=now,
+    )
     writer.session.add(event)
     # admission_event is left out on purpose: the event's id exists only after the flush, and
     # writer.links fills it in then (the column is NOT NULL, so the model cannot make it optional).
-    stay = OccupancyStay(group_id=group.id, stay_reference=stay_reference, origin_region_code=origin,  # type: ignore[arg-type, call-arg]
-                         admitted_at=at, admit_day=event.day)
+    stay = OccupancyStay(
+        group_id=group.id,  # type: ignore[arg-type, call-arg]
+        stay_reference=stay_reference,
+        origin_region_code=origin,
+        admitted_at=at,
+        admit_day=event.day,
+    )
     state.add(stay)
     writer.new_stays.append(stay)
     writer.links.append((stay, "admission_event", event))
     return event
 
 
-def _discharge(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, at: datetime,
-               stay_reference: str | None, source: str, actor: str, now: datetime) -> OccupancyEvent:
+def _discharge(
+    writer: _Writer,
+    state: _GroupStays,
+    group: Group,
+    *,
+    event_id: str,
+    at: datetime,
+    stay_reference: str | None,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> OccupancyEvent:
     if not stay_reference:
         raise RuleViolation("Een ontslag heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
     latest = state.latest(stay_reference)
     if latest is None or latest.discharged_at is not None:
-        raise RuleViolation(f"Ontslag zonder opname: verblijf '{stay_reference}' is niet opgenomen in deze "
-                            "groep. Stuur eerst de opname.", code="occupancy_no_admission")
+        raise RuleViolation(
+            f"Ontslag zonder opname: verblijf '{stay_reference}' is niet opgenomen in deze "
+            "groep. Stuur eerst de opname.",
+            code="occupancy_no_admission",
+        )
     if as_utc(latest.admitted_at) > at:  # type: ignore[operator]
-        raise RuleViolation(f"Het ontslag ligt vóór de opname van verblijf '{stay_reference}'.",
-                            code="occupancy_before_admission")
-    event = _new_event(group=group, event_id=event_id, kind=DISCHARGE, at=at, origin=latest.origin_region_code,
-                       stay_reference=stay_reference, cancels=None, source=source, actor=actor, now=now)
+        raise RuleViolation(
+            f"Het ontslag ligt vóór de opname van verblijf '{stay_reference}'.", code="occupancy_before_admission"
+        )
+    event = _new_event(
+        group=group,
+        event_id=event_id,
+        kind=DISCHARGE,
+        at=at,
+        origin=latest.origin_region_code,
+        stay_reference=stay_reference,
+        cancels=None,
+        source=source,
+        actor=actor,
+        now=now,
+    )
     writer.session.add(event)
     latest.discharged_at = at
     latest.discharge_day = event.day
@@ -238,43 +323,79 @@ def _discharge(writer: _Writer, state: _GroupStays, group: Group, *, event_id: s
     return event
 
 
-def _cancel(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str, at: datetime, cancels: str | None,
-            source: str, actor: str, now: datetime) -> OccupancyEvent:
+def _cancel(
+    writer: _Writer,
+    state: _GroupStays,
+    group: Group,
+    *,
+    event_id: str,
+    at: datetime,
+    cancels: str | None,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> OccupancyEvent:
     """Withdraw an earlier event of the same provider: the last step of a stay only, so that a
     stay is never left half-undone. (Cancellations are handled before the rest of a batch, so
     they name events of earlier batches.)"""
     session = writer.session
     if not cancels:
-        raise RuleViolation("Een intrekking moet noemen welke gebeurtenis zij intrekt (cancels_event_id).",
-                            code="occupancy_cancel_missing")
-    target = session.exec(select(OccupancyEvent).where(OccupancyEvent.provider_id == group.provider_id,
-                                                       OccupancyEvent.event_id == cancels)).first()
+        raise RuleViolation(
+            "Een intrekking moet noemen welke gebeurtenis zij intrekt (cancels_event_id).",
+            code="occupancy_cancel_missing",
+        )
+    target = session.exec(
+        select(OccupancyEvent).where(
+            OccupancyEvent.provider_id == group.provider_id, OccupancyEvent.event_id == cancels
+        )
+    ).first()
     if target is None or target.group_id != group.id:
         raise NotFound(f"Gebeurtenis '{cancels}' is niet gevonden bij deze groep.", code="occupancy_cancel_unknown")
     if target.kind == CANCEL:
-        raise RuleViolation("Een intrekking kan zelf niet worden ingetrokken; stuur de gebeurtenis opnieuw "
-                            "met een nieuw id.", code="occupancy_cancel_cancel")
-    already = session.exec(select(OccupancyEvent.id).where(OccupancyEvent.provider_id == group.provider_id,
-                                                           OccupancyEvent.kind == CANCEL,
-                                                           OccupancyEvent.cancels_event_id == cancels)).first()
+        raise RuleViolation(
+            "Een intrekking kan zelf niet worden ingetrokken; stuur de gebeurtenis opnieuw met een nieuw id.",
+            code="occupancy_cancel_cancel",
+        )
+    already = session.exec(
+        select(OccupancyEvent.id).where(
+            OccupancyEvent.provider_id == group.provider_id,
+            OccupancyEvent.kind == CANCEL,
+            OccupancyEvent.cancels_event_id == cancels,
+        )
+    ).first()
     if already is not None:
         raise Conflict(f"Gebeurtenis '{cancels}' is al ingetrokken.", code="occupancy_already_cancelled")
     if target.kind == ADMISSION:
         stay = session.exec(select(OccupancyStay).where(OccupancyStay.admission_event == target.id)).one()
         if stay.discharged_at is not None:
-            raise RuleViolation("Dit verblijf heeft al een ontslag; trek eerst het ontslag in en dan de opname.",
-                                code="occupancy_cancel_order")
+            raise RuleViolation(
+                "Dit verblijf heeft al een ontslag; trek eerst het ontslag in en dan de opname.",
+                code="occupancy_cancel_order",
+            )
     else:
         stay = session.exec(select(OccupancyStay).where(OccupancyStay.discharge_event == target.id)).one()
         latest = state.latest(stay.stay_reference)
         if latest is not None and latest is not stay:
-            raise RuleViolation("Na dit ontslag is hetzelfde verblijf opnieuw opgenomen; trek eerst die opname in.",
-                                code="occupancy_cancel_order")
+            raise RuleViolation(
+                "Na dit ontslag is hetzelfde verblijf opnieuw opgenomen; trek eerst die opname in.",
+                code="occupancy_cancel_order",
+            )
         if state.peak_from(as_utc(stay.discharged_at), exclude=stay) >= group.capacity:  # type: ignore[arg-type]
-            raise Conflict("Zonder dit ontslag zou de groep meer jeugdigen hebben dan plaatsen.",
-                           code="occupancy_over_capacity")
-    event = _new_event(group=group, event_id=event_id, kind=CANCEL, at=at, origin=None,
-                       stay_reference=target.stay_reference, cancels=cancels, source=source, actor=actor, now=now)
+            raise Conflict(
+                "Zonder dit ontslag zou de groep meer jeugdigen hebben dan plaatsen.", code="occupancy_over_capacity"
+            )
+    event = _new_event(
+        group=group,
+        event_id=event_id,
+        kind=CANCEL,
+        at=at,
+        origin=None,
+        stay_reference=target.stay_reference,
+        cancels=cancels,
+        source=source,
+        actor=actor,
+        now=now,
+    )
     session.add(event)
     if target.kind == ADMISSION:
         state.remove(stay)
@@ -288,21 +409,51 @@ def _cancel(writer: _Writer, state: _GroupStays, group: Group, *, event_id: str,
 
 
 def _find_duplicate(session: Session, provider_id: int, event_id: str) -> OccupancyEvent | None:
-    return session.exec(select(OccupancyEvent).where(OccupancyEvent.provider_id == provider_id,
-                                                     OccupancyEvent.event_id == event_id)).first()
+    return session.exec(
+        select(OccupancyEvent).where(OccupancyEvent.provider_id == provider_id, OccupancyEvent.event_id == event_id)
+    ).first()
 
 
-def _apply(writer: _Writer, state: _GroupStays, group: Group, item: OccupancyEventIn, *, source: str, actor: str,
-           now: datetime) -> OccupancyEvent:
+def _apply(
+    writer: _Writer, state: _GroupStays, group: Group, item: OccupancyEventIn, *, source: str, actor: str, now: datetime
+) -> OccupancyEvent:
     at = _check_moment(item.at, now)
     if item.kind == ADMISSION:
-        return _admit(writer, state, group, event_id=item.event_id, at=at, origin=item.origin_region_code,
-                      stay_reference=item.stay_reference, source=source, actor=actor, now=now)
+        return _admit(
+            writer,
+            state,
+            group,
+            event_id=item.event_id,
+            at=at,
+            origin=item.origin_region_code,
+            stay_reference=item.stay_reference,
+            source=source,
+            actor=actor,
+            now=now,
+        )
     if item.kind == DISCHARGE:
-        return _discharge(writer, state, group, event_id=item.event_id, at=at, stay_reference=item.stay_reference,
-                          source=source, actor=actor, now=now)
-    return _cancel(writer, state, group, event_id=item.event_id, at=at, cancels=item.cancels_event_id,
-                   source=source, actor=actor, now=now)
+        return _discharge(
+            writer,
+            state,
+            group,
+            event_id=item.event_id,
+            at=at,
+            stay_reference=item.stay_reference,
+            source=source,
+            actor=actor,
+            now=now,
+        )
+    return _cancel(
+        writer,
+        state,
+        group,
+        event_id=item.event_id,
+        at=at,
+        cancels=item.cancels_event_id,
+        source=source,
+        actor=actor,
+        now=now,
+    )
 
 
 def _states(session: Session, groups: dict[int, Group], events: Sequence[OccupancyEventIn]) -> dict[int, _GroupStays]:
@@ -337,8 +488,9 @@ def _processing_order(items: Sequence[OccupancyEventIn]) -> list[int]:
     return sorted(range(len(items)), key=key)
 
 
-def ingest_events(*, session: Session, principal: Principal, events: Sequence[OccupancyEventIn],
-                  source: str = "api") -> BatchResult:
+def ingest_events(
+    *, session: Session, principal: Principal, events: Sequence[OccupancyEventIn], source: str = "api"
+) -> BatchResult:
     """Take in a batch: accepted, duplicate or refused per event, with a Dutch reason."""
     now = utcnow()
     groups = _lock_groups(session, (e.group_id for e in events))
@@ -346,9 +498,14 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
     seen: set[tuple[int, str]] = set()
     wanted = sorted({e.event_id for e in events})
     for start in range(0, len(wanted), 500):
-        seen.update((int(p), str(e)) for p, e in session.exec(
-            select(OccupancyEvent.provider_id, OccupancyEvent.event_id)
-            .where(col(OccupancyEvent.event_id).in_(wanted[start:start + 500]))).all())
+        seen.update(
+            (int(p), str(e))
+            for p, e in session.exec(
+                select(OccupancyEvent.provider_id, OccupancyEvent.event_id).where(
+                    col(OccupancyEvent.event_id).in_(wanted[start : start + 500])
+                )
+            ).all()
+        )
     # Duplicates need no stays loaded: they are answered from ``seen`` alone.
     fresh = [e for e in events if e.group_id in groups and (groups[e.group_id].provider_id, e.event_id) not in seen]
     states = _states(session, groups, fresh)
@@ -360,8 +517,14 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
         item = events[index]
         group = groups.get(item.group_id)
         if group is None or not principal.may_see_provider(group.provider_id):
-            results[index] = EventResult(index=index, event_id=item.event_id, status="refused", http_status=404,
-                                         code="not_found", reason="Groep niet gevonden.")
+            results[index] = EventResult(
+                index=index,
+                event_id=item.event_id,
+                status="refused",
+                http_status=404,
+                code="not_found",
+                reason="Groep niet gevonden.",
+            )
             continue
         if (group.provider_id, item.event_id) in seen:
             results[index] = EventResult(index=index, event_id=item.event_id, status="duplicate")
@@ -370,8 +533,14 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
             state = states[group.id]  # type: ignore[index]
             _apply(writer, state, group, item, source=source, actor=principal.label, now=now)
         except DomainError as error:
-            results[index] = EventResult(index=index, event_id=item.event_id, status="refused",
-                                         http_status=error.status_code, code=error.code, reason=error.message)
+            results[index] = EventResult(
+                index=index,
+                event_id=item.event_id,
+                status="refused",
+                http_status=error.status_code,
+                code=error.code,
+                reason=error.message,
+            )
             continue
         seen.add((group.provider_id, item.event_id))
         results[index] = EventResult(index=index, event_id=item.event_id, status="accepted")
@@ -381,12 +550,18 @@ def ingest_events(*, session: Session, principal: Principal, events: Sequence[Oc
     _announce(session, [groups[g] for g in sorted(touched)], actor=principal.label)
     ordered = [results[i] for i in range(len(events))]
     counts = {s: sum(1 for r in ordered if r.status == s) for s in ("accepted", "duplicate", "refused")}
-    audit.record(session=session, actor=principal, action="occupancy.events.ingest", object_type="occupancy_batch",
-                 object_id=",".join(str(g) for g in sorted(touched))[:60] or "-",
-                 purpose="bezettingsfeed: opnames en ontslagen verwerkt",
-                 detail={**counts, "accepted_event_ids": accepted_ids[:500]})
-    return BatchResult(accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"],
-                       results=ordered)
+    audit.record(
+        session=session,
+        actor=principal,
+        action="occupancy.events.ingest",
+        object_type="occupancy_batch",
+        object_id=",".join(str(g) for g in sorted(touched))[:60] or "-",
+        purpose="bezettingsfeed: opnames en ontslagen verwerkt",
+        detail={**counts, "accepted_event_ids": accepted_ids[:500]},
+    )
+    return BatchResult(
+        accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"], results=ordered
+    )
 
 
 def _announce(session: Session, groups: Sequence[Group], *, actor: str) -> None:
@@ -394,14 +569,28 @@ def _announce(session: Session, groups: Sequence[Group], *, actor: str) -> None:
         return
     present = present_counts(session=session, group_ids=[g.id for g in groups])  # type: ignore[misc]
     for group in groups:
-        append_event(session=session, type=OCCUPANCY_CHANGED, group_id=group.id, provider_id=group.provider_id,
-                     region_id=group.region_id, actor=actor,
-                     payload={"group_id": group.id, "capacity": group.capacity,
-                              "present": present.get(group.id, 0)})  # type: ignore[arg-type]
+        append_event(
+            session=session,
+            type=OCCUPANCY_CHANGED,
+            group_id=group.id,
+            provider_id=group.provider_id,
+            region_id=group.region_id,
+            actor=actor,
+            payload={"group_id": group.id, "capacity": group.capacity, "present": present.get(group.id, 0)},  # type: ignore[arg-type]
+        )
 
 
-def _record_one(*, session: Session, kind: str, group_id: int, at: datetime, origin_region_code: str | None,
-                stay_reference: str, source: str, event_id: str | None) -> OccupancyEvent:
+def _record_one(
+    *,
+    session: Session,
+    kind: str,
+    group_id: int,
+    at: datetime,
+    origin_region_code: str | None,
+    stay_reference: str,
+    source: str,
+    event_id: str | None,
+) -> OccupancyEvent:
     now = utcnow()
     groups = _lock_groups(session, [group_id])
     group = groups.get(group_id)
@@ -415,22 +604,43 @@ def _record_one(*, session: Session, kind: str, group_id: int, at: datetime, ori
     if existing is not None:
         return existing
     origin = valid_region_code(origin_region_code) if origin_region_code else None
-    item = OccupancyEventIn(event_id=event_id, kind=kind, group_id=group_id, at=at,  # type: ignore[arg-type]
-                            origin_region_code=origin, stay_reference=stay_reference)
+    item = OccupancyEventIn(
+        event_id=event_id,
+        kind=kind,  # type: ignore[arg-type]
+        group_id=group_id,
+        at=at,
+        origin_region_code=origin,
+        stay_reference=stay_reference,
+    )
     actor = _system_principal(source)
     writer = _Writer(session)
-    event = _apply(writer, _states(session, groups, [item])[group_id], group, item, source=source,
-                   actor=actor.label, now=now)
+    event = _apply(
+        writer, _states(session, groups, [item])[group_id], group, item, source=source, actor=actor.label, now=now
+    )
     writer.finish()
     _announce(session, [group], actor=actor.label)
-    audit.record(session=session, actor=actor, action=f"occupancy.{kind}", object_type="occupancy_stay",
-                 object_id=stay_reference, purpose=f"bezetting bijgewerkt na {source}",
-                 detail={"group_id": group_id, "event_id": event_id})
+    audit.record(
+        session=session,
+        actor=actor,
+        action=f"occupancy.{kind}",
+        object_type="occupancy_stay",
+        object_id=stay_reference,
+        purpose=f"bezetting bijgewerkt na {source}",
+        detail={"group_id": group_id, "event_id": event_id},
+    )
     return event
 
 
-def record_admission(*, session: Session, group_id: int, at: datetime, origin_region_code: str,
-                     stay_reference: str, source: str, event_id: str | None = None) -> OccupancyEvent:
+def record_admission(
+    *,
+    session: Session,
+    group_id: int,
+    at: datetime,
+    origin_region_code: str,
+    stay_reference: str,
+    source: str,
+    event_id: str | None = None,
+) -> OccupancyEvent:
     """Record that a youth arrived in a group (a confirmed crisis hold, an accepted proposal).
 
     Only flushes: the caller's transaction commits. Idempotent: the same source, stay and moment
@@ -438,32 +648,61 @@ def record_admission(*, session: Session, group_id: int, at: datetime, origin_re
     ``RuleViolation``/``Conflict`` (youth already present, group full according to the feed,
     moment in the future) before writing anything, so a caller may catch it and go on.
     """
-    return _record_one(session=session, kind=ADMISSION, group_id=group_id, at=at,
-                       origin_region_code=origin_region_code, stay_reference=stay_reference, source=source,
-                       event_id=event_id)
+    return _record_one(
+        session=session,
+        kind=ADMISSION,
+        group_id=group_id,
+        at=at,
+        origin_region_code=origin_region_code,
+        stay_reference=stay_reference,
+        source=source,
+        event_id=event_id,
+    )
 
 
-def admit_placement(*, session: Session, group_id: int, at: datetime, origin_region_code: str,
-                    stay_reference: str, source: str) -> bool:
+def admit_placement(
+    *, session: Session, group_id: int, at: datetime, origin_region_code: str, stay_reference: str, source: str
+) -> bool:
     """The admission for a placement (an accepted proposal, a confirmed crisis hold), in a
     savepoint: when the feed refuses it (e.g. it already counts the group full) the placement
     stands, the discrepancy is logged for reconciliation, and the answer says so."""
     try:
         with session.begin_nested():
-            record_admission(session=session, group_id=group_id, at=at, origin_region_code=origin_region_code,
-                             stay_reference=stay_reference, source=source)
+            record_admission(
+                session=session,
+                group_id=group_id,
+                at=at,
+                origin_region_code=origin_region_code,
+                stay_reference=stay_reference,
+                source=source,
+            )
     except DomainError as exc:
         log.warning("admission %s in group %s not recorded: %s", stay_reference, group_id, exc.message)
         return False
     return True
 
 
-def record_discharge(*, session: Session, group_id: int, at: datetime, stay_reference: str, source: str,
-                     origin_region_code: str | None = None, event_id: str | None = None) -> OccupancyEvent:
+def record_discharge(
+    *,
+    session: Session,
+    group_id: int,
+    at: datetime,
+    stay_reference: str,
+    source: str,
+    origin_region_code: str | None = None,
+    event_id: str | None = None,
+) -> OccupancyEvent:
     """Record that a youth left a group; same rules as ``record_admission``."""
-    return _record_one(session=session, kind=DISCHARGE, group_id=group_id, at=at,
-                       origin_region_code=origin_region_code, stay_reference=stay_reference, source=source,
-                       event_id=event_id)
+    return _record_one(
+        session=session,
+        kind=DISCHARGE,
+        group_id=group_id,
+        at=at,
+        origin_region_code=origin_region_code,
+        stay_reference=stay_reference,
+        source=source,
+        event_id=event_id,
+    )
 
 
 # --- census ----------------------------------------------------------------------------------
@@ -481,8 +720,17 @@ def ingest_census(*, session: Session, principal: Principal, counts: Sequence[Ce
         group = groups.get(item.group_id)
 
         def refuse(status: int, code: str, reason: str, item: CensusIn = item, index: int = index) -> None:
-            results.append(CensusResult(index=index, group_id=item.group_id, date=item.date, status="refused",
-                                        http_status=status, code=code, reason=reason))
+            results.append(
+                CensusResult(
+                    index=index,
+                    group_id=item.group_id,
+                    date=item.date,
+                    status="refused",
+                    http_status=status,
+                    code=code,
+                    reason=reason,
+                )
+            )
 
         if group is None or not principal.may_see_provider(group.provider_id):
             refuse(404, "not_found", "Groep niet gevonden.")
@@ -491,22 +739,41 @@ def ingest_census(*, session: Session, principal: Principal, counts: Sequence[Ce
             refuse(422, "occupancy_future", f"De datum {item.date:%d-%m-%Y} ligt in de toekomst.")
             continue
         if item.present > group.capacity:
-            refuse(422, "occupancy_over_capacity",
-                   f"{item.present} aanwezig is meer dan de {group.capacity} plaatsen van de groep.")
+            refuse(
+                422,
+                "occupancy_over_capacity",
+                f"{item.present} aanwezig is meer dan de {group.capacity} plaatsen van de groep.",
+            )
             continue
         if sum(item.by_region.values()) > item.present:
-            refuse(422, "census_regions_exceed",
-                   "De aantallen per jeugdregio zijn samen meer dan het aantal aanwezigen.")
+            refuse(
+                422, "census_regions_exceed", "De aantallen per jeugdregio zijn samen meer dan het aantal aanwezigen."
+            )
             continue
-        session.add(OccupancyCensus(group_id=group.id, day=item.date, present=item.present,  # type: ignore[arg-type]
-                                    by_region=item.by_region, received_at=now, received_by=principal.label))
+        session.add(
+            OccupancyCensus(
+                group_id=group.id,  # type: ignore[arg-type]
+                day=item.date,
+                present=item.present,
+                by_region=item.by_region,
+                received_at=now,
+                received_by=principal.label,
+            )
+        )
         touched.add(group.id)  # type: ignore[arg-type]
         results.append(CensusResult(index=index, group_id=item.group_id, date=item.date, status="accepted"))
     session.flush()
     for group_id in sorted(touched):
         group = groups[group_id]
-        append_event(session=session, type="occupancy.census", group_id=group.id, provider_id=group.provider_id,
-                     region_id=group.region_id, actor=principal.label, payload={"group_id": group.id})
+        append_event(
+            session=session,
+            type="occupancy.census",
+            group_id=group.id,
+            provider_id=group.provider_id,
+            region_id=group.region_id,
+            actor=principal.label,
+            payload={"group_id": group.id},
+        )
     accepted = sum(1 for r in results if r.status == "accepted")
     return CensusBatchResult(accepted=accepted, refused=len(results) - accepted, results=results)
 
@@ -539,26 +806,36 @@ def current_occupancy(*, session: Session, groups: Sequence[Group]) -> dict[int,
             .group_by(col(OccupancyStay.group_id), col(OccupancyStay.origin_region_code))
         ).all():
             by_region[group_id][code] = int(count)
-        with_stays = set(session.exec(select(OccupancyStay.group_id).where(col(OccupancyStay.group_id).in_(ids))
-                                      .distinct()).all())
+        with_stays = set(
+            session.exec(select(OccupancyStay.group_id).where(col(OccupancyStay.group_id).in_(ids)).distinct()).all()
+        )
     result: dict[int, dict[str, object]] = {}
     for group in groups:
         gid: int = group.id  # type: ignore[assignment]
         if gid in with_stays:
             regions = by_region.get(gid, {})
-            result[gid] = {"present": sum(regions.values()), "present_by_region": regions, "source": "events",
-                           "census_date": None}
+            result[gid] = {
+                "present": sum(regions.values()),
+                "present_by_region": regions,
+                "source": "events",
+                "census_date": None,
+            }
             continue
-        census = session.exec(select(OccupancyCensus).where(OccupancyCensus.group_id == gid)
-                              .order_by(col(OccupancyCensus.day).desc(), col(OccupancyCensus.id).desc())).first()
+        census = session.exec(
+            select(OccupancyCensus)
+            .where(OccupancyCensus.group_id == gid)
+            .order_by(col(OccupancyCensus.day).desc(), col(OccupancyCensus.id).desc())
+        ).first()
         if census is None:
             result[gid] = {"present": 0, "present_by_region": {}, "source": "none", "census_date": None}
         else:
-            result[gid] = {"present": census.present, "present_by_region": census_regions(census, group_region_code(
-                session, group)), "source": "census", "census_date": census.day}
+            result[gid] = {
+                "present": census.present,
+                "present_by_region": census_regions(census, group_region_code(session, group)),
+                "source": "census",
+                "census_date": census.day,
+            }
     return result
-
-
 
 
 def group_region_code(session: Session, group: Group) -> str:
@@ -575,5 +852,11 @@ def census_regions(census: OccupancyCensus, own_code: str) -> dict[str, int]:
 
 
 def list_events(*, session: Session, group_id: int, limit: int = 500) -> list[OccupancyEvent]:
-    return list(session.exec(select(OccupancyEvent).where(OccupancyEvent.group_id == group_id)
-                             .order_by(col(OccupancyEvent.at), col(OccupancyEvent.id)).limit(limit)).all())
+    return list(
+        session.exec(
+            select(OccupancyEvent)
+            .where(OccupancyEvent.group_id == group_id)
+            .order_by(col(OccupancyEvent.at), col(OccupancyEvent.id))
+            .limit(limit)
+        ).all()
+    )

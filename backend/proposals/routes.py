@@ -17,8 +17,12 @@ ROLES = (Role.provider, Role.coordinator, Role.admin)
 
 
 @router.get("/proposals", response_model=list[ProposalPublic], dependencies=[require_roles(*ROLES)])
-def list_proposals(db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal,
-                   status: Annotated[str | None, Query()] = None) -> list[ProposalPublic]:
+def list_proposals(
+    db: DatabaseDep,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    status: Annotated[str | None, Query()] = None,
+) -> list[ProposalPublic]:
     """Providers see the proposals for their own groups only (need profile, no reference)."""
     # Lazy expiry first, in a unit of its own: nobody sees a proposal open past its deadline.
     # (The request's session begins with its first statement, after this one committed.)
@@ -26,32 +30,54 @@ def list_proposals(db: DatabaseDep, session: WriteSessionDep, principal: Current
     return service.list_proposals(session=session, principal=principal, status=status)
 
 
-@router.get("/proposals/{proposal_id}", response_model=ProposalPublic,
-            dependencies=[require_roles(*ROLES)])
-def get_proposal(proposal_id: int, db: DatabaseDep, session: WriteSessionDep,
-                 principal: CurrentPrincipal) -> ProposalPublic:
+@router.get("/proposals/{proposal_id}", response_model=ProposalPublic, dependencies=[require_roles(*ROLES)])
+def get_proposal(
+    proposal_id: int, db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal
+) -> ProposalPublic:
     service.expire_proposals(db, [proposal_id])
     return service.read_proposal(session=session, principal=principal, proposal_id=proposal_id)
 
 
-@router.post("/proposals/{proposal_id}/accept", response_model=ProposalPublic,
-             dependencies=[require_roles(Role.provider, Role.admin)])
-def accept(proposal_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep,
-           principal: CurrentPrincipal) -> ProposalPublic:
+@router.post(
+    "/proposals/{proposal_id}/accept",
+    response_model=ProposalPublic,
+    dependencies=[require_roles(Role.provider, Role.admin)],
+)
+def accept(
+    proposal_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal
+) -> ProposalPublic:
     """Accept: the youth is placed, the group has one free place fewer, an admission is
     recorded and the live feed shows the change."""
     service.expire_proposals(db, [proposal_id])
-    proposal = service.accept(session=session, principal=principal, proposal_id=proposal_id,
-                              stale_after_hours=request.app.state.settings.stale_after_hours)
+    proposal = service.accept(
+        session=session,
+        principal=principal,
+        proposal_id=proposal_id,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )
     return service.to_public(session, principal, proposal)
 
 
-@router.post("/proposals/{proposal_id}/decline", response_model=ProposalPublic,
-             dependencies=[require_roles(Role.provider, Role.admin)])
-def decline(proposal_id: int, data: Annotated[DeclineRequest, Body()], request: Request,
-            db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal) -> ProposalPublic:
+@router.post(
+    "/proposals/{proposal_id}/decline",
+    response_model=ProposalPublic,
+    dependencies=[require_roles(Role.provider, Role.admin)],
+)
+def decline(
+    proposal_id: int,
+    data: Annotated[DeclineRequest, Body()],
+    request: Request,
+    db: DatabaseDep,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+) -> ProposalPublic:
     """Decline with a reason from the list: the youth waits again, this group excluded."""
     service.expire_proposals(db, [proposal_id])
-    proposal = service.decline(session=session, principal=principal, proposal_id=proposal_id, data=data,
-                               stale_after_hours=request.app.state.settings.stale_after_hours)
+    proposal = service.decline(
+        session=session,
+        principal=principal,
+        proposal_id=proposal_id,
+        data=data,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )
     return service.to_public(session, principal, proposal)

@@ -47,12 +47,15 @@ PROPOSAL_WITHDRAWN = "proposal.withdrawn"
 
 def _set_status(session: Session, proposal: Proposal, status: str, **values: Any) -> bool:
     """Move an open proposal to ``status``; False when someone else moved it first."""
-    result = cast(CursorResult[Any], session.execute(
-        update(Proposal)
-        .where(Proposal.id == proposal.id, Proposal.status == "open")  # type: ignore[arg-type]
-        .values(status=status, **values)
-        .execution_options(synchronize_session=False)
-    ))
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Proposal)
+            .where(Proposal.id == proposal.id, Proposal.status == "open")  # type: ignore[arg-type]
+            .values(status=status, **values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if result.rowcount != 1:
         return False
     session.refresh(proposal)
@@ -61,43 +64,79 @@ def _set_status(session: Session, proposal: Proposal, status: str, **values: Any
 
 # --- creating -----------------------------------------------------------------------------------
 
-def create_proposal(*, session: Session, referral: Referral, group_id: int, actor: Principal,
-                    expiry_hours: float, stale_after_hours: float, score: float | None = None,
-                    components: dict[str, float] | None = None, distance_km: float | None = None,
-                    run_id: int | None = None) -> Proposal:
+
+def create_proposal(
+    *,
+    session: Session,
+    referral: Referral,
+    group_id: int,
+    actor: Principal,
+    expiry_hours: float,
+    stale_after_hours: float,
+    score: float | None = None,
+    components: dict[str, float] | None = None,
+    distance_km: float | None = None,
+    run_id: int | None = None,
+) -> Proposal:
     """Claim a place and send the proposal. Raises Conflict when the place was just taken."""
     if referral.status != ReferralStatus.waiting:
-        raise Conflict("Voor deze jongere loopt al een voorstel, of zij is niet meer wachtend.",
-                       code="referral_not_waiting")
+        raise Conflict(
+            "Voor deze jongere loopt al een voorstel, of zij is niet meer wachtend.", code="referral_not_waiting"
+        )
     group = session.get(Group, group_id)
     if group is None:
         raise NotFound("Groep niet gevonden.")
     now = utcnow()
     proposal = Proposal(
-        referral_id=referral.id, group_id=group_id, provider_id=group.provider_id,  # type: ignore[arg-type]
-        region_id=referral.region_id, run_id=run_id, score=score,
-        components=components or {}, distance_km=distance_km, status="open", created_at=now,
-        created_by=actor.label, expires_at=now + timedelta(hours=expiry_hours))
+        referral_id=referral.id,  # type: ignore[arg-type]
+        group_id=group_id,
+        provider_id=group.provider_id,
+        region_id=referral.region_id,
+        run_id=run_id,
+        score=score,
+        components=components or {},
+        distance_km=distance_km,
+        status="open",
+        created_at=now,
+        created_by=actor.label,
+        expires_at=now + timedelta(hours=expiry_hours),
+    )
     session.add(proposal)
     session.flush()
-    if places.claim(session=session, group_id=group_id, stale_after_hours=stale_after_hours, notice=Notice(
-            PROPOSAL_CREATED, actor, "proposal.create", "referral", referral.id or 0, "plaatsingsvoorstel verstuurd",
-            detail={"proposal_id": proposal.id, "group_id": group_id, "run_id": run_id},
-            extra={"proposal_id": proposal.id})) is None:
-        raise Conflict("Deze plek is net vergeven: de groep heeft geen vrije plek meer "
-                       "(vrije plaatsen min vastgehouden plaatsen). Kies een andere optie.",
-                       code="place_taken")
+    if (
+        places.claim(
+            session=session,
+            group_id=group_id,
+            stale_after_hours=stale_after_hours,
+            notice=Notice(
+                PROPOSAL_CREATED,
+                actor,
+                "proposal.create",
+                "referral",
+                referral.id or 0,
+                "plaatsingsvoorstel verstuurd",
+                detail={"proposal_id": proposal.id, "group_id": group_id, "run_id": run_id},
+                extra={"proposal_id": proposal.id},
+            ),
+        )
+        is None
+    ):
+        raise Conflict(
+            "Deze plek is net vergeven: de groep heeft geen vrije plek meer "
+            "(vrije plaatsen min vastgehouden plaatsen). Kies een andere optie.",
+            code="place_taken",
+        )
     referral.status = ReferralStatus.proposed
     referral.updated_at = now
     referral.version += 1
     session.add(referral)
     session.flush()
-    publish_referral_change(session=session, referral=referral, actor=actor.label,
-                            change="proposed")
+    publish_referral_change(session=session, referral=referral, actor=actor.label, change="proposed")
     return proposal
 
 
 # --- reading ------------------------------------------------------------------------------------
+
 
 def _visible(principal: Principal, proposal: Proposal) -> bool:
     if principal.role == "provider":
@@ -121,46 +160,74 @@ def to_public(session: Session, principal: Principal, proposal: Proposal) -> Pro
     referral = session.get(Referral, proposal.referral_id)
     group = session.get(Group, proposal.group_id)
     assert referral is not None
-    municipality = (session.get(Municipality, referral.home_municipality_id)
-                    if referral.home_municipality_id else None)
+    municipality = session.get(Municipality, referral.home_municipality_id) if referral.home_municipality_id else None
     siblings = 0
     if referral.sibling_set and proposal.status == "open":
-        siblings = len(session.exec(select(Proposal.id).join(
-            Referral, col(Referral.id) == Proposal.referral_id).where(
-            Referral.sibling_set == referral.sibling_set, Referral.region_id == referral.region_id,
-            Proposal.status == "open", Proposal.provider_id == proposal.provider_id,
-            Proposal.referral_id != referral.id)).all())
+        siblings = len(
+            session.exec(
+                select(Proposal.id)
+                .join(Referral, col(Referral.id) == Proposal.referral_id)
+                .where(
+                    Referral.sibling_set == referral.sibling_set,
+                    Referral.region_id == referral.region_id,
+                    Proposal.status == "open",
+                    Proposal.provider_id == proposal.provider_id,
+                    Proposal.referral_id != referral.id,
+                )
+            ).all()
+        )
     profile = NeedProfile(
-        age=age_on(referral.birth_year, referral.birth_month), gender=referral.gender,
-        required_intensity=referral.required_intensity, risk_profile=referral.risk_profile,
-        needs=list(referral.needs), need_labels=[NEED_TAGS.get(t, t) for t in referral.needs],
-        urgency=referral.urgency, secure_authorisation=referral.secure_authorisation,
+        age=age_on(referral.birth_year, referral.birth_month),
+        gender=referral.gender,
+        required_intensity=referral.required_intensity,
+        risk_profile=referral.risk_profile,
+        needs=list(referral.needs),
+        need_labels=[NEED_TAGS.get(t, t) for t in referral.needs],
+        urgency=referral.urgency,
+        secure_authorisation=referral.secure_authorisation,
         home_municipality=municipality.name if municipality else None,
-        siblings_in_proposal=siblings)
+        siblings_in_proposal=siblings,
+    )
     coordinator = principal.role in ("coordinator", "admin")
     created_at = as_utc(proposal.created_at)
     expires_at = as_utc(proposal.expires_at)
     assert created_at is not None and expires_at is not None
     return ProposalPublic(
-        id=proposal.id, group_id=proposal.group_id,  # type: ignore[arg-type]
-        group_name=group.name if group else None, provider_id=proposal.provider_id,
+        id=proposal.id,  # type: ignore[arg-type]
+        group_id=proposal.group_id,
+        group_name=group.name if group else None,
+        provider_id=proposal.provider_id,
         care_form=group.care_form if group else None,
-        group_intensity=group.intensity if group else None, status=proposal.status,
+        group_intensity=group.intensity if group else None,
+        status=proposal.status,
         status_label=PROPOSAL_STATUS_LABELS.get(proposal.status, proposal.status),
-        score=proposal.score, components=proposal.components or {},
-        distance_km=proposal.distance_km, created_at=created_at, expires_at=expires_at,
-        answered_at=as_utc(proposal.answered_at), decline_reason=proposal.decline_reason,
+        score=proposal.score,
+        components=proposal.components or {},
+        distance_km=proposal.distance_km,
+        created_at=created_at,
+        expires_at=expires_at,
+        answered_at=as_utc(proposal.answered_at),
+        decline_reason=proposal.decline_reason,
         decline_label=DECLINE_REASONS.get(proposal.decline_reason or ""),
-        decline_text=proposal.decline_text, run_id=proposal.run_id, profile=profile,
+        decline_text=proposal.decline_text,
+        run_id=proposal.run_id,
+        profile=profile,
         referral_id=referral.id if coordinator else None,
-        reference=referral.reference if coordinator else None)
+        reference=referral.reference if coordinator else None,
+    )
 
 
 def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -> ProposalPublic:
     proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
-    audit.record(session=session, actor=principal, action="proposal.read", object_type="referral",
-                 object_id=proposal.referral_id, purpose="plaatsingsvoorstel beoordelen",
-                 detail={"proposal_id": proposal_id})
+    audit.record(
+        session=session,
+        actor=principal,
+        action="proposal.read",
+        object_type="referral",
+        object_id=proposal.referral_id,
+        purpose="plaatsingsvoorstel beoordelen",
+        detail={"proposal_id": proposal_id},
+    )
     return to_public(session, principal, proposal)
 
 
@@ -174,29 +241,35 @@ def list_proposals(*, session: Session, principal: Principal, status: str | None
         query = query.where(Proposal.region_id == principal.region_scope)
     if status is not None:
         if status not in PROPOSAL_STATUS_LABELS:
-            raise RuleViolation(f"Onbekende status '{status}' (kies uit "
-                                f"{', '.join(PROPOSAL_STATUS_LABELS)}).")
+            raise RuleViolation(f"Onbekende status '{status}' (kies uit {', '.join(PROPOSAL_STATUS_LABELS)}).")
         query = query.where(Proposal.status == status)
     rows = list(session.exec(query.limit(1000)).all())
-    audit.record(session=session, actor=principal, action="proposal.list", object_type="referral",
-                 object_id="*", purpose="plaatsingsvoorstellen ingezien",
-                 detail={"referral_ids": sorted({p.referral_id for p in rows})[:500]})
+    audit.record(
+        session=session,
+        actor=principal,
+        action="proposal.list",
+        object_type="referral",
+        object_id="*",
+        purpose="plaatsingsvoorstellen ingezien",
+        detail={"referral_ids": sorted({p.referral_id for p in rows})[:500]},
+    )
     return [to_public(session, principal, p) for p in rows]
 
 
 # --- answering ----------------------------------------------------------------------------------
 
+
 def _may_answer(principal: Principal, proposal: Proposal) -> None:
     if principal.role not in ("provider", "admin"):
-        raise Forbidden("Alleen de zorgaanbieder beantwoordt een plaatsingsvoorstel.",
-                        code="role_forbidden")
+        raise Forbidden("Alleen de zorgaanbieder beantwoordt een plaatsingsvoorstel.", code="role_forbidden")
 
 
 def _lock_referral(session: Session, referral_id: int) -> Referral:
     # Locks are always taken referral first, then proposal, then group (as in proposing, sending
     # a run and withdrawing), so two of these never wait on each other in a cycle.
-    return session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()
-                        .execution_options(populate_existing=True)).one()
+    return session.exec(
+        select(Referral).where(Referral.id == referral_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 def _closed_message(proposal: Proposal) -> str:
@@ -204,28 +277,45 @@ def _closed_message(proposal: Proposal) -> str:
     return f"Dit plaatsingsvoorstel is al {label} en kan niet meer worden beantwoord."
 
 
-def accept(*, session: Session, principal: Principal, proposal_id: int,
-           stale_after_hours: float) -> Proposal:
+def accept(*, session: Session, principal: Principal, proposal_id: int, stale_after_hours: float) -> Proposal:
     proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
     _may_answer(principal, proposal)
     now = utcnow()
     expires_at = as_utc(proposal.expires_at)
     if proposal.status == "open" and expires_at is not None and expires_at <= now:
-        raise Conflict("Dit plaatsingsvoorstel is verlopen; de coördinator kan een nieuw voorstel "
-                       "sturen.", code="proposal_expired")
+        raise Conflict(
+            "Dit plaatsingsvoorstel is verlopen; de coördinator kan een nieuw voorstel sturen.", code="proposal_expired"
+        )
     referral = _lock_referral(session, proposal.referral_id)
     if not _set_status(session, proposal, "accepted", answered_at=now, answered_by=principal.label):
         session.refresh(proposal)
         raise Conflict(_closed_message(proposal), code="proposal_closed")
-    admitted = admit_placement(session=session, group_id=proposal.group_id, at=now,
-                               origin_region_code=referral.origin_region_code,
-                               stay_reference=f"verwijzing-{referral.id}", source="matching")
-    if places.occupy(session=session, group_id=proposal.group_id, stale_after_hours=stale_after_hours,
-                     notice=Notice(PROPOSAL_ACCEPTED, principal, "proposal.accept", "referral", referral.id or 0,
-                                   "plaatsingsvoorstel geaccepteerd",
-                                   detail={"proposal_id": proposal.id, "group_id": proposal.group_id,
-                                           "admission_recorded": admitted},
-                                   extra={"proposal_id": proposal.id})) is None:
+    admitted = admit_placement(
+        session=session,
+        group_id=proposal.group_id,
+        at=now,
+        origin_region_code=referral.origin_region_code,
+        stay_reference=f"verwijzing-{referral.id}",
+        source="matching",
+    )
+    if (
+        places.occupy(
+            session=session,
+            group_id=proposal.group_id,
+            stale_after_hours=stale_after_hours,
+            notice=Notice(
+                PROPOSAL_ACCEPTED,
+                principal,
+                "proposal.accept",
+                "referral",
+                referral.id or 0,
+                "plaatsingsvoorstel geaccepteerd",
+                detail={"proposal_id": proposal.id, "group_id": proposal.group_id, "admission_recorded": admitted},
+                extra={"proposal_id": proposal.id},
+            ),
+        )
+        is None
+    ):
         # Cannot happen while the CHECK holds: the open proposal held this place.
         raise Conflict("De vastgehouden plek van dit voorstel is er niet meer.", code="place_gone")
     referral.status = ReferralStatus.placed
@@ -235,36 +325,53 @@ def accept(*, session: Session, principal: Principal, proposal_id: int,
     referral.version += 1
     session.add(referral)
     session.flush()
-    publish_referral_change(session=session, referral=referral, actor=principal.label,
-                            change="placed")
+    publish_referral_change(session=session, referral=referral, actor=principal.label, change="placed")
     return proposal
 
 
-def decline(*, session: Session, principal: Principal, proposal_id: int, data: DeclineRequest,
-            stale_after_hours: float) -> Proposal:
+def decline(
+    *, session: Session, principal: Principal, proposal_id: int, data: DeclineRequest, stale_after_hours: float
+) -> Proposal:
     proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
     _may_answer(principal, proposal)
     now = utcnow()
     expires_at = as_utc(proposal.expires_at)
     if proposal.status == "open" and expires_at is not None and expires_at <= now:
-        raise Conflict("Dit plaatsingsvoorstel is al verlopen; de plek is weer vrijgegeven.",
-                       code="proposal_expired")
+        raise Conflict("Dit plaatsingsvoorstel is al verlopen; de plek is weer vrijgegeven.", code="proposal_expired")
     _lock_referral(session, proposal.referral_id)
-    if not _set_status(session, proposal, "declined", answered_at=now, answered_by=principal.label,
-                       decline_reason=data.reason, decline_text=data.text):
+    if not _set_status(
+        session,
+        proposal,
+        "declined",
+        answered_at=now,
+        answered_by=principal.label,
+        decline_reason=data.reason,
+        decline_text=data.text,
+    ):
         session.refresh(proposal)
         raise Conflict(_closed_message(proposal), code="proposal_closed")
-    _back_to_waiting(session=session, proposal=proposal, stale_after_hours=stale_after_hours,
-                     exclude_group=True, notice=Notice(
-                         PROPOSAL_DECLINED, principal, "proposal.decline", "referral", proposal.referral_id,
-                         "plaatsingsvoorstel afgewezen",
-                         detail={"proposal_id": proposal.id, "reason": data.reason, "text": data.text},
-                         extra={"proposal_id": proposal.id}))
+    _back_to_waiting(
+        session=session,
+        proposal=proposal,
+        stale_after_hours=stale_after_hours,
+        exclude_group=True,
+        notice=Notice(
+            PROPOSAL_DECLINED,
+            principal,
+            "proposal.decline",
+            "referral",
+            proposal.referral_id,
+            "plaatsingsvoorstel afgewezen",
+            detail={"proposal_id": proposal.id, "reason": data.reason, "text": data.text},
+            extra={"proposal_id": proposal.id},
+        ),
+    )
     return proposal
 
 
-def _back_to_waiting(*, session: Session, proposal: Proposal, stale_after_hours: float, exclude_group: bool,
-                     notice: Notice) -> None:
+def _back_to_waiting(
+    *, session: Session, proposal: Proposal, stale_after_hours: float, exclude_group: bool, notice: Notice
+) -> None:
     """Give the held place back and put the youth on the waiting list again."""
     referral = _lock_referral(session, proposal.referral_id)
     places.release(session=session, group_id=proposal.group_id, notice=notice, stale_after_hours=stale_after_hours)
@@ -277,53 +384,71 @@ def _back_to_waiting(*, session: Session, proposal: Proposal, stale_after_hours:
     referral.version += 1
     session.add(referral)
     session.flush()
-    publish_referral_change(session=session, referral=referral, actor=notice.actor.label,
-                            change=notice.event_type.split(".")[-1])
+    publish_referral_change(
+        session=session, referral=referral, actor=notice.actor.label, change=notice.event_type.split(".")[-1]
+    )
 
 
-def withdraw_open_proposals(*, session: Session, referral: Referral, actor: Principal,
-                            stale_after_hours: float) -> int:
+def withdraw_open_proposals(*, session: Session, referral: Referral, actor: Principal, stale_after_hours: float) -> int:
     """When a referral is withdrawn, its open proposals end and their places are released."""
     count = 0
-    for proposal in session.exec(select(Proposal).where(Proposal.referral_id == referral.id,
-                                                        Proposal.status == "open")).all():
+    for proposal in session.exec(
+        select(Proposal).where(Proposal.referral_id == referral.id, Proposal.status == "open")
+    ).all():
         if _set_status(session, proposal, "withdrawn", answered_at=utcnow(), answered_by=actor.label):
-            places.release(session=session, group_id=proposal.group_id, stale_after_hours=stale_after_hours,
-                           notice=Notice(PROPOSAL_WITHDRAWN, actor, "proposal.withdraw", "proposal",
-                                         proposal.id or 0, "verwijzing ingetrokken",
-                                         detail={"group_id": proposal.group_id},
-                                         extra={"proposal_id": proposal.id}))
+            places.release(
+                session=session,
+                group_id=proposal.group_id,
+                stale_after_hours=stale_after_hours,
+                notice=Notice(
+                    PROPOSAL_WITHDRAWN,
+                    actor,
+                    "proposal.withdraw",
+                    "proposal",
+                    proposal.id or 0,
+                    "verwijzing ingetrokken",
+                    detail={"group_id": proposal.group_id},
+                    extra={"proposal_id": proposal.id},
+                ),
+            )
             count += 1
     return count
 
 
-def withdraw_referral(*, session: Session, principal: Principal, referral_id: int,
-                      reason: str, stale_after_hours: float) -> Referral:
-    referral = load_referral(session=session, principal=principal, referral_id=referral_id,
-                             for_update=True)
+def withdraw_referral(
+    *, session: Session, principal: Principal, referral_id: int, reason: str, stale_after_hours: float
+) -> Referral:
+    referral = load_referral(session=session, principal=principal, referral_id=referral_id, for_update=True)
     if referral.status in (ReferralStatus.placed, ReferralStatus.withdrawn):
-        raise Conflict(f"Deze verwijzing is al {STATUS_LABELS[referral.status].lower()}.",
-                       code="referral_closed")
+        raise Conflict(f"Deze verwijzing is al {STATUS_LABELS[referral.status].lower()}.", code="referral_closed")
     if referral.status == ReferralStatus.proposed:
         # An open proposal holds a place for this youth; give it back.
-        withdraw_open_proposals(session=session, referral=referral, actor=principal,
-                                stale_after_hours=stale_after_hours)
+        withdraw_open_proposals(
+            session=session, referral=referral, actor=principal, stale_after_hours=stale_after_hours
+        )
     referral.status = ReferralStatus.withdrawn
     referral.updated_at = utcnow()
     referral.version += 1
     session.add(referral)
     session.flush()
-    audit.record(session=session, actor=principal, action="referral.withdraw",
-                 object_type="referral", object_id=referral_id, purpose=reason)
-    publish_referral_change(session=session, referral=referral, actor=principal.label,
-                            change="withdrawn")
+    audit.record(
+        session=session,
+        actor=principal,
+        action="referral.withdraw",
+        object_type="referral",
+        object_id=referral_id,
+        purpose=reason,
+    )
+    publish_referral_change(session=session, referral=referral, actor=principal.label, change="withdrawn")
     return referral
 
 
 # --- expiry -------------------------------------------------------------------------------------
 
-def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list[int] | None = None,
-               now: Any = None) -> list[int]:
+
+def expire_due(
+    *, session: Session, stale_after_hours: float, proposal_ids: list[int] | None = None, now: Any = None
+) -> list[int]:
     """Expire open proposals past their deadline: place released, youth waiting again."""
     now = now or utcnow()
     query = select(Proposal).where(Proposal.status == "open", Proposal.expires_at <= now)
@@ -338,12 +463,22 @@ def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list
         _lock_referral(session, proposal.referral_id)
         if not _set_status(session, proposal, "expired", answered_at=now):
             continue
-        _back_to_waiting(session=session, proposal=proposal, stale_after_hours=stale_after_hours,
-                         exclude_group=False, notice=Notice(
-                             PROPOSAL_EXPIRED, SYSTEM, "proposal.expire", "referral", proposal.referral_id,
-                             "plaatsingsvoorstel niet op tijd beantwoord",
-                             detail={"proposal_id": proposal.id, "group_id": proposal.group_id},
-                             extra={"proposal_id": proposal.id}))
+        _back_to_waiting(
+            session=session,
+            proposal=proposal,
+            stale_after_hours=stale_after_hours,
+            exclude_group=False,
+            notice=Notice(
+                PROPOSAL_EXPIRED,
+                SYSTEM,
+                "proposal.expire",
+                "referral",
+                proposal.referral_id,
+                "plaatsingsvoorstel niet op tijd beantwoord",
+                detail={"proposal_id": proposal.id, "group_id": proposal.group_id},
+                extra={"proposal_id": proposal.id},
+            ),
+        )
         assert proposal.id is not None
         expired.append(proposal.id)
     return expired
@@ -351,6 +486,5 @@ def expire_due(*, session: Session, stale_after_hours: float, proposal_ids: list
 
 def expire_proposals(db: Database, proposal_ids: list[int] | None = None) -> list[int]:
     """The periodic task (and the lazy expiry before a proposal is touched)."""
-    with db.session() as session:
-        return expire_due(session=session, stale_after_hours=db.settings.stale_after_hours,
-                          proposal_ids=proposal_ids)
+    with db.transaction() as session:
+        return expire_due(session=session, stale_after_hours=db.settings.stale_after_hours, proposal_ids=proposal_ids)

@@ -169,21 +169,31 @@ def json_datetime(moment: datetime) -> str:
 # generated from it, so a new field is added in one place (tests pin that both agree).
 _FLOAT_FIELDS = frozenset({"weekly_roster_hours", "occupancy_norm", "day_tariff", "lat", "lon"})
 PUBLIC_FIELDS: dict[str, tuple[Any, str]] = {
-    "net_free_places": (lambda row, stale: max(0, row["free_places"] - row["held_places"]),
-                        "GREATEST(0,{row}.free_places-{row}.held_places)"),
+    "net_free_places": (
+        lambda row, stale: max(0, row["free_places"] - row["held_places"]),
+        "GREATEST(0,{row}.free_places-{row}.held_places)",
+    ),
     "reason": (lambda row, stale: row["not_admitting_reason"], "{row}.not_admitting_reason"),
-    "expected_free_date": (lambda row, stale: None if row["expected_free_date"] is None
-                           else row["expected_free_date"].isoformat(), "{row}.expected_free_date"),
+    "expected_free_date": (
+        lambda row, stale: None if row["expected_free_date"] is None else row["expected_free_date"].isoformat(),
+        "{row}.expected_free_date",
+    ),
     "expertise": (lambda row, stale: list(row["expertise"]), "{row}.expertise"),
-    "reported_at": (lambda row, stale: None if row["reported_at"] is None
-                    else json_datetime(row["reported_at"]), "CAST(:reported_at_json AS text)"),
+    "reported_at": (
+        lambda row, stale: None if row["reported_at"] is None else json_datetime(row["reported_at"]),
+        "CAST(:reported_at_json AS text)",
+    ),
     "stale": (lambda row, stale: stale, "CAST(:stale AS boolean)"),
     "provider_name": (lambda row, stale: None, "CAST(NULL AS text)"),
     "municipality_name": (lambda row, stale: None, "CAST(NULL AS text)"),
     # PostgreSQL writes a whole float8 as "220", Python as "220.0": keep the type.
-    **{name: (lambda row, stale, name=name: float(row[name]),
-              f"regexp_replace({{row}}.{name}::text,'^(-?[0-9]+)$','\\1.0')::json")
-       for name in _FLOAT_FIELDS},
+    **{
+        name: (
+            lambda row, stale, name=name: float(row[name]),
+            f"regexp_replace({{row}}.{name}::text,'^(-?[0-9]+)$','\\1.0')::json",
+        )
+        for name in _FLOAT_FIELDS
+    },
 }
 
 
@@ -193,14 +203,18 @@ def group_public_json(row: Any, *, stale_after_hours: float, extra: dict[str, An
     if isinstance(row, Group):
         row = {name: getattr(row, name) for name in Group.model_fields}
     stale = is_stale(row["reported_at"], stale_after_hours=stale_after_hours)
-    data = {name: PUBLIC_FIELDS[name][0](row, stale) if name in PUBLIC_FIELDS else row[name]
-            for name in GroupPublic.model_fields}
+    data = {
+        name: PUBLIC_FIELDS[name][0](row, stale) if name in PUBLIC_FIELDS else row[name]
+        for name in GroupPublic.model_fields
+    }
     data.update(extra or {})
     return data
 
 
 def group_public_sql(row: str) -> str:
     """The same JSON built by PostgreSQL from a groups row called ``row``."""
-    columns = [f"{PUBLIC_FIELDS[name][1].format(row=row)} AS {name}" if name in PUBLIC_FIELDS else f"{row}.{name}"
-               for name in GroupPublic.model_fields]
+    columns = [
+        f"{PUBLIC_FIELDS[name][1].format(row=row)} AS {name}" if name in PUBLIC_FIELDS else f"{row}.{name}"
+        for name in GroupPublic.model_fields
+    ]
     return f"(SELECT row_to_json(p) FROM (SELECT {','.join(columns)}) AS p)"

@@ -46,16 +46,22 @@ def get_groups(
     crisis_only: bool = False,
 ) -> list[GroupPublic]:
     settings: Settings = request.app.state.settings
-    return list_groups(session=session, principal=principal,
-                       stale_after_hours=settings.stale_after_hours, care_forms=care_form,
-                       municipality_ids=municipality_id, min_free=min_free,
-                       admitting_only=admitting_only, provider_id=provider_id,
-                       region_id=region_id, crisis_only=crisis_only)
+    return list_groups(
+        session=session,
+        principal=principal,
+        stale_after_hours=settings.stale_after_hours,
+        care_forms=care_form,
+        municipality_ids=municipality_id,
+        min_free=min_free,
+        admitting_only=admitting_only,
+        provider_id=provider_id,
+        region_id=region_id,
+        crisis_only=crisis_only,
+    )
 
 
 @router.get("/groups/{group_id}", response_model=GroupPublic)
-def get_group(group_id: int, request: Request, session: ReadSessionDep,
-              principal: CurrentPrincipal) -> JSONResponse:
+def get_group(group_id: int, request: Request, session: ReadSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
@@ -67,15 +73,16 @@ def get_ui_settings(request: Request, _: CurrentPrincipal) -> dict[str, object]:
     """Installation settings the web app needs: the optional map tile server and the age at
     which a reported figure counts as stale."""
     settings: Settings = request.app.state.settings
-    return {"tile_server_url": settings.tile_server_url,
-            "stale_after_hours": settings.stale_after_hours}
+    return {"tile_server_url": settings.tile_server_url, "stale_after_hours": settings.stale_after_hours}
 
 
 @router.get("/vocabulary")
 def get_vocabulary(_: CurrentPrincipal) -> dict[str, object]:
     """Care forms and need tags with their Dutch labels, for forms and filters."""
     return {
-        "care_forms": [{"code": code, "label": label, "segment": segment, "max_intensity": top}
-                       for code, (label, segment, top) in CARE_FORMS.items()],
+        "care_forms": [
+            {"code": code, "label": label, "segment": segment, "max_intensity": top}
+            for code, (label, segment, top) in CARE_FORMS.items()
+        ],
         "need_tags": [{"code": code, "label": label} for code, label in NEED_TAGS.items()],
     }

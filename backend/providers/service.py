@@ -32,10 +32,12 @@ def region_bands(region: Region | None) -> list[tuple[str, float]] | None:
     return [(str(letter), float(lower)) for letter, lower in bands] if bands else None
 
 
-def derive_intensity(*, weekly_roster_hours: float, capacity: int, occupancy_norm: float,
-                     bands: list[tuple[str, float]] | None = None) -> str:
-    hours = hours_per_child_per_day(weekly_roster_hours=weekly_roster_hours, places=capacity,
-                                    occupancy_norm=occupancy_norm)
+def derive_intensity(
+    *, weekly_roster_hours: float, capacity: int, occupancy_norm: float, bands: list[tuple[str, float]] | None = None
+) -> str:
+    hours = hours_per_child_per_day(
+        weekly_roster_hours=weekly_roster_hours, places=capacity, occupancy_norm=occupancy_norm
+    )
     return intensity_letter(hours, bands)
 
 
@@ -78,8 +80,9 @@ def create_group(
     provider = session.get(Provider, location.provider_id)
     assert provider is not None
     region = session.get(Region, provider.region_id)
-    intensity = derive_intensity(weekly_roster_hours=weekly_roster_hours, capacity=capacity,
-                                 occupancy_norm=norm, bands=region_bands(region))
+    intensity = derive_intensity(
+        weekly_roster_hours=weekly_roster_hours, capacity=capacity, occupancy_norm=norm, bands=region_bands(region)
+    )
     max_intensity = care_form_max_intensity(care_form)
     if intensity_index(intensity) > intensity_index(max_intensity):
         raise RuleViolation(
@@ -87,15 +90,28 @@ def create_group(
             f"{max_intensity} van de zorgvorm {CARE_FORMS[care_form][0]}."
         )
     group = Group(
-        provider_id=location.provider_id, location_id=location.id, region_id=provider.region_id,
-        municipality_id=location.municipality_id, lat=location.lat, lon=location.lon, name=name,
-        care_form=care_form, capacity=capacity, age_min=age_min, age_max=age_max,
-        gender_policy=gender_policy, risk_profiles="".join(sorted(set(risk_profiles))),
-        expertise=sorted(set(expertise)), weekly_roster_hours=weekly_roster_hours,
-        occupancy_norm=norm, intensity=intensity, max_intensity=max_intensity,
+        provider_id=location.provider_id,
+        location_id=location.id,
+        region_id=provider.region_id,
+        municipality_id=location.municipality_id,
+        lat=location.lat,
+        lon=location.lon,
+        name=name,
+        care_form=care_form,
+        capacity=capacity,
+        age_min=age_min,
+        age_max=age_max,
+        gender_policy=gender_policy,
+        risk_profiles="".join(sorted(set(risk_profiles))),
+        expertise=sorted(set(expertise)),
+        weekly_roster_hours=weekly_roster_hours,
+        occupancy_norm=norm,
+        intensity=intensity,
+        max_intensity=max_intensity,
         is_crisis=is_crisis,
-        availability_funded=(care_form in AVAILABILITY_FUNDED_CARE_FORMS
-                             if availability_funded is None else availability_funded),
+        availability_funded=(
+            care_form in AVAILABILITY_FUNDED_CARE_FORMS if availability_funded is None else availability_funded
+        ),
         day_tariff=day_tariff,
     )
     open_places(group, free_places=free_places, admitting=admitting)
@@ -104,14 +120,11 @@ def create_group(
     return group
 
 
-def to_public(group: Group, *, stale_after_hours: float, extra: dict[str, Any] | None = None
-              ) -> GroupPublic:
-    return GroupPublic.model_validate(group_public_json(group, stale_after_hours=stale_after_hours,
-                                                        extra=extra))
+def to_public(group: Group, *, stale_after_hours: float, extra: dict[str, Any] | None = None) -> GroupPublic:
+    return GroupPublic.model_validate(group_public_json(group, stale_after_hours=stale_after_hours, extra=extra))
 
 
-def get_group_for(*, session: Session, principal: Principal, group_id: int,
-                  for_update: bool = False) -> Group:
+def get_group_for(*, session: Session, principal: Principal, group_id: int, for_update: bool = False) -> Group:
     query = select(Group).where(Group.id == group_id)
     if for_update:
         query = query.with_for_update()
@@ -160,8 +173,11 @@ def list_groups(
         query = query.where(col(Group.is_crisis).is_(True))
     query = query.order_by(col(Group.id))
     return [
-        to_public(group, stale_after_hours=stale_after_hours,
-                  extra={"provider_name": provider_name, "municipality_name": municipality_name})
+        to_public(
+            group,
+            stale_after_hours=stale_after_hours,
+            extra={"provider_name": provider_name, "municipality_name": municipality_name},
+        )
         for group, provider_name, municipality_name in session.exec(query).all()
     ]
 

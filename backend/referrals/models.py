@@ -83,8 +83,7 @@ def _check_common(data: Any) -> None:
     if needs is not None:
         unknown = [t for t in needs if t not in NEED_TAGS]
         if unknown:
-            raise ValueError(f"onbekende zorgbehoefte: {', '.join(unknown)} "
-                             f"(kies uit {', '.join(NEED_TAGS)})")
+            raise ValueError(f"onbekende zorgbehoefte: {', '.join(unknown)} (kies uit {', '.join(NEED_TAGS)})")
     code = data.origin_region_code
     if code is not None:
         code = code.strip().upper()

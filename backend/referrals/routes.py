@@ -24,8 +24,6 @@ router = APIRouter(tags=["verwijzingen"])
 MATCHERS = (Role.coordinator, Role.admin)
 
 
-
-
 class WithdrawRequest(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
@@ -35,82 +33,125 @@ class WithdrawRequest(SQLModel):
 @router.get("/referrals/vocabulary")
 def vocabulary(principal: CurrentPrincipal) -> dict[str, Any]:
     """The managed lists a referral form uses: need tags, care forms, intensities, statuses."""
-    return {"need_tags": NEED_TAGS, "care_forms": service.care_form_labels(),
-            "intensities": list(INTENSITY_LETTERS), "risk_profiles": ["A", "B", "C"],
-            "genders": {"m": "Jongen", "v": "Meisje", "x": "Anders / onbekend"},
-            "statuses": STATUS_LABELS, "decline_reasons": DECLINE_REASONS,
-            "care_form_segments": {k: v[1] for k, v in CARE_FORMS.items()}}
+    return {
+        "need_tags": NEED_TAGS,
+        "care_forms": service.care_form_labels(),
+        "intensities": list(INTENSITY_LETTERS),
+        "risk_profiles": ["A", "B", "C"],
+        "genders": {"m": "Jongen", "v": "Meisje", "x": "Anders / onbekend"},
+        "statuses": STATUS_LABELS,
+        "decline_reasons": DECLINE_REASONS,
+        "care_form_segments": {k: v[1] for k, v in CARE_FORMS.items()},
+    }
 
 
-@router.post("/referrals", status_code=201, response_model=ReferralPublic,
-             dependencies=[require_roles(*MATCHERS)])
-def create_referral(data: Annotated[ReferralCreate, Body()], session: WriteSessionDep,
-                    principal: CurrentPrincipal) -> JSONResponse:
+@router.post("/referrals", status_code=201, response_model=ReferralPublic, dependencies=[require_roles(*MATCHERS)])
+def create_referral(
+    data: Annotated[ReferralCreate, Body()], session: WriteSessionDep, principal: CurrentPrincipal
+) -> JSONResponse:
     """Enter a referral: pseudonymous reference, no name or BSN."""
     referral = service.create_referral(session=session, principal=principal, data=data)
     body = service.to_public(referral).model_dump(mode="json")
-    return JSONResponse(body, status_code=201, headers={"ETag": etag(referral.version),
-                                                        "Location": f"/api/v1/referrals/{referral.id}"})
+    return JSONResponse(
+        body, status_code=201, headers={"ETag": etag(referral.version), "Location": f"/api/v1/referrals/{referral.id}"}
+    )
 
 
 @router.get("/referrals", response_model=list[ReferralPublic], dependencies=[require_roles(*MATCHERS)])
-def list_referrals(session: WriteSessionDep, principal: CurrentPrincipal,
-                   status: Annotated[str | None, Query()] = None,
-                   region_id: Annotated[int | None, Query()] = None) -> list[ReferralPublic]:
-    rows = service.list_referrals(session=session, principal=principal, status=status,
-                                  region_id=region_id)
+def list_referrals(
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    status: Annotated[str | None, Query()] = None,
+    region_id: Annotated[int | None, Query()] = None,
+) -> list[ReferralPublic]:
+    rows = service.list_referrals(session=session, principal=principal, status=status, region_id=region_id)
     return [service.to_public(r) for r in rows]
 
 
-@router.get("/referrals/{referral_id}", response_model=ReferralPublic,
-            dependencies=[require_roles(*MATCHERS)])
-def get_referral(referral_id: int, session: WriteSessionDep, principal: CurrentPrincipal,
-                 purpose: Annotated[str | None, Query(max_length=200)] = None) -> JSONResponse:
-    referral = service.read_referral(session=session, principal=principal, referral_id=referral_id,
-                                     purpose=purpose or "verwijzing ingezien")
-    return JSONResponse(service.to_public(referral).model_dump(mode="json"),
-                        headers={"ETag": etag(referral.version)})
+@router.get("/referrals/{referral_id}", response_model=ReferralPublic, dependencies=[require_roles(*MATCHERS)])
+def get_referral(
+    referral_id: int,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    purpose: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONResponse:
+    referral = service.read_referral(
+        session=session, principal=principal, referral_id=referral_id, purpose=purpose or "verwijzing ingezien"
+    )
+    return JSONResponse(service.to_public(referral).model_dump(mode="json"), headers={"ETag": etag(referral.version)})
 
 
-@router.patch("/referrals/{referral_id}", response_model=ReferralPublic,
-              dependencies=[require_roles(*MATCHERS)])
-def update_referral(referral_id: int, data: Annotated[ReferralUpdate, Body()], session: WriteSessionDep,
-                    principal: CurrentPrincipal,
-                    if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
+@router.patch("/referrals/{referral_id}", response_model=ReferralPublic, dependencies=[require_roles(*MATCHERS)])
+def update_referral(
+    referral_id: int,
+    data: Annotated[ReferralUpdate, Body()],
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
     """Change fields of a referral; send If-Match with the ETag to refuse a lost update (412)."""
-    referral = service.update_referral(session=session, principal=principal, referral_id=referral_id,
-                                       data=data, expected_version=parse_if_match(if_match))
-    return JSONResponse(service.to_public(referral).model_dump(mode="json"),
-                        headers={"ETag": etag(referral.version)})
+    referral = service.update_referral(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        data=data,
+        expected_version=parse_if_match(if_match),
+    )
+    return JSONResponse(service.to_public(referral).model_dump(mode="json"), headers={"ETag": etag(referral.version)})
 
 
-@router.post("/referrals/{referral_id}/withdraw", response_model=ReferralPublic,
-             dependencies=[require_roles(*MATCHERS)])
-def withdraw_referral(referral_id: int, data: Annotated[WithdrawRequest, Body()], request: Request,
-                      session: WriteSessionDep, principal: CurrentPrincipal) -> ReferralPublic:
+@router.post(
+    "/referrals/{referral_id}/withdraw", response_model=ReferralPublic, dependencies=[require_roles(*MATCHERS)]
+)
+def withdraw_referral(
+    referral_id: int,
+    data: Annotated[WithdrawRequest, Body()],
+    request: Request,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+) -> ReferralPublic:
     referral = proposals.withdraw_referral(
-        session=session, principal=principal, referral_id=referral_id, reason=data.reason,
-        stale_after_hours=request.app.state.settings.stale_after_hours)
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        reason=data.reason,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )
     return service.to_public(referral)
 
 
 @router.get("/referrals/{referral_id}/options", dependencies=[require_roles(*MATCHERS)])
-def referral_options(referral_id: int, request: Request, session: WriteSessionDep,
-                     principal: CurrentPrincipal,
-                     limit: Annotated[int, Query(ge=1, le=100_000)] = 10) -> JSONResponse:
+def referral_options(
+    referral_id: int,
+    request: Request,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10,
+) -> JSONResponse:
     """The best groups for this youth with every score component, the excluded groups counted
     per rule, and groups without a free bed now but expected free soon."""
     # Every value is already JSON-native: skip FastAPI's generic encoder (it is the slowest
     # part of a ranking request with a large limit).
-    return JSONResponse(rank_options(session=session, principal=principal, referral_id=referral_id,
-                                     limit=limit,
-                                     stale_after_hours=request.app.state.settings.stale_after_hours))
+    return JSONResponse(
+        rank_options(
+            session=session,
+            principal=principal,
+            referral_id=referral_id,
+            limit=limit,
+            stale_after_hours=request.app.state.settings.stale_after_hours,
+        )
+    )
 
 
 @router.get("/referrals/{referral_id}/options/{group_id}", dependencies=[require_roles(*MATCHERS)])
-def referral_option(referral_id: int, group_id: int, request: Request, session: WriteSessionDep,
-                    principal: CurrentPrincipal) -> dict[str, Any]:
+def referral_option(
+    referral_id: int, group_id: int, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """Why this group does or does not fit: every component and every rule it fails."""
-    return explain_option(session=session, principal=principal, referral_id=referral_id,
-                          group_id=group_id,
-                          stale_after_hours=request.app.state.settings.stale_after_hours)
+    return explain_option(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        group_id=group_id,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )

@@ -58,8 +58,7 @@ def to_public(referral: Referral) -> ReferralPublic:
 def _region_for(session: Session, principal: Principal, requested: int | None) -> Region:
     region_id = requested if requested is not None else principal.region_id
     if region_id is None:
-        raise RuleViolation("Geef de regio op waarvoor deze verwijzing geldt (region_id).",
-                            code="region_required")
+        raise RuleViolation("Geef de regio op waarvoor deze verwijzing geldt (region_id).", code="region_required")
     if not principal.may_see_region(region_id):
         raise Forbidden("U werkt alleen met verwijzingen van uw eigen regio.", code="region_forbidden")
     region = session.get(Region, region_id)
@@ -68,8 +67,9 @@ def _region_for(session: Session, principal: Principal, requested: int | None) -
     return region
 
 
-def resolve_home(*, session: Session, region_id: int, postcode: str | None,
-                 municipality: str | None) -> tuple[str | None, int | None, float, float]:
+def resolve_home(
+    *, session: Session, region_id: int, postcode: str | None, municipality: str | None
+) -> tuple[str | None, int | None, float, float]:
     """Home area -> (postcode, municipality id, lat, lon).
 
     The postcode centroid is preferred (closer to the youth's school and network); when the
@@ -79,9 +79,11 @@ def resolve_home(*, session: Session, region_id: int, postcode: str | None,
     mun: Municipality | None = None
     if municipality:
         name = municipality.strip()
-        mun = session.exec(select(Municipality).where(
-            (func.lower(Municipality.name) == name.lower()) | (Municipality.cbs_code == name.upper())
-        )).first()
+        mun = session.exec(
+            select(Municipality).where(
+                (func.lower(Municipality.name) == name.lower()) | (Municipality.cbs_code == name.upper())
+            )
+        ).first()
         if mun is None:
             raise RuleViolation(f"Gemeente '{name}' is onbekend.", code="municipality_unknown")
     if postcode:
@@ -92,7 +94,9 @@ def resolve_home(*, session: Session, region_id: int, postcode: str | None,
             if mun is None:
                 raise RuleViolation(
                     f"Postcode {postcode} is onbekend. Geef ook de woongemeente op, dan rekenen we "
-                    f"vanaf het midden van de gemeente.", code="postcode_unknown") from None
+                    f"vanaf het midden van de gemeente.",
+                    code="postcode_unknown",
+                ) from None
     assert mun is not None
     return postcode, mun.id, mun.lat, mun.lon
 
@@ -102,8 +106,10 @@ def _check_sibling_mode(session: Session, referral: Referral) -> None:
     if referral.sibling_set is None:
         return
     query = select(Referral).where(
-        Referral.region_id == referral.region_id, Referral.sibling_set == referral.sibling_set,
-        col(Referral.status).in_(["waiting", "proposed"]))
+        Referral.region_id == referral.region_id,
+        Referral.sibling_set == referral.sibling_set,
+        col(Referral.status).in_(["waiting", "proposed"]),
+    )
     if referral.id is not None:
         query = query.where(Referral.id != referral.id)
     others = session.exec(query).all()
@@ -111,7 +117,8 @@ def _check_sibling_mode(session: Session, referral: Referral) -> None:
         raise RuleViolation(
             f"De andere jongeren in broer-zusgroep '{referral.sibling_set}' vragen om "
             f"'{others[0].together}' samen; kies voor iedereen in de set hetzelfde.",
-            code="sibling_mode_mismatch")
+            code="sibling_mode_mismatch",
+        )
 
 
 def _check_secure(referral: Referral) -> None:
@@ -119,64 +126,89 @@ def _check_secure(referral: Referral) -> None:
         raise RuleViolation(
             "Jeugdzorgplus kan alleen met een machtiging gesloten jeugdhulp; zet "
             "secure_authorisation aan of haal jeugdzorgplus uit de zorgvormen.",
-            code="secure_authorisation_required")
+            code="secure_authorisation_required",
+        )
 
 
 def _check_age(referral: Referral) -> None:
     age = age_on(referral.birth_year, referral.birth_month)
     if not 0 <= age <= 27:
-        raise RuleViolation(f"Met dit geboortejaar en -maand is de jongere {age} jaar; "
-                            "jeugdhulp is voor 0 tot 27 jaar.", code="age_out_of_range")
+        raise RuleViolation(
+            f"Met dit geboortejaar en -maand is de jongere {age} jaar; jeugdhulp is voor 0 tot 27 jaar.",
+            code="age_out_of_range",
+        )
 
 
-def publish_referral_change(*, session: Session, referral: Referral, actor: str | None,
-                            change: str) -> None:
+def publish_referral_change(*, session: Session, referral: Referral, actor: str | None, change: str) -> None:
     # No reference and no profile on the feed: only coordinators watch it, and they read the
     # referral itself (audited) when they need more.
-    append_event(session=session, type=REFERRAL_CHANGED,
-                 payload={"audience": AUDIENCE, "referral_id": referral.id,
-                          "status": referral.status, "change": change},
-                 region_id=referral.region_id, actor=actor)
+    append_event(
+        session=session,
+        type=REFERRAL_CHANGED,
+        payload={"audience": AUDIENCE, "referral_id": referral.id, "status": referral.status, "change": change},
+        region_id=referral.region_id,
+        actor=actor,
+    )
 
 
 def create_referral(*, session: Session, principal: Principal, data: ReferralCreate) -> Referral:
     region = _region_for(session, principal, data.region_id)
     assert region.id is not None
-    if session.exec(select(Referral.id).where(Referral.region_id == region.id,
-                                              Referral.reference == data.reference)).first():
-        raise Conflict(f"Er bestaat al een verwijzing met referentie {data.reference} in deze regio.",
-                       code="reference_taken")
-    postcode, mun_id, lat, lon = resolve_home(session=session, region_id=region.id,
-                                              postcode=data.home_postcode,
-                                              municipality=data.home_municipality)
+    if session.exec(
+        select(Referral.id).where(Referral.region_id == region.id, Referral.reference == data.reference)
+    ).first():
+        raise Conflict(
+            f"Er bestaat al een verwijzing met referentie {data.reference} in deze regio.", code="reference_taken"
+        )
+    postcode, mun_id, lat, lon = resolve_home(
+        session=session, region_id=region.id, postcode=data.home_postcode, municipality=data.home_municipality
+    )
     now = utcnow()
     referral = Referral(
-        region_id=region.id, reference=data.reference, birth_year=data.birth_year,
-        birth_month=data.birth_month, gender=data.gender, home_postcode=postcode,
-        home_municipality_id=mun_id, home_lat=lat, home_lon=lon,
+        region_id=region.id,
+        reference=data.reference,
+        birth_year=data.birth_year,
+        birth_month=data.birth_month,
+        gender=data.gender,
+        home_postcode=postcode,
+        home_municipality_id=mun_id,
+        home_lat=lat,
+        home_lon=lon,
         origin_region_code=(data.origin_region_code or region.code).upper(),
-        care_forms=list(data.care_forms), required_intensity=data.required_intensity,
-        risk_profile=data.risk_profile, needs=sorted(set(data.needs)), urgency=data.urgency,
-        secure_authorisation=data.secure_authorisation, max_distance_km=data.max_distance_km,
-        sibling_set=data.sibling_set, together=data.together,
-        excluded_provider_ids=sorted(set(data.excluded_provider_ids)), excluded_group_ids=[],
-        waiting_since=data.waiting_since or now, status=ReferralStatus.waiting,
-        created_at=now, updated_at=now,
+        care_forms=list(data.care_forms),
+        required_intensity=data.required_intensity,
+        risk_profile=data.risk_profile,
+        needs=sorted(set(data.needs)),
+        urgency=data.urgency,
+        secure_authorisation=data.secure_authorisation,
+        max_distance_km=data.max_distance_km,
+        sibling_set=data.sibling_set,
+        together=data.together,
+        excluded_provider_ids=sorted(set(data.excluded_provider_ids)),
+        excluded_group_ids=[],
+        waiting_since=data.waiting_since or now,
+        status=ReferralStatus.waiting,
+        created_at=now,
+        updated_at=now,
     )
     _check_age(referral)
     _check_secure(referral)
     _check_sibling_mode(session, referral)
     session.add(referral)
     session.flush()
-    audit.record(session=session, actor=principal, action="referral.create", object_type="referral",
-                 object_id=referral.id or 0, purpose="verwijzing ingevoerd voor matching")
-    publish_referral_change(session=session, referral=referral, actor=principal.label,
-                            change="created")
+    audit.record(
+        session=session,
+        actor=principal,
+        action="referral.create",
+        object_type="referral",
+        object_id=referral.id or 0,
+        purpose="verwijzing ingevoerd voor matching",
+    )
+    publish_referral_change(session=session, referral=referral, actor=principal.label, change="created")
     return referral
 
 
-def load_referral(*, session: Session, principal: Principal, referral_id: int,
-                  for_update: bool = False) -> Referral:
+def load_referral(*, session: Session, principal: Principal, referral_id: int, for_update: bool = False) -> Referral:
     """The referral, if this principal may work with it (no audit row: callers write one)."""
     if principal.role not in REFERRAL_ROLES:
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
@@ -189,16 +221,29 @@ def load_referral(*, session: Session, principal: Principal, referral_id: int,
     return referral
 
 
-def read_referral(*, session: Session, principal: Principal, referral_id: int,
-                  purpose: str = "verwijzing ingezien") -> Referral:
+def read_referral(
+    *, session: Session, principal: Principal, referral_id: int, purpose: str = "verwijzing ingezien"
+) -> Referral:
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
-    audit.record(session=session, actor=principal, action="referral.read", object_type="referral",
-                 object_id=referral_id, purpose=purpose)
+    audit.record(
+        session=session,
+        actor=principal,
+        action="referral.read",
+        object_type="referral",
+        object_id=referral_id,
+        purpose=purpose,
+    )
     return referral
 
 
-def list_referrals(*, session: Session, principal: Principal, status: str | None,
-                   region_id: int | None, purpose: str = "wachtlijst ingezien") -> list[Referral]:
+def list_referrals(
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None,
+    region_id: int | None,
+    purpose: str = "wachtlijst ingezien",
+) -> list[Referral]:
     if principal.role not in REFERRAL_ROLES:
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
     query = select(Referral).order_by(col(Referral.waiting_since), col(Referral.id))
@@ -211,24 +256,33 @@ def list_referrals(*, session: Session, principal: Principal, status: str | None
             raise RuleViolation(f"Onbekende status '{status}' (kies uit {', '.join(STATUS_LABELS)}).")
         query = query.where(Referral.status == status)
     rows = list(session.exec(query).all())
-    audit.record(session=session, actor=principal, action="referral.list", object_type="referral",
-                 object_id="*", purpose=purpose,
-                 detail={"status": status, "count": len(rows), "ids": [r.id for r in rows][:500]})
+    audit.record(
+        session=session,
+        actor=principal,
+        action="referral.list",
+        object_type="referral",
+        object_id="*",
+        purpose=purpose,
+        detail={"status": status, "count": len(rows), "ids": [r.id for r in rows][:500]},
+    )
     return rows
 
 
-def update_referral(*, session: Session, principal: Principal, referral_id: int,
-                    data: ReferralUpdate, expected_version: int | None) -> Referral:
-    referral = load_referral(session=session, principal=principal, referral_id=referral_id,
-                             for_update=True)
+def update_referral(
+    *, session: Session, principal: Principal, referral_id: int, data: ReferralUpdate, expected_version: int | None
+) -> Referral:
+    referral = load_referral(session=session, principal=principal, referral_id=referral_id, for_update=True)
     if expected_version is not None and expected_version != referral.version:
         raise PreconditionFailed(
             f"De verwijzing is intussen gewijzigd (nu versie {referral.version}, u had versie "
             f"{expected_version}). Laad haar opnieuw en probeer het nog eens.",
-            extra={"current_version": referral.version})
+            extra={"current_version": referral.version},
+        )
     if referral.status in (ReferralStatus.placed, ReferralStatus.withdrawn):
-        raise Conflict(f"Een verwijzing met status '{STATUS_LABELS[referral.status]}' kan niet meer "
-                       "worden gewijzigd.", code="referral_closed")
+        raise Conflict(
+            f"Een verwijzing met status '{STATUS_LABELS[referral.status]}' kan niet meer worden gewijzigd.",
+            code="referral_closed",
+        )
     changes = data.model_dump(exclude_unset=True)
     before = {k: getattr(referral, k, None) for k in changes if hasattr(referral, k)}
     if "home_postcode" in changes or "home_municipality" in changes:
@@ -239,9 +293,9 @@ def update_referral(*, session: Session, principal: Principal, referral_id: int,
             municipality = mun.name if mun else None
         if not postcode and not municipality:
             raise RuleViolation("Geef een postcode (4 cijfers) of een woongemeente op.")
-        (referral.home_postcode, referral.home_municipality_id, referral.home_lat,
-         referral.home_lon) = resolve_home(session=session, region_id=referral.region_id,
-                                           postcode=postcode, municipality=municipality)
+        (referral.home_postcode, referral.home_municipality_id, referral.home_lat, referral.home_lon) = resolve_home(
+            session=session, region_id=referral.region_id, postcode=postcode, municipality=municipality
+        )
     for key, value in changes.items():
         if key in ("needs", "excluded_provider_ids", "excluded_group_ids") and value is not None:
             value = sorted(set(value))
@@ -259,12 +313,16 @@ def update_referral(*, session: Session, principal: Principal, referral_id: int,
     referral.version += 1
     session.add(referral)
     session.flush()
-    audit.record(session=session, actor=principal, action="referral.update", object_type="referral",
-                 object_id=referral_id, purpose="verwijzing bijgewerkt",
-                 detail={"fields": sorted(data.model_dump(exclude_unset=True)),
-                         "before": _jsonable(before)})
-    publish_referral_change(session=session, referral=referral, actor=principal.label,
-                            change="updated")
+    audit.record(
+        session=session,
+        actor=principal,
+        action="referral.update",
+        object_type="referral",
+        object_id=referral_id,
+        purpose="verwijzing bijgewerkt",
+        detail={"fields": sorted(data.model_dump(exclude_unset=True)), "before": _jsonable(before)},
+    )
+    publish_referral_change(session=session, referral=referral, actor=principal.label, change="updated")
     return referral
 
 

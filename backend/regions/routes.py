@@ -18,8 +18,9 @@ def get_regions(session: ReadSessionDep, _: CurrentPrincipal) -> list[Region]:
 
 
 @router.get("/municipalities", response_model=list[MunicipalityPublic])
-def get_municipalities(session: ReadSessionDep, _: CurrentPrincipal,
-                       region_id: int | None = None) -> list[Municipality]:
+def get_municipalities(
+    session: ReadSessionDep, _: CurrentPrincipal, region_id: int | None = None
+) -> list[Municipality]:
     query = select(Municipality).order_by(col(Municipality.name))
     if region_id is not None:
         query = query.where(Municipality.region_id == region_id)

@@ -36,9 +36,16 @@ def import_postcodes(*, session: Session, path: Path) -> int:
                 raise RuleViolation(f"Regel {line}: coördinaten zijn geen getallen") from exc
             if len(pc4) != 4 or not pc4.isdigit():
                 raise RuleViolation(f"Regel {line}: '{pc4}' is geen postcode van 4 cijfers")
-            rows.append(Postcode(pc4=pc4, place=row["woonplaats"], lat=lat, lon=lon,
-                                 municipality_name=row.get("gemeente") or "",
-                                 province=row.get("provincie") or ""))
+            rows.append(
+                Postcode(
+                    pc4=pc4,
+                    place=row["woonplaats"],
+                    lat=lat,
+                    lon=lon,
+                    municipality_name=row.get("gemeente") or "",
+                    province=row.get("provincie") or "",
+                )
+            )
     session.exec(delete(Postcode))
     session.add_all(rows)
     session.flush()
@@ -51,8 +58,7 @@ def resolve_postcode(*, session: Session, pc4: str) -> tuple[float, float]:
         raise RuleViolation(f"'{pc4}' is geen postcode van 4 cijfers.", code="postcode_invalid")
     postcode = session.get(Postcode, pc4)
     if postcode is None:
-        raise RuleViolation(f"Postcode {pc4} is onbekend (geen adrespostcode).",
-                            code="postcode_unknown")
+        raise RuleViolation(f"Postcode {pc4} is onbekend (geen adrespostcode).", code="postcode_unknown")
     return postcode.lat, postcode.lon
 
 

@@ -20,13 +20,23 @@ from openpyxl.styles import Font
 from backend.domain import CARE_FORMS
 
 COLUMNS = [
-    ("group_id", "Groep-id"), ("group_name", "Groep"), ("provider_name", "Aanbieder"), ("care_form", "Zorgvorm"),
-    ("contracted_places", "Gecontracteerde plaatsen"), ("days", "Dagen"),
-    ("available_bed_days", "Beschikbare etmalen"), ("occupied_bed_days", "Bezette etmalen (alle regio's)"),
-    ("occupied_bed_days_own_region", "Bezet eigen regio"), ("occupied_bed_days_other_regions", "Bezet andere regio's"),
-    ("empty_bed_days", "Lege etmalen"), ("occupancy_rate", "Bezettingsgraad"), ("day_tariff", "Dagtarief"),
-    ("availability_share", "Beschikbaarheidsdeel"), ("availability_funding", "Beschikbaarheidsbekostiging"),
-    ("pxq_amount", "P×Q eigen regio"), ("below_50", "Onder 50%"),
+    ("group_id", "Groep-id"),
+    ("group_name", "Groep"),
+    ("provider_name", "Aanbieder"),
+    ("care_form", "Zorgvorm"),
+    ("contracted_places", "Gecontracteerde plaatsen"),
+    ("days", "Dagen"),
+    ("available_bed_days", "Beschikbare etmalen"),
+    ("occupied_bed_days", "Bezette etmalen (alle regio's)"),
+    ("occupied_bed_days_own_region", "Bezet eigen regio"),
+    ("occupied_bed_days_other_regions", "Bezet andere regio's"),
+    ("empty_bed_days", "Lege etmalen"),
+    ("occupancy_rate", "Bezettingsgraad"),
+    ("day_tariff", "Dagtarief"),
+    ("availability_share", "Beschikbaarheidsdeel"),
+    ("availability_funding", "Beschikbaarheidsbekostiging"),
+    ("pxq_amount", "P×Q eigen regio"),
+    ("below_50", "Onder 50%"),
 ]
 MONEY = {"day_tariff", "availability_funding", "pxq_amount"}
 MONTHS = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
@@ -45,9 +55,16 @@ def _dutch(value: object, key: str) -> str:
 
 
 def _total_row(label: str, totals: dict[str, object], provider: str = "") -> dict[str, object]:
-    return {**{k: "" for k, _ in COLUMNS}, **{k: v for k, v in totals.items() if k in dict(COLUMNS)},
-            "group_name": label, "provider_name": provider, "below_50": "", "day_tariff": "",
-            "availability_share": "", "days": ""}
+    return {
+        **{k: "" for k, _ in COLUMNS},
+        **{k: v for k, v in totals.items() if k in dict(COLUMNS)},
+        "group_name": label,
+        "provider_name": provider,
+        "below_50": "",
+        "day_tariff": "",
+        "availability_share": "",
+        "days": "",
+    }
 
 
 def to_csv(report: dict[str, object]) -> str:
@@ -56,8 +73,12 @@ def to_csv(report: dict[str, object]) -> str:
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     start: date = report["period_start"]  # type: ignore[assignment]
     through: date = report["counted_through"]  # type: ignore[assignment]
-    writer.writerow([f"Nacalculatie beschikbaarheidsbekostiging {report['region_name']} ({report['region']})",
-                     f"periode {start:%d-%m-%Y} t/m {through:%d-%m-%Y}"])
+    writer.writerow(
+        [
+            f"Nacalculatie beschikbaarheidsbekostiging {report['region_name']} ({report['region']})",
+            f"periode {start:%d-%m-%Y} t/m {through:%d-%m-%Y}",
+        ]
+    )
     writer.writerow([label for _, label in COLUMNS])
     for row in report["groups"]:  # type: ignore[attr-defined]
         writer.writerow([_dutch(row[key], key) for key, _ in COLUMNS])
@@ -75,8 +96,11 @@ def to_xlsx(report: dict[str, object]) -> bytes:
     sheet.title = "Per groep"
     _fill(sheet, report["groups"], bold_header=True)  # type: ignore[arg-type]
     providers = book.create_sheet("Per aanbieder")
-    _fill(providers, [_total_row("Totaal aanbieder", p, str(p["provider_name"]))
-                      for p in report["providers"]], bold_header=True)  # type: ignore[attr-defined]
+    _fill(
+        providers,
+        [_total_row("Totaal aanbieder", p, str(p["provider_name"])) for p in report["providers"]],  # type: ignore[attr-defined]
+        bold_header=True,
+    )
     region = book.create_sheet("Regio")
     region.append(["Regio", f"{report['region_name']} ({report['region']})"])
     region.append(["Periode van", report["period_start"]])
@@ -109,7 +133,7 @@ def _fill(sheet, rows: list[dict[str, object]], *, bold_header: bool) -> None:  
         sheet.append(values)
         for cell, (key, _) in zip(sheet[sheet.max_row], COLUMNS, strict=True):
             if key in MONEY:
-                cell.number_format = '€ #,##0.00'
+                cell.number_format = "€ #,##0.00"
             elif key == "occupancy_rate":
                 cell.number_format = "0.0%"
     for column in sheet.columns:
@@ -124,7 +148,7 @@ def chart_svg(*, title: str, start: date, daily_present: np.ndarray, capacity: i
     weeks = max(1, -(-days // 7))
     rates = []
     for w in range(weeks):
-        chunk = daily_present[w * 7:(w + 1) * 7]
+        chunk = daily_present[w * 7 : (w + 1) * 7]
         rates.append(float(chunk.sum()) / (capacity * len(chunk)) if len(chunk) and capacity else 0.0)
     top_rate = max(1.0, *rates) if rates else 1.0
     bar_w = plot_w / weeks
@@ -132,28 +156,35 @@ def chart_svg(*, title: str, start: date, daily_present: np.ndarray, capacity: i
     def y(rate: float) -> float:
         return top + plot_h - rate / top_rate * plot_h
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" '
-             f'aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>',
-             f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
-             f'<text x="{left}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
+    ]
     for w, rate in enumerate(rates):
         colour = "#c0392b" if rate < 0.5 else "#2e86c1"
         week_start = start + timedelta(days=w * 7)
-        parts.append(f'<rect x="{left + w * bar_w:.1f}" y="{y(rate):.1f}" width="{max(bar_w - 1, 0.5):.1f}" '
-                     f'height="{top + plot_h - y(rate):.1f}" fill="{colour}"><title>week van '
-                     f'{week_start:%d-%m-%Y}: {rate * 100:.0f}% bezet</title></rect>')
+        parts.append(
+            f'<rect x="{left + w * bar_w:.1f}" y="{y(rate):.1f}" width="{max(bar_w - 1, 0.5):.1f}" '
+            f'height="{top + plot_h - y(rate):.1f}" fill="{colour}"><title>week van '
+            f"{week_start:%d-%m-%Y}: {rate * 100:.0f}% bezet</title></rect>"
+        )
     for rate, label, dash in ((0.0, "0%", ""), (0.5, "50%", ' stroke-dasharray="4 3"'), (1.0, "100%", "")):
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(rate):.1f}" y2="{y(rate):.1f}" '
-                     f'stroke="#555"{dash}/>')
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(rate):.1f}" y2="{y(rate):.1f}" stroke="#555"{dash}/>'
+        )
         parts.append(f'<text x="{left - 6}" y="{y(rate) + 4:.1f}" text-anchor="end">{label}</text>')
     for d in range(days):
         day = start + timedelta(days=d)
         if day.day == 1 or d == 0:
             x = left + d / 7 * bar_w
             parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}">{MONTHS[day.month - 1]}</text>')
-    parts.append(f'<text x="{left}" y="{height - 8}">Bezettingsgraad per week (bezette etmalen / '
-                 f'{capacity} plaatsen × dagen); rood: onder 50%</text>')
+    parts.append(
+        f'<text x="{left}" y="{height - 8}">Bezettingsgraad per week (bezette etmalen / '
+        f"{capacity} plaatsen × dagen); rood: onder 50%</text>"
+    )
     parts.append("</svg>")
     return "\n".join(parts)

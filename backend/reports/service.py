@@ -109,26 +109,50 @@ def _money(value: float) -> float:
     return round(float(value) + 0.0, 2)
 
 
-def post_calculation(*, session: Session, principal: Principal, region_code: str | None, year: int | None = None,
-                     start: date | None = None, end: date | None = None) -> dict[str, object]:
+def post_calculation(
+    *,
+    session: Session,
+    principal: Principal,
+    region_code: str | None,
+    year: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[str, object]:
     region = resolve_region(session=session, principal=principal, region_code=region_code)
     period = resolve_period(year=year, start=start, end=end)
     groups = report_groups(session=session, principal=principal, region=region)
-    providers = {p.id: p for p in session.exec(select(Provider).where(
-        col(Provider.id).in_({g.provider_id for g in groups}))).all()} if groups else {}
-    grid = night_grid(session=session, group_ids=[g.id for g in groups],  # type: ignore[misc]
-                      own_codes={g.id: region.code for g in groups},  # type: ignore[misc]
-                      start=period.start, end=period.counted_through)
+    providers = (
+        {
+            p.id: p
+            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
+        }
+        if groups
+        else {}
+    )
+    grid = night_grid(
+        session=session,
+        group_ids=[g.id for g in groups],  # type: ignore[misc]
+        own_codes={g.id: region.code for g in groups},  # type: ignore[misc]
+        start=period.start,
+        end=period.counted_through,
+    )
     rows = compute_rows(groups=groups, grid=grid, period=period, region=region, providers=providers)
     return {
-        "region": region.code, "region_name": region.name, "period_start": period.start,
-        "period_end": period.end, "counted_through": period.counted_through, "days": period.days,
-        "groups": rows, "providers": totals_by_provider(rows), "total": totals(rows),
+        "region": region.code,
+        "region_name": region.name,
+        "period_start": period.start,
+        "period_end": period.end,
+        "counted_through": period.counted_through,
+        "days": period.days,
+        "groups": rows,
+        "providers": totals_by_provider(rows),
+        "total": totals(rows),
     }
 
 
-def compute_rows(*, groups: list[Group], grid: NightGrid, period: Period, region: Region,
-                 providers: dict[int | None, Provider]) -> list[dict[str, object]]:
+def compute_rows(
+    *, groups: list[Group], grid: NightGrid, period: Period, region: Region, providers: dict[int | None, Provider]
+) -> list[dict[str, object]]:
     if not groups:
         return []
     order = [grid.row(g.id) for g in groups]  # type: ignore[arg-type]
@@ -144,24 +168,42 @@ def compute_rows(*, groups: list[Group], grid: NightGrid, period: Period, region
         share = availability_share(region, group)
         rate = float(occupied[i]) / float(available[i]) if available[i] else 0.0
         provider = providers.get(group.provider_id)
-        rows.append({
-            "group_id": group.id, "group_name": group.name, "provider_id": group.provider_id,
-            "provider_name": provider.name if provider else None, "care_form": group.care_form,
-            "is_crisis": group.is_crisis, "contracted_places": int(capacity[i]), "days": period.days,
-            "available_bed_days": int(available[i]), "occupied_bed_days": int(occupied[i]),
-            "occupied_bed_days_own_region": int(occupied_own[i]),
-            "occupied_bed_days_other_regions": int(occupied[i] - occupied_own[i]),
-            "empty_bed_days": int(empty[i]), "occupancy_rate": round(rate, 4), "day_tariff": _money(group.day_tariff),
-            "availability_share": share,
-            "availability_funding": _money(int(empty[i]) * group.day_tariff * share),
-            "pxq_amount": _money(int(occupied_own[i]) * group.day_tariff),
-            "below_50": bool(available[i] > 0 and rate < BELOW_THRESHOLD),
-        })
+        rows.append(
+            {
+                "group_id": group.id,
+                "group_name": group.name,
+                "provider_id": group.provider_id,
+                "provider_name": provider.name if provider else None,
+                "care_form": group.care_form,
+                "is_crisis": group.is_crisis,
+                "contracted_places": int(capacity[i]),
+                "days": period.days,
+                "available_bed_days": int(available[i]),
+                "occupied_bed_days": int(occupied[i]),
+                "occupied_bed_days_own_region": int(occupied_own[i]),
+                "occupied_bed_days_other_regions": int(occupied[i] - occupied_own[i]),
+                "empty_bed_days": int(empty[i]),
+                "occupancy_rate": round(rate, 4),
+                "day_tariff": _money(group.day_tariff),
+                "availability_share": share,
+                "availability_funding": _money(int(empty[i]) * group.day_tariff * share),
+                "pxq_amount": _money(int(occupied_own[i]) * group.day_tariff),
+                "below_50": bool(available[i] > 0 and rate < BELOW_THRESHOLD),
+            }
+        )
     return rows
 
 
-_SUMMED = ("contracted_places", "available_bed_days", "occupied_bed_days", "occupied_bed_days_own_region",
-           "occupied_bed_days_other_regions", "empty_bed_days", "availability_funding", "pxq_amount")
+_SUMMED = (
+    "contracted_places",
+    "available_bed_days",
+    "occupied_bed_days",
+    "occupied_bed_days_own_region",
+    "occupied_bed_days_other_regions",
+    "empty_bed_days",
+    "availability_funding",
+    "pxq_amount",
+)
 
 
 def totals(rows: list[dict[str, object]]) -> dict[str, object]:
@@ -182,12 +224,15 @@ def totals_by_provider(rows: list[dict[str, object]]) -> list[dict[str, object]]
     grouped: dict[int, list[dict[str, object]]] = {}
     for row in rows:
         grouped.setdefault(int(row["provider_id"]), []).append(row)  # type: ignore[call-overload]
-    return [{"provider_id": pid, "provider_name": items[0]["provider_name"], **totals(items)}
-            for pid, items in sorted(grouped.items())]
+    return [
+        {"provider_id": pid, "provider_name": items[0]["provider_name"], **totals(items)}
+        for pid, items in sorted(grouped.items())
+    ]
 
 
-def group_series(*, session: Session, principal: Principal, group_id: int, year: int | None, start: date | None,
-                 end: date | None) -> tuple[Group, Period, NightGrid, str]:
+def group_series(
+    *, session: Session, principal: Principal, group_id: int, year: int | None, start: date | None, end: date | None
+) -> tuple[Group, Period, NightGrid, str]:
     """Nights of one group over a period (for the bed-days view and the chart)."""
     group = session.get(Group, group_id)
     if group is None or not principal.may_see_provider(group.provider_id):
@@ -197,6 +242,11 @@ def group_series(*, session: Session, principal: Principal, group_id: int, year:
     region = session.get(Region, group.region_id)
     code = region.code if region else ""
     period = resolve_period(year=year, start=start, end=end)
-    grid = night_grid(session=session, group_ids=[group_id], own_codes={group_id: code}, start=period.start,
-                      end=period.counted_through)
+    grid = night_grid(
+        session=session,
+        group_ids=[group_id],
+        own_codes={group_id: code},
+        start=period.start,
+        end=period.counted_through,
+    )
     return group, period, grid, code

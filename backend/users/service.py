@@ -14,8 +14,15 @@ from backend.providers.models import Provider
 from backend.users.models import ApiKey, LoginFailure, Role, User
 
 
-def create_user(*, session: Session, username: str, password: str, role: str,
-                provider_id: int | None = None, region_id: int | None = None) -> User:
+def create_user(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    provider_id: int | None = None,
+    region_id: int | None = None,
+) -> User:
     if role not in Role.__members__:
         raise RuleViolation(f"Onbekende rol '{role}'; kies uit {', '.join(Role.__members__)}.")
     if role == Role.provider and provider_id is None:
@@ -30,8 +37,14 @@ def create_user(*, session: Session, username: str, password: str, role: str,
         raise RuleViolation("De gebruikersnaam moet 1 tot 80 tekens hebben.")
     if session.exec(select(User).where(User.username == username)).first():
         raise RuleViolation(f"Gebruikersnaam '{username}' bestaat al.")
-    user = User(username=username, password_hash=hash_password(password), role=role,
-                provider_id=provider_id, region_id=region_id, created_at=utcnow())
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        provider_id=provider_id,
+        region_id=region_id,
+        created_at=utcnow(),
+    )
     session.add(user)
     session.flush()
     return user
@@ -41,21 +54,19 @@ def create_api_key(*, session: Session, provider_id: int, name: str = "") -> tup
     if session.get(Provider, provider_id) is None:
         raise RuleViolation(f"Aanbieder {provider_id} bestaat niet.")
     full, prefix, key_hash = new_api_key()
-    record = ApiKey(provider_id=provider_id, prefix=prefix, key_hash=key_hash, name=name,
-                    created_at=utcnow())
+    record = ApiKey(provider_id=provider_id, prefix=prefix, key_hash=key_hash, name=name, created_at=utcnow())
     session.add(record)
     session.flush()
     return record, full
 
 
-def login(*, session: Session, settings: Settings, username: str, password: str,
-          client: str) -> User | None:
+def login(*, session: Session, settings: Settings, username: str, password: str, client: str) -> User | None:
     """Check a password, refusing with 429 while a username/address pair is locked out."""
     window_start = utcnow() - timedelta(seconds=settings.login_lockout_seconds)
     failures = session.exec(
-        select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.username == username, LoginFailure.client == client,
-            col(LoginFailure.at) >= window_start)
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username, LoginFailure.client == client, col(LoginFailure.at) >= window_start)
     ).one()
     if failures >= settings.login_max_failures:
         raise TooManyRequests(
@@ -66,6 +77,5 @@ def login(*, session: Session, settings: Settings, username: str, password: str,
     if user is None:
         session.add(LoginFailure(username=username, client=client, at=utcnow()))
         return None
-    session.exec(delete(LoginFailure).where(
-        col(LoginFailure.username) == username, col(LoginFailure.client) == client))
+    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username, col(LoginFailure.client) == client))
     return user

@@ -27,14 +27,14 @@ def test_every_api_route_needs_authentication(client, app):
 def test_provider_cannot_read_or_change_other_providers_group(client, world, who):
     other = world.groups_b[0]
     assert client.get(f"/api/v1/groups/{other}", headers=world.headers(who)).status_code == 404
-    response = client.put(f"/api/v1/groups/{other}/availability", json={"free_places": 0},
-                          headers=world.headers(who))
+    response = client.put(f"/api/v1/groups/{other}/availability", json={"free_places": 0}, headers=world.headers(who))
     assert response.status_code == 404
     assert response.json()["detail"] == "Groep niet gevonden."
     listed = client.get("/api/v1/groups", headers=world.headers(who)).json()
     assert {g["provider_id"] for g in listed} == {world.provider_a}
-    own = client.put(f"/api/v1/groups/{world.groups_a[0]}/availability",
-                     json={"free_places": 0}, headers=world.headers(who))
+    own = client.put(
+        f"/api/v1/groups/{world.groups_a[0]}/availability", json={"free_places": 0}, headers=world.headers(who)
+    )
     assert own.status_code == 200
 
 
@@ -47,20 +47,21 @@ def test_other_provider_group_looks_like_missing_group(client, world):
 
 @pytest.mark.parametrize("who", ["coordinator", "crisis", "viewer"])
 def test_roles_that_may_not_report_availability_get_403(client, world, who):
-    response = client.put(f"/api/v1/groups/{world.groups_a[0]}/availability",
-                          json={"free_places": 0}, headers=world.headers(who))
+    response = client.put(
+        f"/api/v1/groups/{world.groups_a[0]}/availability", json={"free_places": 0}, headers=world.headers(who)
+    )
     assert response.status_code == 403
 
 
 def test_admin_may_report_for_any_group(client, world):
-    response = client.put(f"/api/v1/groups/{world.groups_b[0]}/availability",
-                          json={"free_places": 0}, headers=world.headers("admin"))
+    response = client.put(
+        f"/api/v1/groups/{world.groups_b[0]}/availability", json={"free_places": 0}, headers=world.headers("admin")
+    )
     assert response.status_code == 200
 
 
 def test_expired_and_forged_tokens_are_refused(client, world, settings):
-    claims = {"sub": str(world.users["admin"].id), "role": "admin",
-              "exp": utcnow() - timedelta(minutes=1)}
+    claims = {"sub": str(world.users["admin"].id), "role": "admin", "exp": utcnow() - timedelta(minutes=1)}
     expired = jwt.encode(claims, settings.secret_key, algorithm="HS256")
     response = client.get("/api/v1/groups", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401 and response.json()["code"] == "token_expired"
@@ -69,8 +70,7 @@ def test_expired_and_forged_tokens_are_refused(client, world, settings):
     response = client.get("/api/v1/groups", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401 and response.json()["code"] == "token_invalid"
     none_alg = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
-    assert client.get("/api/v1/groups",
-                      headers={"Authorization": f"Bearer {none_alg}"}).status_code == 401
+    assert client.get("/api/v1/groups", headers={"Authorization": f"Bearer {none_alg}"}).status_code == 401
 
 
 def test_invalid_api_key_is_refused(client, world):
@@ -85,7 +85,7 @@ def _revoke(db, key: str) -> None:  # type: ignore[no-untyped-def]
     from backend.users.models import ApiKey
 
     prefix = key.removeprefix("pw_").split(".", 1)[0]
-    with db.session() as session:
+    with db.transaction() as session:
         record = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).one()
         record.revoked = True
         session.add(record)
@@ -104,9 +104,7 @@ class FakeClock:
         self.now += seconds
 
 
-def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, db,
-                                                                         database_url,
-                                                                         monkeypatch):
+def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, db, database_url, monkeypatch):
     """Verified keys are remembered briefly (no database look-up per request); revoking a key
     takes effect when that time is up, and at once when nothing is remembered."""
     from fastapi.testclient import TestClient
@@ -118,7 +116,7 @@ def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, 
 
     clock = FakeClock(verified_keys.clock())  # starts at the real time, then only moves when told
     monkeypatch.setattr(verified_keys, "clock", clock)
-    with db.session() as session:
+    with db.transaction() as session:
         remembered, not_remembered = (add_api_key(session, world.provider_a) for _ in range(2))
     path = "/api/v1/availability"
     with TestClient(create_app(make_settings(database_url, api_key_cache_seconds=0.5))) as c:

@@ -18,10 +18,17 @@ from tests.servers import ROOT, server_process
 PASSWORD = "een-goed-wachtwoord"
 
 
-def run(args: list[str], *, env: dict[str, str], stdin: str = "", cwd: Path
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "backend.cli", *args], input=stdin, text=True,
-                          capture_output=True, env=env, cwd=cwd, timeout=120, check=False)
+def run(args: list[str], *, env: dict[str, str], stdin: str = "", cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +36,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     """One demo database for the module: loading it is the slow part."""
     work = tmp_path_factory.mktemp("cli")
     url = f"sqlite:///{work / 'cli.db'}"
-    env = {**os.environ, "PLEKWIJZER_DATABASE_URL": url, "PLEKWIJZER_SECRET_KEY": TEST_SECRET,
-           "PLEKWIJZER_ENVIRONMENT": "test", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PLEKWIJZER_DATABASE_URL": url,
+        "PLEKWIJZER_SECRET_KEY": TEST_SECRET,
+        "PLEKWIJZER_ENVIRONMENT": "test",
+        "PYTHONPATH": str(ROOT),
+    }
     result = run(["demo", "--seed", "7"], env=env, cwd=work)
     assert result.returncode == 0, result.stderr
     return work, env, result.stdout
@@ -42,8 +54,7 @@ def query(work: Path, sql: str, *params: object) -> list[tuple]:
 
 
 def test_db_upgrade_creates_the_schema(tmp_path):
-    env = {**os.environ, "PLEKWIJZER_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
-           "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PLEKWIJZER_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "PYTHONPATH": str(ROOT)}
     result = run(["db", "upgrade"], env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Database bijgewerkt" in result.stdout
@@ -58,8 +69,12 @@ def test_demo_loads_twente_and_writes_users_file(demo_db):
     printed = int(re.search(r"(\d+) groepen", stdout).group(1))  # type: ignore[union-attr]
     # Other domains' demo loaders may add groups after the foundation's count is printed.
     assert 100 < printed <= groups
-    assert query(work, "SELECT count(*) FROM municipalities m JOIN regions r ON r.id = m.region_id "
-                       "WHERE r.code = 'JZ14'")[0][0] == 14
+    assert (
+        query(work, "SELECT count(*) FROM municipalities m JOIN regions r ON r.id = m.region_id WHERE r.code = 'JZ14'")[
+            0
+        ][0]
+        == 14
+    )
     users_file = (work / "plekwijzer-demo-users.txt").read_text()
     assert "coordinator\tcoordinator\t" in users_file and "API-sleutel" in users_file
     # A second run leaves the loaded data alone and says so.
@@ -78,25 +93,27 @@ def test_import_postcodes_keeps_address_postcodes_only(demo_db, tmp_path):
         '2,7511,"Enschede","","Enschede","Overijssel","053",52.2195,6.8940,"Adres"\n'
         '3,7600,"Almelo","","Almelo","Overijssel","0546",52.3570,6.6620,"Adres + Postbus"\n'
         '4,7601,"Almelo","","Almelo","Overijssel","0546",52.3600,6.6600,"Onbekend"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     result = run(["import-postcodes", str(csv_file)], env=env, cwd=work)
     assert result.returncode == 0, result.stderr
     assert "2 adrespostcodes" in result.stdout
-    assert query(work, "SELECT pc4, place FROM postcodes ORDER BY pc4") == [
-        ("7511", "Enschede"), ("7600", "Almelo")]
+    assert query(work, "SELECT pc4, place FROM postcodes ORDER BY pc4") == [("7511", "Enschede"), ("7600", "Almelo")]
 
 
 def test_users_create_reads_password_from_stdin_and_refuses_in_dutch(demo_db):
     work, env, _ = demo_db
-    result = run(["users", "create", "--username", "cli-aanbieder", "--role", "provider",
-                  "--provider", "1"], env=env, stdin=PASSWORD + "\n", cwd=work)
+    result = run(
+        ["users", "create", "--username", "cli-aanbieder", "--role", "provider", "--provider", "1"],
+        env=env,
+        stdin=PASSWORD + "\n",
+        cwd=work,
+    )
     assert result.returncode == 0, result.stderr
     assert "cli-aanbieder (provider) aangemaakt" in result.stdout
-    stored = query(work, "SELECT role, provider_id, password_hash FROM users WHERE username = ?",
-                   "cli-aanbieder")
+    stored = query(work, "SELECT role, provider_id, password_hash FROM users WHERE username = ?", "cli-aanbieder")
     assert stored[0][:2] == ("provider", 1) and PASSWORD not in stored[0][2]
-    short = run(["users", "create", "--username", "kort", "--role", "viewer"], env=env,
-                stdin="kort\n", cwd=work)
+    short = run(["users", "create", "--username", "kort", "--role", "viewer"], env=env, stdin="kort\n", cwd=work)
     assert short.returncode == 1
     assert "minstens 8 tekens" in short.stderr
     assert query(work, "SELECT count(*) FROM users WHERE username = 'kort'")[0][0] == 0
@@ -104,35 +121,39 @@ def test_users_create_reads_password_from_stdin_and_refuses_in_dutch(demo_db):
 
 def test_api_key_then_availability_set_and_show_against_a_running_server(demo_db):
     work, env, _ = demo_db
-    created = run(["api-keys", "create", "--provider", "1", "--name", "cli-test"], env=env,
-                  cwd=work)
+    created = run(["api-keys", "create", "--provider", "1", "--name", "cli-test"], env=env, cwd=work)
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("pw_")
-    group_id, capacity = query(work, "SELECT id, capacity FROM groups WHERE provider_id = 1 "
-                                     "ORDER BY id LIMIT 1")[0]
+    group_id, capacity = query(work, "SELECT id, capacity FROM groups WHERE provider_id = 1 ORDER BY id LIMIT 1")[0]
     version = query(work, "SELECT version FROM groups WHERE id = ?", group_id)[0][0]
     with server_process(env["PLEKWIJZER_DATABASE_URL"], secret_key=TEST_SECRET) as base_url:
         client_env = {**env, "PLEKWIJZER_URL": base_url, "PLEKWIJZER_API_KEY": key}
         free = capacity - 1
-        done = run(["availability", "set", str(group_id), "--free", str(free)], env=client_env,
-                   cwd=work)
+        done = run(["availability", "set", str(group_id), "--free", str(free)], env=client_env, cwd=work)
         assert done.returncode == 0, done.stderr
         assert f"{free} van {capacity} vrij, plaatst; versie {version + 1}" in done.stdout
-        closed = run(["availability", "set", str(group_id), "--free", "0", "--not-admitting",
-                      "Personeelstekort"], env=client_env, cwd=work)
+        closed = run(
+            ["availability", "set", str(group_id), "--free", "0", "--not-admitting", "Personeelstekort"],
+            env=client_env,
+            cwd=work,
+        )
         assert closed.returncode == 0, closed.stderr
         assert "plaatst niet (Personeelstekort)" in closed.stdout
-        too_many = run(["availability", "set", str(group_id), "--free", str(capacity + 1)],
-                       env=client_env, cwd=work)
+        too_many = run(["availability", "set", str(group_id), "--free", str(capacity + 1)], env=client_env, cwd=work)
         # A user logs in with a password on standard input and sees the picture.
         login_env = {k: v for k, v in client_env.items() if k != "PLEKWIJZER_API_KEY"}
-        shown = run(["availability", "show", "--username", "aanbieder1"], env=login_env,
-                    stdin=_demo_password(work, "aanbieder1") + "\n", cwd=work)
+        shown = run(
+            ["availability", "show", "--username", "aanbieder1"],
+            env=login_env,
+            stdin=_demo_password(work, "aanbieder1") + "\n",
+            cwd=work,
+        )
     assert too_many.returncode == 1
     assert "kan niet meer zijn dan de capaciteit" in too_many.stderr
-    assert query(work, "SELECT free_places, admitting, not_admitting_reason, version FROM groups "
-                       "WHERE id = ?", group_id) == [(0, 0, "Personeelstekort", version + 2)]
+    assert query(
+        work, "SELECT free_places, admitting, not_admitting_reason, version FROM groups WHERE id = ?", group_id
+    ) == [(0, 0, "Personeelstekort", version + 2)]
     assert shown.returncode == 0, shown.stderr
     rows = [line for line in shown.stdout.splitlines()[1:] if line.strip()]
     own_groups = query(work, "SELECT count(*) FROM groups WHERE provider_id = 1")[0][0]

@@ -65,7 +65,7 @@ class AsyncFlakyTransport(httpx.AsyncBaseTransport):
 
 
 def group_state(db, group_id: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         group = session.get(Group, group_id)
         events = session.exec(select(Event).where(Event.group_id == group_id)).all()
         return group.free_places, group.version, len(events)
@@ -76,9 +76,10 @@ def test_retry_reuses_idempotency_key_and_change_lands_once(settings, db, world,
     group_id = world.groups_a[0]
     _, version, _ = group_state(db, group_id)
     transport = FlakyTransport(mode)
-    with running_server(settings) as base_url, \
-            PlekwijzerClient(base_url, api_key=world.api_keys["key_a"], backoff=0.01,
-                             transport=transport) as client:
+    with (
+        running_server(settings) as base_url,
+        PlekwijzerClient(base_url, api_key=world.api_keys["key_a"], backoff=0.01, transport=transport) as client,
+    ):
         group = client.set_availability(group_id, free_places=4, waiting_list=2)
     assert isinstance(group, GroupAvailability)
     assert (group.id, group.free_places, group.waiting_list) == (group_id, 4, 2)
@@ -91,16 +92,19 @@ def test_retry_reuses_idempotency_key_and_change_lands_once(settings, db, world,
 
 def test_retries_give_up_after_the_configured_number(settings, world):
     transport = FlakyTransport("connect", failures=10)
-    with running_server(settings) as base_url, \
-            PlekwijzerClient(base_url, api_key=world.api_keys["key_a"], retries=2, backoff=0.01,
-                             transport=transport) as client, pytest.raises(httpx.ConnectError):
+    with (
+        running_server(settings) as base_url,
+        PlekwijzerClient(
+            base_url, api_key=world.api_keys["key_a"], retries=2, backoff=0.01, transport=transport
+        ) as client,
+        pytest.raises(httpx.ConnectError),
+    ):
         client.set_availability(world.groups_a[0], free_places=1)
     assert len(transport.seen) == 3
 
 
 def test_typed_reads_and_dutch_errors(settings, db, world):
-    with running_server(settings) as base_url, \
-            PlekwijzerClient(base_url, token=world.tokens["provider_a"]) as client:
+    with running_server(settings) as base_url, PlekwijzerClient(base_url, token=world.tokens["provider_a"]) as client:
         groups = client.availability()
         single = client.group(world.groups_a[1])
         with pytest.raises(PlekwijzerError) as too_many:
@@ -111,11 +115,11 @@ def test_typed_reads_and_dutch_errors(settings, db, world):
             client.set_availability(world.groups_a[0], free_places=1, if_match=41)
         with pytest.raises(PlekwijzerError) as no_reason:
             client.set_availability(world.groups_a[0], free_places=1, admitting=False)
-        closed = client.set_availability(world.groups_a[0], free_places=0, admitting=False,
-                                         reason="Groepsdynamiek", if_match=1)
+        closed = client.set_availability(
+            world.groups_a[0], free_places=0, admitting=False, reason="Groepsdynamiek", if_match=1
+        )
     assert [g.id for g in groups] == world.groups_a  # a provider sees only its own groups
-    assert all(isinstance(g, GroupAvailability) and isinstance(g.reported_at, datetime)
-               for g in groups)
+    assert all(isinstance(g, GroupAvailability) and isinstance(g.reported_at, datetime) for g in groups)
     assert single.care_form == "behandelgroep" and single.capacity == 6
     assert (too_many.value.status_code, too_many.value.code) == (422, "free_places_above_capacity")
     assert "kan niet meer zijn dan de capaciteit" in too_many.value.detail
@@ -144,8 +148,9 @@ def test_async_client_retry_reuses_key_and_returns_typed_group(app, db, world):
     transport = AsyncFlakyTransport(app)
 
     async def scenario() -> tuple[GroupAvailability, list[GroupAvailability]]:
-        async with AsyncPlekwijzerClient("http://plekwijzer", api_key=world.api_keys["key_b"],
-                                         backoff=0.01, transport=transport) as client:
+        async with AsyncPlekwijzerClient(
+            "http://plekwijzer", api_key=world.api_keys["key_b"], backoff=0.01, transport=transport
+        ) as client:
             group = await client.set_availability(group_id, free_places=3)
             listed = await client.availability(care_form="crisis")
             with pytest.raises(PlekwijzerError) as error:

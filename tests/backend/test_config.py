@@ -13,4 +13,3 @@ def test_production_refuses_default_secret():
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(environment="production")
     assert Settings(environment="production", secret_key="x" * 40).environment == "production"
-

@@ -22,7 +22,8 @@ def _module_name(path: Path) -> str:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imported(tree: ast.AST, package: str) -> set[str]:
@@ -105,8 +106,10 @@ def cycles(graph: dict[str, set[str]]) -> set[tuple[str, ...]]:
 
 
 def test_cycle_finder_sees_function_local_imports_and_skips_type_checking() -> None:
-    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import backend.b\n" \
-             "def f():\n    from backend.c import d\n"
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import backend.b\n"
+        "def f():\n    from backend.c import d\n"
+    )
     assert "backend.c.d" in _imported(ast.parse(source), "backend")
     assert "backend.b" not in _imported(ast.parse(source), "backend")
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {("a", "b", "c")}
@@ -117,5 +120,4 @@ def test_no_import_cycles_in_backend() -> None:
     new = sorted(found - KNOWN_CYCLES)
     gone = sorted(KNOWN_CYCLES - found)
     assert not new, "new import cycles:\n" + "\n".join(" <-> ".join(c) for c in new)
-    assert not gone, "cycles no longer present, remove from KNOWN_CYCLES:\n" + "\n".join(
-        map(str, gone))
+    assert not gone, "cycles no longer present, remove from KNOWN_CYCLES:\n" + "\n".join(map(str, gone))

@@ -51,25 +51,51 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 def _hold(world, **fields) -> Hold:  # type: ignore[no-untyped-def]
     now = utcnow()
-    return Hold(group_id=world.groups_a[0], provider_id=world.provider_a, region_id=world.region_id,
-                minutes=60, created_at=now, expires_at=now + timedelta(hours=1),
-                created_by="test", **fields)
+    return Hold(
+        group_id=world.groups_a[0],
+        provider_id=world.provider_a,
+        region_id=world.region_id,
+        minutes=60,
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+        created_by="test",
+        **fields,
+    )
 
 
 def _referral(world) -> Referral:  # type: ignore[no-untyped-def]
     now = utcnow()
-    return Referral(region_id=world.region_id, reference="TW-1", birth_year=now.year - 12,
-                    birth_month=1, gender="m", home_lat=52.2, home_lon=6.9,
-                    origin_region_code="JZ14", care_forms=["woongroep"], required_intensity="C",
-                    risk_profile="A", needs=[], urgency=3, secure_authorisation=False,
-                    together="group", excluded_provider_ids=[], excluded_group_ids=[],
-                    waiting_since=now, status="waiting", created_at=now, updated_at=now)
+    return Referral(
+        region_id=world.region_id,
+        reference="TW-1",
+        birth_year=now.year - 12,
+        birth_month=1,
+        gender="m",
+        home_lat=52.2,
+        home_lon=6.9,
+        origin_region_code="JZ14",
+        care_forms=["woongroep"],
+        required_intensity="C",
+        risk_profile="A",
+        needs=[],
+        urgency=3,
+        secure_authorisation=False,
+        together="group",
+        excluded_provider_ids=[],
+        excluded_group_ids=[],
+        waiting_since=now,
+        status="waiting",
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _counts(db: Database) -> dict[str, int]:
-    with db.session(write=False) as session:
-        return {t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in SQLModel.metadata.sorted_tables}
+    with db.transaction(write=False) as session:
+        return {
+            t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in SQLModel.metadata.sorted_tables
+        }
 
 
 def test_database_at_former_heads_upgrades_with_its_rows(empty_database: str) -> None:
@@ -79,13 +105,16 @@ def test_database_at_former_heads_upgrades_with_its_rows(empty_database: str) ->
     db = Database(settings)
     try:
         world = build_world(db, settings)
-        with db.session() as session:
+        with db.transaction() as session:
             referral = _referral(world)
             session.add(referral)
             session.flush()
             # A hold on a referral that does not exist, as nothing checked it before.
-            holds = [_hold(world, referral_id=referral.id), _hold(world, referral_id=999),
-                     _hold(world, crisis_reference="CR-1", referral_id=998)]
+            holds = [
+                _hold(world, referral_id=referral.id),
+                _hold(world, referral_id=999),
+                _hold(world, crisis_reference="CR-1", referral_id=998),
+            ]
             session.add_all(holds)
             session.flush()
             ids = [hold.id for hold in holds]
@@ -95,17 +124,20 @@ def test_database_at_former_heads_upgrades_with_its_rows(empty_database: str) ->
         upgrade(empty_database)
 
         assert _counts(db) == before
-        with db.session(write=False) as session:
+        with db.transaction(write=False) as session:
             rows = [session.get(Hold, hold_id) for hold_id in ids]
             version = session.execute(text("SELECT version_num FROM alembic_version")).scalars()
             assert list(version) == ["0005_one_head"]
         assert [(r.referral_id, r.crisis_reference) for r in rows] == [  # type: ignore[union-attr]
-            (referral.id, None), (None, "verwijzing-999"), (None, "CR-1")]
+            (referral.id, None),
+            (None, "verwijzing-999"),
+            (None, "CR-1"),
+        ]
     finally:
         db.dispose()
 
 
 def test_hold_needs_an_existing_referral(db, world) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(IntegrityError), db.session() as session:
+    with pytest.raises(IntegrityError), db.transaction() as session:
         session.add(_hold(world, referral_id=424242))
         session.flush()

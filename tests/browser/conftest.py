@@ -18,8 +18,15 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
@@ -58,7 +65,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     settings = make_settings(url)
     db = Database(settings)
     users_file = folder / "users.txt"
-    with db.session() as session:
+    with db.transaction() as session:
         load_demo(session=session, users_file=users_file)
     db.dispose()
     passwords = {}
@@ -76,8 +83,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                              headless=True)
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield instance
         instance.close()
 
@@ -89,8 +95,14 @@ class Person:
         self.server = server
         self.username = username
         self.context = browser.new_context(
-            viewport=PHONE if phone else DESKTOP, locale="nl-NL", timezone_id="Europe/Amsterdam",
-            accept_downloads=True, device_scale_factor=1, is_mobile=phone, has_touch=phone)
+            viewport=PHONE if phone else DESKTOP,
+            locale="nl-NL",
+            timezone_id="Europe/Amsterdam",
+            accept_downloads=True,
+            device_scale_factor=1,
+            is_mobile=phone,
+            has_touch=phone,
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
@@ -127,12 +139,17 @@ def _session_for(server: DemoServer, username: str) -> dict[str, object]:
     if username not in _sessions:
         import httpx
 
-        response = httpx.post(f"{server.url}/api/v1/auth/token",
-                              data={"username": username, "password": server.passwords[username]})
+        response = httpx.post(
+            f"{server.url}/api/v1/auth/token", data={"username": username, "password": server.passwords[username]}
+        )
         response.raise_for_status()
         body = response.json()
-        _sessions[username] = {"token": body["access_token"], "role": body["role"],
-                               "providerId": body["provider_id"], "username": username}
+        _sessions[username] = {
+            "token": body["access_token"],
+            "role": body["role"],
+            "providerId": body["provider_id"],
+            "username": username,
+        }
     return _sessions[username]
 
 
@@ -140,8 +157,9 @@ def _session_for(server: DemoServer, username: str) -> dict[str, object]:
 def people(browser, demo_server: DemoServer) -> Iterator[object]:  # type: ignore[no-untyped-def]
     opened: list[Person] = []
 
-    def open_person(username: str, *, phone: bool = False, login: bool = True,
-                    already_logged_in: bool = False) -> Person:
+    def open_person(
+        username: str, *, phone: bool = False, login: bool = True, already_logged_in: bool = False
+    ) -> Person:
         """``already_logged_in``: a second screen of someone who logged in before (their
         session is put in place, as after a login in that tab), to keep the suite fast."""
         person = Person(browser, demo_server, username, phone=phone)
@@ -150,8 +168,7 @@ def people(browser, demo_server: DemoServer) -> Iterator[object]:  # type: ignor
             import json
 
             state = json.dumps(_session_for(demo_server, username))
-            person.context.add_init_script(
-                f"window.sessionStorage.setItem('plekwijzer.sessie', {json.dumps(state)});")
+            person.context.add_init_script(f"window.sessionStorage.setItem('plekwijzer.sessie', {json.dumps(state)});")
             person.page.goto(demo_server.url + "/app/")
             person.page.locator("#live-status[data-state='live']").wait_for(timeout=10_000)
             return person

@@ -57,8 +57,10 @@ def test_referral_form_validates_and_shows_ranked_options(people) -> None:  # ty
     first = options.first
     expect(first.get_by_role("meter")).to_have_count(4)
     expect(first.get_by_role("meter", name=re.compile("Afstand tot thuis"))).to_be_visible()
-    scores = [float(s.replace("score ", "").replace(",", ".")) for s in
-              page.locator("#opties .option .score").all_inner_texts()]
+    scores = [
+        float(s.replace("score ", "").replace(",", "."))
+        for s in page.locator("#opties .option .score").all_inner_texts()
+    ]
     assert scores == sorted(scores, reverse=True), "opties staan niet op volgorde van score"
     coordinator.shot("opties", "desktop")
 

@@ -32,8 +32,9 @@ def test_search_hold_confirm_and_the_other_worker_sees_it(people) -> None:  # ty
 
     _search(page)
     _search(colleague.page)
-    distances = [float(t.replace(" km", "")) for t in
-                 page.locator("#crisis-resultaten li.result .distance").all_inner_texts()]
+    distances = [
+        float(t.replace(" km", "")) for t in page.locator("#crisis-resultaten li.result .distance").all_inner_texts()
+    ]
     tiers = page.locator("#crisis-resultaten li.result .meta").all_inner_texts()
     own = [d for d, t in zip(distances, tiers, strict=True) if "eigen regio" in t]
     assert own == sorted(own), "resultaten in de eigen regio staan niet dichtstbijzijnde eerst"

@@ -32,16 +32,21 @@ def test_main_screens_at_phone_width(people, demo_server) -> None:  # type: igno
     expect(page.locator("svg.region-map")).to_be_visible()
     _fits(page)
     coordinator.shot("regio-kaart", "phone")
-    for route, ready, name in [("wachtlijst", "#wachtlijst-tabel tbody tr", "wachtlijst"),
-                               ("matching", "#voorstellen-tabel tbody tr", "matching"),
-                               ("crisis", "#crisis-leeftijd", "crisis-zoeken")]:
+    for route, ready, name in [
+        ("wachtlijst", "#wachtlijst-tabel tbody tr", "wachtlijst"),
+        ("matching", "#voorstellen-tabel tbody tr", "matching"),
+        ("crisis", "#crisis-leeftijd", "crisis-zoeken"),
+    ]:
         page.goto(demo_server.app_url(route))
         expect(page.locator(ready).first).to_be_visible()
         _fits(page)
         coordinator.shot(name, "phone")
     # The crisis screen's controls are large enough to tap.
-    for control in [page.get_by_role("button", name="Zoeken", exact=True), page.get_by_label("Leeftijd"),
-                    page.get_by_label("Gemeente van de jeugdige")]:
+    for control in [
+        page.get_by_role("button", name="Zoeken", exact=True),
+        page.get_by_label("Leeftijd"),
+        page.get_by_label("Gemeente van de jeugdige"),
+    ]:
         box = control.bounding_box()
         assert box is not None and box["height"] >= 44, f"te klein om aan te tikken: {box}"
 

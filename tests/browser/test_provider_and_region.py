@@ -13,8 +13,9 @@ pytestmark = pytest.mark.browser
 
 
 def _token(server, username: str) -> str:  # type: ignore[no-untyped-def]
-    response = httpx.post(f"{server.url}/api/v1/auth/token",
-                          data={"username": username, "password": server.passwords[username]})
+    response = httpx.post(
+        f"{server.url}/api/v1/auth/token", data={"username": username, "password": server.passwords[username]}
+    )
     response.raise_for_status()
     return str(response.json()["access_token"])
 
@@ -31,10 +32,13 @@ def test_login_refused_in_dutch_and_keeps_what_was_typed(people, demo_server) ->
     person.shot("inloggen", "desktop")
 
 
-@pytest.mark.parametrize(("username", "start", "heading"), [
-    ("aanbieder2", "aanbieder", "Mijn groepen"),
-    ("coordinator", "regio", "Regio in één oogopslag"),
-])
+@pytest.mark.parametrize(
+    ("username", "start", "heading"),
+    [
+        ("aanbieder2", "aanbieder", "Mijn groepen"),
+        ("coordinator", "regio", "Regio in één oogopslag"),
+    ],
+)
 def test_each_role_has_its_own_start_page(people, username, start, heading) -> None:  # type: ignore[no-untyped-def]
     page = people(username).page
     expect(page).to_have_url(re.compile(f"#/{start}$"))
@@ -62,8 +66,9 @@ def test_provider_change_appears_live_for_the_coordinator(people, demo_server) -
     planner.shot("aanbieder", "desktop")
     coordinator.shot("regio", "desktop")
 
-    with page.expect_response(lambda r: r.url.endswith(f"/groups/{group_id}/availability")
-                              and r.request.method == "PUT") as saved:
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/groups/{group_id}/availability") and r.request.method == "PUT"
+    ) as saved:
         target.get_by_role("button", name=re.compile("meer")).click()
     assert saved.value.status == 200
     stored = time.monotonic()
@@ -133,12 +138,15 @@ def test_someone_else_changed_it_meanwhile_keeps_the_typed_value(people, demo_se
     card.get_by_label("Reden dat de groep niet plaatst").fill("Groepsdynamiek")
     # ... while a colleague's system reports the same group.
     token = _token(demo_server, "aanbieder1")
-    current = httpx.get(f"{demo_server.url}/api/v1/groups/{group_id}",
-                        headers={"Authorization": f"Bearer {token}"}).json()
+    current = httpx.get(
+        f"{demo_server.url}/api/v1/groups/{group_id}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
     other = current["free_places"] + 1 if current["free_places"] < capacity else current["free_places"] - 1
-    changed = httpx.put(f"{demo_server.url}/api/v1/groups/{group_id}/availability",
-                        headers={"Authorization": f"Bearer {token}"},
-                        json={"free_places": other, "admitting": True})
+    changed = httpx.put(
+        f"{demo_server.url}/api/v1/groups/{group_id}/availability",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"free_places": other, "admitting": True},
+    )
     assert changed.status_code == 200
     card.get_by_role("button", name="Opslaan").click()
     expect(card.get_by_role("alert").filter(has_text="intussen gewijzigd")).to_be_visible()
@@ -179,8 +187,11 @@ def test_live_updates_resume_after_a_dropped_connection(people, demo_server) -> 
     groups = httpx.get(f"{demo_server.url}/api/v1/groups", headers=headers).json()
     group = next(g for g in groups if g["held_places"] == 0)
     new_free = 0 if group["free_places"] > 0 else 1
-    response = httpx.put(f"{demo_server.url}/api/v1/groups/{group['id']}/availability", headers=headers,
-                         json={"free_places": new_free, "admitting": True})
+    response = httpx.put(
+        f"{demo_server.url}/api/v1/groups/{group['id']}/availability",
+        headers=headers,
+        json={"free_places": new_free, "admitting": True},
+    )
     assert response.status_code == 200
     row = page.locator(f"#groepen-tabel tr[data-group-id='{group['id']}'] .free-places")
     expect(row).not_to_have_text(re.compile(rf"^{new_free}\b"))

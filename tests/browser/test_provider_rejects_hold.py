@@ -15,8 +15,9 @@ PLANNERS = ("aanbieder1", "aanbieder2", "aanbieder3")
 
 
 def _headers(server, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    response = httpx.post(f"{server.url}/api/v1/auth/token",
-                          data={"username": username, "password": server.passwords[username]})
+    response = httpx.post(
+        f"{server.url}/api/v1/auth/token", data={"username": username, "password": server.passwords[username]}
+    )
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -58,14 +59,18 @@ def test_planner_rejects_a_hold_with_a_reason_and_the_place_is_free_again(people
         # Setup through the API: the group admits and has a place left to hold (earlier tests
         # may have changed its figures), then the crisis worker holds one.
         if not original["admitting"] or original["free_places"] - original["held_places"] < 1:
-            ready = httpx.put(f"{demo_server.url}/api/v1/groups/{group_id}/availability",
-                              headers=planner_api,
-                              json={"free_places": max(original["free_places"], original["held_places"] + 1),
-                                    "admitting": True})
+            ready = httpx.put(
+                f"{demo_server.url}/api/v1/groups/{group_id}/availability",
+                headers=planner_api,
+                json={"free_places": max(original["free_places"], original["held_places"] + 1), "admitting": True},
+            )
             assert ready.status_code == 200, ready.text
         before = _group(demo_server, planner_api, group_id)
-        created = httpx.post(f"{demo_server.url}/api/v1/holds", headers=crisis_api,
-                             json={"group_id": group_id, "crisis_reference": "TW-WEIGER-01", "age": 15})
+        created = httpx.post(
+            f"{demo_server.url}/api/v1/holds",
+            headers=crisis_api,
+            json={"group_id": group_id, "crisis_reference": "TW-WEIGER-01", "age": 15},
+        )
         assert created.status_code == 201, created.text
         hold_id = created.json()["id"]
         held = _group(demo_server, planner_api, group_id)
@@ -102,8 +107,7 @@ def test_planner_rejects_a_hold_with_a_reason_and_the_place_is_free_again(people
         reject.click()
         expect(card.get_by_role("alert")).to_have_text("Kies een reden om te weigeren.")
         expect(card.get_by_label("Reden", exact=True)).to_be_focused()
-        assert httpx.get(f"{demo_server.url}/api/v1/holds/{hold_id}",
-                         headers=crisis_api).json()["status"] == "active"
+        assert httpx.get(f"{demo_server.url}/api/v1/holds/{hold_id}", headers=crisis_api).json()["status"] == "active"
 
         # "Andere reden" without an explanation: the server's Dutch refusal appears on the card.
         card.get_by_label("Reden", exact=True).select_option(label="Andere reden")
@@ -123,7 +127,8 @@ def test_planner_rejects_a_hold_with_a_reason_and_the_place_is_free_again(people
         assert rejected.value.status == 200
         expect(card).to_have_count(0)
         expect(page.locator("#announcer")).to_have_text(
-            f"Vasthouding op {group['name']} geweigerd; de plaats is weer vrij.")
+            f"Vasthouding op {group['name']} geweigerd; de plaats is weer vrij."
+        )
 
         # The held place is back: on the planner's group card (live) and in the API.
         after = _group(demo_server, planner_api, group_id)
@@ -139,6 +144,11 @@ def test_planner_rejects_a_hold_with_a_reason_and_the_place_is_free_again(people
         # Leave the shared demo data as it was for the tests that follow.
         if hold_id is not None:
             httpx.delete(f"{demo_server.url}/api/v1/holds/{hold_id}", headers=crisis_api)
-        httpx.put(f"{demo_server.url}/api/v1/groups/{group_id}/availability", headers=planner_api,
-                  json={key: original[key] for key in
-                        ("free_places", "admitting", "reason", "expected_free_date", "waiting_list")})
+        httpx.put(
+            f"{demo_server.url}/api/v1/groups/{group_id}/availability",
+            headers=planner_api,
+            json={
+                key: original[key]
+                for key in ("free_places", "admitting", "reason", "expected_free_date", "waiting_list")
+            },
+        )

@@ -22,8 +22,7 @@ class ResumingListener:
         self.connects = 0
         self.errors: list[str] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True,
-                                        name="live-listener")
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True, name="live-listener")
 
     def start(self) -> ResumingListener:
         self._thread.start()

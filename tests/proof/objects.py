@@ -34,11 +34,21 @@ def _referral(client: Any, world: Any, db: Any) -> int:
     def make() -> int:
         from backend.domain import utcnow
 
-        response = client.post("/api/v1/referrals", headers=world.headers("coordinator"), json={
-            "reference": "TW-PROEF-1", "birth_year": utcnow().year - 15, "birth_month": 3,
-            "gender": "m", "care_forms": ["woongroep"],
-            "required_intensity": _group_row(db, world.groups_a[0]).intensity,
-            "risk_profile": "A", "origin_region_code": "JZ14", "home_municipality": "Enschede"})
+        response = client.post(
+            "/api/v1/referrals",
+            headers=world.headers("coordinator"),
+            json={
+                "reference": "TW-PROEF-1",
+                "birth_year": utcnow().year - 15,
+                "birth_month": 3,
+                "gender": "m",
+                "care_forms": ["woongroep"],
+                "required_intensity": _group_row(db, world.groups_a[0]).intensity,
+                "risk_profile": "A",
+                "origin_region_code": "JZ14",
+                "home_municipality": "Enschede",
+            },
+        )
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
@@ -48,15 +58,18 @@ def _referral(client: Any, world: Any, db: Any) -> int:
 def _group_row(db: Any, group_id: int) -> Any:
     from backend.providers.models import Group
 
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return session.get(Group, group_id)
 
 
 def _proposal(client: Any, world: Any, db: Any) -> int:
     def make() -> int:
         referral_id = _referral(client, world, db)
-        response = client.post(f"/api/v1/referrals/{referral_id}/proposals",
-                               json={"group_id": world.groups_a[0]}, headers=world.headers("coordinator"))
+        response = client.post(
+            f"/api/v1/referrals/{referral_id}/proposals",
+            json={"group_id": world.groups_a[0]},
+            headers=world.headers("coordinator"),
+        )
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
@@ -70,12 +83,23 @@ def _hold(client: Any, world: Any, db: Any) -> int:
         from backend.providers.models import Location
         from tests.factories import add_group
 
-        with db.session() as session:
+        with db.transaction() as session:
             location = session.exec(select(Location).where(Location.provider_id == world.provider_a)).one()
-            group = add_group(session, location, name="Crisisgroep Proef", care_form="crisis", capacity=3,
-                              weekly_roster_hours=150.0, free_places=2, expertise=[])
-        response = client.post("/api/v1/holds", json={"group_id": group.id, "crisis_reference": "CR-PROEF-1"},
-                               headers=world.headers("crisis"))
+            group = add_group(
+                session,
+                location,
+                name="Crisisgroep Proef",
+                care_form="crisis",
+                capacity=3,
+                weekly_roster_hours=150.0,
+                free_places=2,
+                expertise=[],
+            )
+        response = client.post(
+            "/api/v1/holds",
+            json={"group_id": group.id, "crisis_reference": "CR-PROEF-1"},
+            headers=world.headers("crisis"),
+        )
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 

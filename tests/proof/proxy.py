@@ -21,8 +21,7 @@ class TcpProxy:
         self.down = False
         self.connections_cut = 0
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="tcp-proxy")
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="tcp-proxy")
         self._server: asyncio.base_events.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
 
@@ -77,21 +76,18 @@ class TcpProxy:
         self.connections_cut += len(writers)
         return len(writers)
 
-    async def _handle(self, client_reader: asyncio.StreamReader,
-                      client_writer: asyncio.StreamWriter) -> None:
+    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         if self.down:
             client_writer.transport.abort()
             return
         try:
-            server_reader, server_writer = await asyncio.open_connection(self.target_host,
-                                                                         self.target_port)
+            server_reader, server_writer = await asyncio.open_connection(self.target_host, self.target_port)
         except OSError:
             client_writer.transport.abort()
             return
         self._open.update((client_writer, server_writer))
         try:
-            await asyncio.gather(self._pipe(client_reader, server_writer),
-                                 self._pipe(server_reader, client_writer))
+            await asyncio.gather(self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer))
         finally:
             for writer in (client_writer, server_writer):
                 self._open.discard(writer)

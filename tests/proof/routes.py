@@ -116,11 +116,18 @@ def api_operations(app: FastAPI) -> list[Operation]:
                 body_schema = _resolve(media_spec.get("schema", {}), doc)
                 break
             params = spec.get("parameters", [])
-            operations.append(Operation(
-                method=method.upper(), path=path,
-                path_params=[p["name"] for p in params if p["in"] == "path"],
-                authenticates=authenticates, allowed_roles=roles, body_schema=body_schema,
-                body_media=body_media, query_params=[p for p in params if p["in"] == "query"]))
+            operations.append(
+                Operation(
+                    method=method.upper(),
+                    path=path,
+                    path_params=[p["name"] for p in params if p["in"] == "path"],
+                    authenticates=authenticates,
+                    allowed_roles=roles,
+                    body_schema=body_schema,
+                    body_media=body_media,
+                    query_params=[p for p in params if p["in"] == "query"],
+                )
+            )
     return operations
 
 
@@ -139,13 +146,19 @@ def minimal_body(schema: dict[str, Any] | None, doc: dict[str, Any]) -> Any:
         return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        return {name: minimal_body(schema["properties"][name], doc)
-                for name in schema.get("required", []) if name in schema.get("properties", {})}
+        return {
+            name: minimal_body(schema["properties"][name], doc)
+            for name in schema.get("required", [])
+            if name in schema.get("properties", {})
+        }
     if kind == "array":
         return [minimal_body(schema.get("items", {}), doc) for _ in range(schema.get("minItems", 0))]
     if kind == "integer":
-        return max(int(schema.get("minimum", 1)), 1) if "maximum" not in schema or schema["maximum"] >= 1 \
+        return (
+            max(int(schema.get("minimum", 1)), 1)
+            if "maximum" not in schema or schema["maximum"] >= 1
             else int(schema.get("minimum", 0))
+        )
     if kind == "number":
         return float(schema.get("minimum", 1))
     if kind == "boolean":

@@ -25,21 +25,29 @@ from tests.factories import PASSWORD
 from tests.proof.objects import MISSING_ID, materialize_all, owned_by_a
 from tests.proof.routes import PUBLIC, ROLES, api_operations, body_fields, minimal_body
 
-ROLE_USER = {"admin": "admin", "coordinator": "coordinator", "crisis": "crisis", "viewer": "viewer",
-             "provider": "provider_a"}
+ROLE_USER = {
+    "admin": "admin",
+    "coordinator": "coordinator",
+    "crisis": "crisis",
+    "viewer": "viewer",
+    "provider": "provider_a",
+}
 # Fields no client may set on any write: the server owns them.
-SERVER_OWNED = ["id", "version", "provider_id", "created_at", "updated_at", "reported_at",
-                "reported_by", "held_places"]
+SERVER_OWNED = ["id", "version", "provider_id", "created_at", "updated_at", "reported_at", "reported_by", "held_places"]
 
 
 def _fingerprint(db) -> tuple:
     """Everything a write would leave behind."""
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         events = session.execute(select(func.count()).select_from(Event)).scalar_one()
-        audit_writes = session.execute(select(func.count()).select_from(AuditEntry).where(
-            ~AuditEntry.action.like("%.read"))).scalar_one()  # type: ignore[attr-defined]
-        groups = tuple(session.execute(select(Group.id, Group.version, Group.free_places,
-                                              Group.held_places).order_by(Group.id)).all())
+        audit_writes = session.execute(
+            select(func.count()).select_from(AuditEntry).where(~AuditEntry.action.like("%.read"))
+        ).scalar_one()  # type: ignore[attr-defined]
+        groups = tuple(
+            session.execute(
+                select(Group.id, Group.version, Group.free_places, Group.held_places).order_by(Group.id)
+            ).all()
+        )
     return events, audit_writes, groups
 
 
@@ -71,16 +79,19 @@ def operations(app, client, world, db):
 def test_the_walk_finds_the_routes(app):
     operations = api_operations(app)
     labels = {op.label for op in operations}
-    assert {"PUT /api/v1/groups/{group_id}/availability", "GET /api/v1/availability",
-            "GET /api/v1/audit", "POST /api/v1/auth/token"} <= labels
+    assert {
+        "PUT /api/v1/groups/{group_id}/availability",
+        "GET /api/v1/availability",
+        "GET /api/v1/audit",
+        "POST /api/v1/auth/token",
+    } <= labels
     put = next(op for op in operations if op.label == "PUT /api/v1/groups/{group_id}/availability")
     assert put.allowed_roles == {"provider", "admin"} and put.authenticates
 
 
 def test_every_route_authenticates(app):
     operations = api_operations(app)
-    unguarded = [op.label for op in operations
-                 if not op.authenticates and (op.method, op.path) not in PUBLIC]
+    unguarded = [op.label for op in operations if not op.authenticates and (op.method, op.path) not in PUBLIC]
     assert unguarded == [], f"routes zonder authenticatie: {unguarded}"
 
 
@@ -88,13 +99,14 @@ def _bad_tokens(world) -> dict[str, dict[str, str]]:
     now = utcnow()
     admin = world.users["admin"]
     claims = {"sub": str(admin.id), "name": "admin", "role": "admin", "provider_id": None}
-    expired = jwt.encode({**claims, "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)},
-                         TEST_SECRET, algorithm="HS256")
-    wrong_secret = jwt.encode({**claims, "exp": now + timedelta(hours=1)}, "een-ander-geheim-" * 3,
-                              algorithm="HS256")
+    expired = jwt.encode(
+        {**claims, "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)}, TEST_SECRET, algorithm="HS256"
+    )
+    wrong_secret = jwt.encode({**claims, "exp": now + timedelta(hours=1)}, "een-ander-geheim-" * 3, algorithm="HS256")
     header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).rstrip(b"=")
-    body = base64.urlsafe_b64encode(json.dumps(
-        {**claims, "exp": int((now + timedelta(hours=1)).timestamp())}).encode()).rstrip(b"=")
+    body = base64.urlsafe_b64encode(
+        json.dumps({**claims, "exp": int((now + timedelta(hours=1)).timestamp())}).encode()
+    ).rstrip(b"=")
     alg_none = f"{header.decode()}.{body.decode()}."
     # A provider's real token with the role in the payload changed to admin, signature kept.
     real = world.tokens["provider_a"]
@@ -119,7 +131,7 @@ def _revoked_key(db, world) -> str:
     from backend.users.models import ApiKey
     from tests.factories import add_api_key
 
-    with db.session() as session:
+    with db.transaction() as session:
         key = add_api_key(session, world.provider_a)
         session.flush()
         prefix = key.removeprefix("pw_").split(".", 1)[0]
@@ -129,8 +141,7 @@ def _revoked_key(db, world) -> str:
     return key
 
 
-def test_missing_expired_and_forged_credentials_are_refused_everywhere(client, world, db,
-                                                                       operations):
+def test_missing_expired_and_forged_credentials_are_refused_everywhere(client, world, db, operations):
     bad = {**_bad_tokens(world), "revoked_api_key": {"X-API-Key": _revoked_key(db, world)}}
     before = _fingerprint(db)
     doc = client.app.openapi()
@@ -153,10 +164,8 @@ def test_live_feed_refuses_missing_and_forged_credentials(client, world):
 
     for name, headers in _bad_tokens(world).items():
         token = headers.get("Authorization", "").removeprefix("Bearer ")
-        query = f"?token={token}" if token else (f"?api_key={headers['X-API-Key']}"
-                                                   if "X-API-Key" in headers else "")
-        with pytest.raises(WebSocketDisconnect) as closed, \
-                client.websocket_connect(f"/api/v1/live{query}") as ws:
+        query = f"?token={token}" if token else (f"?api_key={headers['X-API-Key']}" if "X-API-Key" in headers else "")
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(f"/api/v1/live{query}") as ws:
             ws.receive_text()
         assert closed.value.code == 1008, name
 
@@ -197,16 +206,18 @@ def test_another_providers_objects_are_not_found(client, world, db, operations):
             own = _send(client, op, op.url(values), world.headers("provider_a"))
             # The id is real and A's: A is not told it does not exist (a 422 for a missing
             # query parameter such as a period is fine here).
-            assert own.status_code not in (401, 403, 404) and own.status_code < 500, (
-                op.label, own.text)
+            assert own.status_code not in (401, 403, 404) and own.status_code < 500, (op.label, own.text)
         for who in ("provider_b", "key_b"):
             response = _send(client, op, op.url(values), world.headers(who), body)
             nothing = _send(client, op, op.url(missing), world.headers(who), body)
             assert response.status_code in (400, 403, 404, 422), (op.label, who, response.text)
             _assert_dutch_error(response, response.status_code)
-            assert (response.status_code, response.json()["code"]) == (
-                nothing.status_code, nothing.json()["code"]), (op.label, who, response.text,
-                                                               nothing.text)
+            assert (response.status_code, response.json()["code"]) == (nothing.status_code, nothing.json()["code"]), (
+                op.label,
+                who,
+                response.text,
+                nothing.text,
+            )
             # When B's role may use the route and the body passes, the ownership check answers.
             provider_may = op.allowed_roles is None or "provider" in op.allowed_roles
             if provider_may and response.status_code != 422:
@@ -217,8 +228,7 @@ def test_another_providers_objects_are_not_found(client, world, db, operations):
 
 
 def test_lists_and_filters_never_show_another_providers_groups(client, world):
-    for path in ("/api/v1/groups", f"/api/v1/groups?provider_id={world.provider_a}",
-                 "/api/v1/providers"):
+    for path in ("/api/v1/groups", f"/api/v1/groups?provider_id={world.provider_a}", "/api/v1/providers"):
         rows = client.get(path, headers=world.headers("key_b")).json()
         ids = {row.get("provider_id", row.get("id")) for row in rows}
         assert world.provider_a not in ids, path
@@ -228,8 +238,12 @@ def test_lists_and_filters_never_show_another_providers_groups(client, world):
 
 def test_live_feed_does_not_leak_another_providers_events(client, world):
     for who, group in (("provider_a", world.groups_a[0]), ("provider_b", world.groups_b[0])):
-        assert client.put(f"/api/v1/groups/{group}/availability", json={"free_places": 1},
-                          headers=world.headers(who)).status_code == 200
+        assert (
+            client.put(
+                f"/api/v1/groups/{group}/availability", json={"free_places": 1}, headers=world.headers(who)
+            ).status_code
+            == 200
+        )
     with client.websocket_connect(f"/api/v1/live?api_key={world.api_keys['key_b']}&since=0") as ws:
         seen = []
         while True:
@@ -249,17 +263,17 @@ def test_server_owned_fields_cannot_be_set(client, world, db, operations):
     assert writes, "geen routes met een JSON-body gevonden"
     for op in writes:
         declared = body_fields(op.body_schema, doc)
-        assert not (declared & {"id", "version", "provider_id", "created_at", "reported_at",
-                                "held_places"}), (op.label, declared)
+        assert not (declared & {"id", "version", "provider_id", "created_at", "reported_at", "held_places"}), (
+            op.label,
+            declared,
+        )
         values, _ = owned_by_a(op.path_params, client, world, db)
         body = minimal_body(op.body_schema, doc)
-        role = "admin" if op.allowed_roles is None or "admin" in op.allowed_roles else \
-            sorted(op.allowed_roles)[0]
+        role = "admin" if op.allowed_roles is None or "admin" in op.allowed_roles else sorted(op.allowed_roles)[0]
         for field in SERVER_OWNED:
             if field in declared:
                 continue
-            response = _send(client, op, op.url(values), world.headers(ROLE_USER[role]),
-                             {**body, field: 99})
+            response = _send(client, op, op.url(values), world.headers(ROLE_USER[role]), {**body, field: 99})
             _assert_dutch_error(response, 422)
             assert f"{field} is geen bekend veld" in response.json()["detail"], (op.label, field)
     assert _fingerprint(db) == before
@@ -271,8 +285,7 @@ def test_oversized_and_malformed_bodies_are_refused_in_dutch(client, world, db, 
     writes = [op for op in operations if op.body_media == "application/json"]
     for op in writes:
         values, _ = owned_by_a(op.path_params, client, world, db)
-        role = "admin" if op.allowed_roles is None or "admin" in op.allowed_roles else \
-            sorted(op.allowed_roles)[0]
+        role = "admin" if op.allowed_roles is None or "admin" in op.allowed_roles else sorted(op.allowed_roles)[0]
         headers = world.headers(ROLE_USER[role])
         url = op.url(values)
         big = b'{"x": "' + b"a" * (limit + 10) + b'"}'
@@ -285,13 +298,18 @@ def test_oversized_and_malformed_bodies_are_refused_in_dutch(client, world, db, 
             for _ in range(limit // 65536 + 2):
                 yield b"a" * 65536
 
-        response = client.request(op.method, url, content=chunks(),
-                                  headers={**headers, "Content-Type": "application/json"})
+        response = client.request(
+            op.method, url, content=chunks(), headers={**headers, "Content-Type": "application/json"}
+        )
         _assert_dutch_error(response, 413)
-        for raw, content_type in ((b'{"free_places": ', None), (b"\x00\xff\xfe", None),
-                                  (b"[1, 2, 3]", None), (b'"tekst"', None),
-                                  (b"free_places=1", "text/plain"),
-                                  (b"{" * 5000 + b"}" * 5000, None)):
+        for raw, content_type in (
+            (b'{"free_places": ', None),
+            (b"\x00\xff\xfe", None),
+            (b"[1, 2, 3]", None),
+            (b'"tekst"', None),
+            (b"free_places=1", "text/plain"),
+            (b"{" * 5000 + b"}" * 5000, None),
+        ):
             response = _send(client, op, url, headers, raw=raw, content_type=content_type)
             # 400 when the bytes cannot even be read as text, 422 when they are not valid input.
             _assert_dutch_error(response, 400 if raw.startswith(b"\x00") else 422)
@@ -307,9 +325,9 @@ def test_login_brute_force_gets_429_with_retry_after(database_url, world):
     # The number of failures is configurable; a small one keeps the test short.
     settings = make_settings(database_url, login_max_failures=3, login_lockout_seconds=120)
     with TestClient(create_app(settings)) as client:
+
         def login(username, password):
-            return client.post("/api/v1/auth/token",
-                               data={"username": username, "password": password})
+            return client.post("/api/v1/auth/token", data={"username": username, "password": password})
 
         for _ in range(3):
             _assert_dutch_error(login("coordinator", "raden-maar"), 401)
@@ -334,21 +352,24 @@ def test_every_read_of_youth_data_is_audited_with_who_and_why(client, world, db,
     from sqlmodel import select as sm_select
 
     youth_params = ("referral_id", "proposal_id", "hold_id")
-    reads = [op for op in operations if op.method == "GET"
-             and (any(p in youth_params for p in op.path_params) or op.path in ("/api/v1/referrals",))]
+    reads = [
+        op
+        for op in operations
+        if op.method == "GET" and (any(p in youth_params for p in op.path_params) or op.path in ("/api/v1/referrals",))
+    ]
     assert any("{referral_id}" in op.path for op in reads), "geen verwijzingsroutes gevonden"
     checked = []
     for op in reads:
         values, all_known = owned_by_a(op.path_params, client, world, db)
         if not all_known:
             continue
-        with db.session(write=False) as session:
+        with db.transaction(write=False) as session:
             last = session.exec(sm_select(func.max(AuditEntry.id))).one() or 0
         reader = "coordinator" if op.allowed_roles is None or "coordinator" in op.allowed_roles else "admin"
         response = client.get(op.url(values), headers=world.headers(reader))
         if response.status_code != 200:
             continue  # e.g. a required period: not a read that happened
-        with db.session(write=False) as session:
+        with db.transaction(write=False) as session:
             rows = session.exec(sm_select(AuditEntry).where(col(AuditEntry.id) > last)).all()
         label = f"user:{world.users[reader].id}:{reader}"
         assert any(r.actor == label and r.purpose for r in rows), (op.label, [(r.actor, r.action) for r in rows])

@@ -35,10 +35,8 @@ pytestmark = pytest.mark.slow
 DUTCH_503 = "De database is even niet bereikbaar"
 
 
-def _put(http: httpx.Client, base: str, headers: dict[str, str], group_id: int, free: int
-         ) -> httpx.Response:
-    return http.put(f"{base}/api/v1/groups/{group_id}/availability", json={"free_places": free},
-                    headers=headers)
+def _put(http: httpx.Client, base: str, headers: dict[str, str], group_id: int, free: int) -> httpx.Response:
+    return http.put(f"{base}/api/v1/groups/{group_id}/availability", json={"free_places": free}, headers=headers)
 
 
 def _wait_recovered(http, base, headers, group_id, timeout=20.0) -> float:
@@ -53,16 +51,14 @@ def _wait_recovered(http, base, headers, group_id, timeout=20.0) -> float:
     raise AssertionError("de API herstelde niet binnen 20 s na het terugkomen van de database")
 
 
-def test_database_cut_fails_cleanly_recovers_and_feed_resumes(database_url, backend_name, world,
-                                                               db):
+def test_database_cut_fails_cleanly_recovers_and_feed_resumes(database_url, backend_name, world, db):
     if backend_name != "postgresql":
         pytest.skip("the cut runs through a TCP proxy in front of PostgreSQL")
     url = make_url(database_url)
     headers = world.headers("provider_a")
     groups = world.groups_a
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as db_proxy:
-        proxied_db = url.set(host="127.0.0.1", port=db_proxy.port).render_as_string(
-            hide_password=False)
+        proxied_db = url.set(host="127.0.0.1", port=db_proxy.port).render_as_string(hide_password=False)
         with server_process(proxied_db, secret_key=TEST_SECRET) as api:
             api_port = int(api.rsplit(":", 1)[1])
             with TcpProxy("127.0.0.1", api_port) as api_proxy, httpx.Client(timeout=15) as http:
@@ -121,7 +117,7 @@ def test_database_cut_fails_cleanly_recovers_and_feed_resumes(database_url, back
     assert recovery_seconds < 15
 
     # Nothing half-written.
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         events = list(session.exec(select(Event).order_by(Event.seq)).all())
         audit = list(session.exec(select(AuditEntry).where(AuditEntry.object_type == "group")).all())
         rows = {g.id: g for g in session.exec(select(Group)).all()}

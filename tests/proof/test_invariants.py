@@ -51,10 +51,18 @@ _counter = itertools.count(1)
 def _fresh_world(database_url, db, settings):  # type: ignore[no-untyped-def]
     _empty_tables(database_url)
     world = build_world(db, settings)
-    with db.session() as session:
+    with db.transaction() as session:
         location = session.exec(select(Location).where(Location.provider_id == world.provider_a)).one()
-        crisis_a = add_group(session, location, name="Crisisgroep Els", care_form="crisis", capacity=3,
-                             weekly_roster_hours=150.0, free_places=2, expertise=[])
+        crisis_a = add_group(
+            session,
+            location,
+            name="Crisisgroep Els",
+            care_form="crisis",
+            capacity=3,
+            weekly_roster_hours=150.0,
+            free_places=2,
+            expertise=[],
+        )
         world.groups_a.append(crisis_a.id)
     return world
 
@@ -68,7 +76,7 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
         def __init__(self) -> None:
             super().__init__()
             self.world = _fresh_world(database_url, db, settings)
-            with db.session(write=False) as session:
+            with db.transaction(write=False) as session:
                 groups = session.exec(select(Group)).all()
                 self.groups = {g.id: g for g in groups}
                 self.model = {g.id: {"free": g.free_places, "held": 0} for g in groups}
@@ -76,8 +84,9 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
             self.owner.update({g: "provider_b" for g in self.world.groups_b})
             self.crisis_groups = [g for g, row in self.groups.items() if row.care_form == "crisis"]
             # Groups a 15-year-old boy with profile A fits (for proposals).
-            self.proposal_groups = [g for g, row in self.groups.items()
-                                    if row.care_form in ("woongroep", "behandelgroep")]
+            self.proposal_groups = [
+                g for g, row in self.groups.items() if row.care_form in ("woongroep", "behandelgroep")
+            ]
             self.audit_seen = 0
             self.expected_audit: list[tuple[str, str]] = []
 
@@ -90,7 +99,7 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
             return self.model[group_id]["free"] - self.model[group_id]["held"]
 
         def _admitting(self, group_id: int) -> bool:
-            with db.session(write=False) as session:
+            with db.transaction(write=False) as session:
                 return bool(session.get(Group, group_id).admitting)
 
         def _expect_audit(self, action: str, object_id: object) -> None:
@@ -106,8 +115,9 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
             body = {"free_places": free, "admitting": admitting}
             if not admitting:
                 body["reason"] = "Personeelstekort"
-            response = client.put(f"/api/v1/groups/{group_id}/availability", json=body,
-                                  headers=self._h(self.owner[group_id]))
+            response = client.put(
+                f"/api/v1/groups/{group_id}/availability", json=body, headers=self._h(self.owner[group_id])
+            )
             if free > capacity or free < self.model[group_id]["held"]:
                 assert response.status_code == 422, response.text
                 assert response.json()["detail"]
@@ -123,9 +133,11 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
         def create_hold(self, data):  # type: ignore[no-untyped-def]
             group_id = data.draw(st.sampled_from(self.crisis_groups))
             reference = f"CR-{next(_counter)}"
-            response = client.post("/api/v1/holds", json={"group_id": group_id,
-                                                           "crisis_reference": reference, "age": 15},
-                                   headers=self._h("crisis"))
+            response = client.post(
+                "/api/v1/holds",
+                json={"group_id": group_id, "crisis_reference": reference, "age": 15},
+                headers=self._h("crisis"),
+            )
             if self._net_free(group_id) > 0 and self._admitting(group_id):
                 assert response.status_code == 201, response.text
                 self.model[group_id]["held"] += 1
@@ -151,14 +163,18 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
                 assert response.status_code == 200, response.text
                 self._expect_audit("hold.release", hold_id)
             elif how == "reject":
-                response = client.post(f"/api/v1/holds/{hold_id}/reject", json={"reason_code": "personeel"},
-                                       headers=self._h(self.owner[group_id]))
+                response = client.post(
+                    f"/api/v1/holds/{hold_id}/reject",
+                    json={"reason_code": "personeel"},
+                    headers=self._h(self.owner[group_id]),
+                )
                 assert response.status_code == 200, response.text
                 self._expect_audit("hold.reject", hold_id)
             else:
-                with db.session() as session:
-                    session.execute(update(Hold).where(col(Hold.id) == hold_id)
-                                    .values(expires_at=utcnow() - timedelta(minutes=1)))
+                with db.transaction() as session:
+                    session.execute(
+                        update(Hold).where(col(Hold.id) == hold_id).values(expires_at=utcnow() - timedelta(minutes=1))
+                    )
                 assert expire_holds(db) == 1
                 self._expect_audit("hold.expire", hold_id)
                 # An expired hold cannot be confirmed any more: a clean 409.
@@ -173,15 +189,29 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
         def propose(self, data):  # type: ignore[no-untyped-def]
             group_id = data.draw(st.sampled_from(self.proposal_groups))
             group = self.groups[group_id]
-            referral = client.post("/api/v1/referrals", headers=self._h("coordinator"), json={
-                "reference": f"TW-{next(_counter)}", "birth_year": utcnow().year - 15, "birth_month": 1,
-                "gender": "m", "care_forms": [group.care_form], "required_intensity": group.intensity,
-                "risk_profile": "A", "origin_region_code": "JZ14", "home_municipality": "Enschede"})
+            referral = client.post(
+                "/api/v1/referrals",
+                headers=self._h("coordinator"),
+                json={
+                    "reference": f"TW-{next(_counter)}",
+                    "birth_year": utcnow().year - 15,
+                    "birth_month": 1,
+                    "gender": "m",
+                    "care_forms": [group.care_form],
+                    "required_intensity": group.intensity,
+                    "risk_profile": "A",
+                    "origin_region_code": "JZ14",
+                    "home_municipality": "Enschede",
+                },
+            )
             assert referral.status_code == 201, referral.text
             referral_id = referral.json()["id"]
             self._expect_audit("referral.create", referral_id)
-            response = client.post(f"/api/v1/referrals/{referral_id}/proposals", json={"group_id": group_id},
-                                   headers=self._h("coordinator"))
+            response = client.post(
+                f"/api/v1/referrals/{referral_id}/proposals",
+                json={"group_id": group_id},
+                headers=self._h("coordinator"),
+            )
             if self._net_free(group_id) > 0 and self._admitting(group_id):
                 assert response.status_code == 201, response.text
                 self.model[group_id]["held"] += 1
@@ -202,14 +232,18 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
                 self.model[group_id]["free"] -= 1
                 self._expect_audit("proposal.accept", referral_id)
             elif how == "decline":
-                response = client.post(f"/api/v1/proposals/{proposal_id}/decline",
-                                       json={"reason": "groepsdynamiek"}, headers=owner)
+                response = client.post(
+                    f"/api/v1/proposals/{proposal_id}/decline", json={"reason": "groepsdynamiek"}, headers=owner
+                )
                 assert response.status_code == 200, response.text
                 self._expect_audit("proposal.decline", referral_id)
             else:
-                with db.session() as session:
-                    session.execute(update(Proposal).where(col(Proposal.id) == proposal_id)
-                                    .values(expires_at=utcnow() - timedelta(minutes=1)))
+                with db.transaction() as session:
+                    session.execute(
+                        update(Proposal)
+                        .where(col(Proposal.id) == proposal_id)
+                        .values(expires_at=utcnow() - timedelta(minutes=1))
+                    )
                 assert expire_proposals(db) == [proposal_id]
                 self._expect_audit("proposal.expire", referral_id)
                 late = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=owner)
@@ -222,13 +256,25 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
         @rule(target=stays, data=st.data())
         def admit(self, data):  # type: ignore[no-untyped-def]
             group_id = data.draw(st.sampled_from(sorted(self.model)))
-            with db.session(write=False) as session:
+            with db.transaction(write=False) as session:
                 present = present_counts(session=session, group_ids=[group_id]).get(group_id, 0)
             reference = f"ST-{next(_counter)}"
-            response = client.post("/api/v1/occupancy/events", headers=self._h(self.owner[group_id]), json={
-                "events": [{"event_id": reference, "kind": "admission", "group_id": group_id,
-                            "at": utcnow().isoformat(), "origin_region_code": "JZ14",
-                            "stay_reference": reference}]})
+            response = client.post(
+                "/api/v1/occupancy/events",
+                headers=self._h(self.owner[group_id]),
+                json={
+                    "events": [
+                        {
+                            "event_id": reference,
+                            "kind": "admission",
+                            "group_id": group_id,
+                            "at": utcnow().isoformat(),
+                            "origin_region_code": "JZ14",
+                            "stay_reference": reference,
+                        }
+                    ]
+                },
+            )
             assert response.status_code == 200, response.text
             result = response.json()["results"][0]
             self._expect_audit("occupancy.events.ingest", None)
@@ -243,9 +289,21 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
         @rule(stay=consumes(stays))
         def discharge(self, stay):  # type: ignore[no-untyped-def]
             reference, group_id = stay
-            response = client.post("/api/v1/occupancy/events", headers=self._h(self.owner[group_id]), json={
-                "events": [{"event_id": f"{reference}-uit", "kind": "discharge", "group_id": group_id,
-                            "at": utcnow().isoformat(), "stay_reference": reference}]})
+            response = client.post(
+                "/api/v1/occupancy/events",
+                headers=self._h(self.owner[group_id]),
+                json={
+                    "events": [
+                        {
+                            "event_id": f"{reference}-uit",
+                            "kind": "discharge",
+                            "group_id": group_id,
+                            "at": utcnow().isoformat(),
+                            "stay_reference": reference,
+                        }
+                    ]
+                },
+            )
             assert response.status_code == 200, response.text
             assert response.json()["results"][0]["status"] == "accepted", response.text
             self._expect_audit("occupancy.events.ingest", None)
@@ -255,23 +313,33 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
 
         @invariant()
         def places_hold(self) -> None:
-            with db.session(write=False) as session:
+            with db.transaction(write=False) as session:
                 groups = {g.id: g for g in session.exec(select(Group)).all()}
-                holds = dict(session.execute(select(Hold.group_id, func.count()).where(
-                    Hold.status == "active").group_by(Hold.group_id)).all())
-                open_proposals = dict(session.execute(select(Proposal.group_id, func.count()).where(
-                    Proposal.status == "open").group_by(Proposal.group_id)).all())
+                holds = dict(
+                    session.execute(
+                        select(Hold.group_id, func.count()).where(Hold.status == "active").group_by(Hold.group_id)
+                    ).all()
+                )
+                open_proposals = dict(
+                    session.execute(
+                        select(Proposal.group_id, func.count())
+                        .where(Proposal.status == "open")
+                        .group_by(Proposal.group_id)
+                    ).all()
+                )
                 present = present_counts(session=session, group_ids=list(groups))
             for group_id, group in groups.items():
                 assert 0 <= group.held_places <= group.free_places <= group.capacity, group
                 assert (group.free_places, group.held_places) == (
-                    self.model[group_id]["free"], self.model[group_id]["held"]), (group_id, self.model[group_id])
+                    self.model[group_id]["free"],
+                    self.model[group_id]["held"],
+                ), (group_id, self.model[group_id])
                 assert group.held_places == holds.get(group_id, 0) + open_proposals.get(group_id, 0)
                 assert present.get(group_id, 0) <= group.capacity
 
         @invariant()
         def events_gapless_and_replayable(self) -> None:
-            with db.session(write=False) as session:
+            with db.transaction(write=False) as session:
                 events = session.exec(select(Event).order_by(Event.seq)).all()
                 groups = {g.id: g for g in session.exec(select(Group)).all()}
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
@@ -282,15 +350,19 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
 
         @invariant()
         def every_change_audited(self) -> None:
-            with db.session(write=False) as session:
-                rows = session.exec(select(AuditEntry).where(col(AuditEntry.id) > self.audit_seen)
-                                    .order_by(col(AuditEntry.id))).all()
+            with db.transaction(write=False) as session:
+                rows = session.exec(
+                    select(AuditEntry).where(col(AuditEntry.id) > self.audit_seen).order_by(col(AuditEntry.id))
+                ).all()
             if rows:
                 self.audit_seen = rows[-1].id
             written = [(r.action, r.object_id) for r in rows]
             for action, object_id in self.expected_audit:
                 assert any(a == action and (object_id == "None" or o == object_id) for a, o in written), (
-                    action, object_id, written)
+                    action,
+                    object_id,
+                    written,
+                )
             self.expected_audit = []
 
         def teardown(self) -> None:
@@ -303,7 +375,7 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
                         assert message.get("type") == "hello", "replay expected, got a snapshot"
                         break
                     messages.append(message)
-            with db.session(write=False) as session:
+            with db.transaction(write=False) as session:
                 groups = {g.id: g for g in session.exec(select(Group)).all()}
             assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
             for group_id, state in _replay(messages).items():
@@ -328,12 +400,33 @@ def test_places_state_machine(client, db, settings, database_url):  # type: igno
 
     stats: Counter[str] = Counter()
     machine = make_machine(client, db, settings, database_url, stats)
-    hypothesis.stateful.run_state_machine_as_test(machine, settings=hypothesis.settings(
-        max_examples=RUNS, stateful_step_count=STEPS, deadline=None, database=None, derandomize=True,
-        suppress_health_check=list(HealthCheck)))
+    hypothesis.stateful.run_state_machine_as_test(
+        machine,
+        settings=hypothesis.settings(
+            max_examples=RUNS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
     # The run really went through the interesting paths, not only through refusals.
-    for kind in ("availability", "holds", "holds_refused", "hold_confirm", "hold_release", "hold_reject",
-                 "hold_expire", "proposals", "proposals_refused", "proposal_accept", "proposal_decline",
-                 "proposal_expire", "admissions", "discharges"):
+    for kind in (
+        "availability",
+        "holds",
+        "holds_refused",
+        "hold_confirm",
+        "hold_release",
+        "hold_reject",
+        "hold_expire",
+        "proposals",
+        "proposals_refused",
+        "proposal_accept",
+        "proposal_decline",
+        "proposal_expire",
+        "admissions",
+        "discharges",
+    ):
         assert stats[kind] >= 1, dict(stats)
     print(dict(stats))

@@ -22,10 +22,31 @@ def test_load_script_smoke(database_url, backend_name, tmp_path):
     server = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
     out = tmp_path / "load.json"
     completed = subprocess.run(
-        [sys.executable, "benchmarks/load.py", "--duration", "3", "--processes", "2", "--clients", "10",
-         "--providers", "6", "--coordinators", "1", "--crisis", "2", "--pg",
-         server.replace("postgresql+psycopg://", "postgresql://"), "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "benchmarks/load.py",
+            "--duration",
+            "3",
+            "--processes",
+            "2",
+            "--clients",
+            "10",
+            "--providers",
+            "6",
+            "--coordinators",
+            "1",
+            "--crisis",
+            "2",
+            "--pg",
+            server.replace("postgresql+psycopg://", "postgresql://"),
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["total_errors"] == 0, result["error_samples"]

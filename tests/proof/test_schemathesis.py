@@ -55,15 +55,25 @@ def dutch_error_message(ctx, response, case):  # type: ignore[no-untyped-def]
     return None
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, negative_data_rejection,
-          dutch_error_message]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    dutch_error_message,
+]
 
 
 def _operation_labels() -> list[str]:
     doc = create_app(make_settings("sqlite://")).openapi()
-    return [f"{method.upper()} {path}" for path, item in doc["paths"].items()
-            for method in item if method in ("get", "post", "put", "patch", "delete")]
+    return [
+        f"{method.upper()} {path}"
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +92,21 @@ def test_operation_conforms_to_its_document(live_api, label):  # type: ignore[no
     base_url, world, schema = live_api
     method, path = label.split(" ", 1)
     operation = schema[path][method]
-    cases = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                      operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
-    real_ids = {"group_id": world.groups_a + world.groups_b,
-                "provider_id": [world.provider_a, world.provider_b]}
+    cases = st.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
+    real_ids = {"group_id": world.groups_a + world.groups_b, "provider_id": [world.provider_a, world.provider_b]}
 
     @hypothesis.given(case=cases, who=st.sampled_from(["admin", "provider_a"]), data=st.data())
-    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                         suppress_health_check=list(HealthCheck), phases=[
-                             hypothesis.Phase.explicit, hypothesis.Phase.generate])
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
     def run(case, who, data):  # type: ignore[no-untyped-def]
         for name in list(case.path_parameters or {}):
             if name in real_ids and data.draw(st.booleans(), label=f"real {name}"):

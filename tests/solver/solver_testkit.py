@@ -131,9 +131,7 @@ def brute_force(instance: Instance) -> float:
             continue
         if any(load[g.id] > g.free_places for g in gs if g.id in load):
             continue
-        if any(
-            c_load[g.id] + g.profile_c_present > w.profile_c_limit for g in gs if g.id in c_load
-        ):
+        if any(c_load[g.id] + g.profile_c_present > w.profile_c_limit for g in gs if g.id in c_load):
             continue
         where = {y.id: g for y, g in zip(ys, combo, strict=True)}
         for members in sets.values():

@@ -141,8 +141,9 @@ def test_empty_instance() -> None:
 
 def test_validation_catches_violations() -> None:
     g1 = group(id=1, free_places=1)
-    inst = Instance((g1, group(id=2, care_form="crisis")),
-                    (youth(id=1, sibling_set="f"), youth(id=2, sibling_set="f"), youth(id=3)))
+    inst = Instance(
+        (g1, group(id=2, care_form="crisis")), (youth(id=1, sibling_set="f"), youth(id=2, sibling_set="f"), youth(id=3))
+    )
     report = validate(inst, [(1, 1), (2, 1), (3, 2), (3, 1)])
     text = " ".join(report.violations)
     assert not report.ok

@@ -38,7 +38,9 @@ youth_st = st.builds(
     lat=st.floats(52.0, 52.6),
     lon=st.floats(6.3, 7.0),
     acceptable_care_forms=st.lists(
-        st.sampled_from((*CARE_FORMS[:4], "jeugdzorgplus")), min_size=1, max_size=3,
+        st.sampled_from((*CARE_FORMS[:4], "jeugdzorgplus")),
+        min_size=1,
+        max_size=3,
         unique=True,
     ).map(tuple),
     required_intensity=letters,

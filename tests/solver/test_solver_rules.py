@@ -16,12 +16,18 @@ FAILING = [
     ("excluded", {"provider_id": 7}, {"excluded_provider_ids": frozenset({7})}),
     ("excluded", {"id": 9}, {"excluded_group_ids": frozenset({9})}),
     ("care_form", {"care_form": "gezinshuis"}, {}),
-    ("secure_care", {"care_form": "jeugdzorgplus", "max_intensity": "S"},
-     {"acceptable_care_forms": ("jeugdzorgplus",)}),
+    (
+        "secure_care",
+        {"care_form": "jeugdzorgplus", "max_intensity": "S"},
+        {"acceptable_care_forms": ("jeugdzorgplus",)},
+    ),
     ("intensity", {"intensity": "B"}, {"required_intensity": "C"}),
     ("intensity", {"intensity": "D", "max_intensity": "C"}, {"required_intensity": "C"}),
-    ("intensity", {"care_form": "kamertraining", "intensity": "C", "max_intensity": "C"},
-     {"acceptable_care_forms": ("kamertraining",), "required_intensity": "D"}),
+    (
+        "intensity",
+        {"care_form": "kamertraining", "intensity": "C", "max_intensity": "C"},
+        {"acceptable_care_forms": ("kamertraining",), "required_intensity": "D"},
+    ),
     ("age", {"age_min": 15}, {"age": 14}),
     ("age", {"age_max": 13}, {"age": 14}),
     ("gender", {"gender_policy": "meisjes"}, {"gender": "m"}),
@@ -33,10 +39,12 @@ FAILING = [
 ]
 PASSING = [
     ("excluded", {"provider_id": 7}, {"excluded_provider_ids": frozenset({8})}),
-    ("care_form", {"care_form": "gezinshuis"},
-     {"acceptable_care_forms": ("woongroep", "gezinshuis")}),
-    ("secure_care", {"care_form": "jeugdzorgplus", "max_intensity": "S"},
-     {"acceptable_care_forms": ("jeugdzorgplus",), "secure_authorisation": True}),
+    ("care_form", {"care_form": "gezinshuis"}, {"acceptable_care_forms": ("woongroep", "gezinshuis")}),
+    (
+        "secure_care",
+        {"care_form": "jeugdzorgplus", "max_intensity": "S"},
+        {"acceptable_care_forms": ("jeugdzorgplus",), "secure_authorisation": True},
+    ),
     ("intensity", {"intensity": "E"}, {"required_intensity": "C"}),
     ("age", {"age_min": 14, "age_max": 14}, {"age": 14}),
     ("gender", {"gender_policy": "meisjes"}, {"gender": "v"}),
@@ -102,8 +110,7 @@ def test_need_fit_and_care_form_preference() -> None:
     covers = group(id=1, expertise=frozenset({"trauma", "adhd"}))
     half = group(id=2, expertise=frozenset({"trauma"}))
     second = group(id=3, care_form="gezinshuis", expertise=frozenset({"trauma", "adhd"}))
-    y = youth(needs=frozenset({"trauma", "adhd"}),
-              acceptable_care_forms=("woongroep", "gezinshuis"))
+    y = youth(needs=frozenset({"trauma", "adhd"}), acceptable_care_forms=("woongroep", "gezinshuis"))
     r = rank(y, prepare_groups([half, second, covers]))
     assert [o.group_id for o in r.options] == [1, 3, 2]
     assert r.options[1].components["care_form"] == 0.5
@@ -122,8 +129,7 @@ def test_road_distance_overrides_haversine() -> None:
 def test_expected_free_soon_listed_separately() -> None:
     full_soon = group(id=1, free_places=0, expected_free_date=date(2025, 3, 1))
     full_never = group(id=2, free_places=0)
-    full_wrong = group(id=3, free_places=0, care_form="crisis",
-                       expected_free_date=date(2025, 3, 1))
+    full_wrong = group(id=3, free_places=0, care_form="crisis", expected_free_date=date(2025, 3, 1))
     free = group(id=4)
     r = rank(youth(), prepare_groups([full_soon, full_never, full_wrong, free]))
     assert [o.group_id for o in r.options] == [4]
@@ -148,10 +154,8 @@ def test_weights_change_the_order() -> None:
     far_light = group(id=2, intensity="C", lat=52.60)
     y = youth()
     table = prepare_groups([near_heavy, far_light])
-    by_distance = rank(y, table, Weights(need=0, intensity=0.1, distance=0.9,
-                                         care_form_preference=0))
-    by_intensity = rank(y, table, Weights(need=0, intensity=0.9, distance=0.1,
-                                          care_form_preference=0))
+    by_distance = rank(y, table, Weights(need=0, intensity=0.1, distance=0.9, care_form_preference=0))
+    by_intensity = rank(y, table, Weights(need=0, intensity=0.9, distance=0.1, care_form_preference=0))
     assert by_distance.options[0].group_id == 1
     assert by_intensity.options[0].group_id == 2
 
@@ -174,9 +178,10 @@ def test_vectorised_distance_matches_haversine() -> None:
     from solver.rank import distances_km
 
     rng = np.random.default_rng(1)
-    gs = [group(id=i, lat=float(a), lon=float(b))
-          for i, (a, b) in enumerate(zip(rng.uniform(50.7, 53.5, 200),
-                                         rng.uniform(3.3, 7.2, 200), strict=True))]
+    gs = [
+        group(id=i, lat=float(a), lon=float(b))
+        for i, (a, b) in enumerate(zip(rng.uniform(50.7, 53.5, 200), rng.uniform(3.3, 7.2, 200), strict=True))
+    ]
     y = youth()
     d = distances_km(y, prepare_groups(gs))
     ref = [great_circle_km(y.lat, y.lon, g.lat, g.lon) for g in gs]

@@ -21,7 +21,7 @@ def test_report_changes_state_and_writes_event_and_audit(client, world, db):
     assert body["version"] == 2 and response.headers["ETag"] == '"2"'
     for field in ("id", "provider_id", "name", "care_form", "capacity", "reported_at"):
         assert field in body
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         events = session.exec(select(Event)).all()
         audit = session.exec(select(AuditEntry)).all()
     assert [(e.seq, e.type, e.group_id) for e in events] == [(1, "availability.changed", group_id)]
@@ -54,14 +54,14 @@ def test_invalid_report_is_refused_and_changes_nothing(client, world, db, body, 
     assert response.status_code == 422
     assert message_part in response.json()["detail"]
     after = group_row(db, group_id)
-    assert (after.free_places, after.version, after.admitting) == (
-        before.free_places, before.version, before.admitting)
+    assert (after.free_places, after.version, after.admitting) == (before.free_places, before.version, before.admitting)
     assert counts(db) == (0, 0)
 
 
 def test_not_admitting_needs_reason_and_keeps_it(client, world):
-    response = put(client, world, world.groups_a[0],
-                   {"free_places": 0, "admitting": False, "reason": "Personeelstekort"})
+    response = put(
+        client, world, world.groups_a[0], {"free_places": 0, "admitting": False, "reason": "Personeelstekort"}
+    )
     assert response.status_code == 200
     assert response.json()["reason"] == "Personeelstekort"
     assert response.json()["admitting"] is False

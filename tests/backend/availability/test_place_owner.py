@@ -35,8 +35,11 @@ def place_writes(source: str) -> list[str]:
                 found.append(f"{node.lineno}: assigns {ast.unparse(target)}")
         if isinstance(node, ast.Call):
             name = ast.unparse(node.func)
-            if name in ("update", "sa.update", "sqlalchemy.update") and node.args and \
-                    ast.unparse(node.args[0]).split(".")[0] in GROUP_TABLE_NAMES:
+            if (
+                name in ("update", "sa.update", "sqlalchemy.update")
+                and node.args
+                and ast.unparse(node.args[0]).split(".")[0] in GROUP_TABLE_NAMES
+            ):
                 found.append(f"{node.lineno}: {ast.unparse(node)[:60]}")
             if name.endswith("__table__.update") and name.split(".")[0] in GROUP_TABLE_NAMES:
                 found.append(f"{node.lineno}: {name}")
@@ -60,7 +63,7 @@ def test_no_module_but_the_owner_writes_a_place_column():
 
 def test_the_check_finds_each_kind_of_write():
     """The check above is only as good as what it recognises."""
-    sample = '''
+    sample = """
 group.free_places = 3
 group.held_places += 1
 group.version += 1
@@ -69,6 +72,6 @@ session.execute(update(Group).where(Group.id == 1).values(admitting=False))
 Group(name="x", free_places=2)
 conn.execute(text("update groups set held_places = 0"))
 _GROUPS.__table__.update()
-'''
+"""
     kinds = place_writes(sample)
     assert sorted(int(k.split(":")[0]) for k in kinds) == [2, 3, 4, 6, 7, 8, 9], kinds

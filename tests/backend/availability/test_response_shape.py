@@ -13,24 +13,24 @@ from backend.providers.service import to_public
 
 
 def _pydantic_json(db, group_id, settings):
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         group = session.get(Group, group_id)
-        return to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(
-            mode="json")
+        return to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
 
 
 def test_put_response_json_is_the_pydantic_json(client, world, db, settings):
     group_id = world.groups_a[0]
     bodies = [
         {"free_places": 3, "waiting_list": 4},
-        {"free_places": 1, "admitting": False, "reason": "  personeelstekort ",
-         "expected_free_date": "2027-02-01"},
+        {"free_places": 1, "admitting": False, "reason": "  personeelstekort ", "expected_free_date": "2027-02-01"},
         {"free_places": 0},
     ]
     for index, body in enumerate(bodies):
-        response = client.put(f"/api/v1/groups/{group_id}/availability", json=body,
-                              headers={**world.headers("provider_a"),
-                                       "Idempotency-Key": f"shape-{index}"})
+        response = client.put(
+            f"/api/v1/groups/{group_id}/availability",
+            json=body,
+            headers={**world.headers("provider_a"), "Idempotency-Key": f"shape-{index}"},
+        )
         assert response.status_code == 200, response.text
         got = response.json()
         expected = _pydantic_json(db, group_id, settings)
@@ -40,28 +40,36 @@ def test_put_response_json_is_the_pydantic_json(client, world, db, settings):
         assert response.headers["ETag"] == f'"{got["version"]}"'
 
         # A retry replays the very same JSON.
-        replay = client.put(f"/api/v1/groups/{group_id}/availability", json=body,
-                            headers={**world.headers("provider_a"),
-                                     "Idempotency-Key": f"shape-{index}"})
+        replay = client.put(
+            f"/api/v1/groups/{group_id}/availability",
+            json=body,
+            headers={**world.headers("provider_a"), "Idempotency-Key": f"shape-{index}"},
+        )
         assert replay.json() == got and replay.headers["Idempotent-Replayed"] == "true"
         assert replay.headers["X-Event-Seq"] == response.headers["X-Event-Seq"]
 
-        with db.session(write=False) as session:
+        with db.transaction(write=False) as session:
             seq = int(response.headers["X-Event-Seq"])
             event = session.exec(select(Event).where(Event.seq == seq)).one()
             audit = session.exec(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
         assert event.payload == {"group": got}
-        assert (event.type, event.group_id, event.provider_id) == (
-            "availability.changed", group_id, got["provider_id"])
+        assert (event.type, event.group_id, event.provider_id) == ("availability.changed", group_id, got["provider_id"])
         assert event.region_id == got["region_id"] and event.actor.startswith("user:")
         assert audit.detail["seq"] == seq
         assert list(audit.detail) == ["before", "after", "seq"]
-        assert audit.detail["after"] == {"free_places": got["free_places"],
-                                         "admitting": got["admitting"], "reason": got["reason"],
-                                         "version": got["version"]}
+        assert audit.detail["after"] == {
+            "free_places": got["free_places"],
+            "admitting": got["admitting"],
+            "reason": got["reason"],
+            "version": got["version"],
+        }
         assert audit.detail["before"]["version"] == got["version"] - 1
         assert (audit.object_type, audit.object_id, audit.purpose, audit.actor_role) == (
-            "group", str(group_id), "beschikbaarheid gemeld", "provider")
+            "group",
+            str(group_id),
+            "beschikbaarheid gemeld",
+            "provider",
+        )
         if index == 1:
             assert got["reason"] == "personeelstekort" and got["admitting"] is False
             assert got["expected_free_date"] == "2027-02-01"

@@ -16,8 +16,9 @@ from tests.servers import running_server, server_process
 N_REQUESTS = 100
 
 
-def fire_at_once(base_urls: list[str], requests: list[tuple[str, str, dict | None]],
-                 headers: dict) -> list[httpx.Response]:
+def fire_at_once(
+    base_urls: list[str], requests: list[tuple[str, str, dict | None]], headers: dict
+) -> list[httpx.Response]:
     """Send all requests at the same moment: every one is open before any answer is read.
 
     asyncio rather than 100 threads: the same concurrency on the server side, far less overhead
@@ -26,16 +27,20 @@ def fire_at_once(base_urls: list[str], requests: list[tuple[str, str, dict | Non
     async def run() -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
         async with httpx.AsyncClient(headers=headers, timeout=120.0, limits=limits) as http:
-            return await asyncio.gather(*(
-                http.request(method, base_urls[i % len(base_urls)] + path, json=body)
-                for i, (method, path, body) in enumerate(requests)))
+            return await asyncio.gather(
+                *(
+                    http.request(method, base_urls[i % len(base_urls)] + path, json=body)
+                    for i, (method, path, body) in enumerate(requests)
+                )
+            )
 
     return asyncio.run(run())
 
 
 def hold_requests(group_id: int) -> list[tuple[str, str, dict | None]]:
-    return [("POST", "/api/v1/holds", {"group_id": group_id, "crisis_reference": f"CR-{i:03d}"})
-            for i in range(N_REQUESTS)]
+    return [
+        ("POST", "/api/v1/holds", {"group_id": group_id, "crisis_reference": f"CR-{i:03d}"}) for i in range(N_REQUESTS)
+    ]
 
 
 def check_outcome(responses: list[httpx.Response], free: int) -> None:
@@ -78,12 +83,12 @@ def test_confirm_and_release_racing_on_one_hold_only_one_wins(settings, world, d
     set_places(db, group_id, free=2)
     with running_server(settings) as base_url:
         headers = world.headers("crisis")
-        created = httpx.post(f"{base_url}/api/v1/holds", headers=headers,
-                             json={"group_id": group_id, "crisis_reference": "CR-RACE"})
+        created = httpx.post(
+            f"{base_url}/api/v1/holds", headers=headers, json={"group_id": group_id, "crisis_reference": "CR-RACE"}
+        )
         assert created.status_code == 201
         hold_id = created.json()["id"]
-        racing = [("POST", f"/api/v1/holds/{hold_id}/confirm", None),
-                  ("DELETE", f"/api/v1/holds/{hold_id}", None)] * 10
+        racing = [("POST", f"/api/v1/holds/{hold_id}/confirm", None), ("DELETE", f"/api/v1/holds/{hold_id}", None)] * 10
         responses = fire_at_once([base_url], racing, headers)
     assert sorted(r.status_code for r in responses) == [200] + [409] * 19
     [winner] = [r for r in responses if r.status_code == 200]
@@ -104,6 +109,6 @@ def test_database_refuses_held_above_free_even_without_the_condition(db, world):
 
     group_id = world.groups_b[1]
     set_places(db, group_id, free=0)
-    with pytest.raises(IntegrityError), db.session() as session:
+    with pytest.raises(IntegrityError), db.transaction() as session:
         session.execute(update(Group).where(Group.id == group_id).values(held_places=Group.held_places + 1))
     assert group_row(db, group_id).held_places == 0

@@ -27,9 +27,8 @@ def hold(client, world, group_id, who="crisis", **body):
 
 
 def backdate(db, hold_id, minutes=1):
-    with db.session() as session:
-        session.execute(update(Hold).where(Hold.id == hold_id).values(
-            expires_at=utcnow() - timedelta(minutes=minutes)))
+    with db.transaction() as session:
+        session.execute(update(Hold).where(Hold.id == hold_id).values(expires_at=utcnow() - timedelta(minutes=minutes)))
 
 
 def snapshot(db, group_id):
@@ -38,7 +37,7 @@ def snapshot(db, group_id):
 
 
 def audit_actions(db):
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return [a.action for a in session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]
 
 
@@ -52,8 +51,9 @@ def test_hold_claims_the_place_everywhere_and_is_published(client, world, db, pl
     row = group_row(db, places.wilg)
     assert (row.free_places, row.held_places) == (1, 1)
     # The held place no longer shows in search, nor as free in the group list.
-    found = client.post("/api/v1/crisis/search", json={"age": 15, "postcode": "7600"},
-                        headers=world.headers("crisis")).json()["results"]
+    found = client.post(
+        "/api/v1/crisis/search", json={"age": 15, "postcode": "7600"}, headers=world.headers("crisis")
+    ).json()["results"]
     assert places.wilg not in [r["group_id"] for r in found]
     listed = client.get(f"/api/v1/groups/{places.wilg}", headers=world.headers("coordinator")).json()
     assert listed["net_free_places"] == 0
@@ -103,7 +103,7 @@ def test_confirm_places_the_youth_and_records_the_admission(client, world, db, p
     assert [e.type for e in events(db)] == ["hold.created", "hold.confirmed"]
     from backend.occupancy.models import OccupancyEvent
 
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         admissions = session.exec(select(OccupancyEvent).where(OccupancyEvent.group_id == places.enschede)).all()
     assert len(admissions) == 1 and admissions[0].stay_reference == "CR-2025-0042"
     # Confirming twice does not place twice.
@@ -173,8 +173,9 @@ def test_provider_holds_and_rejects_only_on_its_own_groups(client, world, db, pl
     # provider_b sees the holds on its group, not the others.
     seen = client.get("/api/v1/holds?status=active", headers=world.headers("provider_b")).json()
     assert [h["id"] for h in seen] == [own.json()["id"]]
-    rejected = client.post(f"/api/v1/holds/{crisis_hold}/reject", json={"reason_code": "personeel"},
-                           headers=world.headers("provider_a"))
+    rejected = client.post(
+        f"/api/v1/holds/{crisis_hold}/reject", json={"reason_code": "personeel"}, headers=world.headers("provider_a")
+    )
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["end_reason"] == "Onvoldoende personeel om nu op te nemen"
@@ -198,8 +199,9 @@ def test_only_provider_or_admin_rejects_and_reason_rules(client, world, db, plac
     bad = client.post(url, json={"reason_code": "anders"}, headers=world.headers("provider_b"))
     assert bad.status_code == 422 and "reden in eigen woorden" in bad.json()["detail"]
     assert group_row(db, places.wilg).held_places == 1
-    ok = client.post(url, json={"reason_code": "anders", "reason": "Brandalarm, groep ontruimd"},
-                     headers=world.headers("provider_b"))
+    ok = client.post(
+        url, json={"reason_code": "anders", "reason": "Brandalarm, groep ontruimd"}, headers=world.headers("provider_b")
+    )
     assert ok.status_code == 200 and ok.json()["end_reason"] == "Brandalarm, groep ontruimd"
 
 
@@ -241,10 +243,9 @@ def test_reading_holds_is_audited(client, world, db, places):
     assert client.get(f"/api/v1/holds/{hold_id}", headers=world.headers("coordinator")).status_code == 200
     assert len(client.get("/api/v1/holds", headers=world.headers("crisis")).json()) == 1
     assert client.get("/api/v1/holds", headers=world.headers("viewer")).status_code == 403
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         reads = session.exec(select(AuditEntry).where(AuditEntry.action == "hold.read")).all()
-    assert [(r.object_id, r.actor_role) for r in reads] == [(str(hold_id), "coordinator"),
-                                                           (str(hold_id), "crisis")]
+    assert [(r.object_id, r.actor_role) for r in reads] == [(str(hold_id), "coordinator"), (str(hold_id), "crisis")]
 
 
 def test_crisis_overview(client, world, db, places):
@@ -275,7 +276,7 @@ def test_a_held_place_cannot_be_taken_by_a_placement_proposal(client, world, db,
     def claim_place(group_id):
         matcher = Principal(kind="system", id=0, name="matching", role="system", provider_id=None)
         notice = Notice("proposal.created", matcher, "proposal.create", "group", group_id, "test")
-        with db.session() as session:
+        with db.transaction() as session:
             return claim(session=session, group_id=group_id, notice=notice, stale_after_hours=24) is not None
 
     hold_id = hold(client, world, places.wilg).json()["id"]
@@ -286,7 +287,10 @@ def test_a_held_place_cannot_be_taken_by_a_placement_proposal(client, world, db,
 
 def test_a_hold_for_an_unknown_referral_is_refused_in_dutch_and_changes_nothing(client, world, db, places):
     before = snapshot(db, places.wilg)
-    response = client.post("/api/v1/holds", json={"group_id": places.wilg, "referral_id": 999_999, "age": 15},
-                           headers=world.headers("crisis"))
+    response = client.post(
+        "/api/v1/holds",
+        json={"group_id": places.wilg, "referral_id": 999_999, "age": 15},
+        headers=world.headers("crisis"),
+    )
     assert response.status_code == 422 and "bestaat niet" in response.json()["detail"]
     assert snapshot(db, places.wilg) == before

@@ -8,15 +8,14 @@ import asyncio
 import json
 
 from backend.auth import Principal
-from backend.events.service import append_event
-from backend.events.service import stop_listening
+from backend.events.service import append_event, stop_listening
 from backend.live.hub import LiveHub, Subscriber
 
 
 def _write_events(db, count: int):  # type: ignore[no-untyped-def]
     events = []
     for n in range(count):
-        with db.session() as session:
+        with db.transaction() as session:
             events.append(append_event(session=session, type="test.event", payload={"n": n}))
     return events
 
@@ -36,8 +35,7 @@ def test_out_of_order_hand_overs_are_published_in_order_and_gaps_are_read(db, wo
         await hub.start()
         stop_listening(hub)  # this test hands the events over itself
         try:
-            subscriber = Subscriber(principal=Principal(kind="user", id=1, name="test",
-                                                        role="admin", provider_id=None))
+            subscriber = Subscriber(principal=Principal(kind="user", id=1, name="test", role="admin", provider_id=None))
             hub.subscribe(subscriber)
             first, second, third, fourth = _write_events(db, 4)
             # Thread B hands over before thread A: held back until A's event arrives.

@@ -23,8 +23,9 @@ def live_url(**params: object) -> str:
 
 
 def put(client, world, group_id: int, free: int, who: str):  # type: ignore[no-untyped-def]
-    response = client.put(f"/api/v1/groups/{group_id}/availability", json={"free_places": free},
-                          headers=world.headers(who))
+    response = client.put(
+        f"/api/v1/groups/{group_id}/availability", json={"free_places": free}, headers=world.headers(who)
+    )
     assert response.status_code == 200, response.text
     return int(response.headers["X-Event-Seq"])
 
@@ -60,8 +61,7 @@ def test_connected_client_receives_change_with_seq_type_and_new_state(client, wo
 @pytest.mark.parametrize("who", ["token", "api_key"])
 def test_token_or_api_key_as_query_parameter(client, world, who):
     group_id = world.groups_b[0]
-    credential = ({"token": world.tokens["provider_b"]} if who == "token"
-                  else {"api_key": world.api_keys["key_b"]})
+    credential = {"token": world.tokens["provider_b"]} if who == "token" else {"api_key": world.api_keys["key_b"]}
     with client.websocket_connect(live_url(**credential)) as ws:
         assert ws.receive_json()["type"] == "hello"
         put(client, world, group_id, 3, "key_b")
@@ -74,11 +74,14 @@ def test_authorization_header_works_too(client, world):
         assert ws.receive_json()["type"] == "hello"
 
 
-@pytest.mark.parametrize("query", [
-    {"token": "not-a-jwt"},
-    {"api_key": "pw_000000000000.wrong"},
-    {},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"token": "not-a-jwt"},
+        {"api_key": "pw_000000000000.wrong"},
+        {},
+    ],
+)
 def test_bad_or_missing_credentials_close_the_connection(client, world, query):
     with pytest.raises(WebSocketDisconnect) as closed:  # noqa: SIM117 - the connect itself fails
         with client.websocket_connect(live_url(**query)) as ws:
@@ -88,8 +91,7 @@ def test_bad_or_missing_credentials_close_the_connection(client, world, query):
 
 def test_invalid_filter_closes_with_explanation(client, world):
     with pytest.raises(WebSocketDisconnect) as closed:  # noqa: SIM117
-        with client.websocket_connect(live_url(token=world.tokens["admin"],
-                                               municipality_id="Enschede")) as ws:
+        with client.websocket_connect(live_url(token=world.tokens["admin"], municipality_id="Enschede")) as ws:
             ws.receive_json()
     assert closed.value.code == 1008
 
@@ -118,8 +120,7 @@ def test_provider_replay_skips_other_providers_changes(client, world):
 
 def test_care_form_filter(client, world):
     woongroep, behandelgroep = world.groups_a  # care forms of the factory world
-    with client.websocket_connect(live_url(token=world.tokens["coordinator"],
-                                           care_form="behandelgroep")) as ws:
+    with client.websocket_connect(live_url(token=world.tokens["coordinator"], care_form="behandelgroep")) as ws:
         ws.receive_json()
         put(client, world, woongroep, 4, "provider_a")
         put(client, world, behandelgroep, 0, "provider_a")
@@ -130,13 +131,13 @@ def test_care_form_filter(client, world):
 
 def test_several_care_forms_and_municipality_filter(client, world):
     almelo = world.municipality_ids["Almelo"]
-    with client.websocket_connect(live_url(token=world.tokens["crisis"],
-                                           care_form=["crisis", "woongroep"],
-                                           municipality_id=almelo)) as ws:
+    with client.websocket_connect(
+        live_url(token=world.tokens["crisis"], care_form=["crisis", "woongroep"], municipality_id=almelo)
+    ) as ws:
         ws.receive_json()
-        put(client, world, world.groups_a[0], 4, "provider_a")   # woongroep in Enschede
-        put(client, world, world.groups_b[0], 0, "provider_b")   # gezinshuis in Almelo
-        put(client, world, world.groups_b[1], 0, "provider_b")   # crisis in Almelo
+        put(client, world, world.groups_a[0], 4, "provider_a")  # woongroep in Enschede
+        put(client, world, world.groups_b[0], 0, "provider_b")  # gezinshuis in Almelo
+        put(client, world, world.groups_b[1], 0, "provider_b")  # crisis in Almelo
         message = next_change(ws)
     assert message["group_id"] == world.groups_b[1]
     assert message["group"]["municipality_id"] == almelo
@@ -167,11 +168,11 @@ def test_reconnect_with_since_returns_exactly_the_missed_events_in_order(client,
         seen = [next_change(ws)["seq"] for _ in range(2)]
     assert seen == [1, 2]
     # Offline: five changes are made that this client did not see.
-    missed = [put(client, world, group_id, free, owner(world, group_id))
-              for group_id, free in [(a0, 3), (world.groups_b[0], 1), (a1, 0), (a0, 7),
-                                     (world.groups_b[1], 0)]]
-    with client.websocket_connect(live_url(token=world.tokens["coordinator"],
-                                           since=seen[-1])) as ws:
+    missed = [
+        put(client, world, group_id, free, owner(world, group_id))
+        for group_id, free in [(a0, 3), (world.groups_b[0], 1), (a1, 0), (a0, 7), (world.groups_b[1], 0)]
+    ]
+    with client.websocket_connect(live_url(token=world.tokens["coordinator"], since=seen[-1])) as ws:
         replay = [ws.receive_json() for _ in missed]
         hello = ws.receive_json()
         # After the replay the feed goes on live, without a gap or a duplicate.
@@ -200,11 +201,9 @@ def test_too_far_behind_gets_a_snapshot_instead_of_a_replay(client, world, setti
 
 
 def test_snapshot_respects_visibility_and_filters(client, world):
-    with client.websocket_connect(live_url(token=world.tokens["provider_a"],
-                                           snapshot="true")) as ws:
+    with client.websocket_connect(live_url(token=world.tokens["provider_a"], snapshot="true")) as ws:
         own = ws.receive_json()
-    with client.websocket_connect(live_url(token=world.tokens["viewer"], snapshot="true",
-                                           care_form="crisis")) as ws:
+    with client.websocket_connect(live_url(token=world.tokens["viewer"], snapshot="true", care_form="crisis")) as ws:
         crisis = ws.receive_json()
     assert sorted(g["id"] for g in own["groups"]) == sorted(world.groups_a)
     assert [g["id"] for g in crisis["groups"]] == [world.groups_b[1]]
@@ -213,11 +212,13 @@ def test_snapshot_respects_visibility_and_filters(client, world):
 def test_every_connected_client_that_may_see_it_receives_the_change(client, world):
     group_id = world.groups_b[1]
     viewers = ["admin", "coordinator", "crisis", "viewer", "provider_b"]
-    with client.websocket_connect(live_url(token=world.tokens[viewers[0]])) as w0, \
-            client.websocket_connect(live_url(token=world.tokens[viewers[1]])) as w1, \
-            client.websocket_connect(live_url(token=world.tokens[viewers[2]])) as w2, \
-            client.websocket_connect(live_url(token=world.tokens[viewers[3]])) as w3, \
-            client.websocket_connect(live_url(api_key=world.api_keys["key_b"])) as w4:
+    with (
+        client.websocket_connect(live_url(token=world.tokens[viewers[0]])) as w0,
+        client.websocket_connect(live_url(token=world.tokens[viewers[1]])) as w1,
+        client.websocket_connect(live_url(token=world.tokens[viewers[2]])) as w2,
+        client.websocket_connect(live_url(token=world.tokens[viewers[3]])) as w3,
+        client.websocket_connect(live_url(api_key=world.api_keys["key_b"])) as w4,
+    ):
         sockets = [w0, w1, w2, w3, w4]
         for ws in sockets:
             ws.receive_json()
@@ -231,7 +232,7 @@ def test_event_from_a_rolled_back_savepoint_is_never_delivered(client, world, db
 
     with client.websocket_connect(live_url(token=world.tokens["admin"])) as ws:
         ws.receive_json()
-        with db.session() as session:
+        with db.transaction() as session:
             append_event(session=session, type="test.kept", payload={"n": 1})
             try:
                 with session.begin_nested():
@@ -241,5 +242,4 @@ def test_event_from_a_rolled_back_savepoint_is_never_delivered(client, world, db
                 pass
             append_event(session=session, type="test.kept", payload={"n": 3})
         first, second = ws.receive_json(), ws.receive_json()
-    assert [(m["seq"], m["type"], m["n"]) for m in (first, second)] == [
-        (1, "test.kept", 1), (2, "test.kept", 3)]
+    assert [(m["seq"], m["type"], m["n"]) for m in (first, second)] == [(1, "test.kept", 1), (2, "test.kept", 3)]

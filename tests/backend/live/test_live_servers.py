@@ -33,9 +33,9 @@ def test_real_server_delivers_change_to_websocket_client(settings, world):
             hello = json.loads(await ws.recv())
             assert hello["type"] == "hello"
             async with httpx.AsyncClient(base_url=base_url) as http:
-                response = await http.put(f"/api/v1/groups/{group_id}/availability",
-                                          json={"free_places": 6},
-                                          headers=world.headers("key_a"))
+                response = await http.put(
+                    f"/api/v1/groups/{group_id}/availability", json={"free_places": 6}, headers=world.headers("key_a")
+                )
             assert response.status_code == 200, response.text
             return await next_change(ws), int(response.headers["X-Event-Seq"])
 
@@ -59,9 +59,11 @@ def test_change_through_one_process_reaches_client_of_another_and_replays_there(
             assert json.loads(await ws.recv())["type"] == "hello"
             async with httpx.AsyncClient(base_url=write_url) as http:
                 for group_id, free in [(a0, 3), (a1, 0), (a0, 2)]:
-                    response = await http.put(f"/api/v1/groups/{group_id}/availability",
-                                              json={"free_places": free},
-                                              headers=world.headers("provider_a"))
+                    response = await http.put(
+                        f"/api/v1/groups/{group_id}/availability",
+                        json={"free_places": free},
+                        headers=world.headers("provider_a"),
+                    )
                     assert response.status_code == 200, response.text
                     seqs.append(int(response.headers["X-Event-Seq"]))
                     messages.append(await next_change(ws))
@@ -71,21 +73,23 @@ def test_change_through_one_process_reaches_client_of_another_and_replays_there(
         # Changes made while the client is away, then a reconnect to the other process.
         async with httpx.AsyncClient(base_url=feed_url) as http:
             for free in (0, 2, 1):
-                response = await http.put(f"/api/v1/groups/{a1}/availability",
-                                          json={"free_places": free}, headers=world.headers("key_a"))
+                response = await http.put(
+                    f"/api/v1/groups/{a1}/availability", json={"free_places": free}, headers=world.headers("key_a")
+                )
                 assert response.status_code == 200, response.text
         async with connect(ws_url(write_url, f"token={world.tokens['crisis']}&since={since}")) as ws:
             replay = [json.loads(await ws.recv()) for _ in range(3)]
             hello = json.loads(await ws.recv())
         return replay, hello
 
-    with server_process(database_url, secret_key=TEST_SECRET) as feed, \
-            server_process(database_url, secret_key=TEST_SECRET) as writer:
+    with (
+        server_process(database_url, secret_key=TEST_SECRET) as feed,
+        server_process(database_url, secret_key=TEST_SECRET) as writer,
+    ):
         messages, seqs = asyncio.run(scenario(feed, writer))
         replay, hello = asyncio.run(reconnect(feed, writer, seqs[-1]))
     assert [m["seq"] for m in messages] == seqs == [1, 2, 3]
-    assert [(m["group_id"], m["group"]["free_places"]) for m in messages] == [
-        (a0, 3), (a1, 0), (a0, 2)]
+    assert [(m["group_id"], m["group"]["free_places"]) for m in messages] == [(a0, 3), (a1, 0), (a0, 2)]
     assert [m["seq"] for m in replay] == [4, 5, 6]
     assert [m["group"]["free_places"] for m in replay] == [0, 2, 1]
     assert hello == {"type": "hello", "seq": 6, "replayed": 3}

@@ -14,26 +14,43 @@ from tests.factories import add_group, create_referral, group_row, set_free
 
 
 def _arrange(client, world, db, *, c_limit: int = 1):  # type: ignore[no-untyped-def]
-    with db.session() as session:
+    with db.transaction() as session:
         region = session.get(Region, world.region_id)
         region.settings = {**region.settings, "profile_c_limit": c_limit}
         session.add(region)
         loc = session.get(Location, group_row(db, world.groups_a[0]).location_id)
-        den = add_group(session, loc, name="Woongroep Den", risk_profiles="ABC", free_places=2,
-                        expertise=["agressie", "trauma"])
+        den = add_group(
+            session, loc, name="Woongroep Den", risk_profiles="ABC", free_places=2, expertise=["agressie", "trauma"]
+        )
         den_id = den.id
     set_free(client, world, world.groups_b[0], 2, "provider_b")  # family home: room for two
     refs = {
-        "s1": create_referral(client, world, "TW-S1", care_forms=["gezinshuis", "pleegzorg"],
-                              required_intensity="A", birth_year=world_year(-13), sibling_set="fam",
-                              needs=[]),
-        "s2": create_referral(client, world, "TW-S2", care_forms=["gezinshuis", "pleegzorg"],
-                              required_intensity="A", birth_year=world_year(-15), sibling_set="fam",
-                              needs=[]),
-        "c1": create_referral(client, world, "TW-C1", risk_profile="C", needs=["agressie"],
-                              urgency=5, care_forms=["woongroep"]),
-        "c2": create_referral(client, world, "TW-C2", risk_profile="C", needs=["agressie"],
-                              urgency=2, care_forms=["woongroep"]),
+        "s1": create_referral(
+            client,
+            world,
+            "TW-S1",
+            care_forms=["gezinshuis", "pleegzorg"],
+            required_intensity="A",
+            birth_year=world_year(-13),
+            sibling_set="fam",
+            needs=[],
+        ),
+        "s2": create_referral(
+            client,
+            world,
+            "TW-S2",
+            care_forms=["gezinshuis", "pleegzorg"],
+            required_intensity="A",
+            birth_year=world_year(-15),
+            sibling_set="fam",
+            needs=[],
+        ),
+        "c1": create_referral(
+            client, world, "TW-C1", risk_profile="C", needs=["agressie"], urgency=5, care_forms=["woongroep"]
+        ),
+        "c2": create_referral(
+            client, world, "TW-C2", risk_profile="C", needs=["agressie"], urgency=2, care_forms=["woongroep"]
+        ),
         "y1": create_referral(client, world, "TW-Y1", needs=["trauma", "lvb"]),
     }
     return den_id, {k: v["id"] for k, v in refs.items()}
@@ -66,8 +83,7 @@ def test_batch_run_respects_every_rule_and_passes_the_validator(client, world, d
     assert run["validation"]["ok"] is True
 
     # Independent check: rebuild the instance from the stored snapshot and validate.
-    stored = client.get(f"/api/v1/matching/runs/{run['id']}?snapshot=true",
-                        headers=world.headers("coordinator")).json()
+    stored = client.get(f"/api/v1/matching/runs/{run['id']}?snapshot=true", headers=world.headers("coordinator")).json()
     assert stored["assignments"] == run["assignments"]
     instance = adapter.instance_from_snapshot(stored["input_snapshot"])
     report = solver.validate(instance, [(a["referral_id"], a["group_id"]) for a in run["assignments"]])
@@ -95,19 +111,20 @@ def test_places_taken_between_run_and_send_are_reported_and_siblings_stay_togeth
     run = _run(client, world)
     # meanwhile the family home fills one of its two places
     set_free(client, world, world.groups_b[0], 1, "provider_b")
-    sent = client.post(f"/api/v1/matching/runs/{run['id']}/proposals",
-                       headers=world.headers("coordinator")).json()["proposals"]
+    sent = client.post(f"/api/v1/matching/runs/{run['id']}/proposals", headers=world.headers("coordinator")).json()[
+        "proposals"
+    ]
     skipped = {s["referral_id"] for s in sent["skipped"]}
     assert skipped == {ids["s1"], ids["s2"]}  # neither sibling goes alone
     assert group_row(db, world.groups_b[0]).held_places == 0
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         assert session.get(Referral, ids["s1"]).status == "waiting"
         assert session.get(Referral, ids["c1"]).status == "proposed"
 
 
 def test_profile_c_already_placed_counts_and_subsets_bring_their_siblings(client, world, db):
     den_id, ids = _arrange(client, world, db)
-    with db.session() as session:
+    with db.transaction() as session:
         placed = session.get(Referral, ids["c2"])
         placed.status, placed.placed_group_id = "placed", den_id
         session.add(placed)
@@ -116,10 +133,7 @@ def test_profile_c_already_placed_counts_and_subsets_bring_their_siblings(client
     assert ids["c1"] not in {a["referral_id"] for a in run["assignments"]}
     assert any("profiel C" in r for r in run["unplaced"][0]["reasons"])
     assert len(run["proposals"]["sent"]) == 2  # the siblings, proposed in the same request
-    bad = client.post("/api/v1/matching/runs", json={"referral_ids": [ids["c2"]]},
-                      headers=world.headers("coordinator"))
+    bad = client.post("/api/v1/matching/runs", json={"referral_ids": [ids["c2"]]}, headers=world.headers("coordinator"))
     assert bad.status_code == 422 and "niet wachtend" in bad.json()["detail"]
-    assert client.post("/api/v1/matching/runs", json={},
-                       headers=world.headers("provider_a")).status_code == 403
-    assert client.get(f"/api/v1/matching/runs/{run['id']}",
-                      headers=world.headers("provider_a")).status_code == 403
+    assert client.post("/api/v1/matching/runs", json={}, headers=world.headers("provider_a")).status_code == 403
+    assert client.get(f"/api/v1/matching/runs/{run['id']}", headers=world.headers("provider_a")).status_code == 403

@@ -13,8 +13,7 @@ from tests.factories import create_referral, set_free
 
 def test_options_rank_feasible_groups_and_count_every_excluded_group(client, world, db):
     ref = create_referral(client, world)
-    response = client.get(f"/api/v1/referrals/{ref['id']}/options?limit=10",
-                          headers=world.headers("coordinator"))
+    response = client.get(f"/api/v1/referrals/{ref['id']}/options?limit=10", headers=world.headers("coordinator"))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total_groups"] == 4
@@ -30,10 +29,11 @@ def test_options_rank_feasible_groups_and_count_every_excluded_group(client, wor
     assert best["distance_km"] < 5 and best["free_places"] == 2 and best["stale"] is False
     assert body["excluded_reasons"]["care_form"].startswith("Zorgvorm")
     # limit may be as large as the number of groups
-    everything = client.get(f"/api/v1/referrals/{ref['id']}/options?limit=4",
-                            headers=world.headers("coordinator")).json()
+    everything = client.get(
+        f"/api/v1/referrals/{ref['id']}/options?limit=4", headers=world.headers("coordinator")
+    ).json()
     assert len(everything["options"]) == 2
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "referral.options")).first()
 
 
@@ -43,16 +43,14 @@ def test_lighter_fitting_group_wins_and_no_free_bed_is_listed_apart(client, worl
     # without a date.
     soon = (utcnow() + timedelta(days=5)).date().isoformat()
     set_free(client, world, world.groups_a[1], 0, "provider_a", expected_free_date=soon)
-    body = client.get(f"/api/v1/referrals/{ref['id']}/options",
-                      headers=world.headers("coordinator")).json()
+    body = client.get(f"/api/v1/referrals/{ref['id']}/options", headers=world.headers("coordinator")).json()
     assert [o["group_id"] for o in body["options"]] == [world.groups_a[0]]
     assert [o["group_id"] for o in body["expected_free_soon"]] == [world.groups_a[1]]
     assert body["expected_free_soon"][0]["expected_free_date"] == soon
     assert body["excluded"]["free_places"] == 1
     # the ranking follows the live availability: the last bed of the living group goes
     set_free(client, world, world.groups_a[0], 0, "provider_a")
-    body = client.get(f"/api/v1/referrals/{ref['id']}/options",
-                      headers=world.headers("coordinator")).json()
+    body = client.get(f"/api/v1/referrals/{ref['id']}/options", headers=world.headers("coordinator")).json()
     assert body["options"] == [] and body["excluded"]["free_places"] == 2
     assert sum(body["excluded"].values()) + body["feasible_count"] == body["total_groups"]
 
@@ -77,8 +75,7 @@ def test_explain_one_group_lists_every_rule_it_fails(client, world):
 def test_ranking_is_for_coordinators_only(client, world):
     ref = create_referral(client, world)
     for who in ("provider_a", "key_a", "viewer", "crisis"):
-        assert client.get(f"/api/v1/referrals/{ref['id']}/options",
-                          headers=world.headers(who)).status_code == 403
+        assert client.get(f"/api/v1/referrals/{ref['id']}/options", headers=world.headers(who)).status_code == 403
 
 
 def test_cached_group_table_follows_changes_like_a_fresh_build(client, world, db):
@@ -91,7 +88,7 @@ def test_cached_group_table_follows_changes_like_a_fresh_build(client, world, db
     set_free(client, world, world.groups_b[1], 0, "provider_b", admitting=False, reason="Personeelstekort")
     body = client.get(url, headers=world.headers("coordinator")).json()
     assert body["options"][0]["free_places"] == 1
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         patched = adapter.region_table(session, world.region_id)
         seq, count, max_id = adapter._cheap_fingerprint(session, world.region_id)
         fresh = adapter._build(session, world.region_id, seq, count, max_id)
@@ -104,11 +101,16 @@ def test_cached_group_table_follows_changes_like_a_fresh_build(client, world, db
     import solver
     from backend.referrals.models import Referral
 
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         youth = adapter.youth_from_referral(session.get(Referral, ref["id"]))
     for form in ("woongroep", "crisis"):
-        y = solver.Youth(**{**{f: getattr(youth, f) for f in youth.__slots__},
-                            "acceptable_care_forms": (form,), "required_intensity": "A"})
+        y = solver.Youth(
+            **{
+                **{f: getattr(youth, f) for f in youth.__slots__},
+                "acceptable_care_forms": (form,),
+                "required_intensity": "A",
+            }
+        )
         assert solver.rank(y, patched.table, limit=10) == solver.rank(y, fresh.table, limit=10)
 
 
@@ -119,17 +121,20 @@ def test_region_weights_come_from_the_region_settings(client, world, db):
     url = f"/api/v1/referrals/{ref['id']}/options"
     default = client.get(url, headers=world.headers("coordinator")).json()
     assert default["weights"]["need"] == 0.40 and default["weights"]["profile_c_limit"] == 2
-    with db.session() as session:
+    with db.transaction() as session:
         region = session.get(Region, world.region_id)
         region.settings = {"matching_weights": {"need": 0.0, "distance": 0.6}, "profile_c_limit": 1}
         session.add(region)
     tuned = client.get(url, headers=world.headers("coordinator")).json()
     assert tuned["weights"]["distance"] == 0.6 and tuned["weights"]["profile_c_limit"] == 1
     best = tuned["options"][0]
-    expected = 0.6 * best["components"]["distance"] + 0.25 * best["components"]["intensity"] \
+    expected = (
+        0.6 * best["components"]["distance"]
+        + 0.25 * best["components"]["intensity"]
         + 0.15 * best["components"]["care_form"]
+    )
     assert abs(best["score"] - expected) < 1e-5
-    with db.session() as session:
+    with db.transaction() as session:
         region = session.get(Region, world.region_id)
         region.settings = {"matching_weights": {"afstand": 1}}
         session.add(region)

@@ -15,20 +15,39 @@ def test_concurrent_admissions_for_the_last_bed(world, settings):
     t0 = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
     headers = world.headers("key_b")
     with running_server(settings) as base_url:
-        first = [{"event_id": f"a{i}", "kind": "admission", "group_id": crisis, "at": (t0 + timedelta(hours=i))
-                  .isoformat(), "stay_reference": f"y{i}", "origin_region_code": "JZ14"} for i in range(3)]
-        assert httpx.post(f"{base_url}/api/v1/occupancy/events", json={"events": first}, headers=headers,
-                          timeout=30).json()["accepted"] == 3
+        first = [
+            {
+                "event_id": f"a{i}",
+                "kind": "admission",
+                "group_id": crisis,
+                "at": (t0 + timedelta(hours=i)).isoformat(),
+                "stay_reference": f"y{i}",
+                "origin_region_code": "JZ14",
+            }
+            for i in range(3)
+        ]
+        assert (
+            httpx.post(
+                f"{base_url}/api/v1/occupancy/events", json={"events": first}, headers=headers, timeout=30
+            ).json()["accepted"]
+            == 3
+        )
         results: list[dict] = []
         start = threading.Barrier(6)
 
         def admit(number: int) -> None:
-            event = {"event_id": f"race{number}", "kind": "admission", "group_id": crisis,
-                     "at": (t0 + timedelta(days=1)).isoformat(), "stay_reference": f"race{number}",
-                     "origin_region_code": "JZ07"}
+            event = {
+                "event_id": f"race{number}",
+                "kind": "admission",
+                "group_id": crisis,
+                "at": (t0 + timedelta(days=1)).isoformat(),
+                "stay_reference": f"race{number}",
+                "origin_region_code": "JZ07",
+            }
             start.wait()
-            response = httpx.post(f"{base_url}/api/v1/occupancy/events", json={"events": [event]}, headers=headers,
-                                  timeout=60)
+            response = httpx.post(
+                f"{base_url}/api/v1/occupancy/events", json={"events": [event]}, headers=headers, timeout=60
+            )
             results.append(response.json()["results"][0])
 
         threads = [threading.Thread(target=admit, args=(n,)) for n in range(6)]

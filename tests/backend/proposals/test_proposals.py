@@ -19,12 +19,13 @@ from tests.servers import running_server
 
 
 def _propose(client, world, referral_id: int, group_id: int):  # type: ignore[no-untyped-def]
-    return client.post(f"/api/v1/referrals/{referral_id}/proposals", json={"group_id": group_id},
-                       headers=world.headers("coordinator"))
+    return client.post(
+        f"/api/v1/referrals/{referral_id}/proposals", json={"group_id": group_id}, headers=world.headers("coordinator")
+    )
 
 
 def _event_types(db) -> list[str]:  # type: ignore[no-untyped-def]
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return [e.type for e in session.exec(select(Event).order_by(Event.seq)).all()]  # type: ignore[arg-type]
 
 
@@ -38,8 +39,10 @@ def test_accept_places_the_youth_and_takes_one_free_place(client, world, db):
     held = group_row(db, group_id)
     assert (held.free_places, held.held_places) == (2, 1)
     # the held place is no longer offered to others
-    options = client.get(f"/api/v1/referrals/{create_referral(client, world, 'TW-2')['id']}/options",
-                         headers=world.headers("coordinator")).json()["options"]
+    options = client.get(
+        f"/api/v1/referrals/{create_referral(client, world, 'TW-2')['id']}/options",
+        headers=world.headers("coordinator"),
+    ).json()["options"]
     assert next(o for o in options if o["group_id"] == group_id)["free_places"] == 1
 
     accepted = client.post(f"/api/v1/proposals/{proposal['id']}/accept", headers=world.headers("provider_a"))
@@ -47,7 +50,7 @@ def test_accept_places_the_youth_and_takes_one_free_place(client, world, db):
     assert accepted.json()["status"] == "accepted"
     group = group_row(db, group_id)
     assert (group.free_places, group.held_places) == (1, 0)
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         referral = session.get(Referral, ref["id"])
         assert referral.status == "placed" and referral.placed_group_id == group_id
         from backend.occupancy.models import OccupancyEvent
@@ -71,14 +74,15 @@ def test_decline_puts_the_youth_back_with_the_group_excluded(client, world, db):
     coordinator = client.post(url, json={"reason": "veiligheid"}, headers=world.headers("coordinator"))
     assert coordinator.status_code == 403
     assert group_row(db, group_id).held_places == 1  # the failed attempts changed nothing
-    declined = client.post(url, json={"reason": "groepsdynamiek", "text": "Twee nieuwe jongeren deze week"},
-                           headers=world.headers("key_a"))
+    declined = client.post(
+        url, json={"reason": "groepsdynamiek", "text": "Twee nieuwe jongeren deze week"}, headers=world.headers("key_a")
+    )
     assert declined.status_code == 200, declined.text
     assert declined.json()["decline_reason"] == "groepsdynamiek"
     assert declined.json()["decline_label"].startswith("Groepsdynamiek")
     group = group_row(db, group_id)
     assert (group.free_places, group.held_places) == (2, 0)
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         referral = session.get(Referral, ref["id"])
     assert referral.status == "waiting" and referral.excluded_group_ids == [group_id]
     body = client.get(f"/api/v1/referrals/{ref['id']}/options", headers=world.headers("coordinator")).json()
@@ -89,10 +93,11 @@ def test_decline_puts_the_youth_back_with_the_group_excluded(client, world, db):
 def test_unanswered_proposal_expires_and_the_youth_waits_again(client, world, db):
     ref = create_referral(client, world)
     first = _propose(client, world, ref["id"], world.groups_a[0]).json()
-    with db.session() as session:
+    with db.transaction() as session:
         row = session.get(Proposal, first["id"])
-        assert abs((row.expires_at.replace(tzinfo=None) - row.created_at.replace(tzinfo=None))
-                   - timedelta(hours=24)) < timedelta(seconds=1)  # the default 24 h
+        assert abs(
+            (row.expires_at.replace(tzinfo=None) - row.created_at.replace(tzinfo=None)) - timedelta(hours=24)
+        ) < timedelta(seconds=1)  # the default 24 h
         row.expires_at = utcnow() - timedelta(minutes=1)
         session.add(row)
     from backend.registry import PERIODIC_TASKS
@@ -101,21 +106,23 @@ def test_unanswered_proposal_expires_and_the_youth_waits_again(client, world, db
     assert expire_proposals(db) == [first["id"]]
     assert expire_proposals(db) == []  # idempotent
     assert group_row(db, world.groups_a[0]).held_places == 0
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         assert session.get(Referral, ref["id"]).status == "waiting"
     assert "proposal.expired" in _event_types(db)
 
     # lazy expiry: answering after the deadline, before the periodic task ran, is refused
     second = _propose(client, world, ref["id"], world.groups_a[1]).json()
-    with db.session() as session:
+    with db.transaction() as session:
         row = session.get(Proposal, second["id"])
         row.expires_at = utcnow() - timedelta(seconds=1)
         session.add(row)
     late = client.post(f"/api/v1/proposals/{second['id']}/accept", headers=world.headers("provider_a"))
     assert late.status_code == 409 and "verlopen" in late.json()["detail"]
     assert group_row(db, world.groups_a[1]).held_places == 0
-    assert client.get(f"/api/v1/proposals/{second['id']}",
-                      headers=world.headers("provider_a")).json()["status"] == "expired"
+    assert (
+        client.get(f"/api/v1/proposals/{second['id']}", headers=world.headers("provider_a")).json()["status"]
+        == "expired"
+    )
 
 
 def test_providers_see_only_their_own_proposals_and_never_the_reference(client, world):
@@ -130,8 +137,7 @@ def test_providers_see_only_their_own_proposals_and_never_the_reference(client, 
     assert "TW-A" not in str(mine)
     for who in ("provider_a", "key_a"):
         assert client.get(f"/api/v1/proposals/{prop_b['id']}", headers=world.headers(who)).status_code == 404
-        assert client.post(f"/api/v1/proposals/{prop_b['id']}/accept",
-                           headers=world.headers(who)).status_code == 404
+        assert client.post(f"/api/v1/proposals/{prop_b['id']}/accept", headers=world.headers(who)).status_code == 404
     assert client.get(f"/api/v1/proposals/{prop_b['id']}", headers=world.headers("key_b")).status_code == 200
     assert client.get("/api/v1/proposals", headers=world.headers("viewer")).status_code == 403
 
@@ -144,7 +150,7 @@ def test_a_place_cannot_be_proposed_twice_beyond_what_is_free(client, world, db)
     taken = _propose(client, world, two["id"], group_id)
     assert taken.status_code == 409 and "vergeven" in taken.json()["detail"]
     assert group_row(db, group_id).held_places == 1
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         assert session.get(Referral, two["id"]).status == "waiting"
     # and a proposal for an unsuitable group is refused with the reasons
     unsuitable = _propose(client, world, two["id"], world.groups_b[0])
@@ -157,10 +163,19 @@ def test_concurrent_proposals_for_the_last_place_have_one_winner(database_url, w
         headers = world.headers("coordinator")
         ids = []
         for n in range(6):
-            r = httpx.post(f"{base}/api/v1/referrals", headers=headers,
-                           json={"reference": f"TW-C{n}", "birth_year": utcnow().year - 14,
-                                 "birth_month": 1, "gender": "v", "home_municipality": "Enschede",
-                                 "care_forms": ["behandelgroep"], "required_intensity": "C"})
+            r = httpx.post(
+                f"{base}/api/v1/referrals",
+                headers=headers,
+                json={
+                    "reference": f"TW-C{n}",
+                    "birth_year": utcnow().year - 14,
+                    "birth_month": 1,
+                    "gender": "v",
+                    "home_municipality": "Enschede",
+                    "care_forms": ["behandelgroep"],
+                    "required_intensity": "C",
+                },
+            )
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
         codes: list[int] = []
@@ -168,8 +183,12 @@ def test_concurrent_proposals_for_the_last_place_have_one_winner(database_url, w
 
         def go(rid: int) -> None:
             barrier.wait()
-            resp = httpx.post(f"{base}/api/v1/referrals/{rid}/proposals", headers=headers,
-                              json={"group_id": world.groups_a[1]}, timeout=30)
+            resp = httpx.post(
+                f"{base}/api/v1/referrals/{rid}/proposals",
+                headers=headers,
+                json={"group_id": world.groups_a[1]},
+                timeout=30,
+            )
             codes.append(resp.status_code)
 
         threads = [threading.Thread(target=go, args=(rid,)) for rid in ids]
@@ -184,8 +203,11 @@ def test_withdrawing_a_proposed_referral_gives_the_held_place_back(client, world
     ref = create_referral(client, world)
     proposal = _propose(client, world, ref["id"], world.groups_a[1]).json()
     assert group_row(db, world.groups_a[1]).held_places == 1
-    gone = client.post(f"/api/v1/referrals/{ref['id']}/withdraw", json={"reason": "Elders geplaatst"},
-                       headers=world.headers("coordinator"))
+    gone = client.post(
+        f"/api/v1/referrals/{ref['id']}/withdraw",
+        json={"reason": "Elders geplaatst"},
+        headers=world.headers("coordinator"),
+    )
     assert gone.status_code == 200 and gone.json()["status"] == "withdrawn"
     assert group_row(db, world.groups_a[1]).held_places == 0
     seen = client.get(f"/api/v1/proposals/{proposal['id']}", headers=world.headers("provider_a")).json()

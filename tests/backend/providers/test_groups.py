@@ -9,7 +9,7 @@ from tests.factories import put_availability as put
 
 
 def test_list_filters_and_staleness(client, world, db):
-    with db.session() as session:
+    with db.transaction() as session:
         group = session.get(Group, world.groups_b[0])
         group.reported_at = group.reported_at - timedelta(hours=30)
         session.add(group)
@@ -21,21 +21,17 @@ def test_list_filters_and_staleness(client, world, db):
     assert by_id[world.groups_b[0]]["stale"] is True
     assert by_id[world.groups_a[0]]["stale"] is False
     assert body["stale_groups"] == 1 and body["seq"] == 0
-    crisis = client.get("/api/v1/groups", params={"care_form": "crisis"},
-                        headers=world.headers("coordinator")).json()
+    crisis = client.get("/api/v1/groups", params={"care_form": "crisis"}, headers=world.headers("coordinator")).json()
     assert [g["id"] for g in crisis] == [world.groups_b[1]]
-    almelo = client.get("/api/v1/groups",
-                        params={"municipality_id": world.municipality_ids["Almelo"]},
-                        headers=world.headers("viewer")).json()
+    almelo = client.get(
+        "/api/v1/groups", params={"municipality_id": world.municipality_ids["Almelo"]}, headers=world.headers("viewer")
+    ).json()
     assert {g["id"] for g in almelo} == set(world.groups_b)
     put(client, world, world.groups_a[1], {"free_places": 0})
-    min_free = client.get("/api/v1/groups", params={"min_free": 1},
-                          headers=world.headers("viewer")).json()
+    min_free = client.get("/api/v1/groups", params={"min_free": 1}, headers=world.headers("viewer")).json()
     assert world.groups_a[1] not in {g["id"] for g in min_free}
-    put(client, world, world.groups_a[0], {"free_places": 1, "admitting": False,
-                                           "reason": "Groepsdynamiek"})
-    admitting = client.get("/api/v1/groups", params={"admitting_only": "true"},
-                           headers=world.headers("viewer")).json()
+    put(client, world, world.groups_a[0], {"free_places": 1, "admitting": False, "reason": "Groepsdynamiek"})
+    admitting = client.get("/api/v1/groups", params={"admitting_only": "true"}, headers=world.headers("viewer")).json()
     assert world.groups_a[0] not in {g["id"] for g in admitting}
 
 

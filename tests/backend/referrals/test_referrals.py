@@ -11,7 +11,7 @@ from tests.factories import create_referral, referral_body
 
 
 def _count_referrals(db) -> int:  # type: ignore[no-untyped-def]
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         return len(session.exec(select(Referral)).all())
 
 
@@ -24,9 +24,8 @@ def test_coordinator_enters_referral_without_name_and_reads_it_back(client, worl
     assert got.status_code == 200 and got.json()["reference"] == "TW-0001"
     listed = client.get("/api/v1/referrals?status=waiting", headers=world.headers("coordinator"))
     assert [r["id"] for r in listed.json()] == [created["id"]]
-    with db.session(write=False) as session:
-        actions = [e.action for e in session.exec(select(AuditEntry).where(
-            AuditEntry.object_type == "referral")).all()]
+    with db.transaction(write=False) as session:
+        actions = [e.action for e in session.exec(select(AuditEntry).where(AuditEntry.object_type == "referral")).all()]
     assert {"referral.create", "referral.read", "referral.list"} <= set(actions)
 
 
@@ -55,21 +54,24 @@ def test_providers_and_viewers_never_see_referrals(client, world):
     for who in ("provider_a", "key_b", "viewer"):
         assert client.get(f"/api/v1/referrals/{created['id']}", headers=world.headers(who)).status_code == 403
         assert client.get("/api/v1/referrals", headers=world.headers(who)).status_code == 403
-        assert client.post("/api/v1/referrals", json=referral_body("TW-9"),
-                           headers=world.headers(who)).status_code == 403
+        assert (
+            client.post("/api/v1/referrals", json=referral_body("TW-9"), headers=world.headers(who)).status_code == 403
+        )
     assert client.get(f"/api/v1/referrals/{created['id']}").status_code == 401
 
 
 def test_home_postcode_is_resolved_and_falls_back_to_the_municipality(client, world, db):
-    with db.session() as session:
+    with db.transaction() as session:
         session.add(Postcode(pc4="7522", place="Enschede", lat=52.24, lon=6.85))
     by_postcode = create_referral(client, world, "TW-1", home_postcode="7522", home_municipality=None)
     fallback = create_referral(client, world, "TW-2", home_postcode="7999", home_municipality="Almelo")
-    unknown = client.post("/api/v1/referrals", json=referral_body("TW-3", home_postcode="7999",
-                                                                  home_municipality=None),
-                          headers=world.headers("coordinator"))
+    unknown = client.post(
+        "/api/v1/referrals",
+        json=referral_body("TW-3", home_postcode="7999", home_municipality=None),
+        headers=world.headers("coordinator"),
+    )
     assert unknown.status_code == 422 and "woongemeente" in unknown.json()["detail"]
-    with db.session(write=False) as session:
+    with db.transaction(write=False) as session:
         one = session.get(Referral, by_postcode["id"])
         two = session.get(Referral, fallback["id"])
     assert (one.home_lat, one.home_lon) == (52.24, 6.85)
@@ -79,16 +81,17 @@ def test_home_postcode_is_resolved_and_falls_back_to_the_municipality(client, wo
 def test_edit_with_if_match_and_withdraw(client, world):
     created = create_referral(client, world)
     url = f"/api/v1/referrals/{created['id']}"
-    ok = client.patch(url, json={"needs": ["autisme", "trauma"], "urgency": 5},
-                      headers={**world.headers("coordinator"), "If-Match": '"1"'})
+    ok = client.patch(
+        url,
+        json={"needs": ["autisme", "trauma"], "urgency": 5},
+        headers={**world.headers("coordinator"), "If-Match": '"1"'},
+    )
     assert ok.status_code == 200 and ok.json()["needs"] == ["autisme", "trauma"]
-    stale = client.patch(url, json={"urgency": 1},
-                         headers={**world.headers("coordinator"), "If-Match": '"1"'})
+    stale = client.patch(url, json={"urgency": 1}, headers={**world.headers("coordinator"), "If-Match": '"1"'})
     assert stale.status_code == 412 and "gewijzigd" in stale.json()["detail"]
     bad = client.patch(url, json={"reference": "X"}, headers=world.headers("coordinator"))
     assert bad.status_code == 422
-    gone = client.post(f"{url}/withdraw", json={"reason": "Terug naar huis"},
-                       headers=world.headers("coordinator"))
+    gone = client.post(f"{url}/withdraw", json={"reason": "Terug naar huis"}, headers=world.headers("coordinator"))
     assert gone.json()["status"] == "withdrawn"
     closed = client.patch(url, json={"urgency": 2}, headers=world.headers("coordinator"))
     assert closed.status_code == 409
@@ -96,7 +99,9 @@ def test_edit_with_if_match_and_withdraw(client, world):
 
 def test_siblings_must_ask_for_the_same_togetherness(client, world):
     create_referral(client, world, "TW-1", sibling_set="fam", together="group")
-    other = client.post("/api/v1/referrals", json=referral_body("TW-2", sibling_set="fam",
-                                                                together="location"),
-                        headers=world.headers("coordinator"))
+    other = client.post(
+        "/api/v1/referrals",
+        json=referral_body("TW-2", sibling_set="fam", together="location"),
+        headers=world.headers("coordinator"),
+    )
     assert other.status_code == 422 and "broer-zusgroep" in other.json()["detail"]

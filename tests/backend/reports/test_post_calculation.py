@@ -20,13 +20,18 @@ def at(day: str, hour: int = 14) -> str:
 
 
 def admit(event_id, group_id, day, ref, origin="JZ14", hour=14):
-    return {"event_id": event_id, "kind": "admission", "group_id": group_id, "at": at(day, hour),
-            "stay_reference": ref, "origin_region_code": origin}
+    return {
+        "event_id": event_id,
+        "kind": "admission",
+        "group_id": group_id,
+        "at": at(day, hour),
+        "stay_reference": ref,
+        "origin_region_code": origin,
+    }
 
 
 def discharge(event_id, group_id, day, ref, hour=10):
-    return {"event_id": event_id, "kind": "discharge", "group_id": group_id, "at": at(day, hour),
-            "stay_reference": ref}
+    return {"event_id": event_id, "kind": "discharge", "group_id": group_id, "at": at(day, hour), "stay_reference": ref}
 
 
 def send(client, world, events, who="key_b"):
@@ -47,19 +52,43 @@ def row(body, group_id):
 
 def test_hand_computed_period(client, world):
     crisis = world.groups_b[1]  # 4 places, day tariff 200, availability share 0.75 by default
-    send(client, world, [admit("a1", crisis, "2025-03-01", "own"), discharge("d1", crisis, "2025-03-06", "own"),
-                         admit("a2", crisis, "2025-03-03", "other", origin="JZ07"),
-                         discharge("d2", crisis, "2025-03-08", "other")])
+    send(
+        client,
+        world,
+        [
+            admit("a1", crisis, "2025-03-01", "own"),
+            discharge("d1", crisis, "2025-03-06", "own"),
+            admit("a2", crisis, "2025-03-03", "other", origin="JZ07"),
+            discharge("d2", crisis, "2025-03-08", "other"),
+        ],
+    )
     body = report(client, world, start="2025-03-01", end="2025-03-10")
     figures = row(body, crisis)
     # 10 nights × 4 places = 40; own youth nights 1–5 March (5), other 3–7 March (5): 10 occupied.
-    assert {k: figures[k] for k in ("available_bed_days", "occupied_bed_days", "occupied_bed_days_own_region",
-                                    "occupied_bed_days_other_regions", "empty_bed_days", "occupancy_rate",
-                                    "availability_funding", "pxq_amount", "below_50")} == {
-        "available_bed_days": 40, "occupied_bed_days": 10, "occupied_bed_days_own_region": 5,
-        "occupied_bed_days_other_regions": 5, "empty_bed_days": 30, "occupancy_rate": 0.25,
+    assert {
+        k: figures[k]
+        for k in (
+            "available_bed_days",
+            "occupied_bed_days",
+            "occupied_bed_days_own_region",
+            "occupied_bed_days_other_regions",
+            "empty_bed_days",
+            "occupancy_rate",
+            "availability_funding",
+            "pxq_amount",
+            "below_50",
+        )
+    } == {
+        "available_bed_days": 40,
+        "occupied_bed_days": 10,
+        "occupied_bed_days_own_region": 5,
+        "occupied_bed_days_other_regions": 5,
+        "empty_bed_days": 30,
+        "occupancy_rate": 0.25,
         "availability_funding": 4500.0,  # 30 × €200 × 0.75
-        "pxq_amount": 1000.0, "below_50": True}  # 5 own-region nights × €200
+        "pxq_amount": 1000.0,
+        "below_50": True,
+    }  # 5 own-region nights × €200
     # Only availability-funded groups are in the report; the woongroep and gezinshuis are not.
     assert [r["group_id"] for r in body["groups"]] == [crisis]
     assert body["providers"][0]["availability_funding"] == 4500.0 and body["total"]["groups_below_50"] == 1
@@ -73,7 +102,7 @@ def test_crisis_group_full_with_other_regions_owes_no_availability_funding(clien
     assert figures["empty_bed_days"] == 0 and figures["availability_funding"] == 0.0
     assert figures["pxq_amount"] == 0.0 and figures["occupancy_rate"] == 1.0 and figures["below_50"] is False
     # The share is a contract setting of the region.
-    with db.session() as session:
+    with db.transaction() as session:
         region = session.exec(select(Region)).one()
         region.settings = {"availability_share": 0.5}
         session.add(region)
@@ -94,18 +123,31 @@ def test_stay_across_the_year_end_and_a_leap_year(client, world):
 
 
 def test_roles_and_providers_see_their_own_groups(client, world, db):
-    with db.session() as session:
+    with db.transaction() as session:
         location = session.exec(select(Location).where(Location.provider_id == world.provider_a)).first()
-        own = add_group(session, location, name="Driemilieu Eik", care_form="driemilieu", capacity=6,
-                        weekly_roster_hours=500.0, day_tariff=480.0).id
-    assert client.get("/api/v1/post-calculation", params={"region": "JZ14", "year": 2025},
-                      headers=world.headers("crisis")).status_code == 403
+        own = add_group(
+            session,
+            location,
+            name="Driemilieu Eik",
+            care_form="driemilieu",
+            capacity=6,
+            weekly_roster_hours=500.0,
+            day_tariff=480.0,
+        ).id
+    assert (
+        client.get(
+            "/api/v1/post-calculation", params={"region": "JZ14", "year": 2025}, headers=world.headers("crisis")
+        ).status_code
+        == 403
+    )
     mine = report(client, world, who="provider_a", year=2025)
     assert [r["group_id"] for r in mine["groups"]] == [own]
-    assert [r["group_id"] for r in report(client, world, who="viewer", year=2025)["groups"]] == [
-        own, world.groups_b[1]]
-    bad = client.get("/api/v1/post-calculation", params={"region": "JZ14", "start": "2025-05-01", "end": "2025-04-01"},
-                     headers=world.headers("admin"))
+    assert [r["group_id"] for r in report(client, world, who="viewer", year=2025)["groups"]] == [own, world.groups_b[1]]
+    bad = client.get(
+        "/api/v1/post-calculation",
+        params={"region": "JZ14", "start": "2025-05-01", "end": "2025-04-01"},
+        headers=world.headers("admin"),
+    )
     assert bad.status_code == 422 and "einddatum" in bad.json()["detail"]
 
 
