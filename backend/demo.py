@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from backend.availability.service import open_places
 from backend.domain import CARE_FORMS, NEED_TAGS, intensity_index, utcnow
-from backend.providers.models import Group, Location, Provider
+from backend.providers.models import Location, Provider
 from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
 from backend.regions.twente import TWENTE_MUNICIPALITIES
@@ -296,7 +296,3 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         users_file=users_file,
         api_key=api_key,
     )
-
-
-def count_groups(session: Session) -> int:
-    return len(session.exec(select(Group.id)).all())

@@ -50,12 +50,3 @@ class EventCounter(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-
-
-class EventPublic(SQLModel):
-    seq: int
-    type: str
-    at: datetime
-    group_id: int | None
-    provider_id: int | None
-    payload: dict[str, Any]

@@ -42,11 +42,6 @@ def stop_listening(listener: LocalListener) -> None:
     _listeners.discard(listener)
 
 
-def wake_local_listeners() -> None:
-    for listener in list(_listeners):
-        listener.wake_threadsafe()
-
-
 def deliver_local(events: list[StoredEvent]) -> None:
     """Hand committed events to this process's hubs (an empty list only wakes them)."""
     for listener in list(_listeners):

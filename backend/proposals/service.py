@@ -33,7 +33,7 @@ from backend.proposals.models import (
 )
 from backend.providers.models import Group
 from backend.referrals.models import STATUS_LABELS, Referral, ReferralStatus
-from backend.referrals.service import age_on, load_referral, publish_referral_change
+from backend.referrals.service import age_on, load_referral, save_referral
 from backend.regions.models import Municipality
 
 SYSTEM = Principal(kind="system", id=0, name="plekwijzer", role="system", provider_id=None)
@@ -127,11 +127,7 @@ def create_proposal(
             code="place_taken",
         )
     referral.status = ReferralStatus.proposed
-    referral.updated_at = now
-    referral.version += 1
-    session.add(referral)
-    session.flush()
-    publish_referral_change(session=session, referral=referral, actor=actor.label, change="proposed")
+    save_referral(session=session, referral=referral, actor=actor.label, change="proposed")
     return proposal
 
 
@@ -321,11 +317,7 @@ def accept(*, session: Session, principal: Principal, proposal_id: int, stale_af
     referral.status = ReferralStatus.placed
     referral.placed_group_id = proposal.group_id
     referral.placed_at = now
-    referral.updated_at = now
-    referral.version += 1
-    session.add(referral)
-    session.flush()
-    publish_referral_change(session=session, referral=referral, actor=principal.label, change="placed")
+    save_referral(session=session, referral=referral, actor=principal.label, change="placed")
     return proposal
 
 
@@ -380,13 +372,7 @@ def _back_to_waiting(
     if exclude_group and proposal.group_id not in referral.excluded_group_ids:
         # A group that said no is not proposed again (the coordinator can undo this).
         referral.excluded_group_ids = sorted([*referral.excluded_group_ids, proposal.group_id])
-    referral.updated_at = utcnow()
-    referral.version += 1
-    session.add(referral)
-    session.flush()
-    publish_referral_change(
-        session=session, referral=referral, actor=notice.actor.label, change=notice.event_type.split(".")[-1]
-    )
+    save_referral(session=session, referral=referral, actor=notice.actor.label, change=notice.event_type.split(".")[-1])
 
 
 def withdraw_open_proposals(*, session: Session, referral: Referral, actor: Principal, stale_after_hours: float) -> int:
@@ -427,10 +413,7 @@ def withdraw_referral(
             session=session, referral=referral, actor=principal, stale_after_hours=stale_after_hours
         )
     referral.status = ReferralStatus.withdrawn
-    referral.updated_at = utcnow()
-    referral.version += 1
-    session.add(referral)
-    session.flush()
+    save_referral(session=session, referral=referral, actor=principal.label, change="withdrawn")
     audit.record(
         session=session,
         actor=principal,
@@ -439,7 +422,6 @@ def withdraw_referral(
         object_id=referral_id,
         purpose=reason,
     )
-    publish_referral_change(session=session, referral=referral, actor=principal.label, change="withdrawn")
     return referral
 
 

@@ -11,7 +11,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pydantic import field_validator
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime
 from sqlmodel import Field, SQLModel
 
@@ -26,20 +25,6 @@ class Provider(SQLModel, table=True):
     name: str = Field(max_length=200)
     agb_code: str = Field(unique=True, max_length=8)  # Vektis AGB code: 8 digits
     phone_24h: str | None = Field(default=None, max_length=30)
-
-
-class ProviderCreate(SQLModel):
-    region_id: int
-    name: str = Field(min_length=2, max_length=200)
-    agb_code: str
-    phone_24h: str | None = None
-
-    @field_validator("agb_code")
-    @classmethod
-    def _agb(cls, value: str) -> str:
-        if not AGB_PATTERN.match(value):
-            raise ValueError("AGB-code moet uit precies 8 cijfers bestaan")
-        return value
 
 
 class ProviderPublic(SQLModel):

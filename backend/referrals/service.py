@@ -139,6 +139,15 @@ def _check_age(referral: Referral) -> None:
         )
 
 
+def save_referral(*, session: Session, referral: Referral, actor: str | None, change: str) -> None:
+    """Store a change of a referral (a new version) and announce it on the live feed."""
+    referral.updated_at = utcnow()
+    referral.version += 1
+    session.add(referral)
+    session.flush()
+    publish_referral_change(session=session, referral=referral, actor=actor, change=change)
+
+
 def publish_referral_change(*, session: Session, referral: Referral, actor: str | None, change: str) -> None:
     # No reference and no profile on the feed: only coordinators watch it, and they read the
     # referral itself (audited) when they need more.
@@ -309,10 +318,7 @@ def update_referral(
     _check_age(referral)
     _check_secure(referral)
     _check_sibling_mode(session, referral)
-    referral.updated_at = utcnow()
-    referral.version += 1
-    session.add(referral)
-    session.flush()
+    save_referral(session=session, referral=referral, actor=principal.label, change="updated")
     audit.record(
         session=session,
         actor=principal,
@@ -322,7 +328,6 @@ def update_referral(
         purpose="verwijzing bijgewerkt",
         detail={"fields": sorted(data.model_dump(exclude_unset=True)), "before": _jsonable(before)},
     )
-    publish_referral_change(session=session, referral=referral, actor=principal.label, change="updated")
     return referral
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete
 
 from backend.errors import RuleViolation
-from backend.regions.models import Municipality, Postcode
+from backend.regions.models import Postcode
 
 ADDRESS_KINDS = {"Adres", "Adres + Postbus"}
 
@@ -60,7 +60,3 @@ def resolve_postcode(*, session: Session, pc4: str) -> tuple[float, float]:
     if postcode is None:
         raise RuleViolation(f"Postcode {pc4} is onbekend (geen adrespostcode).", code="postcode_unknown")
     return postcode.lat, postcode.lon
-
-
-def municipality_by_name(*, session: Session, name: str) -> Municipality | None:
-    return session.exec(select(Municipality).where(Municipality.name == name)).first()

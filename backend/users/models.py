@@ -57,14 +57,6 @@ class LoginFailure(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
 
 
-class UserPublic(SQLModel):
-    id: int
-    username: str
-    role: str
-    provider_id: int | None
-    region_id: int | None
-
-
 class Token(SQLModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
