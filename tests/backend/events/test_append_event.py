@@ -40,17 +40,18 @@ def test_events_are_delivered_after_commit_without_those_of_rolled_back_savepoin
                 raise RuntimeError("the outer savepoint fails")
         except RuntimeError:
             pass
-        try:
-            with session.begin_nested():
+        with session.begin_nested():
+            try:
                 with session.begin_nested():
                     append_event(session=session, type="undone.only.inner", payload={})
                     raise RuntimeError("only the inner savepoint fails")
-        except RuntimeError:
-            pass
-        last = append_event(session=session, type="kept.3", payload={})
+            except RuntimeError:
+                pass
+            append_event(session=session, type="kept.3", payload={})
+        last = append_event(session=session, type="kept.4", payload={})
         assert listener.received == []  # nothing before the commit
-    assert listener.received == ["kept.1", "kept.2", "kept.3"]
-    assert last.seq == 3  # the rolled-back numbers were given back: the sequence has no gaps
+    assert listener.received == ["kept.1", "kept.2", "kept.3", "kept.4"]
+    assert last.seq == 4  # the rolled-back numbers were given back: the sequence has no gaps
 
 
 def test_a_rolled_back_transaction_delivers_nothing(db, listener):
