@@ -67,7 +67,13 @@ def _fresh_world(database_url, db, settings):  # type: ignore[no-untyped-def]
     return world
 
 
+# A fixed seed: with derandomize alone Hypothesis seeds from the digest of the machine's source
+# text, so a reformat of this file changed which paths the run went through.
+SEED = int(os.environ.get("PLACES_MACHINE_SEED", "3"))
+
+
 def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-untyped-def]
+    @hypothesis.seed(SEED)
     class PlacesMachine(RuleBasedStateMachine):
         holds = Bundle("holds")
         proposals = Bundle("proposals")
@@ -428,5 +434,5 @@ def test_places_state_machine(client, db, settings, database_url):  # type: igno
         "admissions",
         "discharges",
     ):
-        assert stats[kind] >= 1, dict(stats)
-    print(dict(stats))
+        assert stats[kind] >= 1, (kind, sorted(stats.items()))
+    print(sorted(stats.items()))
