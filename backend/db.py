@@ -121,13 +121,13 @@ class Database:
         an ordinary writing transaction.
         """
         kind: type[Session] = WriteSession if write else ReadSession
-        bind: Engine = self.engine
-        if write:
-            bind = self._autocommit_engine if single_statement and not self.is_sqlite else self._write_engine
+        autocommit = write and single_statement and not self.is_sqlite
+        bind: Engine = self._autocommit_engine if autocommit else self._write_engine if write else self.engine
         with kind(bind, expire_on_commit=False) as s:
             try:
                 yield s
-                s.commit()
+                if not autocommit:  # (each statement committed itself: nothing to send)
+                    s.commit()
             except BaseException:
                 s.rollback()
                 raise

@@ -150,9 +150,10 @@ def _announce(session: Session, row: Any, notice: Notice, *, stale_after_hours: 
         detail={**notice.detail, "seq": seq},
     )
     # An ORM copy of the group in this session must not show the old places.
-    cached = session.identity_map.get(session.identity_key(Group, row["id"]))
-    if cached is not None:
-        session.expire(cached)
+    if session.identity_map:  # (empty on the busiest path, the report)
+        cached = session.identity_map.get(session.identity_key(Group, row["id"]))
+        if cached is not None:
+            session.expire(cached)
     return PlaceChange(group=public, seq=seq, version=row["version"])
 
 

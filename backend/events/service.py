@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlalchemy import text
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, func, select
 
@@ -121,11 +122,11 @@ def deliver_after_commit(session: Session, event: StoredEvent) -> None:
     if pending is None:
         pending = session.info["_live_events"] = []
         on_commit(session, lambda: deliver_local([e for e, _ in session.info.pop("_live_events", pending)]))
-        if not sa_event.contains(session, "after_soft_rollback", _drop_rolled_back):
-            sa_event.listen(session, "after_soft_rollback", _drop_rolled_back)
     pending.append((event, session.get_nested_transaction()))
 
 
+# Listens on the Session class, once: a listener per session object costs every session more.
+@sa_event.listens_for(OrmSession, "after_soft_rollback")
 def _drop_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
     pending = session.info.get("_live_events")
     if not pending:
