@@ -18,6 +18,7 @@ from backend.providers.models import Location, Provider
 from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
 from backend.regions.twente import TWENTE_MUNICIPALITIES
+from backend.register.models import FAMILY_HOME_LEVELS
 from backend.registry import DEMO_LOADERS
 from backend.users.service import create_api_key, create_user
 
@@ -35,6 +36,7 @@ TYPICAL_HOURS = {
     "ouder_kind": (3.0, 5.0),
     "deeltijd": (2.0, 4.0),
     "crisis": (6.0, 9.0),
+    "crisispleegzorg": (0.3, 0.9),
 }
 CAPACITY = {
     "pleegzorg": (1, 3),
@@ -49,6 +51,7 @@ CAPACITY = {
     "ouder_kind": (3, 6),
     "deeltijd": (4, 8),
     "crisis": (3, 8),
+    "crisispleegzorg": (1, 3),
 }
 AGE_RANGE = {
     "kamertraining": (16, 21),
@@ -71,6 +74,7 @@ DAY_TARIFF = {
     "ouder_kind": 210.0,
     "deeltijd": 160.0,
     "crisis": 380.0,
+    "crisispleegzorg": 54.77,  # P×Q, 2024 price level (seed 000)
 }
 PROVIDER_WORDS = [
     "De Linde",
@@ -187,7 +191,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         session.add(provider)
     session.flush()
 
-    regular_forms = [form for form in CARE_FORMS if form != "crisis"]
+    regular_forms = [form for form, info in CARE_FORMS.items() if info.segment != "crisis"]
     tags = list(NEED_TAGS)
     now = utcnow()
     group_count = 0
@@ -197,6 +201,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         for _ in range(n_locations):
             municipality = rng.choice(municipalities)
             location = Location(
+                code=f"L{len(locations) + 1}",
                 provider_id=provider.id,  # type: ignore[arg-type]
                 municipality_id=municipality.id,  # type: ignore[arg-type]
                 name=f"{provider.name.removeprefix('Stichting ')} {municipality.name}",
@@ -210,18 +215,21 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         n_groups = 2 if crisis else 5
         for g in range(n_groups):
             # Cycle through the care forms so that every one is present.
-            form = "crisis" if crisis else regular_forms[(index * n_groups + g) % len(regular_forms)]
+            if crisis:
+                form = "crisispleegzorg" if g == 1 else "crisis"
+            else:
+                form = regular_forms[(index * n_groups + g) % len(regular_forms)]
             capacity = rng.randint(*CAPACITY[form])
             low, high = TYPICAL_HOURS[form]
             hours = rng.uniform(low, high)
-            norm = 1.0 if form == "crisis" else 0.95
+            norm = 1.0 if CARE_FORMS[form].segment == "crisis" else 0.95
             roster = round(hours * capacity * norm * 7, 1)
             age_min, age_max = AGE_RANGE.get(form, (rng.choice([6, 8, 12]), rng.choice([17, 18])))
-            if crisis and g == 1:
+            if form == "crisispleegzorg":
                 name = f"Crisispleeggezin {GROUP_WORDS[(index + g) % len(GROUP_WORDS)]}"
             else:
                 name = f"{CARE_FORMS[form][0].split(' /')[0]} {GROUP_WORDS[(index * 3 + g) % len(GROUP_WORDS)]}"
-            risk = "ABC" if form in ("jeugdzorgplus", "crisis", "driemilieu") else rng.choice(["A", "AB", "AB", "ABC"])
+            risk = "ABC" if form in ("jeugdzorgplus", "crisis", "crisispleegzorg", "driemilieu") else rng.choice(["A", "AB", "AB", "ABC"])
             group = create_group(
                 session=session,
                 location=rng.choice(locations),
@@ -235,6 +243,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
                 risk_profiles=risk,
                 expertise=rng.sample(tags, rng.randint(1, 4)),
                 day_tariff=DAY_TARIFF[form],
+                level=FAMILY_HOME_LEVELS[index % len(FAMILY_HOME_LEVELS)] if form == "gezinshuis" else None,
                 free_places=rng.randint(0, min(2, capacity)),
             )
             # Some groups report every day, some have not reported for a while (stale).

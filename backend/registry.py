@@ -26,6 +26,8 @@ from backend.providers.routes import router as providers_router
 from backend.referrals.demo import load_referral_demo
 from backend.referrals.routes import router as referrals_router
 from backend.regions.routes import router as regions_router
+from backend.register.routes import router as register_router
+from backend.register.service import sync_current_terms
 from backend.reports.routes import router as reports_router
 from backend.tasks import PeriodicTask
 from backend.users.routes import router as users_router
@@ -35,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     users_router,
     regions_router,
     providers_router,
+    register_router,
     availability_router,
     live_router,
     audit_router,
@@ -53,6 +56,8 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("crisis.expire_holds", 15.0, expire_holds),
     # A proposal not answered in time frees its place for the next youth.
     PeriodicTask("expire_proposals", 60.0, expire_proposals),
+    # A contract version whose first day has come moves its group's places and tariff.
+    PeriodicTask("register.sync_current_terms", 3600.0, sync_current_terms),
 ]
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.

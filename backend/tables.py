@@ -12,13 +12,17 @@ from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
+from backend.register.models import ContractTerm, Tariff
+from backend.reports.models import FinalisedPostCalculation
 from backend.users.models import ApiKey, LoginFailure, User
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "ContractTerm",
     "Event",
     "EventCounter",
+    "FinalisedPostCalculation",
     "Group",
     "Hold",
     "IdempotencyRecord",
@@ -35,5 +39,6 @@ __all__ = [
     "Provider",
     "Referral",
     "Region",
+    "Tariff",
     "User",
 ]

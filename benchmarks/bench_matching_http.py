@@ -88,6 +88,7 @@ def fill(url: str, n_groups: int, seed: int = 7) -> str:
             m = rng.choice(muns)
             locations.append(
                 Location(
+                    code=f"L{m.id}",
                     provider_id=p.id,
                     municipality_id=m.id,
                     name=f"Locatie {p.id}",

@@ -64,6 +64,7 @@ def make_world(db: Database, n_groups: int) -> tuple[list[tuple[int, int, int]],
             session.add(provider)
             session.flush()
             location = Location(
+                code=f"L{p}",
                 provider_id=provider.id,
                 municipality_id=town.id,
                 name=f"Locatie {p}",

@@ -89,6 +89,7 @@ def _seed(database_url: str, *, seed: int, providers: int, groups_per_provider: 
                 session.flush()
                 municipality, lat, lon = rng.choice(municipalities)
                 location = Location(
+                    code=f"L{municipality.id}",
                     provider_id=provider.id,
                     municipality_id=municipality.id,
                     name=f"Bench {p + 1} {municipality.name}",
@@ -110,6 +111,7 @@ def _seed(database_url: str, *, seed: int, providers: int, groups_per_provider: 
                         age_max=18,
                         weekly_roster_hours=hours,
                         free_places=rng.randint(0, 2),
+                        level="middel" if care_form == "gezinshuis" else None,
                     )
                     world.group_ids.append(group.id)  # type: ignore[arg-type]
                     world.capacities[group.id] = capacity  # type: ignore[index]

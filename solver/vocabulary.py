@@ -34,6 +34,8 @@ CARE_FORMS: dict[str, CareForm] = {
     "ouder_kind": CareForm("Ouder-kindhuis", "wonen", "L"),
     "deeltijd": CareForm("Deeltijdverblijf / logeren", "verblijf", "L"),
     "crisis": CareForm("Crisisverblijf", "crisis", "L"),
+    # Crisis foster care: its own care form, paid P×Q only, never availability-funded (seed 000).
+    "crisispleegzorg": CareForm("Crisispleegzorg", "crisis", "L"),
 }
 #: Secure care: only with a court authorisation (machtiging gesloten jeugdhulp).
 SECURE_CARE_FORM = "jeugdzorgplus"

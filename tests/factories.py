@@ -114,6 +114,7 @@ def build_world(db: Database, settings: Settings) -> World:
         session.add_all([provider_a, provider_b])
         session.flush()
         loc_a = Location(
+            code="ENS",
             provider_id=provider_a.id,
             municipality_id=enschede.id,
             name="De Linde Enschede",
@@ -122,6 +123,7 @@ def build_world(db: Database, settings: Settings) -> World:
             lon=6.89,
         )
         loc_b = Location(
+            code="ALM",
             provider_id=provider_b.id,
             municipality_id=almelo.id,
             name="Het Anker Almelo",
@@ -149,6 +151,7 @@ def build_world(db: Database, settings: Settings) -> World:
                 loc_b,
                 name="Gezinshuis Beuk",
                 care_form="gezinshuis",
+                level="middel",
                 capacity=5,
                 weekly_roster_hours=60.0,
                 free_places=1,

@@ -93,12 +93,14 @@ def open_places(
     admitting: bool = True,
     reason: str | None = None,
     reported_at: datetime | None = None,
+    reported: bool = True,
 ) -> None:
-    """The places of a group that is being created (not yet stored: no event, no audit)."""
+    """The places of a group that is being created (not yet stored: no event, no audit).
+    ``reported=False``: a group from the register that its provider has not reported on yet."""
     group.free_places = free_places
     group.admitting = admitting
     group.not_admitting_reason = None if admitting else (reason or "Onbekend")
-    group.reported_at = reported_at or utcnow()
+    group.reported_at = (reported_at or utcnow()) if reported else None
 
 
 # --- the write every operation shares --------------------------------------------------------

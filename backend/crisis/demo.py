@@ -73,6 +73,7 @@ def load_crisis_demo(*, session: Session, rng: random.Random, region: Region, **
             session.add(municipality)
             session.flush()
             location = Location(
+                code=f"C{town}",
                 provider_id=provider.id,  # type: ignore[arg-type]
                 municipality_id=municipality.id,  # type: ignore[arg-type]
                 name=f"Crisisopvang {town}",

@@ -24,7 +24,7 @@ from sqlmodel import Field, SQLModel
 
 from backend.domain import NEED_TAGS
 
-CRISIS_CARE_FORMS = ("crisis",)
+CRISIS_CARE_FORMS = ("crisis", "crisispleegzorg")
 SECURE_CRISIS_CARE_FORMS = ("jeugdzorgplus",)
 CRISIS_CAPABLE_CARE_FORMS = CRISIS_CARE_FORMS + SECURE_CRISIS_CARE_FORMS
 

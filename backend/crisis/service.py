@@ -72,11 +72,11 @@ _R = Region.__table__  # type: ignore[attr-defined]
 
 
 def place_kind(care_form: str, name: str) -> str:
-    # There is no separate care form for crisis foster care (DOMAIN.md: "crisis" includes
-    # crisispleegzorg); the group's name says it, as in the demo ("Crisispleeggezin ...").
     if care_form in SECURE_CRISIS_CARE_FORMS:
         return "jeugdzorgplus"
-    return "crisispleeggezin" if "pleeg" in name.lower() else "crisisgroep"
+    # Crisis foster care is its own care form; groups registered before it existed still carry
+    # "crisis" with the word in their name.
+    return "crisispleeggezin" if care_form == "crisispleegzorg" or "pleeg" in name.lower() else "crisisgroep"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -7,7 +7,7 @@ re-assessment row is opened and an event appended; an admin or coordinator decid
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import ConfigDict, field_validator
 from sqlalchemy import Column, DateTime
@@ -32,6 +32,9 @@ class IntensityReassessment(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     decided_by: str | None = Field(default=None, max_length=120)
     note: str | None = Field(default=None, max_length=500)
+    # From this date the approved intensity is funded (and moves the tariff with it); by default
+    # the day of the decision.
+    valid_from: date | None = None
 
 
 class IntensityQuestion(SQLModel):

@@ -65,7 +65,7 @@ def calculate(
 ) -> IntensityAnswer:
     if care_form is not None and care_form not in CARE_FORMS:
         raise RuleViolation(f"Onbekende zorgvorm '{care_form}'.", code="care_form_unknown")
-    crisis = (care_form == "crisis") if is_crisis is None else is_crisis
+    crisis = (care_form is not None and CARE_FORMS[care_form].segment == "crisis") if is_crisis is None else is_crisis
     norm = occupancy_norm or (CRISIS_OCCUPANCY_NORM if crisis else ORDINARY_OCCUPANCY_NORM)
     table = bands or DEFAULT_INTENSITY_BANDS
     hours = hours_per_child_per_day(weekly_roster_hours=weekly_roster_hours, places=places, occupancy_norm=norm)
@@ -161,6 +161,56 @@ def group_intensity(*, session: Session, principal: Principal, group_id: int) ->
     )
 
 
+def open_band_reassessment(
+    session: Session, *, actor: Principal, group: Group, capacity: int, roster: float, letter: str
+) -> IntensityReassessment | None:
+    """A new staffing situation replaces an open re-assessment; when it falls in another band
+    than the funded intensity, a new re-assessment is opened (with an event). The caller writes
+    the group's new places and hours."""
+    assert group.id is not None
+    previous = open_reassessment(session, group.id)
+    if previous is not None:
+        # The situation it described no longer holds; the new one replaces it.
+        previous.status = "superseded"
+        previous.decided_at = utcnow()
+        previous.decided_by = actor.label
+        session.add(previous)
+    if letter == group.intensity:
+        session.flush()
+        return None
+    hours = hours_per_child_per_day(weekly_roster_hours=roster, places=capacity, occupancy_norm=group.occupancy_norm)
+    reassessment = IntensityReassessment(
+        group_id=group.id,
+        created_at=utcnow(),
+        created_by=actor.label,
+        capacity_before=group.capacity,
+        capacity_after=capacity,
+        roster_hours_before=group.weekly_roster_hours,
+        roster_hours_after=roster,
+        hours_per_child_per_day=round(hours, 4),
+        intensity_before=group.intensity,
+        intensity_after=letter,
+    )
+    session.add(reassessment)
+    session.flush()
+    append_event(
+        session=session,
+        type=REASSESSMENT_REQUIRED,
+        group_id=group.id,
+        provider_id=group.provider_id,
+        region_id=group.region_id,
+        actor=actor.label,
+        payload={
+            "group_id": group.id,
+            "reassessment_id": reassessment.id,
+            "intensity_before": reassessment.intensity_before,
+            "intensity_after": reassessment.intensity_after,
+            "hours_per_child_per_day": round(hours, 2),
+        },
+    )
+    return reassessment
+
+
 def update_staffing(
     *, session: Session, principal: Principal, group_id: int, update: StaffingUpdate, stale_after_hours: float
 ) -> tuple[Group, IntensityReassessment | None]:
@@ -190,28 +240,9 @@ def update_staffing(
             code="intensity_above_maximum",
         )
     before = {"capacity": group.capacity, "weekly_roster_hours": group.weekly_roster_hours}
-    previous = open_reassessment(session, group_id)
-    reassessment: IntensityReassessment | None = None
-    if previous is not None:
-        # The situation it described no longer holds; the new one replaces it.
-        previous.status = "superseded"
-        previous.decided_at = utcnow()
-        previous.decided_by = principal.label
-        session.add(previous)
-    if letter != group.intensity:
-        reassessment = IntensityReassessment(
-            group_id=group_id,
-            created_at=utcnow(),
-            created_by=principal.label,
-            capacity_before=group.capacity,
-            capacity_after=capacity,
-            roster_hours_before=group.weekly_roster_hours,
-            roster_hours_after=roster,
-            hours_per_child_per_day=round(hours, 4),
-            intensity_before=group.intensity,
-            intensity_after=letter,
-        )
-        session.add(reassessment)
+    reassessment = open_band_reassessment(
+        session, actor=principal, group=group, capacity=capacity, roster=roster, letter=letter
+    )
     session.flush()
     places.change_group(
         session=session,
@@ -233,22 +264,6 @@ def update_staffing(
             extra={"before": before},
         ),
     )
-    if reassessment is not None:
-        append_event(
-            session=session,
-            type=REASSESSMENT_REQUIRED,
-            group_id=group.id,
-            provider_id=group.provider_id,
-            region_id=group.region_id,
-            actor=principal.label,
-            payload={
-                "group_id": group.id,
-                "reassessment_id": reassessment.id,
-                "intensity_before": reassessment.intensity_before,
-                "intensity_after": reassessment.intensity_after,
-                "hours_per_child_per_day": round(hours, 2),
-            },
-        )
     return group, reassessment
 
 

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 AGB_PATTERN = re.compile(r"^\d{8}$")
@@ -25,6 +25,10 @@ class Provider(SQLModel, table=True):
     name: str = Field(max_length=200)
     agb_code: str = Field(unique=True, max_length=8)  # Vektis AGB code: 8 digits
     phone_24h: str | None = Field(default=None, max_length=30)
+    contact_email: str | None = Field(default=None, max_length=200)
+    # Nothing in the register is deleted: a provider that stops gets an end date (inclusive).
+    active_from: date | None = None
+    active_to: date | None = None
 
 
 class ProviderPublic(SQLModel):
@@ -33,13 +37,18 @@ class ProviderPublic(SQLModel):
     name: str
     agb_code: str
     phone_24h: str | None
+    contact_email: str | None = None
+    active_from: date | None = None
+    active_to: date | None = None
 
 
 class Location(SQLModel, table=True):
     __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("provider_id", "code", name="uq_locations_provider_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
     provider_id: int = Field(foreign_key="providers.id", index=True)
+    code: str = Field(max_length=40)  # the provider's own code: the stable key of the register
     municipality_id: int = Field(foreign_key="municipalities.id", index=True)
     name: str = Field(max_length=200)
     postcode: str = Field(max_length=4)
@@ -52,6 +61,9 @@ class Group(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("free_places >= 0 AND free_places <= capacity", name="ck_groups_free_places"),
         CheckConstraint("held_places >= 0 AND held_places <= free_places", name="ck_groups_held_places"),
+        UniqueConstraint("provider_id", "code", name="uq_groups_provider_code"),
+        # The crisis search's first filter: care form, then a box around the youth.
+        Index("ix_groups_care_form_lat_lon", "care_form", "lat", "lon"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -63,8 +75,12 @@ class Group(SQLModel, table=True):
     lat: float
     lon: float
 
+    code: str = Field(max_length=40)  # the provider's own code: the stable key of the register
     name: str = Field(max_length=200)
     care_form: str = Field(index=True, max_length=20)
+    # Family homes are outside the A–S model: their own level (licht, middel, zwaar).
+    level: str | None = Field(default=None, max_length=10)
+    # The contracted places valid today (the dated versions are in contract_terms).
     capacity: int
     age_min: int
     age_max: int
@@ -78,6 +94,9 @@ class Group(SQLModel, table=True):
     is_crisis: bool = Field(default=False, index=True)
     availability_funded: bool = False
     day_tariff: float = 0.0
+    # Active period (inclusive); a group that stops gets an end date and keeps its history.
+    active_from: date | None = None
+    active_to: date | None = None
 
     # Availability, as last reported.
     free_places: int = 0
@@ -100,8 +119,10 @@ class GroupPublic(SQLModel):
     location_id: int
     municipality_id: int
     region_id: int
+    code: str
     name: str
     care_form: str
+    level: str | None
     capacity: int
     age_min: int
     age_max: int
@@ -127,6 +148,8 @@ class GroupPublic(SQLModel):
     reported_at: datetime | None
     stale: bool
     version: int
+    active_from: date | None
+    active_to: date | None
     provider_name: str | None = None
     municipality_name: str | None = None
 
@@ -159,10 +182,13 @@ PUBLIC_FIELDS: dict[str, tuple[Any, str]] = {
         "GREATEST(0,{row}.free_places-{row}.held_places)",
     ),
     "reason": (lambda row, stale: row["not_admitting_reason"], "{row}.not_admitting_reason"),
-    "expected_free_date": (
-        lambda row, stale: None if row["expected_free_date"] is None else row["expected_free_date"].isoformat(),
-        "{row}.expected_free_date",
-    ),
+    **{
+        name: (
+            lambda row, stale, name=name: None if row[name] is None else row[name].isoformat(),
+            f"{{row}}.{name}",
+        )
+        for name in ("expected_free_date", "active_from", "active_to")
+    },
     "expertise": (lambda row, stale: list(row["expertise"]), "{row}.expertise"),
     "reported_at": (
         lambda row, stale: None if row["reported_at"] is None else json_datetime(row["reported_at"]),

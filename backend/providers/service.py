@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -20,10 +21,13 @@ from backend.domain import (
     hours_per_child_per_day,
     intensity_index,
     intensity_letter,
+    utcnow,
 )
 from backend.errors import NotFound, RuleViolation
 from backend.providers.models import Group, GroupPublic, Location, Provider, group_public_json
 from backend.regions.models import Municipality, Region
+from backend.register.models import FAMILY_HOME_LEVELS
+from backend.register.terms import NEVER_AVAILABILITY_FUNDED, first_term
 from backend.users.models import Role
 
 
@@ -59,10 +63,19 @@ def create_group(
     availability_funded: bool | None = None,
     free_places: int = 0,
     admitting: bool = True,
+    code: str | None = None,
+    level: str | None = None,
+    active_from: date | None = None,
+    created_by: str = "plekwijzer",
 ) -> Group:
-    """Create a group; its stay intensity is derived from roster hours, places and norm."""
+    """Create a group with its first contract term (from ``active_from``, default today); its
+    stay intensity is derived from roster hours, places and norm."""
     if care_form not in CARE_FORMS:
         raise RuleViolation(f"Onbekende zorgvorm '{care_form}'.")
+    if availability_funded and care_form in NEVER_AVAILABILITY_FUNDED:
+        raise RuleViolation("Crisispleegzorg wordt alleen per dag betaald (P×Q), nooit met beschikbaarheid.")
+    if care_form == "gezinshuis" and level not in FAMILY_HOME_LEVELS:
+        raise RuleViolation("Een gezinshuis heeft een niveau: licht, middel of zwaar.")
     if capacity < 1 or not 0 <= free_places <= capacity:
         raise RuleViolation("Capaciteit moet minstens 1 zijn en vrije plaatsen tussen 0 en de capaciteit.")
     if not 0 <= age_min <= age_max <= 27:
@@ -74,7 +87,7 @@ def create_group(
     unknown = [tag for tag in expertise if tag not in NEED_TAGS]
     if unknown:
         raise RuleViolation(f"Onbekende expertise: {', '.join(unknown)}.")
-    is_crisis = care_form == "crisis"
+    is_crisis = CARE_FORMS[care_form].segment == "crisis"
     norm = occupancy_norm or (CRISIS_OCCUPANCY_NORM if is_crisis else ORDINARY_OCCUPANCY_NORM)
     assert location.id is not None  # a stored location
     provider = session.get(Provider, location.provider_id)
@@ -89,7 +102,15 @@ def create_group(
             f"Met deze roosteruren komt de groep op intensiteit {intensity}, boven het maximum "
             f"{max_intensity} van de zorgvorm {CARE_FORMS[care_form][0]}."
         )
+    if code is None:
+        # A provider's own codes are the register's keys; a group made outside the register
+        # import gets the next free "G<n>".
+        taken = set(session.exec(select(Group.code).where(Group.provider_id == location.provider_id)).all())
+        code = next(f"G{n}" for n in range(1, len(taken) + 2) if f"G{n}" not in taken)
     group = Group(
+        code=code,
+        level=level if care_form == "gezinshuis" else None,
+        active_from=active_from or utcnow().date(),
         provider_id=location.provider_id,
         location_id=location.id,
         region_id=provider.region_id,
@@ -116,6 +137,9 @@ def create_group(
     )
     open_places(group, free_places=free_places, admitting=admitting)
     session.add(group)
+    session.flush()
+    assert group.active_from is not None
+    session.add(first_term(group, valid_from=group.active_from, actor_label=created_by))
     session.flush()
     return group
 

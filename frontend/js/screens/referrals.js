@@ -126,7 +126,7 @@ async function referralForm(section, { onCreated }) {
       wrap("home_municipality", "of woongemeente", el("select", {}, el("option", { value: "" }, "Kies"),
         places.map((m) => el("option", { value: m.name }, m.name))))),
     group("care_forms", "Zorgvorm (één of meer, in volgorde van voorkeur)",
-      Object.entries(vocab.care_forms).filter(([c]) => c !== "crisis").map(([code, label]) => checkbox("care_forms", code, label))),
+      Object.entries(vocab.care_forms).filter(([c]) => c !== "crisis" && c !== "crisispleegzorg").map(([code, label]) => checkbox("care_forms", code, label))),
     el("div", { class: "form-row" },
       wrap("required_intensity", "Benodigde verblijfsintensiteit", el("select", {}, el("option", { value: "" }, "Kies"),
         vocab.intensities.map((i) => el("option", { value: i }, i)))),

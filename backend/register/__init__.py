@@ -1,0 +1,1 @@
+"""The region's contract register: dated contract terms, the tariff table, import and export."""

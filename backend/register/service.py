@@ -1,0 +1,477 @@
+"""The contract register: contract terms as dated versions, the region's tariff table, and the
+group's mirror of the term valid today.
+
+A group row carries ``capacity``, ``day_tariff`` and ``availability_funded`` of the term valid
+today, because live availability, matching and crisis search read them on every request. The
+terms themselves are the truth for any other day (the post-calculation reads them night by
+night); ``sync_current_terms`` moves the mirror when a dated version becomes valid.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from backend.audit import service as audit
+from backend.auth import Principal
+from backend.availability import service as places
+from backend.availability.service import Notice
+from backend.db import Database
+from backend.domain import GENDER_POLICIES, NEED_TAGS, intensity_index, utcnow
+from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
+from backend.events.service import append_event
+from backend.intensity.service import open_band_reassessment
+from backend.providers.models import Group
+from backend.providers.service import derive_intensity, get_group_for, region_bands
+from backend.regions.models import Region
+from backend.register.models import (
+    TERM_APPROVED,
+    TERM_REJECTED,
+    TERM_REQUESTED,
+    ContractTerm,
+    ContractTermCreate,
+    GroupProfileUpdate,
+    PlacesRequest,
+    Tariff,
+    TermDecision,
+)
+from backend.register.terms import NEVER_AVAILABILITY_FUNDED, OWN_NORM_CARE_FORMS, valid_on
+from backend.users.models import Role
+
+TERM_CHANGED = "register.contract_term"
+PROFILE_CHANGED = "group.profile_changed"
+SYSTEM = Principal(kind="system", id=0, name="contractregister", role="system", provider_id=None)
+
+
+def check_term(
+    *,
+    care_form: str,
+    contracted_places: int,
+    availability_funded: bool,
+    availability_share: float | None,
+    day_tariff: float | None,
+    valid_from: date,
+    valid_to: date | None,
+    family_home_max: int,
+) -> list[tuple[str, str]]:
+    """The rules of one contract term, as (field, Dutch message) pairs; empty when it is valid."""
+    problems: list[tuple[str, str]] = []
+    if contracted_places < 1:
+        problems.append(("contracted_places", "het aantal gecontracteerde plaatsen moet minstens 1 zijn"))
+    if care_form == "gezinshuis" and contracted_places > family_home_max:
+        problems.append(
+            (
+                "contracted_places",
+                f"een gezinshuis heeft hoogstens {family_home_max} kinderen, niet {contracted_places}",
+            )
+        )
+    if availability_funded and care_form in NEVER_AVAILABILITY_FUNDED:
+        problems.append(
+            ("availability_funded", "crisispleegzorg wordt alleen per dag betaald (P×Q), nooit met beschikbaarheid")
+        )
+    if availability_share is not None and not 0 <= availability_share <= 1:
+        problems.append(("availability_share", "het beschikbaarheidsdeel moet tussen 0 en 1 liggen, bijvoorbeeld 0.75"))
+    if day_tariff is not None and day_tariff < 0:
+        problems.append(("day_tariff", "het dagtarief mag niet negatief zijn"))
+    if valid_to is not None and valid_to < valid_from:
+        problems.append(("valid_to", "'geldig tot' ligt vóór 'geldig vanaf'"))
+    return problems
+
+
+def family_home_max(settings: dict[str, Any] | None) -> int:
+    return int((settings or {}).get("family_home_max_children", 6))
+
+
+def terms_of(session: Session, group_ids: list[int], *, status: str | None = TERM_APPROVED) -> dict[int, list[ContractTerm]]:
+    if not group_ids:
+        return {}
+    query = select(ContractTerm).where(col(ContractTerm.group_id).in_(group_ids))
+    if status is not None:
+        query = query.where(ContractTerm.status == status)
+    out: dict[int, list[ContractTerm]] = {gid: [] for gid in group_ids}
+    for term in session.exec(query.order_by(col(ContractTerm.valid_from))).all():
+        out[term.group_id].append(term)
+    return out
+
+
+def tariffs_of(session: Session, region_id: int) -> list[Tariff]:
+    return list(session.exec(select(Tariff).where(Tariff.region_id == region_id)).all())
+
+
+def mirror_term(terms: list[ContractTerm], day: date) -> ContractTerm | None:
+    """The term a group shows today: the one valid today, else the next to start, else the
+    last one that ended (a group before or after its contract keeps its last known places)."""
+    current = valid_on(terms, day)
+    if current is not None:
+        return current
+    future = [t for t in terms if t.valid_from > day]
+    if future:
+        return min(future, key=lambda t: t.valid_from)
+    return max(terms, key=lambda t: t.valid_from) if terms else None
+
+
+def insert_version(session: Session, term: ContractTerm) -> None:
+    """Store an approved version: an open-ended version before it ends the day before it
+    starts, and an open end of its own stops before the next version."""
+    others = [
+        t
+        for t in session.exec(
+            select(ContractTerm).where(ContractTerm.group_id == term.group_id, ContractTerm.status == TERM_APPROVED)
+        ).all()
+        if t.id != term.id
+    ]
+    for other in others:
+        if other.valid_from == term.valid_from:
+            raise RuleViolation(
+                f"Er is al een contractversie vanaf {term.valid_from.isoformat()}; wijzig die.",
+                code="contract_term_exists",
+            )
+        if other.valid_from < term.valid_from and (other.valid_to is None or other.valid_to >= term.valid_from):
+            other.valid_to = term.valid_from - timedelta(days=1)
+            session.add(other)
+    later = [o.valid_from for o in others if o.valid_from > term.valid_from]
+    if later:
+        day_before = min(later) - timedelta(days=1)
+        if term.valid_to is None or term.valid_to > day_before:
+            term.valid_to = day_before
+    session.add(term)
+    session.flush()
+
+
+def sync_groups(
+    session: Session, groups: list[Group], *, day: date, actor: Principal, stale_after_hours: float, purpose: str
+) -> int:
+    """Move each group's mirror (capacity, day tariff, funding) to its term valid ``day``, with
+    the terms read in one query. Returns how many groups changed. Fewer places than the group
+    reports free is refused (the provider reports first)."""
+    all_terms = terms_of(session, [g.id for g in groups if g.id is not None])
+    changed = 0
+    for group in groups:
+        assert group.id is not None
+        term = mirror_term(all_terms[group.id], day)
+        if term is None or not _differs(group, term):
+            continue
+        values: dict[str, Any] = {}
+        if term.contracted_places != group.capacity:
+            if term.contracted_places < group.free_places:
+                raise RuleViolation(
+                    f"Groep {group.name} meldt nu {group.free_places} vrije plaatsen; met "
+                    f"{term.contracted_places} plaatsen kan dat niet. Laat de aanbieder eerst minder "
+                    "vrije plaatsen melden.",
+                    code="capacity_below_free",
+                )
+            values["capacity"] = term.contracted_places
+        if term.day_tariff is not None and term.day_tariff != group.day_tariff:
+            values["day_tariff"] = term.day_tariff
+        if term.availability_funded != group.availability_funded:
+            values["availability_funded"] = term.availability_funded
+        places.change_group(
+            session=session,
+            group_id=group.id,
+            stale_after_hours=stale_after_hours,
+            values=values,
+            notice=Notice(
+                TERM_CHANGED,
+                actor,
+                "register.contract_term",
+                "group",
+                group.id,
+                purpose,
+                detail={"term_id": term.id, **values},
+                extra={"term_id": term.id},
+            ),
+        )
+        changed += 1
+    return changed
+
+
+def _differs(group: Group, term: ContractTerm | None) -> bool:
+    return term is not None and (
+        term.contracted_places != group.capacity
+        or (term.day_tariff is not None and term.day_tariff != group.day_tariff)
+        or term.availability_funded != group.availability_funded
+    )
+
+
+def sync_current_terms(db: Database) -> int:
+    """Periodic: a contract version that became valid today moves its group's mirror. One read
+    finds the groups whose mirror is behind; each is then moved in its own transaction, so a
+    group that cannot follow yet (more places reported free than the new version has) waits
+    for the next run and the others go on."""
+    today = utcnow().date()
+    with db.transaction() as session:
+        groups = list(session.exec(select(Group)).all())
+        all_terms = terms_of(session, [g.id for g in groups if g.id is not None])
+        behind = [g.id for g in groups if g.id is not None and _differs(g, mirror_term(all_terms[g.id], today))]
+    changed = 0
+    for group_id in behind:
+        try:
+            with db.transaction() as session:
+                group = session.get(Group, group_id)
+                if group is not None:
+                    changed += sync_groups(
+                        session,
+                        [group],
+                        day=today,
+                        actor=SYSTEM,
+                        stale_after_hours=db.settings.stale_after_hours,
+                        purpose="contractversie geldig geworden",
+                    )
+        except RuleViolation:
+            continue
+    return changed
+
+
+def record_term(session: Session, *, actor: Principal, term: ContractTerm, action: str) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        object_type="contract_term",
+        object_id=term.id or 0,
+        purpose="contractregister",
+        detail={
+            "group_id": term.group_id,
+            "valid_from": term.valid_from.isoformat(),
+            "valid_to": term.valid_to.isoformat() if term.valid_to else None,
+            "contracted_places": term.contracted_places,
+            "day_tariff": term.day_tariff,
+            "availability_funded": term.availability_funded,
+            "availability_share": term.availability_share,
+            "status": term.status,
+        },
+    )
+
+
+# -- who changes what ---------------------------------------------------------------------------
+
+
+def ensure_region_admin(principal: Principal, region_id: int) -> None:
+    """Contract terms, care forms, funding and active periods are the region's: an admin bound
+    to this region, or an admin bound to none (who acts for every region)."""
+    if principal.role != Role.admin:
+        raise Forbidden("Alleen de regio (beheerder) wijzigt contracten, zorgvormen en bekostiging.", code="role_forbidden")
+    if principal.region_id is not None and principal.region_id != region_id:
+        raise NotFound("Groep niet gevonden.")
+
+
+def list_terms(*, session: Session, principal: Principal, group_id: int) -> list[ContractTerm]:
+    group = get_group_for(session=session, principal=principal, group_id=group_id)
+    assert group.id is not None
+    return terms_of(session, [group.id], status=None)[group.id]
+
+
+def add_term(
+    *, session: Session, principal: Principal, group_id: int, data: ContractTermCreate, stale_after_hours: float
+) -> ContractTerm:
+    """A new version from the region: the version before it ends the day before; if it is
+    valid today, the group's places, tariff and funding follow at once."""
+    group = get_group_for(session=session, principal=principal, group_id=group_id, for_update=True)
+    ensure_region_admin(principal, group.region_id)
+    region = session.get(Region, group.region_id)
+    _refuse(
+        check_term(
+            care_form=group.care_form,
+            contracted_places=data.contracted_places,
+            availability_funded=data.availability_funded,
+            availability_share=data.availability_share,
+            day_tariff=data.day_tariff,
+            valid_from=data.valid_from,
+            valid_to=data.valid_to,
+            family_home_max=family_home_max(region.settings if region else None),
+        )
+    )
+    term = ContractTerm(
+        region_id=group.region_id,
+        group_id=group_id,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        contracted_places=data.contracted_places,
+        day_tariff=data.day_tariff,
+        availability_funded=data.availability_funded,
+        availability_share=data.availability_share,
+        status=TERM_APPROVED,
+        created_at=utcnow(),
+        created_by=principal.label,
+        decided_at=utcnow(),
+        decided_by=principal.label,
+        note=data.note,
+    )
+    insert_version(session, term)
+    record_term(session, actor=principal, term=term, action="register.contract_term")
+    sync_groups(
+        session,
+        [group],
+        day=utcnow().date(),
+        actor=principal,
+        stale_after_hours=stale_after_hours,
+        purpose="contractversie vastgesteld",
+    )
+    return term
+
+
+def request_places(
+    *, session: Session, principal: Principal, group_id: int, data: PlacesRequest
+) -> ContractTerm:
+    """A provider asks for more or fewer places from a date; it waits for the region."""
+    group = get_group_for(session=session, principal=principal, group_id=group_id)
+    if principal.role not in (Role.provider, Role.admin):
+        raise Forbidden("Alleen de aanbieder vraagt plaatsen aan.", code="role_forbidden")
+    assert group.id is not None
+    current = mirror_term(terms_of(session, [group.id])[group.id], data.valid_from)
+    region = session.get(Region, group.region_id)
+    _refuse(
+        check_term(
+            care_form=group.care_form,
+            contracted_places=data.contracted_places,
+            availability_funded=current.availability_funded if current else False,
+            availability_share=current.availability_share if current else None,
+            day_tariff=current.day_tariff if current else None,
+            valid_from=data.valid_from,
+            valid_to=None,
+            family_home_max=family_home_max(region.settings if region else None),
+        )
+    )
+    term = ContractTerm(
+        region_id=group.region_id,
+        group_id=group.id,
+        valid_from=data.valid_from,
+        contracted_places=data.contracted_places,
+        day_tariff=current.day_tariff if current else None,
+        availability_funded=current.availability_funded if current else False,
+        availability_share=current.availability_share if current else None,
+        status=TERM_REQUESTED,
+        created_at=utcnow(),
+        created_by=principal.label,
+        note=data.note,
+    )
+    session.add(term)
+    session.flush()
+    record_term(session, actor=principal, term=term, action="register.places_requested")
+    append_event(
+        session=session,
+        type="register.places_requested",
+        group_id=group.id,
+        provider_id=group.provider_id,
+        region_id=group.region_id,
+        actor=principal.label,
+        payload={"group_id": group.id, "term_id": term.id, "valid_from": data.valid_from.isoformat(),
+                 "contracted_places": data.contracted_places},
+    )
+    return term
+
+
+def decide_request(
+    *, session: Session, principal: Principal, term_id: int, decision: TermDecision, stale_after_hours: float
+) -> ContractTerm:
+    term = session.exec(select(ContractTerm).where(ContractTerm.id == term_id).with_for_update()).first()
+    if term is None:
+        raise NotFound("Aanvraag niet gevonden.")
+    group = get_group_for(session=session, principal=principal, group_id=term.group_id, for_update=True)
+    ensure_region_admin(principal, group.region_id)
+    if term.status != TERM_REQUESTED:
+        raise Conflict("Over deze aanvraag is al besloten.", code="request_decided")
+    term.decided_at = utcnow()
+    term.decided_by = principal.label
+    term.note = decision.note or term.note
+    if not decision.approve:
+        term.status = TERM_REJECTED
+        session.add(term)
+        session.flush()
+        record_term(session, actor=principal, term=term, action="register.places_rejected")
+        return term
+    term.status = TERM_APPROVED
+    insert_version(session, term)
+    record_term(session, actor=principal, term=term, action="register.places_approved")
+    sync_groups(
+        session,
+        [group],
+        day=utcnow().date(),
+        actor=principal,
+        stale_after_hours=stale_after_hours,
+        purpose="aanvraag plaatsen goedgekeurd",
+    )
+    return term
+
+
+def update_profile(
+    *, session: Session, principal: Principal, group_id: int, data: GroupProfileUpdate, stale_after_hours: float
+) -> Group:
+    """A provider's planner keeps its own group's profile current. Roster hours that move the
+    group into another intensity band open the re-assessment (the funded intensity waits)."""
+    if principal.role not in (Role.provider, Role.admin):
+        raise Forbidden("Alleen de aanbieder wijzigt het profiel van een groep.", code="role_forbidden")
+    group = get_group_for(session=session, principal=principal, group_id=group_id, for_update=True)
+    if principal.role == Role.admin:
+        ensure_region_admin(principal, group.region_id)
+    values = data.model_dump(exclude_unset=True)
+    problems: list[tuple[str, str]] = []
+    age_min = values.get("age_min", group.age_min)
+    age_max = values.get("age_max", group.age_max)
+    if age_min is None or age_max is None or age_min > age_max:
+        problems.append(("age_max", "de leeftijd 'tot' ligt onder de leeftijd 'van'"))
+    if "gender_policy" in values and values["gender_policy"] not in GENDER_POLICIES:
+        problems.append(("gender_policy", f"kies uit {', '.join(GENDER_POLICIES)}"))
+    if "risk_profiles" in values:
+        risk = (values["risk_profiles"] or "").upper()
+        if not risk or any(ch not in "ABC" for ch in risk):
+            problems.append(("risk_profiles", "risicoprofielen zijn A, B en/of C, bijvoorbeeld AB"))
+        values["risk_profiles"] = "".join(sorted(set(risk)))
+    if "expertise" in values:
+        unknown = [tag for tag in values["expertise"] or [] if tag not in NEED_TAGS]
+        if unknown:
+            problems.append(("expertise", f"onbekende expertise: {', '.join(unknown)}"))
+        values["expertise"] = sorted(set(values["expertise"] or []))
+    for name in ("name", "age_min", "age_max", "gender_policy", "weekly_roster_hours"):
+        if name in values and values[name] is None:
+            problems.append((name, "mag niet leeg zijn"))
+    _refuse(problems)
+    values = {name: value for name, value in values.items() if getattr(group, name) != value}
+    if not values:
+        return group
+    if "weekly_roster_hours" in values:
+        region = session.get(Region, group.region_id)
+        letter = derive_intensity(
+            weekly_roster_hours=values["weekly_roster_hours"],
+            capacity=group.capacity,
+            occupancy_norm=group.occupancy_norm,
+            bands=region_bands(region),
+        )
+        if intensity_index(letter) > intensity_index(group.max_intensity) and group.care_form not in OWN_NORM_CARE_FORMS:
+            raise RuleViolation(
+                f"Met deze roosteruren komt de groep op intensiteit {letter}, boven het maximum "
+                f"{group.max_intensity} van de zorgvorm.",
+                code="intensity_above_maximum",
+            )
+        open_band_reassessment(
+            session, actor=principal, group=group, capacity=group.capacity, roster=values["weekly_roster_hours"], letter=letter
+        )
+    before = {name: getattr(group, name) for name in values}
+    places.change_group(
+        session=session,
+        group_id=group_id,
+        stale_after_hours=stale_after_hours,
+        values=values,
+        notice=Notice(
+            PROFILE_CHANGED,
+            principal,
+            "group.profile",
+            "group",
+            group_id,
+            "groepsprofiel bijgewerkt",
+            detail={"before": before, "after": values},
+        ),
+    )
+    session.refresh(group)
+    return group
+
+
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise RuleViolation(
+            "; ".join(message for _field, message in problems).capitalize() + ".",
+            code="invalid_input",
+            extra={"errors": [{"field": name, "message": message} for name, message in problems]},
+        )
