@@ -2,7 +2,10 @@
 
 CSV is written for Dutch Excel: ``;`` between fields, a decimal comma, UTF-8 with a byte-order
 mark (so Excel reads the accents), dates as DD-MM-JJJJ. The workbook keeps real numbers with
-euro and percentage formats. Charts are plain SVG (no plotting library): occupancy per week
+euro and percentage formats. A finalised period says so above the table (who, when) and adds
+the difference with what the register and feed give now. Text from users (names) never becomes
+a formula: a text cell starting with = + - @ (or a tab or carriage return) gets a leading
+single quote. Charts are plain SVG (no plotting library): occupancy per week
 over the period, with lines at 50% and 100% and Dutch labels.
 """
 
@@ -10,7 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -18,14 +22,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from backend.domain import CARE_FORMS
+from backend.occupancy.service import DUTCH_TIME
 
 COLUMNS = [
     ("group_id", "Groep-id"),
     ("group_name", "Groep"),
     ("provider_name", "Aanbieder"),
     ("care_form", "Zorgvorm"),
-    ("contracted_places", "Gecontracteerde plaatsen"),
+    ("contracted_places", "Gecontracteerde plaatsen (laatste nacht)"),
     ("days", "Dagen"),
+    ("contracted_bed_days", "Gecontracteerde etmalen"),
     ("available_bed_days", "Beschikbare etmalen"),
     ("occupied_bed_days", "Bezette etmalen (alle regio's)"),
     ("occupied_bed_days_own_region", "Bezet eigen regio"),
@@ -34,30 +40,71 @@ COLUMNS = [
     ("occupancy_rate", "Bezettingsgraad"),
     ("day_tariff", "Dagtarief"),
     ("availability_share", "Beschikbaarheidsdeel"),
+    ("not_admitting_nights", "Nachten opnamestop"),
+    ("not_admitting_funding", "Beschikbaarheid tijdens opnamestop"),
     ("availability_funding", "Beschikbaarheidsbekostiging"),
     ("pxq_amount", "P×Q eigen regio"),
     ("below_50", "Onder 50%"),
 ]
-MONEY = {"day_tariff", "availability_funding", "pxq_amount"}
+# Only for a finalised period: what the register and feed give now, minus the stored figure.
+DIFFERENCE_COLUMNS = [
+    ("availability_funding_difference", "Verschil beschikbaarheid na vaststelling"),
+    ("pxq_amount_difference", "Verschil P×Q na vaststelling"),
+]
+MONEY = {
+    "day_tariff",
+    "availability_funding",
+    "pxq_amount",
+    "not_admitting_funding",
+    "availability_funding_difference",
+    "pxq_amount_difference",
+}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MONTHS = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+
+
+def safe_text(value: str) -> str:
+    """A text cell that a spreadsheet would run as a formula, made plain text."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def columns(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return COLUMNS + DIFFERENCE_COLUMNS if report.get("finalised") else COLUMNS
 
 
 def _dutch(value: object, key: str) -> str:
     if isinstance(value, bool):
         return "ja" if value else "nee"
     if key == "care_form" and isinstance(value, str):
-        return CARE_FORMS.get(value, (value,))[0]
+        return safe_text(CARE_FORMS.get(value, (value,))[0])
     if key == "occupancy_rate" and isinstance(value, float):
         return f"{value * 100:.1f}".replace(".", ",") + "%"
     if isinstance(value, float):
         return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, str):
+        return safe_text(value)
     return "" if value is None else str(value)
 
 
-def _total_row(label: str, totals: dict[str, object], provider: str = "") -> dict[str, object]:
+def _moment(value: object) -> str:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(moment, datetime):
+        return f"{moment.astimezone(DUTCH_TIME):%d-%m-%Y %H:%M}"
+    return ""
+
+
+def finalised_line(report: dict[str, Any]) -> str:
+    """ "Vastgesteld op … door …", or that the figures are provisional."""
+    marker = report.get("finalised")
+    if not marker:
+        return "Voorlopig: nog niet vastgesteld"
+    return f"Vastgesteld op {_moment(marker['finalised_at'])} door {marker['finalised_by_name']}"
+
+
+def _total_row(label: str, totals: dict[str, Any], provider: str = "") -> dict[str, Any]:
     return {
-        **{k: "" for k, _ in COLUMNS},
-        **{k: v for k, v in totals.items() if k in dict(COLUMNS)},
+        **{k: "" for k, _ in COLUMNS + DIFFERENCE_COLUMNS},
+        **{k: v for k, v in totals.items() if k in dict(COLUMNS + DIFFERENCE_COLUMNS)},
         "group_name": label,
         "provider_name": provider,
         "below_50": "",
@@ -67,71 +114,90 @@ def _total_row(label: str, totals: dict[str, object], provider: str = "") -> dic
     }
 
 
-def to_csv(report: dict[str, object]) -> str:
+def _difference_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
+    return {
+        key: round(sum(float(r.get(key) or 0.0) for r in rows), 2)
+        for key in ("availability_funding_difference", "pxq_amount_difference")
+    }
+
+
+def _summary_rows(report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The total rows per provider and for the region, with their differences when finalised."""
+    groups: list[dict[str, Any]] = report["groups"]
+    providers = []
+    for provider in report["providers"]:
+        row = _total_row("Totaal aanbieder", provider, str(provider["provider_name"]))
+        row.update(_difference_totals([g for g in groups if g["provider_id"] == provider["provider_id"]]))
+        providers.append(row)
+    region = _total_row("Totaal regio", report["total"])
+    region.update(_difference_totals(groups))
+    return providers, region
+
+
+def to_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    start: date = report["period_start"]  # type: ignore[assignment]
-    through: date = report["counted_through"]  # type: ignore[assignment]
+    start: date = report["period_start"]
+    through: date = report["counted_through"]
+    cols = columns(report)
     writer.writerow(
         [
-            f"Nacalculatie beschikbaarheidsbekostiging {report['region_name']} ({report['region']})",
+            safe_text(f"Nacalculatie beschikbaarheidsbekostiging {report['region_name']} ({report['region']})"),
             f"periode {start:%d-%m-%Y} t/m {through:%d-%m-%Y}",
+            safe_text(finalised_line(report)),
         ]
     )
-    writer.writerow([label for _, label in COLUMNS])
-    for row in report["groups"]:  # type: ignore[attr-defined]
-        writer.writerow([_dutch(row[key], key) for key, _ in COLUMNS])
-    for provider in report["providers"]:  # type: ignore[attr-defined]
-        row = _total_row("Totaal aanbieder", provider, str(provider["provider_name"]))
-        writer.writerow([_dutch(row[key], key) for key, _ in COLUMNS])
-    row = _total_row("Totaal regio", report["total"])  # type: ignore[arg-type]
-    writer.writerow([_dutch(row[key], key) for key, _ in COLUMNS])
+    writer.writerow([label for _, label in cols])
+    providers, region = _summary_rows(report)
+    for row in [*report["groups"], *providers, region]:
+        writer.writerow([_dutch(row.get(key), key) for key, _ in cols])
     return out.getvalue()
 
 
-def to_xlsx(report: dict[str, object]) -> bytes:
+def to_xlsx(report: dict[str, Any]) -> bytes:
     book = Workbook()
+    cols = columns(report)
+    providers_rows, region_row = _summary_rows(report)
     sheet = book.active
     sheet.title = "Per groep"
-    _fill(sheet, report["groups"], bold_header=True)  # type: ignore[arg-type]
-    providers = book.create_sheet("Per aanbieder")
-    _fill(
-        providers,
-        [_total_row("Totaal aanbieder", p, str(p["provider_name"])) for p in report["providers"]],  # type: ignore[attr-defined]
-        bold_header=True,
-    )
+    _fill(sheet, report["groups"], cols)
+    _fill(book.create_sheet("Per aanbieder"), providers_rows, cols)
     region = book.create_sheet("Regio")
-    region.append(["Regio", f"{report['region_name']} ({report['region']})"])
+    region.append(["Regio", safe_text(f"{report['region_name']} ({report['region']})")])
     region.append(["Periode van", report["period_start"]])
     region.append(["Periode tot en met", report["period_end"]])
     region.append(["Geteld tot en met", report["counted_through"]])
-    total: dict[str, object] = report["total"]  # type: ignore[assignment]
-    for key, label in COLUMNS:
-        if key in total:
-            region.append([label, total[key]])
+    region.append(["Status", safe_text(finalised_line(report))])
+    total: dict[str, Any] = report["total"]
+    for key, label in cols:
+        if key in region_row and region_row[key] != "" and key not in ("group_name", "provider_name"):
+            region.append([label, region_row[key]])
+            if key in MONEY:
+                region.cell(row=region.max_row, column=2).number_format = "€ #,##0.00"
     region.append(["Groepen onder 50%", total["groups_below_50"]])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _fill(sheet, rows: list[dict[str, object]], *, bold_header: bool) -> None:  # type: ignore[no-untyped-def]
-    sheet.append([label for _, label in COLUMNS])
-    if bold_header:
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+def _fill(sheet, rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    sheet.append([label for _, label in cols])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
     for row in rows:
         values = []
-        for key, _ in COLUMNS:
+        for key, _ in cols:
             value = row.get(key)
             if key == "care_form" and isinstance(value, str):
                 value = CARE_FORMS.get(value, (value,))[0]
             if isinstance(value, bool):
                 value = "ja" if value else "nee"
+            if isinstance(value, str):
+                value = safe_text(value)
             values.append(value)
         sheet.append(values)
-        for cell, (key, _) in zip(sheet[sheet.max_row], COLUMNS, strict=True):
+        for cell, (key, _) in zip(sheet[sheet.max_row], cols, strict=True):
             if key in MONEY:
                 cell.number_format = "€ #,##0.00"
             elif key == "occupancy_rate":

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -23,3 +24,14 @@ class FinalisedPostCalculation(SQLModel, table=True):
     finalised_by: str = Field(max_length=120)
     # The whole report as it was finalised, inputs per group included.
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class FinaliseRequest(SQLModel):
+    """Which period to finalise: a calendar year, or a start and end date (inclusive)."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    region: str | None = Field(default=None, max_length=10)
+    year: int | None = None
+    start: date | None = None
+    end: date | None = None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from backend.auth import CurrentPrincipal, require_roles
-from backend.db import ReadSession, ReadSessionDep
+from backend.db import ReadSession, ReadSessionDep, WriteSessionDep
 from backend.reports import exports, service
+from backend.reports.models import FinaliseRequest
 from backend.users.models import Role
 
 router = APIRouter(tags=["nacalculatie"])
@@ -23,7 +25,7 @@ def _report(
     year: int | None,
     start: date | None,
     end: date | None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return service.post_calculation(
         session=session, principal=principal, region_code=region, year=year, start=start, end=end
     )
@@ -37,14 +39,34 @@ def get_post_calculation(
     year: int | None = None,
     start: date | None = None,
     end: date | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Availability funding owed per availability-funded group (crisis, three-milieu,
-    jeugdzorgplus) over a year (`year=`) or any period (`start=`, `end=`, inclusive), with totals
-    per provider and for the region. Providers see only their own groups."""
+    jeugdzorgplus) over a year (`year=`) or any period (`start=`, `end=`, inclusive), night by
+    night with the contract term, tariff and share valid that night, with totals per provider
+    and for the region. Providers see only their own groups.
+
+    A finalised period answers with the stored figures (`finalised`: who and when) and, computed
+    now, what would differ (`changes_since_finalisation`)."""
     return _report(session, principal, region, year, start, end)
 
 
-def _filename(report: dict[str, object], extension: str) -> str:
+@router.post("/post-calculation/finalise", status_code=201)
+def post_finalise(data: FinaliseRequest, session: WriteSessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Finalise (*vaststellen*) the post-calculation of an ended period: the whole report,
+    figures and inputs, is stored with who and when and never changes afterwards. Only an
+    administrator of the region (or one bound to no region); once per region and period (409
+    after that)."""
+    return service.finalise(
+        session=session,
+        principal=principal,
+        region_code=data.region,
+        year=data.year,
+        start=data.start,
+        end=data.end,
+    )
+
+
+def _filename(report: dict[str, Any], extension: str) -> str:
     return f"nacalculatie-{report['region']}-{report['period_start']}-{report['period_end']}.{extension}"
 
 

@@ -5,53 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 
 from openpyxl import load_workbook
 from sqlmodel import select
 
 from backend.providers.models import Location
 from backend.regions.models import Region
+from tests.backend.reports.helpers import admit, discharge, report, row, send, since
 from tests.factories import add_group
 
 
-def at(day: str, hour: int = 14) -> str:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC).isoformat()
-
-
-def admit(event_id, group_id, day, ref, origin="JZ14", hour=14):
-    return {
-        "event_id": event_id,
-        "kind": "admission",
-        "group_id": group_id,
-        "at": at(day, hour),
-        "stay_reference": ref,
-        "origin_region_code": origin,
-    }
-
-
-def discharge(event_id, group_id, day, ref, hour=10):
-    return {"event_id": event_id, "kind": "discharge", "group_id": group_id, "at": at(day, hour), "stay_reference": ref}
-
-
-def send(client, world, events, who="key_b"):
-    body = client.post("/api/v1/occupancy/events", json={"events": events}, headers=world.headers(who)).json()
-    assert body["refused"] == 0, body
-    return body
-
-
-def report(client, world, who="coordinator", **params):
-    response = client.get("/api/v1/post-calculation", params={"region": "JZ14", **params}, headers=world.headers(who))
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def row(body, group_id):
-    return next(r for r in body["groups"] if r["group_id"] == group_id)
-
-
-def test_hand_computed_period(client, world):
+def test_hand_computed_period(client, world, db):
     crisis = world.groups_b[1]  # 4 places, day tariff 200, availability share 0.75 by default
+    since(db, world.groups_a + world.groups_b)
     send(
         client,
         world,
@@ -96,6 +62,7 @@ def test_hand_computed_period(client, world):
 
 def test_crisis_group_full_with_other_regions_owes_no_availability_funding(client, world, db):
     crisis = world.groups_b[1]
+    since(db, [crisis])
     send(client, world, [admit(f"a{i}", crisis, "2025-02-20", f"y{i}", origin="JZ25") for i in range(4)])
     figures = row(report(client, world, start="2025-03-01", end="2025-03-31"), crisis)
     assert figures["occupied_bed_days"] == 124 and figures["occupied_bed_days_other_regions"] == 124
@@ -110,8 +77,9 @@ def test_crisis_group_full_with_other_regions_owes_no_availability_funding(clien
     assert figures["availability_funding"] == 0.0 and figures["availability_share"] == 0.5
 
 
-def test_stay_across_the_year_end_and_a_leap_year(client, world):
+def test_stay_across_the_year_end_and_a_leap_year(client, world, db):
     crisis = world.groups_b[1]
+    since(db, [crisis])
     send(client, world, [admit("a1", crisis, "2023-12-30", "y1"), discharge("d1", crisis, "2025-01-03", "y1")])
     y2023, y2024, y2025 = (row(report(client, world, year=y), crisis) for y in (2023, 2024, 2025))
     assert y2023["occupied_bed_days"] == 2  # nights of 30 and 31 December
@@ -134,6 +102,7 @@ def test_roles_and_providers_see_their_own_groups(client, world, db):
             weekly_roster_hours=500.0,
             day_tariff=480.0,
         ).id
+    since(db, [own, world.groups_b[1]])
     assert (
         client.get(
             "/api/v1/post-calculation", params={"region": "JZ14", "year": 2025}, headers=world.headers("crisis")
@@ -151,8 +120,9 @@ def test_roles_and_providers_see_their_own_groups(client, world, db):
     assert bad.status_code == 422 and "einddatum" in bad.json()["detail"]
 
 
-def test_exports_csv_excel_and_chart(client, world):
+def test_exports_csv_excel_and_chart(client, world, db):
     crisis = world.groups_b[1]
+    since(db, [crisis])
     send(client, world, [admit("a1", crisis, "2024-01-10", "y1"), discharge("d1", crisis, "2024-03-01", "y1")])
     params = {"region": "JZ14", "year": 2024}
     headers = world.headers("coordinator")
