@@ -114,23 +114,25 @@ def _total_row(label: str, totals: dict[str, Any], provider: str = "") -> dict[s
     }
 
 
-def _difference_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
-    return {
-        key: round(sum(float(r.get(key) or 0.0) for r in rows), 2)
-        for key in ("availability_funding_difference", "pxq_amount_difference")
-    }
+def _difference(fields: dict[str, Any], key: str) -> float:
+    return float((fields.get(key) or {}).get("difference") or 0.0)
 
 
 def _summary_rows(report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The total rows per provider and for the region, with their differences when finalised."""
-    groups: list[dict[str, Any]] = report["groups"]
+    """The total rows per provider and for the region; when finalised with the differences of
+    every changed group (groups that are new since then included)."""
+    changes = report.get("changes_since_finalisation") or {}
+    keys = {"availability_funding_difference": "availability_funding", "pxq_amount_difference": "pxq_amount"}
     providers = []
     for provider in report["providers"]:
         row = _total_row("Totaal aanbieder", provider, str(provider["provider_name"]))
-        row.update(_difference_totals([g for g in groups if g["provider_id"] == provider["provider_id"]]))
+        if changes:
+            mine = [c["fields"] for c in changes["groups"] if c["provider_id"] == provider["provider_id"]]
+            row.update({column: round(sum(_difference(f, key) for f in mine), 2) for column, key in keys.items()})
         providers.append(row)
     region = _total_row("Totaal regio", report["total"])
-    region.update(_difference_totals(groups))
+    if changes:
+        region.update({column: round(_difference(changes["total"], key), 2) for column, key in keys.items()})
     return providers, region
 
 

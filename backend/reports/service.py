@@ -820,11 +820,15 @@ COMPARED = (
 TOTAL_COMPARED = (*_SUMMED, "occupancy_rate", "groups", "groups_below_50")
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _change(old: Any, new: Any) -> dict[str, Any]:
+    """Old and new value; for numbers also new − old (a group that is new or gone counts 0)."""
     change: dict[str, Any] = {"old": old, "new": new}
-    numbers = (int, float)
-    if isinstance(old, numbers) and isinstance(new, numbers) and not isinstance(old, bool):
-        difference = new - old
+    if (_number(old) or old is None) and (_number(new) or new is None) and (old, new) != (None, None):
+        difference = (new or 0) - (old or 0)
         change["difference"] = _money(difference) if isinstance(difference, float) else difference
     return change
 
