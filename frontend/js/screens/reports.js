@@ -1,11 +1,53 @@
 // Contract manager (and coordinator): occupancy and post-calculation (nacalculatie) of the
 // availability-funded groups, per group and per provider, drawn as charts, with CSV and Excel
-// downloads of the same tables.
+// downloads of the same tables. A region administrator finalises (vaststellen) an ended year;
+// a finalised year shows the stored figures and what the register and feed would give now.
 
-import { request } from "../api.js";
-import { downloadBlob, el, formatEuro, formatNumber, formatPercent, loading, showError, svg, kids } from "../ui.js";
+import { request, session } from "../api.js";
+import { announce, downloadBlob, el, formatEuro, formatNumber, formatPercent, loading, showError, svg, kids } from "../ui.js";
 
-const FORM_LABEL = { crisis: "Crisisverblijf", driemilieu: "Driemilieuvoorziening", jeugdzorgplus: "Jeugdzorgplus" };
+const FORM_LABEL = {
+  crisis: "Crisisverblijf", driemilieu: "Driemilieuvoorziening", jeugdzorgplus: "Jeugdzorgplus",
+  behandelgroep: "Behandelgroep", woongroep: "Woongroep", khw: "Kleinschalige hoogspecialistische woonvoorziening",
+  gezinshuis: "Gezinshuis", ggz_verblijf: "Jeugd GGZ-verblijf",
+};
+const FINALISED_FORMAT = new Intl.DateTimeFormat("nl-NL", {
+  day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
+});
+const DATE_FORMAT = new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "long", year: "numeric" });
+// What changed since the finalisation, in words; fields not listed here are not shown.
+const CHANGE_LABEL = {
+  contracted_places: ["Plaatsen (laatste nacht)", "number"],
+  contracted_bed_days: ["Gecontracteerde etmalen", "number"],
+  occupied_bed_days: ["Bezette etmalen", "number"],
+  empty_bed_days: ["Lege etmalen", "number"],
+  not_admitting_nights: ["Nachten opnamestop", "number"],
+  day_tariff: ["Dagtarief (laatste nacht)", "euro"],
+  availability_share: ["Beschikbaarheidsdeel", "share"],
+  availability_funding: ["Beschikbaarheidsvergoeding", "euro"],
+  pxq_amount: ["P×Q", "euro"],
+};
+const STATUS_LABEL = { gewijzigd: "gewijzigd", nieuw: "nieuw sinds vaststelling", vervallen: "niet meer in de nacalculatie" };
+
+function isoDate(value) {
+  return value ? DATE_FORMAT.format(new Date(`${value}T12:00:00`)) : "–";
+}
+
+function todayIso() {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+}
+
+function formatValue(value, kind) {
+  if (value === null || value === undefined) return "–";
+  if (kind === "euro") return formatEuro(value);
+  if (kind === "share") return formatPercent(value);
+  return formatNumber(value);
+}
+
+function signedEuro(value) {
+  return `${value > 0 ? "+" : ""}${formatEuro(value)}`;
+}
 
 function rateBar(rate, label) {
   // Occupancy as a bar, with the 50% line that triggers a talk about merging or closing.
@@ -59,6 +101,9 @@ export function render(root) {
   const tableBox = el("div", { class: "table-scroll" });
   const detail = el("section", { id: "groep-grafiek", class: "card", hidden: true, "aria-live": "polite" });
   const period = el("p", { class: "freshness" });
+  const status = el("div", { id: "rapport-status", "aria-live": "polite" });
+  const changes = el("section", { id: "na-vaststelling", class: "card", hidden: true });
+  const isAdmin = (session.get() || {}).role === "admin";
   let report = null;
   let mode = "groep";
   let objectUrl = null;
@@ -66,24 +111,129 @@ export function render(root) {
   root.replaceChildren(...kids(el("section", { class: "page wide" },
     el("div", { class: "page-head" }, el("h1", {}, "Bezetting en nacalculatie"), period),
     el("p", { class: "lead" }, "Beschikbaarheidsgefinancierde groepen (crisis, driemilieu, jeugdzorgplus): bezetting met jongeren uit alle regio's, "
-      + "de beschikbaarheidsvergoeding voor lege plaatsen en P×Q voor bezette dagen. Groepen onder 50% bezetting zijn gemarkeerd."),
+      + "de beschikbaarheidsvergoeding voor lege plaatsen en P×Q voor bezette dagen, per nacht met de plaatsen en het tarief van de "
+      + "contractversie die die nacht gold. Groepen onder 50% bezetting zijn gemarkeerd."),
+    status,
     el("div", { class: "toolbar" },
       el("div", { class: "field inline" }, el("label", { for: "rapport-jaar" }, "Jaar"), year),
       el("div", { class: "segmented", role: "group", "aria-label": "Indeling" }, perGroup, perProvider),
       el("div", { class: "actions" }, csv, xlsx)),
-    downloadError, pageError, totals, chart, detail, tableBox)));
+    downloadError, pageError, totals, changes, chart, detail, tableBox)));
 
   async function load() {
     totals.replaceChildren(...kids(loading("Rapport laden…")));
     try {
       report = (await request(`/post-calculation?year=${year.value}`)).data;
-      period.textContent = `${report.region_name}: ${report.period_start} t/m ${report.period_end}, geteld tot en met ${report.counted_through}`;
+      period.textContent = `${report.region_name}: ${isoDate(report.period_start)} t/m ${isoDate(report.period_end)}, `
+        + `geteld tot en met ${isoDate(report.counted_through)}`;
       showError(pageError, null);
+      paintStatus();
+      paintChanges();
       paint();
     } catch (error) {
       totals.replaceChildren(...kids());
       showError(pageError, `Het rapport kon niet worden geladen: ${error.message}`);
     }
+  }
+
+  function paintStatus() {
+    const marker = report.finalised;
+    if (marker) {
+      status.replaceChildren(el("p", { class: "notice" },
+        el("strong", {}, `Vastgesteld op ${FINALISED_FORMAT.format(new Date(marker.finalised_at))} door ${marker.finalised_by_name}.`),
+        " Deze bedragen zijn bewaard en veranderen niet meer."));
+      return;
+    }
+    const ended = report.period_end < todayIso();
+    const parts = [el("p", { class: "freshness" }, ended
+      ? "Voorlopig: deze nacalculatie is nog niet vastgesteld."
+      : "Voorlopig: de periode loopt nog; vaststellen kan na afloop.")];
+    if (isAdmin && ended && report.groups.length) {
+      const start = el("button", { type: "button", class: "button", id: "vaststellen" }, "Vaststellen");
+      start.addEventListener("click", () => askConfirmation(start));
+      parts.push(el("div", { class: "actions" }, start));
+    }
+    status.replaceChildren(...parts);
+  }
+
+  function askConfirmation(start) {
+    start.hidden = true;
+    const error = el("p", { class: "error", role: "alert", hidden: true });
+    const yes = el("button", { type: "button", class: "button ok" }, "Ja, vaststellen");
+    const no = el("button", { type: "button", class: "button secondary" }, "Annuleren");
+    const box = el("div", { class: "card", role: "group", "aria-labelledby": "vaststellen-vraag" },
+      el("p", { id: "vaststellen-vraag" }, el("strong", {},
+        `Nacalculatie ${report.region_name} over ${isoDate(report.period_start)} t/m ${isoDate(report.period_end)} vaststellen?`)),
+      el("p", {}, `Beschikbaarheidsvergoeding ${formatEuro(report.total.availability_funding)} en P×Q ${formatEuro(report.total.pxq_amount)} `
+        + "worden met alle uitgangspunten bewaard en veranderen daarna niet meer. Latere wijzigingen in het contractregister of de "
+        + "bezetting ziet u onder 'Na vaststelling gewijzigd'."),
+      el("div", { class: "actions" }, yes, no), error);
+    status.append(box);
+    yes.focus();
+    no.addEventListener("click", () => { box.remove(); start.hidden = false; start.focus(); });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      no.disabled = true;
+      yes.textContent = "Bezig…";
+      try {
+        const body = { region: report.region, start: report.period_start, end: report.period_end };
+        await request("/post-calculation/finalise", { method: "POST", json: body });
+        announce("De nacalculatie is vastgesteld.");
+        await load();
+      } catch (failure) {
+        showError(error, `Vaststellen is niet gelukt: ${failure.message}`);
+        yes.disabled = false;
+        no.disabled = false;
+        yes.textContent = "Ja, vaststellen";
+      }
+    });
+  }
+
+  function changeText(fields) {
+    const lines = Object.entries(CHANGE_LABEL)
+      .filter(([key]) => fields[key])
+      .map(([key, [label, kind]]) => {
+        const { old, new: now } = fields[key];
+        return el("li", {}, `${label}: ${formatValue(old, kind)} → ${formatValue(now, kind)}`);
+      });
+    if (fields.inputs) lines.push(el("li", {}, "Contractversies of tarieven zijn gewijzigd"));
+    return el("ul", {}, lines);
+  }
+
+  function paintChanges() {
+    const diff = report.changes_since_finalisation;
+    if (!diff || !diff.changed) {
+      changes.hidden = true;
+      changes.replaceChildren();
+      return;
+    }
+    const total = diff.total || {};
+    const money = ["availability_funding", "pxq_amount"].filter((key) => total[key]).map((key) => el("li", {},
+      `${CHANGE_LABEL[key][0]}: ${formatEuro(total[key].old)} → ${formatEuro(total[key].new)} (${signedEuro(total[key].difference)})`));
+    const rows = diff.groups.map((g) => el("tr", {},
+      el("th", { scope: "row" }, g.group_name),
+      el("td", {}, g.provider_name || ""),
+      el("td", {}, STATUS_LABEL[g.status] || g.status),
+      el("td", {}, changeText(g.fields)),
+      el("td", { class: "num" }, g.fields.availability_funding && g.fields.availability_funding.difference !== undefined
+        ? signedEuro(g.fields.availability_funding.difference) : "–")));
+    changes.hidden = false;
+    changes.replaceChildren(...kids(
+      el("h2", {}, "Na vaststelling gewijzigd"),
+      el("p", {}, "Het contractregister of de bezetting geeft nu andere uitkomsten dan bij de vaststelling. De vastgestelde bedragen "
+        + "blijven gelden; gebruik dit overzicht om een correctie af te spreken."),
+      money.length ? el("ul", {}, money) : null,
+      el("div", { class: "table-scroll" }, el("table", { class: "data", id: "na-vaststelling-tabel" },
+        el("caption", {}, "Wijzigingen per groep"),
+        el("thead", {}, el("tr", {}, ["Groep", "Aanbieder", "Status", "Wat is er anders", "Verschil beschikbaarheid"]
+          .map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, rows)))));
+  }
+
+  function notAdmitting(r) {
+    if (!r.not_admitting_nights) return "–";
+    const amount = formatEuro(r.not_admitting_funding);
+    return `${formatNumber(r.not_admitting_nights)} n. (${amount}${r.not_admitting_paid === false ? ", niet betaald" : ""})`;
   }
 
   function stat(label, value) {
@@ -104,8 +254,10 @@ export function render(root) {
     chart.replaceChildren(...kids(fundingChart(sorted.slice(0, 15), nameKey),
       el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${report.period_start} t/m ${report.counted_through}.`)));
     const head = mode === "groep"
-      ? ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Beschikbaarheid", "P×Q", ""]
-      : ["Aanbieder", "Groepen", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Beschikbaarheid", "P×Q", "Onder 50%"];
+      ? ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Opnamestop",
+        "Beschikbaarheid", "P×Q", ""]
+      : ["Aanbieder", "Groepen", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Opnamestop",
+        "Beschikbaarheid", "P×Q", "Onder 50%"];
     const body = rows.map((r) => {
       const cells = mode === "groep"
         ? [el("th", { scope: "row" }, r.group_name, r.below_50 ? el("span", { class: "badge bad" }, " onder 50%") : null),
@@ -117,12 +269,15 @@ export function render(root) {
         el("td", { class: "rate-cell" }, rateBar(r.occupancy_rate, r[nameKey]), el("span", { class: "rate-text" }, formatPercent(r.occupancy_rate))),
         el("td", { class: "num" }, `${formatNumber(r.occupied_bed_days_own_region)} / ${formatNumber(r.occupied_bed_days_other_regions)}`),
         el("td", { class: "num" }, formatNumber(r.empty_bed_days)),
+        el("td", { class: "num" }, mode === "groep" ? notAdmitting(r)
+          : (r.not_admitting_nights ? `${formatNumber(r.not_admitting_nights)} n. (${formatEuro(r.not_admitting_funding)})` : "–")),
         el("td", { class: "num" }, formatEuro(r.availability_funding)),
         el("td", { class: "num" }, formatEuro(r.pxq_amount)));
       if (mode === "groep") {
         cells.push(el("td", {}, el("button", {
           type: "button", class: "button small secondary", onclick: () => showGroup(r),
-        }, "Grafiek", el("span", { class: "visually-hidden" }, ` van ${r.group_name}`))));
+        }, "Grafiek", el("span", { class: "visually-hidden" }, ` van ${r.group_name}`)),
+        r.changed_since_finalisation ? el("span", { class: "badge warn" }, "gewijzigd") : null));
       } else {
         cells.push(el("td", { class: "num" }, String(r.groups_below_50)));
       }
