@@ -208,8 +208,10 @@ def _fill(sheet, rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> Non
         sheet.column_dimensions[column[0].column_letter].width = 18
 
 
-def chart_svg(*, title: str, start: date, daily_present: np.ndarray, capacity: int) -> str:
-    """Occupancy rate per week (bars) with 50% and 100% lines; weeks run from ``start``."""
+def chart_svg(*, title: str, start: date, daily_present: np.ndarray, places: np.ndarray) -> str:
+    """Occupancy rate per week (bars) with 50% and 100% lines; weeks run from ``start``. The
+    rate of a week is its occupied bed-days over the contracted bed-days of its nights (the
+    places of each night's contract version)."""
     width, height, left, right, top, bottom = 760, 300, 56, 16, 40, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     days = len(daily_present)
@@ -217,7 +219,8 @@ def chart_svg(*, title: str, start: date, daily_present: np.ndarray, capacity: i
     rates = []
     for w in range(weeks):
         chunk = daily_present[w * 7 : (w + 1) * 7]
-        rates.append(float(chunk.sum()) / (capacity * len(chunk)) if len(chunk) and capacity else 0.0)
+        contracted = int(places[w * 7 : (w + 1) * 7].sum())
+        rates.append(float(chunk.sum()) / contracted if contracted else 0.0)
     top_rate = max(1.0, *rates) if rates else 1.0
     bar_w = plot_w / weeks
 
@@ -252,7 +255,7 @@ def chart_svg(*, title: str, start: date, daily_present: np.ndarray, capacity: i
             parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}">{MONTHS[day.month - 1]}</text>')
     parts.append(
         f'<text x="{left}" y="{height - 8}">Bezettingsgraad per week (bezette etmalen / '
-        f"{capacity} plaatsen × dagen); rood: onder 50%</text>"
+        "gecontracteerde etmalen); rood: onder 50%</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts)

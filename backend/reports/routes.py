@@ -114,9 +114,9 @@ def get_chart(
     end: date | None = None,
 ) -> Response:
     """Occupancy of one group per week over the period, as an SVG image for the report."""
-    group, period, grid, _code = service.group_series(
+    group, period, grid, _code, places = service.group_series(
         session=session, principal=principal, group_id=group_id, year=year, start=start, end=end
     )
     title = f"Bezetting {group.name}, {period.start:%d-%m-%Y} t/m {period.counted_through:%d-%m-%Y}"
-    svg = exports.chart_svg(title=title, start=period.start, daily_present=grid.total[0], capacity=group.capacity)
+    svg = exports.chart_svg(title=title, start=period.start, daily_present=grid.total[0], places=places)
     return Response(svg, media_type="image/svg+xml")

@@ -916,14 +916,16 @@ def _with_difference(row: dict[str, Any], change: dict[str, Any] | None) -> dict
 
 def group_series(
     *, session: Session, principal: Principal, group_id: int, year: int | None, start: date | None, end: date | None
-) -> tuple[Group, Period, NightGrid, str]:
-    """Nights of one group over a period (for the bed-days view and the chart)."""
+) -> tuple[Group, Period, NightGrid, str, np.ndarray]:
+    """Nights of one group over a period (for the chart): present per night, and the contracted
+    places of each night (0 on a night that does not count)."""
     group = session.get(Group, group_id)
     if group is None or not principal.may_see_provider(group.provider_id):
         raise NotFound("Groep niet gevonden.")
     if principal.role not in (*REGION_ROLES, "provider"):
         raise Forbidden("U heeft geen rechten voor deze rapportage.", code="role_forbidden")
     region = session.get(Region, group.region_id)
+    ensure_region_access(principal, group.region_id, what="Groep")
     code = region.code if region else ""
     period = resolve_period(year=year, start=start, end=end)
     grid = night_grid(
@@ -933,4 +935,10 @@ def group_series(
         start=period.start,
         end=period.counted_through,
     )
-    return group, period, grid, code
+    places = np.zeros(period.days, dtype=np.int64)
+    if region is not None:
+        history = load_history(session=session, groups=[group], region=region, until=period.counted_through)
+        places = night_inputs([group], history, funding_settings(region), start=period.start, days=period.days).places[
+            0
+        ]
+    return group, period, grid, code, places

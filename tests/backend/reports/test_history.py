@@ -272,3 +272,17 @@ def test_not_admitting_nights_from_the_stored_reports_and_the_region_setting(cli
     figures = row(report(client, world, start="2025-03-12", end="2025-03-20"), crisis)
     assert figures["not_admitting_nights"] == 3
     assert figures["availability_funding"] == (9 * 4 - 2 - (3 + 3 + 4)) * 150
+
+
+def test_the_weekly_chart_uses_each_nights_contracted_places(client, world, db):
+    crisis = world.groups_b[1]
+    since(db, [crisis], date(2024, 1, 1))
+    add_term(db, crisis, date(2025, 7, 1), places=8, day_tariff=200.0)
+    send(client, world, [admit("a1", crisis, "2024-12-01", "y1"), admit("a2", crisis, "2024-12-01", "y2")])
+    chart = client.get(
+        f"/api/v1/post-calculation/groups/{crisis}/chart.svg", params={"year": 2025}, headers=world.headers("viewer")
+    )
+    assert chart.status_code == 200
+    # Two youths every night: half of 4 places in January, a quarter of 8 places in August.
+    assert "week van 01-01-2025: 50% bezet" in chart.text
+    assert "week van 30-07-2025: 25% bezet" in chart.text
