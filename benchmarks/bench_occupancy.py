@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from backend.occupancy.bulk import StaySpec, bulk_insert_stays  # noqa: E402
 from backend.providers.models import Location, Provider  # noqa: E402
 from backend.providers.service import create_group  # noqa: E402
 from backend.regions.models import Municipality, Region  # noqa: E402
+from backend.register.models import ContractTerm  # noqa: E402
+from backend.register.service import insert_version  # noqa: E402
 from backend.reports.service import post_calculation  # noqa: E402
 from backend.users.models import ApiKey  # noqa: E402
 
@@ -92,7 +94,25 @@ def make_world(db: Database, n_groups: int) -> tuple[list[tuple[int, int, int]],
                 weekly_roster_hours=round(hours * capacity * norm * 7, 1),
                 day_tariff=400.0,
                 free_places=0,
+                # Active (with its first contract version) since the year before: the report
+                # counts only nights in a group's active period under an approved version.
+                active_from=date(YEAR - 1, 1, 1),
             )
+            if g % 3 == 0:
+                # Every third group has a second contract version from 1 July (a new tariff).
+                insert_version(
+                    session,
+                    ContractTerm(
+                        region_id=region.id,
+                        group_id=group.id,
+                        valid_from=date(YEAR, 7, 1),
+                        contracted_places=capacity,
+                        day_tariff=420.0,
+                        availability_funded=True,
+                        created_at=utcnow(),
+                        created_by="bench",
+                    ),
+                )
             groups.append((group.id, group.provider_id, capacity))
         full, prefix, key_hash = new_api_key()
         session.add(ApiKey(provider_id=locations[0].provider_id, prefix=prefix, key_hash=key_hash, created_at=utcnow()))
