@@ -267,10 +267,10 @@ def admitting_changes(*, session: Session, group_ids: list[int], until: date) ->
     id_list = ",".join(str(int(g)) for g in sorted(set(group_ids)))
     sql = text(
         "SELECT group_id, at, flag FROM ("
-        " SELECT group_id, seq, at, flag, LAG(flag) OVER (PARTITION BY group_id ORDER BY seq) AS before"
+        " SELECT group_id, seq, at, flag, LAG(flag) OVER (PARTITION BY group_id ORDER BY seq) AS previous_flag"
         f" FROM (SELECT group_id, seq, at, {flag} AS flag FROM events WHERE group_id IN ({id_list})) AS e"
         " WHERE flag IS NOT NULL"
-        ") AS t WHERE before IS NULL OR before <> flag ORDER BY group_id, seq"
+        ") AS t WHERE previous_flag IS NULL OR previous_flag <> flag ORDER BY group_id, seq"
     )
     for group_id, at, flag_value in session.execute(sql).all():
         moment = datetime.fromisoformat(at) if isinstance(at, str) else at
@@ -570,13 +570,22 @@ def compute_rows(
         "na_funding": np.where(not_admitting, night_funding, 0.0).sum(axis=1),
     }
     last_counted, last_funded = _last(counted), _last(funded)
+    index = np.arange(len(groups))
+    lc_safe, lf_safe = np.maximum(last_counted, 0), np.maximum(last_funded, 0)
+    figures["outside"] = outside
+    figures["last_places"] = np.where(last_counted >= 0, nights.places[index, lc_safe], 0)
+    # Plain Python numbers, converted once (not one numpy scalar per cell).
+    f: dict[str, list[Any]] = {key: values.tolist() for key, values in figures.items()}
+    last_tariff = nights.tariff[index, lc_safe].tolist()
+    last_share = nights.share[index, lf_safe].tolist()
+    lcs, lfs = last_counted.tolist(), last_funded.tolist()
+    paid_flag = settings.fund_not_admitting_nights
     rows: list[dict[str, Any]] = []
     for i, group in enumerate(groups):
-        contracted = int(figures["contracted_bed_days"][i])
-        occupied_i = int(figures["occupied"][i])
+        contracted = f["contracted_bed_days"][i]
+        occupied_i = f["occupied"][i]
         rate = occupied_i / contracted if contracted else 0.0
         provider = providers.get(group.provider_id)
-        lc, lf = int(last_counted[i]), int(last_funded[i])
         rows.append(
             {
                 "group_id": group.id,
@@ -585,29 +594,29 @@ def compute_rows(
                 "provider_name": provider.name if provider else None,
                 "care_form": group.care_form,
                 "is_crisis": group.is_crisis,
-                "contracted_places": int(nights.places[i, lc]) if lc >= 0 else 0,
+                "contracted_places": f["last_places"][i],
                 "days": period.days,
-                "counted_nights": int(figures["counted_nights"][i]),
-                "funded_nights": int(figures["funded_nights"][i]),
+                "counted_nights": f["counted_nights"][i],
+                "funded_nights": f["funded_nights"][i],
                 "contracted_bed_days": contracted,
-                "available_bed_days": int(figures["available_bed_days"][i]),
+                "available_bed_days": f["available_bed_days"][i],
                 "occupied_bed_days": occupied_i,
-                "occupied_bed_days_own_region": int(figures["occupied_own"][i]),
-                "occupied_bed_days_other_regions": occupied_i - int(figures["occupied_own"][i]),
-                "occupied_bed_days_outside_contract": int(outside[i]),
-                "empty_bed_days": int(figures["empty"][i]),
+                "occupied_bed_days_own_region": f["occupied_own"][i],
+                "occupied_bed_days_other_regions": occupied_i - f["occupied_own"][i],
+                "occupied_bed_days_outside_contract": f["outside"][i],
+                "empty_bed_days": f["empty"][i],
                 "occupancy_rate": round(rate, 4),
-                "day_tariff": _money(nights.tariff[i, lc]) if lc >= 0 else None,
-                "availability_share": float(nights.share[i, lf]) if lf >= 0 else None,
-                "not_admitting_nights": int(figures["na_nights"][i]),
-                "not_admitting_empty_bed_days": int(figures["na_empty"][i]),
-                "not_admitting_funding": _money(figures["na_funding"][i]),
-                "not_admitting_paid": settings.fund_not_admitting_nights,
-                "availability_funding": _money(figures["funding"][i]),
-                "pxq_amount": _money(figures["pxq"][i]),
+                "day_tariff": _money(last_tariff[i]) if lcs[i] >= 0 else None,
+                "availability_share": last_share[i] if lfs[i] >= 0 else None,
+                "not_admitting_nights": f["na_nights"][i],
+                "not_admitting_empty_bed_days": f["na_empty"][i],
+                "not_admitting_funding": _money(f["na_funding"][i]),
+                "not_admitting_paid": paid_flag,
+                "availability_funding": _money(f["funding"][i]),
+                "pxq_amount": _money(f["pxq"][i]),
                 "below_50": bool(contracted > 0 and rate < BELOW_THRESHOLD),
                 "inputs": [s.inputs for s in nights.segments[i]],
-                "not_admitting_periods": _runs(not_admitting[i], period.start),
+                "not_admitting_periods": _runs(not_admitting[i], period.start) if f["na_nights"][i] else [],
             }
         )
     return rows
@@ -723,8 +732,7 @@ def finalise(
     period = resolve_period(year=year, start=start, end=end)
     if period.end >= today():
         raise RuleViolation(
-            f"De periode {_period_text(period)} is nog niet voorbij; vaststellen kan vanaf "
-            f"{period.end + timedelta(days=1):%d-%m-%Y}.",
+            f"De periode {_period_text(period)} is nog niet voorbij; vaststellen kan pas na {period.end:%d-%m-%Y}.",
             code="period_not_ended",
         )
     existing = finalised_of(session=session, region=region, period=period)
