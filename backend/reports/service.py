@@ -60,12 +60,12 @@ correction can be agreed; later changes never alter the stored figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, or_, text
+from sqlalchemy import and_, bindparam, exists, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -73,10 +73,11 @@ from backend.audit import service as audit
 from backend.auth import Principal, ensure_region_access
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
+from backend.events.models import Event
 from backend.events.service import append_event
 from backend.intensity.models import IntensityReassessment
 from backend.occupancy.bedays import NightGrid, night_grid
-from backend.occupancy.service import local_day, today
+from backend.occupancy.service import DUTCH_TIME, local_day, today
 from backend.providers.models import Group, Provider
 from backend.regions.models import Region
 from backend.register.models import TERM_APPROVED, ContractTerm, Tariff
@@ -225,7 +226,7 @@ class History:
     admitting: dict[int, list[tuple[date, bool]]]  # changes of ``admitting``, in order
 
 
-def load_history(*, session: Session, groups: list[Group], region: Region, until: date) -> History:
+def load_history(*, session: Session, groups: list[Group], region: Region, start: date, until: date) -> History:
     ids = [g.id for g in groups if g.id is not None]
     tariffs: dict[tuple[str, str], list[Tariff]] = {}
     for row in tariffs_of(session, region.id) if region.id is not None else []:
@@ -248,36 +249,62 @@ def load_history(*, session: Session, groups: list[Group], region: Region, until
         terms=terms_of(session, ids),
         tariffs=tariffs,
         reassessments=reassessments,
-        admitting=admitting_changes(session=session, group_ids=ids, until=until),
+        admitting=admitting_changes(session=session, group_ids=ids, start=start, until=until),
     )
 
 
-def admitting_changes(*, session: Session, group_ids: list[int], until: date) -> dict[int, list[tuple[date, bool]]]:
+def admitting_changes(
+    *, session: Session, group_ids: list[int], start: date, until: date
+) -> dict[int, list[tuple[date, bool]]]:
     """Per group, the days (Dutch local time) on which its ``admitting`` changed, from the group
-    JSON every place event carries: only the rows where it differs from the event before are
-    sent back (a window function in the database), so years of reports come back as a few
-    rows."""
+    JSON every place event carries, for nights ``start`` .. ``until``: the state the last event
+    before ``start`` left (one row per group: the history before the period is only scanned,
+    its payloads are not read), then the events of the period whose ``admitting`` differs from
+    the event before (a window function in the database), so a year of reports comes back as a
+    few rows."""
     out: dict[int, list[tuple[date, bool]]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return out
-    if session.get_bind().dialect.name == "postgresql":
-        flag = "CASE payload->'group'->>'admitting' WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
-    else:
-        flag = "json_extract(payload, '$.group.admitting')"
+    flag = _admitting_flag_sql(session.get_bind().dialect.name)
     id_list = ",".join(str(int(g)) for g in sorted(set(group_ids)))
-    sql = text(
-        "SELECT group_id, at, flag FROM ("
+    moment = Event.__table__.c.at.type  # type: ignore[attr-defined]
+    bounds = {"start": _night_begins(start), "after": _night_begins(until + timedelta(days=1))}
+    before = text(
+        f"SELECT e.group_id, e.at, {flag} FROM events AS e JOIN ("
+        f" SELECT group_id, MAX(seq) AS seq FROM events WHERE group_id IN ({id_list}) AND at < :start"
+        " GROUP BY group_id) AS last ON e.seq = last.seq"
+    ).bindparams(bindparam("start", type_=moment))
+    # MATERIALIZED: the flag is taken from each payload while scanning, so the sort for the
+    # window carries four small columns instead of every payload (PostgreSQL would otherwise
+    # sort the payloads and read them after the sort).
+    during = text(
+        f"WITH e AS MATERIALIZED (SELECT group_id, seq, at, {flag} AS flag FROM events"
+        f" WHERE group_id IN ({id_list}) AND at >= :start AND at < :after)"
+        " SELECT group_id, at, flag FROM ("
         " SELECT group_id, seq, at, flag, LAG(flag) OVER (PARTITION BY group_id ORDER BY seq) AS previous_flag"
-        f" FROM (SELECT group_id, seq, at, {flag} AS flag FROM events WHERE group_id IN ({id_list})) AS e"
-        " WHERE flag IS NOT NULL"
+        " FROM e WHERE flag IS NOT NULL"
         ") AS t WHERE previous_flag IS NULL OR previous_flag <> flag ORDER BY group_id, seq"
-    )
-    for group_id, at, flag_value in session.execute(sql).all():
-        moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-        day = local_day(as_utc(moment))  # type: ignore[arg-type]
-        if day <= until:
-            out[int(group_id)].append((day, bool(int(flag_value))))
+    ).bindparams(bindparam("start", type_=moment), bindparam("after", type_=moment))
+    rows = list(session.execute(before, {"start": bounds["start"]}).all())
+    rows += session.execute(during, bounds).all()
+    for group_id, at, flag_value in rows:
+        if flag_value is None:
+            continue
+        when = datetime.fromisoformat(at) if isinstance(at, str) else at
+        out[int(group_id)].append((local_day(as_utc(when)), bool(int(flag_value))))  # type: ignore[arg-type]
     return out
+
+
+def _night_begins(day: date) -> datetime:
+    """The moment (UTC) at which ``day`` begins in the Netherlands."""
+    return datetime(day.year, day.month, day.day, tzinfo=DUTCH_TIME).astimezone(UTC)
+
+
+def _admitting_flag_sql(dialect: str) -> str:
+    """``admitting`` of the group JSON in an event's payload as 1/0 (NULL without one)."""
+    if dialect == "postgresql":
+        return "CASE json_extract_path_text(payload, 'group', 'admitting') WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+    return "json_extract(payload, '$.group.admitting')"
 
 
 @dataclass
@@ -507,7 +534,9 @@ def compute_report(*, session: Session, principal: Principal, region: Region, pe
         start=period.start,
         end=period.counted_through,
     )
-    history = load_history(session=session, groups=groups, region=region, until=period.counted_through)
+    history = load_history(
+        session=session, groups=groups, region=region, start=period.start, until=period.counted_through
+    )
     nights = night_inputs(groups, history, settings, start=period.start, days=period.days)
     rows = compute_rows(groups=groups, grid=grid, nights=nights, period=period, settings=settings, providers=providers)
     return {
@@ -945,7 +974,9 @@ def group_series(
     )
     places = np.zeros(period.days, dtype=np.int64)
     if region is not None:
-        history = load_history(session=session, groups=[group], region=region, until=period.counted_through)
+        history = load_history(
+            session=session, groups=[group], region=region, start=period.start, until=period.counted_through
+        )
         places = night_inputs([group], history, funding_settings(region), start=period.start, days=period.days).places[
             0
         ]

@@ -26,7 +26,7 @@ from tests.backend.reports.helpers import (
     set_region_settings,
     since,
 )
-from tests.factories import add_group
+from tests.factories import add_group, set_free
 
 
 def test_capacity_change_from_1_july_changes_the_year_by_the_hand_computed_amount(client, world, db):
@@ -286,3 +286,16 @@ def test_the_weekly_chart_uses_each_nights_contracted_places(client, world, db):
     # Two youths every night: half of 4 places in January, a quarter of 8 places in August.
     assert "week van 01-01-2025: 50% bezet" in chart.text
     assert "week van 30-07-2025: 25% bezet" in chart.text
+
+
+def test_a_stop_reported_through_the_availability_api_counts_tonight(client, world, db):
+    # The real report path (on PostgreSQL one statement that writes the group JSON itself).
+    crisis = world.groups_b[1]
+    since(db, [crisis], date(2024, 1, 1))
+    tonight = today().isoformat()
+    assert row(report(client, world, start=tonight, end=tonight), crisis)["not_admitting_nights"] == 0
+    set_free(client, world, crisis, 1, "provider_b", admitting=True)  # a report that changes nothing
+    set_free(client, world, crisis, 0, "provider_b", admitting=False, reason="Personeelstekort")
+    figures = row(report(client, world, start=tonight, end=tonight), crisis)
+    assert figures["not_admitting_nights"] == 1 and figures["not_admitting_periods"][0]["from"] == tonight
+    assert figures["not_admitting_funding"] == figures["availability_funding"] == 4 * 150
