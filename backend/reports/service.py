@@ -65,7 +65,7 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, exists, or_, text
+from sqlalchemy import bindparam, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -190,19 +190,25 @@ def resolve_region(*, session: Session, principal: Principal, region_code: str |
 
 def report_groups(*, session: Session, principal: Principal, region: Region, period: Period) -> list[Group]:
     """The region's groups with an approved, availability-funded term overlapping the period."""
-    funded_term = exists().where(
-        and_(
-            col(ContractTerm.group_id) == col(Group.id),
-            col(ContractTerm.status) == TERM_APPROVED,
+    # Two plain queries rather than EXISTS: with a semi-join the planner, misled by stale
+    # statistics of a fresh table, looped over every term per group.
+    funded = session.exec(
+        select(ContractTerm.group_id)
+        .where(
+            ContractTerm.region_id == region.id,
+            ContractTerm.status == TERM_APPROVED,
             col(ContractTerm.availability_funded).is_(True),
-            col(ContractTerm.valid_from) <= period.end,
+            ContractTerm.valid_from <= period.end,
             or_(col(ContractTerm.valid_to).is_(None), col(ContractTerm.valid_to) >= period.start),
         )
-    )
+        .distinct()
+    ).all()
+    if not funded:
+        return []
     query = select(Group).where(
         Group.region_id == region.id,
+        col(Group.id).in_(sorted(set(funded))),
         col(Group.care_form).not_in(sorted(NEVER_AVAILABILITY_FUNDED)),
-        funded_term,
     )
     if principal.role == "provider":
         query = query.where(Group.provider_id == principal.provider_id)
