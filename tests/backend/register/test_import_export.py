@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlmodel import select
+from sqlmodel import col, select
 
+from backend.domain import utcnow
+from backend.events.models import Event
 from backend.providers.models import Group
 from backend.register import sheets as S
 from backend.register.models import ContractTerm
-from tests.factories import count_events_and_audit
+from tests.factories import count_events_and_audit, group_row
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -211,3 +214,38 @@ def test_only_an_admin_imports_and_a_formula_stays_text(client, world, db) -> No
     # And the guard does not creep: importing the export again changes nothing.
     again = upload(client, world, "register.xlsx", export(client, world), dry_run=True)
     assert nothing_changed(again.json()["counts"])
+
+
+def test_a_group_ended_in_the_register_leaves_every_screen_but_keeps_its_history(client, world, db) -> None:  # type: ignore[no-untyped-def]
+    crisis_group = world.groups_b[1]
+    code = group_row(db, crisis_group).code
+    assert crisis_group in crisis_places(client, world)
+    rows = sheet_rows(export(client, world))
+    header = rows["groepen"][0]
+    yesterday = (utcnow().date() - timedelta(days=1)).isoformat()
+    for row in rows["groepen"][1:]:
+        if (row[header.index("AGB-code")], row[header.index("Groepscode")]) == ("41000002", code):
+            # The world's groups start today; this one started a year ago and ended yesterday.
+            row[header.index("Actief vanaf")] = (utcnow().date() - timedelta(days=365)).isoformat()
+            row[header.index("Actief tot")] = yesterday
+    preview = upload(client, world, "register.xlsx", workbook(rows), dry_run=True).json()
+    assert preview["counts"]["groepen"] == {"added": 0, "changed": 0, "ended": 1}, preview["problems"]
+    assert upload(client, world, "register.xlsx", workbook(rows)).status_code == 200
+    listed = {g["id"] for g in client.get("/api/v1/groups", headers=world.headers("coordinator")).json()}
+    assert crisis_group not in listed and world.groups_b[0] in listed
+    everything = client.get("/api/v1/groups?include_inactive=true", headers=world.headers("coordinator")).json()
+    ended = next(g for g in everything if g["id"] == crisis_group)
+    assert ended["active_to"] == yesterday
+    assert crisis_group not in crisis_places(client, world)
+    # The live feed told everyone: the last event carries the group with its end date.
+    with db.transaction(write=False) as session:
+        changed = session.exec(select(Event).where(Event.group_id == crisis_group).order_by(col(Event.seq).desc())).first()
+        assert changed is not None and changed.payload["group"]["active_to"] == yesterday
+
+
+def crisis_places(client: Any, world: Any) -> set[int]:
+    found = client.post(
+        "/api/v1/crisis/search", json={"age": 14, "lat": 52.36, "lon": 6.66, "radius_km": 50}, headers=world.headers("crisis")
+    )
+    assert found.status_code == 200, found.text
+    return {r["group_id"] for r in found.json()["results"]}
