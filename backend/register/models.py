@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime
 from pydantic import ConfigDict, field_validator
+from sqlalchemy import CheckConstraint, Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from backend.domain import as_utc
 
 TERM_APPROVED = "approved"
 TERM_REQUESTED = "requested"
@@ -90,6 +92,12 @@ class ContractTermPublic(SQLModel):
     decided_at: datetime | None
     decided_by: str | None
     note: str | None
+
+    @field_validator("created_at", "decided_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes; everything stored is UTC, and the API says so.
+        return as_utc(value)
 
 
 class TariffPublic(SQLModel):

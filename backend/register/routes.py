@@ -166,7 +166,10 @@ def principal_region_code(session: WriteSessionDep, principal: Principal) -> str
 @router.get("/groups/{group_id}/contract-terms", response_model=list[ContractTermPublic])
 def get_terms(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal) -> list[ContractTermPublic]:
     """Every version of a group's contract, requests included (the provider sees its own)."""
-    return [ContractTermPublic.model_validate(t.model_dump()) for t in list_terms(session=session, principal=principal, group_id=group_id)]
+    return [
+        ContractTermPublic.model_validate(t.model_dump())
+        for t in list_terms(session=session, principal=principal, group_id=group_id)
+    ]
 
 
 @router.post("/groups/{group_id}/contract-terms", response_model=ContractTermPublic, status_code=201)
@@ -212,4 +215,3 @@ def patch_profile(
     stale = request.app.state.settings.stale_after_hours
     group = update_profile(session=session, principal=principal, group_id=group_id, data=data, stale_after_hours=stale)
     return to_public(group, stale_after_hours=stale)
-

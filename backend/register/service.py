@@ -9,6 +9,7 @@ night); ``sync_current_terms`` moves the mirror when a dated version becomes val
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ from backend.register.models import (
     Tariff,
     TermDecision,
 )
-from backend.register.terms import NEVER_AVAILABILITY_FUNDED, OWN_NORM_CARE_FORMS, valid_on
+from backend.register.terms import NEVER_AVAILABILITY_FUNDED, OWN_NORM_CARE_FORMS, Dated, valid_on
 from backend.users.models import Role
 
 TERM_CHANGED = "register.contract_term"
@@ -84,7 +85,9 @@ def family_home_max(settings: dict[str, Any] | None) -> int:
     return int((settings or {}).get("family_home_max_children", 6))
 
 
-def terms_of(session: Session, group_ids: list[int], *, status: str | None = TERM_APPROVED) -> dict[int, list[ContractTerm]]:
+def terms_of(
+    session: Session, group_ids: list[int], *, status: str | None = TERM_APPROVED
+) -> dict[int, list[ContractTerm]]:
     if not group_ids:
         return {}
     query = select(ContractTerm).where(col(ContractTerm.group_id).in_(group_ids))
@@ -100,7 +103,7 @@ def tariffs_of(session: Session, region_id: int) -> list[Tariff]:
     return list(session.exec(select(Tariff).where(Tariff.region_id == region_id)).all())
 
 
-def mirror_term(terms: list[ContractTerm], day: date) -> ContractTerm | None:
+def mirror_term(terms: Sequence[Dated], day: date) -> Dated | None:
     """The term a group shows today: the one valid today, else the next to start, else the
     last one that ended (a group before or after its contract keeps its last known places)."""
     current = valid_on(terms, day)
@@ -252,7 +255,9 @@ def ensure_region_admin(principal: Principal, region_id: int) -> None:
     """Contract terms, care forms, funding and active periods are the region's: an admin bound
     to this region, or an admin bound to none (who acts for every region)."""
     if principal.role != Role.admin:
-        raise Forbidden("Alleen de regio (beheerder) wijzigt contracten, zorgvormen en bekostiging.", code="role_forbidden")
+        raise Forbidden(
+            "Alleen de regio (beheerder) wijzigt contracten, zorgvormen en bekostiging.", code="role_forbidden"
+        )
     if principal.region_id is not None and principal.region_id != region_id:
         raise NotFound("Groep niet gevonden.")
 
@@ -312,9 +317,7 @@ def add_term(
     return term
 
 
-def request_places(
-    *, session: Session, principal: Principal, group_id: int, data: PlacesRequest
-) -> ContractTerm:
+def request_places(*, session: Session, principal: Principal, group_id: int, data: PlacesRequest) -> ContractTerm:
     """A provider asks for more or fewer places from a date; it waits for the region."""
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     if principal.role not in (Role.provider, Role.admin):
@@ -357,8 +360,12 @@ def request_places(
         provider_id=group.provider_id,
         region_id=group.region_id,
         actor=principal.label,
-        payload={"group_id": group.id, "term_id": term.id, "valid_from": data.valid_from.isoformat(),
-                 "contracted_places": data.contracted_places},
+        payload={
+            "group_id": group.id,
+            "term_id": term.id,
+            "valid_from": data.valid_from.isoformat(),
+            "contracted_places": data.contracted_places,
+        },
     )
     return term
 
@@ -439,14 +446,22 @@ def update_profile(
             occupancy_norm=group.occupancy_norm,
             bands=region_bands(region),
         )
-        if intensity_index(letter) > intensity_index(group.max_intensity) and group.care_form not in OWN_NORM_CARE_FORMS:
+        if (
+            intensity_index(letter) > intensity_index(group.max_intensity)
+            and group.care_form not in OWN_NORM_CARE_FORMS
+        ):
             raise RuleViolation(
                 f"Met deze roosteruren komt de groep op intensiteit {letter}, boven het maximum "
                 f"{group.max_intensity} van de zorgvorm.",
                 code="intensity_above_maximum",
             )
         open_band_reassessment(
-            session, actor=principal, group=group, capacity=group.capacity, roster=values["weekly_roster_hours"], letter=letter
+            session,
+            actor=principal,
+            group=group,
+            capacity=group.capacity,
+            roster=values["weekly_roster_hours"],
+            letter=letter,
         )
     before = {name: getattr(group, name) for name in values}
     places.change_group(

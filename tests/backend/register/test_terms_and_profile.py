@@ -45,13 +45,21 @@ def test_a_provider_cannot_touch_another_providers_group_nor_any_term(client, wo
     other = world.groups_b[0]
     own = world.groups_a[0]
     before = count_events_and_audit(db)
-    response = client.patch(f"/api/v1/groups/{other}/profile", json={"name": "Overgenomen"}, headers=world.headers("provider_a"))
+    response = client.patch(
+        f"/api/v1/groups/{other}/profile", json={"name": "Overgenomen"}, headers=world.headers("provider_a")
+    )
     assert response.status_code == 404
-    response = client.post(f"/api/v1/groups/{own}/contract-terms", json=term_body(), headers=world.headers("provider_a"))
+    response = client.post(
+        f"/api/v1/groups/{own}/contract-terms", json=term_body(), headers=world.headers("provider_a")
+    )
     assert response.status_code == 403 and "regio" in response.json()["detail"]
-    response = client.post(f"/api/v1/groups/{other}/contract-terms", json=term_body(), headers=world.headers("provider_a"))
+    response = client.post(
+        f"/api/v1/groups/{other}/contract-terms", json=term_body(), headers=world.headers("provider_a")
+    )
     assert response.status_code in (403, 404)
-    response = client.post(f"/api/v1/groups/{own}/contract-terms", json=term_body(), headers=world.headers("coordinator"))
+    response = client.post(
+        f"/api/v1/groups/{own}/contract-terms", json=term_body(), headers=world.headers("coordinator")
+    )
     assert response.status_code == 403
     assert count_events_and_audit(db) == before
     assert group_row(db, other).name == "Gezinshuis Beuk"
@@ -110,7 +118,9 @@ def test_shares_and_family_home_limits_are_refused_in_dutch(client, world, db) -
         assert response.status_code == 422
         assert words in response.json()["detail"], response.json()
     response = client.post(
-        f"/api/v1/groups/{family_home}/contract-terms", json=term_body(contracted_places=7), headers=world.headers("admin")
+        f"/api/v1/groups/{family_home}/contract-terms",
+        json=term_body(contracted_places=7),
+        headers=world.headers("admin"),
     )
     assert response.status_code == 422 and "hoogstens 6 kinderen, niet 7" in response.json()["detail"]
     assert terms(client, world, group) == before
@@ -130,15 +140,22 @@ def test_a_provider_asks_for_places_and_the_region_decides(client, world, db) ->
     assert response.json()["status"] == "requested"
     # Waiting: nothing moves yet.
     assert group_row(db, group).capacity == 8
-    assert client.post(
-        f"/api/v1/places-requests/{request_id}/decision", json={"approve": True}, headers=world.headers("provider_a")
-    ).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/places-requests/{request_id}/decision",
+            json={"approve": True},
+            headers=world.headers("provider_a"),
+        ).status_code
+        == 403
+    )
     response = client.post(
         f"/api/v1/places-requests/{request_id}/decision", json={"approve": True}, headers=world.headers("admin")
     )
     assert response.status_code == 200 and response.json()["status"] == "approved"
     assert group_row(db, group).capacity == 10
-    again = client.post(f"/api/v1/places-requests/{request_id}/decision", json={"approve": False}, headers=world.headers("admin"))
+    again = client.post(
+        f"/api/v1/places-requests/{request_id}/decision", json={"approve": False}, headers=world.headers("admin")
+    )
     assert again.status_code == 409
 
 
@@ -154,18 +171,24 @@ def test_a_planner_edits_expertise_and_ages_and_a_band_change_opens_reassessment
     assert (body["expertise"], body["age_min"], body["age_max"]) == (["autisme", "trauma"], 10, 16)
     bad = client.patch(f"/api/v1/groups/{group}/profile", json={"age_min": 17}, headers=world.headers("provider_a"))
     assert bad.status_code == 422 and "onder de leeftijd" in bad.json()["detail"]
-    unknown = client.patch(f"/api/v1/groups/{group}/profile", json={"expertise": ["paardrijden"]}, headers=world.headers("provider_a"))
+    unknown = client.patch(
+        f"/api/v1/groups/{group}/profile", json={"expertise": ["paardrijden"]}, headers=world.headers("provider_a")
+    )
     assert unknown.status_code == 422 and "paardrijden" in unknown.json()["detail"]
     assert group_row(db, group).expertise == ["autisme", "trauma"]
     # 8 places at 95%: 220 h a week is band E (4.1 h per child per day); 400 h is band H (7.5 h).
     funded = group_row(db, group).intensity
-    response = client.patch(f"/api/v1/groups/{group}/profile", json={"weekly_roster_hours": 400}, headers=world.headers("provider_a"))
+    response = client.patch(
+        f"/api/v1/groups/{group}/profile", json={"weekly_roster_hours": 400}, headers=world.headers("provider_a")
+    )
     assert response.status_code == 200 and response.json()["intensity"] == funded
     with db.transaction(write=False) as session:
         opened = session.exec(select(IntensityReassessment).where(IntensityReassessment.group_id == group)).all()
         assert [(r.status, r.intensity_before, r.intensity_after) for r in opened] == [("open", funded, "H")]
     # The provider cannot change what the region owns through the profile.
-    response = client.patch(f"/api/v1/groups/{group}/profile", json={"care_form": "crisis"}, headers=world.headers("provider_a"))
+    response = client.patch(
+        f"/api/v1/groups/{group}/profile", json={"care_form": "crisis"}, headers=world.headers("provider_a")
+    )
     assert response.status_code == 422
 
 
