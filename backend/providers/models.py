@@ -56,6 +56,17 @@ class Location(SQLModel, table=True):
     lon: float
 
 
+class LocationPublic(SQLModel):
+    id: int
+    provider_id: int
+    municipality_id: int
+    code: str
+    name: str
+    postcode: str
+    lat: float
+    lon: float
+
+
 class Group(SQLModel, table=True):
     __tablename__ = "groups"
     __table_args__ = (

@@ -171,3 +171,25 @@ class GroupContractUpdate(SQLModel):
     level: str | None = None
     active_from: date | None = None
     active_to: date | None = None
+
+
+class LocationUpdate(SQLModel):
+    """What a provider's planner keeps current of its own location; a new postcode moves the
+    location (and its groups) to that postcode's centre and municipality."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    postcode: str | None = Field(default=None, min_length=4, max_length=4)
+
+
+class ProviderUpdate(SQLModel):
+    """The region's part of a provider's register entry."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone_24h: str | None = Field(default=None, max_length=30)
+    contact_email: str | None = Field(default=None, max_length=200)
+    active_from: date | None = None
+    active_to: date | None = None

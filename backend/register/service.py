@@ -13,28 +13,33 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from backend.audit import service as audit
-from backend.auth import Principal
+from backend.auth import Principal, ensure_access
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.db import Database
-from backend.domain import GENDER_POLICIES, NEED_TAGS, intensity_index, utcnow
+from backend.domain import CARE_FORMS, GENDER_POLICIES, NEED_TAGS, intensity_index, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
 from backend.intensity.service import open_band_reassessment
-from backend.providers.models import Group
+from backend.providers.models import Group, Location, Provider
 from backend.providers.service import derive_intensity, get_group_for, region_bands
-from backend.regions.models import Region
+from backend.regions.models import Municipality, Postcode, Region
+from backend.regions.service import resolve_postcode
 from backend.register.models import (
+    FAMILY_HOME_LEVELS,
     TERM_APPROVED,
     TERM_REJECTED,
     TERM_REQUESTED,
     ContractTerm,
     ContractTermCreate,
+    GroupContractUpdate,
     GroupProfileUpdate,
+    LocationUpdate,
     PlacesRequest,
+    ProviderUpdate,
     Tariff,
     TermDecision,
 )
@@ -490,3 +495,165 @@ def _refuse(problems: list[tuple[str, str]]) -> None:
             code="invalid_input",
             extra={"errors": [{"field": name, "message": message} for name, message in problems]},
         )
+
+
+def update_group_contract(
+    *, session: Session, principal: Principal, group_id: int, data: GroupContractUpdate, stale_after_hours: float
+) -> Group:
+    """The region changes a group's care form, family-home level or active period. An end date
+    in the past takes the group off every screen (the event carries it)."""
+    group = get_group_for(session=session, principal=principal, group_id=group_id, for_update=True)
+    ensure_region_admin(principal, group.region_id)
+    values = data.model_dump(exclude_unset=True)
+    care_form = values.get("care_form", group.care_form)
+    level = values.get("level", group.level if care_form == "gezinshuis" else None)
+    problems: list[tuple[str, str]] = []
+    if care_form not in CARE_FORMS:
+        problems.append(("care_form", f"onbekende zorgvorm '{care_form}'"))
+    elif care_form == "gezinshuis" and level not in FAMILY_HOME_LEVELS:
+        problems.append(("level", "een gezinshuis heeft een niveau: licht, middel of zwaar"))
+    elif care_form != "gezinshuis" and level is not None:
+        problems.append(("level", "alleen een gezinshuis heeft een niveau"))
+    start = values.get("active_from", group.active_from)
+    end = values.get("active_to", group.active_to)
+    if start is not None and end is not None and end < start:
+        problems.append(("active_to", "'actief tot' ligt vóór 'actief vanaf'"))
+    if care_form in CARE_FORMS and care_form in NEVER_AVAILABILITY_FUNDED and group.availability_funded:
+        problems.append(
+            ("care_form", "crisispleegzorg wordt nooit met beschikbaarheid bekostigd: pas eerst het contract aan")
+        )
+    _refuse(problems)
+    if care_form in CARE_FORMS:
+        values["care_form"] = care_form
+        values["level"] = level
+        values["max_intensity"] = CARE_FORMS[care_form].max_intensity
+        values["is_crisis"] = CARE_FORMS[care_form].segment == "crisis"
+    values = {name: value for name, value in values.items() if getattr(group, name) != value}
+    if not values:
+        return group
+    before = {name: getattr(group, name) for name in values}
+    places.change_group(
+        session=session,
+        group_id=group_id,
+        stale_after_hours=stale_after_hours,
+        values=values,
+        notice=Notice(
+            "group.changed",
+            principal,
+            "register.group",
+            "group",
+            group_id,
+            "groep in het contractregister gewijzigd",
+            detail={"before": _plain(before), "after": _plain(values)},
+        ),
+    )
+    session.refresh(group)
+    return group
+
+
+def update_location(
+    *, session: Session, principal: Principal, location_id: int, data: LocationUpdate, stale_after_hours: float
+) -> Location:
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound("Locatie niet gevonden.")
+    provider = session.get(Provider, location.provider_id)
+    assert provider is not None
+    ensure_access(principal, provider_id=location.provider_id, region_id=provider.region_id, what="Locatie")
+    if principal.role not in (Role.provider, Role.admin):
+        raise Forbidden("Alleen de aanbieder wijzigt zijn locaties.", code="role_forbidden")
+    values = data.model_dump(exclude_unset=True)
+    if values.get("name") is None:
+        values.pop("name", None)
+    moved = False
+    if values.get("postcode") and values["postcode"] != location.postcode:
+        lat, lon = resolve_postcode(session=session, pc4=values["postcode"])
+        known = session.get(Postcode, values["postcode"])
+        municipality = session.exec(
+            select(Municipality).where(
+                Municipality.region_id == provider.region_id,
+                func.lower(Municipality.name) == (known.municipality_name if known else "").lower(),
+            )
+        ).first()
+        if municipality is None:
+            raise RuleViolation(
+                f"Postcode {values['postcode']} ligt niet in een gemeente van de regio; "
+                "laat de regio de locatie wijzigen.",
+                code="postcode_outside_region",
+            )
+        values |= {"lat": lat, "lon": lon, "municipality_id": municipality.id}
+        moved = True
+    else:
+        values.pop("postcode", None)
+    before = {name: getattr(location, name) for name in values}
+    for name, value in values.items():
+        setattr(location, name, value)
+    session.add(location)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=principal,
+        action="register.location",
+        object_type="location",
+        object_id=location_id,
+        purpose="locatie gewijzigd",
+        detail={"before": _plain(before), "after": _plain(values)},
+    )
+    if moved:
+        # The groups at a location carry its place (search needs no join): they move with it.
+        for group_id in session.exec(select(Group.id).where(Group.location_id == location_id)).all():
+            assert group_id is not None
+            places.change_group(
+                session=session,
+                group_id=group_id,
+                stale_after_hours=stale_after_hours,
+                values={"lat": location.lat, "lon": location.lon, "municipality_id": location.municipality_id},
+                notice=Notice("group.changed", principal, "register.location", "group", group_id, "locatie verhuisd"),
+            )
+    return location
+
+
+def update_provider(*, session: Session, principal: Principal, provider_id: int, data: ProviderUpdate) -> Provider:
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("Aanbieder niet gevonden.")
+    ensure_region_admin(principal, provider.region_id)
+    values = data.model_dump(exclude_unset=True)
+    start = values.get("active_from", provider.active_from)
+    end = values.get("active_to", provider.active_to)
+    problems: list[tuple[str, str]] = []
+    if start is not None and end is not None and end < start:
+        problems.append(("active_to", "'actief tot' ligt vóór 'actief vanaf'"))
+    if "name" in values and not values["name"]:
+        problems.append(("name", "de naam mag niet leeg zijn"))
+    if values.get("contact_email") and "@" not in values["contact_email"]:
+        problems.append(("contact_email", f"'{values['contact_email']}' is geen e-mailadres"))
+    _refuse(problems)
+    before = {name: getattr(provider, name) for name in values}
+    for name, value in values.items():
+        setattr(provider, name, value)
+    session.add(provider)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=principal,
+        action="register.provider",
+        object_type="provider",
+        object_id=provider_id,
+        purpose="aanbieder in het contractregister gewijzigd",
+        detail={"before": _plain(before), "after": _plain(values)},
+    )
+    append_event(
+        session=session,
+        type="register.provider_changed",
+        provider_id=provider_id,
+        region_id=provider.region_id,
+        actor=principal.label,
+        payload={"provider_id": provider_id, "changed": sorted(values)},
+    )
+    return provider
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the audit log's JSON keeps them (dates as text)."""
+    return {name: value.isoformat() if isinstance(value, date) else value for name, value in values.items()}

@@ -11,6 +11,7 @@ from sqlmodel import select
 from backend.domain import utcnow
 from backend.events.models import Event
 from backend.intensity.models import IntensityReassessment
+from backend.regions.models import Postcode
 from backend.register.models import ContractTerm
 from tests.factories import count_events_and_audit, group_row
 
@@ -197,3 +198,73 @@ def test_a_new_group_starts_with_one_version_from_its_first_day(db, world) -> No
         stored = session.exec(select(ContractTerm).where(ContractTerm.group_id == world.groups_b[1])).all()
     # The world's crisis group: 4 places, availability-funded as crisis care is.
     assert [(t.valid_from, t.contracted_places, t.availability_funded) for t in stored] == [(utcnow().date(), 4, True)]
+
+
+def test_the_region_ends_a_group_and_changes_its_care_form(client, world, db) -> None:  # type: ignore[no-untyped-def]
+    group = world.groups_a[1]
+    today = utcnow().date()
+    refused = client.patch(
+        f"/api/v1/groups/{group}/contract", json={"active_to": today.isoformat()}, headers=world.headers("provider_a")
+    )
+    assert refused.status_code == 403
+    bad = client.patch(
+        f"/api/v1/groups/{group}/contract", json={"care_form": "gezinshuis"}, headers=world.headers("admin")
+    )
+    assert bad.status_code == 422 and "niveau" in bad.json()["detail"]
+    assert group_row(db, group).care_form == "behandelgroep"
+    response = client.patch(
+        f"/api/v1/groups/{group}/contract",
+        json={
+            "active_from": (today - timedelta(days=30)).isoformat(),
+            "active_to": (today - timedelta(days=1)).isoformat(),
+        },
+        headers=world.headers("admin"),
+    )
+    assert response.status_code == 200, response.text
+    listed = {g["id"] for g in client.get("/api/v1/groups", headers=world.headers("coordinator")).json()}
+    assert group not in listed
+
+
+def test_a_planner_moves_its_location_and_its_groups_follow(client, world, db) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        session.add(Postcode(pc4="7544", place="Enschede", municipality_name="Enschede", lat=52.2301, lon=6.8402))
+        location_id = group_row(db, world.groups_a[0]).location_id
+    other = group_row(db, world.groups_b[0]).location_id
+    assert (
+        client.patch(
+            f"/api/v1/locations/{other}", json={"name": "Weg"}, headers=world.headers("provider_a")
+        ).status_code
+        == 404
+    )
+    unknown = client.patch(
+        f"/api/v1/locations/{location_id}", json={"postcode": "9999"}, headers=world.headers("provider_a")
+    )
+    assert unknown.status_code == 422 and "9999" in unknown.json()["detail"]
+    response = client.patch(
+        f"/api/v1/locations/{location_id}",
+        json={"postcode": "7544", "name": "De Linde Zuid"},
+        headers=world.headers("provider_a"),
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["lat"], response.json()["name"]) == (52.2301, "De Linde Zuid")
+    for group in world.groups_a:
+        assert (group_row(db, group).lat, group_row(db, group).lon) == (52.2301, 6.8402)
+
+
+def test_the_region_ends_a_provider_and_the_provider_cannot(client, world, db) -> None:  # type: ignore[no-untyped-def]
+    today = utcnow().date()
+    body = {"active_from": (today - timedelta(days=10)).isoformat(), "active_to": today.isoformat()}
+    assert (
+        client.patch(
+            f"/api/v1/providers/{world.provider_a}", json=body, headers=world.headers("provider_a")
+        ).status_code
+        == 403
+    )
+    bad = client.patch(
+        f"/api/v1/providers/{world.provider_a}",
+        json={**body, "active_to": (today - timedelta(days=20)).isoformat()},
+        headers=world.headers("admin"),
+    )
+    assert bad.status_code == 422 and "vóór" in bad.json()["detail"]
+    response = client.patch(f"/api/v1/providers/{world.provider_a}", json=body, headers=world.headers("admin"))
+    assert response.status_code == 200 and response.json()["active_to"] == today.isoformat()
