@@ -657,3 +657,51 @@ def update_provider(*, session: Session, principal: Principal, provider_id: int,
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
     """Values as the audit log's JSON keeps them (dates as text)."""
     return {name: value.isoformat() if isinstance(value, date) else value for name, value in values.items()}
+
+
+def contract_capacity_from_today(*, session: Session, principal: Principal, group: Group, capacity: int) -> None:
+    """A change of places made by the region outside the register screens (the staffing form)
+    is a contract version from today, so the history and the post-calculation know it: the
+    version that starts today is corrected, or a new one (with the current tariff and funding)
+    ends the one before it. Providers ask for places instead (``request_places``)."""
+    ensure_region_admin(principal, group.region_id)
+    assert group.id is not None
+    today = utcnow().date()
+    terms = terms_of(session, [group.id])[group.id]
+    current = mirror_term(terms, today)
+    region = session.get(Region, group.region_id)
+    _refuse(
+        check_term(
+            care_form=group.care_form,
+            contracted_places=capacity,
+            availability_funded=current.availability_funded if current else group.availability_funded,
+            availability_share=current.availability_share if current else None,
+            day_tariff=current.day_tariff if current else group.day_tariff,
+            valid_from=today,
+            valid_to=None,
+            family_home_max=family_home_max(region.settings if region else None),
+        )
+    )
+    if current is not None and current.valid_from == today:
+        current.contracted_places = capacity
+        session.add(current)
+        session.flush()
+        record_term(session, actor=principal, term=current, action="register.contract_term")
+        return
+    term = ContractTerm(
+        region_id=group.region_id,
+        group_id=group.id,
+        valid_from=today,
+        contracted_places=capacity,
+        day_tariff=current.day_tariff if current else group.day_tariff,
+        availability_funded=current.availability_funded if current else group.availability_funded,
+        availability_share=current.availability_share if current else None,
+        status=TERM_APPROVED,
+        created_at=utcnow(),
+        created_by=principal.label,
+        decided_at=utcnow(),
+        decided_by=principal.label,
+        note="plaatsen gewijzigd via bezetting en roosteruren",
+    )
+    insert_version(session, term)
+    record_term(session, actor=principal, term=term, action="register.contract_term")
