@@ -29,7 +29,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import empty_database  # noqa: E402
 from backend.auth import Principal  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
@@ -37,6 +36,7 @@ from backend.domain import CARE_FORMS, NEED_TAGS  # noqa: E402
 from backend.register import importer  # noqa: E402
 from backend.register import sheets as S  # noqa: E402
 from backend.register.models import FAMILY_HOME_LEVELS  # noqa: E402
+from benchmarks.common import empty_database  # noqa: E402
 
 ACTOR = Principal(kind="bench", id=0, name="bench", role="admin", provider_id=None)
 FORMS = [f for f in CARE_FORMS if f not in ("pleegzorg", "crisispleegzorg")]
