@@ -13,7 +13,9 @@ from sqlmodel import col, select
 
 from backend.domain import utcnow
 from backend.events.models import Event
+from backend.intensity.models import IntensityReassessment
 from backend.providers.models import Group
+from backend.regions.models import Postcode
 from backend.register import sheets as S
 from backend.register.models import ContractTerm
 from tests.factories import count_events_and_audit, group_row
@@ -287,3 +289,42 @@ def crisis_places(client: Any, world: Any) -> set[int]:
     )
     assert found.status_code == 200, found.text
     return {r["group_id"] for r in found.json()["results"]}
+
+
+def test_a_municipality_without_coordinates_gets_the_centre_of_its_postcodes(client, world, db) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        session.add_all(
+            [
+                Postcode(pc4="7491", place="Delden", municipality_name="Hof van Twente", lat=52.26, lon=6.70),
+                Postcode(pc4="7471", place="Goor", municipality_name="Hof van Twente", lat=52.24, lon=6.58),
+            ]
+        )
+    rows = sheet_rows(export(client, world))
+    rows["gemeenten"].append(["GM1735", "Hof van Twente", None, None])
+    rows["gemeenten"].append(["GM9999", "Nergenshuizen", None, None])
+    refused = upload(client, world, "register.xlsx", workbook(rows), dry_run=True)
+    assert refused.status_code == 422
+    [problem] = refused.json()["problems"]
+    assert (problem["row"], problem["column"]) == (len(rows["gemeenten"]), "Breedtegraad")
+    rows["gemeenten"].pop()
+    assert upload(client, world, "register.xlsx", workbook(rows)).status_code == 200
+    towns = {m["cbs_code"]: m for m in client.get("/api/v1/municipalities", headers=world.headers("admin")).json()}
+    assert (towns["GM1735"]["lat"], towns["GM1735"]["lon"]) == (52.25, 6.64)
+
+
+def test_roster_hours_from_the_register_that_cross_a_band_open_a_reassessment(client, world, db) -> None:  # type: ignore[no-untyped-def]
+    group = world.groups_a[0]
+    funded = group_row(db, group).intensity
+    rows = sheet_rows(export(client, world))
+    header = rows["groepen"][0]
+    code = group_row(db, group).code
+    for row in rows["groepen"][1:]:
+        if (row[header.index("AGB-code")], row[header.index("Groepscode")]) == ("41000001", code):
+            row[header.index("Roosteruren per week")] = 400
+    response = upload(client, world, "register.xlsx", workbook(rows))
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["groepen"]["changed"] == 1
+    assert (group_row(db, group).weekly_roster_hours, group_row(db, group).intensity) == (400, funded)
+    with db.transaction(write=False) as session:
+        opened = session.exec(select(IntensityReassessment).where(IntensityReassessment.group_id == group)).all()
+        assert [(r.status, r.intensity_after) for r in opened] == [("open", "H")]
