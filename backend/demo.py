@@ -153,10 +153,10 @@ class DemoSummary:
     api_key: str
 
 
-def demo_register(seed: int = 2025) -> tuple[dict[str, list[dict[str, Any]]], list[DemoReport]]:
+def demo_register(rng: random.Random) -> tuple[dict[str, list[dict[str, Any]]], list[DemoReport]]:
     """The Twente demo as a register file (rows per sheet, as the import reads them), and the
-    reports its providers made (free places, admitting, when)."""
-    rng = random.Random(seed)
+    reports its providers made (free places, admitting, when). Draws from ``rng`` in the order
+    the demo always has, so the domains' loaders after it see the same stream as before."""
     today = utcnow().date()
     start = today.replace(month=1, day=1) - timedelta(days=3 * 365)
     tables: dict[str, list[dict[str, Any]]] = {
@@ -303,7 +303,8 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
     providers' reports through the owner of the places."""
     if session.exec(select(Region).where(Region.code == "JZ14")).first() is not None:
         raise ValueError(f"De demodata is al geladen in deze database; de wachtwoorden staan in {users_file}.")
-    tables, reports = demo_register(seed)
+    rng = random.Random(seed)
+    tables, reports = demo_register(rng)
     raw = {
         sheet.name: [
             (
@@ -343,7 +344,6 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
             notice=Notice("availability.changed", DEMO_ACTOR, "availability.update", "group", group_id, "demodata"),  # type: ignore[arg-type]
             stale_after_hours=settings_stale,
         )
-    rng = random.Random(seed + 1)
     providers = list(
         session.exec(select(Provider).where(Provider.region_id == region.id).order_by(col(Provider.agb_code))).all()
     )

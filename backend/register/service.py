@@ -617,6 +617,8 @@ def update_provider(*, session: Session, principal: Principal, provider_id: int,
     provider = session.get(Provider, provider_id)
     if provider is None:
         raise NotFound("Aanbieder niet gevonden.")
+    # Another provider's entry is not found (its existence does not leak); its own is the region's.
+    ensure_access(principal, provider_id=provider_id, region_id=provider.region_id, what="Aanbieder")
     ensure_region_admin(principal, provider.region_id)
     values = data.model_dump(exclude_unset=True)
     start = values.get("active_from", provider.active_from)
