@@ -16,9 +16,10 @@ from backend.domain import utcnow
 from backend.providers.models import Group
 from backend.register.models import TERM_APPROVED, ContractTerm, Tariff
 
-# Care forms outside the A–S model (seed 000: "eigen normering"). A family home is paid by its
-# level, foster care and crisis foster care by one daily rate for the care form.
-OWN_NORM_CARE_FORMS = frozenset({"gezinshuis", "pleegzorg", "crisispleegzorg"})
+# Care forms outside the A–S model (seed 000: "eigen normering"): a family home is paid by its
+# level, foster care and crisis foster care by one daily rate. Defined with the care forms.
+from solver.vocabulary import OWN_NORM_CARE_FORMS
+
 # Paid P×Q only, never availability-funded (seed 000, DOMAIN.md).
 NEVER_AVAILABILITY_FUNDED = frozenset({"crisispleegzorg"})
 
