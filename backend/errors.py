@@ -26,6 +26,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.regions.setting_docs import FIELD_LABELS as REGION_SETTING_LABELS
+
 
 class FieldErrorBody(BaseModel):
     field: str | None = None
@@ -124,6 +126,7 @@ _FIELD_NAMES = {
     "waiting_list": "wachtlijst",
     "username": "gebruikersnaam",
     "password": "wachtwoord",
+    **REGION_SETTING_LABELS,
 }
 
 _MESSAGES = {
