@@ -12,7 +12,7 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
     "availability_share": (
         "Beschikbaarheidsdeel",
         "Welk deel van het dagtarief een lege gecontracteerde plaats krijgt bij de nacalculatie: een getal van 0 "
-        "tot en met 1 (0.75 is driekwart). De aanbestedingsstukken zeggen alleen dat lege plaatsen 'deels' worden "
+        "tot en met 1 (0,75 is driekwart). De aanbestedingsstukken zeggen alleen dat lege plaatsen 'deels' worden "
         "betaald; het deel is dus een keuze van de regio.",
     ),
     "availability_share_by_care_form": (

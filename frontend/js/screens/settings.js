@@ -66,6 +66,19 @@ export function render(root, { user }) {
     showError(saveError, null);
   }
 
+  // Next to a row or a part of a setting, "Afwijsredenen.6.code: gebruik ..." reads better as
+  // "Code: gebruik ...": the server names the part by its path, the row by the part's label.
+  function localMessage(error, controller) {
+    const parts = (error.field || "").split(".");
+    const top = view && view.fields[parts[0]];
+    if (parts.length < 2 || !top) return error.message;
+    const prefix = [top.label, ...parts.slice(1)].join(".");
+    if (!error.message.startsWith(prefix)) return error.message;
+    const rest = error.message.slice(prefix.length).replace(/^:?\s*/, "");
+    const name = controller.label ? controller.label(parts) : null;
+    return name ? `${name}: ${rest}` : rest;
+  }
+
   // Each message next to the closest field the form has for its path ("a.b.3" -> "a.b" -> "a").
   function showFieldErrors(errors) {
     const unplaced = [];
@@ -76,7 +89,8 @@ export function render(root, { user }) {
       const controller = path ? targets.get(path) : null;
       if (controller) {
         const before = controller.message ? controller.message() : "";
-        controller.setError(before ? `${before} ${error.message}` : error.message);
+        const text = localMessage(error, controller);
+        controller.setError(before ? `${before} ${text}` : text);
         first = first || controller;
       } else {
         unplaced.push(error.message);
@@ -87,7 +101,7 @@ export function render(root, { user }) {
   }
 
   // A field with its own error line: the error text accumulates when two messages hit it.
-  function numberField(id, path, labelText, help, value, { placeholder = null } = {}) {
+  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
     const input = textInput(value, { disabled: !admin, placeholder });
     const made = field({ id: `inst-${id}`, label: labelText, input, hint: help });
     let current = "";
@@ -98,6 +112,7 @@ export function render(root, { user }) {
       },
       message: () => current,
       focus: () => input.focus(),
+      label: partLabel ? () => partLabel : null,
     });
     return { node: made.wrapper, read: () => parseNumber(input.value) };
   }
@@ -143,6 +158,7 @@ export function render(root, { user }) {
           input.setAttribute("aria-invalid", message ? "true" : "false");
         },
         focus: () => input.focus(),
+        label: () => form.label,
       });
       return el("tr", {}, el("th", { scope: "row" }, el("label", { for: id }, form.label)), el("td", {}, input, line));
     });
@@ -173,7 +189,7 @@ export function render(root, { user }) {
     const rows = [];
     const info = doc("availability_share_by_group");
     const { line, controller } = errorLine("inst-availability_share_by_group-fout");
-    target("availability_share_by_group", controller);
+    target("availability_share_by_group", { ...controller, label: (parts) => `Groep ${parts[1]}` });
     function addRow(groupId = "", share = null) {
       const index = rows.length;
       const group = el("input", { type: "text", inputmode: "numeric", value: groupId, disabled: !admin, class: "short", "aria-label": `Groepsnummer ${index + 1}` });
@@ -217,7 +233,7 @@ export function render(root, { user }) {
     const rows = [];
     const info = doc("intensity_bands");
     const { line, controller } = errorLine("inst-intensity_bands-fout");
-    target("intensity_bands", controller);
+    target("intensity_bands", { ...controller, label: (parts) => (parts.length > 1 ? `Letter ${LETTERS[Number(parts[1])] || parts[1]}` : null) });
     function addRow(lower) {
       const letter = LETTERS[rows.length];
       const id = `inst-band-${letter}`;
@@ -277,28 +293,40 @@ export function render(root, { user }) {
     target("decline_reasons", controller);
     function addRow(reason, isNew) {
       const index = rows.length;
-      const code = el("input", {
-        type: "text", value: reason.code, disabled: !admin || !isNew, "aria-label": `Code van reden ${index + 1}`,
-        autocomplete: "off", spellcheck: "false", class: "code",
+      // An existing code is fixed for good: shown as text. A new one is typed once.
+      const code = isNew
+        ? el("input", { type: "text", value: reason.code, "aria-label": `Code van nieuwe reden ${index + 1}`, autocomplete: "off", spellcheck: "false", class: "code" })
+        : el("code", { class: "reason-code" }, reason.code);
+      const label = el("input", {
+        type: "text", value: reason.label, disabled: !admin, "aria-label": `Omschrijving van reden ${index + 1}`, class: "reason-label",
       });
-      const label = el("input", { type: "text", value: reason.label, disabled: !admin, "aria-label": `Omschrijving van reden ${index + 1}` });
       const retired = el("input", { type: "checkbox", id: `inst-vervallen-${index}`, checked: reason.retired, disabled: !admin });
       const remove = admin && isNew ? el("button", { type: "button", class: "button small secondary" }, "Weghalen") : null;
       const rowError = errorLine(`inst-reden-${index}-fout`);
+      const errorRow = el("tr", { class: "row-error", hidden: true }, el("td", { colspan: 4 }, rowError.line));
       const row = el("tr", { dataset: { code: reason.code } },
-        el("td", {}, code, rowError.line), el("td", {}, label),
+        el("td", {}, code), el("td", {}, label),
         el("td", {}, el("div", { class: "check" }, retired, el("label", { for: `inst-vervallen-${index}` }, "vervallen"))),
         el("td", {}, remove));
-      const entry = { row, code, label, retired, isNew, error: rowError.controller };
+      const error = {
+        ...rowError.controller,
+        setError(message) {
+          rowError.controller.setError(message);
+          errorRow.hidden = !message;
+        },
+        label: (parts) => ({ code: "Code", label: "Omschrijving", retired: "Vervallen" })[parts[2]] || null,
+      };
+      const entry = { row, errorRow, code, label, retired, isNew, error };
       rows.push(entry);
       if (remove) {
         remove.addEventListener("click", () => {
           rows.splice(rows.indexOf(entry), 1);
           row.remove();
+          errorRow.remove();
           register();
         });
       }
-      body.append(row);
+      body.append(row, errorRow);
       register();
     }
     // Error paths follow the position in the list that is sent.
@@ -319,14 +347,17 @@ export function render(root, { user }) {
           el("thead", {}, el("tr", {}, ["Code", "Omschrijving", "Vervallen", ""].map((h) => el("th", { scope: "col" }, h)))),
           body)),
         add, line),
-      read: () => rows.map(({ code, label, retired }) => ({ code: code.value.trim(), label: label.value, retired: retired.checked })),
+      read: () => rows.map(({ code, label, retired, isNew }) => ({
+        code: isNew ? code.value.trim() : code.textContent, label: label.value, retired: retired.checked,
+      })),
     };
   }
 
   function weightFields(weights) {
     const parts = WEIGHT_ORDER.filter((name) => name in weights).map((name) => {
       const info = view.weights[name] || { label: name, help: "" };
-      return [name, numberField(`gewicht-${name}`, `matching_weights.${name}`, info.label, info.help, weights[name])];
+      const part = numberField(`gewicht-${name}`, `matching_weights.${name}`, info.label, info.help, weights[name], { partLabel: info.label });
+      return [name, part];
     });
     const { line, controller } = errorLine("inst-matching_weights-fout");
     target("matching_weights", controller);
