@@ -50,6 +50,7 @@ from backend.providers.models import Group, Provider, active_on, is_stale
 from backend.referrals.models import Referral
 from backend.regions.models import Region
 from backend.regions.service import resolve_postcode
+from backend.regions.settings import region_settings
 from backend.users.models import Role
 from solver.geo import great_circle_km
 
@@ -146,8 +147,7 @@ def _search_region(
 
 
 def region_hold_minutes(session: Session, region_id: int, settings: Settings) -> int:
-    region = session.get(Region, region_id)
-    value = (region.settings or {}).get("hold_minutes") if region else None
+    value = region_settings(session.get(Region, region_id)).hold_minutes
     return int(value) if value else settings.hold_minutes
 
 

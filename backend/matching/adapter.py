@@ -29,9 +29,10 @@ from backend.providers.models import Group, Provider, active_on
 from backend.referrals.models import Referral
 from backend.referrals.service import age_on, waiting_days
 from backend.regions.models import Region
+from backend.regions.settings import DEFAULT_MATCHING_TIME_LIMIT_S, region_settings
 from solver.scoring import RULE_INDEX
 
-DEFAULT_TIME_LIMIT_S = 10.0
+DEFAULT_TIME_LIMIT_S = DEFAULT_MATCHING_TIME_LIMIT_S
 WEIGHT_FIELDS = tuple(solver.Weights.__dataclass_fields__)
 
 
@@ -368,17 +369,10 @@ def youth_from_referral(referral: Referral, *, today: date | None = None, now: d
 
 
 def region_weights(region: Region) -> solver.Weights:
-    """Weights from region.settings["matching_weights"] (solver defaults for what is missing);
-    the profile-C limit per group from region.settings["profile_c_limit"]."""
-    settings = region.settings or {}
-    values: dict[str, Any] = dict(settings.get("matching_weights") or {})
-    unknown = sorted(set(values) - set(WEIGHT_FIELDS))
-    if unknown:
-        raise RuleViolation(
-            f"Onbekende matchinggewichten in de regio-instellingen: {', '.join(unknown)}.", code="weights_invalid"
-        )
-    if "profile_c_limit" in settings:
-        values["profile_c_limit"] = int(settings["profile_c_limit"])
+    """The region's matching weights (solver defaults for what the region leaves out) and its
+    profile-C limit per group (``backend.regions.settings``, which refuses unknown weights)."""
+    settings = region_settings(region)
+    values: dict[str, Any] = {**settings.matching_weights.model_dump(), "profile_c_limit": settings.profile_c_limit}
     try:
         return solver.Weights(**values)
     except (TypeError, ValueError) as exc:
@@ -386,7 +380,7 @@ def region_weights(region: Region) -> solver.Weights:
 
 
 def region_time_limit(region: Region) -> float:
-    return float((region.settings or {}).get("matching_time_limit_s", DEFAULT_TIME_LIMIT_S))
+    return float(region_settings(region).matching_time_limit_s)
 
 
 def weights_dict(weights: solver.Weights) -> dict[str, float]:

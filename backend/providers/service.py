@@ -26,14 +26,14 @@ from backend.domain import (
 from backend.errors import NotFound, RuleViolation
 from backend.providers.models import Group, GroupPublic, Location, Provider, active_on, group_public_json
 from backend.regions.models import Municipality, Region
+from backend.regions.settings import region_settings
 from backend.register.models import FAMILY_HOME_LEVELS
 from backend.register.terms import NEVER_AVAILABILITY_FUNDED, first_term
 from backend.users.models import Role
 
 
 def region_bands(region: Region | None) -> list[tuple[str, float]] | None:
-    bands = (region.settings or {}).get("intensity_bands") if region else None
-    return [(str(letter), float(lower)) for letter, lower in bands] if bands else None
+    return region_settings(region).bands() if region else None
 
 
 def derive_intensity(

@@ -28,6 +28,7 @@ from backend.providers.models import Group, Location, Provider
 from backend.providers.service import derive_intensity, get_group_for, region_bands
 from backend.regions.models import Municipality, Postcode, Region
 from backend.regions.service import resolve_postcode
+from backend.regions.settings import load_settings
 from backend.register.models import (
     FAMILY_HOME_LEVELS,
     TERM_APPROVED,
@@ -87,7 +88,8 @@ def check_term(
 
 
 def family_home_max(settings: dict[str, Any] | None) -> int:
-    return int((settings or {}).get("family_home_max_children", 6))
+    """The most children a family home of the region takes (region setting, default 6)."""
+    return load_settings(settings)[0].family_home_max_children
 
 
 def terms_of(

@@ -31,9 +31,9 @@ from backend.occupancy.bedays import NightGrid, night_grid
 from backend.occupancy.service import today
 from backend.providers.models import Group, Provider
 from backend.regions.models import Region
+from backend.regions.settings import region_settings
 from backend.users.models import Role
 
-DEFAULT_AVAILABILITY_SHARE = 0.75
 BELOW_THRESHOLD = 0.5
 MAX_PERIOD_DAYS = 3 * 366 + 1
 REGION_ROLES = (Role.admin, Role.coordinator, Role.viewer)
@@ -67,14 +67,7 @@ def resolve_period(*, year: int | None, start: date | None, end: date | None) ->
 
 
 def availability_share(region: Region, group: Group) -> float:
-    settings = region.settings or {}
-    by_group = settings.get("availability_share_by_group") or {}
-    if str(group.id) in by_group:
-        return float(by_group[str(group.id)])
-    by_form = settings.get("availability_share_by_care_form") or {}
-    if group.care_form in by_form:
-        return float(by_form[group.care_form])
-    return float(settings.get("availability_share", DEFAULT_AVAILABILITY_SHARE))
+    return region_settings(region).share_for(group_id=group.id, care_form=group.care_form)
 
 
 def resolve_region(*, session: Session, principal: Principal, region_code: str | None) -> Region:
