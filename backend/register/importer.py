@@ -44,7 +44,8 @@ from backend.regions.models import Municipality, Postcode, Region
 from backend.register import sheets as S
 from backend.register.models import FAMILY_HOME_LEVELS, TERM_APPROVED, ContractTerm, Tariff
 from backend.register.service import check_term, family_home_max, mirror_term
-from backend.register.terms import OWN_NORM_CARE_FORMS, TermValues, chain_versions
+from backend.register.terms import TermValues, chain_versions
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 GROUP_CREATED = "group.created"
 GROUP_CHANGED = "group.changed"

@@ -44,8 +44,9 @@ from backend.register.models import (
     Tariff,
     TermDecision,
 )
-from backend.register.terms import NEVER_AVAILABILITY_FUNDED, OWN_NORM_CARE_FORMS, Dated, valid_on
+from backend.register.terms import NEVER_AVAILABILITY_FUNDED, Dated, valid_on
 from backend.users.models import Role
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 TERM_CHANGED = "register.contract_term"
 PROFILE_CHANGED = "group.profile_changed"
