@@ -86,6 +86,84 @@ def cmd_import_postcodes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _region_code(args: argparse.Namespace) -> str | None:
+    return args.region.strip().upper() if args.region else None
+
+
+def cmd_register_export(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from backend.regions.models import Region
+    from backend.register import exporter
+    from backend.register import sheets as S
+
+    target = Path(args.file)
+    with _database().transaction(write=False) as session:
+        regions = list(session.exec(select(Region)).all())
+        code = _region_code(args)
+        chosen = [r for r in regions if code is None or r.code == code]
+        if len(chosen) != 1:
+            known = ", ".join(r.code for r in regions) or "geen"
+            print(f"Geef de regio op met --region (bekend: {known}).", file=sys.stderr)
+            return 2
+        tables = exporter.register_tables(session=session, region=chosen[0])
+    if target.suffix.lower() == ".xlsx":
+        target.write_bytes(S.write_workbook(tables))
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in S.write_csv_files(tables).items():
+            (target / name).write_bytes(data)
+    counts = ", ".join(f"{len(rows)} {name}" for name, rows in tables.items() if name != "regio")
+    print(f"Register van {chosen[0].code} geschreven naar {target}: {counts}")
+    return 0
+
+
+def cmd_register_import(args: argparse.Namespace) -> int:
+    from backend.auth import Principal
+    from backend.register import importer
+    from backend.register import sheets as S
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"Bestand niet gevonden: {path}", file=sys.stderr)
+        return 2
+    try:
+        raw = S.read_register_file(path)
+    except S.FileError as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 1
+    db = _database()
+    actor = Principal(kind="cli", id=0, name=getpass.getuser(), role="admin", provider_id=None)
+    print("Bestand controleren...", flush=True)
+    with db.transaction() as session:
+        plan = importer.check(session=session, raw=raw, region_code=_region_code(args))
+        if plan.problems:
+            count = len(plan.problems)
+            problems = "probleem" if count == 1 else "problemen"
+            print(f"Het bestand is niet ingelezen ({count} {problems}); er is niets gewijzigd:", file=sys.stderr)
+            for problem in plan.problems:
+                print(f"  {problem.text()}", file=sys.stderr)
+            return 1
+        for sheet, counts in plan.counts().items():
+            if any(counts.values()):
+                print(f"  {sheet}: {counts['added']} nieuw, {counts['changed']} gewijzigd, {counts['ended']} beëindigd")
+        if not plan.changes:
+            print("Niets te wijzigen: het register is al zo.")
+            return 0
+        if args.dry_run:
+            print("Proefrun: er is niets gewijzigd.")
+            return 0
+
+        def shown(done: int, total: int) -> None:
+            print(f"\rToepassen: {done}/{total} ({100 * done // total}%)", end="", flush=True)
+
+        importer.apply(
+            session=session, plan=plan, actor=actor, stale_after_hours=db.settings.stale_after_hours, progress=shown
+        )
+    print(f"\nRegister van {plan.region_code} ingelezen.")
+    return 0
+
+
 def cmd_users_create(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
     with _database().transaction() as session:
@@ -167,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     pc = sub.add_parser("import-postcodes", help="load 4-digit postcode centroids from a CSV")
     pc.add_argument("file")
     pc.set_defaults(func=cmd_import_postcodes)
+
+    register = sub.add_parser("register", help="the region's contract register").add_subparsers(
+        dest="register_command", required=True
+    )
+    export = register.add_parser("export", help="write the register (.xlsx, or a folder of CSV files)")
+    export.add_argument("file")
+    export.add_argument("--region", help="region code, e.g. JZ14 (needed when there are several)")
+    export.set_defaults(func=cmd_register_export)
+    load = register.add_parser("import", help="read a register (.xlsx, or a folder of CSV files)")
+    load.add_argument("file")
+    load.add_argument("--region", help="region code, e.g. JZ14 (default: the file's)")
+    load.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
+    load.set_defaults(func=cmd_register_import)
 
     users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
     create = users.add_parser("create", help="create a user (password on standard input)")

@@ -1,23 +1,30 @@
 """Deterministic Twente demo data: 14 municipalities, about 30 providers, about 150 groups
 covering every care form, 3 crisis providers, and a demo user for every role; then the
-domains' demo loaders (``backend/registry.py``)."""
+domains' demo loaders (``backend/registry.py``).
+
+The region itself is a register file that goes through the register import, as a real region's
+does: the demo, the tests and a live region take one path."""
 
 from __future__ import annotations
 
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from backend.availability.service import open_places
-from backend.domain import CARE_FORMS, NEED_TAGS, intensity_index, utcnow
-from backend.providers.models import Location, Provider
-from backend.providers.service import create_group
-from backend.regions.models import Municipality, Region
+from backend.auth import Principal
+from backend.availability import service as places
+from backend.availability.service import Notice
+from backend.domain import AVAILABILITY_FUNDED_CARE_FORMS, CARE_FORMS, NEED_TAGS, utcnow
+from backend.providers.models import Group, Provider
+from backend.regions.models import Region
 from backend.regions.twente import TWENTE_MUNICIPALITIES
+from backend.register import importer
+from backend.register import sheets as S
 from backend.register.models import FAMILY_HOME_LEVELS
 from backend.registry import DEMO_LOADERS
 from backend.users.service import create_api_key, create_user
@@ -146,72 +153,63 @@ class DemoSummary:
     api_key: str
 
 
-def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSummary:
-    if session.exec(select(Region).where(Region.code == "JZ14")).first() is not None:
-        raise ValueError(f"De demodata is al geladen in deze database; de wachtwoorden staan in {users_file}.")
-    rng = random.Random(seed)
-    region = Region(code="JZ14", name="Twente", settings={})
-    session.add(region)
-    session.flush()
-    assert region.id is not None
-    municipalities = []
-    for name, code, lat, lon, _pc4 in TWENTE_MUNICIPALITIES:
-        municipality = Municipality(region_id=region.id, cbs_code=code, name=name, lat=lat, lon=lon)
-        session.add(municipality)
-        municipalities.append(municipality)
-    session.flush()
-    postcode_of = {m[1]: m[4] for m in TWENTE_MUNICIPALITIES}
-
-    providers: list[tuple[Provider, bool]] = []
+def demo_register(rng: random.Random) -> tuple[dict[str, list[dict[str, Any]]], list[DemoReport]]:
+    """The Twente demo as a register file (rows per sheet, as the import reads them), and the
+    reports its providers made (free places, admitting, when). Draws from ``rng`` in the order
+    the demo always has, so the domains' loaders after it see the same stream as before."""
+    today = utcnow().date()
+    start = today.replace(month=1, day=1) - timedelta(days=3 * 365)
+    tables: dict[str, list[dict[str, Any]]] = {
+        "regio": [{"code": "JZ14", "name": "Twente"}],
+        "gemeenten": [
+            {"cbs_code": code, "name": name, "lat": lat, "lon": lon}
+            for name, code, lat, lon, _pc4 in TWENTE_MUNICIPALITIES
+        ],
+        "aanbieders": [],
+        "locaties": [],
+        "groepen": [],
+        "contracten": [],
+        "tarieven": [],
+    }
+    providers: list[tuple[str, str, bool]] = []
     for index, word in enumerate(PROVIDER_WORDS):
-        providers.append(
-            (
-                Provider(
-                    region_id=region.id,
-                    name=f"Stichting {word}",
-                    agb_code=f"{41000000 + index * 317:08d}",
-                    phone_24h=f"053-{rng.randint(1000000, 9999999)}",
-                ),
-                False,
-            )
+        providers.append((f"{41000000 + index * 317:08d}", f"Stichting {word}", False))
+        tables["aanbieders"].append(
+            {
+                "agb_code": providers[-1][0],
+                "name": providers[-1][1],
+                "phone_24h": f"053-{rng.randint(1000000, 9999999)}",
+            }
         )
     for index, name in enumerate(CRISIS_PROVIDERS):
-        providers.append(
-            (
-                Provider(
-                    region_id=region.id,
-                    name=name,
-                    agb_code=f"{42900000 + index * 11:08d}",
-                    phone_24h=f"088-{rng.randint(1000000, 9999999)}",
-                ),
-                True,
-            )
+        providers.append((f"{42900000 + index * 11:08d}", name, True))
+        tables["aanbieders"].append(
+            {"agb_code": providers[-1][0], "name": name, "phone_24h": f"088-{rng.randint(1000000, 9999999)}"}
         )
-    for provider, _ in providers:
-        session.add(provider)
-    session.flush()
+    for row in tables["aanbieders"]:
+        row.update(contact_email=None, active_from=start, active_to=None)
 
     regular_forms = [form for form, info in CARE_FORMS.items() if info.segment != "crisis"]
     tags = list(NEED_TAGS)
     now = utcnow()
-    group_count = 0
-    for index, (provider, crisis) in enumerate(providers):
+    reports: list[DemoReport] = []
+    for index, (agb, provider_name, crisis) in enumerate(providers):
         n_locations = 2 if crisis else rng.randint(1, 3)
         locations = []
-        for _ in range(n_locations):
-            municipality = rng.choice(municipalities)
-            location = Location(
-                code=f"L{len(locations) + 1}",
-                provider_id=provider.id,  # type: ignore[arg-type]
-                municipality_id=municipality.id,  # type: ignore[arg-type]
-                name=f"{provider.name.removeprefix('Stichting ')} {municipality.name}",
-                postcode=postcode_of[municipality.cbs_code],
-                lat=round(municipality.lat + rng.uniform(-0.02, 0.02), 5),
-                lon=round(municipality.lon + rng.uniform(-0.03, 0.03), 5),
+        for number in range(n_locations):
+            name, cbs, lat, lon, pc4 = rng.choice(TWENTE_MUNICIPALITIES)
+            locations.append(f"L{number + 1}")
+            tables["locaties"].append(
+                {
+                    "agb_code": agb,
+                    "code": locations[-1],
+                    "name": f"{provider_name.removeprefix('Stichting ')} {name}",
+                    "postcode": pc4,
+                    "municipality": cbs,
+                    "lat": round(lat + rng.uniform(-0.02, 0.02), 5),
+                    "lon": round(lon + rng.uniform(-0.03, 0.03), 5),
+                }
             )
-            session.add(location)
-            locations.append(location)
-        session.flush()
         n_groups = 2 if crisis else 5
         for g in range(n_groups):
             # Cycle through the care forms so that every one is present.
@@ -229,36 +227,127 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
                 name = f"Crisispleeggezin {GROUP_WORDS[(index + g) % len(GROUP_WORDS)]}"
             else:
                 name = f"{CARE_FORMS[form][0].split(' /')[0]} {GROUP_WORDS[(index * 3 + g) % len(GROUP_WORDS)]}"
-            risk = "ABC" if form in ("jeugdzorgplus", "crisis", "crisispleegzorg", "driemilieu") else rng.choice(["A", "AB", "AB", "ABC"])
-            group = create_group(
-                session=session,
-                location=rng.choice(locations),
-                name=name,
-                care_form=form,
-                capacity=capacity,
-                age_min=age_min,
-                age_max=age_max,
-                weekly_roster_hours=roster,
-                gender_policy=rng.choice(["gemengd", "gemengd", "gemengd", "jongens", "meisjes"]),
-                risk_profiles=risk,
-                expertise=rng.sample(tags, rng.randint(1, 4)),
-                day_tariff=DAY_TARIFF[form],
-                level=FAMILY_HOME_LEVELS[index % len(FAMILY_HOME_LEVELS)] if form == "gezinshuis" else None,
-                free_places=rng.randint(0, min(2, capacity)),
+            risk = (
+                "ABC"
+                if form in ("jeugdzorgplus", "crisis", "crisispleegzorg", "driemilieu")
+                else rng.choice(["A", "AB", "AB", "ABC"])
             )
+            code = f"G{g + 1}"
+            location = rng.choice(locations)
+            gender = rng.choice(["gemengd", "gemengd", "gemengd", "jongens", "meisjes"])
+            expertise = sorted(rng.sample(tags, rng.randint(1, 4)))
+            tables["groepen"].append(
+                {
+                    "agb_code": agb,
+                    "code": code,
+                    "location_code": location,
+                    "name": name,
+                    "care_form": form,
+                    "level": FAMILY_HOME_LEVELS[index % len(FAMILY_HOME_LEVELS)] if form == "gezinshuis" else None,
+                    "age_min": age_min,
+                    "age_max": age_max,
+                    "gender_policy": gender,
+                    "risk_profiles": risk,
+                    "expertise": expertise,
+                    "weekly_roster_hours": roster,
+                    "occupancy_norm": norm,
+                    "is_crisis": CARE_FORMS[form].segment == "crisis",
+                    "active_from": start,
+                    "active_to": None,
+                }
+            )
+            tables["contracten"].append(
+                {
+                    "agb_code": agb,
+                    "group_code": code,
+                    "valid_from": start,
+                    "valid_to": None,
+                    "contracted_places": capacity,
+                    "day_tariff": DAY_TARIFF[form],
+                    "availability_funded": form in AVAILABILITY_FUNDED_CARE_FORMS,
+                    "availability_share": None,
+                }
+            )
+            free = rng.randint(0, min(2, capacity))
             # Some groups report every day, some have not reported for a while (stale).
             reported_at = now - timedelta(hours=rng.choice([0.2, 1, 3, 8, 20, 30, 72]))
             closed = rng.random() < 0.1
-            open_places(
-                group,
-                free_places=group.free_places,
-                reported_at=reported_at,
-                admitting=not closed,
-                reason=rng.choice(["Personeelstekort", "Groepsdynamiek"]) if closed else None,
+            reports.append(
+                DemoReport(
+                    agb_code=agb,
+                    group_code=code,
+                    free_places=free,
+                    admitting=not closed,
+                    reason=rng.choice(["Personeelstekort", "Groepsdynamiek"]) if closed else None,
+                    reported_at=reported_at,
+                )
             )
-            assert intensity_index(group.intensity) <= intensity_index(group.max_intensity)
-            group_count += 1
-    session.flush()
+    return tables, reports
+
+
+@dataclass
+class DemoReport:
+    agb_code: str
+    group_code: str
+    free_places: int
+    admitting: bool
+    reason: str | None
+    reported_at: datetime
+
+
+DEMO_ACTOR = Principal(kind="demo", id=0, name="demodata", role="admin", provider_id=None)
+
+
+def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSummary:
+    """The demo goes the way a real region goes: its register through the import, then its
+    providers' reports through the owner of the places."""
+    if session.exec(select(Region).where(Region.code == "JZ14")).first() is not None:
+        raise ValueError(f"De demodata is al geladen in deze database; de wachtwoorden staan in {users_file}.")
+    rng = random.Random(seed)
+    tables, reports = demo_register(rng)
+    raw = {
+        sheet.name: [
+            (
+                number,
+                {
+                    c.header: c_value
+                    for c in sheet.columns
+                    if (c_value := S.write_cell(c, row.get(c.field))) is not None
+                },
+            )
+            for number, row in enumerate(tables[sheet.name], start=2)
+        ]
+        for sheet in S.SHEETS
+    }
+    plan = importer.check(session=session, raw=raw)
+    if plan.problems:
+        raise AssertionError("the demo register is invalid: " + "; ".join(p.text() for p in plan.problems[:5]))
+    settings_stale = 24.0
+    importer.apply(session=session, plan=plan, actor=DEMO_ACTOR, stale_after_hours=settings_stale)
+    region = session.exec(select(Region).where(Region.code == "JZ14")).one()
+    assert region.id is not None
+    group_ids = {
+        (agb, code): gid
+        for gid, code, agb in session.exec(
+            select(Group.id, Group.code, Provider.agb_code).join(Provider, col(Provider.id) == Group.provider_id)
+        ).all()
+    }
+    for item in reports:
+        group_id = group_ids[(item.agb_code, item.group_code)]
+        places.seed(
+            session=session,
+            group_id=group_id,  # type: ignore[arg-type]
+            free_places=item.free_places,
+            admitting=item.admitting,
+            reason=item.reason,
+            reported_at=item.reported_at,
+            notice=Notice("availability.changed", DEMO_ACTOR, "availability.update", "group", group_id, "demodata"),  # type: ignore[arg-type]
+            stale_after_hours=settings_stale,
+        )
+    providers = list(
+        session.exec(select(Provider).where(Provider.region_id == region.id).order_by(col(Provider.agb_code))).all()
+    )
+    group_count = len(reports)
 
     passwords: list[tuple[str, str, str, int | None]] = []
     for username, role, provider_id in DEMO_USERS:
@@ -272,7 +361,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
             region_id=region.id,
         )
         passwords.append((username, role, password, provider_id))
-    for number, (provider, _crisis) in enumerate(providers[:3], start=1):
+    for number, provider in enumerate(providers[:3], start=1):
         password = secrets.token_urlsafe(9)
         create_user(
             session=session,
@@ -283,8 +372,8 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
             region_id=region.id,
         )
         passwords.append((f"aanbieder{number}", "provider", password, provider.id))
-    assert providers[0][0].id is not None
-    _key, api_key = create_api_key(session=session, provider_id=providers[0][0].id, name="demo-koppeling")
+    assert providers[0].id is not None
+    _key, api_key = create_api_key(session=session, provider_id=providers[0].id, name="demo-koppeling")
 
     for loader in DEMO_LOADERS:
         loader(session=session, rng=rng, region=region)
@@ -295,7 +384,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         "# gebruikersnaam\trol\twachtwoord\taanbieder",
     ]
     lines += [f"{u}\t{r}\t{p}\t{pid or ''}" for u, r, p, pid in passwords]
-    lines.append(f"# API-sleutel van aanbieder {providers[0][0].id}: {api_key}")
+    lines.append(f"# API-sleutel van aanbieder {providers[0].id}: {api_key}")
     users_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     users_file.chmod(0o600)
     return DemoSummary(

@@ -26,6 +26,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.regions.setting_docs import FIELD_LABELS as REGION_SETTING_LABELS
+
 
 class FieldErrorBody(BaseModel):
     field: str | None = None
@@ -124,6 +126,7 @@ _FIELD_NAMES = {
     "waiting_list": "wachtlijst",
     "username": "gebruikersnaam",
     "password": "wachtwoord",
+    **REGION_SETTING_LABELS,
 }
 
 _MESSAGES = {
@@ -156,6 +159,11 @@ _MESSAGES = {
 }
 
 
+def _bound(value: Any) -> Any:
+    """A limit as people write it: 1 rather than 1.0 (pydantic hands float limits as floats)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def dutch_field_error(err: dict[str, Any]) -> str:
     """One pydantic error as a Dutch sentence, e.g. 'vrije plaatsen moet minstens 0 zijn'."""
     loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
@@ -167,13 +175,13 @@ def dutch_field_error(err: dict[str, Any]) -> str:
         where = f" (rond teken {loc[0]})" if loc else ""
         return f"het verzoek is geen geldige JSON{where}"
     if kind in ("greater_than_equal", "greater_than"):
-        text = f"moet minstens {ctx.get('ge', ctx.get('gt'))} zijn"
+        text = f"moet minstens {_bound(ctx.get('ge', ctx.get('gt')))} zijn"
         if kind == "greater_than":
-            text = f"moet groter zijn dan {ctx.get('gt')}"
+            text = f"moet groter zijn dan {_bound(ctx.get('gt'))}"
     elif kind in ("less_than_equal", "less_than"):
-        text = f"mag hoogstens {ctx.get('le', ctx.get('lt'))} zijn"
+        text = f"mag hoogstens {_bound(ctx.get('le', ctx.get('lt')))} zijn"
         if kind == "less_than":
-            text = f"moet kleiner zijn dan {ctx.get('lt')}"
+            text = f"moet kleiner zijn dan {_bound(ctx.get('lt'))}"
     elif kind == "value_error":
         text = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
         return f"{field}: {text}" if loc else text

@@ -141,15 +141,13 @@ def _seed(database_url: str, *, seed: int, providers: int, groups_per_provider: 
 
 
 @contextmanager
-def bench_database(
-    kind: str, *, seed: int = 2025, providers: int = 30, groups_per_provider: int = 5
-) -> Iterator[BenchWorld]:
-    """A fresh, migrated, seeded database; removed afterwards."""
+def empty_database(kind: str) -> Iterator[str]:
+    """A fresh database with the migrations applied and nothing in it; removed afterwards."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="plekwijzer-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
-            yield _seed(url, seed=seed, providers=providers, groups_per_provider=groups_per_provider)
+            yield url
         return
     admin_url = make_url(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"plekwijzer_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -163,11 +161,20 @@ def bench_database(
     )
     try:
         upgrade(url)
-        yield _seed(url, seed=seed, providers=providers, groups_per_provider=groups_per_provider)
+        yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def bench_database(
+    kind: str, *, seed: int = 2025, providers: int = 30, groups_per_provider: int = 5
+) -> Iterator[BenchWorld]:
+    """A fresh, migrated, seeded database; removed afterwards."""
+    with empty_database(kind) as url:
+        yield _seed(url, seed=seed, providers=providers, groups_per_provider=groups_per_provider)
 
 
 # Base URL -> process id of the servers started here, for measuring their CPU time.

@@ -40,11 +40,14 @@ from solver.schema import (
     Youth,
 )
 from solver.scoring import RULE_INDEX, RULE_NAMES
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+# By care-form index: outside the A–S model, so no intensity rule and a full intensity fit.
+_OWN_NORM = np.array([form in OWN_NORM_CARE_FORMS for form in CARE_FORM_INDEX], dtype=np.bool_)
 N_RULES = len(RULE_NAMES)
 FEASIBLE_CODE = N_RULES  # "first failing rule" code of a feasible group
 _BIT = {name: np.uint16(1 << i) for i, name in enumerate(RULE_NAMES)}
@@ -353,6 +356,7 @@ def evaluate(
     bad = (table.intensity < need_int) | table.intensity_over_max
     if need_int > 0:
         bad |= table.max_intensity < need_int
+    bad &= ~_OWN_NORM[table.care_form]
     fail |= bad.astype(u16) << u16(RULE_INDEX["intensity"])
     fail |= ((table.age_min > youth.age) | (table.age_max < youth.age)).astype(u16) << u16(RULE_INDEX["age"])
     fail |= ((table.gender_bit & _GENDER_OK[youth.gender]) == 0).astype(u16) << u16(RULE_INDEX["gender"])
@@ -373,6 +377,7 @@ def evaluate(
         covered = np.bitwise_count(table.expertise[idx] & need_words).sum(axis=1)
         need = covered / float(len(youth.needs))
     steps = np.maximum(table.intensity[idx].astype(np.int64) - need_int, 0)
+    steps[_OWN_NORM[table.care_form[idx]]] = 0
     intensity = np.maximum(0.0, 1.0 - weights.intensity_step_penalty * steps)
     distance = np.exp(-dist / weights.distance_scale_km)
     care_form = pref_val[table.care_form[idx]]
@@ -550,7 +555,7 @@ def rank(
         if f == _SECURE_FORM and not youth.secure_authorisation:
             counts[_R_SECURE] += size
             continue
-        ok = cols.eff_intensity[lo:hi] >= need_int
+        ok = np.ones(hi - lo, dtype=np.bool_) if _OWN_NORM[f] else cols.eff_intensity[lo:hi] >= need_int
         if alive is not None:
             ok &= alive
         left = int(count(ok))
@@ -610,6 +615,7 @@ def rank(
         covered = np.bitwise_count(table.expertise[rows] & need_words).sum(axis=1)
         need = covered / float(len(youth.needs))
     steps = table.intensity[rows].astype(np.int64) - need_int
+    steps[_OWN_NORM[table.care_form[rows]]] = 0
     intensity = np.maximum(0.0, 1.0 - w.intensity_step_penalty * steps)
     distance = np.exp(dist * (-1.0 / w.distance_scale_km))
     care = np.repeat(np.array(prefs), sizes)

@@ -46,6 +46,7 @@ from solver.schema import (
     Weights,
     Youth,
 )
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 #: (rule name, Dutch reason shown to coordinators), in evaluation order.
 RULES: tuple[tuple[str, str], ...] = (
@@ -88,7 +89,7 @@ def failed_rules(youth: Youth, group: Group, weights: Weights, dist_km: float) -
     g_int = INTENSITY_INDEX[group.intensity]
     g_max = INTENSITY_INDEX[group.max_intensity]
     need = INTENSITY_INDEX[youth.required_intensity]
-    if g_int < need or need > g_max or g_int > g_max:
+    if group.care_form not in OWN_NORM_CARE_FORMS and (g_int < need or need > g_max or g_int > g_max):
         fails.append("intensity")
     if not group.age_min <= youth.age <= group.age_max:
         fails.append("age")
@@ -142,7 +143,9 @@ def priority(youth: Youth, weights: Weights) -> float:
 def components(youth: Youth, group: Group, weights: Weights, dist_km: float) -> dict[str, float]:
     return {
         "need": need_fit(youth.needs, group.expertise),
-        "intensity": intensity_fit(group.intensity, youth.required_intensity, weights.intensity_step_penalty),
+        "intensity": 1.0
+        if group.care_form in OWN_NORM_CARE_FORMS
+        else intensity_fit(group.intensity, youth.required_intensity, weights.intensity_step_penalty),
         "distance": distance_fit(dist_km, weights.distance_scale_km),
         "care_form": care_form_fit(group.care_form, youth.acceptable_care_forms),
     }

@@ -20,6 +20,7 @@ from solver.scoring import (
     placement_value,
     total_score,
 )
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,8 @@ def validate(
             violations.append(f"youth {yid}: claimed score {claimed} != recomputed {score}")
         objective += placement_value(youth, score, w)
         dist_sum += dist
-        steps_sum += INTENSITY_INDEX[group.intensity] - INTENSITY_INDEX[youth.required_intensity]
+        if group.care_form not in OWN_NORM_CARE_FORMS:
+            steps_sum += INTENSITY_INDEX[group.intensity] - INTENSITY_INDEX[youth.required_intensity]
 
     for gid, count in load.items():
         group = groups[gid]

@@ -37,6 +37,10 @@ CARE_FORMS: dict[str, CareForm] = {
     # Crisis foster care: its own care form, paid P×Q only, never availability-funded (seed 000).
     "crisispleegzorg": CareForm("Crisispleegzorg", "crisis", "L"),
 }
+#: Outside the A–S stay-intensity model ("eigen normering", seed 000): a family home is paid by
+#: its level, foster care and crisis foster care by a daily rate. Matching applies no intensity
+#: rule to them, and every such group fits the intensity a youth needs.
+OWN_NORM_CARE_FORMS = frozenset({"pleegzorg", "gezinshuis", "crisispleegzorg"})
 #: Secure care: only with a court authorisation (machtiging gesloten jeugdhulp).
 SECURE_CARE_FORM = "jeugdzorgplus"
 

@@ -185,6 +185,47 @@ def occupy(*, session: Session, group_id: int, notice: Notice, stale_after_hours
     return _apply(session, _OCCUPY, {"b_group_id": group_id}, notice, stale_after_hours)
 
 
+def unreported_places() -> dict[str, Any]:
+    """The place columns of a group created in bulk from the register: nothing reported yet
+    (the screens show it as stale until its provider reports)."""
+    return {
+        "free_places": 0,
+        "held_places": 0,
+        "admitting": True,
+        "not_admitting_reason": None,
+        "expected_free_date": None,
+        "waiting_list": None,
+        "reported_at": None,
+        "reported_by": None,
+        "version": 1,
+    }
+
+
+def seed(
+    *,
+    session: Session,
+    group_id: int,
+    free_places: int,
+    admitting: bool,
+    reason: str | None,
+    reported_at: datetime,
+    notice: Notice,
+    stale_after_hours: float,
+) -> PlaceChange:
+    """Places as a provider reported them at ``reported_at``, in the past: how the demo gives
+    the groups it imported a history of reports (some fresh, some stale)."""
+    statement = _guarded_update(
+        free_places=free_places,
+        admitting=admitting,
+        not_admitting_reason=None if admitting else (reason or "Onbekend"),
+        reported_at=reported_at,
+    )
+    change = _apply(session, statement, {"b_group_id": group_id}, notice, stale_after_hours)
+    if change is None:
+        raise NotFound("Groep niet gevonden.")
+    return change
+
+
 def change_group(
     *, session: Session, group_id: int, values: dict[str, Any], notice: Notice, stale_after_hours: float
 ) -> PlaceChange:

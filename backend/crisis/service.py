@@ -46,10 +46,11 @@ from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
 from backend.occupancy.service import admit_placement
-from backend.providers.models import Group, Provider, is_stale
+from backend.providers.models import Group, Provider, active_on, is_stale
 from backend.referrals.models import Referral
 from backend.regions.models import Region
 from backend.regions.service import resolve_postcode
+from backend.regions.settings import region_settings
 from backend.users.models import Role
 from solver.geo import great_circle_km
 
@@ -146,8 +147,7 @@ def _search_region(
 
 
 def region_hold_minutes(session: Session, region_id: int, settings: Settings) -> int:
-    region = session.get(Region, region_id)
-    value = (region.settings or {}).get("hold_minutes") if region else None
+    value = region_settings(session.get(Region, region_id)).hold_minutes
     return int(value) if value else settings.hold_minutes
 
 
@@ -219,6 +219,7 @@ def _search_statement(
             _G.c.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
             _G.c.admitting.is_(True),
             _G.c.free_places > _G.c.held_places,
+            active_on(bindparam("today"), _G),
             flat_d2 <= bindparam("r2"),
         )
         .order_by(tier, flat_d2, _G.c.id)
@@ -293,6 +294,7 @@ def find_places(
         # 2% slack: at this scale the flat distance is well within that of the true one.
         "r2": (radius_km * 1.02) ** 2,
         "own_id": own_region.id if own_region else -1,
+        "today": utcnow().date(),
         # A margin of extra rows, so that the exact distance can still reorder near-ties.
         "row_limit": limit * 2 + 10,
         "age": age,

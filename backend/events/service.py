@@ -92,6 +92,50 @@ def append_event(
     return event
 
 
+def append_events(session: Session, events: list[dict[str, Any]], *, actor: str | None = None) -> list[StoredEvent]:
+    """Many events at once (a register import): the counter moves once by their number and
+    they are inserted in one statement, in order. Each item has ``type``, ``payload`` and
+    optionally ``group_id``, ``provider_id``, ``region_id``."""
+    if not events:
+        return []
+    conn = session.connection()
+    statement = _NEXT_SEQS_PG if conn.dialect.name == "postgresql" else _NEXT_SEQS
+    last = int(conn.execute(statement, {"n": len(events)}).scalar_one())
+    at = utcnow()
+    stored = [
+        StoredEvent(
+            seq=last - len(events) + 1 + index,
+            type=item["type"],
+            at=at,
+            region_id=item.get("region_id"),
+            provider_id=item.get("provider_id"),
+            group_id=item.get("group_id"),
+            actor=actor,
+            payload=item["payload"],
+        )
+        for index, item in enumerate(events)
+    ]
+    conn.execute(
+        _INSERT_EVENT,
+        [
+            {
+                "seq": e.seq,
+                "type": e.type,
+                "at": e.at,
+                "region_id": e.region_id,
+                "provider_id": e.provider_id,
+                "group_id": e.group_id,
+                "actor": e.actor,
+                "payload": e.payload,
+            }
+            for e in stored
+        ],
+    )
+    for event in stored:
+        deliver_after_commit(session, event)
+    return stored
+
+
 def next_seq(session: Session) -> int:
     """The next event sequence number, in the session's transaction.
 
@@ -109,6 +153,11 @@ _NEXT_SEQ_PG = text(
     f"RETURNING last_seq, pg_notify('{NOTIFY_CHANNEL}', last_seq::text)"
 )
 _NEXT_SEQ = text("UPDATE event_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
+_NEXT_SEQS_PG = text(
+    "UPDATE event_counter SET last_seq = last_seq + :n WHERE id = 1 "
+    f"RETURNING last_seq, pg_notify('{NOTIFY_CHANNEL}', last_seq::text)"
+)
+_NEXT_SEQS = text("UPDATE event_counter SET last_seq = last_seq + :n WHERE id = 1 RETURNING last_seq")
 _INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]  # built once
 
 

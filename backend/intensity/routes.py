@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
+from backend.errors import Forbidden
 from backend.intensity import service
 from backend.intensity.models import (
     GroupIntensity,
@@ -17,7 +18,8 @@ from backend.intensity.models import (
     StaffingUpdate,
 )
 from backend.providers.models import GroupPublic
-from backend.providers.service import to_public
+from backend.providers.service import get_group_for, to_public
+from backend.register.service import contract_capacity_from_today
 from backend.users.models import Role
 
 router = APIRouter(tags=["verblijfsintensiteit"])
@@ -41,8 +43,18 @@ def get_group_intensity(group_id: int, session: ReadSessionDep, principal: Curre
 def put_staffing(
     group_id: int, update: StaffingUpdate, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
 ) -> dict[str, object]:
-    """Change a group's places and/or weekly roster hours (admin, or the owning provider)."""
+    """Change a group's weekly roster hours (the owning provider, or the region) and places (the
+    region only: contracted places are the region's; a provider asks for them instead)."""
     stale = request.app.state.settings.stale_after_hours
+    current = get_group_for(session=session, principal=principal, group_id=group_id, for_update=True)
+    if update.capacity is not None and update.capacity != current.capacity:
+        if principal.role != Role.admin:
+            raise Forbidden(
+                "Het aantal gecontracteerde plaatsen wijzigt de regio. Vraag meer of minder plaatsen aan "
+                "met een ingangsdatum (Plaatsen aanvragen).",
+                code="places_by_region",
+            )
+        contract_capacity_from_today(session=session, principal=principal, group=current, capacity=update.capacity)
     group, reassessment = service.update_staffing(
         session=session, principal=principal, group_id=group_id, update=update, stale_after_hours=stale
     )

@@ -22,16 +22,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 import solver
-from backend.domain import as_utc
+from backend.domain import as_utc, utcnow
 from backend.errors import RuleViolation
 from backend.events.models import Event
-from backend.providers.models import Group, Provider
+from backend.providers.models import Group, Provider, active_on
 from backend.referrals.models import Referral
 from backend.referrals.service import age_on, waiting_days
 from backend.regions.models import Region
+from backend.regions.settings import DEFAULT_MATCHING_TIME_LIMIT_S, region_settings
 from solver.scoring import RULE_INDEX
 
-DEFAULT_TIME_LIMIT_S = 10.0
+DEFAULT_TIME_LIMIT_S = DEFAULT_MATCHING_TIME_LIMIT_S
 WEIGHT_FIELDS = tuple(solver.Weights.__dataclass_fields__)
 
 
@@ -64,6 +65,9 @@ class RegionTable:
     exact: tuple[int, ...]
     table: solver.GroupTable
     meta: dict[int, GroupMeta] = field(default_factory=dict)
+    # The day it was built for: a group whose active period starts or ends at midnight changes
+    # the table without an event.
+    day: date | None = None
 
 
 _cache: weakref.WeakKeyDictionary[Any, dict[int, RegionTable]] = weakref.WeakKeyDictionary()
@@ -87,9 +91,10 @@ def _exact_fingerprint(session: Session, region_id: int) -> tuple[int, ...]:
     row = session.execute(
         text(
             "SELECT coalesce(sum(version), 0), coalesce(sum(free_places), 0), "
-            "coalesce(sum(held_places), 0) FROM groups WHERE region_id = :r"
+            "coalesce(sum(held_places), 0) FROM groups WHERE region_id = :r "
+            "AND (active_from IS NULL OR active_from <= :d) AND (active_to IS NULL OR active_to >= :d)"
         ),
-        {"r": region_id},
+        {"r": region_id, "d": utcnow().date()},
     ).one()
     return tuple(int(v or 0) for v in row)
 
@@ -172,7 +177,7 @@ def _group_query(region_id: int) -> Any:
     return (
         select(*cols)
         .join(Provider, Provider.id == Group.provider_id)  # type: ignore[arg-type]
-        .where(Group.region_id == region_id)  # type: ignore[arg-type]
+        .where(Group.region_id == region_id, active_on(utcnow().date()))  # type: ignore[arg-type]
         .order_by(Group.id)  # type: ignore[arg-type]
     )
 
@@ -211,7 +216,13 @@ def _build(session: Session, region_id: int, seq: int, count: int, max_id: int) 
     groups = [_solver_group(r, c_counts.get(r.id, 0)) for r in rows]
     meta = {r.id: _meta(r, c_counts.get(r.id, 0)) for r in rows}
     return RegionTable(
-        seq=seq, count=count, max_id=max_id, exact=_exact_of(meta), table=solver.prepare_groups(groups), meta=meta
+        seq=seq,
+        count=count,
+        max_id=max_id,
+        exact=_exact_of(meta),
+        table=solver.prepare_groups(groups),
+        meta=meta,
+        day=utcnow().date(),
     )
 
 
@@ -230,7 +241,7 @@ def region_table(session: Session, region_id: int, *, exact: bool = False) -> Re
     with _lock:
         cached = _cache.setdefault(key, {}).get(region_id)
     fresh: RegionTable | None = None
-    if cached is not None and (cached.count, cached.max_id) == (count, max_id):
+    if cached is not None and (cached.count, cached.max_id, cached.day) == (count, max_id, utcnow().date()):
         if seq == cached.seq:
             fresh = cached
         elif seq > cached.seq:
@@ -283,6 +294,8 @@ def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> R
     if not changed:
         return replace(cached, seq=seq)
     rows = session.execute(_group_query(region_id).where(Group.id.in_(changed))).all()  # type: ignore[union-attr]
+    if len(rows) != len(changed):
+        return None  # a group named by the events ended (or started): rebuild
     c_counts = profile_c_counts(session, region_id, group_ids=changed)
     table = cached.table
     groups = list(table.groups)
@@ -317,7 +330,13 @@ def _patch(session: Session, region_id: int, cached: RegionTable, seq: int) -> R
         **derived,
     )
     return RegionTable(
-        seq=seq, count=cached.count, max_id=cached.max_id, exact=_exact_of(meta), table=patched, meta=meta
+        seq=seq,
+        count=cached.count,
+        max_id=cached.max_id,
+        exact=_exact_of(meta),
+        table=patched,
+        meta=meta,
+        day=cached.day,
     )
 
 
@@ -350,17 +369,10 @@ def youth_from_referral(referral: Referral, *, today: date | None = None, now: d
 
 
 def region_weights(region: Region) -> solver.Weights:
-    """Weights from region.settings["matching_weights"] (solver defaults for what is missing);
-    the profile-C limit per group from region.settings["profile_c_limit"]."""
-    settings = region.settings or {}
-    values: dict[str, Any] = dict(settings.get("matching_weights") or {})
-    unknown = sorted(set(values) - set(WEIGHT_FIELDS))
-    if unknown:
-        raise RuleViolation(
-            f"Onbekende matchinggewichten in de regio-instellingen: {', '.join(unknown)}.", code="weights_invalid"
-        )
-    if "profile_c_limit" in settings:
-        values["profile_c_limit"] = int(settings["profile_c_limit"])
+    """The region's matching weights (solver defaults for what the region leaves out) and its
+    profile-C limit per group (``backend.regions.settings``, which refuses unknown weights)."""
+    settings = region_settings(region)
+    values: dict[str, Any] = {**settings.matching_weights.model_dump(), "profile_c_limit": settings.profile_c_limit}
     try:
         return solver.Weights(**values)
     except (TypeError, ValueError) as exc:
@@ -368,7 +380,7 @@ def region_weights(region: Region) -> solver.Weights:
 
 
 def region_time_limit(region: Region) -> float:
-    return float((region.settings or {}).get("matching_time_limit_s", DEFAULT_TIME_LIMIT_S))
+    return float(region_settings(region).matching_time_limit_s)
 
 
 def weights_dict(weights: solver.Weights) -> dict[str, float]:

@@ -20,6 +20,7 @@ from backend.providers.models import Group, is_stale
 from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import REFERRAL_ROLES, load_referral
 from backend.regions.models import Region
+from backend.regions.settings import region_settings
 
 COMPONENT_LABELS = {
     "need": "Expertise dekt de zorgbehoeften",
@@ -499,6 +500,5 @@ def run_public(run: MatchingRun, *, include_snapshot: bool = False) -> dict[str,
 
 
 def proposal_expiry_hours(session: Session, region_id: int, default: float) -> float:
-    region = session.get(Region, region_id)
-    value = (region.settings or {}).get("proposal_expiry_hours") if region else None
+    value = region_settings(session.get(Region, region_id)).proposal_expiry_hours
     return float(value) if value is not None else default

@@ -21,7 +21,9 @@ PROPOSAL_STATUS_LABELS = {
     "withdrawn": "Ingetrokken",
 }
 
-# Fixed list so that decline reasons can be counted in reports; "anders" needs a short text.
+# The default list, so that decline reasons can be counted in reports; "anders" needs a short
+# text. A region keeps its own list in its settings (``backend.regions.settings``): codes stay,
+# a reason can be retired and new ones added.
 DECLINE_REASONS = {
     "geen_plek_meer": "Geen plek meer vrij",
     "past_niet_bij_groep": "Past niet bij de groep (zorginhoud)",
@@ -70,8 +72,7 @@ class DeclineRequest(SQLModel):
 
     @model_validator(mode="after")
     def _known_reason(self) -> DeclineRequest:
-        if self.reason not in DECLINE_REASONS:
-            raise ValueError("reden moet een van deze zijn: " + ", ".join(DECLINE_REASONS))
+        # Which codes may be chosen is the region's list, checked when the proposal is known.
         if self.text is not None:
             self.text = self.text.strip() or None
         if self.reason == "anders" and not self.text:

@@ -31,10 +31,11 @@ from backend.proposals.models import (
     Proposal,
     ProposalPublic,
 )
-from backend.providers.models import Group
+from backend.providers.models import Group, Provider
 from backend.referrals.models import STATUS_LABELS, Referral, ReferralStatus
 from backend.referrals.service import age_on, load_referral, save_referral
-from backend.regions.models import Municipality
+from backend.regions.models import Municipality, Region
+from backend.regions.settings import load_settings, region_settings
 
 SYSTEM = Principal(kind="system", id=0, name="plekwijzer", role="system", provider_id=None)
 
@@ -152,6 +153,44 @@ def load_proposal(*, session: Session, principal: Principal, proposal_id: int) -
     return proposal
 
 
+def _decline_label(session: Session, proposal: Proposal) -> str | None:
+    """The label of the reason in the region's list (retired ones too), read leniently: a broken
+    setting elsewhere in the region must not hide a proposal."""
+    code = proposal.decline_reason
+    if not code:
+        return None
+    region = session.get(Region, proposal.region_id)
+    settings, _problems = load_settings(region.settings if region else None)
+    return settings.decline_labels().get(code, DECLINE_REASONS.get(code))
+
+
+def decline_reasons_for(*, session: Session, principal: Principal) -> dict[str, str]:
+    """The reasons the caller's region offers now (code -> label): the region of the user, or
+    of the provider behind an API key; the default list for a caller bound to no region."""
+    region_id = principal.region_id
+    if region_id is None and principal.provider_id is not None:
+        provider = session.get(Provider, principal.provider_id)
+        region_id = provider.region_id if provider else None
+    region = session.get(Region, region_id) if region_id is not None else None
+    settings, _problems = load_settings(region.settings if region else None)
+    return settings.active_decline_reasons()
+
+
+def _check_reason(session: Session, proposal: Proposal, reason: str) -> None:
+    """The reason must be one the proposal's region offers now (not retired)."""
+    settings = region_settings(session.get(Region, proposal.region_id))
+    offered = settings.active_decline_reasons()
+    if reason in offered:
+        return
+    choose = ", ".join(offered)
+    if reason in settings.decline_labels():
+        raise RuleViolation(
+            f"De reden '{reason}' is vervallen; de reden moet een van deze zijn: {choose}.",
+            code="decline_reason_retired",
+        )
+    raise RuleViolation(f"De reden moet een van deze zijn: {choose}.", code="decline_reason_unknown")
+
+
 def to_public(session: Session, principal: Principal, proposal: Proposal) -> ProposalPublic:
     referral = session.get(Referral, proposal.referral_id)
     group = session.get(Group, proposal.group_id)
@@ -204,7 +243,7 @@ def to_public(session: Session, principal: Principal, proposal: Proposal) -> Pro
         expires_at=expires_at,
         answered_at=as_utc(proposal.answered_at),
         decline_reason=proposal.decline_reason,
-        decline_label=DECLINE_REASONS.get(proposal.decline_reason or ""),
+        decline_label=_decline_label(session, proposal),
         decline_text=proposal.decline_text,
         run_id=proposal.run_id,
         profile=profile,
@@ -326,6 +365,7 @@ def decline(
 ) -> Proposal:
     proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
     _may_answer(principal, proposal)
+    _check_reason(session, proposal, data.reason)
     now = utcnow()
     expires_at = as_utc(proposal.expires_at)
     if proposal.status == "open" and expires_at is not None and expires_at <= now:

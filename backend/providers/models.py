@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, and_, or_
 from sqlmodel import Field, SQLModel
 
 AGB_PATTERN = re.compile(r"^\d{8}$")
@@ -52,6 +52,17 @@ class Location(SQLModel, table=True):
     municipality_id: int = Field(foreign_key="municipalities.id", index=True)
     name: str = Field(max_length=200)
     postcode: str = Field(max_length=4)
+    lat: float
+    lon: float
+
+
+class LocationPublic(SQLModel):
+    id: int
+    provider_id: int
+    municipality_id: int
+    code: str
+    name: str
+    postcode: str
     lat: float
     lon: float
 
@@ -152,6 +163,17 @@ class GroupPublic(SQLModel):
     active_to: date | None
     provider_name: str | None = None
     municipality_name: str | None = None
+
+
+def active_on(day: date | Any, table: Any = None) -> Any:
+    """The SQL condition for a group that is in the register on ``day`` (its active period is
+    inclusive; an open end is no limit). ``day`` may be a date or a bind parameter; ``table`` the
+    groups table for Core statements."""
+    columns = (table if table is not None else Group.__table__).c  # type: ignore[attr-defined]
+    return and_(
+        or_(columns.active_from.is_(None), columns.active_from <= day),
+        or_(columns.active_to.is_(None), columns.active_to >= day),
+    )
 
 
 def is_stale(reported_at: datetime | None, *, stale_after_hours: float, now: datetime | None = None) -> bool:

@@ -44,6 +44,7 @@ def get_groups(
     provider_id: int | None = None,
     region_id: int | None = None,
     crisis_only: bool = False,
+    include_inactive: Annotated[bool, Query(description="ook groepen die (nog) niet of niet meer actief zijn")] = False,
 ) -> list[GroupPublic]:
     settings: Settings = request.app.state.settings
     return list_groups(
@@ -57,6 +58,7 @@ def get_groups(
         provider_id=provider_id,
         region_id=region_id,
         crisis_only=crisis_only,
+        include_inactive=include_inactive,
     )
 
 

@@ -24,16 +24,16 @@ from backend.domain import (
     utcnow,
 )
 from backend.errors import NotFound, RuleViolation
-from backend.providers.models import Group, GroupPublic, Location, Provider, group_public_json
+from backend.providers.models import Group, GroupPublic, Location, Provider, active_on, group_public_json
 from backend.regions.models import Municipality, Region
+from backend.regions.settings import region_settings
 from backend.register.models import FAMILY_HOME_LEVELS
 from backend.register.terms import NEVER_AVAILABILITY_FUNDED, first_term
 from backend.users.models import Role
 
 
 def region_bands(region: Region | None) -> list[tuple[str, float]] | None:
-    bands = (region.settings or {}).get("intensity_bands") if region else None
-    return [(str(letter), float(lower)) for letter, lower in bands] if bands else None
+    return region_settings(region).bands() if region else None
 
 
 def derive_intensity(
@@ -171,7 +171,9 @@ def list_groups(
     provider_id: int | None = None,
     region_id: int | None = None,
     crisis_only: bool = False,
+    include_inactive: bool = False,
 ) -> list[GroupPublic]:
+    """Groups the caller may see; only those in the register today unless ``include_inactive``."""
     query = (
         select(Group, Provider.name, Municipality.name)
         .join(Provider, col(Provider.id) == Group.provider_id)
@@ -195,6 +197,8 @@ def list_groups(
         query = query.where(Group.region_id == region_id)
     if crisis_only:
         query = query.where(col(Group.is_crisis).is_(True))
+    if not include_inactive:
+        query = query.where(active_on(utcnow().date()))
     query = query.order_by(col(Group.id))
     return [
         to_public(

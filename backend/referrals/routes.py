@@ -11,11 +11,10 @@ from sqlmodel import Field, SQLModel
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.routes import etag, parse_if_match
-from backend.db import WriteSessionDep
+from backend.db import ReadSessionDep, WriteSessionDep
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
 from backend.matching.service import explain_option, rank_options
 from backend.proposals import service as proposals
-from backend.proposals.models import DECLINE_REASONS
 from backend.referrals import service
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
 from backend.users.models import Role
@@ -31,8 +30,9 @@ class WithdrawRequest(SQLModel):
 
 
 @router.get("/referrals/vocabulary")
-def vocabulary(principal: CurrentPrincipal) -> dict[str, Any]:
-    """The managed lists a referral form uses: need tags, care forms, intensities, statuses."""
+def vocabulary(session: ReadSessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """The managed lists a referral form uses: need tags, care forms, intensities, statuses, and
+    the decline reasons the caller's region offers now."""
     return {
         "need_tags": NEED_TAGS,
         "care_forms": service.care_form_labels(),
@@ -40,7 +40,7 @@ def vocabulary(principal: CurrentPrincipal) -> dict[str, Any]:
         "risk_profiles": ["A", "B", "C"],
         "genders": {"m": "Jongen", "v": "Meisje", "x": "Anders / onbekend"},
         "statuses": STATUS_LABELS,
-        "decline_reasons": DECLINE_REASONS,
+        "decline_reasons": proposals.decline_reasons_for(session=session, principal=principal),
         "care_form_segments": {k: v[1] for k, v in CARE_FORMS.items()},
     }
 

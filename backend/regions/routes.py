@@ -1,13 +1,21 @@
-"""HTTP layer for regions and municipalities (reference data, readable by every role)."""
+"""HTTP layer for regions and municipalities (reference data, readable by every role), and a
+region's settings (read by the region's admin, coordinator and viewer; changed by an admin)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from backend.auth import CurrentPrincipal
-from backend.db import ReadSessionDep
+from backend.auth import CurrentPrincipal, require_roles
+from backend.config import Settings
+from backend.db import ReadSessionDep, WriteSessionDep
+from backend.regions import service
 from backend.regions.models import Municipality, MunicipalityPublic, Region, RegionPublic
+from backend.regions.settings import RegionSettings, RegionSettingsView, ServiceDefaults
+from backend.users.models import Role
 
 router = APIRouter(tags=["regio's"])
 
@@ -25,3 +33,54 @@ def get_municipalities(
     if region_id is not None:
         query = query.where(Municipality.region_id == region_id)
     return list(session.exec(query).all())
+
+
+def _service_defaults(request: Request) -> ServiceDefaults:
+    settings: Settings = request.app.state.settings
+    return ServiceDefaults(
+        hold_minutes=settings.hold_minutes,
+        proposal_expiry_hours=settings.proposal_expiry_hours,
+        stale_after_hours=settings.stale_after_hours,
+    )
+
+
+def _answer(view: RegionSettingsView) -> JSONResponse:
+    return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{view.version}"'})
+
+
+@router.get(
+    "/regions/{code}/settings",
+    response_model=RegionSettingsView,
+    dependencies=[require_roles(Role.admin, Role.coordinator, Role.viewer)],
+)
+def get_region_settings(
+    code: str, request: Request, session: ReadSessionDep, principal: CurrentPrincipal
+) -> JSONResponse:
+    """A region's settings with every default filled in, a Dutch label and help text per
+    setting, and the service-wide values that apply where a setting is left empty (null)."""
+    region = service.settings_region(session=session, principal=principal, code=code)
+    return _answer(service.settings_view(region=region, defaults=_service_defaults(request)))
+
+
+@router.put(
+    "/regions/{code}/settings",
+    response_model=RegionSettingsView,
+    dependencies=[require_roles(Role.admin)],
+)
+def put_region_settings(
+    code: str,
+    data: Annotated[RegionSettings, Body()],
+    request: Request,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Replace a region's settings as a whole (a setting left out takes its default). Refused
+    with 422 and a Dutch message per wrong field, changing nothing. Send `If-Match` with the
+    ETag you read to refuse overwriting someone else's change (412). Decline-reason codes stay:
+    retire one with `retired: true`, it cannot be removed."""
+    expected = if_match.strip().removeprefix("W/").strip('"') if if_match and if_match.strip() != "*" else None
+    region = service.change_settings(
+        session=session, principal=principal, code=code, new=data, expected_version=expected
+    )
+    return _answer(service.settings_view(region=region, defaults=_service_defaults(request)))

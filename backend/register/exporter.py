@@ -15,14 +15,20 @@ from backend.register.models import TERM_APPROVED, ContractTerm, Tariff
 def register_tables(*, session: Session, region: Region) -> dict[str, list[dict[str, Any]]]:
     """The region's register as rows per sheet (fields as in ``sheets``), in a stable order."""
     municipalities = list(
-        session.exec(select(Municipality).where(Municipality.region_id == region.id).order_by(col(Municipality.cbs_code)))
+        session.exec(
+            select(Municipality).where(Municipality.region_id == region.id).order_by(col(Municipality.cbs_code))
+        )
     )
-    providers = list(session.exec(select(Provider).where(Provider.region_id == region.id).order_by(col(Provider.agb_code))))
+    providers = list(
+        session.exec(select(Provider).where(Provider.region_id == region.id).order_by(col(Provider.agb_code)))
+    )
     agb = {p.id: p.agb_code for p in providers}
     cbs = {m.id: m.cbs_code for m in municipalities}
     provider_ids = list(agb)
     locations = (
-        list(session.exec(select(Location).where(col(Location.provider_id).in_(provider_ids))).all()) if provider_ids else []
+        list(session.exec(select(Location).where(col(Location.provider_id).in_(provider_ids))).all())
+        if provider_ids
+        else []
     )
     location_code = {loc.id: loc.code for loc in locations}
     groups = list(session.exec(select(Group).where(Group.region_id == region.id)).all())

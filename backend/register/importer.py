@@ -36,7 +36,7 @@ from backend.domain import (
     intensity_index,
     utcnow,
 )
-from backend.events.service import append_event
+from backend.events.service import append_event, append_events
 from backend.intensity.service import open_band_reassessment
 from backend.providers.models import Group, Location, Provider, group_public_json
 from backend.providers.service import derive_intensity, region_bands
@@ -44,7 +44,8 @@ from backend.regions.models import Municipality, Postcode, Region
 from backend.register import sheets as S
 from backend.register.models import FAMILY_HOME_LEVELS, TERM_APPROVED, ContractTerm, Tariff
 from backend.register.service import check_term, family_home_max, mirror_term
-from backend.register.terms import OWN_NORM_CARE_FORMS, chain_versions
+from backend.register.terms import TermValues, chain_versions
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 GROUP_CREATED = "group.created"
 GROUP_CHANGED = "group.changed"
@@ -92,6 +93,9 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     writes: list[Callable[[Session, Principal, float], None]] = field(default_factory=list)
     new_region: tuple[str, str] | None = None
+    # Rows to insert, per sheet (the bulk of a first import), and the new groups with their terms.
+    adds: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {s.name: [] for s in S.SHEETS})
+    new_groups: list[_NewGroup] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
         out = {s.name: {ADDED: 0, CHANGED: 0, ENDED: 0} for s in S.SHEETS}
@@ -237,10 +241,7 @@ class _Checker:
         return region
 
     def _region_id(self, session: Session) -> int:
-        code = self.plan.region_code
-        region = session.exec(select(Region).where(Region.code == code)).first()
-        assert region is not None and region.id is not None
-        return region.id
+        return region_id_of(session, self.plan.region_code)
 
     # -- municipalities ---------------------------------------------------------------------------
 
@@ -277,16 +278,10 @@ class _Checker:
             if current is None:
                 self.municipalities[code] = {"cbs_code": code, **wanted}
                 self.change(S.MUNICIPALITIES, code, ADDED)
-                self.write(self._add_municipality(code, wanted))
+                self.plan.adds["gemeenten"].append({"cbs_code": code, **wanted})
             elif changed := _differs(_fields_of(current, list(wanted)), wanted):
                 self.change(S.MUNICIPALITIES, code, CHANGED, changed)
                 self.write(_update(Municipality, current.id, wanted))
-
-    def _add_municipality(self, code: str, values: dict[str, Any]) -> Callable[[Session, Principal, float], None]:
-        def write(session: Session, _actor: Principal, _stale: float) -> None:
-            session.add(Municipality(region_id=self._region_id(session), cbs_code=code, **values))
-
-        return write
 
     def _postcode_centres(self) -> dict[str, tuple[float, float]]:
         """Each municipality's centre: the mean of its address postcodes' centroids."""
@@ -301,10 +296,18 @@ class _Checker:
     def _coordinates(self, sheet: S.Sheet, number: int, row: dict[str, Any]) -> bool:
         lat, lon = row.get("lat"), row.get("lon")
         if (lat is None) != (lon is None):
-            self.problem(sheet, number, "lon" if lon is None else "lat", "vul breedtegraad én lengtegraad in, of geen van beide")
+            self.problem(
+                sheet, number, "lon" if lon is None else "lat", "vul breedtegraad én lengtegraad in, of geen van beide"
+            )
             return False
-        if lat is not None and not (LAT_RANGE[0] <= lat <= LAT_RANGE[1] and LON_RANGE[0] <= lon <= LON_RANGE[1]):
-            self.problem(sheet, number, "lat", f"{lat}, {lon} ligt niet in Nederland (breedtegraad en lengtegraad verwisseld?)")
+        if (
+            lat is not None
+            and lon is not None
+            and not (LAT_RANGE[0] <= lat <= LAT_RANGE[1] and LON_RANGE[0] <= lon <= LON_RANGE[1])
+        ):
+            self.problem(
+                sheet, number, "lat", f"{lat}, {lon} ligt niet in Nederland (breedtegraad en lengtegraad verwisseld?)"
+            )
             return False
         return True
 
@@ -315,14 +318,14 @@ class _Checker:
     def _providers(self) -> None:
         existing = {p.agb_code: p for p in self.session.exec(select(Provider)).all()}
         region_id = self.region.id if self.region else None
-        self.providers: dict[str, Provider | None] = {
-            agb: p for agb, p in existing.items() if p.region_id == region_id
-        }
+        self.providers: dict[str, Provider | None] = {agb: p for agb, p in existing.items() if p.region_id == region_id}
         for number, row in self.rows["aanbieders"]:
             agb = row["agb_code"]
             if not AGB.match(agb):
                 digits = sum(ch.isdigit() for ch in agb)
-                self.problem(S.PROVIDERS, number, "agb_code", f"een AGB-code heeft 8 cijfers; '{agb}' heeft er {digits}")
+                self.problem(
+                    S.PROVIDERS, number, "agb_code", f"een AGB-code heeft 8 cijfers; '{agb}' heeft er {digits}"
+                )
                 continue
             ok = True
             if row["contact_email"] and not EMAIL.match(row["contact_email"]):
@@ -338,7 +341,9 @@ class _Checker:
                 ok = False
             current = existing.get(agb)
             if current is not None and current.region_id != region_id:
-                self.problem(S.PROVIDERS, number, "agb_code", f"aanbieder {agb} staat in het register van een andere regio")
+                self.problem(
+                    S.PROVIDERS, number, "agb_code", f"aanbieder {agb} staat in het register van een andere regio"
+                )
                 ok = False
             if not ok:
                 self.providers.setdefault(agb, None)
@@ -347,18 +352,12 @@ class _Checker:
             if current is None:
                 self.providers[agb] = None
                 self.change(S.PROVIDERS, agb, ADDED)
-                self.write(self._add_provider(agb, wanted))
+                self.plan.adds["aanbieders"].append({"agb_code": agb, **wanted})
             elif changed := _differs(_fields_of(current, list(wanted)), wanted):
                 kind = ENDED if wanted["active_to"] and current.active_to is None else CHANGED
                 self.change(S.PROVIDERS, agb, kind, changed)
                 self.write(_update(Provider, current.id, wanted))
         self.new_providers = {agb for agb, p in self.providers.items() if p is None}
-
-    def _add_provider(self, agb: str, values: dict[str, Any]) -> Callable[[Session, Principal, float], None]:
-        def write(session: Session, _actor: Principal, _stale: float) -> None:
-            session.add(Provider(region_id=self._region_id(session), agb_code=agb, **values))
-
-        return write
 
     def _period(self, sheet: S.Sheet, number: int, row: dict[str, Any], start: str, end: str) -> bool:
         if row[start] is not None and row[end] is not None and row[end] < row[start]:
@@ -386,7 +385,8 @@ class _Checker:
         self.locations: dict[tuple[str, str], Location | dict[str, Any]] = dict(existing)
         municipality_ids = {m.id: code for code, m in self.municipalities.items() if isinstance(m, Municipality)}
         by_name = {
-            (m.name if isinstance(m, Municipality) else m["name"]).lower(): code for code, m in self.municipalities.items()
+            (m.name if isinstance(m, Municipality) else m["name"]).lower(): code
+            for code, m in self.municipalities.items()
         }
         postcodes = {pc.pc4: pc for pc in self.session.exec(select(Postcode)).all()}
         self.moved_locations: set[tuple[str, str]] = set()
@@ -406,7 +406,10 @@ class _Checker:
             if row["lat"] is None:
                 if known is None:
                     self.problem(
-                        S.LOCATIONS, number, "postcode", f"postcode {row['postcode']} is onbekend: vul breedtegraad en lengtegraad in"
+                        S.LOCATIONS,
+                        number,
+                        "postcode",
+                        f"postcode {row['postcode']} is onbekend: vul breedtegraad en lengtegraad in",
                     )
                     continue
                 row["lat"], row["lon"] = known.lat, known.lon
@@ -415,7 +418,10 @@ class _Checker:
             )
             if municipality is None:
                 self.problem(
-                    S.LOCATIONS, number, "municipality", "vul de gemeente in (CBS-code): de postcode ligt niet in een gemeente van de regio"
+                    S.LOCATIONS,
+                    number,
+                    "municipality",
+                    "vul de gemeente in (CBS-code): de postcode ligt niet in een gemeente van de regio",
                 )
                 continue
             if municipality not in self.municipalities:
@@ -426,7 +432,7 @@ class _Checker:
             if current is None:
                 self.locations[(agb, code)] = wanted
                 self.change(S.LOCATIONS, f"{agb}/{code}", ADDED)
-                self.write(self._add_location(agb, code, wanted))
+                self.plan.adds["locaties"].append({"agb_code": agb, "code": code, **wanted})
                 continue
             now = _fields_of(current, list(self.LOCATION_FIELDS)) | {
                 "municipality": municipality_ids.get(current.municipality_id)
@@ -446,20 +452,6 @@ class _Checker:
         found = session.exec(select(Provider.id).where(Provider.agb_code == agb)).first()
         assert found is not None
         return found
-
-    def _add_location(self, agb: str, code: str, values: dict[str, Any]) -> Callable[[Session, Principal, float], None]:
-        def write(session: Session, _actor: Principal, _stale: float) -> None:
-            fields = {k: v for k, v in values.items() if k != "municipality"}
-            session.add(
-                Location(
-                    provider_id=self._provider_id(session, agb),
-                    code=code,
-                    municipality_id=self._municipality_id(session, values["municipality"]),
-                    **fields,
-                )
-            )
-
-        return write
 
     def _update_location(self, location_id: int, values: dict[str, Any]) -> Callable[[Session, Principal, float], None]:
         def write(session: Session, actor: Principal, stale: float) -> None:
@@ -518,26 +510,29 @@ class _Checker:
                 stored_terms.setdefault(term.group_id, []).append(term)
 
         # The groups sheet first: which groups exist after the import, with which care form.
-        wanted_groups: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-        for number, row in self.rows["groepen"]:
+        wanted_groups: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]] = {}
+        for row_number, row in self.rows["groepen"]:
             key = (row["agb_code"], row["code"])
-            if not self._known_provider(S.GROUPS, number, row["agb_code"]):
+            if not self._known_provider(S.GROUPS, row_number, row["agb_code"]):
                 continue
-            values = self._group_values(number, row)
-            if values is not None:
-                wanted_groups[key] = (number, values)
+            checked = self._group_values(row_number, row)
+            if checked is not None:
+                wanted_groups[key] = (row_number, checked)
 
         # Then the terms, per group: file rows and stored versions chained into one history.
         file_terms: dict[tuple[str, str], list[Row]] = {}
-        for number, row in self.rows["contracten"]:
+        in_file = {(row["agb_code"], row["code"]) for _n, row in self.rows["groepen"]}
+        for term_row, row in self.rows["contracten"]:
             key = (row["agb_code"], row["group_code"])
             if key not in wanted_groups and key not in existing:
-                if row["agb_code"] in self.providers or any(k[0] == row["agb_code"] for k in wanted_groups):
-                    self.problem(S.TERMS, number, "group_code", f"groep {row['group_code']} van {row['agb_code']} is onbekend")
-                else:
-                    self._known_provider(S.TERMS, number, row["agb_code"])
+                if key in in_file:
+                    continue  # its groups row has a problem of its own, listed already
+                if self._known_provider(S.TERMS, term_row, row["agb_code"]):
+                    self.problem(
+                        S.TERMS, term_row, "group_code", f"groep {row['group_code']} van {row['agb_code']} is onbekend"
+                    )
                 continue
-            file_terms.setdefault(key, []).append((number, row))
+            file_terms.setdefault(key, []).append((term_row, row))
 
         for key in sorted(set(wanted_groups) | set(file_terms)):
             current = existing.get(key)
@@ -548,7 +543,12 @@ class _Checker:
                 values = _fields_of(current, list(self.PROFILE_FIELDS))
                 values["location"] = location_key.get(current.location_id)
             care_form = values["care_form"]
-            terms = self._terms_for(key, care_form, file_terms.get(key, []), stored_terms.get(current.id, []) if current and current.id else [])
+            terms = self._terms_for(
+                key,
+                care_form,
+                file_terms.get(key, []),
+                stored_terms.get(current.id, []) if current and current.id else [],
+            )
             if terms is None:
                 continue
             if not terms:
@@ -565,7 +565,8 @@ class _Checker:
                     S.TERMS,
                     next((n for t, n, _c in terms if t is mirror and n), None),
                     "contracted_places",
-                    f"groep {key[1]} meldt nu {current.free_places} vrije plaatsen; met {capacity} plaatsen kan dat niet",
+                    f"groep {key[1]} meldt nu {current.free_places} vrije plaatsen; "
+                    f"met {capacity} plaatsen kan dat niet",
                 )
                 continue
             self._plan_group(key, number, values, current, terms, mirror, intensity)
@@ -575,7 +576,10 @@ class _Checker:
         care_form = row["care_form"].strip().lower()
         if care_form not in CARE_FORMS:
             self.problem(
-                S.GROUPS, number, "care_form", f"onbekende zorgvorm '{row['care_form']}'; kies uit {', '.join(CARE_FORMS)}"
+                S.GROUPS,
+                number,
+                "care_form",
+                f"onbekende zorgvorm '{row['care_form']}'; kies uit {', '.join(CARE_FORMS)}",
             )
             return None
         level = (row["level"] or "").strip().lower() or None
@@ -620,7 +624,9 @@ class _Checker:
             ok = False
         location = (row["agb_code"], row["location_code"])
         if location not in self.locations:
-            self.problem(S.GROUPS, number, "location_code", f"locatie {row['location_code']} van {row['agb_code']} is onbekend")
+            self.problem(
+                S.GROUPS, number, "location_code", f"locatie {row['location_code']} van {row['agb_code']} is onbekend"
+            )
             ok = False
         if not ok:
             return None
@@ -643,13 +649,13 @@ class _Checker:
 
     def _terms_for(
         self, key: tuple[str, str], care_form: str, rows: list[Row], stored: list[ContractTerm]
-    ) -> list[tuple[ContractTerm, int | None, ContractTerm | None]] | None:
+    ) -> list[tuple[TermValues, int | None, ContractTerm | None]] | None:
         """The group's history after the import: (version, file row, the stored version it
         replaces). None when a row is invalid (its problem is listed)."""
         ok = True
         by_start = {t.valid_from: t for t in stored}
-        merged: dict[date, tuple[ContractTerm, int | None, ContractTerm | None]] = {
-            t.valid_from: (t, None, t) for t in stored
+        merged: dict[date, tuple[TermValues, int | None, ContractTerm | None]] = {
+            t.valid_from: (_values_of(t), None, t) for t in stored
         }
         explicit_end: dict[date, date | None] = {t.valid_from: t.valid_to for t in stored}
         for number, row in rows:
@@ -668,18 +674,13 @@ class _Checker:
             if problems:
                 ok = False
                 continue
-            term = ContractTerm(
-                region_id=0,
-                group_id=0,
+            term = TermValues(
                 valid_from=row["valid_from"],
                 valid_to=row["valid_to"],
                 contracted_places=row["contracted_places"],
                 day_tariff=row["day_tariff"],
                 availability_funded=row["availability_funded"],
                 availability_share=row["availability_share"],
-                status=TERM_APPROVED,
-                created_at=utcnow(),
-                created_by="",
             )
             merged[row["valid_from"]] = (term, number, by_start.get(row["valid_from"]))
             explicit_end[row["valid_from"]] = row["valid_to"]
@@ -691,11 +692,11 @@ class _Checker:
             last = rows[-1][0] if rows else None
             self.problem(S.TERMS, last, "valid_to", f"groep {key[1]}: {exc}")
             return None
-        out = []
+        out: list[tuple[TermValues, int | None, ContractTerm | None]] = []
         for start, end in chained:
-            term, number, replaces = merged[start]
+            term, row_number, replaces = merged[start]
             term.valid_to = end
-            out.append((term, number, replaces))
+            out.append((term, row_number, replaces))
         return out
 
     def _intensity(self, number: int | None, values: dict[str, Any], capacity: int) -> str | None:
@@ -723,8 +724,8 @@ class _Checker:
         number: int | None,
         values: dict[str, Any],
         current: Group | None,
-        terms: list[tuple[ContractTerm, int | None, ContractTerm | None]],
-        mirror: ContractTerm,
+        terms: list[tuple[TermValues, int | None, ContractTerm | None]],
+        mirror: TermValues,
         intensity: str,
     ) -> None:
         label = f"{key[0]}/{key[1]}"
@@ -745,14 +746,16 @@ class _Checker:
             if changed:
                 kind = ENDED if profile["active_to"] and current.active_to is None else CHANGED
                 self.change(S.GROUPS, label, kind, changed)
-        moved = current is not None and self._location_key_of(current) in self.moved_locations
+        if current is None:
+            self.plan.new_groups.append(_NewGroup(key, values, [t for t, _n, _r in terms], mirror, intensity))
+            return
+        moved = self._location_key_of(current) in self.moved_locations
         self.write(_GroupWrite(self, key, values, current, terms, mirror, intensity, moved))
 
     def _location_key_of(self, group: Group) -> tuple[str, str] | None:
-        for key, loc in self.locations.items():
-            if isinstance(loc, Location) and loc.id == group.location_id:
-                return key
-        return None
+        if not hasattr(self, "_key_of_location"):
+            self._key_of_location = {loc.id: key for key, loc in self.locations.items() if isinstance(loc, Location)}
+        return self._key_of_location.get(group.location_id)
 
     # -- the tariff table -------------------------------------------------------------------------
 
@@ -780,7 +783,10 @@ class _Checker:
             intensity = intensity.lower() if care_form == "gezinshuis" else intensity.upper()
             if intensity not in allowed:
                 self.problem(
-                    S.TARIFFS, number, "intensity", f"voor {care_form} kan hier staan: {', '.join(a or '(leeg)' for a in allowed)}"
+                    S.TARIFFS,
+                    number,
+                    "intensity",
+                    f"voor {care_form} kan hier staan: {', '.join(a or '(leeg)' for a in allowed)}",
                 )
                 continue
             if row["day_tariff"] < 0:
@@ -805,23 +811,26 @@ class _Checker:
                 current = by_key.get(key)
                 if current is None:
                     self.change(S.TARIFFS, label, ADDED)
-                    self.write(self._add_tariff(care_form, intensity, start, wanted))
+                    self.plan.adds["tarieven"].append(
+                        {"care_form": care_form, "intensity": intensity, "valid_from": start, **wanted}
+                    )
                 elif changed := _differs(_fields_of(current, list(wanted)), wanted):
                     self.change(S.TARIFFS, label, CHANGED, changed)
                     self.write(_update(Tariff, current.id, wanted))
 
-    def _add_tariff(
-        self, care_form: str, intensity: str, start: date, values: dict[str, Any]
-    ) -> Callable[[Session, Principal, float], None]:
-        def write(session: Session, _actor: Principal, _stale: float) -> None:
-            session.add(
-                Tariff(region_id=self._region_id(session), care_form=care_form, intensity=intensity, valid_from=start, **values)
-            )
 
-        return write
+def _values_of(term: ContractTerm) -> TermValues:
+    return TermValues(
+        valid_from=term.valid_from,
+        valid_to=term.valid_to,
+        contracted_places=term.contracted_places,
+        day_tariff=term.day_tariff,
+        availability_funded=term.availability_funded,
+        availability_share=term.availability_share,
+    )
 
 
-def _term_fields(term: ContractTerm) -> dict[str, Any]:
+def _term_fields(term: ContractTerm | TermValues) -> dict[str, Any]:
     return {
         "valid_to": term.valid_to,
         "contracted_places": term.contracted_places,
@@ -846,22 +855,39 @@ def _notice(actor: Principal, group_id: int, purpose: str, event: str = GROUP_CH
     return Notice(event, actor, "register.import", "group", group_id, purpose)
 
 
+def region_id_of(session: Session, code: str) -> int:
+    found = session.exec(select(Region.id).where(Region.code == code)).first()
+    assert found is not None
+    return found
+
+
+@dataclass
+class _NewGroup:
+    key: tuple[str, str]
+    values: dict[str, Any]
+    terms: list[TermValues]
+    mirror: TermValues
+    intensity: str
+
+
 @dataclass
 class _GroupWrite:
-    """Writes one group of the plan: created with its history, or changed (its profile through
-    the place owner's ``change_group``, so the version moves and the live feed shows it)."""
+    """Writes a change of an existing group: its new and changed contract versions, and its
+    profile through the place owner's ``change_group`` (the version moves, the live feed shows
+    it); another intensity band opens a re-assessment."""
 
     checker: _Checker
     key: tuple[str, str]
     values: dict[str, Any]
-    current: Group | None
-    terms: list[tuple[ContractTerm, int | None, ContractTerm | None]]
-    mirror: ContractTerm
+    current: Group
+    terms: list[tuple[TermValues, int | None, ContractTerm | None]]
+    mirror: TermValues
     intensity: str
     moved: bool
 
     def __call__(self, session: Session, actor: Principal, stale: float) -> None:
-        checker = self.checker
+        current = self.current
+        assert current.id is not None
         location_id = session.exec(
             select(Location.id)
             .join(Provider, col(Provider.id) == Location.provider_id)
@@ -869,40 +895,13 @@ class _GroupWrite:
         ).first()
         location = session.get(Location, location_id)
         assert location is not None and location.id is not None
-        profile = {name: self.values[name] for name in _Checker.PROFILE_FIELDS}
-        mirror = self.mirror
-        if self.current is None:
-            group = Group(
-                code=self.key[1],
-                provider_id=location.provider_id,
-                location_id=location.id,
-                municipality_id=location.municipality_id,
-                region_id=checker._region_id(session),
-                lat=location.lat,
-                lon=location.lon,
-                capacity=mirror.contracted_places,
-                intensity=self.intensity,
-                max_intensity=care_form_max_intensity(profile["care_form"]),
-                availability_funded=mirror.availability_funded,
-                day_tariff=mirror.day_tariff or 0.0,
-                **profile,
-            )
-            # Nothing reported yet: the screens show the group as stale until its provider reports.
-            places.open_places(group, free_places=0, reported=False)
-            session.add(group)
-            session.flush()
-            assert group.id is not None
-            group_id = group.id
-        else:
-            assert self.current.id is not None
-            group_id = self.current.id
         for term, _number, replaces in self.terms:
             fields = _term_fields(term)
             if replaces is None:
                 session.add(
                     ContractTerm(
-                        region_id=checker._region_id(session),
-                        group_id=group_id,
+                        region_id=current.region_id,
+                        group_id=current.id,
                         valid_from=term.valid_from,
                         status=TERM_APPROVED,
                         created_at=utcnow(),
@@ -917,19 +916,7 @@ class _GroupWrite:
                     setattr(stored, name, value)
                 session.add(stored)
         session.flush()
-        if self.current is None:
-            created = session.get(Group, group_id)
-            append_event(
-                session=session,
-                type=GROUP_CREATED,
-                group_id=group_id,
-                provider_id=location.provider_id,
-                region_id=created.region_id if created else None,
-                actor=actor.label,
-                payload={"group": group_public_json(created, stale_after_hours=stale)},
-            )
-            return
-        current = self.current
+        profile = {name: self.values[name] for name in _Checker.PROFILE_FIELDS}
         values: dict[str, Any] = {name: v for name, v in profile.items() if getattr(current, name) != v}
         if current.location_id != location.id or self.moved:
             values |= {
@@ -940,6 +927,7 @@ class _GroupWrite:
             }
         if "care_form" in values:
             values["max_intensity"] = care_form_max_intensity(profile["care_form"])
+        mirror = self.mirror
         mirror_values = {
             "capacity": mirror.contracted_places,
             "availability_funded": mirror.availability_funded,
@@ -961,7 +949,7 @@ class _GroupWrite:
             )
         places.change_group(
             session=session,
-            group_id=group_id,
+            group_id=current.id,
             stale_after_hours=stale,
             values=values,
             notice=Notice(
@@ -969,24 +957,155 @@ class _GroupWrite:
                 actor,
                 "register.import",
                 "group",
-                group_id,
+                current.id,
                 "contractregister ingelezen",
                 detail={"changed": sorted(values)},
             ),
         )
 
 
-def apply(*, session: Session, plan: Plan, actor: Principal, stale_after_hours: float) -> dict[str, Any]:
-    """Write a checked plan in the caller's transaction. A plan with problems is refused."""
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(model.__table__.insert(), rows)
+
+
+def _insert_adds(session: Session, plan: Plan, region_id: int) -> None:
+    """The new rows of the first sheets, each sheet in one statement (a national register adds
+    thousands)."""
+    adds = plan.adds
+    _insert(session, Municipality, [{"region_id": region_id, **row} for row in adds["gemeenten"]])
+    _insert(session, Provider, [{"region_id": region_id, **row} for row in adds["aanbieders"]])
+    provider_ids = dict(
+        session.exec(select(Provider.agb_code, Provider.id).where(Provider.region_id == region_id)).all()
+    )
+    municipality_ids = dict(
+        session.exec(select(Municipality.cbs_code, Municipality.id).where(Municipality.region_id == region_id)).all()
+    )
+    _insert(
+        session,
+        Location,
+        [
+            {
+                "provider_id": provider_ids[row["agb_code"]],
+                "municipality_id": municipality_ids[row["municipality"]],
+                **{k: v for k, v in row.items() if k not in ("agb_code", "municipality")},
+            }
+            for row in adds["locaties"]
+        ],
+    )
+    _insert(session, Tariff, [{"region_id": region_id, **row} for row in adds["tarieven"]])
+
+
+def _insert_groups(session: Session, plan: Plan, region_id: int, actor: Principal, stale: float) -> None:
+    """The new groups with their contract versions in a few statements, and one event each
+    (``group.created``: every coordinator's screen shows it at once)."""
+    if not plan.new_groups:
+        return
+    location_of = {
+        (agb, code): (lid, pid, lat, lon, mid)
+        for lid, pid, agb, code, lat, lon, mid in session.execute(
+            select(  # type: ignore[call-overload]
+                Location.id,
+                Location.provider_id,
+                Provider.agb_code,
+                Location.code,
+                Location.lat,
+                Location.lon,
+                Location.municipality_id,
+            )
+            .join(Provider, col(Provider.id) == Location.provider_id)
+            .where(Provider.region_id == region_id)
+        ).all()
+    }
+    rows: list[dict[str, Any]] = []
+    for new in plan.new_groups:
+        location_id, provider_id, lat, lon, municipality_id = location_of[new.values["location"]]
+        profile = {name: new.values[name] for name in _Checker.PROFILE_FIELDS}
+        rows.append(
+            {
+                "code": new.key[1],
+                "provider_id": provider_id,
+                "location_id": location_id,
+                "municipality_id": municipality_id,
+                "region_id": region_id,
+                "lat": lat,
+                "lon": lon,
+                "capacity": new.mirror.contracted_places,
+                "intensity": new.intensity,
+                "max_intensity": care_form_max_intensity(profile["care_form"]),
+                "availability_funded": new.mirror.availability_funded,
+                "day_tariff": new.mirror.day_tariff or 0.0,
+                **profile,
+                **places.unreported_places(),
+            }
+        )
+    _insert(session, Group, rows)
+    ids = {
+        (pid, code): gid
+        for gid, pid, code in session.exec(
+            select(Group.id, Group.provider_id, Group.code).where(Group.region_id == region_id)
+        )
+    }
+    now = utcnow()
+    terms: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for new, row in zip(plan.new_groups, rows, strict=True):
+        row["id"] = ids[(row["provider_id"], row["code"])]
+        for term in new.terms:
+            terms.append(
+                {
+                    "region_id": region_id,
+                    "group_id": row["id"],
+                    "valid_from": term.valid_from,
+                    "status": TERM_APPROVED,
+                    "created_at": now,
+                    "created_by": actor.label,
+                    **_term_fields(term),
+                }
+            )
+        events.append(
+            {
+                "type": GROUP_CREATED,
+                "group_id": row["id"],
+                "provider_id": row["provider_id"],
+                "region_id": region_id,
+                "payload": {"group": group_public_json(row, stale_after_hours=stale)},
+            }
+        )
+    _insert(session, ContractTerm, terms)
+    append_events(session, events, actor=actor.label)
+
+
+def apply(
+    *,
+    session: Session,
+    plan: Plan,
+    actor: Principal,
+    stale_after_hours: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Write a checked plan in the caller's transaction. A plan with problems is refused.
+    ``progress(done, total)`` is told how far the writes are (about every 2 %)."""
     if plan.problems:
         raise ValueError("a plan with problems cannot be applied")
     if plan.new_region is not None:
         code, name = plan.new_region
         session.add(Region(code=code, name=name, settings={}))
         session.flush()
-    for write in plan.writes:
+    region_id = region_id_of(session, plan.region_code)
+    total = len(plan.writes) + 2
+    step = max(1, total // 50)
+    _insert_adds(session, plan, region_id)
+    if progress is not None:
+        progress(1, total)
+    for done, write in enumerate(plan.writes, start=2):
         write(session, actor, stale_after_hours)
         session.flush()
+        if progress is not None and done % step == 0:
+            progress(done, total)
+    _insert_groups(session, plan, region_id, actor, stale_after_hours)
+    if progress is not None:
+        progress(total, total)
     counts = plan.counts()
     session.add(
         AuditEntry(
@@ -1000,7 +1119,6 @@ def apply(*, session: Session, plan: Plan, actor: Principal, stale_after_hours: 
             detail={"counts": counts, "changes": [[c.sheet, c.key, c.kind, c.fields] for c in plan.changes[:2000]]},
         )
     )
-    region_id = session.exec(select(Region.id).where(Region.code == plan.region_code)).first()
     append_event(
         session=session,
         type="register.imported",

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime
 from pydantic import ConfigDict, field_validator
+from sqlalchemy import CheckConstraint, Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from backend.domain import as_utc
 
 TERM_APPROVED = "approved"
 TERM_REQUESTED = "requested"
@@ -91,6 +93,12 @@ class ContractTermPublic(SQLModel):
     decided_by: str | None
     note: str | None
 
+    @field_validator("created_at", "decided_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes; everything stored is UTC, and the API says so.
+        return as_utc(value)
+
 
 class TariffPublic(SQLModel):
     id: int
@@ -161,5 +169,27 @@ class GroupContractUpdate(SQLModel):
 
     care_form: str | None = None
     level: str | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+
+
+class LocationUpdate(SQLModel):
+    """What a provider's planner keeps current of its own location; a new postcode moves the
+    location (and its groups) to that postcode's centre and municipality."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    postcode: str | None = Field(default=None, min_length=4, max_length=4)
+
+
+class ProviderUpdate(SQLModel):
+    """The region's part of a provider's register entry."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone_24h: str | None = Field(default=None, max_length=30)
+    contact_email: str | None = Field(default=None, max_length=200)
     active_from: date | None = None
     active_to: date | None = None

@@ -14,7 +14,7 @@ from sqlmodel import select
 from backend.auth import CurrentPrincipal, Principal, ensure_region_access, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.errors import NotFound, RuleViolation
-from backend.providers.models import GroupPublic
+from backend.providers.models import GroupPublic, LocationPublic, ProviderPublic
 from backend.providers.service import to_public
 from backend.regions.models import Region
 from backend.register import exporter, importer
@@ -22,8 +22,11 @@ from backend.register import sheets as S
 from backend.register.models import (
     ContractTermCreate,
     ContractTermPublic,
+    GroupContractUpdate,
     GroupProfileUpdate,
+    LocationUpdate,
     PlacesRequest,
+    ProviderUpdate,
     TermDecision,
 )
 from backend.register.service import (
@@ -31,7 +34,10 @@ from backend.register.service import (
     decide_request,
     list_terms,
     request_places,
+    update_group_contract,
+    update_location,
     update_profile,
+    update_provider,
 )
 from backend.users.models import Role
 
@@ -166,7 +172,10 @@ def principal_region_code(session: WriteSessionDep, principal: Principal) -> str
 @router.get("/groups/{group_id}/contract-terms", response_model=list[ContractTermPublic])
 def get_terms(group_id: int, session: ReadSessionDep, principal: CurrentPrincipal) -> list[ContractTermPublic]:
     """Every version of a group's contract, requests included (the provider sees its own)."""
-    return [ContractTermPublic.model_validate(t.model_dump()) for t in list_terms(session=session, principal=principal, group_id=group_id)]
+    return [
+        ContractTermPublic.model_validate(t.model_dump())
+        for t in list_terms(session=session, principal=principal, group_id=group_id)
+    ]
 
 
 @router.post("/groups/{group_id}/contract-terms", response_model=ContractTermPublic, status_code=201)
@@ -205,6 +214,40 @@ def post_decision(
     return ContractTermPublic.model_validate(term.model_dump())
 
 
+@router.patch("/groups/{group_id}/contract", response_model=GroupPublic)
+def patch_group_contract(
+    group_id: int, data: GroupContractUpdate, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> GroupPublic:
+    """The region's part of a group: care form, family-home level, active period."""
+    stale = request.app.state.settings.stale_after_hours
+    group = update_group_contract(
+        session=session, principal=principal, group_id=group_id, data=data, stale_after_hours=stale
+    )
+    return to_public(group, stale_after_hours=stale)
+
+
+@router.patch("/locations/{location_id}", response_model=LocationPublic)
+def patch_location(
+    location_id: int, data: LocationUpdate, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> LocationPublic:
+    location = update_location(
+        session=session,
+        principal=principal,
+        location_id=location_id,
+        data=data,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )
+    return LocationPublic.model_validate(location.model_dump())
+
+
+@router.patch("/providers/{provider_id}", response_model=ProviderPublic)
+def patch_provider(
+    provider_id: int, data: ProviderUpdate, session: WriteSessionDep, principal: CurrentPrincipal
+) -> ProviderPublic:
+    provider = update_provider(session=session, principal=principal, provider_id=provider_id, data=data)
+    return ProviderPublic.model_validate(provider.model_dump())
+
+
 @router.patch("/groups/{group_id}/profile", response_model=GroupPublic)
 def patch_profile(
     group_id: int, data: GroupProfileUpdate, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
@@ -212,4 +255,3 @@ def patch_profile(
     stale = request.app.state.settings.stale_after_hours
     group = update_profile(session=session, principal=principal, group_id=group_id, data=data, stale_after_hours=stale)
     return to_public(group, stale_after_hours=stale)
-

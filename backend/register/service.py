@@ -9,36 +9,44 @@ night); ``sync_current_terms`` moves the mirror when a dated version becomes val
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from backend.audit import service as audit
-from backend.auth import Principal
+from backend.auth import Principal, ensure_access
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.db import Database
-from backend.domain import GENDER_POLICIES, NEED_TAGS, intensity_index, utcnow
+from backend.domain import CARE_FORMS, GENDER_POLICIES, NEED_TAGS, intensity_index, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
 from backend.intensity.service import open_band_reassessment
-from backend.providers.models import Group
+from backend.providers.models import Group, Location, Provider
 from backend.providers.service import derive_intensity, get_group_for, region_bands
-from backend.regions.models import Region
+from backend.regions.models import Municipality, Postcode, Region
+from backend.regions.service import resolve_postcode
+from backend.regions.settings import load_settings
 from backend.register.models import (
+    FAMILY_HOME_LEVELS,
     TERM_APPROVED,
     TERM_REJECTED,
     TERM_REQUESTED,
     ContractTerm,
     ContractTermCreate,
+    GroupContractUpdate,
     GroupProfileUpdate,
+    LocationUpdate,
     PlacesRequest,
+    ProviderUpdate,
     Tariff,
     TermDecision,
 )
-from backend.register.terms import NEVER_AVAILABILITY_FUNDED, OWN_NORM_CARE_FORMS, valid_on
+from backend.register.terms import NEVER_AVAILABILITY_FUNDED, Dated, valid_on
 from backend.users.models import Role
+from solver.vocabulary import OWN_NORM_CARE_FORMS
 
 TERM_CHANGED = "register.contract_term"
 PROFILE_CHANGED = "group.profile_changed"
@@ -81,10 +89,13 @@ def check_term(
 
 
 def family_home_max(settings: dict[str, Any] | None) -> int:
-    return int((settings or {}).get("family_home_max_children", 6))
+    """The most children a family home of the region takes (region setting, default 6)."""
+    return load_settings(settings)[0].family_home_max_children
 
 
-def terms_of(session: Session, group_ids: list[int], *, status: str | None = TERM_APPROVED) -> dict[int, list[ContractTerm]]:
+def terms_of(
+    session: Session, group_ids: list[int], *, status: str | None = TERM_APPROVED
+) -> dict[int, list[ContractTerm]]:
     if not group_ids:
         return {}
     query = select(ContractTerm).where(col(ContractTerm.group_id).in_(group_ids))
@@ -100,7 +111,7 @@ def tariffs_of(session: Session, region_id: int) -> list[Tariff]:
     return list(session.exec(select(Tariff).where(Tariff.region_id == region_id)).all())
 
 
-def mirror_term(terms: list[ContractTerm], day: date) -> ContractTerm | None:
+def mirror_term(terms: Sequence[Dated], day: date) -> Dated | None:
     """The term a group shows today: the one valid today, else the next to start, else the
     last one that ended (a group before or after its contract keeps its last known places)."""
     current = valid_on(terms, day)
@@ -252,7 +263,9 @@ def ensure_region_admin(principal: Principal, region_id: int) -> None:
     """Contract terms, care forms, funding and active periods are the region's: an admin bound
     to this region, or an admin bound to none (who acts for every region)."""
     if principal.role != Role.admin:
-        raise Forbidden("Alleen de regio (beheerder) wijzigt contracten, zorgvormen en bekostiging.", code="role_forbidden")
+        raise Forbidden(
+            "Alleen de regio (beheerder) wijzigt contracten, zorgvormen en bekostiging.", code="role_forbidden"
+        )
     if principal.region_id is not None and principal.region_id != region_id:
         raise NotFound("Groep niet gevonden.")
 
@@ -312,9 +325,7 @@ def add_term(
     return term
 
 
-def request_places(
-    *, session: Session, principal: Principal, group_id: int, data: PlacesRequest
-) -> ContractTerm:
+def request_places(*, session: Session, principal: Principal, group_id: int, data: PlacesRequest) -> ContractTerm:
     """A provider asks for more or fewer places from a date; it waits for the region."""
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     if principal.role not in (Role.provider, Role.admin):
@@ -357,8 +368,12 @@ def request_places(
         provider_id=group.provider_id,
         region_id=group.region_id,
         actor=principal.label,
-        payload={"group_id": group.id, "term_id": term.id, "valid_from": data.valid_from.isoformat(),
-                 "contracted_places": data.contracted_places},
+        payload={
+            "group_id": group.id,
+            "term_id": term.id,
+            "valid_from": data.valid_from.isoformat(),
+            "contracted_places": data.contracted_places,
+        },
     )
     return term
 
@@ -439,14 +454,22 @@ def update_profile(
             occupancy_norm=group.occupancy_norm,
             bands=region_bands(region),
         )
-        if intensity_index(letter) > intensity_index(group.max_intensity) and group.care_form not in OWN_NORM_CARE_FORMS:
+        if (
+            intensity_index(letter) > intensity_index(group.max_intensity)
+            and group.care_form not in OWN_NORM_CARE_FORMS
+        ):
             raise RuleViolation(
                 f"Met deze roosteruren komt de groep op intensiteit {letter}, boven het maximum "
                 f"{group.max_intensity} van de zorgvorm.",
                 code="intensity_above_maximum",
             )
         open_band_reassessment(
-            session, actor=principal, group=group, capacity=group.capacity, roster=values["weekly_roster_hours"], letter=letter
+            session,
+            actor=principal,
+            group=group,
+            capacity=group.capacity,
+            roster=values["weekly_roster_hours"],
+            letter=letter,
         )
     before = {name: getattr(group, name) for name in values}
     places.change_group(
@@ -475,3 +498,215 @@ def _refuse(problems: list[tuple[str, str]]) -> None:
             code="invalid_input",
             extra={"errors": [{"field": name, "message": message} for name, message in problems]},
         )
+
+
+def update_group_contract(
+    *, session: Session, principal: Principal, group_id: int, data: GroupContractUpdate, stale_after_hours: float
+) -> Group:
+    """The region changes a group's care form, family-home level or active period. An end date
+    in the past takes the group off every screen (the event carries it)."""
+    group = get_group_for(session=session, principal=principal, group_id=group_id, for_update=True)
+    ensure_region_admin(principal, group.region_id)
+    values = data.model_dump(exclude_unset=True)
+    care_form = values.get("care_form", group.care_form)
+    level = values.get("level", group.level if care_form == "gezinshuis" else None)
+    problems: list[tuple[str, str]] = []
+    if care_form not in CARE_FORMS:
+        problems.append(("care_form", f"onbekende zorgvorm '{care_form}'"))
+    elif care_form == "gezinshuis" and level not in FAMILY_HOME_LEVELS:
+        problems.append(("level", "een gezinshuis heeft een niveau: licht, middel of zwaar"))
+    elif care_form != "gezinshuis" and level is not None:
+        problems.append(("level", "alleen een gezinshuis heeft een niveau"))
+    start = values.get("active_from", group.active_from)
+    end = values.get("active_to", group.active_to)
+    if start is not None and end is not None and end < start:
+        problems.append(("active_to", "'actief tot' ligt vóór 'actief vanaf'"))
+    if care_form in CARE_FORMS and care_form in NEVER_AVAILABILITY_FUNDED and group.availability_funded:
+        problems.append(
+            ("care_form", "crisispleegzorg wordt nooit met beschikbaarheid bekostigd: pas eerst het contract aan")
+        )
+    _refuse(problems)
+    if care_form in CARE_FORMS:
+        values["care_form"] = care_form
+        values["level"] = level
+        values["max_intensity"] = CARE_FORMS[care_form].max_intensity
+        values["is_crisis"] = CARE_FORMS[care_form].segment == "crisis"
+    values = {name: value for name, value in values.items() if getattr(group, name) != value}
+    if not values:
+        return group
+    before = {name: getattr(group, name) for name in values}
+    places.change_group(
+        session=session,
+        group_id=group_id,
+        stale_after_hours=stale_after_hours,
+        values=values,
+        notice=Notice(
+            "group.changed",
+            principal,
+            "register.group",
+            "group",
+            group_id,
+            "groep in het contractregister gewijzigd",
+            detail={"before": _plain(before), "after": _plain(values)},
+        ),
+    )
+    session.refresh(group)
+    return group
+
+
+def update_location(
+    *, session: Session, principal: Principal, location_id: int, data: LocationUpdate, stale_after_hours: float
+) -> Location:
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound("Locatie niet gevonden.")
+    provider = session.get(Provider, location.provider_id)
+    assert provider is not None
+    ensure_access(principal, provider_id=location.provider_id, region_id=provider.region_id, what="Locatie")
+    if principal.role not in (Role.provider, Role.admin):
+        raise Forbidden("Alleen de aanbieder wijzigt zijn locaties.", code="role_forbidden")
+    values = data.model_dump(exclude_unset=True)
+    if values.get("name") is None:
+        values.pop("name", None)
+    moved = False
+    if values.get("postcode") and values["postcode"] != location.postcode:
+        lat, lon = resolve_postcode(session=session, pc4=values["postcode"])
+        known = session.get(Postcode, values["postcode"])
+        municipality = session.exec(
+            select(Municipality).where(
+                Municipality.region_id == provider.region_id,
+                func.lower(Municipality.name) == (known.municipality_name if known else "").lower(),
+            )
+        ).first()
+        if municipality is None:
+            raise RuleViolation(
+                f"Postcode {values['postcode']} ligt niet in een gemeente van de regio; "
+                "laat de regio de locatie wijzigen.",
+                code="postcode_outside_region",
+            )
+        values |= {"lat": lat, "lon": lon, "municipality_id": municipality.id}
+        moved = True
+    else:
+        values.pop("postcode", None)
+    before = {name: getattr(location, name) for name in values}
+    for name, value in values.items():
+        setattr(location, name, value)
+    session.add(location)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=principal,
+        action="register.location",
+        object_type="location",
+        object_id=location_id,
+        purpose="locatie gewijzigd",
+        detail={"before": _plain(before), "after": _plain(values)},
+    )
+    if moved:
+        # The groups at a location carry its place (search needs no join): they move with it.
+        for group_id in session.exec(select(Group.id).where(Group.location_id == location_id)).all():
+            assert group_id is not None
+            places.change_group(
+                session=session,
+                group_id=group_id,
+                stale_after_hours=stale_after_hours,
+                values={"lat": location.lat, "lon": location.lon, "municipality_id": location.municipality_id},
+                notice=Notice("group.changed", principal, "register.location", "group", group_id, "locatie verhuisd"),
+            )
+    return location
+
+
+def update_provider(*, session: Session, principal: Principal, provider_id: int, data: ProviderUpdate) -> Provider:
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("Aanbieder niet gevonden.")
+    # Another provider's entry is not found (its existence does not leak); its own is the region's.
+    ensure_access(principal, provider_id=provider_id, region_id=provider.region_id, what="Aanbieder")
+    ensure_region_admin(principal, provider.region_id)
+    values = data.model_dump(exclude_unset=True)
+    start = values.get("active_from", provider.active_from)
+    end = values.get("active_to", provider.active_to)
+    problems: list[tuple[str, str]] = []
+    if start is not None and end is not None and end < start:
+        problems.append(("active_to", "'actief tot' ligt vóór 'actief vanaf'"))
+    if "name" in values and not values["name"]:
+        problems.append(("name", "de naam mag niet leeg zijn"))
+    if values.get("contact_email") and "@" not in values["contact_email"]:
+        problems.append(("contact_email", f"'{values['contact_email']}' is geen e-mailadres"))
+    _refuse(problems)
+    before = {name: getattr(provider, name) for name in values}
+    for name, value in values.items():
+        setattr(provider, name, value)
+    session.add(provider)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=principal,
+        action="register.provider",
+        object_type="provider",
+        object_id=provider_id,
+        purpose="aanbieder in het contractregister gewijzigd",
+        detail={"before": _plain(before), "after": _plain(values)},
+    )
+    append_event(
+        session=session,
+        type="register.provider_changed",
+        provider_id=provider_id,
+        region_id=provider.region_id,
+        actor=principal.label,
+        payload={"provider_id": provider_id, "changed": sorted(values)},
+    )
+    return provider
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the audit log's JSON keeps them (dates as text)."""
+    return {name: value.isoformat() if isinstance(value, date) else value for name, value in values.items()}
+
+
+def contract_capacity_from_today(*, session: Session, principal: Principal, group: Group, capacity: int) -> None:
+    """A change of places made by the region outside the register screens (the staffing form)
+    is a contract version from today, so the history and the post-calculation know it: the
+    version that starts today is corrected, or a new one (with the current tariff and funding)
+    ends the one before it. Providers ask for places instead (``request_places``)."""
+    ensure_region_admin(principal, group.region_id)
+    assert group.id is not None
+    today = utcnow().date()
+    terms = terms_of(session, [group.id])[group.id]
+    current = mirror_term(terms, today)
+    region = session.get(Region, group.region_id)
+    _refuse(
+        check_term(
+            care_form=group.care_form,
+            contracted_places=capacity,
+            availability_funded=current.availability_funded if current else group.availability_funded,
+            availability_share=current.availability_share if current else None,
+            day_tariff=current.day_tariff if current else group.day_tariff,
+            valid_from=today,
+            valid_to=None,
+            family_home_max=family_home_max(region.settings if region else None),
+        )
+    )
+    if current is not None and current.valid_from == today:
+        current.contracted_places = capacity
+        session.add(current)
+        session.flush()
+        record_term(session, actor=principal, term=current, action="register.contract_term")
+        return
+    term = ContractTerm(
+        region_id=group.region_id,
+        group_id=group.id,
+        valid_from=today,
+        contracted_places=capacity,
+        day_tariff=current.day_tariff if current else group.day_tariff,
+        availability_funded=current.availability_funded if current else group.availability_funded,
+        availability_share=current.availability_share if current else None,
+        status=TERM_APPROVED,
+        created_at=utcnow(),
+        created_by=principal.label,
+        decided_at=utcnow(),
+        decided_by=principal.label,
+        note="plaatsen gewijzigd via bezetting en roosteruren",
+    )
+    insert_version(session, term)
+    record_term(session, actor=principal, term=term, action="register.contract_term")

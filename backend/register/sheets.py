@@ -234,23 +234,18 @@ def read_register_file(path: Path) -> RawSheets:
 
 
 def read_workbook(data: bytes) -> RawSheets:
-    from openpyxl import load_workbook
+    from python_calamine import CalamineWorkbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several kinds for a file that is no workbook
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # the reader raises several kinds for a file that is no workbook
         raise FileError("Het bestand is geen Excel-werkmap (.xlsx).") from exc
-    try:
-        out: RawSheets = {}
-        names = {name.strip().lower(): name for name in book.sheetnames}
-        for sheet in SHEETS:
-            if sheet.name not in names:
-                continue
-            rows = book[names[sheet.name]].iter_rows(values_only=True)
-            out[sheet.name] = _rows(sheet, rows)
-        return out
-    finally:
-        book.close()
+    out: RawSheets = {}
+    names = {name.strip().lower(): name for name in book.sheet_names}
+    for sheet in SHEETS:
+        if sheet.name in names:
+            out[sheet.name] = _rows(sheet, book.get_sheet_by_name(names[sheet.name]).to_python(skip_empty_area=False))
+    return out
 
 
 def read_csv_files(files: dict[str, bytes]) -> RawSheets:
@@ -318,7 +313,9 @@ def write_csv_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([c.header for c in sheet.columns])
         for row in tables.get(sheet.name, []):
-            writer.writerow(["" if v is None else _safe(v) for v in (write_cell(c, row.get(c.field)) for c in sheet.columns)])
+            writer.writerow(
+                ["" if v is None else _safe(v) for v in (write_cell(c, row.get(c.field)) for c in sheet.columns)]
+            )
         files[f"{sheet.name}.csv"] = buffer.getvalue().encode("utf-8")
     return files
 

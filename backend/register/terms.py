@@ -8,34 +8,54 @@ writes anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from backend.domain import utcnow
 from backend.providers.models import Group
 from backend.register.models import TERM_APPROVED, ContractTerm, Tariff
 
-# Care forms outside the A–S model (seed 000: "eigen normering"). A family home is paid by its
-# level, foster care and crisis foster care by one daily rate for the care form.
-OWN_NORM_CARE_FORMS = frozenset({"gezinshuis", "pleegzorg", "crisispleegzorg"})
+# Care forms outside the A–S model (seed 000: "eigen normering"): a family home is paid by its
+# level, foster care and crisis foster care by one daily rate. Defined with the care forms.
+from solver.vocabulary import OWN_NORM_CARE_FORMS
+
 # Paid P×Q only, never availability-funded (seed 000, DOMAIN.md).
 NEVER_AVAILABILITY_FUNDED = frozenset({"crisispleegzorg"})
 
-Dated = TypeVar("Dated", ContractTerm, Tariff)
+
+class Period(Protocol):
+    @property
+    def valid_from(self) -> date: ...
+
+    @property
+    def valid_to(self) -> date | None: ...
+
+
+Dated = TypeVar("Dated", bound=Period)
+
+
+@dataclass
+class TermValues:
+    """A contract version as the import plans it (cheaper than an ORM object per row)."""
+
+    valid_from: date
+    valid_to: date | None
+    contracted_places: int
+    day_tariff: float | None
+    availability_funded: bool
+    availability_share: float | None
+    status: str = TERM_APPROVED
 
 
 def valid_on(rows: Iterable[Dated], day: date) -> Dated | None:
     """The row whose period covers ``day`` (the latest start wins if rows overlap)."""
     best: Dated | None = None
     for row in rows:
-        if row.valid_from <= day and (row.valid_to is None or day <= row.valid_to):
-            if best is None or row.valid_from > best.valid_from:
-                best = row
+        covers = row.valid_from <= day and (row.valid_to is None or day <= row.valid_to)
+        if covers and (best is None or row.valid_from > best.valid_from):
+            best = row
     return best
-
-
-def approved(terms: Iterable[ContractTerm]) -> list[ContractTerm]:
-    return sorted((t for t in terms if t.status == TERM_APPROVED), key=lambda t: t.valid_from)
 
 
 def chain_versions(periods: Sequence[tuple[date, date | None]]) -> list[tuple[date, date | None]]:

@@ -80,13 +80,13 @@ from backend.occupancy.bedays import NightGrid, night_grid
 from backend.occupancy.service import DUTCH_TIME, local_day, today
 from backend.providers.models import Group, Provider
 from backend.regions.models import Region
+from backend.regions.settings import region_settings
 from backend.register.models import TERM_APPROVED, ContractTerm, Tariff
 from backend.register.service import tariffs_of, terms_of
 from backend.register.terms import NEVER_AVAILABILITY_FUNDED, tariff_key, valid_on
 from backend.reports.models import FinalisedPostCalculation
 from backend.users.models import Role
 
-DEFAULT_AVAILABILITY_SHARE = 0.75
 BELOW_THRESHOLD = 0.5
 MAX_PERIOD_DAYS = 3 * 366 + 1
 REGION_ROLES = (Role.admin, Role.coordinator, Role.viewer)
@@ -142,18 +142,17 @@ class FundingSettings:
 
 
 def funding_settings(region: Region) -> FundingSettings:
-    """The only reader of the region settings the post-calculation uses (to be replaced by the
-    validated ``RegionSettings`` reader): ``availability_share`` (default 0.75),
-    ``availability_share_by_care_form`` {care form: share}, ``availability_share_by_group``
-    {group id: share} and ``fund_not_admitting_nights`` (default true)."""
-    settings = region.settings or {}
+    """The region settings the post-calculation uses, read through the one validated reader
+    (``backend.regions.settings``): ``availability_share`` (default 0.75),
+    ``availability_share_by_care_form``, ``availability_share_by_group`` and
+    ``fund_not_admitting_nights`` (default true). Kept as a snapshot so that a finalised report
+    stores the values it was computed with."""
+    settings = region_settings(region)
     return FundingSettings(
-        availability_share=float(settings.get("availability_share", DEFAULT_AVAILABILITY_SHARE)),
-        share_by_care_form={
-            str(k): float(v) for k, v in (settings.get("availability_share_by_care_form") or {}).items()
-        },
-        share_by_group={str(k): float(v) for k, v in (settings.get("availability_share_by_group") or {}).items()},
-        fund_not_admitting_nights=bool(settings.get("fund_not_admitting_nights", True)),
+        availability_share=float(settings.availability_share),
+        share_by_care_form={str(k): float(v) for k, v in settings.availability_share_by_care_form.items()},
+        share_by_group={str(k): float(v) for k, v in settings.availability_share_by_group.items()},
+        fund_not_admitting_nights=bool(settings.fund_not_admitting_nights),
     )
 
 

@@ -46,6 +46,17 @@ PASSING = [
         {"acceptable_care_forms": ("jeugdzorgplus",), "secure_authorisation": True},
     ),
     ("intensity", {"intensity": "E"}, {"required_intensity": "C"}),
+    # Family homes and foster care are outside the A–S model: no intensity rule for them.
+    (
+        "intensity",
+        {"care_form": "gezinshuis", "intensity": "A"},
+        {"acceptable_care_forms": ("gezinshuis",), "required_intensity": "E"},
+    ),
+    (
+        "intensity",
+        {"care_form": "pleegzorg", "intensity": "A"},
+        {"acceptable_care_forms": ("pleegzorg",), "required_intensity": "D"},
+    ),
     ("age", {"age_min": 14, "age_max": 14}, {"age": 14}),
     ("gender", {"gender_policy": "meisjes"}, {"gender": "v"}),
     ("gender", {"gender_policy": "gemengd"}, {"gender": "x"}),
@@ -203,3 +214,15 @@ def test_patched_table_without_derived_columns_ranks_like_a_fresh_one() -> None:
         a, b = rank(y, patched, limit=5), rank(y, fresh, limit=5)
         assert a.excluded == b.excluded and a.options == b.options
         assert a.expected_free_soon == b.expected_free_soon
+
+
+def test_a_family_home_fits_any_intensity_fully() -> None:
+    """Outside the A–S model a family home is neither too light nor too heavy: its intensity
+    component is 1, where a residential group one band heavier than needed loses a step."""
+    home = group(id=1, care_form="gezinshuis", intensity="A")
+    heavier = group(id=2, care_form="woongroep", intensity="E")
+    y = youth(acceptable_care_forms=("woongroep", "gezinshuis"), required_intensity="D")
+    ranking = rank(y, prepare_groups([home, heavier]), Weights())
+    by_group = {option.group_id: option for option in ranking.options}
+    assert by_group[1].components["intensity"] == 1.0
+    assert by_group[2].components["intensity"] == pytest.approx(1.0 - Weights().intensity_step_penalty)

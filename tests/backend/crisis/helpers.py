@@ -53,7 +53,12 @@ def _region_with_group(session, *, code, name, town, cbs, lat, lon, agb, group_n
     session.flush()
     location = Location(
         code=town,
-        provider_id=provider.id, municipality_id=municipality.id, name=town, postcode="1000", lat=lat, lon=lon
+        provider_id=provider.id,
+        municipality_id=municipality.id,
+        name=town,
+        postcode="1000",
+        lat=lat,
+        lon=lon,
     )
     session.add(location)
     session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from backend.domain import utcnow
 from backend.events.models import Event
 from backend.providers.models import Group
 from backend.regions.models import Region
@@ -78,6 +79,11 @@ def test_staffing_change_across_a_band_is_flagged_for_reassessment(client, world
         f"/api/v1/groups/{group_id}/staffing", json={"capacity": 6}, headers=world.headers("admin")
     ).json()
     assert fewer["reassessment"]["intensity_after"] == "H" and fewer["group"]["capacity"] == 6
+    # The region's change of places is a contract version from today (the group began today).
+    terms = client.get(f"/api/v1/groups/{group_id}/contract-terms", headers=world.headers("admin")).json()
+    assert [(t["valid_from"], t["valid_to"], t["contracted_places"]) for t in terms] == [
+        (utcnow().date().isoformat(), None, 6)
+    ]
 
 
 def test_staffing_refusals_change_nothing(client, world, db):
@@ -94,9 +100,12 @@ def test_staffing_refusals_change_nothing(client, world, db):
         ).status_code
         == 403
     )
-    too_small = client.put(
-        f"/api/v1/groups/{group_id}/staffing", json={"capacity": 1}, headers=world.headers("provider_a")
+    # Contracted places are the region's: the provider asks for them (a places request).
+    by_provider = client.put(
+        f"/api/v1/groups/{group_id}/staffing", json={"capacity": 9}, headers=world.headers("provider_a")
     )
+    assert by_provider.status_code == 403 and "Plaatsen aanvragen" in by_provider.json()["detail"]
+    too_small = client.put(f"/api/v1/groups/{group_id}/staffing", json={"capacity": 1}, headers=world.headers("admin"))
     assert too_small.status_code == 422 and "vrije plaatsen" in too_small.json()["detail"]
     above = client.put(
         f"/api/v1/groups/{group_id}/staffing", json={"weekly_roster_hours": 900}, headers=world.headers("provider_a")

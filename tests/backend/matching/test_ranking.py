@@ -60,8 +60,9 @@ def test_explain_one_group_lists_every_rule_it_fails(client, world):
     url = f"/api/v1/referrals/{ref['id']}/options"
     bad = client.get(f"{url}/{world.groups_b[0]}", headers=world.headers("coordinator")).json()
     assert bad["feasible"] is False
-    # gezinshuis: wrong care form AND intensity B is lighter than the C needed
-    assert [f["rule"] for f in bad["failed_rules"]] == ["care_form", "intensity"]
+    # gezinshuis: the wrong care form; a family home is outside the A–S model, so its intensity
+    # B (lighter than the C needed) is no reason, where it is for a residential group.
+    assert [f["rule"] for f in bad["failed_rules"]] == ["care_form"]
     assert all(f["reason"] for f in bad["failed_rules"])
     good = client.get(f"{url}/{world.groups_a[0]}", headers=world.headers("coordinator")).json()
     ranked = client.get(url, headers=world.headers("coordinator")).json()["options"][0]
