@@ -102,7 +102,7 @@ export function render(root) {
   const detail = el("section", { id: "groep-grafiek", class: "card", hidden: true, "aria-live": "polite" });
   const period = el("p", { class: "freshness" });
   const status = el("div", { id: "rapport-status", "aria-live": "polite" });
-  const changes = el("section", { id: "na-vaststelling", class: "card", hidden: true });
+  const changes = el("section", { id: "na-vaststelling", class: "card", style: "margin-top: .75rem", hidden: true });
   const isAdmin = (session.get() || {}).role === "admin";
   let report = null;
   let mode = "groep";
@@ -120,10 +120,15 @@ export function render(root) {
       el("div", { class: "actions" }, csv, xlsx)),
     downloadError, pageError, totals, changes, chart, detail, tableBox)));
 
+  let loads = 0;
   async function load() {
+    // A slower answer for a year chosen before must not overwrite the one chosen last.
+    const ticket = ++loads;
     totals.replaceChildren(...kids(loading("Rapport laden…")));
     try {
-      report = (await request(`/post-calculation?year=${year.value}`)).data;
+      const answer = (await request(`/post-calculation?year=${year.value}`)).data;
+      if (ticket !== loads) return;
+      report = answer;
       period.textContent = `${report.region_name}: ${isoDate(report.period_start)} t/m ${isoDate(report.period_end)}, `
         + `geteld tot en met ${isoDate(report.counted_through)}`;
       showError(pageError, null);
@@ -131,6 +136,7 @@ export function render(root) {
       paintChanges();
       paint();
     } catch (error) {
+      if (ticket !== loads) return;
       totals.replaceChildren(...kids());
       showError(pageError, `Het rapport kon niet worden geladen: ${error.message}`);
     }
