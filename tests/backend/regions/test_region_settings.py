@@ -18,6 +18,7 @@ from backend.matching.adapter import WEIGHT_FIELDS
 from backend.proposals.models import DECLINE_REASONS
 from backend.regions.models import Region
 from backend.regions.settings import RegionSettings, load_settings, region_settings
+from tests.backend.reports.helpers import since
 from tests.factories import add_user, create_referral
 
 URL = "/api/v1/regions/JZ14/settings"
@@ -409,8 +410,11 @@ def test_a_proposal_expires_after_the_regions_hours(client, world, db):
     assert as_utc(proposal.expires_at) - as_utc(proposal.created_at) == timedelta(hours=6)
 
 
-def test_the_post_calculation_uses_the_regions_shares(client, world):
+def test_the_post_calculation_uses_the_regions_shares(client, world, db):
     crisis = world.groups_b[1]
+    # The post-calculation counts nights in the group's active period and contract versions
+    # only; the factories' groups start today, so this one has existed since 2020.
+    since(db, [crisis])
     params = {"start": "2025-03-01", "end": "2025-03-10"}
 
     def share():
