@@ -301,18 +301,22 @@ def test_planner_edits_expertise_and_ages_of_a_group(people, demo_server) -> Non
     try:
         card.get_by_text("Profiel bewerken").click()
         form = card.locator("form.profile-form")
-        expect(form.get_by_label("Leeftijd van")).to_have_value(str(original["age_min"]))
+        expect(form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Van", exact=True)).to_have_value(
+            str(original["age_min"])
+        )
 
         # Checked in the browser first, in Dutch, next to the field.
-        form.get_by_label("Leeftijd van").fill("19")
-        form.get_by_label("Leeftijd tot en met").fill("17")
+        form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Van", exact=True).fill("19")
+        form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Tot en met", exact=True).fill("17")
         form.get_by_role("button", name="Profiel opslaan").click()
         expect(form.locator(f"#g{group_id}-profiel-age_max-fout")).to_have_text(
             "De leeftijd 'tot en met' ligt onder de leeftijd 'van'."
         )
-        expect(form.get_by_label("Leeftijd tot en met")).to_have_attribute("aria-invalid", "true")
+        expect(
+            form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Tot en met", exact=True)
+        ).to_have_attribute("aria-invalid", "true")
         # The server's refusal, next to the field it is about: too many hours for the care form.
-        form.get_by_label("Leeftijd van").fill("13")
+        form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Van", exact=True).fill("13")
         form.get_by_label("Roosteruren per week (netto)").fill("9000")
         with page.expect_response(lambda r: r.url.endswith(f"/groups/{group_id}/profile")) as refused:
             form.get_by_role("button", name="Profiel opslaan").click()
@@ -342,8 +346,10 @@ def test_planner_edits_expertise_and_ages_of_a_group(people, demo_server) -> Non
         card = page.locator(f".group-card[data-group-id='{group_id}']")
         card.get_by_text("Profiel bewerken").click()
         form = card.locator("form.profile-form")
-        expect(form.get_by_label("Leeftijd van")).to_have_value("13")
-        expect(form.get_by_label("Leeftijd tot en met")).to_have_value("17")
+        expect(form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Van", exact=True)).to_have_value("13")
+        expect(
+            form.get_by_role("group", name="Leeftijd in jaren").get_by_label("Tot en met", exact=True)
+        ).to_have_value("17")
         expect(form.locator("input[name='expertise'][value='eetstoornis']")).to_be_checked()
         expect(form.locator("input[name='expertise'][value='trauma']")).not_to_be_checked()
         page.set_viewport_size({"width": 390, "height": 844})

@@ -41,6 +41,16 @@ export function sentence(text) {
   return /[.!?]$/.test(upper) ? upper : `${upper}.`;
 }
 
+// Who did it, as people say it: "user:6:aanbieder1" is aanbieder1, "key:2:koppeling" an API key.
+export function who(label) {
+  const text = String(label || "");
+  const match = /^(user|key|system):\d+:(.*)$/.exec(text);
+  if (!match) return text || "onbekend";
+  if (match[1] === "key") return `API-sleutel ${match[2]}`;
+  if (match[1] === "system") return `${match[2]} (automatisch)`;
+  return match[2];
+}
+
 export function termState(term, today = todayIso()) {
   if (term.status === "requested") return { label: "aangevraagd", tone: "warn" };
   if (term.status === "rejected") return { label: "afgewezen", tone: "bad" };
@@ -88,8 +98,8 @@ export function termsList(terms) {
         el("span", { class: `badge ${state.tone}` }, state.label)),
       el("div", { class: "term-meta" }, sentence(`${tariffText(term)} · ${fundingText(term)}`)),
       el("div", { class: "term-meta" }, term.status === "requested"
-        ? `Aangevraagd door ${term.created_by}`
-        : `Vastgesteld door ${term.decided_by || term.created_by}`),
+        ? `Aangevraagd door ${who(term.created_by)}`
+        : `${term.status === "rejected" ? "Afgewezen" : "Vastgesteld"} door ${who(term.decided_by || term.created_by)}`),
       term.note ? el("div", { class: "term-note" }, `Toelichting: ${term.note}`) : null);
   }));
 }
@@ -107,7 +117,7 @@ export function termsTable(terms, { caption }) {
       el("td", {}, term.availability_funded
         ? (term.availability_share === null ? "ja (regio)" : `ja, ${formatPercent(term.availability_share)}`) : "nee"),
       el("td", {}, el("span", { class: `badge ${state.tone}` }, state.label)),
-      el("td", {}, term.status === "requested" ? term.created_by : term.decided_by || term.created_by),
+      el("td", {}, who(term.status === "requested" ? term.created_by : term.decided_by || term.created_by)),
       el("td", {}, term.note || ""));
   });
   return el("div", { class: "table-scroll" }, el("table", { class: "data terms-table" },
@@ -209,9 +219,10 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
 
   const form = el("form", { class: "profile-form", novalidate: true, "aria-label": `Profiel van ${group.name}` },
     set.add("name", "Naam van de groep", name),
-    el("div", { class: "form-row" },
-      set.add("age_min", "Leeftijd van", ageMin),
-      set.add("age_max", "Leeftijd tot en met", ageMax)),
+    el("fieldset", { class: "ages" }, el("legend", {}, "Leeftijd in jaren"),
+      el("div", { class: "form-row pair" },
+        set.add("age_min", "Van", ageMin),
+        set.add("age_max", "Tot en met", ageMax))),
     set.add("gender_policy", "Gender", gender),
     set.addGroup("risk_profiles", "Risicoprofielen",
       Object.entries(RISK_LABEL).map(([code, label]) => checkbox(prefix, "risk_profiles", code, label))),
@@ -366,7 +377,7 @@ export function placesRequestForm(initial, { prefix, onSent }) {
   const submit = el("button", { type: "submit", class: "button primary" }, "Aanvraag versturen");
   const form = el("form", { class: "places-request", novalidate: true, "aria-label": `Plaatsen aanvragen voor ${group.name}` },
     el("p", { class: "hint" }, "Meer of minder gecontracteerde plaatsen vanaf een datum. De regio beslist over de aanvraag."),
-    el("div", { class: "form-row" },
+    el("div", { class: "form-row pair" },
       set.add("valid_from", "Vanaf", from),
       set.add("contracted_places", "Aantal plaatsen", count)),
     set.add("note", "Toelichting (optioneel)", note),
@@ -445,10 +456,10 @@ export function termForm(group, { prefix, onAdded }) {
     "Bijvoorbeeld 0.75 (met een punt). Leeg: de instelling van de regio.");
   const form = el("form", { class: "term-form", novalidate: true, "aria-label": `Nieuwe contractversie voor ${group.name}` },
     el("div", { class: "form-row" },
-      set.add("valid_from", "Geldig vanaf", from),
+      set.add("valid_from", "Geldig vanaf", from, "De eerste dag van deze versie."),
       set.add("valid_to", "Geldig tot en met (optioneel)", to, "Leeg: tot de volgende versie.")),
     el("div", { class: "form-row" },
-      set.add("contracted_places", "Gecontracteerde plaatsen", count),
+      set.add("contracted_places", "Gecontracteerde plaatsen", count, "Het aantal plaatsen in deze versie."),
       set.add("day_tariff", "Dagtarief in euro (optioneel)", tariff, "Leeg: het tarief uit de tarieventabel.")),
     el("div", { class: "check" }, funded, el("label", { for: fundedId }, "Beschikbaarheidsbekostiging")), fundedError,
     shareField,

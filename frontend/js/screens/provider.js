@@ -137,7 +137,7 @@ export function render(root, { user, live }) {
     if (registerApi) {
       profile = profileForm(group, { vocab, prefix: `${id}-profiel`, onSaved: profileSaved });
       placesRequest = placesRequestForm(group, { prefix: `${id}-aanvraag`, onSent: loadTerms });
-      const terms = el("div", { class: "terms-box", "aria-live": "polite" });
+      const terms = el("div", { class: "terms-box" });
       const contract = el("details", { class: "more extra contract" },
         el("summary", {}, "Contract en plaatsen aanvragen"),
         el("h3", {}, "Contractversies"), terms,

@@ -7,7 +7,7 @@
 
 import { ApiError, get, post, request, session } from "../api.js";
 import { announce, debounce, downloadBlob, el, formatDateTime, formatNumber, kids, loading, showError } from "../ui.js";
-import { formatDate, placesText, sentence, termForm, termsTable } from "./contracts.js";
+import { formatDate, placesText, sentence, termForm, termsTable, who } from "./contracts.js";
 
 const SHEETS = [
   ["regio", "Regio"], ["gemeenten", "Gemeenten"], ["aanbieders", "Aanbieders"], ["locaties", "Locaties"],
@@ -83,7 +83,7 @@ function changesTable(changes, total) {
         el("thead", {}, el("tr", {}, ["Tabblad", "Sleutel", "Wijziging", "Kolommen"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, changes.map((c) => el("tr", { dataset: { sheet: c.sheet, kind: c.kind } },
           el("td", {}, c.sheet), el("td", { class: "key" }, c.key), el("td", {}, KIND_LABEL[c.kind] || c.kind),
-          el("td", {}, (c.fields || []).map((f) => header(c.sheet, f)).join(", "))))))));
+          el("td", {}, c.kind === "added" ? "nieuwe rij" : (c.fields || []).map((f) => header(c.sheet, f)).join(", "))))))));
 }
 
 function problemsList(problems) {
@@ -188,7 +188,12 @@ export function render(root, { user, live, params }) {
     el("div", { class: "actions" }, xlsx, csv), downloadError);
 
   // -- upload (admin) ------------------------------------------------------------------------
-  const fileInput = el("input", { type: "file", accept: ".xlsx,.zip,.csv", multiple: true, id: "register-bestand", "aria-describedby": "register-bestand-hint register-bestand-fout" });
+  // The browser's own file button speaks the browser's language; this one speaks Dutch.
+  const fileInput = el("input", {
+    type: "file", accept: ".xlsx,.zip,.csv", multiple: true, id: "register-bestand", class: "file-input",
+    "aria-describedby": "register-bestand-hint register-bestand-gekozen register-bestand-fout",
+  });
+  const chosen = el("span", { class: "file-names", id: "register-bestand-gekozen" }, "Geen bestand gekozen");
   const fileError = el("p", { id: "register-bestand-fout", class: "field-error", "aria-live": "polite" });
   const check = el("button", { type: "submit", class: "button primary" }, "Controleren");
   const apply = el("button", { type: "button", class: "button ok", hidden: true }, "Toepassen");
@@ -204,7 +209,9 @@ export function render(root, { user, live, params }) {
     el("div", { class: "field" },
       el("label", { for: "register-bestand" }, "Bestand of bestanden"),
       el("p", { class: "hint", id: "register-bestand-hint" }, "Een Excel-werkmap (.xlsx), een zip met CSV-bestanden, of de CSV-bestanden zelf (regio.csv, groepen.csv, …)."),
-      fileInput, fileError),
+      el("div", { class: "file-pick" }, fileInput,
+        el("label", { for: "register-bestand", class: "button secondary", "aria-hidden": "true" }, "Bestand kiezen…"), chosen),
+      fileError),
     el("div", { class: "actions" }, check));
   const importCard = admin ? el("section", { class: "card register-part", id: "inlezen", "aria-labelledby": "import-titel" },
     el("h2", { id: "import-titel" }, "Register inlezen"),
@@ -214,15 +221,15 @@ export function render(root, { user, live, params }) {
     el("div", { class: "actions" }, again, apply)) : null;
 
   // -- open requests for places (admin) --------------------------------------------------------
-  const requestsBox = el("div", { class: "requests", id: "aanvragen-lijst", "aria-live": "polite" });
+  const requestsBox = el("div", { class: "requests", id: "aanvragen-lijst" }, loading("Aanvragen laden…"));
   const requestsCard = admin ? el("section", { class: "card register-part", id: "aanvragen", "aria-labelledby": "aanvragen-titel" },
     el("h2", { id: "aanvragen-titel" }, "Aanvragen voor plaatsen"),
     el("p", { class: "hint" }, "Aanbieders vragen meer of minder gecontracteerde plaatsen aan. Goedgekeurd wordt het een nieuwe contractversie."),
     requestsBox) : null;
 
   // -- contract versions per group ---------------------------------------------------------------
-  const groupSelect = el("select", { id: "contract-groep" });
-  const versionsBox = el("div", { class: "versions", id: "contractversies-lijst", "aria-live": "polite" });
+  const groupSelect = el("select", { id: "contract-groep", disabled: true }, el("option", { value: "" }, "Groepen laden…"));
+  const versionsBox = el("div", { class: "versions", id: "contractversies-lijst" }, loading("Groepen laden…"));
   const versionsCard = el("section", { class: "card register-part", id: "contractversies", "aria-labelledby": "versies-titel" },
     el("h2", { id: "versies-titel" }, "Contractversies per groep"),
     el("div", { class: "field" }, el("label", { for: "contract-groep" }, "Groep"), groupSelect),
@@ -383,6 +390,7 @@ export function render(root, { user, live, params }) {
     again.hidden = false;
     importForm.reset();
     files = [];
+    showChosen();
     const said = countsSentence(body.counts);
     outcome.replaceChildren(...kids(
       el("p", { class: "notice", id: "import-samenvatting" },
@@ -393,8 +401,13 @@ export function render(root, { user, live, params }) {
     loadGroups();
   }
 
+  function showChosen() {
+    chosen.textContent = files.length ? files.map((f) => f.name).join(", ") : "Geen bestand gekozen";
+  }
+
   fileInput.addEventListener("change", () => {
     files = [...fileInput.files];
+    showChosen();
     fileError.textContent = "";
     fileInput.setAttribute("aria-invalid", "false");
     clearOutcome();
@@ -409,6 +422,7 @@ export function render(root, { user, live, params }) {
   again.addEventListener("click", () => {
     importForm.reset();
     files = [];
+    showChosen();
     clearOutcome();
     fileInput.focus();
   });
@@ -429,7 +443,7 @@ export function render(root, { user, live, params }) {
       if (disposed) return;
       groups = new Map(list.map((g) => [g.id, g]));
       fillGroupSelect();
-      if (admin) await loadRequests();
+      if (admin) loadRequests();
     } catch (error) {
       showError(pageError, `De groepen konden niet worden geladen: ${error.message}`);
     }
@@ -442,6 +456,7 @@ export function render(root, { user, live, params }) {
       if (!byProvider.has(key)) byProvider.set(key, []);
       byProvider.get(key).push(g);
     }
+    groupSelect.disabled = false;
     groupSelect.replaceChildren(...kids(el("option", { value: "" }, "Kies een groep"),
       [...byProvider].map(([provider, list]) => el("optgroup", { label: provider },
         list.map((g) => el("option", { value: g.id }, `${g.name}${g.code ? ` (${g.code})` : ""}`))))));
@@ -449,38 +464,61 @@ export function render(root, { user, live, params }) {
   }
 
   // Every group's versions, a few at a time, to find the open requests.
+  let requestsRun = 0;
+  let loadingRequests = false;
+  const refreshedMeanwhile = new Set(); // groups the live feed named while the list was loading
   async function loadRequests() {
-    requestsBox.replaceChildren(...kids(loading("Aanvragen laden…")));
+    const run = ++requestsRun;
+    loadingRequests = true;
+    refreshedMeanwhile.clear();
+    const status = el("p", { class: "loading" }, "Aanvragen laden…");
+    requestsBox.replaceChildren(status);
     const ids = [...groups.keys()];
     const found = [];
     let next = 0;
+    let done = 0;
     async function worker() {
-      while (next < ids.length && !disposed) {
+      while (next < ids.length && !disposed && run === requestsRun) {
         const id = ids[next];
         next += 1;
         const terms = await get(`/groups/${id}/contract-terms`);
         found.push(...terms.filter((t) => t.status === "requested"));
+        done += 1;
+        if (done % 10 === 0) status.textContent = `Aanvragen laden… (${done} van ${ids.length} groepen)`;
       }
     }
     try {
-      await Promise.all(Array.from({ length: Math.min(4, ids.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(6, ids.length) }, worker));
     } catch (error) {
+      if (run !== requestsRun) return;
+      loadingRequests = false;
       requestsBox.replaceChildren(...kids(el("p", { class: "error", role: "alert" }, `De aanvragen konden niet worden geladen: ${error.message}`)));
       return;
     }
-    if (disposed) return;
+    if (disposed || run !== requestsRun) return;
+    loadingRequests = false;
     pending.clear();
     for (const term of found) pending.set(term.id, term);
     paintRequests();
+    // A group read before its new request arrived is read again.
+    for (const id of refreshedMeanwhile) refreshGroupRequests(id);
+    refreshedMeanwhile.clear();
   }
 
-  async function refreshGroupRequests(groupId) {
+  async function refreshGroupRequests(groupId, { announceNew = false } = {}) {
+    if (loadingRequests) {
+      refreshedMeanwhile.add(groupId);
+      return;
+    }
     try {
       const terms = await get(`/groups/${groupId}/contract-terms`);
+      const fresh = terms.filter((t) => t.status === "requested" && !pending.has(t.id));
       for (const [id, term] of pending) if (term.group_id === groupId) pending.delete(id);
       for (const term of terms) if (term.status === "requested") pending.set(term.id, term);
       paintRequests();
-      if (selectedGroup === groupId) paintVersions(terms);
+      if (announceNew && fresh.length) {
+        announce(`Nieuwe aanvraag voor plaatsen: ${groups.get(groupId)?.name || `groep ${groupId}`}.`);
+      }
     } catch {
       /* the list stays as it was; the next load corrects it */
     }
@@ -511,7 +549,7 @@ export function render(root, { user, live, params }) {
       el("p", {}, "Vraagt ", el("strong", {}, placesText(term.contracted_places)), ` vanaf ${formatDate(term.valid_from)}`,
         group ? ` (nu ${placesText(group.capacity)}).` : "."),
       term.note ? el("p", { class: "term-note" }, `Toelichting: ${term.note}`) : null,
-      el("p", { class: "meta" }, `Aangevraagd door ${term.created_by}, ${formatDateTime(term.created_at)}`),
+      el("p", { class: "meta" }, `Aangevraagd door ${who(term.created_by)}, ${formatDateTime(term.created_at)}`),
       el("div", { class: "field" }, el("label", { for: noteId }, "Toelichting bij het besluit (optioneel)"), note),
       error,
       el("div", { class: "actions" }, show, reject, approve));
@@ -545,7 +583,29 @@ export function render(root, { user, live, params }) {
   function selectGroup(id) {
     selectedGroup = id;
     groupSelect.value = id ? String(id) : "";
+    versionParts = null;
     loadVersions();
+  }
+
+  // The versions of the chosen group: its table is redrawn when something changes, the form
+  // for a new version stays as the user is filling it in.
+  let versionParts = null;
+
+  function partsFor(group) {
+    if (versionParts && versionParts.groupId === group.id) return versionParts;
+    const meta = el("p", { class: "meta" });
+    const table = el("div", { class: "versions-table" });
+    const form = admin ? termForm(group, {
+      prefix: `versie-${group.id}`,
+      onAdded: () => {
+        loadVersions();
+        refreshGroupRequests(group.id);
+      },
+    }) : null;
+    const details = form ? el("details", { class: "more extra" }, el("summary", {}, "Nieuwe contractversie"), form.node) : null;
+    versionsBox.replaceChildren(...kids(meta, table, details));
+    versionParts = { groupId: group.id, meta, table, details, painted: false };
+    return versionParts;
   }
 
   async function loadVersions() {
@@ -554,12 +614,13 @@ export function render(root, { user, live, params }) {
       versionsBox.replaceChildren(...kids(el("p", { class: "hint" }, "Kies een groep om haar contractversies te zien.")));
       return;
     }
-    versionsBox.replaceChildren(...kids(loading("Contractversies laden…")));
+    if (!versionParts) versionsBox.replaceChildren(...kids(loading("Contractversies laden…")));
     try {
       const terms = await get(`/groups/${id}/contract-terms`);
       if (disposed || selectedGroup !== id) return;
       paintVersions(terms);
     } catch (error) {
+      versionParts = null;
       versionsBox.replaceChildren(...kids(el("p", { class: "error", role: "alert" }, `De contractversies konden niet worden geladen: ${error.message}`)));
     }
   }
@@ -567,16 +628,13 @@ export function render(root, { user, live, params }) {
   function paintVersions(terms) {
     const group = groups.get(selectedGroup);
     if (!group) return;
-    const form = admin ? termForm(group, {
-      prefix: `versie-${group.id}`,
-      onAdded: () => refreshGroupRequests(group.id),
-    }) : null;
-    versionsBox.replaceChildren(...kids(
-      el("p", { class: "meta" }, `${group.provider_name || ""} · nu ${placesText(group.capacity)}`
-        + `${group.active_to ? ` · actief tot en met ${formatDate(group.active_to)}` : ""}`),
-      termsTable(terms, { caption: `Contractversies van ${group.name}, nieuwste eerst` }),
-      form ? el("details", { class: "more extra", open: !terms.length },
-        el("summary", {}, "Nieuwe contractversie"), form.node) : null));
+    const parts = partsFor(group);
+    parts.meta.textContent = `${group.provider_name || ""} · nu ${placesText(group.capacity)}`
+      + `${group.active_to ? ` · actief tot en met ${formatDate(group.active_to)}` : ""}`;
+    parts.table.replaceChildren(termsTable(terms, { caption: `Contractversies van ${group.name}, nieuwste eerst` }));
+    // A group without any version: the form is what the user came for.
+    if (parts.details && !parts.painted && !terms.length) parts.details.open = true;
+    parts.painted = true;
   }
 
   groupSelect.addEventListener("change", () => selectGroup(groupSelect.value ? Number(groupSelect.value) : null));
@@ -608,8 +666,9 @@ export function render(root, { user, live, params }) {
   // -- live ------------------------------------------------------------------------------------
   const reloadGroups = debounce(loadGroups, 500);
   const unsubscribe = live.subscribe((message) => {
-    if (message.type === "register.places_requested" && admin && typeof message.group_id === "number") {
-      refreshGroupRequests(message.group_id);
+    if (message.type === "register.places_requested" && typeof message.group_id === "number") {
+      if (admin) refreshGroupRequests(message.group_id, { announceNew: true });
+      if (selectedGroup === message.group_id) loadVersions();
     } else if (message.type === "register.imported") {
       reloadGroups();
     } else if (message.group && typeof message.group.id === "number" && groups.size) {
@@ -625,8 +684,8 @@ export function render(root, { user, live, params }) {
 
   async function start() {
     await loadRegion();
-    versionsBox.replaceChildren(...kids(el("p", { class: "hint" }, "Kies een groep om haar contractversies te zien.")));
     await loadGroups();
+    if (!selectedGroup) versionsBox.replaceChildren(...kids(el("p", { class: "hint" }, "Kies een groep om haar contractversies te zien.")));
     const wanted = params && params[0] === "groep" ? Number(params[1]) : null;
     if (wanted && groups.has(wanted)) selectGroup(wanted);
   }
