@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,10 @@ def _export(server: Any, headers: dict[str, str]) -> bytes:
     response = httpx.get(f"{server.url}/api/v1/register/export?format=xlsx", headers=headers)
     response.raise_for_status()
     return response.content
+
+
+def _first_of_last_month() -> date:
+    return (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def _record_phases(page: Any) -> None:
@@ -147,7 +151,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
         {
             "AGB-code": "41888888",
             "Groepscode": "H1",
-            "Geldig vanaf": date.today().replace(day=1).isoformat(),
+            "Geldig vanaf": _first_of_last_month().isoformat(),
             "Plaatsen": 6,
             "Dagtarief": 210.5,
             "Beschikbaarheidsbekostiging": "nee",
@@ -170,6 +174,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
     expect(page.locator("#import-samenvatting")).to_contain_text("Nog niets gewijzigd")
     expect(page.locator("#announcer")).to_contain_text("Controle klaar")
     assert "Bestand controleren…" in page.evaluate("window.__phases")
+    page.locator("#inlezen").evaluate("node => node.scrollIntoView()")
     manager.shot("contractregister-voorbeeld", "desktop")
     listed = httpx.get(f"{demo_server.url}/api/v1/groups", headers=_headers(demo_server, "coordinator")).json()
     assert not [g for g in listed if g["name"] == "Woongroep Horizon"]
@@ -181,6 +186,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
     phone.page.get_by_label("Bestand of bestanden").set_input_files(changed)
     phone.page.get_by_role("button", name="Controleren").click()
     expect(phone.page.locator("#import-aantallen tr[data-sheet='groepen'] td.added")).to_have_text("1")
+    phone.page.locator("#import-samenvatting").evaluate("node => node.scrollIntoView()")
     phone.shot("contractregister-voorbeeld", "phone")
 
     # Apply: busy while it runs, then the result; the coordinator's screen follows by itself.
@@ -192,6 +198,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
     expect(page.locator("#announcer")).to_contain_text("Register bijgewerkt")
     assert "Wijzigingen toepassen…" in page.evaluate("window.__phases")
     expect(apply).to_be_hidden()
+    page.locator("#inlezen").evaluate("node => node.scrollIntoView()")
     manager.shot("contractregister-toegepast", "desktop")
 
     row = region.locator("#groepen-tabel tbody tr", has_text="Woongroep Horizon")
@@ -206,6 +213,23 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
     expect(versions.locator("tbody tr")).to_have_count(1)
     expect(versions.locator("tbody tr").first).to_contain_text("geldt nu")
     expect(versions.locator("tbody tr").first).to_contain_text("210,50")
+
+    # The group stops: with an end date before today it leaves the coordinator's screen, live.
+    groups = rows["groepen"]
+    groups[-1][groups[0].index("Actief tot")] = (date.today() - timedelta(days=1)).isoformat()
+    changed.write_bytes(_workbook(rows))
+    page.get_by_role("button", name="Ander bestand kiezen").click()
+    page.get_by_label("Bestand of bestanden").set_input_files(changed)
+    page.get_by_role("button", name="Controleren").click()
+    expect(counts.locator("tr[data-sheet='groepen'] td.ended")).to_have_text("1")
+    expect(page.locator("#import-wijzigingen tr[data-kind='ended']")).to_contain_text("Actief tot")
+    page.get_by_role("button", name=re.compile("^Toepassen")).click()
+    expect(page.locator("#import-samenvatting")).to_contain_text("groepen: 1 beëindigd", timeout=30_000)
+    expect(row).to_have_count(0, timeout=5_000)
+    assert region.evaluate("window.__sameLoad") is True
+    region.reload()
+    expect(region.locator("#groepen-tabel tbody tr").first).to_be_visible()
+    expect(region.locator("#groepen-tabel")).not_to_contain_text("Woongroep Horizon")
 
 
 def test_a_bad_file_shows_every_problem_and_changes_nothing(people, demo_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -259,7 +283,7 @@ def test_a_bad_file_shows_every_problem_and_changes_nothing(people, demo_server,
         problems.locator(f"section[data-sheet='aanbieders'] li[data-row='{agb_row}'][data-column='AGB-code']")
     ).to_contain_text("8 cijfers")
     expect(page.get_by_role("button", name=re.compile("^Toepassen"))).to_be_hidden()
-    expect(page.locator("#announcer")).to_contain_text("niet ingelezen")
+    expect(page.locator("#import-fout")).to_be_focused()
     manager.shot("contractregister-problemen", "desktop")
     assert _rows(_export(demo_server, headers)) == before
 

@@ -40,7 +40,8 @@ export function render(root, { live }) {
   let scheduled = false;
   let disposed = false;
   let regionId = null;
-  let providerNames = null; // id -> name, for groups the feed brings without one
+  let providerNames = {}; // id -> name, for groups the feed brings without one
+  let providersLoad = null; // one look-up at a time, however many new groups an import brings
 
   const freshness = el("p", { class: "freshness", id: "regio-bijgewerkt", "aria-live": "polite" });
   const totals = el("div", { class: "totals", id: "regio-totalen" });
@@ -268,12 +269,12 @@ export function render(root, { live }) {
     out.municipality_name = group.municipality_name || current?.municipality_name
       || places.find((m) => m.id === group.municipality_id)?.name || null;
     if (!out.provider_name) {
-      if (!providerNames || !(group.provider_id in providerNames)) {
-        try {
-          providerNames = Object.fromEntries((await get("/providers")).map((p) => [p.id, p.name]));
-        } catch {
-          providerNames = providerNames || {};
-        }
+      if (!(group.provider_id in providerNames)) {
+        providersLoad = providersLoad || get("/providers")
+          .then((list) => { providerNames = Object.fromEntries(list.map((p) => [p.id, p.name])); })
+          .catch(() => {})
+          .finally(() => { providersLoad = null; });
+        await providersLoad;
       }
       out.provider_name = providerNames[group.provider_id] || null;
     }

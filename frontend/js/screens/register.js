@@ -66,7 +66,8 @@ function countsTable(counts, caption) {
   return el("div", { class: "table-scroll counts" }, el("table", { class: "data counts-table", id: "import-aantallen" },
     el("caption", {}, caption),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Tabblad"),
-      KINDS.map(([, label]) => el("th", { scope: "col", class: "num" }, label.charAt(0).toUpperCase() + label.slice(1))))),
+      // Soft hyphens let the headers break on a phone rather than push the table sideways.
+      ["Toege\u00advoegd", "Gewij\u00adzigd", "Beëin\u00addigd"].map((label) => el("th", { scope: "col", class: "num" }, label)))),
     el("tbody", {}, rows),
     el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, "Totaal"),
       KINDS.map(([kind]) => el("td", { class: `num ${kind}` }, formatNumber(total[kind])))))));
@@ -203,7 +204,7 @@ export function render(root, { user, live, params }) {
   const bar = el("progress", { class: "progress", max: 1, "aria-label": "Voortgang van het inlezen" });
   const progress = el("div", { class: "import-progress", id: "import-voortgang", hidden: true },
     el("p", { role: "status", "aria-live": "polite" }, phase, " ", elapsed), bar);
-  const importError = el("p", { class: "error", role: "alert", hidden: true, id: "import-fout" });
+  const importError = el("p", { class: "error", role: "alert", hidden: true, id: "import-fout", tabindex: "-1" });
   const outcome = el("div", { class: "import-outcome", id: "import-resultaat" });
   const importForm = el("form", { class: "import-form", novalidate: true },
     el("div", { class: "field" },
@@ -345,7 +346,7 @@ export function render(root, { user, live, params }) {
       }
       showError(importError, dryRun ? `${sentence(error.message)} Er is niets gewijzigd.`
         : `Toepassen is mislukt: ${error.message} Er is niets gewijzigd.`);
-      announce(error.message);
+      importError.focus();
     }
   }
 
@@ -358,7 +359,7 @@ export function render(root, { user, live, params }) {
     outcome.replaceChildren(...kids(
       el("p", {}, "Verbeter deze rijen in het bestand en kies het opnieuw:"),
       problemsList(body.problems)));
-    announce(body.detail || "Het bestand is niet ingelezen.");
+    importError.focus(); // role=alert reads it out
   }
 
   function showPreview(body) {
@@ -368,15 +369,16 @@ export function render(root, { user, live, params }) {
     if (!body.changes_total) {
       apply.hidden = true;
       outcome.replaceChildren(...kids(
-        el("p", { class: "notice", id: "import-samenvatting" }, `Het bestand is in orde en gelijk aan het register van ${body.region}: er verandert niets.`),
+        el("p", { class: "notice", id: "import-samenvatting", tabindex: "-1" }, `Het bestand is in orde en gelijk aan het register van ${body.region}: er verandert niets.`),
         countsTable(body.counts, "Controle: wijzigingen per tabblad")));
       announce("Controle klaar: het bestand verandert niets.");
+      outcome.querySelector("#import-samenvatting").focus();
       return;
     }
     apply.hidden = false;
     apply.textContent = `Toepassen (${formatNumber(body.changes_total)} ${body.changes_total === 1 ? "wijziging" : "wijzigingen"})`;
     outcome.replaceChildren(...kids(
-      el("p", { class: "notice", id: "import-samenvatting" },
+      el("p", { class: "notice", id: "import-samenvatting", tabindex: "-1" },
         `Het bestand is in orde. Nog niets gewijzigd; bij toepassen verandert in ${body.region}: ${said}.`),
       countsTable(body.counts, "Voorbeeld: wat er verandert per tabblad"),
       changesTable(body.changes, body.changes_total)));
@@ -393,11 +395,12 @@ export function render(root, { user, live, params }) {
     showChosen();
     const said = countsSentence(body.counts);
     outcome.replaceChildren(...kids(
-      el("p", { class: "notice", id: "import-samenvatting" },
+      el("p", { class: "notice", id: "import-samenvatting", tabindex: "-1" },
         said ? `Het register van ${body.region} is bijgewerkt: ${said}.` : `Het register van ${body.region} is ingelezen; er veranderde niets.`),
       countsTable(body.counts, "Toegepast: wijzigingen per tabblad"),
       body.changes_total ? changesTable(body.changes, body.changes_total) : null));
     announce(said ? `Register bijgewerkt: ${said}.` : "Register ingelezen; er veranderde niets.");
+    outcome.querySelector("#import-samenvatting").focus();
     loadGroups();
   }
 
