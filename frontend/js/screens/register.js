@@ -200,6 +200,7 @@ export function render(root, { user, live, params }) {
   const apply = el("button", { type: "button", class: "button ok", hidden: true }, "Toepassen");
   const again = el("button", { type: "button", class: "button secondary", hidden: true }, "Ander bestand kiezen");
   const phase = el("span", { class: "phase" });
+  // The phase is read out when it changes; the percentage and the seconds only show.
   const elapsed = el("span", { class: "elapsed", "aria-hidden": "true" });
   const bar = el("progress", { class: "progress", max: 1, "aria-label": "Voortgang van het inlezen" });
   const progress = el("div", { class: "import-progress", id: "import-voortgang", hidden: true },
@@ -276,9 +277,10 @@ export function render(root, { user, live, params }) {
   let files = [];
   let preview = null; // the dry run of the files chosen now
 
+  let setProgress = () => {};
   function setBusy(text) {
     busy = Boolean(text);
-    if (importCard) importCard.setAttribute("aria-busy", busy ? "true" : "false");
+    outcome.setAttribute("aria-busy", busy ? "true" : "false");
     fileInput.disabled = busy;
     check.disabled = busy;
     apply.disabled = busy;
@@ -289,16 +291,24 @@ export function render(root, { user, live, params }) {
     if (!busy) return;
     phase.textContent = text;
     const started = Date.now();
-    elapsed.textContent = "";
-    ticker = setInterval(() => {
-      elapsed.textContent = `(${Math.round((Date.now() - started) / 1000)} s)`;
-    }, 1000);
+    let percent = "";
+    const paint = () => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      elapsed.textContent = [percent, seconds ? `(${seconds} s)` : ""].filter(Boolean).join(" ");
+    };
+    setProgress = (fraction) => {
+      percent = fraction === null ? "" : `${Math.round(fraction * 100)}%`;
+      paint();
+    };
+    paint();
+    ticker = setInterval(paint, 1000);
   }
 
   function setPhase(text, fraction = null) {
-    phase.textContent = text;
+    if (phase.textContent !== text) phase.textContent = text;
     if (fraction === null) bar.removeAttribute("value");
     else bar.value = fraction;
+    setProgress(fraction);
   }
 
   function clearOutcome() {
@@ -320,13 +330,13 @@ export function render(root, { user, live, params }) {
     showError(importError, null);
     const working = dryRun ? "Bestand controleren…" : "Wijzigingen toepassen…";
     setBusy("Bestand uploaden…");
-    setPhase("Bestand uploaden… 0%", 0);
+    setPhase("Bestand uploaden…", 0);
     try {
       const body = await sendRegister(files, {
         dryRun,
         region: regionCode(),
         onProgress: (fraction) => {
-          if (fraction < 1) setPhase(`Bestand uploaden… ${Math.round(fraction * 100)}%`, fraction);
+          if (fraction < 1) setPhase("Bestand uploaden…", fraction);
           else setPhase(working);
         },
         onUploaded: () => setPhase(working),
