@@ -394,7 +394,8 @@ def test_planner_asks_for_places_and_the_region_decides(people, demo_server) -> 
     admin = manager.page
     admin.goto(demo_server.app_url("contractregister"))
     requests = admin.locator("#aanvragen-lijst")
-    expect(requests).not_to_contain_text("Aanvragen laden")
+    # The open requests are read group by group: one request per group, which takes a moment.
+    expect(requests).not_to_contain_text("Aanvragen laden", timeout=30_000)
 
     planner = people("aanbieder1", already_logged_in=True)
     page = planner.page

@@ -42,6 +42,7 @@ export function render(root, { live }) {
   let regionId = null;
   let providerNames = {}; // id -> name, for groups the feed brings without one
   let providersLoad = null; // one look-up at a time, however many new groups an import brings
+  const endedAt = new Map(); // group id -> version at which it ended, so no older message brings it back
 
   const freshness = el("p", { class: "freshness", id: "regio-bijgewerkt", "aria-live": "polite" });
   const totals = el("div", { class: "totals", id: "regio-totalen" });
@@ -284,7 +285,9 @@ export function render(root, { live }) {
   async function upsert(group) {
     const current = groups.get(group.id);
     if (current && current.version > group.version) return;
+    if (endedAt.has(group.id) && endedAt.get(group.id) >= group.version) return;
     if (ended(group)) {
+      endedAt.set(group.id, group.version);
       if (current) {
         groups.delete(group.id);
         schedule();
