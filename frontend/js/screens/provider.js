@@ -2,10 +2,13 @@
 // +/- and the number field save at once; admitting/not admitting with a reason is saved with
 // "Opslaan"; "Niets veranderd" reports the same figures again so the timestamp is fresh.
 // Incoming placement proposals and crisis holds appear above the cards when those APIs exist.
+// Per group, "Profiel bewerken" keeps the group's profile current and "Contract en plaatsen"
+// shows its contract versions and sends a request for more or fewer places.
 
 import { ApiError, get, hasApi, newIdempotencyKey, request } from "../api.js";
 import { ago, announce, el, formatDateTime, formatTime, loading, municipalities, showError, vocabulary, kids } from "../ui.js";
 import { renderIncoming } from "./incoming.js";
+import { placesRequestForm, profileForm, profileSummary, termsList } from "./contracts.js";
 
 export function render(root, { user, live }) {
   const cards = new Map(); // group id -> card controller
@@ -19,6 +22,7 @@ export function render(root, { user, live }) {
   let municipalityName = {};
   let incomingController = null;
   let staleHours = 24;
+  let registerApi = false;
 
   const heading = el("h1", {}, "Mijn groepen");
   const intro = el("p", { class: "lead" },
@@ -30,6 +34,7 @@ export function render(root, { user, live }) {
     list.replaceChildren(...kids(loading("Groepen laden…")));
     try {
       vocab = await vocabulary();
+      registerApi = await hasApi("/groups/{group_id}/profile");
       municipalityName = Object.fromEntries((await municipalities()).map((m) => [m.id, m.name]));
       if (user.role === "admin" && !providerId) {
         const providers = await get("/providers");
@@ -82,6 +87,7 @@ export function render(root, { user, live }) {
 
     const title = el("h2", { id: `${id}-titel` }, group.name);
     const meta = el("p", { class: "meta" });
+    const profileLine = el("p", { class: "meta profile-line" });
     const stale = el("p", { class: "warning stale", role: "note" });
     const free = el("input", {
       id: `${id}-vrij`, type: "number", inputmode: "numeric", min: 0, max: group.capacity, step: 1,
@@ -108,7 +114,7 @@ export function render(root, { user, live }) {
     const unchanged = el("button", { type: "button", class: "button secondary" }, "Niets veranderd");
 
     const node = el("article", { class: "card group-card", dataset: { groupId: group.id }, "aria-labelledby": `${id}-titel` },
-      el("header", {}, title, meta),
+      el("header", {}, title, meta, profileLine),
       stale,
       el("div", { class: "places" },
         el("label", { for: `${id}-vrij`, class: "places-label" }, "Vrije plaatsen"),
@@ -125,6 +131,45 @@ export function render(root, { user, live }) {
       cardError,
       el("footer", {}, reported, el("div", { class: "actions" }, unchanged, save)));
 
+    // The profile and the contract, folded away below the daily report.
+    let profile = null;
+    let placesRequest = null;
+    if (registerApi) {
+      profile = profileForm(group, { vocab, prefix: `${id}-profiel`, onSaved: profileSaved });
+      placesRequest = placesRequestForm(group, { prefix: `${id}-aanvraag`, onSent: loadTerms });
+      const terms = el("div", { class: "terms-box" });
+      const contract = el("details", { class: "more extra contract" },
+        el("summary", {}, "Contract en plaatsen aanvragen"),
+        el("h3", {}, "Contractversies"), terms,
+        el("h3", {}, "Plaatsen aanvragen"), placesRequest.node);
+      contract.addEventListener("toggle", () => {
+        if (contract.open) loadTerms();
+      });
+      node.append(el("div", { class: "card-extra" },
+        el("details", { class: "more extra profile" }, el("summary", {}, "Profiel bewerken"), profile.node),
+        contract));
+
+      async function loadTerms() {
+        terms.replaceChildren(...kids(loading("Contractversies laden…")));
+        try {
+          const list = await get(`/groups/${group.id}/contract-terms`);
+          terms.replaceChildren(...kids(termsList(list)));
+        } catch (error) {
+          terms.replaceChildren(...kids(el("p", { class: "error", role: "alert" },
+            `De contractversies konden niet worden geladen: ${error.message}`)));
+        }
+      }
+    }
+
+    function profileSaved(saved) {
+      if (saved.version < group.version) return;
+      group = saved;
+      placesRequest?.update(saved);
+      // What the user is typing in the report stays; the figures on the server did not change.
+      if (dirty || saving) paint();
+      else fill();
+    }
+
     function fill() {
       free.value = String(group.free_places);
       free.max = String(group.capacity);
@@ -140,8 +185,10 @@ export function render(root, { user, live }) {
 
     function paint() {
       const label = vocab ? vocab.careFormLabel[group.care_form] || group.care_form : group.care_form;
+      title.textContent = group.name;
       meta.textContent = `${label} · ${municipalityName[group.municipality_id] || ""} · capaciteit ${group.capacity}`
         + ` · intensiteit ${group.intensity}`;
+      profileLine.replaceChildren(...kids(profileSummary(group, vocab)));
       reasonField.hidden = yes.checked;
       const held = group.held_places;
       net.textContent = held
@@ -315,6 +362,9 @@ export function render(root, { user, live }) {
       node,
       update(next) {
         if (next.version < group.version) return;
+        // The profile form keeps what the user is typing there, and follows otherwise.
+        profile?.update(next);
+        placesRequest?.update(next);
         const wasDirty = dirty || saving;
         if (wasDirty) {
           // Keep what the user is typing; the next save meets the new version and says so.

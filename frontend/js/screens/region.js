@@ -1,11 +1,23 @@
 // Coordinator: the region at a glance. A table of care forms × municipalities (net free places
 // of admitting groups), or a map of the groups positioned by their coordinates, drawn as SVG
 // without tiles from the internet (a tile server can be configured with PLEKWIJZER_TILE_SERVER_URL or in js/config.js). Both
-// follow the live feed.
+// follow the live feed. A group whose active period has ended (active_to before today) is not
+// shown; a group that is new in the register (import) appears as soon as the feed brings it.
 
 import { get } from "../api.js";
 import { CONFIG } from "../config.js";
 import { ago, el, formatTime, loading, municipalities, showError, svg, vocabulary, kids } from "../ui.js";
+
+// The calendar day here, as "YYYY-MM-DD" (the register's dates are calendar days).
+function today() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+function ended(group) {
+  return Boolean(group.active_to) && group.active_to < today();
+}
 
 const ZOOM = 10; // Web Mercator zoom level of the drawing: Twente is about 400 px wide at 10.
 
@@ -28,6 +40,9 @@ export function render(root, { live }) {
   let scheduled = false;
   let disposed = false;
   let regionId = null;
+  let providerNames = {}; // id -> name, for groups the feed brings without one
+  let providersLoad = null; // one look-up at a time, however many new groups an import brings
+  const endedAt = new Map(); // group id -> version at which it ended, so no older message brings it back
 
   const freshness = el("p", { class: "freshness", id: "regio-bijgewerkt", "aria-live": "polite" });
   const totals = el("div", { class: "totals", id: "regio-totalen" });
@@ -230,7 +245,7 @@ export function render(root, { live }) {
         careFilter.append(...vocab.care_forms.map((c) => el("option", { value: c.code }, c.label)));
       }
       groups.clear();
-      for (const g of picture.groups) groups.set(g.id, g);
+      for (const g of picture.groups) if (!ended(g)) groups.set(g.id, g);
       live.noteSeq(picture.seq);
       freshness.textContent = `Bijgewerkt om ${formatTime(new Date())}`;
       showError(pageError, null);
@@ -247,17 +262,57 @@ export function render(root, { live }) {
   mapButton.addEventListener("click", () => setView("kaart"));
   clear.addEventListener("click", () => { selection = null; paint(); });
 
+  // The feed's group has no provider or municipality name (the list has them): keep the ones
+  // known, and look up those of a provider that is new in the register.
+  async function named(group, current) {
+    const out = { ...group };
+    out.provider_name = group.provider_name || current?.provider_name || null;
+    out.municipality_name = group.municipality_name || current?.municipality_name
+      || places.find((m) => m.id === group.municipality_id)?.name || null;
+    if (!out.provider_name) {
+      if (!(group.provider_id in providerNames)) {
+        providersLoad = providersLoad || get("/providers")
+          .then((list) => { providerNames = Object.fromEntries(list.map((p) => [p.id, p.name])); })
+          .catch(() => {})
+          .finally(() => { providersLoad = null; });
+        await providersLoad;
+      }
+      out.provider_name = providerNames[group.provider_id] || null;
+    }
+    return out;
+  }
+
+  async function upsert(group) {
+    const current = groups.get(group.id);
+    if (current && current.version > group.version) return;
+    if (endedAt.has(group.id) && endedAt.get(group.id) >= group.version) return;
+    if (ended(group)) {
+      endedAt.set(group.id, group.version);
+      if (current) {
+        groups.delete(group.id);
+        schedule();
+      }
+      return;
+    }
+    const complete = current && current.provider_name && group.provider_name === null
+      ? { ...group, provider_name: current.provider_name, municipality_name: group.municipality_name || current.municipality_name }
+      : await named(group, current);
+    if (disposed) return;
+    const latest = groups.get(group.id);
+    if (latest && latest.version > group.version) return; // a newer one came in while looking up
+    groups.set(group.id, complete);
+    schedule(group.id);
+  }
+
   const unsubscribe = live.subscribe((message) => {
     if (!vocab) return;
     if (message.type === "snapshot" && Array.isArray(message.groups)) {
       groups.clear();
-      for (const g of message.groups) if (!regionId || g.region_id === regionId) groups.set(g.id, g);
+      for (const g of message.groups) if ((!regionId || g.region_id === regionId) && !ended(g)) groups.set(g.id, g);
       schedule();
     } else if (message.group && typeof message.group.id === "number"
       && (!regionId || message.group.region_id === regionId)) {
-      const current = groups.get(message.group.id);
-      if (!current || current.version <= message.group.version) groups.set(message.group.id, message.group);
-      schedule(message.group.id);
+      upsert(message.group);
     } else {
       return;
     }
