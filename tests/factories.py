@@ -4,6 +4,7 @@ read-backs that tests in several folders share."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -242,3 +243,27 @@ def put_availability(
 def count_events_and_audit(db: Any) -> tuple[int, int]:
     with db.transaction(write=False) as session:
         return (len(session.exec(select(Event)).all()), len(session.exec(select(AuditEntry)).all()))
+
+
+# Register workbooks as a contract manager edits them: sheet -> rows (the header row first).
+
+
+def sheet_rows(data: bytes) -> dict[str, list[list[Any]]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data))
+    return {name: [list(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
+
+
+def workbook(rows: dict[str, list[list[Any]]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for name, values in rows.items():
+        sheet = book.create_sheet(name)
+        for row in values:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

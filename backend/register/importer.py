@@ -43,7 +43,7 @@ from backend.providers.service import derive_intensity, region_bands
 from backend.regions.models import Municipality, Postcode, Region
 from backend.register import sheets as S
 from backend.register.models import FAMILY_HOME_LEVELS, TERM_APPROVED, ContractTerm, Tariff
-from backend.register.service import check_term, family_home_max, mirror_term
+from backend.register.service import check_term, family_home_max, mirror_term, move_groups_with
 from backend.register.terms import TermValues, chain_versions
 from solver.vocabulary import OWN_NORM_CARE_FORMS
 
@@ -389,7 +389,6 @@ class _Checker:
             for code, m in self.municipalities.items()
         }
         postcodes = {pc.pc4: pc for pc in self.session.exec(select(Postcode)).all()}
-        self.moved_locations: set[tuple[str, str]] = set()
         for number, row in self.rows["locaties"]:
             agb, code = row["agb_code"], row["code"]
             if not self._known_provider(S.LOCATIONS, number, agb):
@@ -439,8 +438,6 @@ class _Checker:
             }
             if changed := _differs(now, wanted):
                 self.change(S.LOCATIONS, f"{agb}/{code}", CHANGED, changed)
-                if {"lat", "lon", "municipality"} & set(changed):
-                    self.moved_locations.add((agb, code))
                 self.write(self._update_location(current.id, wanted))  # type: ignore[arg-type]
 
     def _municipality_id(self, session: Session, code: str) -> int:
@@ -462,16 +459,7 @@ class _Checker:
             location.municipality_id = self._municipality_id(session, values["municipality"])
             session.add(location)
             session.flush()
-            # The groups at a location carry its place (search needs no join): they move with it.
-            for group in session.exec(select(Group).where(Group.location_id == location_id)).all():
-                assert group.id is not None
-                places.change_group(
-                    session=session,
-                    group_id=group.id,
-                    stale_after_hours=stale,
-                    values={"lat": location.lat, "lon": location.lon, "municipality_id": location.municipality_id},
-                    notice=_notice(actor, group.id, "locatie gewijzigd"),
-                )
+            move_groups_with(session, location, actor=actor, stale_after_hours=stale)
 
         return write
 
@@ -749,8 +737,7 @@ class _Checker:
         if current is None:
             self.plan.new_groups.append(_NewGroup(key, values, [t for t, _n, _r in terms], mirror, intensity))
             return
-        moved = self._location_key_of(current) in self.moved_locations
-        self.write(_GroupWrite(self, key, values, current, terms, mirror, intensity, moved))
+        self.write(_GroupWrite(self, key, values, current, terms, mirror, intensity))
 
     def _location_key_of(self, group: Group) -> tuple[str, str] | None:
         if not hasattr(self, "_key_of_location"):
@@ -851,10 +838,6 @@ def _update(model: type, object_id: int | None, values: dict[str, Any]) -> Calla
     return write
 
 
-def _notice(actor: Principal, group_id: int, purpose: str, event: str = GROUP_CHANGED) -> Notice:
-    return Notice(event, actor, "register.import", "group", group_id, purpose)
-
-
 def region_id_of(session: Session, code: str) -> int:
     found = session.exec(select(Region.id).where(Region.code == code)).first()
     assert found is not None
@@ -883,7 +866,6 @@ class _GroupWrite:
     terms: list[tuple[TermValues, int | None, ContractTerm | None]]
     mirror: TermValues
     intensity: str
-    moved: bool
 
     def __call__(self, session: Session, actor: Principal, stale: float) -> None:
         current = self.current
@@ -918,7 +900,7 @@ class _GroupWrite:
         session.flush()
         profile = {name: self.values[name] for name in _Checker.PROFILE_FIELDS}
         values: dict[str, Any] = {name: v for name, v in profile.items() if getattr(current, name) != v}
-        if current.location_id != location.id or self.moved:
+        if current.location_id != location.id:
             values |= {
                 "location_id": location.id,
                 "lat": location.lat,

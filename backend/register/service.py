@@ -517,10 +517,7 @@ def update_group_contract(
         problems.append(("level", "een gezinshuis heeft een niveau: licht, middel of zwaar"))
     elif care_form != "gezinshuis" and level is not None:
         problems.append(("level", "alleen een gezinshuis heeft een niveau"))
-    start = values.get("active_from", group.active_from)
-    end = values.get("active_to", group.active_to)
-    if start is not None and end is not None and end < start:
-        problems.append(("active_to", "'actief tot' ligt vóór 'actief vanaf'"))
+    problems += _period_problems(values, group)
     if care_form in CARE_FORMS and care_form in NEVER_AVAILABILITY_FUNDED and group.availability_funded:
         problems.append(
             ("care_form", "crisispleegzorg wordt nooit met beschikbaarheid bekostigd: pas eerst het contract aan")
@@ -588,32 +585,24 @@ def update_location(
         moved = True
     else:
         values.pop("postcode", None)
-    before = {name: getattr(location, name) for name in values}
-    for name, value in values.items():
-        setattr(location, name, value)
-    session.add(location)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=principal,
-        action="register.location",
-        object_type="location",
-        object_id=location_id,
-        purpose="locatie gewijzigd",
-        detail={"before": _plain(before), "after": _plain(values)},
-    )
+    _change_audited(session, principal, location, values, action="register.location", purpose="locatie gewijzigd")
     if moved:
-        # The groups at a location carry its place (search needs no join): they move with it.
-        for group_id in session.exec(select(Group.id).where(Group.location_id == location_id)).all():
-            assert group_id is not None
-            places.change_group(
-                session=session,
-                group_id=group_id,
-                stale_after_hours=stale_after_hours,
-                values={"lat": location.lat, "lon": location.lon, "municipality_id": location.municipality_id},
-                notice=Notice("group.changed", principal, "register.location", "group", group_id, "locatie verhuisd"),
-            )
+        move_groups_with(session, location, actor=principal, stale_after_hours=stale_after_hours)
     return location
+
+
+def move_groups_with(session: Session, location: Location, *, actor: Principal, stale_after_hours: float) -> None:
+    """The groups at a location carry its place (search needs no join): they move with it, each
+    with its event, so every screen and the matching cache follow."""
+    for group_id in session.exec(select(Group.id).where(Group.location_id == location.id)).all():
+        assert group_id is not None
+        places.change_group(
+            session=session,
+            group_id=group_id,
+            stale_after_hours=stale_after_hours,
+            values={"lat": location.lat, "lon": location.lon, "municipality_id": location.municipality_id},
+            notice=Notice("group.changed", actor, "register.location", "group", group_id, "locatie verhuisd"),
+        )
 
 
 def update_provider(*, session: Session, principal: Principal, provider_id: int, data: ProviderUpdate) -> Provider:
@@ -624,29 +613,19 @@ def update_provider(*, session: Session, principal: Principal, provider_id: int,
     ensure_access(principal, provider_id=provider_id, region_id=provider.region_id, what="Aanbieder")
     ensure_region_admin(principal, provider.region_id)
     values = data.model_dump(exclude_unset=True)
-    start = values.get("active_from", provider.active_from)
-    end = values.get("active_to", provider.active_to)
-    problems: list[tuple[str, str]] = []
-    if start is not None and end is not None and end < start:
-        problems.append(("active_to", "'actief tot' ligt vóór 'actief vanaf'"))
+    problems = _period_problems(values, provider)
     if "name" in values and not values["name"]:
         problems.append(("name", "de naam mag niet leeg zijn"))
     if values.get("contact_email") and "@" not in values["contact_email"]:
         problems.append(("contact_email", f"'{values['contact_email']}' is geen e-mailadres"))
     _refuse(problems)
-    before = {name: getattr(provider, name) for name in values}
-    for name, value in values.items():
-        setattr(provider, name, value)
-    session.add(provider)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=principal,
+    _change_audited(
+        session,
+        principal,
+        provider,
+        values,
         action="register.provider",
-        object_type="provider",
-        object_id=provider_id,
         purpose="aanbieder in het contractregister gewijzigd",
-        detail={"before": _plain(before), "after": _plain(values)},
     )
     append_event(
         session=session,
@@ -657,6 +636,41 @@ def update_provider(*, session: Session, principal: Principal, provider_id: int,
         payload={"provider_id": provider_id, "changed": sorted(values)},
     )
     return provider
+
+
+def _period_problems(values: dict[str, Any], current: Group | Provider) -> list[tuple[str, str]]:
+    """An active period after a change: its end may not lie before its start."""
+    start = values.get("active_from", current.active_from)
+    end = values.get("active_to", current.active_to)
+    if start is not None and end is not None and end < start:
+        return [("active_to", "'actief tot' ligt vóór 'actief vanaf'")]
+    return []
+
+
+def _change_audited(
+    session: Session,
+    actor: Principal,
+    target: Location | Provider,
+    values: dict[str, Any],
+    *,
+    action: str,
+    purpose: str,
+) -> None:
+    """Set ``values`` on a register row and write one audit row with before and after."""
+    before = {name: getattr(target, name) for name in values}
+    for name, value in values.items():
+        setattr(target, name, value)
+    session.add(target)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        object_type=type(target).__name__.lower(),
+        object_id=target.id or 0,
+        purpose=purpose,
+        detail={"before": _plain(before), "after": _plain(values)},
+    )
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

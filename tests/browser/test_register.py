@@ -5,7 +5,6 @@ planner keeps a group's profile current and asks for places, which the region de
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
+
+from tests.factories import sheet_rows, workbook
 
 pytestmark = pytest.mark.browser
 
@@ -29,23 +29,6 @@ def _headers(server: Any, username: str) -> dict[str, str]:
     )
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def _rows(data: bytes) -> dict[str, list[list[Any]]]:
-    book = load_workbook(io.BytesIO(data))
-    return {name: [list(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
-
-
-def _workbook(rows: dict[str, list[list[Any]]]) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
-    for name, values in rows.items():
-        sheet = book.create_sheet(name)
-        for row in values:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _append(rows: dict[str, list[list[Any]]], sheet: str, values: dict[str, Any]) -> int:
@@ -103,7 +86,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
     xlsx_download.value.save_as(exported)
 
     # In "Excel": a new provider with one location, one group and its contract.
-    rows = _rows(exported.read_bytes())
+    rows = sheet_rows(exported.read_bytes())
     assert "Woongroep Horizon" not in str(rows["groepen"])
     _append(
         rows,
@@ -158,7 +141,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
         },
     )
     changed = tmp_path / "register.xlsx"
-    changed.write_bytes(_workbook(rows))
+    changed.write_bytes(workbook(rows))
 
     # The dry run first: what would change, and nothing has yet.
     _record_phases(page)
@@ -217,7 +200,7 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
     # The group stops: with an end date before today it leaves the coordinator's screen, live.
     groups = rows["groepen"]
     groups[-1][groups[0].index("Actief tot")] = (date.today() - timedelta(days=1)).isoformat()
-    changed.write_bytes(_workbook(rows))
+    changed.write_bytes(workbook(rows))
     page.get_by_role("button", name="Ander bestand kiezen").click()
     page.get_by_label("Bestand of bestanden").set_input_files(changed)
     page.get_by_role("button", name="Controleren").click()
@@ -234,8 +217,8 @@ def test_contract_manager_adds_a_group_by_file_and_the_coordinator_sees_it_live(
 
 def test_a_bad_file_shows_every_problem_and_changes_nothing(people, demo_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     headers = _headers(demo_server, "admin")
-    before = _rows(_export(demo_server, headers))
-    rows = _rows(_export(demo_server, headers))
+    before = sheet_rows(_export(demo_server, headers))
+    rows = sheet_rows(_export(demo_server, headers))
     header = rows["groepen"][0]
     rows["groepen"][1][header.index("Zorgvorm")] = "zwembad"
     terms = rows["contracten"][0]
@@ -244,7 +227,7 @@ def test_a_bad_file_shows_every_problem_and_changes_nothing(people, demo_server,
     # A valid addition in the same file is not applied either.
     _append(rows, "aanbieders", {"AGB-code": "41777777", "Naam": "Stichting Geldig"})
     bad = tmp_path / "register.xlsx"
-    bad.write_bytes(_workbook(rows))
+    bad.write_bytes(workbook(rows))
 
     manager = people("admin", already_logged_in=True)
     page = manager.page
@@ -285,7 +268,7 @@ def test_a_bad_file_shows_every_problem_and_changes_nothing(people, demo_server,
     expect(page.get_by_role("button", name=re.compile("^Toepassen"))).to_be_hidden()
     expect(page.locator("#import-fout")).to_be_focused()
     manager.shot("contractregister-problemen", "desktop")
-    assert _rows(_export(demo_server, headers)) == before
+    assert sheet_rows(_export(demo_server, headers)) == before
 
     phone = people("admin", phone=True, already_logged_in=True)
     phone.page.goto(demo_server.app_url("contractregister"))

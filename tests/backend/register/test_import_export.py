@@ -18,7 +18,7 @@ from backend.providers.models import Group
 from backend.regions.models import Postcode
 from backend.register import sheets as S
 from backend.register.models import ContractTerm
-from tests.factories import count_events_and_audit, group_row
+from tests.factories import count_events_and_audit, group_row, sheet_rows, workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -35,25 +35,6 @@ def upload(client: Any, world: Any, name: str, data: bytes, *, dry_run: bool = F
         files=[("files", (name, data, XLSX if name.endswith(".xlsx") else "application/octet-stream"))],
         headers=world.headers(who),
     )
-
-
-def sheet_rows(data: bytes) -> dict[str, list[list[Any]]]:
-    book = load_workbook(io.BytesIO(data))
-    return {name: [list(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
-
-
-def workbook(rows: dict[str, list[list[Any]]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for name, values in rows.items():
-        sheet = book.create_sheet(name)
-        for row in values:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def nothing_changed(counts: dict[str, dict[str, int]]) -> bool:
