@@ -63,6 +63,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if not get_settings().mfa_role_set:
+        print("LET OP: tweestapsverificatie staat uit (PLEKWIJZER_MFA_ROLES is leeg).", file=sys.stderr)
     uvicorn.run(
         "backend.main:create_app",
         factory=True,
@@ -71,6 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         ws="websockets-sansio",
+        # The app itself decides which X-Forwarded-For to believe (PLEKWIJZER_TRUSTED_PROXIES);
+        # uvicorn's own rewriting would trust any client connecting from 127.0.0.1.
+        proxy_headers=False,
     )
     return 0
 
@@ -189,7 +194,11 @@ def _client(args: argparse.Namespace) -> PlekwijzerClient:
     client = PlekwijzerClient(url, api_key=api_key, token=token)
     if args.username:
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
-        client.login(args.username, password)
+
+        def code() -> str:  # asked only for a role with a second factor: the next line, or typed
+            return sys.stdin.readline().strip() if not sys.stdin.isatty() else input("Code uit uw authenticator-app: ")
+
+        client.login(args.username, password, code=code)
     elif not api_key and not token:
         print("Geef PLEKWIJZER_API_KEY, PLEKWIJZER_TOKEN of --username op.", file=sys.stderr)
         raise SystemExit(2)
