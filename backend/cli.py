@@ -179,6 +179,20 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_reset_mfa(args: argparse.Namespace) -> int:
+    from backend.auth import Principal
+    from backend.users.mfa import reset_second_factor
+
+    actor = Principal(kind="cli", id=0, name=getpass.getuser(), role="admin", provider_id=None)
+    with _database().transaction() as session:
+        user = reset_second_factor(session=session, username=args.username, actor=actor)
+    print(
+        f"Tweestapsverificatie van {user.username} is gewist; bij de volgende keer inloggen stelt "
+        "deze gebruiker haar opnieuw in (na het wachtwoord)."
+    )
+    return 0
+
+
 def cmd_api_keys_create(args: argparse.Namespace) -> int:
     with _database().transaction() as session:
         record, key = create_api_key(session=session, provider_id=args.provider, name=args.name)
@@ -274,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["admin", "coordinator", "provider", "crisis", "viewer"])
     create.add_argument("--provider", type=int)
     create.set_defaults(func=cmd_users_create)
+    reset_mfa = users.add_parser("reset-mfa", help="remove a user's second factor (lost phone and recovery codes)")
+    reset_mfa.add_argument("username")
+    reset_mfa.set_defaults(func=cmd_users_reset_mfa)
 
     keys = sub.add_parser("api-keys").add_subparsers(dest="keys_command", required=True)
     key = keys.add_parser("create", help="create an API key for a provider system")

@@ -28,7 +28,7 @@ from backend.audit.service import record
 from backend.auth import Principal
 from backend.config import Settings
 from backend.domain import utcnow
-from backend.errors import DomainError, Unauthorized
+from backend.errors import DomainError, NotFound, Unauthorized
 from backend.users.models import MfaChallenge, MfaChallengeOut, MfaEnrolment, RecoveryCode, User
 from backend.users.throttle import keys_for, release, reserve
 
@@ -209,3 +209,20 @@ def new_recovery_codes(*, session: Session, user: User) -> list[str]:
         session.add(RecoveryCode(user_id=user.id, code_hash=_sha256(raw), created_at=now))  # type: ignore[arg-type]
     session.flush()
     return codes
+
+
+def reset_second_factor(*, session: Session, username: str, actor: Principal) -> User:
+    """For someone who lost their phone and their recovery codes: the second factor is removed,
+    and at the next login they set it up again (after their password). Audited."""
+    user = session.exec(select(User).where(User.username == username).with_for_update()).first()
+    if user is None:
+        raise NotFound(f"Gebruiker '{username}' bestaat niet.")
+    user.mfa_secret = None
+    user.mfa_enabled_at = None
+    user.mfa_last_step = None
+    session.add(user)
+    table = RecoveryCode.__table__  # type: ignore[attr-defined]
+    session.execute(table.delete().where(table.c.user_id == user.id))
+    record(session=session, actor=actor, action="user.mfa_reset", object_type="user", object_id=user.id)  # type: ignore[arg-type]
+    session.flush()
+    return user

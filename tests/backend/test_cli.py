@@ -168,3 +168,14 @@ def _demo_password(work: Path, username: str) -> str:
         if parts[0] == username:
             return parts[2]
     raise AssertionError(f"{username} not in the demo users file")
+
+
+def test_users_reset_mfa(demo_db):
+    work, env, _ = demo_db
+    done = run(["users", "reset-mfa", "coordinator"], env=env, cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert "Tweestapsverificatie van coordinator is gewist" in done.stdout
+    assert query(work, "SELECT mfa_secret FROM users WHERE username = 'coordinator'") == [(None,)]
+    assert query(work, "SELECT actor FROM audit_log WHERE action = 'user.mfa_reset'")[0][0].startswith("cli:0:")
+    unknown = run(["users", "reset-mfa", "niemand"], env=env, cwd=work)
+    assert unknown.returncode == 1 and "bestaat niet" in unknown.stderr

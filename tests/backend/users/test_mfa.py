@@ -140,3 +140,46 @@ def test_only_the_configured_roles_need_it(database_url, world):
     assert viewer.json()["mfa_required"] == "enrol"
     assert coordinator.json()["access_token"]
     assert pyotp.TOTP(viewer.json()["enrolment"]["secret"]).now().isdigit()
+
+
+def test_reset_second_factor_means_enrolling_again(client, db, world):
+    from backend.auth import Principal
+    from backend.users.mfa import reset_second_factor
+
+    with db.transaction() as session:
+        new_recovery_codes(session=session, user=session.get(User, world.users["coordinator"].id))
+        actor = Principal(kind="cli", id=0, name="beheer", role="admin", provider_id=None)
+        reset_second_factor(session=session, username="coordinator", actor=actor)
+    challenge = _password(client, "coordinator")
+    assert (
+        challenge["mfa_required"] == "enrol" and challenge["enrolment"]["secret"] != world.totp_secrets["coordinator"]
+    )
+    with db.transaction(write=False) as session:
+        assert session.exec(select(RecoveryCode)).all() == []
+        assert (
+            session.exec(select(AuditEntry).where(AuditEntry.action == "user.mfa_reset")).one().actor == "cli:0:beheer"
+        )
+
+
+def test_old_attempts_and_spent_challenges_are_purged(client, db, world):
+    from backend.users.models import LoginThrottle
+    from backend.users.throttle import purge_old_attempts
+
+    challenge = _password(client, "coordinator")  # a challenge, and a throttle row or three
+    client.post("/api/v1/auth/token", data={"username": "viewer", "password": "fout"})
+    with db.transaction() as session:
+        long_ago = utcnow() - timedelta(days=1)
+        for row in session.exec(select(LoginThrottle)).all():
+            row.window_start = row.last_at = long_ago
+            session.add(row)
+        for row in session.exec(select(MfaChallenge)).all():
+            row.expires_at = long_ago
+            session.add(row)
+    fresh = client.post("/api/v1/auth/token", data={"username": "viewer", "password": "fout"})
+    assert fresh.status_code == 401 and challenge["mfa_token"]
+    purge_old_attempts(db)
+    with db.transaction(write=False) as session:
+        assert session.exec(select(MfaChallenge)).all() == []
+        # Only the counts of the last attempt are left (its pair, client and account; the
+        # coordinator's account count is gone), each starting a new window.
+        assert [row.failures for row in session.exec(select(LoginThrottle)).all()] == [1, 1, 1]
