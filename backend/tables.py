@@ -14,7 +14,7 @@ from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
 from backend.register.models import ContractTerm, Tariff
 from backend.reports.models import FinalisedPostCalculation
-from backend.users.models import ApiKey, LoginFailure, User
+from backend.users.models import ApiKey, LoginThrottle, MfaChallenge, RecoveryCode, User
 
 __all__ = [
     "ApiKey",
@@ -28,8 +28,9 @@ __all__ = [
     "IdempotencyRecord",
     "IntensityReassessment",
     "Location",
-    "LoginFailure",
+    "LoginThrottle",
     "MatchingRun",
+    "MfaChallenge",
     "Municipality",
     "OccupancyCensus",
     "OccupancyEvent",
@@ -37,6 +38,7 @@ __all__ = [
     "Postcode",
     "Proposal",
     "Provider",
+    "RecoveryCode",
     "Referral",
     "Region",
     "Tariff",

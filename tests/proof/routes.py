@@ -18,7 +18,8 @@ from backend.auth import current_principal
 
 ROLES = ("admin", "coordinator", "crisis", "viewer", "provider")
 # Routes that must work without logging in. Everything else must authenticate.
-PUBLIC = {("POST", "/api/v1/auth/token")}
+# (The second login step is authenticated by the challenge token of the first, not a session.)
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/mfa")}
 
 
 @dataclass
