@@ -126,6 +126,7 @@ _FIELD_NAMES = {
     "waiting_list": "wachtlijst",
     "username": "gebruikersnaam",
     "password": "wachtwoord",
+    "purpose": "doel",
     **REGION_SETTING_LABELS,
 }
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from backend.audit.chain import retention_task, seal_task
 from backend.audit.routes import router as audit_router
 from backend.availability.routes import router as availability_router
 from backend.crisis.demo import load_crisis_demo
@@ -58,6 +59,10 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("expire_proposals", 60.0, expire_proposals),
     # A contract version whose first day has come moves its group's places and tariff.
     PeriodicTask("register.sync_current_terms", 3600.0, sync_current_terms),
+    # Audit rows are chained after they commit, off the write path (backend/audit/chain.py).
+    PeriodicTask("audit.seal", 10.0, seal_task),
+    # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
+    PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
 ]
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.
