@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -178,3 +179,48 @@ def test_postgresql_lets_the_retention_flag_remove_only_old_sealed_rows(db, post
     with db.transaction() as session:
         session.execute(text("SELECT set_config('plekwijzer.audit_retention_days', '730', true)"))
         assert session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": old[0]}).rowcount == 1
+
+
+def test_a_row_that_commits_late_with_a_lower_id_is_not_passed_over(db, postgresql_only):
+    """Ids are handed out at insert, but rows commit in any order: the sealer must not seal a
+    higher id while a lower one is still in an open transaction (it would then look inserted
+    out of place). It waits for transactions open when it read the sequence, or tries later."""
+    with db.engine.connect() as slow:
+        slow.execute(
+            _LOG.insert(),
+            {
+                "at": utcnow(),
+                "actor": "user:1:slow",
+                "actor_role": "admin",
+                "action": "referral.read",
+                "object_type": "referral",
+                "object_id": "1",
+                "purpose": Purpose.referral_review.value,
+                "detail": {},
+            },
+        )  # not committed yet
+        [fast] = write_rows(db, 1, first=2)
+        assert chain.seal(db, wait_seconds=0.2) == 0  # the open transaction may still commit a lower id
+        slow.commit()
+    assert chain.seal(db) == 2
+    result = chain.verify(db, retention_days=0)
+    assert result.ok and result.checked == 2 and result.last_id == fast, result.text()
+
+
+def test_the_command_exports_a_youth_records_log_and_logs_the_export(db, database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PLEKWIJZER_DATABASE_URL", database_url)
+    monkeypatch.setenv("PLEKWIJZER_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        write_rows(db, 3)
+        target = tmp_path / "dossier.xlsx"
+        assert main(["audit", "export", str(target), "--youth-record", "referral:2"]) == 0
+        assert "1 auditregels geschreven" in capsys.readouterr().out
+        sheet = load_workbook(target).active
+        assert [row[6] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["2"]
+        with db.transaction(write=False) as session:
+            [logged] = session.connection().execute(select(_LOG).where(_LOG.c.action == "audit.export")).all()
+        assert logged.actor.startswith("cli:0:") and logged.detail["filters"] == {"youth_record": "referral:2"}
+        assert main(["audit", "export", str(tmp_path / "dossier.txt")]) == 2
+    finally:
+        get_settings.cache_clear()
