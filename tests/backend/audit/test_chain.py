@@ -139,6 +139,10 @@ def test_the_command_reports_ok_or_the_changed_row(db, database_url, monkeypatch
         assert main(["audit", "verify"]) == 1
         out = capsys.readouterr().out
         assert f"regel {ids[3]}" in out and "gewijzigd" in out
+        tamper(db, "DELETE FROM audit_log WHERE id = :id", id=ids[1])
+        assert main(["audit", "verify"]) == 1
+        out = capsys.readouterr().out
+        assert f"regel {ids[1]} is verwijderd" in out
     finally:
         get_settings.cache_clear()
 
