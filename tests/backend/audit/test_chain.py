@@ -228,3 +228,24 @@ def test_the_command_exports_a_youth_records_log_and_logs_the_export(db, databas
         assert main(["audit", "export", str(tmp_path / "dossier.txt")]) == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_two_sealers_at_once_seal_every_row_once(db, settings):
+    """Every API process runs the sealing job; two at the same moment seal each row once (on
+    PostgreSQL an advisory lock lets one through, on SQLite the write lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from backend.db import Database
+
+    write_rows(db, 120)
+    others = [Database(settings), Database(settings)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            sealed = list(pool.map(chain.seal, others))
+        sealed.append(chain.seal(db))  # whatever one of them left (it may have found the lock taken)
+    finally:
+        for other in others:
+            other.dispose()
+    assert sum(sealed) == 120
+    result = chain.verify(db, retention_days=0)
+    assert result.ok and result.checked == 120 and result.unsealed == 0, result.text()
