@@ -11,6 +11,7 @@ import argparse
 import getpass
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 # Every table must be registered, or a flush cannot resolve foreign keys to tables that a
@@ -201,6 +202,67 @@ def cmd_api_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_seal(_: argparse.Namespace) -> int:
+    from backend.audit import chain
+
+    db = _database()
+    try:
+        print(f"{chain.seal(db)} auditregels verzegeld.")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from backend.audit import chain
+
+    db = _database()
+    try:
+        result = chain.verify(db, retention_days=db.settings.audit_retention_days)
+    finally:
+        db.dispose()
+    print(result.text())
+    return 0 if result.ok else 1
+
+
+def cmd_audit_retain(_: argparse.Namespace) -> int:
+    from backend.audit import chain
+
+    db = _database()
+    try:
+        days = db.settings.audit_retention_days
+        removed = chain.retain(db, retention_days=days)
+    finally:
+        db.dispose()
+    print(
+        f"{removed} auditregels ouder dan {days} dagen verwijderd." if days else "Bewaartermijn 0: alles wordt bewaard."
+    )
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from backend.audit import export
+    from backend.audit import service as audit
+    from backend.auth import Principal
+
+    path = Path(args.file)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        print("Fout: kies een bestandsnaam op .csv of .xlsx.", file=sys.stderr)
+        return 2
+    filters = audit.AuditFilter(youth_record=args.youth_record, actor=args.actor, start=args.start, end=args.end)
+    # Who exported: the operating-system account that ran the command (the CLI has no login).
+    actor = Principal(kind="cli", id=0, name=getpass.getuser(), role="admin", provider_id=None)
+    db = _database()
+    try:
+        with db.transaction() as session:
+            rows = audit.export_log(session=session, principal=actor, filters=filters, how=path.suffix[1:])
+    finally:
+        db.dispose()
+    path.write_bytes(export.to_csv(rows) if path.suffix.lower() == ".csv" else export.to_xlsx(rows))
+    print(f"{len(rows)} auditregels geschreven naar {path}")
+    return 0
+
+
 def _client(args: argparse.Namespace) -> PlekwijzerClient:
     url = args.url or os.environ.get("PLEKWIJZER_URL", "http://127.0.0.1:8000")
     api_key = os.environ.get("PLEKWIJZER_API_KEY")
@@ -297,6 +359,24 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--provider", type=int, required=True)
     key.add_argument("--name", default="")
     key.set_defaults(func=cmd_api_keys_create)
+
+    audit = sub.add_parser("audit", help="the audit log (NEN 7513)").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser(
+        "verify", help="check the hash chain: OK, or the first changed, removed or inserted row"
+    ).set_defaults(func=cmd_audit_verify)
+    audit.add_parser("seal", help="seal the settled rows now (the server does it every few seconds)").set_defaults(
+        func=cmd_audit_seal
+    )
+    audit.add_parser("retain", help="remove sealed rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS").set_defaults(
+        func=cmd_audit_retain
+    )
+    out = audit.add_parser("export", help="write the log (.csv or .xlsx) for the privacy officer; the export is logged")
+    out.add_argument("file")
+    out.add_argument("--youth-record", help="e.g. referral:12")
+    out.add_argument("--actor", help="username")
+    out.add_argument("--start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
+    out.add_argument("--end", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
+    out.set_defaults(func=cmd_audit_export)
 
     availability = sub.add_parser("availability").add_subparsers(dest="av_command", required=True)
     for name in ("set", "show"):

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     # Background work (expiring holds and proposals); tests switch it off to drive time.
     run_periodic_tasks: bool = True
+    # Audit rows older than this many days are removed by the retention job (0: keep every
+    # row). At least 365: the PostgreSQL trigger refuses anything shorter (docs/security.md).
+    audit_retention_days: int = 0
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
             raise ValueError("PLEKWIJZER_SECRET_KEY must be set to a secret of your own outside development")
         if self.environment == "production" and len(self.secret_key) < 32:
             raise ValueError("PLEKWIJZER_SECRET_KEY must be at least 32 characters in production")
+        if self.audit_retention_days != 0 and not 365 <= self.audit_retention_days <= 36500:
+            raise ValueError("PLEKWIJZER_AUDIT_RETENTION_DAYS must be 0 (keep everything) or 365 to 36500 days")
         return self
 
     @model_validator(mode="after")

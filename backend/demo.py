@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.availability import service as places
 from backend.availability.service import Notice
@@ -341,7 +342,14 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
             admitting=item.admitting,
             reason=item.reason,
             reported_at=item.reported_at,
-            notice=Notice("availability.changed", DEMO_ACTOR, "availability.update", "group", group_id, "demodata"),  # type: ignore[arg-type]
+            notice=Notice(
+                "availability.changed",
+                DEMO_ACTOR,
+                "availability.update",
+                "group",
+                group_id,  # type: ignore[arg-type]
+                Purpose.demo_data,
+            ),
             stale_after_hours=settings_stale,
         )
     providers = list(

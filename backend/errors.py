@@ -132,6 +132,7 @@ _FIELD_NAMES = {
     "waiting_list": "wachtlijst",
     "username": "gebruikersnaam",
     "password": "wachtwoord",
+    "purpose": "doel",
     **REGION_SETTING_LABELS,
 }
 

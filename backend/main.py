@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.audit.refusals import install_refusal_audit
 from backend.auth import hash_slots
 from backend.config import Settings, get_settings
 from backend.db import Database
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     hash_slots.configure(settings.password_hash_concurrency, settings.password_hash_queue)
     install_error_handlers(app)
+    install_refusal_audit(app)  # refused attempts on youth data are audited (NEN 7513)
 
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for router in ROUTERS:

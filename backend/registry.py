@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from backend.audit.chain import retention_task, seal_task
 from backend.audit.routes import router as audit_router
 from backend.availability.routes import router as availability_router
 from backend.crisis.demo import load_crisis_demo
@@ -61,6 +62,10 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("register.sync_current_terms", 3600.0, sync_current_terms),
     # Login counts whose window has passed, and spent second-factor challenges.
     PeriodicTask("users.purge_old_attempts", 600.0, purge_old_attempts),
+    # Audit rows are chained after they commit, off the write path (backend/audit/chain.py).
+    PeriodicTask("audit.seal", 10.0, seal_task),
+    # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
+    PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
 ]
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.

@@ -3,7 +3,7 @@
 Each domain with tables adds one import line here.
 """
 
-from backend.audit.models import AuditEntry
+from backend.audit.models import AuditEntry, AuditSeal
 from backend.availability.models import IdempotencyRecord
 from backend.crisis.models import Hold
 from backend.events.models import Event, EventCounter
@@ -19,6 +19,7 @@ from backend.users.models import ApiKey, LoginThrottle, MfaChallenge, RecoveryCo
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "AuditSeal",
     "ContractTerm",
     "Event",
     "EventCounter",

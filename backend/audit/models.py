@@ -1,4 +1,5 @@
-"""Audit log: who read or changed what, when, and why."""
+"""Audit log (NEN 7513): who read or changed what, when, about which youth record, and why; and
+the seals of its hash chain (``backend/audit/chain.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Integer, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -20,8 +21,25 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=60)  # e.g. availability.update, referral.read
     object_type: str = Field(max_length=40, index=True)
     object_id: str = Field(max_length=60, index=True)
-    purpose: str | None = Field(default=None, max_length=200)  # why: the reason given or implied
+    # Why: a code from the fixed list (backend/audit/purposes.py); free text in rows from before it.
+    purpose: str | None = Field(default=None, max_length=200)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The youth records the row is about, as ",referral:12,hold:3," (searchable with LIKE).
+    youth_records: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class AuditSeal(SQLModel, table=True):
+    """One seal per audit row, appended by the sealing job after the row committed:
+    ``hash = sha256(hash of the previous seal + the row)``. Append-only (PostgreSQL trigger).
+    ``at`` is the row's own time, kept so that verification can tell a row removed by
+    retention from one removed by someone else."""
+
+    __tablename__ = "audit_seals"
+
+    audit_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    hash: str = Field(max_length=64)
+    sealed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class AuditEntryPublic(SQLModel):
@@ -33,6 +51,8 @@ class AuditEntryPublic(SQLModel):
     object_type: str
     object_id: str
     purpose: str | None
+    purpose_label: str
+    youth_records: list[str]
     detail: dict[str, Any]
 
     @field_validator("at")

@@ -1,16 +1,43 @@
-"""Writing the audit log. Called inside the same transaction as the change it records."""
+"""Writing and reading the audit log (NEN 7513: who, when, what, which youth record, why).
+
+``record`` is called inside the same transaction as the change or read it records. Reading the
+log (``read_log``, ``export_log``) writes a row of its own.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, or_, select
 
 from backend.audit.models import AuditEntry
+from backend.audit.purposes import LABELS, Purpose
 from backend.auth import Principal
 from backend.domain import utcnow
+from backend.errors import RuleViolation
 
 _INSERT_AUDIT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # built once
+# Rows about these objects are about the youth record of the same id (a hold or a stay is
+# a youth's record in its own right when no referral is known).
+YOUTH_OBJECTS = {"referral": "referral", "hold": "hold", "occupancy_stay": "stay"}
+YOUTH_RECORD = re.compile(r"^(referral|hold|stay):[^,\s]{1,60}$")
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
+
+
+def youth_text(records: Iterable[str]) -> str | None:
+    """The youth records of a row as stored: ``,referral:12,hold:3,`` (the commas on both
+    ends let one record be found with LIKE '%,referral:12,%')."""
+    unique = list(dict.fromkeys(r.replace(",", ";") for r in records))
+    return "," + ",".join(unique) + "," if unique else None
+
+
+def referrals(ids: Iterable[int | None]) -> list[str]:
+    return [f"referral:{i}" for i in ids if i is not None]
 
 
 def record(
@@ -20,12 +47,20 @@ def record(
     action: str,
     object_type: str,
     object_id: str | int,
-    purpose: str | None = None,
+    purpose: Purpose,
     detail: dict[str, Any] | None = None,
+    youth: Iterable[str] = (),
 ) -> None:
     """One audit row as a plain INSERT on the session's connection: no ORM object and no flush,
     so it is cheap on hot paths; it commits or rolls back (savepoints included) with the
-    change it records."""
+    change it records. ``youth``: the youth records the row is about, when not the object
+    itself (a list, a hold of a referral)."""
+    if purpose not in LABELS:
+        raise ValueError(f"audit purpose {purpose!r} is not in the fixed list (backend/audit/purposes.py)")
+    records = list(youth)
+    kind = YOUTH_OBJECTS.get(object_type)
+    if kind is not None and str(object_id) != "*":
+        records.insert(0, f"{kind}:{object_id}")
     session.connection().execute(
         _INSERT_AUDIT,
         {
@@ -35,7 +70,101 @@ def record(
             "action": action,
             "object_type": object_type,
             "object_id": str(object_id),
-            "purpose": purpose,
+            "purpose": Purpose(purpose).value,
+            "youth_records": youth_text(records),
             "detail": detail or {},
         },
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the privacy officer looks for; every field is optional."""
+
+    youth_record: str | None = None  # e.g. referral:12
+    actor: str | None = None  # a username or a whole label (user:3:anna)
+    start: date | None = None  # first day, Dutch time
+    end: date | None = None  # last day, Dutch time (inclusive)
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+
+    def given(self) -> dict[str, str]:
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items() if v is not None}
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=DUTCH_TIME).astimezone(UTC)
+
+
+def _query(filters: AuditFilter) -> Any:
+    query = select(AuditEntry)
+    if filters.youth_record:
+        if not YOUTH_RECORD.match(filters.youth_record):
+            raise RuleViolation(
+                "Schrijf het jeugddossier als soort:nummer, bijvoorbeeld referral:12, hold:3 of stay:AB-12.",
+                code="invalid_youth_record",
+            )
+        query = query.where(col(AuditEntry.youth_records).contains(f",{filters.youth_record},", autoescape=True))
+    if filters.actor:
+        query = query.where(
+            or_(AuditEntry.actor == filters.actor, col(AuditEntry.actor).endswith(f":{filters.actor}", autoescape=True))
+        )
+    if filters.start and filters.end and filters.end < filters.start:
+        raise RuleViolation("De einddatum ligt vóór de begindatum.", code="invalid_period")
+    if filters.start:
+        query = query.where(col(AuditEntry.at) >= _day_start(filters.start))
+    if filters.end:
+        query = query.where(col(AuditEntry.at) < _day_start(filters.end + timedelta(days=1)))
+    for name in ("action", "object_type", "object_id"):
+        value = getattr(filters, name)
+        if value:
+            query = query.where(getattr(AuditEntry, name) == value)
+    return query.order_by(col(AuditEntry.id).desc())
+
+
+def read_log(*, session: Session, principal: Principal, filters: AuditFilter, limit: int) -> list[AuditEntry]:
+    """The rows that match, newest first; the read itself is logged (who looked for what)."""
+    rows = list(session.exec(_query(filters).limit(limit)).all())
+    _log_reading(session, principal, "audit.read", Purpose.audit_review, filters, rows)
+    return rows
+
+
+EXPORT_MAX_ROWS = 100_000
+
+
+def export_log(*, session: Session, principal: Principal, filters: AuditFilter, how: str) -> list[AuditEntry]:
+    """The rows for an export, oldest first; refused (422) above ``EXPORT_MAX_ROWS``."""
+    rows = list(session.exec(_query(filters).limit(EXPORT_MAX_ROWS + 1)).all())
+    if len(rows) > EXPORT_MAX_ROWS:
+        raise RuleViolation(
+            f"Meer dan {EXPORT_MAX_ROWS:,} regels; kies een kortere periode of één jeugddossier.".replace(",", "."),
+            code="export_too_large",
+        )
+    _log_reading(session, principal, "audit.export", Purpose.audit_export, filters, rows, how=how)
+    rows.reverse()
+    return rows
+
+
+def _log_reading(
+    session: Session,
+    principal: Principal,
+    action: str,
+    purpose: Purpose,
+    filters: AuditFilter,
+    rows: list[AuditEntry],
+    **extra: str,
+) -> None:
+    record(
+        session=session,
+        actor=principal,
+        action=action,
+        object_type="audit_log",
+        object_id="*",
+        purpose=purpose,
+        detail={"filters": filters.given(), "rows": len(rows), **extra},
+        youth=[filters.youth_record] if filters.youth_record else (),
     )

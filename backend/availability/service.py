@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_provider_access
 from backend.availability.models import AvailabilityUpdate
 from backend.domain import utcnow
@@ -49,7 +50,7 @@ from backend.users.models import Role
 
 AVAILABILITY_CHANGED = "availability.changed"
 AUDIT_ACTION = "availability.update"
-AUDIT_PURPOSE = "beschikbaarheid gemeld"
+AUDIT_PURPOSE = Purpose.availability_report
 # The columns this module owns (tests/backend/availability/test_place_owner.py reads this).
 PLACE_COLUMNS = (
     "free_places",
@@ -74,9 +75,11 @@ class Notice:
     action: str
     object_type: str
     object_id: int | str
-    purpose: str
+    purpose: Purpose
     detail: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # more of the event's payload
+    # The youth records the audit row is about besides its object (a hold's referral).
+    youth: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ def _announce(session: Session, row: Any, notice: Notice, *, stale_after_hours: 
         object_id=notice.object_id,
         purpose=notice.purpose,
         detail={**notice.detail, "seq": seq},
+        youth=notice.youth,
     )
     # An ORM copy of the group in this session must not show the old places.
     if session.identity_map:  # (empty on the busiest path, the report)
@@ -427,7 +431,7 @@ def _report_pg(
         "at": reported_at,
         "actor_role": principal.role,
         "action": AUDIT_ACTION,
-        "purpose": AUDIT_PURPOSE,
+        "purpose": AUDIT_PURPOSE.value,
         "path": path,
         "body_hash": body_hash,
     }

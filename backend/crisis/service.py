@@ -25,6 +25,7 @@ from sqlalchemy import CursorResult, String, bindparam, case, func, select, type
 from sqlmodel import Session, col
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_access, ensure_provider_access
 from backend.availability import service as places
 from backend.availability.service import Notice
@@ -469,7 +470,7 @@ def hold_public(hold: Hold, *, group: Group | None = None, **extra: Any) -> Hold
     return HoldPublic.model_validate(data)
 
 
-def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose: str, **detail: Any) -> Notice:
+def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose: Purpose, **detail: Any) -> Notice:
     """The event (with the hold, no youth data) and the audit row of a change to a hold."""
     return Notice(
         event_type,
@@ -480,6 +481,7 @@ def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose:
         purpose,
         detail={"group_id": hold.group_id, **detail},
         extra={"hold": hold_event(hold)},
+        youth=tuple(audit.referrals([hold.referral_id])),
     )
 
 
@@ -540,7 +542,7 @@ def create_hold(
             "hold.created",
             principal,
             "hold.create",
-            "crisisplaats vasthouden",
+            Purpose.crisis_hold,
             crisis_reference=hold.crisis_reference,
             referral_id=hold.referral_id,
             minutes=minutes,
@@ -684,7 +686,7 @@ def confirm_hold(
             "hold.confirmed",
             principal,
             "hold.confirm",
-            "crisisplaatsing bevestigd bij aankomst",
+            Purpose.crisis_arrival,
             crisis_reference=hold.crisis_reference,
             referral_id=hold.referral_id,
             admission_recorded=admitted,
@@ -709,7 +711,7 @@ def release_hold(
             "hold.released",
             principal,
             "hold.release",
-            "vastgehouden crisisplaats vrijgegeven",
+            Purpose.crisis_release,
             crisis_reference=hold.crisis_reference,
         ),
         settings,
@@ -741,7 +743,7 @@ def reject_hold(
             "hold.rejected",
             principal,
             "hold.reject",
-            "vasthouding afgewezen door aanbieder",
+            Purpose.crisis_reject,
             reason_code=body.reason_code,
             reason=reason,
         ),
@@ -761,7 +763,8 @@ def read_hold(*, session: Session, principal: Principal, hold_id: int) -> tuple[
         action="hold.read",
         object_type="hold",
         object_id=hold_id,
-        purpose="vasthouding ingezien",
+        purpose=Purpose.crisis_review,
+        youth=audit.referrals([hold.referral_id]),
     )
     return hold, group
 
@@ -787,7 +790,8 @@ def list_holds(
             action="hold.read",
             object_type="hold",
             object_id=hold.id,
-            purpose="overzicht vastgehouden plaatsen",
+            purpose=Purpose.crisis_review,
+            youth=audit.referrals([hold.referral_id]),
         )
     return rows
 
@@ -828,7 +832,7 @@ def expire_due_holds(
         _unhold(
             session,
             hold,
-            _notice(hold, "hold.expired", SYSTEM, "hold.expire", "vasthoudtijd verstreken"),
+            _notice(hold, "hold.expired", SYSTEM, "hold.expire", Purpose.crisis_expiry),
             settings,
             placed=False,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.availability import service as places
 from backend.availability.service import Notice
@@ -255,7 +256,7 @@ def update_staffing(
             "group.staffing",
             "group",
             group_id,
-            "bezetting en roosteruren gewijzigd",
+            Purpose.staffing,
             detail={
                 "before": before,
                 "after": {"capacity": capacity, "weekly_roster_hours": roster},
@@ -300,7 +301,7 @@ def decide(
             "intensity.decide",
             "group",
             group.id or 0,
-            "herbeoordeling verblijfsintensiteit",
+            Purpose.intensity_reassessment,
             detail={"reassessment_id": item.id, "status": item.status},
             extra={"reassessment_id": item.id, "status": item.status},
         ),

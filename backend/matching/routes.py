@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.matching import service
@@ -58,8 +59,9 @@ def get_run(
         action="matching.run.read",
         object_type="matching_run",
         object_id=run_id,
-        purpose="matchingresultaat bekeken",
+        purpose=Purpose.matching_review,
         detail={"referral_ids": run.referral_ids, "snapshot": snapshot},
+        youth=audit.referrals(run.referral_ids),
     )
     return _json(service.run_public(run, include_snapshot=snapshot))
 

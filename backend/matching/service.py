@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 import solver
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.db import Database
 from backend.domain import CARE_FORMS, as_utc, utcnow
@@ -101,7 +102,7 @@ def rank_options(
         action="referral.options",
         object_type="referral",
         object_id=referral_id,
-        purpose="passende plekken zoeken",
+        purpose=Purpose.matching_options,
         detail={"limit": limit, "feasible": ranking.feasible_count},
     )
     return {
@@ -143,7 +144,7 @@ def explain_option(
         action="referral.explain",
         object_type="referral",
         object_id=referral_id,
-        purpose="uitleg van een plek bekijken",
+        purpose=Purpose.matching_explanation,
         detail={"group_id": group_id, "feasible": ex.feasible},
     )
     meta = adapter.GroupMeta(
@@ -368,8 +369,9 @@ def execute_run(
             action="matching.run",
             object_type="matching_run",
             object_id=run_id,
-            purpose="wachtenden in één keer matchen",
+            purpose=Purpose.matching_run,
             detail={"referral_ids": run.referral_ids, "placed": len(result.assignments)},
+            youth=audit.referrals(run.referral_ids),
         )
         if data.send_proposals:
             _send(

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from sqlmodel import col, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.errors import Forbidden
@@ -63,7 +64,10 @@ def get_group_occupancy(group_id: int, session: ReadSessionDep, principal: Curre
     "/occupancy/groups/{group_id}/events", dependencies=[require_roles(Role.provider, Role.admin, Role.coordinator)]
 )
 def get_group_events(
-    group_id: int, session: ReadSessionDep, principal: CurrentPrincipal, purpose: str = "controle van de bezettingsfeed"
+    group_id: int,
+    session: WriteSessionDep,  # the read writes an audit row
+    principal: CurrentPrincipal,
+    purpose: Purpose = Purpose.occupancy_check,
 ) -> list[dict[str, object]]:
     """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
     get_group_for(session=session, principal=principal, group_id=group_id)
@@ -74,8 +78,9 @@ def get_group_events(
         action="occupancy.events.read",
         object_type="group",
         object_id=group_id,
-        purpose=purpose[:200],
+        purpose=purpose,
         detail={"events": len(events)},
+        youth=[f"stay:{s}" for s in dict.fromkeys(e.stay_reference for e in events if e.stay_reference)][:500],
     )
     return [event_public(e) for e in events]
 

@@ -25,6 +25,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, DomainError, NotFound, RuleViolation
@@ -513,6 +514,7 @@ def ingest_events(
     results: dict[int, EventResult] = {}
     touched: dict[int, int] = defaultdict(int)
     accepted_ids: list[str] = []
+    accepted_stays: list[str] = []
     for index in _processing_order(events):
         item = events[index]
         group = groups.get(item.group_id)
@@ -546,6 +548,8 @@ def ingest_events(
         results[index] = EventResult(index=index, event_id=item.event_id, status="accepted")
         touched[group.id] += 1  # type: ignore[index]
         accepted_ids.append(item.event_id)
+        if item.stay_reference:
+            accepted_stays.append(item.stay_reference)
     writer.finish()
     _announce(session, [groups[g] for g in sorted(touched)], actor=principal.label)
     ordered = [results[i] for i in range(len(events))]
@@ -556,8 +560,9 @@ def ingest_events(
         action="occupancy.events.ingest",
         object_type="occupancy_batch",
         object_id=",".join(str(g) for g in sorted(touched))[:60] or "-",
-        purpose="bezettingsfeed: opnames en ontslagen verwerkt",
+        purpose=Purpose.occupancy_feed,
         detail={**counts, "accepted_event_ids": accepted_ids[:500]},
+        youth=[f"stay:{s}" for s in dict.fromkeys(accepted_stays)][:500],
     )
     return BatchResult(
         accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"], results=ordered
@@ -625,8 +630,8 @@ def _record_one(
         action=f"occupancy.{kind}",
         object_type="occupancy_stay",
         object_id=stay_reference,
-        purpose=f"bezetting bijgewerkt na {source}",
-        detail={"group_id": group_id, "event_id": event_id},
+        purpose=Purpose.occupancy_placement,
+        detail={"group_id": group_id, "event_id": event_id, "source": source},
     )
     return event
 

@@ -16,6 +16,7 @@ from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.availability import service as places
 from backend.availability.service import Notice
@@ -115,7 +116,7 @@ def create_proposal(
                 "proposal.create",
                 "referral",
                 referral.id or 0,
-                "plaatsingsvoorstel verstuurd",
+                Purpose.proposal_send,
                 detail={"proposal_id": proposal.id, "group_id": group_id, "run_id": run_id},
                 extra={"proposal_id": proposal.id},
             ),
@@ -260,7 +261,7 @@ def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -
         action="proposal.read",
         object_type="referral",
         object_id=proposal.referral_id,
-        purpose="plaatsingsvoorstel beoordelen",
+        purpose=Purpose.proposal_review,
         detail={"proposal_id": proposal_id},
     )
     return to_public(session, principal, proposal)
@@ -285,8 +286,9 @@ def list_proposals(*, session: Session, principal: Principal, status: str | None
         action="proposal.list",
         object_type="referral",
         object_id="*",
-        purpose="plaatsingsvoorstellen ingezien",
+        purpose=Purpose.proposal_review,
         detail={"referral_ids": sorted({p.referral_id for p in rows})[:500]},
+        youth=audit.referrals(sorted({p.referral_id for p in rows})),
     )
     return [to_public(session, principal, p) for p in rows]
 
@@ -344,7 +346,7 @@ def accept(*, session: Session, principal: Principal, proposal_id: int, stale_af
                 "proposal.accept",
                 "referral",
                 referral.id or 0,
-                "plaatsingsvoorstel geaccepteerd",
+                Purpose.proposal_accept,
                 detail={"proposal_id": proposal.id, "group_id": proposal.group_id, "admission_recorded": admitted},
                 extra={"proposal_id": proposal.id},
             ),
@@ -393,7 +395,7 @@ def decline(
             "proposal.decline",
             "referral",
             proposal.referral_id,
-            "plaatsingsvoorstel afgewezen",
+            Purpose.proposal_decline,
             detail={"proposal_id": proposal.id, "reason": data.reason, "text": data.text},
             extra={"proposal_id": proposal.id},
         ),
@@ -432,9 +434,10 @@ def withdraw_open_proposals(*, session: Session, referral: Referral, actor: Prin
                     "proposal.withdraw",
                     "proposal",
                     proposal.id or 0,
-                    "verwijzing ingetrokken",
+                    Purpose.referral_withdrawal,
                     detail={"group_id": proposal.group_id},
                     extra={"proposal_id": proposal.id},
+                    youth=tuple(audit.referrals([referral.id])),
                 ),
             )
             count += 1
@@ -460,7 +463,8 @@ def withdraw_referral(
         action="referral.withdraw",
         object_type="referral",
         object_id=referral_id,
-        purpose=reason,
+        purpose=Purpose.referral_withdrawal,
+        detail={"reason": reason},
     )
     return referral
 
@@ -496,7 +500,7 @@ def expire_due(
                 "proposal.expire",
                 "referral",
                 proposal.referral_id,
-                "plaatsingsvoorstel niet op tijd beantwoord",
+                Purpose.proposal_expiry,
                 detail={"proposal_id": proposal.id, "group_id": proposal.group_id},
                 extra={"proposal_id": proposal.id},
             ),

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
+from backend.audit.purposes import Purpose
 from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.routes import etag, parse_if_match
 from backend.db import ReadSessionDep, WriteSessionDep
@@ -73,11 +74,11 @@ def get_referral(
     referral_id: int,
     session: WriteSessionDep,
     principal: CurrentPrincipal,
-    purpose: Annotated[str | None, Query(max_length=200)] = None,
+    purpose: Annotated[
+        Purpose, Query(description="waarom: een code uit GET /audit/purposes")
+    ] = Purpose.referral_review,
 ) -> JSONResponse:
-    referral = service.read_referral(
-        session=session, principal=principal, referral_id=referral_id, purpose=purpose or "verwijzing ingezien"
-    )
+    referral = service.read_referral(session=session, principal=principal, referral_id=referral_id, purpose=purpose)
     return JSONResponse(service.to_public(referral).model_dump(mode="json"), headers={"ETag": etag(referral.version)})
 
 

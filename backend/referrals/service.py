@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.domain import CARE_FORMS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, PreconditionFailed, RuleViolation
@@ -211,7 +212,7 @@ def create_referral(*, session: Session, principal: Principal, data: ReferralCre
         action="referral.create",
         object_type="referral",
         object_id=referral.id or 0,
-        purpose="verwijzing ingevoerd voor matching",
+        purpose=Purpose.referral_intake,
     )
     publish_referral_change(session=session, referral=referral, actor=principal.label, change="created")
     return referral
@@ -231,7 +232,7 @@ def load_referral(*, session: Session, principal: Principal, referral_id: int, f
 
 
 def read_referral(
-    *, session: Session, principal: Principal, referral_id: int, purpose: str = "verwijzing ingezien"
+    *, session: Session, principal: Principal, referral_id: int, purpose: Purpose = Purpose.referral_review
 ) -> Referral:
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
     audit.record(
@@ -251,7 +252,7 @@ def list_referrals(
     principal: Principal,
     status: str | None,
     region_id: int | None,
-    purpose: str = "wachtlijst ingezien",
+    purpose: Purpose = Purpose.waiting_list_review,
 ) -> list[Referral]:
     if principal.role not in REFERRAL_ROLES:
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
@@ -273,6 +274,7 @@ def list_referrals(
         object_id="*",
         purpose=purpose,
         detail={"status": status, "count": len(rows), "ids": [r.id for r in rows][:500]},
+        youth=audit.referrals(r.id for r in rows),
     )
     return rows
 
@@ -325,7 +327,7 @@ def update_referral(
         action="referral.update",
         object_type="referral",
         object_id=referral_id,
-        purpose="verwijzing bijgewerkt",
+        purpose=Purpose.referral_update,
         detail={"fields": sorted(data.model_dump(exclude_unset=True)), "before": _jsonable(before)},
     )
     return referral

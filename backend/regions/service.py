@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_region_access
 from backend.errors import NotFound, PreconditionFailed, RuleViolation
 from backend.events.service import append_event
@@ -210,7 +211,7 @@ def change_settings(
         action="region.settings_change",
         object_type="region",
         object_id=region.id or 0,
-        purpose="regio-instellingen gewijzigd",
+        purpose=Purpose.region_settings,
         detail={"region": region.code, "changed": changed},
     )
     append_event(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from backend.audit.models import AuditEntry
+from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.availability import service as places
 from backend.availability.service import Notice
@@ -940,7 +941,7 @@ class _GroupWrite:
                 "register.import",
                 "group",
                 current.id,
-                "contractregister ingelezen",
+                Purpose.register_import,
                 detail={"changed": sorted(values)},
             ),
         )
@@ -1097,7 +1098,7 @@ def apply(
             action="register.import",
             object_type="region",
             object_id=plan.region_code,
-            purpose="contractregister ingelezen",
+            purpose=Purpose.register_import.value,
             detail={"counts": counts, "changes": [[c.sheet, c.key, c.kind, c.fields] for c in plan.changes[:2000]]},
         )
     )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_access
 from backend.availability import service as places
 from backend.availability.service import Notice
@@ -152,7 +153,7 @@ def insert_version(session: Session, term: ContractTerm) -> None:
 
 
 def sync_groups(
-    session: Session, groups: list[Group], *, day: date, actor: Principal, stale_after_hours: float, purpose: str
+    session: Session, groups: list[Group], *, day: date, actor: Principal, stale_after_hours: float, purpose: Purpose
 ) -> int:
     """Move each group's mirror (capacity, day tariff, funding) to its term valid ``day``, with
     the terms read in one query. Returns how many groups changed. Fewer places than the group
@@ -228,7 +229,7 @@ def sync_current_terms(db: Database) -> int:
                         day=today,
                         actor=SYSTEM,
                         stale_after_hours=db.settings.stale_after_hours,
-                        purpose="contractversie geldig geworden",
+                        purpose=Purpose.contract_term_start,
                     )
         except RuleViolation:
             continue
@@ -242,7 +243,7 @@ def record_term(session: Session, *, actor: Principal, term: ContractTerm, actio
         action=action,
         object_type="contract_term",
         object_id=term.id or 0,
-        purpose="contractregister",
+        purpose=Purpose.contract_register,
         detail={
             "group_id": term.group_id,
             "valid_from": term.valid_from.isoformat(),
@@ -320,7 +321,7 @@ def add_term(
         day=utcnow().date(),
         actor=principal,
         stale_after_hours=stale_after_hours,
-        purpose="contractversie vastgesteld",
+        purpose=Purpose.contract_register,
     )
     return term
 
@@ -406,7 +407,7 @@ def decide_request(
         day=utcnow().date(),
         actor=principal,
         stale_after_hours=stale_after_hours,
-        purpose="aanvraag plaatsen goedgekeurd",
+        purpose=Purpose.places_request,
     )
     return term
 
@@ -483,7 +484,7 @@ def update_profile(
             "group.profile",
             "group",
             group_id,
-            "groepsprofiel bijgewerkt",
+            Purpose.group_profile,
             detail={"before": before, "after": values},
         ),
     )
@@ -543,7 +544,7 @@ def update_group_contract(
             "register.group",
             "group",
             group_id,
-            "groep in het contractregister gewijzigd",
+            Purpose.contract_register,
             detail={"before": _plain(before), "after": _plain(values)},
         ),
     )
@@ -585,7 +586,7 @@ def update_location(
         moved = True
     else:
         values.pop("postcode", None)
-    _change_audited(session, principal, location, values, action="register.location", purpose="locatie gewijzigd")
+    _change_audited(session, principal, location, values, action="register.location", purpose=Purpose.contract_register)
     if moved:
         move_groups_with(session, location, actor=principal, stale_after_hours=stale_after_hours)
     return location
@@ -601,7 +602,7 @@ def move_groups_with(session: Session, location: Location, *, actor: Principal, 
             group_id=group_id,
             stale_after_hours=stale_after_hours,
             values={"lat": location.lat, "lon": location.lon, "municipality_id": location.municipality_id},
-            notice=Notice("group.changed", actor, "register.location", "group", group_id, "locatie verhuisd"),
+            notice=Notice("group.changed", actor, "register.location", "group", group_id, Purpose.contract_register),
         )
 
 
@@ -625,7 +626,7 @@ def update_provider(*, session: Session, principal: Principal, provider_id: int,
         provider,
         values,
         action="register.provider",
-        purpose="aanbieder in het contractregister gewijzigd",
+        purpose=Purpose.contract_register,
     )
     append_event(
         session=session,
@@ -654,7 +655,7 @@ def _change_audited(
     values: dict[str, Any],
     *,
     action: str,
-    purpose: str,
+    purpose: Purpose,
 ) -> None:
     """Set ``values`` on a register row and write one audit row with before and after."""
     before = {name: getattr(target, name) for name in values}

@@ -70,6 +70,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_region_access
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -803,7 +804,7 @@ def finalise(
         action="post_calculation.finalise",
         object_type="post_calculation",
         object_id=stored.id or 0,
-        purpose="nacalculatie vastgesteld",
+        purpose=Purpose.post_calculation,
         detail=summary,
     )
     append_event(

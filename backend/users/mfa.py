@@ -24,6 +24,7 @@ import segno
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from backend.audit.purposes import Purpose
 from backend.audit.service import record
 from backend.auth import Principal
 from backend.config import Settings
@@ -168,7 +169,14 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
         user.mfa_enabled_at = now
         user.mfa_last_step = step
         outcome.recovery_codes = new_recovery_codes(session=session, user=user)
-        record(session=session, actor=actor, action="user.mfa_enrolled", object_type="user", object_id=user.id)  # type: ignore[arg-type]
+        record(
+            session=session,
+            actor=actor,
+            action="user.mfa_enrolled",
+            object_type="user",
+            object_id=user.id,  # type: ignore[arg-type]
+            purpose=Purpose.account_security,
+        )
     elif recovery_used:
         record(
             session=session,
@@ -176,6 +184,7 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
             action="user.mfa_recovery_code_used",
             object_type="user",
             object_id=user.id,  # type: ignore[arg-type]
+            purpose=Purpose.account_security,
         )
     else:
         user.mfa_last_step = step
@@ -223,6 +232,13 @@ def reset_second_factor(*, session: Session, username: str, actor: Principal) ->
     session.add(user)
     table = RecoveryCode.__table__  # type: ignore[attr-defined]
     session.execute(table.delete().where(table.c.user_id == user.id))
-    record(session=session, actor=actor, action="user.mfa_reset", object_type="user", object_id=user.id)  # type: ignore[arg-type]
+    record(
+        session=session,
+        actor=actor,
+        action="user.mfa_reset",
+        object_type="user",
+        object_id=user.id,  # type: ignore[arg-type]
+        purpose=Purpose.account_security,
+    )
     session.flush()
     return user

@@ -15,6 +15,7 @@ const SCREENS = [
   { path: "rapportages", label: "Rapportages", roles: ["viewer", "coordinator", "admin"], module: "./screens/reports.js", api: "/occupancy" },
   { path: "instellingen", label: "Instellingen", roles: ["admin", "coordinator", "viewer"], module: "./screens/settings.js", api: "/regions/{code}/settings" },
   { path: "contractregister", label: "Contractregister", roles: ["admin", "coordinator", "viewer"], module: "./screens/register.js", api: "/register" },
+  { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },
 ];
 
 const START = {

@@ -320,7 +320,7 @@ function renderOptions(root, { live }, referralId) {
   async function load() {
     try {
       const [ref, options, groups] = await Promise.all([
-        get(`/referrals/${referralId}?purpose=${encodeURIComponent("matching: opties bekijken")}`),
+        get(`/referrals/${referralId}?purpose=matching_options`),
         get(`/referrals/${referralId}/options`),
         get("/groups"),
       ]);

@@ -67,7 +67,7 @@ def test_put_response_json_is_the_pydantic_json(client, world, db, settings):
         assert (audit.object_type, audit.object_id, audit.purpose, audit.actor_role) == (
             "group",
             str(group_id),
-            "beschikbaarheid gemeld",
+            "availability_report",
             "provider",
         )
         if index == 1:

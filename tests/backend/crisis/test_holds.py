@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from backend.audit.models import AuditEntry
+from backend.audit.purposes import Purpose
 from backend.crisis.models import Hold
 from backend.crisis.service import expire_holds
 from backend.domain import utcnow
@@ -275,7 +276,7 @@ def test_a_held_place_cannot_be_taken_by_a_placement_proposal(client, world, db,
 
     def claim_place(group_id):
         matcher = Principal(kind="system", id=0, name="matching", role="system", provider_id=None)
-        notice = Notice("proposal.created", matcher, "proposal.create", "group", group_id, "test")
+        notice = Notice("proposal.created", matcher, "proposal.create", "group", group_id, Purpose.proposal_send)
         with db.transaction() as session:
             return claim(session=session, group_id=group_id, notice=notice, stale_after_hours=24) is not None
 
