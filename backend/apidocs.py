@@ -19,15 +19,17 @@ from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from backend.auth import require_roles
+from backend.auth import CurrentPrincipal, require_roles
 from backend.config import Settings
 from backend.users.models import Role
 
 ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 OWN_DIR = Path(__file__).resolve().parent / "apidocs_static"
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+LOCAL_LOGO = "/docs-assets/favicon.png"
 
 _PAGE = """<!doctype html>
 <html lang="nl">
@@ -58,9 +60,22 @@ REDOC_PAGE = _PAGE.format(
 
 
 def install_api_docs(app: FastAPI, settings: Settings) -> None:
+    @app.get("/api/v1/api-paths", include_in_schema=False)
+    def api_paths(_: CurrentPrincipal) -> dict[str, list[str]]:
+        """The paths of the API document, for any logged-in person: the web app shows only the
+        screens whose API this server has, without needing the (protected) document."""
+        return {"paths": sorted(app.openapi()["paths"])}
+
     mode = settings.api_docs_mode
     if mode == "off":
         return
+    # ReDoc's sidebar shows a logo from Redocly's CDN; this copy shows the package's own icon.
+    redoc_js = (ASSETS_DIR / "redoc.standalone.js").read_text(encoding="utf-8").replace(REDOC_CDN_LOGO, LOCAL_LOGO)
+
+    @app.get("/docs-assets/redoc.standalone.js", include_in_schema=False)
+    def redoc_script() -> Response:
+        return Response(redoc_js, media_type="text/javascript; charset=utf-8")
+
     app.mount("/docs-assets", StaticFiles(directory=ASSETS_DIR), name="docs-assets")
     app.mount("/docs-static", StaticFiles(directory=OWN_DIR), name="docs-static")
 

@@ -152,3 +152,14 @@ def test_an_unexpected_error_also_gets_the_headers_and_says_nothing_of_itself(se
     assert "geheime" not in response.text
     _common_headers(response)
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_web_app_learns_the_api_paths_without_the_document(client, world) -> None:  # type: ignore[no-untyped-def]
+    """The web app shows only screens whose API exists; it asks /api/v1/api-paths (any logged-in
+    person), since the document itself is for an administrator."""
+    assert client.get("/api/v1/api-paths").status_code == 401
+    answer = client.get("/api/v1/api-paths", headers=world.headers("provider_a"))
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    paths = answer.json()["paths"]
+    assert "/api/v1/groups" in paths and "/api/v1/referrals" in paths
+    assert paths == sorted(client.app.openapi()["paths"])
