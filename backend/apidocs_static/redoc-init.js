@@ -3,13 +3,15 @@
 (function () {
   "use strict";
   var status = document.getElementById("docs-status");
-  var session = null;
-  try {
-    session = JSON.parse(window.sessionStorage.getItem("plekwijzer.sessie") || "null");
-  } catch (error) {
-    session = null;
+  function token() {
+    try {
+      var session = JSON.parse(window.sessionStorage.getItem("plekwijzer.sessie") || "null");
+      return (session && (session.token || session.access_token)) || null;
+    } catch {
+      return null;
+    }
   }
-  var current = (session && (session.token || session.access_token)) || null;
+  var current = token();
   var headers = current ? { Authorization: "Bearer " + current } : {};
   fetch("/openapi.json", { headers: headers, credentials: "omit" })
     .then(function (response) {

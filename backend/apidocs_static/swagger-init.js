@@ -11,7 +11,7 @@
     try {
       var session = JSON.parse(window.sessionStorage.getItem("plekwijzer.sessie") || "null");
       return (session && (session.token || session.access_token)) || null;
-    } catch (error) {
+    } catch {
       return null;
     }
   }
