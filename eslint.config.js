@@ -16,6 +16,14 @@ export default [
     },
   },
   {
+    // The API documentation pages' start scripts (classic scripts, served by backend/apidocs.py).
+    files: ["backend/apidocs_static/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: globals.browser,
+    },
+  },
+  {
     files: ["eslint.config.js"],
     languageOptions: {
       sourceType: "module",

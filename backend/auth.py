@@ -240,6 +240,17 @@ def principal_from_token(token: str, settings: Settings) -> Principal:
     return principal
 
 
+def _well_formed_ids(claims: dict[str, object]) -> bool:
+    """``sub`` a user id in digits (within a database integer), the scope ids numbers or null."""
+    subject = claims.get("sub")
+    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) <= 18):
+        return False
+    return all(
+        value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63)
+        for value in (claims.get("provider_id"), claims.get("region_id"))
+    )
+
+
 def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
@@ -252,7 +263,9 @@ def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
             "Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid", headers={"WWW-Authenticate": "Bearer"}
         ) from exc
     role = claims.get("role", "")  # "" is no role, like a missing claim
-    if role not in Role.__members__:
+    if role not in Role.__members__ or not _well_formed_ids(claims):
+        # A signed token whose subject is no user id (or whose ids are no numbers) is an
+        # invalid token (401), not a server error.
         raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid")
     return Principal(
         kind="user",

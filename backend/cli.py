@@ -14,6 +14,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
 # Every table must be registered, or a flush cannot resolve foreign keys to tables that a
 # command itself never imported (users -> regions).
 import backend.tables  # noqa: F401
@@ -33,7 +36,8 @@ def _database() -> Database:
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
     url = get_settings().database_url
     upgrade(url)
-    print(f"Database bijgewerkt: {url}")
+    # Never print the database password.
+    print(f"Database bijgewerkt: {make_url(url).render_as_string(hide_password=True)}")
     return 0
 
 
@@ -64,6 +68,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    get_settings()  # refused settings (the published secret outside development) stop here, cleanly
     if not get_settings().mfa_role_set:
         print("LET OP: tweestapsverificatie staat uit (PLEKWIJZER_MFA_ROLES is leeg).", file=sys.stderr)
     uvicorn.run(
@@ -404,6 +409,12 @@ def main(argv: list[str] | None = None) -> int:
     except PlekwijzerError as exc:  # the client's server errors carry a Dutch message too
         print(f"Fout ({exc.status_code}): {exc.detail}", file=sys.stderr)
         return 1
+    except ValidationError as exc:  # the settings were refused; the messages never hold a value
+        if exc.title != "Settings":
+            raise
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"Instellingen geweigerd: {reasons}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """One settings object, read from the environment (prefix ``PLEKWIJZER_``).
 
 Secrets have a development default so that the demo starts with one command; outside
-development and test that default is refused, so a production deployment cannot run with a
-secret that is printed in this file.
+development that default is refused (as is a secret shorter than 32 characters), so no
+deployment can run with a secret that is printed in this file. Secrets are never printed: the
+secret key and the database URL (which may hold a password) are left out of the settings'
+repr, and a refused setting's error message does not repeat the value.
 """
 
 from __future__ import annotations
@@ -11,18 +13,20 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-secret-change-me-not-for-production"  # noqa: S105 - refused outside development
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PLEKWIJZER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PLEKWIJZER_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite:///./plekwijzer.db"
-    secret_key: str = DEVELOPMENT_SECRET
+    database_url: str = Field(default="sqlite:///./plekwijzer.db", repr=False)
+    secret_key: str = Field(default=DEVELOPMENT_SECRET, repr=False)
     access_token_minutes: int = 12 * 60
     # A report older than this is shown as stale ("verouderd").
     stale_after_hours: float = 24.0
@@ -77,12 +81,25 @@ class Settings(BaseSettings):
     # row). At least 365: the PostgreSQL trigger refuses anything shorter (docs/security.md).
     audit_retention_days: int = 0
 
+    # Strict-Transport-Security on every response. Without it HSTS is sent only on requests
+    # that came over TLS, as uvicorn sees them: directly, or through a proxy whose
+    # X-Forwarded-Proto it trusts (uvicorn's FORWARDED_ALLOW_IPS, 127.0.0.1 by default). Set it
+    # when a TLS-terminating proxy that is not trusted that way stands in front (docker-compose).
+    hsts: bool = False
+    # The API documentation (/docs, /redoc, /openapi.json): "open" to everyone, "admin" only
+    # for a logged-in administrator, "off" not served. "auto": open in development, admin
+    # elsewhere.
+    api_docs: Literal["auto", "open", "admin", "off"] = "auto"
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("PLEKWIJZER_SECRET_KEY must be set to a secret of your own outside development")
-        if self.environment == "production" and len(self.secret_key) < 32:
-            raise ValueError("PLEKWIJZER_SECRET_KEY must be at least 32 characters in production")
+        if self.environment != "development" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "PLEKWIJZER_SECRET_KEY must be set to a secret of your own outside development "
+                "(the default is published in the source code); e.g. openssl rand -hex 32"
+            )
+        if self.environment != "development" and len(self.secret_key) < 32:
+            raise ValueError("PLEKWIJZER_SECRET_KEY must be at least 32 characters outside development")
         if self.audit_retention_days != 0 and not 365 <= self.audit_retention_days <= 36500:
             raise ValueError("PLEKWIJZER_AUDIT_RETENTION_DAYS must be 0 (keep everything) or 365 to 36500 days")
         return self
@@ -102,6 +119,13 @@ class Settings(BaseSettings):
     @property
     def mfa_role_set(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.mfa_roles.split(",") if part.strip())
+
+    @property
+    def api_docs_mode(self) -> str:
+        """One of open, admin or off: ``api_docs`` with auto resolved."""
+        if self.api_docs == "auto":
+            return "open" if self.environment == "development" else "admin"
+        return self.api_docs
 
     @property
     def is_sqlite(self) -> bool:

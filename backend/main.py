@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.apidocs import install_api_docs
 from backend.audit.refusals import install_refusal_audit
 from backend.auth import hash_slots
 from backend.config import Settings, get_settings
@@ -18,6 +19,7 @@ from backend.db import Database
 from backend.errors import ERROR_RESPONSES, install_error_handlers
 from backend.live.hub import LiveHub
 from backend.registry import PERIODIC_TASKS, ROUTERS
+from backend.security import SecurityHeaders
 from backend.tasks import start_periodic_tasks, stop_periodic_tasks
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -120,6 +122,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Live beschikbaarheid en uitlegbare matching van plekken in de residentiële "
         "jeugdhulp. Authenticatie: OAuth2 (wachtwoord, JWT) of een API-sleutel in `X-API-Key`.",
         lifespan=lifespan,
+        # Served by backend/apidocs.py instead: without a CDN, and only for an administrator
+        # outside development.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -147,5 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         def favicon() -> FileResponse:
             return FileResponse(FRONTEND_DIR / "favicon.svg", media_type="image/svg+xml")
 
+    install_api_docs(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost (added last), so that every answer gets the headers, a 413 included.
+    app.add_middleware(SecurityHeaders, settings=settings)
     return app

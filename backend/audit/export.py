@@ -19,8 +19,8 @@ from openpyxl.styles import Font
 
 from backend.audit.models import AuditEntry
 from backend.audit.purposes import label
+from backend.spreadsheet import neutralise_text
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 HEADERS = [
     "Nr.",
@@ -35,11 +35,6 @@ HEADERS = [
     "Doel",
     "Details",
 ]
-
-
-def inert(value: str) -> str:
-    """A text cell made plain text when a spreadsheet would run it as a formula."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _local(value: datetime) -> str:
@@ -61,7 +56,7 @@ def cells(entry: AuditEntry) -> list[str | int]:
         label(entry.purpose),
         json.dumps(entry.detail, ensure_ascii=False, sort_keys=True) if entry.detail else "",
     ]
-    return [entry.id or 0, *(inert(t) for t in texts)]
+    return [entry.id or 0, *(neutralise_text(t) for t in texts)]
 
 
 def to_csv(entries: Sequence[AuditEntry]) -> bytes:

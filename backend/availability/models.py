@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import ConfigDict, model_validator
+from pydantic import model_validator
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.providers.models import GroupPublic
+from backend.validation import InputModel
 
 
-class AvailabilityUpdate(SQLModel):
+class AvailabilityUpdate(InputModel):
     """What a provider reports for one group. Unknown fields are refused, so that a client
     cannot set version, provider or timestamps (mass assignment)."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     free_places: int = Field(ge=0, le=10_000)
     admitting: bool = True

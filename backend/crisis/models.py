@@ -18,11 +18,12 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import CheckConstraint, Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
 from backend.domain import NEED_TAGS
+from backend.validation import Code, InputModel
 
 CRISIS_CARE_FORMS = ("crisis", "crisispleegzorg")
 SECURE_CRISIS_CARE_FORMS = ("jeugdzorgplus",)
@@ -97,17 +98,15 @@ class Hold(SQLModel, table=True):
 # -- input ------------------------------------------------------------------------------------
 
 
-class CrisisSearch(SQLModel):
+class CrisisSearch(InputModel):
     """What the crisis worker knows at 3 a.m. Position: a postcode (4 digits) or lat/lon."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     age: int = Field(ge=0, le=27)
     gender: Literal["jongen", "meisje", "anders"] | None = None
     postcode: str | None = Field(default=None, max_length=7)
     lat: float | None = Field(default=None, ge=50.0, le=54.0)
     lon: float | None = Field(default=None, ge=3.0, le=7.5)
-    needs: list[str] = Field(default_factory=list, max_length=12)
+    needs: list[Code] = Field(default_factory=list, max_length=12)
     secure_care: bool = False
     radius_km: float = Field(default=60.0, gt=0, le=400)
     region_code: str | None = Field(default=None, max_length=8)
@@ -133,12 +132,10 @@ class CrisisSearch(SQLModel):
         return self
 
 
-class HoldCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class HoldCreate(InputModel):
     group_id: int
     crisis_reference: str | None = Field(
-        default=None, description="Korte pseudonieme crisiscode (geen naam, geen BSN)."
+        default=None, max_length=40, description="Korte pseudonieme crisiscode (geen naam, geen BSN)."
     )
     referral_id: int | None = None
     minutes: int | None = Field(default=None, ge=5, le=MAX_HOLD_MINUTES)
@@ -159,9 +156,7 @@ class HoldCreate(SQLModel):
         return self
 
 
-class HoldReject(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class HoldReject(InputModel):
     reason_code: Literal["groep_vol", "personeel", "veiligheid", "past_niet", "anders"]
     reason: str | None = Field(default=None, max_length=300)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from backend.validation import InputModel
 
 
 class IntensityReassessment(SQLModel, table=True):
@@ -37,17 +39,16 @@ class IntensityReassessment(SQLModel, table=True):
     valid_from: date | None = None
 
 
-class IntensityQuestion(SQLModel):
+class IntensityQuestion(InputModel):
     """A what-if question: which intensity would this staffing buy?"""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     weekly_roster_hours: float = Field(gt=0, le=10_000)
     places: int = Field(ge=1, le=500)
-    care_form: str | None = None
+    care_form: str | None = Field(default=None, max_length=20)
     is_crisis: bool | None = None  # defaults to care_form == "crisis"
     occupancy_norm: float | None = Field(default=None, gt=0, le=1)
-    region: str | None = None  # region code whose band table applies (default: the caller's)
+    # The region code whose band table applies (default: the caller's).
+    region: str | None = Field(default=None, max_length=10)
 
 
 class IntensityAnswer(SQLModel):
@@ -65,16 +66,12 @@ class IntensityAnswer(SQLModel):
     explanation: str
 
 
-class StaffingUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class StaffingUpdate(InputModel):
     capacity: int | None = Field(default=None, ge=1, le=500)
     weekly_roster_hours: float | None = Field(default=None, gt=0, le=10_000)
 
 
-class ReassessmentDecision(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class ReassessmentDecision(InputModel):
     approve: bool
     note: str | None = Field(default=None, max_length=500)
 

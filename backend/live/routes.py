@@ -68,6 +68,9 @@ async def live(websocket: WebSocket) -> None:
         care_forms = frozenset(params.getlist("care_form")) or None
         municipalities = frozenset(int(m) for m in params.getlist("municipality_id")) or None
         since = int(params["since"]) if params.get("since") not in (None, "") else None
+        # Beyond a database integer (or negative): refused here, not a server error later.
+        if any(not 0 <= n < 2**63 for n in [*(municipalities or ()), *([] if since is None else [since])]):
+            raise ValueError(since)
     except ValueError:
         await websocket.close(code=POLICY_VIOLATION, reason="Ongeldige filter of since-waarde")
         return

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, DateTime
 from sqlmodel import Field, SQLModel
 
 from backend.proposals.models import Proposal
 from backend.referrals.models import Referral
+from backend.validation import InputModel
 
 __all__ = ["MatchingRun", "MatchingRunCreate", "Proposal", "Referral"]
 
@@ -45,9 +45,7 @@ class MatchingRun(SQLModel, table=True):
     proposals_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class MatchingRunCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class MatchingRunCreate(InputModel):
     region_id: int | None = None
     # A chosen subset of waiting referrals; by default every waiting referral of the region.
     referral_ids: list[int] | None = Field(default=None, min_length=1, max_length=5000)

@@ -16,11 +16,13 @@ on the same day counts no night.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from backend.validation import InputModel
 
 ADMISSION = "admission"
 DISCHARGE = "discharge"
@@ -92,16 +94,17 @@ class OccupancyCensus(SQLModel, table=True):
 # --- API schemas ---------------------------------------------------------------------------
 
 
-class OccupancyEventIn(SQLModel):
+class OccupancyEventIn(InputModel):
     """One event from a provider system or from a placement made in plekwijzer."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    # Ids made by the provider's system, never typed by a person: not scanned for a BSN.
+    not_free_text: ClassVar[frozenset[str]] = frozenset({"event_id", "cancels_event_id"})
 
     event_id: str = Field(min_length=1, max_length=100)
     kind: Literal["admission", "discharge", "cancel"]
     group_id: int
     at: datetime
-    origin_region_code: str | None = None
+    origin_region_code: str | None = Field(default=None, max_length=10)
     stay_reference: str | None = Field(default=None, min_length=1, max_length=64)
     cancels_event_id: str | None = Field(default=None, min_length=1, max_length=100)
 
@@ -111,9 +114,7 @@ class OccupancyEventIn(SQLModel):
         return None if value is None else valid_region_code(value)
 
 
-class OccupancyBatch(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class OccupancyBatch(InputModel):
     events: list[OccupancyEventIn] = Field(min_length=1, max_length=5000)
 
 
@@ -133,9 +134,7 @@ class BatchResult(SQLModel):
     results: list[EventResult]
 
 
-class CensusIn(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class CensusIn(InputModel):
     group_id: int
     date: date
     present: int = Field(ge=0, le=1000)
@@ -153,9 +152,7 @@ class CensusIn(SQLModel):
         return cleaned
 
 
-class CensusBatch(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class CensusBatch(InputModel):
     counts: list[CensusIn] = Field(min_length=1, max_length=5000)
 
 

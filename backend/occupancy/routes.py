@@ -3,8 +3,6 @@ groups whose reported free places disagree with the feed."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 from sqlmodel import col, select
 
@@ -28,6 +26,7 @@ from backend.providers.models import Group
 from backend.providers.service import get_group_for
 from backend.reports.service import REGION_ROLES, resolve_period, resolve_region
 from backend.users.models import Role
+from backend.validation import SaneDate
 
 router = APIRouter(tags=["bezetting"])
 
@@ -91,8 +90,8 @@ def get_bed_days(
     session: ReadSessionDep,
     principal: CurrentPrincipal,
     year: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
 ) -> dict[str, object]:
     """Occupied nights per day, split by region of origin (a night counts on the date it starts)."""
     if principal.role not in (*REGION_ROLES, "provider"):

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, model_validator
+from pydantic import model_validator
 from sqlalchemy import JSON, Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from backend.validation import InputModel
 
 PROPOSAL_STATUS_LABELS = {
     "open": "Openstaand",
@@ -56,17 +58,13 @@ class Proposal(SQLModel, table=True):
     decline_text: str | None = Field(default=None, max_length=500)
 
 
-class ProposalCreate(SQLModel):
+class ProposalCreate(InputModel):
     """A coordinator proposes one option from the ranking."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     group_id: int
 
 
-class DeclineRequest(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class DeclineRequest(InputModel):
     reason: str = Field(max_length=40)
     text: str | None = Field(default=None, max_length=500)
 

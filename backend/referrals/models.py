@@ -12,11 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
+from backend.validation import Code, InputModel
 
 
 class ReferralStatus(StrEnum):
@@ -93,20 +94,18 @@ def _check_common(data: Any) -> None:
         raise ValueError("benodigde verblijfsintensiteit moet een letter van A tot en met S zijn")
 
 
-class ReferralCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class ReferralCreate(InputModel):
     reference: str = Field(min_length=2, max_length=40, schema_extra={"pattern": r"^[A-Za-z0-9_.\-]+$"})
     birth_year: int = Field(ge=1995, le=2100)
     birth_month: int = Field(ge=1, le=12)
     gender: Literal["m", "v", "x"]
-    home_postcode: str | None = Field(default=None, schema_extra={"pattern": r"^\d{4}$"})
+    home_postcode: str | None = Field(default=None, max_length=4, schema_extra={"pattern": r"^\d{4}$"})
     home_municipality: str | None = Field(default=None, max_length=120)
     origin_region_code: str | None = Field(default=None, max_length=8)
-    care_forms: list[str] = Field(min_length=1, max_length=12)
+    care_forms: list[Code] = Field(min_length=1, max_length=12)
     required_intensity: str = Field(min_length=1, max_length=1)
     risk_profile: Literal["A", "B", "C"] = "A"
-    needs: list[str] = Field(default_factory=list, max_length=12)
+    needs: list[Code] = Field(default_factory=list, max_length=12)
     urgency: int = Field(default=3, ge=1, le=5)
     secure_authorisation: bool = False
     max_distance_km: float | None = Field(default=None, gt=0, le=500)
@@ -132,21 +131,19 @@ class ReferralCreate(SQLModel):
         return self
 
 
-class ReferralUpdate(SQLModel):
+class ReferralUpdate(InputModel):
     """Every field optional: only what is sent changes."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     birth_year: int | None = Field(default=None, ge=1995, le=2100)
     birth_month: int | None = Field(default=None, ge=1, le=12)
     gender: Literal["m", "v", "x"] | None = None
-    home_postcode: str | None = Field(default=None, schema_extra={"pattern": r"^\d{4}$"})
+    home_postcode: str | None = Field(default=None, max_length=4, schema_extra={"pattern": r"^\d{4}$"})
     home_municipality: str | None = Field(default=None, max_length=120)
     origin_region_code: str | None = Field(default=None, max_length=8)
-    care_forms: list[str] | None = Field(default=None, min_length=1, max_length=12)
+    care_forms: list[Code] | None = Field(default=None, min_length=1, max_length=12)
     required_intensity: str | None = Field(default=None, min_length=1, max_length=1)
     risk_profile: Literal["A", "B", "C"] | None = None
-    needs: list[str] | None = Field(default=None, max_length=12)
+    needs: list[Code] | None = Field(default=None, max_length=12)
     urgency: int | None = Field(default=None, ge=1, le=5)
     secure_authorisation: bool | None = None
     max_distance_km: float | None = Field(default=None, gt=0, le=500)

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ConfigDict
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from backend.audit.purposes import Purpose
 from backend.auth import CurrentPrincipal, require_roles
@@ -19,14 +18,13 @@ from backend.proposals import service as proposals
 from backend.referrals import service
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
 from backend.users.models import Role
+from backend.validation import InputModel
 
 router = APIRouter(tags=["verwijzingen"])
 MATCHERS = (Role.coordinator, Role.admin)
 
 
-class WithdrawRequest(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class WithdrawRequest(InputModel):
     reason: str = Field(min_length=3, max_length=200)
 
 

@@ -57,6 +57,7 @@ from backend.domain import CARE_FORMS, DEFAULT_INTENSITY_BANDS, INTENSITY_LETTER
 from backend.errors import RuleViolation, dutch_field_error
 from backend.proposals.models import DECLINE_REASONS
 from backend.regions.models import Region
+from backend.validation import refuse_bsn
 from solver.schema import Weights
 
 DEFAULT_AVAILABILITY_SHARE = 0.75
@@ -139,8 +140,8 @@ class MatchingWeights(BaseModel):
 class DeclineReason(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str
-    label: str
+    code: str = Field(max_length=40)
+    label: str = Field(max_length=200)
     retired: Flag = False
 
     @field_validator("code")
@@ -161,7 +162,7 @@ class DeclineReason(BaseModel):
             raise ValueError("vul een omschrijving in")
         if len(label) > 120:
             raise ValueError("is te lang (hoogstens 120 tekens)")
-        return label
+        return refuse_bsn(label)
 
 
 def _default_bands() -> list[tuple[str, float]]:
@@ -172,7 +173,7 @@ def _default_reasons() -> list[DeclineReason]:
     return [DeclineReason(code=code, label=label) for code, label in DECLINE_REASONS.items()]
 
 
-Band = tuple[str, Annotated[float, Field(ge=0, le=100), BeforeValidator(_number)]]
+Band = tuple[Annotated[str, Field(max_length=1)], Annotated[float, Field(ge=0, le=100), BeforeValidator(_number)]]
 
 
 # --- the settings -----------------------------------------------------------------------------
@@ -196,7 +197,7 @@ class RegionSettings(BaseModel):
     )
     # Crisis.
     hold_minutes: Annotated[int, Field(ge=5, le=MAX_HOLD_MINUTES), BeforeValidator(_integer)] | None = None
-    neighbours: list[str] = Field(default_factory=list, max_length=42)
+    neighbours: list[Annotated[str, Field(max_length=12)]] = Field(default_factory=list, max_length=42)
     # Proposals and freshness.
     proposal_expiry_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None
     stale_after_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None

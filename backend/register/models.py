@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlalchemy import CheckConstraint, Column, DateTime
 from sqlmodel import Field, SQLModel
 
 from backend.domain import as_utc
+from backend.validation import Code, InputModel
 
 TERM_APPROVED = "approved"
 TERM_REQUESTED = "requested"
@@ -110,10 +111,8 @@ class TariffPublic(SQLModel):
     valid_to: date | None
 
 
-class ContractTermCreate(SQLModel):
+class ContractTermCreate(InputModel):
     """A new version of a group's contract, set by the region."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     valid_from: date
     valid_to: date | None = None
@@ -131,62 +130,50 @@ class ContractTermCreate(SQLModel):
         return value
 
 
-class PlacesRequest(SQLModel):
+class PlacesRequest(InputModel):
     """A provider's request for more or fewer contracted places from a date; the region decides."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     valid_from: date
     contracted_places: int = Field(ge=1, le=500)
     note: str | None = Field(default=None, max_length=500)
 
 
-class TermDecision(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class TermDecision(InputModel):
     approve: bool
     note: str | None = Field(default=None, max_length=500)
 
 
-class GroupProfileUpdate(SQLModel):
+class GroupProfileUpdate(InputModel):
     """What a provider's planner keeps current of its own group (the region owns the rest)."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     age_min: int | None = Field(default=None, ge=0, le=27)
     age_max: int | None = Field(default=None, ge=0, le=27)
-    gender_policy: str | None = None
+    gender_policy: str | None = Field(default=None, max_length=10)
     risk_profiles: str | None = Field(default=None, min_length=1, max_length=3)
-    expertise: list[str] | None = Field(default=None, max_length=30)
+    expertise: list[Code] | None = Field(default=None, max_length=30)
     weekly_roster_hours: float | None = Field(default=None, gt=0, le=10000)
 
 
-class GroupContractUpdate(SQLModel):
+class GroupContractUpdate(InputModel):
     """What only the region changes of a group besides its contract terms."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-    care_form: str | None = None
-    level: str | None = None
+    care_form: str | None = Field(default=None, max_length=20)
+    level: str | None = Field(default=None, max_length=10)
     active_from: date | None = None
     active_to: date | None = None
 
 
-class LocationUpdate(SQLModel):
+class LocationUpdate(InputModel):
     """What a provider's planner keeps current of its own location; a new postcode moves the
     location (and its groups) to that postcode's centre and municipality."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     postcode: str | None = Field(default=None, min_length=4, max_length=4)
 
 
-class ProviderUpdate(SQLModel):
+class ProviderUpdate(InputModel):
     """The region's part of a provider's register entry."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone_24h: str | None = Field(default=None, max_length=30)

@@ -18,6 +18,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from backend.spreadsheet import neutralise, restore
+from backend.validation import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
+
 TEXT, INT, NUMBER, DATE, YES_NO, LIST = "text", "int", "number", "date", "yes_no", "list"
 
 
@@ -147,10 +150,8 @@ def read_cell(column: Column, value: Any) -> Any:
     if column.kind == TEXT:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # a code typed as a number in Excel
-        text = str(value).strip()
-        if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
-            text = text[1:]  # the export's guard against formulas (``_safe``)
-        return text
+        # The export's guard against formulas (``backend.spreadsheet.neutralise``) comes off.
+        return restore(str(value).strip())
     if column.kind == INT:
         if isinstance(value, bool):
             raise CellError("moet een geheel getal zijn")
@@ -175,17 +176,10 @@ def read_cell(column: Column, value: Any) -> Any:
         except ValueError:
             raise CellError(f"'{text}' is geen getal") from None
     if column.kind == DATE:
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        text = str(value).strip()
-        for parse in (date.fromisoformat, _dutch_date):
-            try:
-                return parse(text)
-            except ValueError:
-                continue
-        raise CellError(f"'{text}' is geen datum (JJJJ-MM-DD of DD-MM-JJJJ)")
+        day = _read_date(value)
+        if not DATE_MIN <= day <= DATE_MAX:  # the one date rule of every input (backend.validation)
+            raise CellError(f"'{day:%d-%m-%Y}' {DATE_RANGE_MESSAGE}")
+        return day
     if column.kind == YES_NO:
         text = str(value).strip().lower()
         if text in ("ja", "j", "true", "1", "waar"):
@@ -196,6 +190,20 @@ def read_cell(column: Column, value: Any) -> Any:
     if column.kind == LIST:
         return sorted({part.strip() for part in str(value).split(",") if part.strip()})
     raise AssertionError(column.kind)
+
+
+def _read_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for parse in (date.fromisoformat, _dutch_date):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    raise CellError(f"'{text}' is geen datum (JJJJ-MM-DD of DD-MM-JJJJ)")
 
 
 def _dutch_date(text: str) -> date:
@@ -300,7 +308,7 @@ def write_workbook(tables: dict[str, list[dict[str, Any]]]) -> bytes:
         page = book.create_sheet(sheet.name)
         page.append([c.header for c in sheet.columns])
         for row in tables.get(sheet.name, []):
-            page.append([_safe(write_cell(c, row.get(c.field))) for c in sheet.columns])
+            page.append([neutralise(write_cell(c, row.get(c.field))) for c in sheet.columns])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -314,18 +322,7 @@ def write_csv_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]
         writer.writerow([c.header for c in sheet.columns])
         for row in tables.get(sheet.name, []):
             writer.writerow(
-                ["" if v is None else _safe(v) for v in (write_cell(c, row.get(c.field)) for c in sheet.columns)]
+                ["" if v is None else neutralise(v) for v in (write_cell(c, row.get(c.field)) for c in sheet.columns)]
             )
         files[f"{sheet.name}.csv"] = buffer.getvalue().encode("utf-8")
     return files
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value: Any) -> Any:
-    """A text a spreadsheet would run as a formula (it starts with =, +, -, @) is written with a
-    single quote in front, so it stays text; the import takes the quote off again."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
-        return "'" + value
-    return value

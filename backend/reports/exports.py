@@ -4,9 +4,9 @@ CSV is written for Dutch Excel: ``;`` between fields, a decimal comma, UTF-8 wit
 mark (so Excel reads the accents), dates as DD-MM-JJJJ. The workbook keeps real numbers with
 euro and percentage formats. A finalised period says so above the table (who, when) and adds
 the difference with what the register and feed give now. Text from users (names) never becomes
-a formula: a text cell starting with = + - @ (or a tab or carriage return) gets a leading
-single quote. Charts are plain SVG (no plotting library): occupancy per week
-over the period, with lines at 50% and 100% and Dutch labels.
+a formula: every text cell goes through ``backend.spreadsheet`` (the one guard all exports
+use). Charts are plain SVG (no plotting library): occupancy per week over the period, with
+lines at 50% and 100% and Dutch labels.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 
 from backend.domain import CARE_FORMS
 from backend.occupancy.service import DUTCH_TIME
+from backend.spreadsheet import neutralise, neutralise_text
 
 COLUMNS = [
     ("group_id", "Groep-id"),
@@ -59,13 +60,7 @@ MONEY = {
     "availability_funding_difference",
     "pxq_amount_difference",
 }
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MONTHS = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
-
-
-def safe_text(value: str) -> str:
-    """A text cell that a spreadsheet would run as a formula, made plain text."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def columns(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -76,13 +71,13 @@ def _dutch(value: object, key: str) -> str:
     if isinstance(value, bool):
         return "ja" if value else "nee"
     if key == "care_form" and isinstance(value, str):
-        return safe_text(CARE_FORMS.get(value, (value,))[0])
+        return neutralise_text(CARE_FORMS.get(value, (value,))[0])
     if key == "occupancy_rate" and isinstance(value, float):
         return f"{value * 100:.1f}".replace(".", ",") + "%"
     if isinstance(value, float):
         return f"{value:.2f}".replace(".", ",")
     if isinstance(value, str):
-        return safe_text(value)
+        return neutralise_text(value)
     return "" if value is None else str(value)
 
 
@@ -145,9 +140,9 @@ def to_csv(report: dict[str, Any]) -> str:
     cols = columns(report)
     writer.writerow(
         [
-            safe_text(f"Nacalculatie beschikbaarheidsbekostiging {report['region_name']} ({report['region']})"),
+            neutralise_text(f"Nacalculatie beschikbaarheidsbekostiging {report['region_name']} ({report['region']})"),
             f"periode {start:%d-%m-%Y} t/m {through:%d-%m-%Y}",
-            safe_text(finalised_line(report)),
+            neutralise_text(finalised_line(report)),
         ]
     )
     writer.writerow([label for _, label in cols])
@@ -166,15 +161,15 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     _fill(sheet, report["groups"], cols)
     _fill(book.create_sheet("Per aanbieder"), providers_rows, cols)
     region = book.create_sheet("Regio")
-    region.append(["Regio", safe_text(f"{report['region_name']} ({report['region']})")])
+    region.append(["Regio", neutralise_text(f"{report['region_name']} ({report['region']})")])
     region.append(["Periode van", report["period_start"]])
     region.append(["Periode tot en met", report["period_end"]])
     region.append(["Geteld tot en met", report["counted_through"]])
-    region.append(["Status", safe_text(finalised_line(report))])
+    region.append(["Status", neutralise_text(finalised_line(report))])
     total: dict[str, Any] = report["total"]
     for key, label in cols:
         if key in region_row and region_row[key] != "" and key not in ("group_name", "provider_name"):
-            region.append([label, region_row[key]])
+            region.append([label, neutralise(region_row[key])])
             if key in MONEY:
                 region.cell(row=region.max_row, column=2).number_format = "€ #,##0.00"
     region.append(["Groepen onder 50%", total["groups_below_50"]])
@@ -195,9 +190,7 @@ def _fill(sheet, rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> Non
                 value = CARE_FORMS.get(value, (value,))[0]
             if isinstance(value, bool):
                 value = "ja" if value else "nee"
-            if isinstance(value, str):
-                value = safe_text(value)
-            values.append(value)
+            values.append(neutralise(value))
         sheet.append(values)
         for cell, (key, _) in zip(sheet[sheet.max_row], cols, strict=True):
             if key in MONEY:

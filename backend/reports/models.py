@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from backend.validation import InputModel
 
 
 class FinalisedPostCalculation(SQLModel, table=True):
@@ -26,10 +27,8 @@ class FinalisedPostCalculation(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class FinaliseRequest(SQLModel):
+class FinaliseRequest(InputModel):
     """Which period to finalise: a calendar year, or a start and end date (inclusive)."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     region: str | None = Field(default=None, max_length=10)
     year: int | None = None

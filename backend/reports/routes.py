@@ -13,6 +13,7 @@ from backend.db import ReadSession, ReadSessionDep, WriteSessionDep
 from backend.reports import exports, service
 from backend.reports.models import FinaliseRequest
 from backend.users.models import Role
+from backend.validation import SaneDate
 
 router = APIRouter(tags=["nacalculatie"])
 READERS = require_roles(*service.REGION_ROLES, Role.provider)
@@ -37,8 +38,8 @@ def get_post_calculation(
     principal: CurrentPrincipal,
     region: str | None = None,
     year: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
 ) -> dict[str, Any]:
     """Availability funding owed per availability-funded group (crisis, three-milieu,
     jeugdzorgplus) over a year (`year=`) or any period (`start=`, `end=`, inclusive), night by
@@ -76,8 +77,8 @@ def get_csv(
     principal: CurrentPrincipal,
     region: str | None = None,
     year: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
 ) -> Response:
     report = _report(session, principal, region, year, start, end)
     return Response(
@@ -93,8 +94,8 @@ def get_xlsx(
     principal: CurrentPrincipal,
     region: str | None = None,
     year: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
 ) -> Response:
     report = _report(session, principal, region, year, start, end)
     return Response(
@@ -110,8 +111,8 @@ def get_chart(
     session: ReadSessionDep,
     principal: CurrentPrincipal,
     year: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
 ) -> Response:
     """Occupancy of one group per week over the period, as an SVG image for the report."""
     group, period, grid, _code, places = service.group_series(

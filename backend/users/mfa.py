@@ -62,7 +62,7 @@ def start_challenge(*, session: Session, settings: Settings, user: User, client:
         MfaChallenge(
             token_hash=_sha256(token),
             user_id=user.id,
-            purpose="enrol" if enrolling else "verify",
+            step="enrol" if enrolling else "verify",
             pending_secret=secret,
             client=client[:64],
             created_at=now,
@@ -130,7 +130,7 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
     plain = _normalise(code)
     step: int | None = None
     recovery_used = False
-    if challenge.purpose == "enrol":
+    if challenge.step == "enrol":
         assert challenge.pending_secret is not None
         step = _totp_step(challenge.pending_secret, plain, now) if plain.isdigit() else None
     elif plain.isdigit() and len(plain) == 6:
@@ -164,7 +164,7 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
         region_id=user.region_id,
     )
     outcome = Outcome(user=user)
-    if challenge.purpose == "enrol":
+    if challenge.step == "enrol":
         user.mfa_secret = challenge.pending_secret
         user.mfa_enabled_at = now
         user.mfa_last_step = step

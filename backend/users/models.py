@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from backend.validation import InputModel
 
 
 class Role(StrEnum):
@@ -80,7 +81,7 @@ class MfaChallenge(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, index=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
-    purpose: str = Field(max_length=10)  # "verify" | "enrol"
+    step: str = Field(max_length=10)  # "verify" | "enrol"
     pending_secret: str | None = Field(default=None, max_length=64)
     attempts: int = 0
     client: str = Field(max_length=64)
@@ -128,9 +129,7 @@ class MfaChallengeOut(SQLModel):
     enrolment: MfaEnrolment | None = None
 
 
-class MfaCodeIn(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class MfaCodeIn(InputModel):
     mfa_token: str = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=40)
 

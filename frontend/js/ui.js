@@ -15,6 +15,10 @@ export function el(tag, attrs = {}, ...children) {
       Object.assign(node.dataset, value);
     } else if (key === "text") {
       node.textContent = value;
+    } else if (key === "style") {
+      // Through the CSSOM: the Content-Security-Policy (style-src 'self') refuses a style
+      // attribute set with setAttribute, but not this.
+      node.style.cssText = String(value);
     } else if (value === true) {
       node.setAttribute(key, "");
     } else {

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("purpose", sa.String(length=10), nullable=False),
+        sa.Column("step", sa.String(length=10), nullable=False),
         sa.Column("pending_secret", sa.String(length=64), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("client", sa.String(length=64), nullable=False),

@@ -129,6 +129,7 @@ def test_retention_is_at_least_a_year(db):
 def test_the_command_reports_ok_or_the_changed_row(db, database_url, monkeypatch, capsys):
     monkeypatch.setenv("PLEKWIJZER_DATABASE_URL", database_url)
     monkeypatch.setenv("PLEKWIJZER_ENVIRONMENT", "test")
+    monkeypatch.setenv("PLEKWIJZER_SECRET_KEY", "audit-test-secret-that-is-long-enough-000")
     get_settings.cache_clear()
     try:
         ids = write_rows(db, 4)
@@ -214,6 +215,7 @@ def test_a_row_that_commits_late_with_a_lower_id_is_not_passed_over(db, postgres
 def test_the_command_exports_a_youth_records_log_and_logs_the_export(db, database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("PLEKWIJZER_DATABASE_URL", database_url)
     monkeypatch.setenv("PLEKWIJZER_ENVIRONMENT", "test")
+    monkeypatch.setenv("PLEKWIJZER_SECRET_KEY", "audit-test-secret-that-is-long-enough-000")
     get_settings.cache_clear()
     try:
         write_rows(db, 3)
