@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.audit import service as audit
-from backend.auth import Principal, ensure_provider_access
+from backend.auth import Principal, ensure_access
 from backend.availability.models import AvailabilityUpdate
 from backend.domain import utcnow
 from backend.errors import NotFound, PreconditionFailed, RuleViolation
@@ -247,13 +247,14 @@ def check_report(
     report: AvailabilityUpdate,
     expected_version: int | None,
     provider_id: int,
+    region_id: int,
     version: int,
     capacity: int,
     held_places: int,
 ) -> None:
     """The rules a report must pass against the group as it is now (locked); each failure
     raises with a message for the planner."""
-    ensure_provider_access(principal, provider_id)
+    ensure_access(principal, provider_id=provider_id, region_id=region_id)
     if expected_version is not None and expected_version != version:
         raise PreconditionFailed(
             f"De gegevens van deze groep zijn intussen gewijzigd (nu versie {version}, "
@@ -323,6 +324,7 @@ def report(
         report=report,
         expected_version=expected_version,
         provider_id=current.provider_id,
+        region_id=current.region_id,
         version=current.version,
         capacity=current.capacity,
         held_places=current.held_places,
@@ -400,6 +402,7 @@ def _report_pg(
         "actor": principal.label,
         "group_id": group_id,
         "own_provider_id": principal.provider_id if principal.role == Role.provider else None,
+        "own_region_id": principal.region_scope,
         "expected_version": expected_version,
         "free_places": report.free_places,
         "admitting": report.admitting,
@@ -440,6 +443,7 @@ def _report_pg(
             report=report,
             expected_version=expected_version,
             provider_id=row.old_provider_id,
+            region_id=row.old_region_id,
             version=row.old_version,
             capacity=row.old_capacity,
             held_places=row.old_held_places,
@@ -479,9 +483,10 @@ WITH dup AS (
     SELECT body_hash, status_code, response, headers FROM idempotency_records
     WHERE CAST(:key AS text) IS NOT NULL AND principal = :actor AND key = :key
 ), old AS (
-    SELECT id, provider_id, version, capacity, held_places, free_places, admitting,
+    SELECT id, provider_id, region_id, version, capacity, held_places, free_places, admitting,
            not_admitting_reason
     FROM groups WHERE id = :group_id AND NOT EXISTS (SELECT 1 FROM dup)
+      AND (CAST(:own_region_id AS integer) IS NULL OR region_id = :own_region_id)
     FOR UPDATE
 ), upd AS (
     UPDATE groups AS g
@@ -529,7 +534,7 @@ WITH dup AS (
 )
 SELECT dup.body_hash AS dup_body_hash, dup.status_code AS dup_status_code,
        dup.response AS dup_response, dup.headers AS dup_headers,
-       old.provider_id AS old_provider_id, old.version AS old_version,
+       old.provider_id AS old_provider_id, old.region_id AS old_region_id, old.version AS old_version,
        old.capacity AS old_capacity, old.held_places AS old_held_places,
        pub.seq, pub.version, CAST(pub.body AS text) AS body,
        CASE WHEN pub.seq IS NOT NULL THEN pg_notify('{NOTIFY_CHANNEL}', pub.seq::text) END
@@ -557,7 +562,14 @@ _REPORT = _guarded_update(
 # Only what the checks and the audit row's "before" need.
 _LOCK_GROUP = (
     select(
-        _c.provider_id, _c.version, _c.capacity, _c.held_places, _c.free_places, _c.admitting, _c.not_admitting_reason
+        _c.provider_id,
+        _c.region_id,
+        _c.version,
+        _c.capacity,
+        _c.held_places,
+        _c.free_places,
+        _c.admitting,
+        _c.not_admitting_reason,
     )
     .where(_c.id == bindparam("id"))
     .with_for_update()

@@ -122,6 +122,10 @@ async def import_register(
 ) -> JSONResponse:
     """Check the file (``dry_run``) or apply it. Any invalid row refuses the whole file with
     every problem by sheet, row and column (422), and nothing changes."""
+    if region and principal.region_scope is not None:
+        # Another region's register: 404 before the file is even read.
+        named = db_session.exec(select(Region).where(Region.code == region.strip().upper())).first()
+        ensure_region_access(principal, named.id if named else None, what="Regio")
     uploads: list[tuple[str, bytes]] = []
     total = 0
     for upload in files:
