@@ -247,7 +247,7 @@ def check_report(
     report: AvailabilityUpdate,
     expected_version: int | None,
     provider_id: int,
-    region_id: int,
+    region_id: int | None,
     version: int,
     capacity: int,
     held_places: int,
@@ -443,7 +443,9 @@ def _report_pg(
             report=report,
             expected_version=expected_version,
             provider_id=row.old_provider_id,
-            region_id=row.old_region_id,
+            # "old" found the group only in the caller's own region (or any, for a caller bound
+            # to none): its region is the caller's scope.
+            region_id=principal.region_scope,
             version=row.old_version,
             capacity=row.old_capacity,
             held_places=row.old_held_places,
@@ -483,10 +485,10 @@ WITH dup AS (
     SELECT body_hash, status_code, response, headers FROM idempotency_records
     WHERE CAST(:key AS text) IS NOT NULL AND principal = :actor AND key = :key
 ), old AS (
-    SELECT id, provider_id, region_id, version, capacity, held_places, free_places, admitting,
+    SELECT id, provider_id, version, capacity, held_places, free_places, admitting,
            not_admitting_reason
     FROM groups WHERE id = :group_id AND NOT EXISTS (SELECT 1 FROM dup)
-      AND (CAST(:own_region_id AS integer) IS NULL OR region_id = :own_region_id)
+      AND region_id = COALESCE(CAST(:own_region_id AS integer), region_id)
     FOR UPDATE
 ), upd AS (
     UPDATE groups AS g
@@ -534,7 +536,7 @@ WITH dup AS (
 )
 SELECT dup.body_hash AS dup_body_hash, dup.status_code AS dup_status_code,
        dup.response AS dup_response, dup.headers AS dup_headers,
-       old.provider_id AS old_provider_id, old.region_id AS old_region_id, old.version AS old_version,
+       old.provider_id AS old_provider_id, old.version AS old_version,
        old.capacity AS old_capacity, old.held_places AS old_held_places,
        pub.seq, pub.version, CAST(pub.body AS text) AS body,
        CASE WHEN pub.seq IS NOT NULL THEN pg_notify('{NOTIFY_CHANNEL}', pub.seq::text) END
@@ -542,7 +544,7 @@ FROM (SELECT 1) AS one
 LEFT JOIN dup ON true LEFT JOIN old ON true LEFT JOIN pub ON true
 """.split()
     )
-)  # one line: psycopg caches the parsing of statements up to 4 kB
+)  # one line: psycopg caches the parsing of statements up to 4 kB (compiled: 4,074 bytes)
 
 _REPORT = _guarded_update(
     **{
