@@ -194,3 +194,17 @@ def test_concurrent_holds_with_one_key_make_one_hold(settings, world, db):
     assert sum(r.headers.get(REPLAYED) == "true" for r in responses) == 19
     assert count(db, Hold) == 1
     assert group_row(db, group_id).held_places == 1
+
+
+@pytest.mark.parametrize("kind", ["referral", "occupancy events"])
+def test_concurrent_creates_with_one_key_make_one_object(settings, world, db, kind):
+    """The same for a referral and an occupancy batch: ten at once with one key, one object."""
+    create = CREATES[kind]
+    body = create.body(world)
+    headers = {**world.headers(create.who), "Idempotency-Key": f"storm-{kind}"}
+    with running_server(settings) as base_url:
+        responses = fire_at_once([base_url], [("POST", create.path(None, world, db), body)] * 10, headers)
+    assert sorted(r.status_code for r in responses) == [create.status] * 10, [r.text for r in responses]
+    assert len({r.text for r in responses}) == 1
+    assert sum(r.headers.get(REPLAYED) == "true" for r in responses) == 9
+    assert count(db, create.table) == 1
