@@ -65,10 +65,13 @@ class Principal:
 
     @property
     def region_scope(self) -> int | None:
-        """The one region this caller acts for; None for a caller bound to no region, an admin,
-        the crisis team (it holds places beyond its own region, neighbours first) and a
-        provider (scoped by its provider instead)."""
-        return None if self.role in (Role.admin, Role.crisis, Role.provider) else self.region_id
+        """The one region this caller acts for: every role bound to a region (coordinator,
+        crisis team, viewer, and an admin bound to a region: a region administrator) sees and
+        changes that region's objects only. None for a caller bound to no region (a national
+        admin) and for a provider (scoped by its provider instead). The crisis team searches and
+        holds places beyond its own region (neighbours first) in the crisis service only; the
+        holds it makes belong to its own region, so it never reads another region's youths."""
+        return None if self.role == Role.provider else self.region_id
 
     def may_see_region(self, region_id: int | None) -> bool:
         return self.region_scope is None or self.region_scope == region_id

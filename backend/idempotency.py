@@ -1,5 +1,10 @@
 """Safe retries: a write sent again with the same ``Idempotency-Key`` returns the first answer.
 
+Every create (holds, referrals, proposals, matching runs, occupancy batches) takes the one
+dependency ``IdempotencyDep`` and hands its work to ``respond`` (inside the request's
+transaction) or ``respond_job`` (a create that runs as a job of several transactions); the
+availability report does the same in its own hot path.
+
 The key is claimed (a row inserted) before the work is done, inside the same transaction. A
 concurrent request with the same key then waits on the unique index until the first one
 commits, finds the key taken, and replays the stored answer: the change happens once. A key
@@ -15,16 +20,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import bindparam, select
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
 
+from backend.auth import CurrentPrincipal
 from backend.availability.models import IdempotencyRecord
+from backend.db import Database
 from backend.domain import utcnow
-from backend.errors import RuleViolation
+from backend.errors import Conflict, RuleViolation
 
 _RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 _r = _RECORDS.c
@@ -89,6 +100,12 @@ class Answer:
             )
         return cls(status_code, response.get("body"), dict(headers))
 
+    def response(self) -> JSONResponse:
+        """The first answer again, marked as a replay."""
+        return JSONResponse(
+            self.body, status_code=self.status_code, headers={**self.headers, "Idempotent-Replayed": "true"}
+        )
+
 
 def check_key(key: str) -> None:
     if not 1 <= len(key) <= 200:
@@ -124,3 +141,103 @@ def record_answer(conn: Any, *, claim_id: int, status: int, body: Any, headers: 
     conn.execute(
         _ANSWER, {"b_id": claim_id, "b_status_code": status, "b_response": {"body": body}, "b_headers": headers}
     )
+
+
+# Headers of an answer that are not stored: the replay computes its own.
+_NOT_STORED = frozenset({"content-length", "content-type"})
+
+
+def _stored_headers(response: Response) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name.lower() not in _NOT_STORED}
+
+
+@dataclass(frozen=True)
+class IdempotentCreate:
+    """A create request and its ``Idempotency-Key`` (None: no key sent, nothing stored)."""
+
+    key: str | None
+    owner: str
+    method: str
+    path: str
+
+    def _claim(self, conn: Any, body: Any) -> int | Answer:
+        assert self.key is not None
+        body_hash = fingerprint(self.method, self.path, body)
+        return claim_key(conn, owner=self.owner, key=self.key, method=self.method, path=self.path, body_hash=body_hash)
+
+    def respond(self, session: Session, body: Any, create: Callable[[], Response]) -> Response:
+        """Do ``create`` once per key, in the request's transaction: the key is claimed first
+        (a concurrent request with the same key waits on the unique index until this one
+        commits, then replays its answer), and the answer is stored beside the object. A
+        refused request rolls back with its claim, so a retry tries again. Call it after any
+        job of its own (lazy expiry): the claim begins the request's write transaction."""
+        if self.key is None:
+            return create()
+        conn = session.connection()
+        claimed = self._claim(conn, body)
+        if isinstance(claimed, Answer):
+            return claimed.response()
+        response = create()
+        record_answer(
+            conn,
+            claim_id=claimed,
+            status=response.status_code,
+            body=json.loads(bytes(response.body)),
+            headers=_stored_headers(response),
+        )
+        return response
+
+    def respond_job(self, db: Database, body: Any, create: Callable[[], Response]) -> Response:
+        """``respond`` for a create that runs as a job of several transactions (a matching run):
+        the claim is committed first, so a concurrent retry waits only for that and then hears
+        that the first request is still busy (409); the answer is stored when the job is done.
+        A job that fails gives its key back, so a retry starts it again."""
+        if self.key is None:
+            return create()
+        with db.transaction() as session:
+            claimed = self._claim(session.connection(), body)
+        if isinstance(claimed, Answer):
+            if claimed.status_code == 0:
+                raise Conflict(
+                    "Een eerder verzoek met deze Idempotency-Key wordt nog uitgevoerd; "
+                    "probeer het over een ogenblik opnieuw met dezelfde sleutel.",
+                    code="idempotency_in_progress",
+                )
+            return claimed.response()
+        try:
+            response = create()
+        except BaseException:
+            with db.transaction() as session:
+                session.connection().execute(delete(_RECORDS).where(_r.id == claimed))
+            raise
+        with db.transaction() as session:
+            record_answer(
+                session.connection(),
+                claim_id=claimed,
+                status=response.status_code,
+                body=json.loads(bytes(response.body)),
+                headers=_stored_headers(response),
+            )
+        return response
+
+
+async def idempotent_create(
+    request: Request,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Maakt een herhaald verzoek veilig: met dezelfde sleutel en inhoud "
+            "komt het eerste antwoord terug."
+        ),
+    ] = None,
+) -> IdempotentCreate:
+    # Async: it only reads headers, so it costs no thread-pool hop.
+    if idempotency_key is not None:
+        check_key(idempotency_key)
+    return IdempotentCreate(
+        key=idempotency_key, owner=principal.label, method=request.method, path=request.scope["path"]
+    )
+
+
+IdempotencyDep = Annotated[IdempotentCreate, Depends(idempotent_create)]

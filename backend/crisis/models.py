@@ -74,7 +74,9 @@ class Hold(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="groups.id", index=True)
-    # Copied from the group so that provider and region filters need no join.
+    # provider_id is copied from the group so that the provider filter needs no join;
+    # region_id is the region the hold is made for (the holding crisis team's region, else the
+    # group's): who may read the hold, and the youth's region of origin when it is confirmed.
     provider_id: int = Field(index=True)
     region_id: int = Field(index=True)
     status: str = Field(default="active", max_length=12)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.config import Settings
@@ -27,6 +27,7 @@ from backend.crisis.models import (
 )
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.errors import RuleViolation
+from backend.idempotency import IdempotencyDep
 from backend.users.models import Role
 
 router = APIRouter(tags=["crisis"])
@@ -101,17 +102,26 @@ def post_hold(
     db: DatabaseDep,
     session: WriteSessionDep,
     principal: CurrentPrincipal,
-) -> JSONResponse:
+    idempotency: IdempotencyDep,
+) -> Response:
     """Hold one place while the team drives (default 120 minutes, or the region's
-    `hold_minutes`). `crisis_reference` is a short pseudonymous code: never a name or a BSN."""
+    `hold_minutes`). `crisis_reference` is a short pseudonymous code: never a name or a BSN.
+    Send `Idempotency-Key` to make a retry safe: it gets the first answer, not a second place.
+    The crisis team may hold in other regions (see the search); the hold is its own region's."""
     # Expired holds on this group free their place first, in a transaction of their own.
     service.expire_holds(db, group_id=body.group_id)
-    hold, group, seq = service.create_hold(session=session, principal=principal, body=body, settings=_settings(request))
-    return JSONResponse(
-        _hold_body(hold, group),
-        status_code=201,
-        headers={"X-Event-Seq": str(seq), "Location": f"/api/v1/holds/{hold.id}"},
-    )
+
+    def create() -> Response:
+        hold, group, seq = service.create_hold(
+            session=session, principal=principal, body=body, settings=_settings(request)
+        )
+        return JSONResponse(
+            _hold_body(hold, group),
+            status_code=201,
+            headers={"X-Event-Seq": str(seq), "Location": f"/api/v1/holds/{hold.id}"},
+        )
+
+    return idempotency.respond(session, body.model_dump(mode="json"), create)
 
 
 @router.get(

@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal, ensure_access, ensure_provider_access
+from backend.auth import Principal, ensure_access, ensure_provider_access, ensure_region_access
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.config import Settings
@@ -490,6 +490,10 @@ def _group_for_hold(session: Session, principal: Principal, group_id: int) -> Gr
     if group is None:
         raise NotFound("Groep niet gevonden.")
     ensure_provider_access(principal, group.provider_id)
+    # The crisis team holds beyond its own region (neighbours first, as the search shows);
+    # everyone else holds only in the own region.
+    if principal.role != Role.crisis:
+        ensure_region_access(principal, group.region_id)
     if group.care_form not in CRISIS_CAPABLE_CARE_FORMS:
         raise RuleViolation(
             f"{group.name} is geen crisisplaats; alleen crisisgroepen, crisispleeggezinnen en "
@@ -518,7 +522,9 @@ def create_hold(
     hold = Hold(
         group_id=group.id,  # type: ignore[arg-type]
         provider_id=group.provider_id,
-        region_id=group.region_id,
+        # The hold belongs to the region it is made for (the crisis team's own region), not
+        # to the region of the place: another region's team never reads this youth's data.
+        region_id=principal.region_scope if principal.region_scope is not None else group.region_id,
         status="active",
         crisis_reference=body.crisis_reference,
         referral_id=body.referral_id,
@@ -868,6 +874,7 @@ def overview(*, session: Session, principal: Principal, settings: Settings, regi
     region = _own_region(session, principal, region_code)
     if region is None:
         raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
+    ensure_region_access(principal, region.id, what="Regio")
     stale_after_hours = region_stale_hours(session, region.id, settings.stale_after_hours)
     query = (
         select(Group, col(Provider.name), col(Provider.phone_24h))

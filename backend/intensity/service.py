@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from backend.audit.purposes import Purpose
-from backend.auth import Principal
+from backend.auth import Principal, ensure_region_access
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.domain import (
@@ -108,6 +108,8 @@ def _region_for(session: Session, principal: Principal, code: str | None) -> Reg
         region = session.exec(select(Region).where(Region.code == code.strip().upper())).first()
         if region is None:
             raise NotFound("Regio niet gevonden.")
+        # Another region's band table is that region's setting.
+        ensure_region_access(principal, region.id, what="Regio")
         return region
     if principal.provider_id is not None:
         provider = session.get(Provider, principal.provider_id)
@@ -281,9 +283,10 @@ def decide(
     ).first()
     if item is None:
         raise NotFound("Herbeoordeling niet gevonden.")
+    # Access before state: another region's decided re-assessment answers 404, not 409.
+    group = get_group_for(session=session, principal=principal, group_id=item.group_id, for_update=True)
     if item.status != "open":
         raise Conflict("Over deze herbeoordeling is al besloten.", code="reassessment_closed")
-    group = get_group_for(session=session, principal=principal, group_id=item.group_id, for_update=True)
     item.status = "approved" if decision.approve else "rejected"
     item.decided_at = utcnow()
     item.decided_by = principal.label

@@ -76,6 +76,12 @@ class Subscriber:
             return False
         if self.own_only and not is_own:
             return False
+        # Region scope, as for every read: a caller bound to a region hears only that region's
+        # events (a provider is scoped by its provider above).
+        scope = self.principal.region_scope
+        region_id = message.get("region_id")
+        if scope is not None and region_id is not None and region_id != scope:
+            return False
         audience = message.get("audience")
         if audience is not None and self.principal.role not in audience and not is_own:
             return False

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import col, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
+from backend.idempotency import IdempotencyDep
 from backend.matching import service
 from backend.matching.models import MatchingRun, MatchingRunCreate
 from backend.proposals.models import ProposalCreate, ProposalPublic
@@ -25,15 +26,29 @@ MATCHERS = (Role.coordinator, Role.admin)
 
 @router.post("/matching/runs", status_code=201, dependencies=[require_roles(*MATCHERS)])
 def create_run(
-    data: Annotated[MatchingRunCreate, Body()], request: Request, db: DatabaseDep, principal: CurrentPrincipal
-) -> JSONResponse:
+    data: Annotated[MatchingRunCreate, Body()],
+    request: Request,
+    db: DatabaseDep,
+    principal: CurrentPrincipal,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Assign every waiting youth of the region (or the chosen ones) at once, maximising the
     total weighted score within free places; with `send_proposals` the result goes out as
-    placement proposals right away. The run is stored first with status `running`."""
-    body = service.run_matching(
-        db=db, principal=principal, data=data, default_expiry_hours=request.app.state.settings.proposal_expiry_hours
-    )
-    return JSONResponse(_json(body), status_code=201, headers={"Location": f"/api/v1/matching/runs/{body['id']}"})
+    placement proposals right away. The run is stored first with status `running`. Send
+    `Idempotency-Key` to make a retry safe: it gets the first run's answer (409 while that run
+    is still being solved), not a second run."""
+
+    def create() -> Response:
+        body = service.run_matching(
+            db=db,
+            principal=principal,
+            data=data,
+            default_expiry_hours=request.app.state.settings.proposal_expiry_hours,
+        )
+        return JSONResponse(_json(body), status_code=201, headers={"Location": f"/api/v1/matching/runs/{body['id']}"})
+
+    # A run is a job of several transactions of its own (docs/DEVELOPING.md).
+    return idempotency.respond_job(db, data.model_dump(mode="json"), create)
 
 
 @router.get("/matching/runs", dependencies=[require_roles(*MATCHERS)])
@@ -97,20 +112,30 @@ def propose(
     request: Request,
     session: WriteSessionDep,
     principal: CurrentPrincipal,
-) -> ProposalPublic:
-    """Send one option from the ranking to its provider as a placement proposal."""
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Send one option from the ranking to its provider as a placement proposal. Send
+    `Idempotency-Key` to make a retry safe (it gets the first answer, not a second claim)."""
     settings = request.app.state.settings
-    referral = load_referral(session=session, principal=principal, referral_id=referral_id)
-    expiry = service.proposal_expiry_hours(session, referral.region_id, settings.proposal_expiry_hours)
-    proposal = service.propose_option(
-        session=session,
-        principal=principal,
-        referral_id=referral_id,
-        group_id=data.group_id,
-        expiry_hours=expiry,
-        stale_after_hours=settings.stale_after_hours,
-    )
-    return proposal_public(session, principal, proposal)
+
+    def create() -> Response:
+        referral = load_referral(session=session, principal=principal, referral_id=referral_id)
+        expiry = service.proposal_expiry_hours(session, referral.region_id, settings.proposal_expiry_hours)
+        proposal = service.propose_option(
+            session=session,
+            principal=principal,
+            referral_id=referral_id,
+            group_id=data.group_id,
+            expiry_hours=expiry,
+            stale_after_hours=settings.stale_after_hours,
+        )
+        return JSONResponse(
+            proposal_public(session, principal, proposal).model_dump(mode="json"),
+            status_code=201,
+            headers={"Location": f"/api/v1/proposals/{proposal.id}"},
+        )
+
+    return idempotency.respond(session, data.model_dump(mode="json"), create)
 
 
 def _json(body: dict[str, Any]) -> dict[str, Any]:

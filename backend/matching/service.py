@@ -128,7 +128,8 @@ def explain_option(
     _require_matcher(principal)
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
     group = session.get(Group, group_id)
-    if group is None:
+    # Options are the referral's own region's groups (as the ranking and a proposal have them).
+    if group is None or group.region_id != referral.region_id:
         raise NotFound("Groep niet gevonden.")
     region = _region(session, referral.region_id)
     weights = adapter.region_weights(region)

@@ -4,6 +4,7 @@ groups whose reported free places disagree with the feed."""
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import col, select
 
 from backend.audit import service as audit
@@ -11,6 +12,7 @@ from backend.audit.purposes import Purpose
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.errors import Forbidden
+from backend.idempotency import IdempotencyDep
 from backend.occupancy import service
 from backend.occupancy.bedays import nights_by_region
 from backend.occupancy.models import (
@@ -32,24 +34,40 @@ router = APIRouter(tags=["bezetting"])
 
 
 @router.post("/occupancy/events", response_model=BatchResult, dependencies=[require_roles(Role.provider, Role.admin)])
-def post_events(batch: OccupancyBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> BatchResult:
+def post_events(
+    batch: OccupancyBatch, session: WriteSessionDep, principal: CurrentPrincipal, idempotency: IdempotencyDep
+) -> Response:
     """A batch of admissions, discharges and cancellations. Each event is accepted, ignored as a
-    duplicate (same `event_id` again) or refused with a reason; refusals do not stop the rest."""
-    return service.ingest_events(
-        session=session,
-        principal=principal,
-        events=batch.events,
-        source="api" if principal.kind == "api_key" else "handmatig",
-    )
+    duplicate (same `event_id` again) or refused with a reason; refusals do not stop the rest.
+    With `Idempotency-Key` a retried batch gets the first answer again."""
+
+    def create() -> Response:
+        result = service.ingest_events(
+            session=session,
+            principal=principal,
+            events=batch.events,
+            source="api" if principal.kind == "api_key" else "handmatig",
+        )
+        return JSONResponse(result.model_dump(mode="json"))
+
+    return idempotency.respond(session, batch.model_dump(mode="json"), create)
 
 
 @router.post(
     "/occupancy/census", response_model=CensusBatchResult, dependencies=[require_roles(Role.provider, Role.admin)]
 )
-def post_census(batch: CensusBatch, session: WriteSessionDep, principal: CurrentPrincipal) -> CensusBatchResult:
+def post_census(
+    batch: CensusBatch, session: WriteSessionDep, principal: CurrentPrincipal, idempotency: IdempotencyDep
+) -> Response:
     """Daily head counts (how many present on the night of a date), for providers without an
-    event feed. A later count for the same date corrects an earlier one."""
-    return service.ingest_census(session=session, principal=principal, counts=batch.counts)
+    event feed. A later count for the same date corrects an earlier one. With
+    `Idempotency-Key` a retried batch gets the first answer again."""
+
+    def create() -> Response:
+        result = service.ingest_census(session=session, principal=principal, counts=batch.counts)
+        return JSONResponse(result.model_dump(mode="json"))
+
+    return idempotency.respond(session, batch.model_dump(mode="json"), create)
 
 
 @router.get("/occupancy/groups/{group_id}", response_model=GroupOccupancy)

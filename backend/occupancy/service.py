@@ -56,6 +56,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 OCCUPANCY_CHANGED = "occupancy.changed"
 
 
+def _may_touch(principal: Principal, group: Group) -> bool:
+    """The provider's own groups, in the caller's own region (``ensure_access`` as a test, so a
+    batch refuses the one event and goes on with the rest)."""
+    return principal.may_see_provider(group.provider_id) and principal.may_see_region(group.region_id)
+
+
 def local_day(moment: datetime) -> date:
     """The calendar day of a moment in Dutch local time (where the night is slept)."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -518,7 +524,7 @@ def ingest_events(
     for index in _processing_order(events):
         item = events[index]
         group = groups.get(item.group_id)
-        if group is None or not principal.may_see_provider(group.provider_id):
+        if group is None or not _may_touch(principal, group):
             results[index] = EventResult(
                 index=index,
                 event_id=item.event_id,
@@ -737,7 +743,7 @@ def ingest_census(*, session: Session, principal: Principal, counts: Sequence[Ce
                 )
             )
 
-        if group is None or not principal.may_see_provider(group.provider_id):
+        if group is None or not _may_touch(principal, group):
             refuse(404, "not_found", "Groep niet gevonden.")
             continue
         if item.date > current:

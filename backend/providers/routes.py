@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from backend.auth import CurrentPrincipal, ensure_provider_access
+from backend.auth import CurrentPrincipal, ensure_access
 from backend.config import Settings
 from backend.db import ReadSessionDep
 from backend.domain import CARE_FORMS, NEED_TAGS
@@ -28,7 +28,7 @@ def get_provider(provider_id: int, session: ReadSessionDep, principal: CurrentPr
     provider = session.get(Provider, provider_id)
     if provider is None:
         raise NotFound("Aanbieder niet gevonden.")
-    ensure_provider_access(principal, provider_id, what="Aanbieder")
+    ensure_access(principal, provider_id=provider_id, region_id=provider.region_id, what="Aanbieder")
     return provider
 
 

@@ -220,4 +220,6 @@ def list_providers(*, session: Session, principal: Principal) -> list[Provider]:
     query = select(Provider).order_by(col(Provider.id))
     if principal.role == "provider":
         query = query.where(Provider.id == principal.provider_id)
+    elif principal.region_scope is not None:
+        query = query.where(Provider.region_id == principal.region_scope)
     return list(session.exec(query).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Field
 
 from backend.audit.purposes import Purpose
@@ -13,6 +13,7 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.availability.routes import etag, parse_if_match
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
+from backend.idempotency import IdempotencyDep
 from backend.matching.service import explain_option, rank_options
 from backend.proposals import service as proposals
 from backend.referrals import service
@@ -46,14 +47,24 @@ def vocabulary(session: ReadSessionDep, principal: CurrentPrincipal) -> dict[str
 
 @router.post("/referrals", status_code=201, response_model=ReferralPublic, dependencies=[require_roles(*MATCHERS)])
 def create_referral(
-    data: Annotated[ReferralCreate, Body()], session: WriteSessionDep, principal: CurrentPrincipal
-) -> JSONResponse:
-    """Enter a referral: pseudonymous reference, no name or BSN."""
-    referral = service.create_referral(session=session, principal=principal, data=data)
-    body = service.to_public(referral).model_dump(mode="json")
-    return JSONResponse(
-        body, status_code=201, headers={"ETag": etag(referral.version), "Location": f"/api/v1/referrals/{referral.id}"}
-    )
+    data: Annotated[ReferralCreate, Body()],
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Enter a referral: pseudonymous reference, no name or BSN. Send `Idempotency-Key` to make
+    a retry safe (it gets the first answer, not a second referral)."""
+
+    def create() -> Response:
+        referral = service.create_referral(session=session, principal=principal, data=data)
+        body = service.to_public(referral).model_dump(mode="json")
+        return JSONResponse(
+            body,
+            status_code=201,
+            headers={"ETag": etag(referral.version), "Location": f"/api/v1/referrals/{referral.id}"},
+        )
+
+    return idempotency.respond(session, data.model_dump(mode="json"), create)
 
 
 @router.get("/referrals", response_model=list[ReferralPublic], dependencies=[require_roles(*MATCHERS)])

@@ -99,8 +99,6 @@ def settings_region(*, session: Session, principal: Principal, code: str, for_up
     if region is None:
         raise NotFound("Regio niet gevonden.")
     ensure_region_access(principal, region.id, what="Regio")
-    if principal.role == Role.admin and principal.region_id is not None and principal.region_id != region.id:
-        raise NotFound("Regio niet gevonden.")
     return region
 
 

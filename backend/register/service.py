@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal, ensure_access
+from backend.auth import Principal, ensure_access, ensure_region_access
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.db import Database
@@ -267,8 +267,7 @@ def ensure_region_admin(principal: Principal, region_id: int) -> None:
         raise Forbidden(
             "Alleen de regio (beheerder) wijzigt contracten, zorgvormen en bekostiging.", code="role_forbidden"
         )
-    if principal.region_id is not None and principal.region_id != region_id:
-        raise NotFound("Groep niet gevonden.")
+    ensure_region_access(principal, region_id)
 
 
 def list_terms(*, session: Session, principal: Principal, group_id: int) -> list[ContractTerm]:

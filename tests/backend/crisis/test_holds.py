@@ -262,8 +262,9 @@ def test_crisis_overview(client, world, db, places):
     assert es["occupied_today"] == 4 and es["occupancy_rate"] == pytest.approx(4 / 6, abs=0.001)
     assert es["next_hold_expires_at"] and es["stale"] is False and es["phone_24h"] == "053-1234567"
     assert body["totals"]["held_places"] == 1 and body["seq"] == 1
-    other = client.get("/api/v1/crisis/overview?region_code=JZ07", headers=world.headers("viewer")).json()
-    assert [g["group_id"] for g in other["groups"]] == [places.deventer]
+    # Another region's overview is that region's: 404 for a viewer (or anyone) bound to JZ14.
+    other = client.get("/api/v1/crisis/overview?region_code=JZ07", headers=world.headers("viewer"))
+    assert other.status_code == 404
     own = client.get("/api/v1/crisis/overview", headers=world.headers("provider_b")).json()
     assert [g["group_id"] for g in own["groups"]] == [places.wilg]
     assert client.get("/api/v1/crisis/overview").status_code == 401
