@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-secret-change-me-not-for-production"  # noqa: S105 - refused outside development
@@ -22,7 +22,17 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./plekwijzer.db"
     secret_key: str = DEVELOPMENT_SECRET
-    access_token_minutes: int = 12 * 60
+    # Access tokens are short-lived (at most 15 minutes); the web app renews them silently with
+    # a refresh token, which is used once and replaced (rotation).
+    access_token_minutes: int = Field(default=15, ge=1, le=15)
+    # A refresh token not used within this time ends the session (idle timeout) ...
+    refresh_token_minutes: int = Field(default=60, ge=1)
+    # ... and a session ends after this time whatever happens (log in again).
+    session_max_hours: float = Field(default=12.0, gt=0)
+    # The one-time ticket a browser opens the live feed's websocket with.
+    live_ticket_seconds: int = Field(default=30, ge=1, le=300)
+    # A password-reset code from an administrator is valid this long, once.
+    password_reset_hours: float = Field(default=24.0, gt=0)
     # A report older than this is shown as stale ("verouderd").
     stale_after_hours: float = 24.0
     # Login brute-force protection: after this many failures a username/IP pair waits.

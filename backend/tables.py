@@ -14,11 +14,20 @@ from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
 from backend.register.models import ContractTerm, Tariff
 from backend.reports.models import FinalisedPostCalculation
-from backend.users.models import ApiKey, LoginFailure, User
+from backend.users.models import (
+    ApiKey,
+    AuthSession,
+    LiveTicket,
+    LoginFailure,
+    PasswordReset,
+    RefreshToken,
+    User,
+)
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "AuthSession",
     "ContractTerm",
     "Event",
     "EventCounter",
@@ -27,6 +36,7 @@ __all__ = [
     "Hold",
     "IdempotencyRecord",
     "IntensityReassessment",
+    "LiveTicket",
     "Location",
     "LoginFailure",
     "MatchingRun",
@@ -34,10 +44,12 @@ __all__ = [
     "OccupancyCensus",
     "OccupancyEvent",
     "OccupancyStay",
+    "PasswordReset",
     "Postcode",
     "Proposal",
     "Provider",
     "Referral",
+    "RefreshToken",
     "Region",
     "Tariff",
     "User",

@@ -22,6 +22,7 @@ def create_user(
     role: str,
     provider_id: int | None = None,
     region_id: int | None = None,
+    manages_provider: bool = False,
 ) -> User:
     if role not in Role.__members__:
         raise RuleViolation(f"Onbekende rol '{role}'; kies uit {', '.join(Role.__members__)}.")
@@ -44,10 +45,19 @@ def create_user(
         provider_id=provider_id,
         region_id=region_id,
         created_at=utcnow(),
+        manages_provider=manages_provider,
     )
     session.add(user)
     session.flush()
     return user
+
+
+def check_new_password(password: str, *, username: str) -> None:
+    """The rule for a password a person sets with a reset code (the same as ``create_user``'s)."""
+    if len(password) < 8:
+        raise RuleViolation("Het wachtwoord moet minstens 8 tekens hebben.")
+    if password.strip().lower() == username.strip().lower():
+        raise RuleViolation("Het wachtwoord mag niet gelijk zijn aan de gebruikersnaam.")
 
 
 def create_api_key(*, session: Session, provider_id: int, name: str = "") -> tuple[ApiKey, str]:
