@@ -18,7 +18,12 @@ from backend.auth import current_principal
 
 ROLES = ("admin", "coordinator", "crisis", "viewer", "provider")
 # Routes that must work without logging in. Everything else must authenticate.
-PUBLIC = {("POST", "/api/v1/auth/token")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"),
+    # A refresh token or a password-reset code is the credential here.
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/password"),
+}
 
 
 @dataclass

@@ -1,13 +1,13 @@
 """Accounts and sessions: provider administrators, API-key expiry and last use, login sessions
 with rotating refresh tokens, password-reset codes and one-time live-feed tickets.
 
-Revision ID: 0007_accounts-sessions
+Revision ID: 0007_accounts_sessions
 Revises: 0006_register
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_accounts-sessions"
+revision = "0007_accounts_sessions"
 down_revision = "0006_register"
 branch_labels = None
 depends_on = None
