@@ -178,8 +178,9 @@ export function render(root, { user }) {
     const where = person.provider_id ? providerName(person.provider_id) : person.region_code || "alle regio's";
     const roleText = ROLE_LABEL[person.role] + (person.manages_provider ? " (beheerder)" : "");
     return el("tr", { "data-gebruiker": person.username },
-      el("th", { scope: "row" }, person.username), el("td", {}, roleText), el("td", {}, where),
-      el("td", {}, person.active ? "actief" : "gedeactiveerd"), el("td", {}, actions));
+      el("th", { scope: "row" }, person.username), el("td", { "data-label": "Rol" }, roleText),
+      el("td", { "data-label": "Regio of aanbieder" }, where),
+      el("td", { "data-label": "Status" }, person.active ? "actief" : "gedeactiveerd"), el("td", {}, actions));
   }
 
   function keyRow(key) {
@@ -201,9 +202,11 @@ export function render(root, { user }) {
     const expired = key.expires_at && new Date(key.expires_at) <= new Date();
     const status = key.revoked ? "ingetrokken" : expired ? "verlopen" : "actief";
     return el("tr", { "data-sleutel": key.name },
-      el("th", { scope: "row" }, key.name || key.prefix), el("td", {}, providerName(key.provider_id)),
-      el("td", {}, key.expires_at ? formatDateTime(key.expires_at) : "nooit"),
-      el("td", {}, formatDateTime(key.last_used_at)), el("td", {}, status), el("td", {}, actions));
+      el("th", { scope: "row" }, key.name || key.prefix),
+      el("td", { "data-label": "Aanbieder" }, providerName(key.provider_id)),
+      el("td", { "data-label": "Vervalt" }, key.expires_at ? formatDateTime(key.expires_at) : "nooit"),
+      el("td", { "data-label": "Laatst gebruikt" }, formatDateTime(key.last_used_at)),
+      el("td", { "data-label": "Status" }, status), el("td", {}, actions));
   }
 
   function table(headers, rows, empty) {
