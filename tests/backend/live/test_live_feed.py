@@ -1,5 +1,6 @@
 """The live feed in one process (Starlette's TestClient): messages, filters, visibility,
-authentication (one-time tickets, headers; never a credential in the URL), replay with ``since`` and the snapshot fallback.
+authentication (one-time tickets, headers; never a credential in the URL), replay with
+``since`` and the snapshot fallback.
 
 "Does not receive" is shown by ordering, not by waiting: the feed delivers in sequence order,
 so when an invisible change is made first and a visible one second, the first message the

@@ -30,7 +30,7 @@ def second_region(world, db):  # type: ignore[no-untyped-def]
         session.add(provider)
         session.flush()
         other_coordinator, _ = add_user(session, world.settings, "coordinator_elders", "coordinator", None, region.id)
-        boss, boss_token = add_user(session, world.settings, "beheer_landelijk", "admin", None, None)
+        _boss, boss_token = add_user(session, world.settings, "beheer_landelijk", "admin", None, None)
         planner_admin, planner_admin_token = add_user(
             session, world.settings, "linde_beheer", "provider", world.provider_a, world.region_id
         )
