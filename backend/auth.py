@@ -19,12 +19,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
+import threading
 import time
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import TYPE_CHECKING, Annotated
 
 import jwt
@@ -38,7 +42,7 @@ from sqlmodel import Session, col, select
 
 from backend.config import Settings
 from backend.domain import as_utc, utcnow
-from backend.errors import Forbidden, NotFound, Unauthorized
+from backend.errors import Forbidden, NotFound, ServiceBusy, Unauthorized
 from backend.revocations import Revocations
 from backend.users.models import ApiKey, Role, User
 
@@ -88,15 +92,92 @@ class Principal:
         return self.region_scope is None or self.region_scope == region_id
 
 
+class HashSlots:
+    """Turns for argon2 in this process: at most ``limit`` hashes at once (each takes a core
+    for tens of milliseconds, by design) and at most ``queue`` callers waiting for a turn.
+    Anyone beyond that is refused at once with 503 and Retry-After instead of waiting, so a
+    burst of logins neither takes every core from the other requests nor fills the thread
+    pool that they run on."""
+
+    def __init__(self, limit: int = 0, queue: int = 8) -> None:
+        self._lock = threading.Lock()
+        self.configure(limit, queue)
+
+    def configure(self, limit: int, queue: int) -> None:
+        limit = limit or max(1, (os.cpu_count() or 2) // 2)
+        with self._lock:
+            if getattr(self, "limit", None) == limit and getattr(self, "queue", None) == queue:
+                return
+            self.limit = limit
+            self.queue = max(0, queue)
+            self._turns = threading.BoundedSemaphore(limit)
+            self._admitted = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._lock:
+            if self._admitted >= self.limit + self.queue:
+                raise ServiceBusy(
+                    "Het is even te druk om in te loggen. Probeer het over enkele seconden opnieuw.",
+                    code="login_busy",
+                    headers={"Retry-After": "2"},
+                )
+            self._admitted += 1
+            turns = self._turns
+        try:
+            with turns:
+                yield
+        finally:
+            with self._lock:
+                self._admitted -= 1
+
+
+hash_slots = HashSlots()
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with hash_slots.turn():
+        return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str) -> bool:
+    with hash_slots.turn():
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerifyMismatchError, InvalidHashError):
+            return False
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The address of whoever is calling, for the login limits (and the audit trail).
+
+    The connection's own address, unless it is a trusted proxy (``PLEKWIJZER_TRUSTED_PROXIES``):
+    then the X-Forwarded-For entry that the outermost trusted proxy saw, read from the right
+    (a proxy appends the address it was called from, so entries left of that are whatever the
+    client wrote, and a rotating X-Forwarded-For from an untrusted client changes nothing)."""
+    peer = request.client.host if request.client else ""
+    networks = settings.trusted_proxy_networks
+    if not networks or not _within(peer, networks):
+        return peer or "onbekend"
+    forwarded = [part.strip() for value in request.headers.getlist("x-forwarded-for") for part in value.split(",")]
+    address = peer
+    for entry in reversed(forwarded):
+        try:
+            parsed = ip_address(entry)
+        except ValueError:
+            break  # not an address: stop believing the chain here
+        address = str(parsed)
+        if not _within(address, networks):
+            break
+    return address
+
+
+def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
+        parsed = ip_address(address)
+    except ValueError:
         return False
+    return any(parsed in network for network in networks)
 
 
 # A hash to verify against when the username does not exist, so that a wrong username takes
@@ -104,14 +185,22 @@ def verify_password(password: str, password_hash: str) -> bool:
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-def authenticate_user(session: Session, username: str, password: str) -> User | None:
-    user = session.exec(select(User).where(User.username == username)).first()
+def find_login_user(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """The password check of a login, done outside any transaction (it takes tens of
+    milliseconds on purpose). An unknown or deactivated user costs the same time."""
     if user is None:
         verify_password(password, _DUMMY_HASH)
-        return None
-    if not user.active or not verify_password(password, user.password_hash):
-        return None
-    return user
+        return False
+    return verify_password(password, user.password_hash) and user.active
+
+
+def authenticate_user(session: Session, username: str, password: str) -> User | None:
+    user = find_login_user(session, username)
+    return user if password_matches(user, password) else None
 
 
 def create_access_token(user: User, settings: Settings, *, session_id: int) -> tuple[str, int]:

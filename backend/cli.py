@@ -63,6 +63,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if not get_settings().mfa_role_set:
+        print("LET OP: tweestapsverificatie staat uit (PLEKWIJZER_MFA_ROLES is leeg).", file=sys.stderr)
     uvicorn.run(
         "backend.main:create_app",
         factory=True,
@@ -71,6 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         ws="websockets-sansio",
+        # The app itself decides which X-Forwarded-For to believe (PLEKWIJZER_TRUSTED_PROXIES);
+        # uvicorn's own rewriting would trust any client connecting from 127.0.0.1.
+        proxy_headers=False,
     )
     return 0
 
@@ -212,6 +217,20 @@ def cmd_api_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_reset_mfa(args: argparse.Namespace) -> int:
+    from backend.auth import Principal
+    from backend.users.mfa import reset_second_factor
+
+    actor = Principal(kind="cli", id=0, name=getpass.getuser(), role="admin", provider_id=None)
+    with _database().transaction() as session:
+        user = reset_second_factor(session=session, username=args.username, actor=actor)
+    print(
+        f"Tweestapsverificatie van {user.username} is gewist; bij de volgende keer inloggen stelt "
+        "deze gebruiker haar opnieuw in (na het wachtwoord)."
+    )
+    return 0
+
+
 def cmd_api_keys_create(args: argparse.Namespace) -> int:
     with _database().transaction() as session:
         record, key = create_api_key(session=session, provider_id=args.provider, name=args.name)
@@ -227,7 +246,11 @@ def _client(args: argparse.Namespace) -> PlekwijzerClient:
     client = PlekwijzerClient(url, api_key=api_key, token=token)
     if args.username:
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
-        client.login(args.username, password)
+
+        def code() -> str:  # asked only for a role with a second factor: the next line, or typed
+            return sys.stdin.readline().strip() if not sys.stdin.isatty() else input("Code uit uw authenticator-app: ")
+
+        client.login(args.username, password, code=code)
     elif not api_key and not token:
         print("Geef PLEKWIJZER_API_KEY, PLEKWIJZER_TOKEN of --username op.", file=sys.stderr)
         raise SystemExit(2)
@@ -307,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = users.add_parser("deactivate", help="deactivate a user and end all their sessions")
     deactivate.add_argument("username")
     deactivate.set_defaults(func=cmd_users_deactivate)
+    reset_mfa = users.add_parser("reset-mfa", help="remove a user's second factor (lost phone and recovery codes)")
+    reset_mfa.add_argument("username")
+    reset_mfa.set_defaults(func=cmd_users_reset_mfa)
 
     keys = sub.add_parser("api-keys").add_subparsers(dest="keys_command", required=True)
     key = keys.add_parser("create", help="create an API key for a provider system")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -51,6 +51,21 @@ class PlekwijzerError(Exception):
         self.status_code = status_code
         self.detail = detail
         self.code = code
+
+
+def _second_step(challenge: dict[str, Any], code: Callable[[], str] | None) -> dict[str, str]:
+    """The body of the second login step, for a role that needs a second factor."""
+    if challenge.get("mfa_required") != "verify":
+        raise PlekwijzerError(
+            401,
+            "Stel eerst tweestapsverificatie in door in te loggen in de webapp; daarna kunt u hier inloggen.",
+            "mfa_enrolment_required",
+        )
+    if code is None:
+        raise PlekwijzerError(
+            401, "Voor deze gebruiker is ook een code uit de authenticator-app nodig.", "mfa_required"
+        )
+    return {"mfa_token": str(challenge["mfa_token"]), "code": code()}
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -120,10 +135,17 @@ class PlekwijzerClient:
     def close(self) -> None:
         self._http.close()
 
-    def login(self, username: str, password: str) -> str:
+    def login(self, username: str, password: str, *, code: Callable[[], str] | None = None) -> str:
+        """Logs in; for a role with a second factor ``code`` gives the code of the
+        authenticator app (asked only when the server wants it)."""
         response = self._http.post("/api/v1/auth/token", data={"username": username, "password": password})
         _raise_for(response)
-        return self._use_tokens(response.json())
+        body = response.json()
+        if "access_token" not in body:
+            response = self._http.post("/api/v1/auth/mfa", json=_second_step(body, code))
+            _raise_for(response)
+            body = response.json()
+        return self._use_tokens(body)
 
     def _use_tokens(self, body: dict[str, Any]) -> str:
         token = str(body["access_token"])
@@ -233,10 +255,15 @@ class AsyncPlekwijzerClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def login(self, username: str, password: str) -> str:
+    async def login(self, username: str, password: str, *, code: Callable[[], str] | None = None) -> str:
         response = await self._http.post("/api/v1/auth/token", data={"username": username, "password": password})
         _raise_for(response)
-        return self._use_tokens(response.json())
+        body = response.json()
+        if "access_token" not in body:
+            response = await self._http.post("/api/v1/auth/mfa", json=_second_step(body, code))
+            _raise_for(response)
+            body = response.json()
+        return self._use_tokens(body)
 
     def _use_tokens(self, body: dict[str, Any]) -> str:
         token = str(body["access_token"])

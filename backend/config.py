@@ -8,6 +8,7 @@ secret that is printed in this file.
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -35,9 +36,32 @@ class Settings(BaseSettings):
     password_reset_hours: float = Field(default=24.0, gt=0)
     # A report older than this is shown as stale ("verouderd").
     stale_after_hours: float = 24.0
-    # Login brute-force protection: after this many failures a username/IP pair waits.
+    # Login limits, counted in a window of ``login_lockout_seconds`` (backend/users/throttle.py):
+    # - one account from one client: after this many failures that pair is locked out;
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # - one client, whatever the accounts: after this many failures the client is locked out;
+    login_client_max_failures: int = 30
+    # - one account, from every client together: after this many failures the account is only
+    #   slowed (one attempt per ``login_account_slow_seconds``), never locked, so that someone
+    #   guessing from many addresses cannot lock the real person out.
+    login_account_max_failures: int = 20
+    login_account_slow_seconds: int = 10
+    # Addresses (or CIDR networks, comma-separated) of the reverse proxies whose
+    # X-Forwarded-For is believed. Empty: none, the connection's own address is the client
+    # (a client can write any X-Forwarded-For it likes).
+    trusted_proxies: str = ""
+    # Roles that log in with a second factor (TOTP), comma-separated. Empty turns it off
+    # (only the demo does that, and says so).
+    mfa_roles: str = "admin,coordinator,crisis"
+    # How long the step between password and code lasts, and how many codes it accepts.
+    mfa_challenge_seconds: int = 300
+    mfa_max_attempts: int = 5
+    # argon2 computations at once per process (0: half the processor cores, at least one) and
+    # how many more may wait for a turn; beyond that a login is refused with 503 and
+    # Retry-After, so password hashing cannot take the processor from the other requests.
+    password_hash_concurrency: int = 0
+    password_hash_queue: int = 8
     # Live feed: a client further behind than this gets a fresh snapshot instead of a replay.
     live_max_replay: int = 1000
     # Default duration of a crisis hold; a region may override it.
@@ -67,6 +91,22 @@ class Settings(BaseSettings):
         if self.environment == "production" and len(self.secret_key) < 32:
             raise ValueError("PLEKWIJZER_SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @model_validator(mode="after")
+    def _check_trusted_proxies(self) -> Settings:
+        try:
+            _ = self.trusted_proxy_networks  # parsed here, so that a typo stops the start
+        except ValueError as exc:
+            raise ValueError(f"PLEKWIJZER_TRUSTED_PROXIES: {exc}") from exc
+        return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",") if part.strip())
+
+    @property
+    def mfa_role_set(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.mfa_roles.split(",") if part.strip())
 
     @property
     def is_sqlite(self) -> bool:

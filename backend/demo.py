@@ -351,7 +351,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
 
     passwords: list[tuple[str, str, str, int | None]] = []
     for username, role, provider_id in DEMO_USERS:
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)  # 16 random characters: passes the password rules
         create_user(
             session=session,
             username=username,
@@ -362,7 +362,7 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
         )
         passwords.append((username, role, password, provider_id))
     for number, provider in enumerate(providers[:3], start=1):
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)
         create_user(
             session=session,
             username=f"aanbieder{number}",
@@ -383,6 +383,8 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
 
     lines = [
         "# plekwijzer demo-gebruikers (alleen voor de demo; niet voor productie)",
+        "# Tweestapsverificatie (TOTP) geldt voor de rollen in PLEKWIJZER_MFA_ROLES; scripts/demo.sh zet",
+        "# haar UIT voor de demo. Met haar aan stelt u bij de eerste keer inloggen een authenticator-app in.",
         "# gebruikersnaam\trol\twachtwoord\taanbieder",
     ]
     lines += [f"{u}\t{r}\t{p}\t{pid or ''}" for u, r, p, pid in passwords]

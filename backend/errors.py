@@ -8,7 +8,8 @@ Hierarchy::
     ├── Conflict             (409) the state changed underneath (place taken, hold expired, ...)
     ├── PreconditionFailed   (412) If-Match names an old version
     ├── RuleViolation        (422) the input is well-formed but breaks a domain rule
-    └── TooManyRequests      (429) brute-force protection, with Retry-After
+    ├── TooManyRequests      (429) brute-force protection, with Retry-After
+    └── ServiceBusy          (503) too many logins at once for the password hashing, with Retry-After
 
 Every response body has ``detail`` (a sentence a user understands, in Dutch) and ``code``.
 Malformed input (pydantic validation) also answers 422, with a Dutch sentence per field.
@@ -116,6 +117,11 @@ class RuleViolation(DomainError):
 class TooManyRequests(DomainError):
     status_code = 429
     code = "too_many_requests"
+
+
+class ServiceBusy(DomainError):
+    status_code = 503
+    code = "busy"
 
 
 _FIELD_NAMES = {

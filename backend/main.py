@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.auth import hash_slots
 from backend.config import Settings, get_settings
 from backend.db import Database
 from backend.errors import ERROR_RESPONSES, install_error_handlers
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    hash_slots.configure(settings.password_hash_concurrency, settings.password_hash_queue)
     install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)

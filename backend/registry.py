@@ -32,6 +32,7 @@ from backend.reports.routes import router as reports_router
 from backend.tasks import PeriodicTask
 from backend.users.account_routes import router as accounts_router
 from backend.users.routes import router as users_router
+from backend.users.throttle import purge_old_attempts
 
 # Mounted under /api/v1.
 ROUTERS: list[APIRouter] = [
@@ -60,6 +61,8 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("expire_proposals", 60.0, expire_proposals),
     # A contract version whose first day has come moves its group's places and tariff.
     PeriodicTask("register.sync_current_terms", 3600.0, sync_current_terms),
+    # Login counts whose window has passed, and spent second-factor challenges.
+    PeriodicTask("users.purge_old_attempts", 600.0, purge_old_attempts),
 ]
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.

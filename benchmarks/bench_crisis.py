@@ -150,9 +150,15 @@ def fill(
                     "version": 1,
                 }
             )
-        conn.execute(insert(_t(conn, "locations")), locations)
+        locations_table, groups_table = _t(conn, "locations"), _t(conn, "groups")
+        # Since the contract register (#12) locations and groups carry the provider's own code;
+        # the column is filled only where it exists so that the script also runs on older commits.
+        if "code" in groups_table.c:
+            for row in (*locations, *groups):
+                row["code"] = str(row["id"])
+        conn.execute(insert(locations_table), locations)
         for start in range(0, len(groups), 2000):
-            conn.execute(insert(_t(conn, "groups")), groups[start : start + 2000])
+            conn.execute(insert(groups_table), groups[start : start + 2000])
         conn.execute(
             insert(_t(conn, "users")),
             [

@@ -115,6 +115,8 @@ def api_processes(database_url: str, count: int, *, secret_key: str | None = Non
                 "PLEKWIJZER_DATABASE_URL": database_url,
                 "PLEKWIJZER_SECRET_KEY": secret,
                 "PLEKWIJZER_ENVIRONMENT": "test",
+                # The load test logs its people in once with passwords, as the demo does.
+                "PLEKWIJZER_MFA_ROLES": "",
             }
             process = subprocess.Popen(
                 [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--log-level", "warning"],

@@ -18,6 +18,8 @@ FIRST_API_PORT="${FIRST_API_PORT:-8101}"
 RUN_DIR="$ROOT/.production"
 export PLEKWIJZER_ENVIRONMENT=production
 export PLEKWIJZER_DATABASE_URL="${PLEKWIJZER_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/plekwijzer}"
+# nginx on this machine is the one proxy: its X-Forwarded-For names the client (login limits).
+export PLEKWIJZER_TRUSTED_PROXIES="${PLEKWIJZER_TRUSTED_PROXIES:-127.0.0.1}"
 
 if [ -z "${PLEKWIJZER_SECRET_KEY:-}" ]; then
   if [ ! -s .plekwijzer-secret ]; then

@@ -5,10 +5,12 @@ read-backs that tests in several folders share."""
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import pyotp
 from sqlmodel import select
 
 from backend.audit.models import AuditEntry
@@ -23,7 +25,8 @@ from backend.regions.models import Municipality, Region
 from backend.users.models import ApiKey, User
 from backend.users.sessions import start_session
 
-PASSWORD = "geheim-wachtwoord"
+# Passes the password rules (backend/users/passwords.py): long, not common, not the username.
+PASSWORD = "Esdoorn-bij-de-Linde-1987"
 
 
 @lru_cache
@@ -44,6 +47,8 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     api_keys: dict[str, str] = field(default_factory=dict)
+    # TOTP secrets of the users whose role needs a second factor (``login`` uses them).
+    totp_secrets: dict[str, str] = field(default_factory=dict)
 
     def headers(self, who: str) -> dict[str, str]:
         """Auth headers: a user name (admin, coordinator, crisis, viewer, provider_a,
@@ -60,7 +65,9 @@ def add_user(
     role: str,
     provider_id: int | None = None,
     region_id: int | None = None,
+    totp_secret: str | None = None,
 ) -> tuple[User, str]:
+    """A user with ``PASSWORD``; ``totp_secret``: with a second factor already enrolled."""
     user = User(
         username=username,
         password_hash=password_hash(),
@@ -68,6 +75,8 @@ def add_user(
         provider_id=provider_id,
         region_id=region_id,
         created_at=utcnow(),
+        mfa_secret=totp_secret,
+        mfa_enabled_at=utcnow() if totp_secret else None,
     )
     session.add(user)
     session.flush()
@@ -186,15 +195,46 @@ def build_world(db: Database, settings: Settings) -> World:
             ("provider_a", "provider", provider_a.id),
             ("provider_b", "provider", provider_b.id),
         ]:
-            user, token = add_user(session, settings, name, role, provider, region.id)
+            secret = pyotp.random_base32() if role in settings.mfa_role_set else None
+            user, token = add_user(session, settings, name, role, provider, region.id, totp_secret=secret)
             world.users[name] = user
             world.tokens[name] = token
+            if secret:
+                world.totp_secrets[name] = secret
         world.api_keys["key_a"] = add_api_key(session, provider_a.id)  # type: ignore[arg-type]
         world.api_keys["key_b"] = add_api_key(session, provider_b.id)  # type: ignore[arg-type]
     return world
 
 
 # Requests and read-backs that tests in several folders share.
+
+
+def totp_code(secret: str, *, step_offset: int = 0) -> str:
+    """The code an authenticator app shows now (``step_offset=1``: the next 30-second one)."""
+    totp = pyotp.TOTP(secret)
+    return totp.at(time.time() + 30 * step_offset)
+
+
+def login(client: Any, username: str, password: str = PASSWORD, *, totp_secret: str | None = None) -> Any:
+    """Logs in through the API as a person does, with a real TOTP code for the second step when
+    the server asks for one; returns the last response (the session, or the refusal).
+
+    A code is accepted once only (RFC 6238); when this step's code was used already (a second
+    login within 30 seconds) the next step's code is sent, which the server also accepts."""
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    if response.status_code != 200 or "mfa_token" not in response.json():
+        return response
+    challenge = response.json()
+    secret = totp_secret or (challenge.get("enrolment") or {}).get("secret")
+    assert secret, "the server asks for a code but the test has no TOTP secret for this user"
+    for offset in (0, 1):
+        response = client.post(
+            "/api/v1/auth/mfa",
+            json={"mfa_token": challenge["mfa_token"], "code": totp_code(secret, step_offset=offset)},
+        )
+        if response.status_code != 401 or response.json().get("code") != "mfa_code_reused":
+            break
+    return response
 
 
 def referral_body(reference: str = "TW-0001", **overrides: Any) -> dict[str, Any]:

@@ -41,7 +41,10 @@ class AvailabilityList(SQLModel):
     total_groups: int
     total_free_places: int
     stale_groups: int
+    # The service-wide value, and the hours of every region in this list (a region may set its
+    # own): the web app keeps the stale flags moving while a screen stays open.
     stale_after_hours: float
+    stale_after_hours_by_region: dict[int, float] = {}
     generated_at: datetime
 
 

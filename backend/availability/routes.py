@@ -19,6 +19,7 @@ from backend.errors import RuleViolation
 from backend.events.service import last_seq
 from backend.providers.models import GroupPublic
 from backend.providers.service import get_group_for, list_groups, to_public
+from backend.regions.settings import region_stale_hours
 from backend.users.models import Role
 
 router = APIRouter(tags=["beschikbaarheid"])
@@ -122,6 +123,10 @@ def get_availability(
         total_free_places=sum(g.free_places for g in groups if g.admitting),
         stale_groups=sum(1 for g in groups if g.stale),
         stale_after_hours=settings.stale_after_hours,
+        stale_after_hours_by_region={
+            region: region_stale_hours(session, region, settings.stale_after_hours)
+            for region in sorted({g.region_id for g in groups})
+        },
         generated_at=utcnow(),
     ).model_dump(mode="json")
     body["seq"] = seq
@@ -134,5 +139,5 @@ def get_group_availability(
 ) -> JSONResponse:
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)
-    body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
+    body = to_public(session, group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": etag(group.version)})

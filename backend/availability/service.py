@@ -44,6 +44,7 @@ from backend.events.models import StoredEvent
 from backend.events.service import NOTIFY_CHANNEL, append_event, deliver_after_commit
 from backend.idempotency import Answer, check_key, claim_key, fingerprint, record_answer, replay
 from backend.providers.models import Group, group_public_json, group_public_sql, is_stale, json_datetime
+from backend.regions.settings import region_stale_hours
 from backend.users.models import Role
 
 AVAILABILITY_CHANGED = "availability.changed"
@@ -121,13 +122,25 @@ def _guarded_update(*guard: ColumnElement[bool], **values: Any) -> Any:
 
 
 def _apply(
-    session: Session, statement: Any, params: dict[str, Any], notice: Notice, stale_after_hours: float
+    session: Session,
+    statement: Any,
+    params: dict[str, Any],
+    notice: Notice,
+    stale_after_hours: float,
+    *,
+    just_reported: bool = False,
 ) -> PlaceChange | None:
     """Run an operation's guarded UPDATE, then write its event and audit row. None when the
-    guard refused the change: nothing is written."""
+    guard refused the change: nothing is written.
+
+    ``stale_after_hours`` is the service-wide value; the group's region may set its own. A
+    report has just been made, so it is fresh whatever the region allows (every limit is above
+    zero), and the busiest path skips reading the region's settings."""
     row = session.connection().execute(statement, params).one_or_none()
     if row is None:
         return None
+    if not just_reported:
+        stale_after_hours = region_stale_hours(session, row.region_id, stale_after_hours)
     return _announce(session, row._mapping, notice, stale_after_hours=stale_after_hours)
 
 
@@ -362,6 +375,7 @@ def report(
             detail={"before": before, "after": after},
         ),
         stale_after_hours,
+        just_reported=True,
     )
     assert change is not None  # locked and checked above
     if isinstance(claimed, int):

@@ -50,7 +50,7 @@ from backend.providers.models import Group, Provider, active_on, is_stale
 from backend.referrals.models import Referral
 from backend.regions.models import Region
 from backend.regions.service import resolve_postcode
-from backend.regions.settings import region_settings
+from backend.regions.settings import region_settings, region_stale_hours
 from backend.users.models import Role
 from solver.geo import great_circle_km
 
@@ -209,6 +209,7 @@ def _search_statement(
             _R.c.code,
             _R.c.name,
             tier,
+            _G.c.region_id,
         )
         .join(_P, _P.c.id == _G.c.provider_id)
         .join(_R, _R.c.id == _G.c.region_id)
@@ -336,6 +337,7 @@ def find_places(
         region_code,
         region_name,
         rank,
+        region_id,
     ) in ranked[:limit]:
         reported_at = as_utc(reported_at)
         if isinstance(expertise, str):  # a driver that hands JSON back as text
@@ -365,7 +367,11 @@ def find_places(
                 "needs_missing": sorted(wanted - set(met)),
                 "reported_at": reported_at.isoformat() if reported_at else None,
                 "minutes_since_report": (int((now - reported_at).total_seconds() // 60) if reported_at else None),
-                "stale": is_stale(reported_at, stale_after_hours=settings.stale_after_hours, now=now),
+                "stale": is_stale(
+                    reported_at,
+                    stale_after_hours=region_stale_hours(session, region_id, settings.stale_after_hours),
+                    now=now,
+                ),
                 "lat": glat,
                 "lon": glon,
             }
@@ -858,6 +864,7 @@ def overview(*, session: Session, principal: Principal, settings: Settings, regi
     region = _own_region(session, principal, region_code)
     if region is None:
         raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
+    stale_after_hours = region_stale_hours(session, region.id, settings.stale_after_hours)
     query = (
         select(Group, col(Provider.name), col(Provider.phone_24h))
         .join(Provider, col(Provider.id) == col(Group.provider_id))
@@ -911,7 +918,7 @@ def overview(*, session: Session, principal: Principal, settings: Settings, regi
                 "reason": group.not_admitting_reason,
                 "reported_at": reported.isoformat() if reported else None,
                 "minutes_since_report": int((now - reported).total_seconds() // 60) if reported else None,
-                "stale": is_stale(reported, stale_after_hours=settings.stale_after_hours, now=now),
+                "stale": is_stale(reported, stale_after_hours=stale_after_hours, now=now),
             }
         )
     return {

@@ -58,7 +58,7 @@ def put_staffing(
     group, reassessment = service.update_staffing(
         session=session, principal=principal, group_id=group_id, update=update, stale_after_hours=stale
     )
-    public: GroupPublic = to_public(group, stale_after_hours=stale)
+    public: GroupPublic = to_public(session, group, stale_after_hours=stale)
     return {
         "group": public.model_dump(mode="json"),
         "reassessment": None

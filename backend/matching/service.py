@@ -20,7 +20,7 @@ from backend.providers.models import Group, is_stale
 from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import REFERRAL_ROLES, load_referral
 from backend.regions.models import Region
-from backend.regions.settings import region_settings
+from backend.regions.settings import region_settings, region_stale_hours
 
 COMPONENT_LABELS = {
     "need": "Expertise dekt de zorgbehoeften",
@@ -89,6 +89,8 @@ def rank_options(
     referral = load_referral(session=session, principal=principal, referral_id=referral_id)
     region = _region(session, referral.region_id)
     weights = adapter.region_weights(region)
+    # The region table holds the referral's region's groups only: one staleness limit for all.
+    stale_after_hours = region_stale_hours(session, referral.region_id, stale_after_hours)
     cached = adapter.region_table(session, referral.region_id)
     youth = adapter.youth_from_referral(referral)
     ranking = solver.rank(youth, cached.table, weights, limit=max(1, limit))
@@ -129,6 +131,7 @@ def explain_option(
         raise NotFound("Groep niet gevonden.")
     region = _region(session, referral.region_id)
     weights = adapter.region_weights(region)
+    stale_after_hours = region_stale_hours(session, group.region_id, stale_after_hours)
     c_count = adapter.profile_c_counts(session).get(group_id, 0)
     sgroup = adapter.solver_group(group, c_count)
     youth = adapter.youth_from_referral(referral)

@@ -66,7 +66,7 @@ def get_groups(
 def get_group(group_id: int, request: Request, session: ReadSessionDep, principal: CurrentPrincipal) -> JSONResponse:
     settings: Settings = request.app.state.settings
     group = get_group_for(session=session, principal=principal, group_id=group_id)
-    body = to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
+    body = to_public(session, group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"{group.version}"'})
 
 

@@ -26,7 +26,7 @@ from backend.domain import (
 from backend.errors import NotFound, RuleViolation
 from backend.providers.models import Group, GroupPublic, Location, Provider, active_on, group_public_json
 from backend.regions.models import Municipality, Region
-from backend.regions.settings import region_settings
+from backend.regions.settings import region_settings, region_stale_hours
 from backend.register.models import FAMILY_HOME_LEVELS
 from backend.register.terms import NEVER_AVAILABILITY_FUNDED, first_term
 from backend.users.models import Role
@@ -144,8 +144,13 @@ def create_group(
     return group
 
 
-def to_public(group: Group, *, stale_after_hours: float, extra: dict[str, Any] | None = None) -> GroupPublic:
-    return GroupPublic.model_validate(group_public_json(group, stale_after_hours=stale_after_hours, extra=extra))
+def to_public(
+    session: Session, group: Group, *, stale_after_hours: float, extra: dict[str, Any] | None = None
+) -> GroupPublic:
+    """The group as the API shows it; ``stale_after_hours`` is the service-wide value, which the
+    group's region may replace with its own."""
+    hours = region_stale_hours(session, group.region_id, stale_after_hours)
+    return GroupPublic.model_validate(group_public_json(group, stale_after_hours=hours, extra=extra))
 
 
 def get_group_for(*, session: Session, principal: Principal, group_id: int, for_update: bool = False) -> Group:
@@ -202,6 +207,7 @@ def list_groups(
     query = query.order_by(col(Group.id))
     return [
         to_public(
+            session,
             group,
             stale_after_hours=stale_after_hours,
             extra={"provider_name": provider_name, "municipality_name": municipality_name},

@@ -23,6 +23,7 @@ from backend.regions.settings import (
     RegionSettings,
     RegionSettingsView,
     ServiceDefaults,
+    forget_stale_hours,
     load_settings,
 )
 from backend.users.models import Role
@@ -202,6 +203,7 @@ def change_settings(
     region.settings = {key: value for key, value in stored.items() if key not in MANAGED_KEYS} | new.stored()
     session.add(region)
     session.flush()
+    forget_stale_hours(session)
     audit.record(
         session=session,
         actor=principal,

@@ -25,8 +25,8 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
     ),
     "fund_not_admitting_nights": (
         "Vergoeding bij opnamestop",
-        "Krijgen nachten waarin een groep 'geen opname' had gemeld toch beschikbaarheidsvergoeding? "
-        "Nog niet gebruikt in de nacalculatie van deze versie.",
+        "Krijgen nachten waarin een groep 'geen opname' had gemeld toch beschikbaarheidsvergoeding? De "
+        "nacalculatie toont die nachten in een eigen kolom en betaalt ze alleen als dit aan staat.",
     ),
     "intensity_bands": (
         "Intensiteitstabel",
@@ -55,8 +55,8 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
     "stale_after_hours": (
         "Verouderd na (uren)",
         "Na hoeveel uur zonder nieuwe melding de beschikbaarheid van een groep als verouderd geldt (meer dan 0, "
-        "hoogstens 336). Leeg: de standaard van de dienst. Nog niet gebruikt: de dienst rekent nu overal met zijn "
-        "eigen standaard.",
+        "hoogstens 336). Leeg: de standaard van de dienst. Geldt voor de groepen van deze regio op elk scherm: "
+        "regio-overzicht, aanbiederscherm, crisiszoeken en matching.",
     ),
     "matching_weights": (
         "Matchinggewichten",

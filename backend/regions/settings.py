@@ -49,6 +49,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+from sqlalchemy import select
+from sqlmodel import Session
 
 from backend.crisis.models import MAX_HOLD_MINUTES
 from backend.domain import CARE_FORMS, DEFAULT_INTENSITY_BANDS, INTENSITY_LETTERS
@@ -346,6 +348,32 @@ def _load(text: str) -> tuple[RegionSettings, tuple[dict[str, Any], ...]]:
         broken = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
     clean = {key: value for key, value in data.items() if key not in broken}
     return RegionSettings.model_validate(clean, context={"stored": True}), problems
+
+
+_STALE_HOURS = "plekwijzer.region_stale_after_hours"
+
+
+def region_stale_hours(session: Session, region_id: int | None, default: float) -> float:
+    """How old a group's report may be before the screens call it stale: its region's own
+    ``stale_after_hours``, else the service-wide ``default`` (``PLEKWIJZER_STALE_AFTER_HOURS``).
+
+    List screens ask this for every group, so the regions are read once per session (one small
+    query) and kept in ``session.info``; ``forget_stale_hours`` drops that when a region's
+    settings change. A stored value that breaks the rules counts as not set, as on the settings
+    screen: a staleness flag is no reason to refuse a list of places."""
+    hours: dict[int, float] | None = session.info.get(_STALE_HOURS)
+    if hours is None:
+        hours = {}
+        for rid, stored in session.connection().execute(select(Region.id, Region.settings)):  # type: ignore[call-overload]
+            own = load_settings(stored)[0].stale_after_hours
+            if own:
+                hours[rid] = own
+        session.info[_STALE_HOURS] = hours
+    return hours.get(region_id, default) if region_id is not None else default
+
+
+def forget_stale_hours(session: Session) -> None:
+    session.info.pop(_STALE_HOURS, None)
 
 
 def region_settings(region: Region | None) -> RegionSettings:

@@ -223,7 +223,7 @@ def patch_group_contract(
     group = update_group_contract(
         session=session, principal=principal, group_id=group_id, data=data, stale_after_hours=stale
     )
-    return to_public(group, stale_after_hours=stale)
+    return to_public(session, group, stale_after_hours=stale)
 
 
 @router.patch("/locations/{location_id}", response_model=LocationPublic)
@@ -254,4 +254,4 @@ def patch_profile(
 ) -> GroupPublic:
     stale = request.app.state.settings.stale_after_hours
     group = update_profile(session=session, principal=principal, group_id=group_id, data=data, stale_after_hours=stale)
-    return to_public(group, stale_after_hours=stale)
+    return to_public(session, group, stale_after_hours=stale)

@@ -46,7 +46,8 @@ from backend.users.models import (
     UserPublic,
     UserUpdate,
 )
-from backend.users.service import check_new_password, create_api_key, create_user
+from backend.users.passwords import check_password
+from backend.users.service import create_api_key, create_user
 from backend.users.sessions import api_key_revoked, end_sessions
 
 PURPOSE = "accountbeheer"
@@ -338,7 +339,7 @@ def set_password_with_code(*, session: Session, code: str, password: str) -> Non
     user = session.exec(select(User).where(User.id == reset.user_id).with_for_update()).first()
     if user is None or not user.active or user.id is None:
         raise invalid
-    check_new_password(password, username=user.username)
+    check_password(password, username=user.username)
     user.password_hash = hash_password(password)
     reset.used_at = now
     session.add_all([user, reset])

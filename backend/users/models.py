@@ -33,6 +33,11 @@ class User(SQLModel, table=True):
     # administrator). A flag, not a role: many routes check ``Role.provider`` and must keep
     # treating this user as its provider.
     manages_provider: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # Second factor (TOTP): the shared secret once enrolment is confirmed, and the last
+    # 30-second time step whose code was accepted (a code is never accepted twice, RFC 6238).
+    mfa_secret: str | None = Field(default=None, max_length=64)
+    mfa_enabled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    mfa_last_step: int | None = Field(default=None)
 
 
 class ApiKey(SQLModel, table=True):
@@ -55,15 +60,54 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
-class LoginFailure(SQLModel, table=True):
-    """Failed logins per username and client address, for brute-force protection."""
+class LoginThrottle(SQLModel, table=True):
+    """Login attempts counted per key in a fixed window: a client address, an account, or the
+    pair of both (the key is a hash, so no username or address is stored in the clear).
 
-    __tablename__ = "login_failures"
+    One row per key, changed by one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
+    that reserves an attempt before the password is checked: concurrent guesses on
+    PostgreSQL queue on the row instead of all reading the same count (the former
+    count-then-insert let 30 parallel guesses through)."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    window_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
+class MfaChallenge(SQLModel, table=True):
+    """The step between a correct password and a session, for a role that needs a second
+    factor: short-lived, single-use, a few code attempts. Only a SHA-256 of its token is kept
+    (the token is long and random, like an API key). For a user without a second factor yet
+    it carries the TOTP secret being enrolled until the first code confirms it."""
+
+    __tablename__ = "mfa_challenges"
 
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(index=True, max_length=80)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    purpose: str = Field(max_length=10)  # "verify" | "enrol"
+    pending_secret: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
     client: str = Field(max_length=64)
-    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time recovery code for when the phone is not at hand. Shown once at enrolment;
+    only a SHA-256 is stored (the codes are 80 random bits, so a fast hash is safe)."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    code_hash: str = Field(unique=True, index=True, max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class AuthSession(SQLModel, table=True):
@@ -219,3 +263,34 @@ class ApiKeyPublic(SQLModel):
 
 class ApiKeyCreated(ApiKeyPublic):
     key: str
+
+
+class MfaEnrolment(SQLModel):
+    """What an authenticator app needs: the secret as text and as a QR code (an SVG data URI,
+    made on the server: no external service sees the secret)."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class MfaChallengeOut(SQLModel):
+    """The answer to a correct password when a second step is needed: no access token yet."""
+
+    mfa_required: str  # "verify": enter a code; "enrol": set up the authenticator app first
+    mfa_token: str
+    expires_in: int
+    enrolment: MfaEnrolment | None = None
+
+
+class MfaCodeIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    mfa_token: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=40)
+
+
+class MfaToken(Token):
+    """A session after the second step; after enrolment also the recovery codes, shown once."""
+
+    recovery_codes: list[str] = Field(default_factory=list)

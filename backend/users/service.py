@@ -1,17 +1,19 @@
-"""Users and API keys: creating them, logging in, and brute-force protection."""
+"""Users and API keys: creating them, and logging in (password, limits, second factor)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from sqlmodel import Session, select
 
-from sqlmodel import Session, col, delete, func, select
-
-from backend.auth import authenticate_user, hash_password, new_api_key
+from backend.auth import hash_password, new_api_key
 from backend.config import Settings
 from backend.domain import utcnow
-from backend.errors import RuleViolation, TooManyRequests
+from backend.errors import RuleViolation
 from backend.providers.models import Provider
-from backend.users.models import ApiKey, LoginFailure, Role, User
+from backend.users.mfa import needs_mfa, start_challenge
+from backend.users.models import ApiKey, MfaChallengeOut, Role, Token, User
+from backend.users.passwords import check_password
+from backend.users.sessions import start_session
+from backend.users.throttle import Limit, keys_for, release, reserve
 
 
 def create_user(
@@ -32,10 +34,9 @@ def create_user(
         raise RuleViolation("Alleen gebruikers met de rol provider horen bij een aanbieder.")
     if provider_id is not None and session.get(Provider, provider_id) is None:
         raise RuleViolation(f"Aanbieder {provider_id} bestaat niet.")
-    if len(password) < 8:
-        raise RuleViolation("Het wachtwoord moet minstens 8 tekens hebben.")
     if not username or len(username) > 80:
         raise RuleViolation("De gebruikersnaam moet 1 tot 80 tekens hebben.")
+    check_password(password, username=username)
     if session.exec(select(User).where(User.username == username)).first():
         raise RuleViolation(f"Gebruikersnaam '{username}' bestaat al.")
     user = User(
@@ -52,14 +53,6 @@ def create_user(
     return user
 
 
-def check_new_password(password: str, *, username: str) -> None:
-    """The rule for a password a person sets with a reset code (the same as ``create_user``'s)."""
-    if len(password) < 8:
-        raise RuleViolation("Het wachtwoord moet minstens 8 tekens hebben.")
-    if password.strip().lower() == username.strip().lower():
-        raise RuleViolation("Het wachtwoord mag niet gelijk zijn aan de gebruikersnaam.")
-
-
 def create_api_key(*, session: Session, provider_id: int, name: str = "") -> tuple[ApiKey, str]:
     if session.get(Provider, provider_id) is None:
         raise RuleViolation(f"Aanbieder {provider_id} bestaat niet.")
@@ -70,22 +63,32 @@ def create_api_key(*, session: Session, provider_id: int, name: str = "") -> tup
     return record, full
 
 
-def login(*, session: Session, settings: Settings, username: str, password: str, client: str) -> User | None:
-    """Check a password, refusing with 429 while a username/address pair is locked out."""
-    window_start = utcnow() - timedelta(seconds=settings.login_lockout_seconds)
-    failures = session.exec(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, LoginFailure.client == client, col(LoginFailure.at) >= window_start)
-    ).one()
-    if failures >= settings.login_max_failures:
-        raise TooManyRequests(
-            "Te veel mislukte inlogpogingen. Probeer het over enkele minuten opnieuw.",
-            headers={"Retry-After": str(settings.login_lockout_seconds)},
-        )
-    user = authenticate_user(session, username, password)
-    if user is None:
-        session.add(LoginFailure(username=username, client=client, at=utcnow()))
-        return None
-    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username, col(LoginFailure.client) == client))
-    return user
+def issue_tokens(*, session: Session, settings: Settings, user: User) -> Token:
+    """The one place a person's session is handed out, after the password and, for the roles
+    that need it, the second factor: a login session with its access and refresh token."""
+    return start_session(session=session, user=user, settings=settings)
+
+
+def reserve_login(*, session: Session, settings: Settings, username: str, client: str) -> list[Limit]:
+    """Count this attempt before the password is checked, or refuse with 429 (see throttle)."""
+    limits = keys_for(settings, username=username, client=client)
+    reserve(session, settings, limits)
+    return limits
+
+
+def release_attempt(*, session: Session, limits: list[Limit]) -> None:
+    """An attempt that was not a guess after all (the server was too busy to check it)."""
+    release(session, limits, forget_pair=False)
+
+
+def finish_login(
+    *, session: Session, settings: Settings, user_id: int, limits: list[Limit], client: str
+) -> Token | MfaChallengeOut:
+    """After a correct password: the attempt is given back, and the person gets a session,
+    or, for a role that needs a second factor, the step to enter (or first enrol) it."""
+    release(session, limits)
+    user = session.get(User, user_id)
+    assert user is not None
+    if needs_mfa(settings, user):
+        return start_challenge(session=session, settings=settings, user=user, client=client)
+    return issue_tokens(session=session, settings=settings, user=user)

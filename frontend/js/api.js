@@ -205,13 +205,30 @@ export async function post(path, json, headers = {}) {
   return (await request(path, { method: "POST", json, headers })).data;
 }
 
+// The one place a session is kept after logging in (password, or the second step).
+function startSession(data, username) {
+  session.clear();
+  storeTokens(data, { username });
+  return session.get();
+}
+
+// Step one. Returns the session, or {mfa: {...}} when the role needs a second factor:
+// mfa.mfa_required is "verify" (enter a code) or "enrol" (set up the app first).
 export async function login(username, password) {
   const { data } = await request("/auth/token", {
     method: "POST", form: { username, password }, auth: false,
   });
-  session.clear();
-  storeTokens(data, { username });
-  return session.get();
+  if (!data.access_token) return { mfa: data };
+  return startSession(data, username);
+}
+
+// Step two: a code from the authenticator app, or a recovery code. After enrolment the
+// answer also holds the recovery codes, shown once: {session, recoveryCodes}.
+export async function loginSecondStep(username, mfaToken, code) {
+  const { data } = await request("/auth/mfa", {
+    method: "POST", json: { mfa_token: mfaToken, code }, auth: false,
+  });
+  return { session: startSession(data, username), recoveryCodes: data.recovery_codes || [] };
 }
 
 // Does the server have this API path at all? Screens of domains that are not installed stay out.

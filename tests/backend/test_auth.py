@@ -14,10 +14,11 @@ def test_every_api_route_needs_authentication(client, app):
     for route in app.routes:
         path = getattr(route, "path", "")
         methods = getattr(route, "methods", None) or set()
-        # Logging in, renewing with a refresh token and setting a password with a reset code
-        # carry their own credential.
+        # Logging in (both steps), renewing with a refresh token and setting a password with a
+        # reset code carry their own credential.
         if not path.startswith("/api/v1") or path in (
             "/api/v1/auth/token",
+            "/api/v1/auth/mfa",
             "/api/v1/auth/refresh",
             "/api/v1/auth/password",
         ):
@@ -136,3 +137,37 @@ def test_a_revoked_api_key_is_refused_once_its_verification_is_forgotten(world, 
         assert c.get(path, headers={"X-API-Key": not_remembered}).status_code == 200
         _revoke(db, not_remembered)
         assert c.get(path, headers={"X-API-Key": not_remembered}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("trusted", "peer", "forwarded", "expected"),
+    [
+        ("", "198.51.100.9", "203.0.113.1", "198.51.100.9"),  # no proxies trusted: the peer
+        ("10.0.0.0/8", "198.51.100.9", "203.0.113.1", "198.51.100.9"),  # peer is no proxy
+        ("10.0.0.0/8", "10.0.0.2", "203.0.113.1", "203.0.113.1"),
+        ("10.0.0.0/8", "10.0.0.2", "192.0.2.66, 203.0.113.1", "203.0.113.1"),  # written by the client
+        ("10.0.0.0/8", "10.0.0.2", "203.0.113.1, 10.9.9.9", "203.0.113.1"),  # two proxies
+        ("10.0.0.0/8", "10.0.0.2", "geen-adres, 203.0.113.1", "203.0.113.1"),
+        ("10.0.0.0/8", "10.0.0.2", "203.0.113.1, geen-adres", "10.0.0.2"),  # broken chain: the proxy
+        ("10.0.0.0/8", "10.0.0.2", None, "10.0.0.2"),
+        ("::1, 10.0.0.0/8", "::1", "2001:db8::7", "2001:db8::7"),
+    ],
+)
+def test_client_address_believes_forwarded_for_only_from_trusted_proxies(trusted, peer, forwarded, expected):
+    from starlette.requests import Request
+
+    from backend.auth import client_address
+    from backend.config import Settings
+
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    request = Request({"type": "http", "client": (peer, 50000), "headers": headers})
+    assert client_address(request, Settings(trusted_proxies=trusted)) == expected
+
+
+def test_a_typo_in_trusted_proxies_stops_the_start():
+    from pydantic import ValidationError
+
+    from backend.config import Settings
+
+    with pytest.raises(ValidationError, match="PLEKWIJZER_TRUSTED_PROXIES"):
+        Settings(trusted_proxies="10.0.0.0/8, nginx")

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import TEST_SECRET
 from tests.servers import ROOT, server_process
 
-PASSWORD = "een-goed-wachtwoord"
+PASSWORD = "Twee-Beuken-aan-de-Dinkel-58"
 
 
 def run(args: list[str], *, env: dict[str, str], stdin: str = "", cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -115,7 +115,7 @@ def test_users_create_reads_password_from_stdin_and_refuses_in_dutch(demo_db):
     assert stored[0][:2] == ("provider", 1) and PASSWORD not in stored[0][2]
     short = run(["users", "create", "--username", "kort", "--role", "viewer"], env=env, stdin="kort\n", cwd=work)
     assert short.returncode == 1
-    assert "minstens 8 tekens" in short.stderr
+    assert "minstens 12 tekens" in short.stderr
     assert query(work, "SELECT count(*) FROM users WHERE username = 'kort'")[0][0] == 0
 
 
@@ -210,3 +210,14 @@ def test_users_create_with_region_then_deactivate_and_revoke_a_key(demo_db):
         for row in query(work, "SELECT action FROM audit_log WHERE object_type IN ('user', 'api_key') ORDER BY id")
     ]
     assert actions[-3:] == ["user.create", "user.deactivate", "api_key.revoke"]
+
+
+def test_users_reset_mfa(demo_db):
+    work, env, _ = demo_db
+    done = run(["users", "reset-mfa", "coordinator"], env=env, cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert "Tweestapsverificatie van coordinator is gewist" in done.stdout
+    assert query(work, "SELECT mfa_secret FROM users WHERE username = 'coordinator'") == [(None,)]
+    assert query(work, "SELECT actor FROM audit_log WHERE action = 'user.mfa_reset'")[0][0].startswith("cli:0:")
+    unknown = run(["users", "reset-mfa", "niemand"], env=env, cwd=work)
+    assert unknown.returncode == 1 and "bestaat niet" in unknown.stderr

@@ -131,12 +131,12 @@ def test_typed_reads_and_dutch_errors(settings, db, world):
 
 
 def test_login_with_password(settings, world):
-    from tests.factories import PASSWORD
+    from tests.factories import PASSWORD, totp_code
 
     with running_server(settings) as base_url, PlekwijzerClient(base_url) as client:
         with pytest.raises(PlekwijzerError) as wrong:
             client.login("coordinator", "fout-wachtwoord")
-        client.login("coordinator", PASSWORD)
+        client.login("coordinator", PASSWORD, code=lambda: totp_code(world.totp_secrets["coordinator"]))
         groups = client.availability(care_form="crisis")
     assert wrong.value.status_code == 401
     assert [g.id for g in groups] == [world.groups_b[1]]

@@ -34,11 +34,11 @@ def test_region_admin_creates_a_coordinator_who_sets_a_password_and_logs_in(peop
     page.goto(demo_server.url + "/app/#/login")
     page.get_by_role("link", name="Wachtwoord instellen").click()
     page.get_by_label("Code").fill(code)
-    page.get_by_label("Nieuw wachtwoord").fill("een-lang-nieuw-wachtwoord")
-    page.get_by_label("Herhaal het wachtwoord").fill("een-lang-nieuw-wachtwoord")
+    page.get_by_label("Nieuw wachtwoord").fill("Zeven-blauwe-ballonnen-91")
+    page.get_by_label("Herhaal het wachtwoord").fill("Zeven-blauwe-ballonnen-91")
     page.get_by_role("button", name="Wachtwoord instellen").click()
     expect(page.locator("#inlog-fout")).to_contain_text("Uw wachtwoord is ingesteld")
-    demo_server.passwords["coordinator.nieuw"] = "een-lang-nieuw-wachtwoord"
+    demo_server.passwords["coordinator.nieuw"] = "Zeven-blauwe-ballonnen-91"
     newcomer.login()
     expect(page.locator("#who")).to_contain_text("coordinator.nieuw")
 

@@ -334,7 +334,8 @@ def test_login_brute_force_gets_429_with_retry_after(database_url, world):
             _assert_dutch_error(login("coordinator", "raden-maar"), 401)
         blocked = login("coordinator", "raden-maar")
         _assert_dutch_error(blocked, 429)
-        assert blocked.headers["Retry-After"] == "120"
+        # The time left of the window that the first failure opened.
+        assert 0 < int(blocked.headers["Retry-After"]) <= 120
         assert "Te veel mislukte inlogpogingen" in blocked.json()["detail"]
         # Locked out even with the right password: the guesser must not learn it was right.
         _assert_dutch_error(login("coordinator", PASSWORD), 429)

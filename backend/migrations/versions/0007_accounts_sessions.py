@@ -2,13 +2,13 @@
 with rotating refresh tokens, password-reset codes and one-time live-feed tickets.
 
 Revision ID: 0007_accounts_sessions
-Revises: 0006_register
+Revises: 0007_login_hardening (merged before this branch; chained after it)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_accounts_sessions"
-down_revision = "0006_register"
+down_revision = "0007_login_hardening"
 branch_labels = None
 depends_on = None
 

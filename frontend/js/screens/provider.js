@@ -22,6 +22,7 @@ export function render(root, { user, live }) {
   let municipalityName = {};
   let incomingController = null;
   let staleHours = 24;
+  let staleHoursByRegion = {};
   let registerApi = false;
 
   const heading = el("h1", {}, "Mijn groepen");
@@ -44,6 +45,7 @@ export function render(root, { user, live }) {
       if (disposed) return;
       const groups = picture.groups;
       staleHours = picture.stale_after_hours;
+      staleHoursByRegion = picture.stale_after_hours_by_region || {};
       live.noteSeq(picture.seq);
       list.replaceChildren(...kids());
       cards.clear();
@@ -196,7 +198,7 @@ export function render(root, { user, live }) {
         : `Netto vrij: ${group.net_free_places} van ${group.capacity}`;
       // The server's flag is as of the last read; the clock moves on while the page is open.
       const age = group.reported_at ? Date.now() - new Date(group.reported_at).getTime() : Infinity;
-      group.stale = age > staleHours * 3600 * 1000;
+      group.stale = age > (staleHoursByRegion[group.region_id] ?? staleHours) * 3600 * 1000;
       node.classList.toggle("is-stale", Boolean(group.stale));
       node.classList.toggle("not-admitting", !group.admitting);
       node.classList.toggle("dirty", dirty);

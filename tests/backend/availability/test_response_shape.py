@@ -15,7 +15,7 @@ from backend.providers.service import to_public
 def _pydantic_json(db, group_id, settings):
     with db.transaction(write=False) as session:
         group = session.get(Group, group_id)
-        return to_public(group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
+        return to_public(session, group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
 
 
 def test_put_response_json_is_the_pydantic_json(client, world, db, settings):

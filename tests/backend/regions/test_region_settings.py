@@ -11,13 +11,15 @@ from sqlmodel import select
 
 import solver
 from backend.audit.models import AuditEntry
-from backend.domain import DEFAULT_INTENSITY_BANDS, as_utc
+from backend.domain import DEFAULT_INTENSITY_BANDS, as_utc, utcnow
 from backend.errors import RuleViolation
 from backend.events.models import Event
 from backend.matching.adapter import WEIGHT_FIELDS
 from backend.proposals.models import DECLINE_REASONS
+from backend.providers.models import Group
 from backend.regions.models import Region
 from backend.regions.settings import RegionSettings, load_settings, region_settings
+from tests.backend.crisis.helpers import build_crisis_places
 from tests.backend.reports.helpers import since
 from tests.factories import add_user, create_referral
 
@@ -408,6 +410,70 @@ def test_a_proposal_expires_after_the_regions_hours(client, world, db):
     with db.transaction(write=False) as session:
         proposal = session.get(Proposal, made.json()["id"])
     assert as_utc(proposal.expires_at) - as_utc(proposal.created_at) == timedelta(hours=6)
+
+
+def test_reports_are_stale_after_the_regions_hours_on_every_screen(client, world, db):
+    """Twente allows 2 hours; IJsselland keeps the service's 24. Reports of 3 hours ago are stale
+    in Twente only: in the lists, the provider's picture, the live snapshot, crisis search and
+    overview, the ranking, and the event a claim sends on the live feed."""
+    places = build_crisis_places(db, world)
+    three_hours_ago = utcnow() - timedelta(hours=3)
+    watched = [world.groups_a[0], world.groups_b[1], places.deventer]
+    with db.transaction() as session:
+        for group_id in watched:
+            group = session.get(Group, group_id)
+            group.reported_at = three_hours_ago
+            session.add(group)
+
+    def stale_in_lists():
+        groups = client.get("/api/v1/groups", headers=world.headers("admin")).json()
+        return {g["id"]: g["stale"] for g in groups if g["id"] in watched}
+
+    assert stale_in_lists() == dict.fromkeys(watched, False)
+    assert put(client, world, changed_body(client, world, stale_after_hours=2)).status_code == 200
+    assert stale_in_lists() == {world.groups_a[0]: True, world.groups_b[1]: True, places.deventer: False}
+
+    single = client.get(f"/api/v1/groups/{world.groups_a[0]}", headers=world.headers("coordinator")).json()
+    assert single["stale"] is True
+    picture = client.get(
+        "/api/v1/availability", params={"provider_id": world.provider_a}, headers=world.headers("provider_a")
+    ).json()
+    assert picture["stale_after_hours"] == world.settings.stale_after_hours
+    assert picture["stale_after_hours_by_region"] == {str(world.region_id): 2}
+    assert {g["id"]: g["stale"] for g in picture["groups"]}[world.groups_a[0]] is True
+
+    with client.websocket_connect(f"/api/v1/live?snapshot=true&token={world.tokens['admin']}") as ws:
+        snapshot = ws.receive_json()
+    assert {g["id"]: g["stale"] for g in snapshot["groups"] if g["id"] in watched} == stale_in_lists()
+
+    found = client.post(
+        "/api/v1/crisis/search", json={"age": 15, "postcode": "7511", "radius_km": 400}, headers=world.headers("crisis")
+    ).json()["results"]
+    assert {r["group_id"]: r["stale"] for r in found if r["group_id"] in watched} == {
+        world.groups_b[1]: True,
+        places.deventer: False,
+    }
+    overview = client.get("/api/v1/crisis/overview?region_code=JZ14", headers=world.headers("crisis")).json()
+    assert {g["group_id"]: g["stale"] for g in overview["groups"]}[world.groups_b[1]] is True
+
+    ref = create_referral(client, world)
+    options = client.get(f"/api/v1/referrals/{ref['id']}/options", headers=world.headers("coordinator")).json()
+    shown = {o["group_id"]: o["stale"] for o in options["options"] + options["expected_free_soon"]}
+    assert shown[world.groups_a[0]] is True
+
+    held = client.post(
+        "/api/v1/holds",
+        json={"group_id": world.groups_b[1], "crisis_reference": "CR-9"},
+        headers=world.headers("crisis"),
+    )
+    assert held.status_code == 201, held.text
+    with db.transaction(write=False) as session:
+        event = session.exec(select(Event).order_by(Event.seq.desc())).first()  # type: ignore[union-attr]
+    assert event.type == "hold.created" and event.payload["group"]["stale"] is True
+
+    # Back to the service's value: the same reports are fresh again.
+    assert put(client, world, changed_body(client, world, stale_after_hours=None)).status_code == 200
+    assert stale_in_lists() == dict.fromkeys(watched, False)
 
 
 def test_the_post_calculation_uses_the_regions_shares(client, world, db):

@@ -13,7 +13,8 @@ from backend.users.models import AuthSession, RefreshToken
 from tests.factories import PASSWORD
 
 
-def login(client, username: str = "coordinator") -> dict:  # type: ignore[no-untyped-def]
+def login(client, username: str = "viewer") -> dict:  # type: ignore[no-untyped-def]
+    # viewer: no second factor in the tests' settings
     response = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return response.json()
@@ -45,7 +46,7 @@ def test_refresh_rotates_and_a_used_refresh_token_ends_the_whole_session(client,
     assert second.status_code == 200, second.text
     second = second.json()
     assert second["refresh_token"] != first["refresh_token"]
-    assert me(client, second["access_token"]).json()["role"] == "coordinator"
+    assert me(client, second["access_token"]).json()["role"] == "viewer"
     # Someone replays the first (used) refresh token: the session ends for everyone holding it.
     replay = refresh(client, first["refresh_token"])
     assert replay.status_code == 401 and replay.json()["code"] == "refresh_reused"
@@ -105,7 +106,7 @@ def test_a_revoked_key_is_refused_at_once_and_its_websocket_closed(client, world
 
 
 def test_a_ticket_of_an_ended_session_opens_nothing(client, world):
-    person = login(client, "crisis")
+    person = login(client, "provider_a")
     ticket = client.post("/api/v1/live/ticket", headers=bearer(person["access_token"])).json()["ticket"]
     client.post("/api/v1/auth/logout", headers=bearer(person["access_token"]))
     with pytest.raises(WebSocketDisconnect) as closed:  # noqa: SIM117 - the connect itself fails
