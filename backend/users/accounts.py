@@ -69,8 +69,10 @@ def cli_actor(name: str) -> Principal:
     return Principal(kind="cli", id=0, name=name, role=Role.admin, provider_id=None)
 
 
-def manager_of(session: Session, principal: Principal) -> Manager:
-    """What ``principal`` may manage, from its current account (not from its token)."""
+def manager_of(session: Session, principal: Principal, *, what: str | None = None) -> Manager:
+    """What ``principal`` may manage, from its current account (not from its token). For a
+    route about one person or key (``what``), a provider user or system that manages nothing
+    gets 404 like for another provider's object (the 403 would tell it the object exists)."""
     if principal.kind == "cli":
         return Manager(actor=principal)
     if principal.kind == "user":
@@ -80,6 +82,8 @@ def manager_of(session: Session, principal: Principal) -> Manager:
                 return Manager(actor=principal, region_id=user.region_id)
             if user.role == Role.provider and user.manages_provider and user.provider_id is not None:
                 return Manager(actor=principal, provider_id=user.provider_id)
+    if what is not None and principal.role == Role.provider:
+        raise NotFound(f"{what} niet gevonden.")
     raise Forbidden("U beheert geen gebruikers of API-sleutels.", code="role_forbidden")
 
 
@@ -168,7 +172,7 @@ def create(*, session: Session, principal: Principal, body: UserCreate, settings
     one (so no administrator ever knows a person's password)."""
     manager = manager_of(session, principal)
     role = body.role.value
-    provider_id = body.provider_id
+    provider_id = body.provider
     if manager.provider_id is not None:
         if role != Role.provider:
             raise Forbidden("Een aanbiederbeheerder maakt alleen planners van de eigen aanbieder aan.")
@@ -231,7 +235,7 @@ def create(*, session: Session, principal: Principal, body: UserCreate, settings
 def change(*, session: Session, principal: Principal, user_id: int, body: UserUpdate) -> UserPublic:
     """A new role (or provider-administrator flag); the person's sessions end, so the new
     rights apply from their next login."""
-    manager = manager_of(session, principal)
+    manager = manager_of(session, principal, what="Gebruiker")
     user = _managed_user(session, manager, user_id)
     changes: dict[str, dict[str, object]] = {}
     if body.role is not None and body.role != user.role:
@@ -260,7 +264,7 @@ def change(*, session: Session, principal: Principal, user_id: int, body: UserUp
 
 
 def set_active(*, session: Session, principal: Principal, user_id: int, active: bool) -> UserPublic:
-    manager = manager_of(session, principal)
+    manager = manager_of(session, principal, what="Gebruiker")
     user = _managed_user(session, manager, user_id)
     if user.active == active:
         raise Conflict("Deze gebruiker is al actief." if active else "Deze gebruiker is al gedeactiveerd.")
@@ -284,7 +288,7 @@ def user_id_for_username(session: Session, username: str) -> int:
 def reset_password(*, session: Session, principal: Principal, user_id: int, settings: Settings) -> PasswordResetPublic:
     """A one-time code for a new password. The old password stops working and every session
     ends: a reset is also what an administrator does when a password may have leaked."""
-    manager = manager_of(session, principal)
+    manager = manager_of(session, principal, what="Gebruiker")
     user = _managed_user(session, manager, user_id)
     if not user.active:
         raise Conflict("Deze gebruiker is gedeactiveerd; heractiveer hem eerst.")
@@ -384,7 +388,7 @@ def list_keys(*, session: Session, principal: Principal, provider_id: int | None
 def create_key(*, session: Session, principal: Principal, body: ApiKeyCreate) -> ApiKeyCreated:
     """A new key, shown once in the answer (only its hash is kept)."""
     manager = manager_of(session, principal)
-    provider_id = body.provider_id if body.provider_id is not None else manager.provider_id
+    provider_id = body.provider if body.provider is not None else manager.provider_id
     if provider_id is None:
         raise RuleViolation("Kies de aanbieder van deze sleutel.")
     if not _sees_provider(session, manager, provider_id):
@@ -413,7 +417,7 @@ def create_key(*, session: Session, principal: Principal, body: ApiKeyCreate) ->
 
 def revoke_key(*, session: Session, principal: Principal, key_id: int) -> ApiKeyPublic:
     """Revoke a key: refused at once in every API process, its websockets closed."""
-    manager = manager_of(session, principal)
+    manager = manager_of(session, principal, what="API-sleutel")
     key = session.exec(select(ApiKey).where(ApiKey.id == key_id).with_for_update()).first()
     if key is None or not _sees_provider(session, manager, key.provider_id):
         raise NotFound("API-sleutel niet gevonden.")

@@ -200,7 +200,8 @@ class UserCreate(SQLModel):
     username: str = Field(min_length=1, max_length=80)
     role: Role
     region: str | None = Field(default=None, max_length=20, description="regiocode, bijvoorbeeld JZ14")
-    provider_id: int | None = None
+    # The provider's id (named ``provider``: ``provider_id`` in a body is a field the server owns).
+    provider: int | None = None
     manages_provider: bool = False
 
 
@@ -244,7 +245,7 @@ class PasswordSet(SQLModel):
 class ApiKeyCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    provider_id: int | None = None
+    provider: int | None = Field(default=None, description="aanbieder-id; leeg: de eigen aanbieder")
     name: str = Field(min_length=1, max_length=120)
     expires_at: datetime | None = None
 

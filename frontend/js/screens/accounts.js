@@ -89,7 +89,7 @@ export function render(root, { user }) {
     const body = { username: username.value.trim(), role: role.value };
     if (isAdmin && region.value.trim()) body.region = region.value.trim();
     if (isAdmin && role.value === "provider") {
-      body.provider_id = Number(provider.value);
+      body.provider = Number(provider.value);
       body.manages_provider = manages.checked;
     }
     try {
@@ -126,7 +126,7 @@ export function render(root, { user }) {
       return;
     }
     const body = { name: keyName.value.trim() };
-    if (isAdmin) body.provider_id = Number(keyProvider.value);
+    if (isAdmin) body.provider = Number(keyProvider.value);
     if (keyExpiry.value) body.expires_at = `${keyExpiry.value}T23:59:59+01:00`;
     try {
       const { data } = await request("/api-keys", { method: "POST", json: body });

@@ -152,7 +152,7 @@ def test_a_provider_admin_manages_only_its_own_planners_and_keys(client, world, 
         assert client.post("/api/v1/users", json=body, headers=world.headers(who)).status_code == 403
     other = client.post(
         "/api/v1/users",
-        json={"username": "x3", "role": "provider", "provider_id": world.provider_b},
+        json={"username": "x3", "role": "provider", "provider": world.provider_b},
         headers=world.headers(who),
     )
     assert other.status_code == 404
@@ -187,7 +187,7 @@ def test_validation_is_dutch_and_changes_nothing(client, world, db):
     cases = [
         ({"username": "coordinator", "role": "viewer"}, 422),  # exists
         ({"username": "z", "role": "baas"}, 422),
-        ({"username": "z", "role": "viewer", "provider_id": world.provider_a}, 422),
+        ({"username": "z", "role": "viewer", "provider": world.provider_a}, 422),
         ({"username": "z", "role": "provider"}, 422),
         ({"username": "z", "role": "viewer", "region": "XX00"}, 404),
         ({"username": "z", "role": "viewer", "wachtwoord": "x"}, 422),
@@ -199,7 +199,7 @@ def test_validation_is_dutch_and_changes_nothing(client, world, db):
     past = (utcnow() - timedelta(days=1)).isoformat()
     key = client.post(
         "/api/v1/api-keys",
-        json={"name": "oud", "provider_id": world.provider_a, "expires_at": past},
+        json={"name": "oud", "provider": world.provider_a, "expires_at": past},
         headers=world.headers("admin"),
     )
     assert key.status_code == 422 and key.json()["detail"] == "De vervaldatum moet in de toekomst liggen."
@@ -212,7 +212,7 @@ def test_an_expired_key_is_refused_and_last_use_is_noted_once_a_minute(client, w
     soon = (utcnow() + timedelta(hours=1)).isoformat()
     made = client.post(
         "/api/v1/api-keys",
-        json={"name": "tijdelijk", "provider_id": world.provider_a, "expires_at": soon},
+        json={"name": "tijdelijk", "provider": world.provider_a, "expires_at": soon},
         headers=world.headers("admin"),
     ).json()
     assert made["last_used_at"] is None

@@ -60,7 +60,7 @@ def test_ending_a_person_or_a_key_reaches_every_process_within_a_second_and_noth
             ticket = (await on_a.post("/api/v1/live/ticket", headers=bearer)).json()["ticket"]
             created = await on_a.post(
                 "/api/v1/api-keys",
-                json={"name": "logtest", "provider_id": world.provider_b},
+                json={"name": "logtest", "provider": world.provider_b},
                 headers=world.headers("admin"),
             )
             secrets.append(created.json()["key"])
