@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlalchemy import Boolean, Column, DateTime, false
 from sqlmodel import Field, SQLModel
 
@@ -171,6 +171,10 @@ class LiveTicket(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
+def _as_utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 class Token(SQLModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
@@ -223,6 +227,9 @@ class UserPublic(SQLModel):
     active: bool
     created_at: datetime
 
+    # SQLite hands back naive datetimes; everything stored is UTC, and the API says so.
+    _utc = field_validator("created_at")(_as_utc)
+
 
 class PasswordResetPublic(SQLModel):
     """The code, shown once to the administrator, who hands it to the person."""
@@ -260,6 +267,8 @@ class ApiKeyPublic(SQLModel):
     last_used_at: datetime | None
     revoked: bool
     revoked_at: datetime | None
+
+    _utc = field_validator("created_at", "expires_at", "last_used_at", "revoked_at")(_as_utc)
 
 
 class ApiKeyCreated(ApiKeyPublic):
