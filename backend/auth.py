@@ -1,8 +1,13 @@
 """Authentication (who is calling) and the role checks every route uses.
 
 People log in with the OAuth2 password flow and get a JWT; provider systems send an API key
-in ``X-API-Key``. Both become a ``Principal``. A browser cannot set headers on a websocket, so
-the live feed also accepts ``?token=`` or ``?api_key=``.
+in ``X-API-Key``. Both become a ``Principal``. No credential ever travels in a URL (URLs end up
+in access logs): a browser opens the live feed's websocket with a one-time ticket
+(``POST /api/v1/live/ticket``), other clients send the same headers as on every request.
+
+Access tokens live at most 15 minutes and belong to a login session (``sid``); a session that
+ends is refused at once in every API process (``backend/revocations.py``), and so is a revoked
+API key (its verification is forgotten when the revocation event arrives).
 
 Object-level rule used everywhere: a provider principal sees only its own provider's objects;
 anything else answers 404 ("Niet gevonden"), so nobody learns that another provider's group
@@ -13,16 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_address
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import jwt
 from argon2 import PasswordHasher
@@ -30,12 +37,19 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlmodel import Session, select
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
 
 from backend.config import Settings
-from backend.domain import utcnow
+from backend.domain import as_utc, utcnow
 from backend.errors import Forbidden, NotFound, ServiceBusy, Unauthorized
+from backend.revocations import Revocations
 from backend.users.models import ApiKey, Role, User
+
+if TYPE_CHECKING:
+    from backend.db import Database
+
+log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()
 JWT_ALGORITHM = "HS256"
@@ -55,6 +69,10 @@ class Principal:
     role: str
     provider_id: int | None
     region_id: int | None = None
+    # The login session of a person's token (ended sessions are refused); None for API keys.
+    session_id: int | None = None
+    # A provider user who manages its provider's planners and API keys.
+    manages_provider: bool = False
 
     @property
     def label(self) -> str:
@@ -188,15 +206,19 @@ def authenticate_user(session: Session, username: str, password: str) -> User | 
     return user if password_matches(user, password) else None
 
 
-def create_access_token(user: User, settings: Settings) -> tuple[str, int]:
+def create_access_token(user: User, settings: Settings, *, session_id: int) -> tuple[str, int]:
+    """A short-lived token of one login session (``backend/users/sessions.start_session`` makes
+    the session; a token without one is refused)."""
     lifetime = timedelta(minutes=settings.access_token_minutes)
     now = utcnow()
     claims = {
         "sub": str(user.id),
+        "sid": session_id,
         "name": user.username,
         "role": user.role,
         "provider_id": user.provider_id,
         "region_id": user.region_id,
+        "mp": bool(user.manages_provider),
         "iat": now,
         "exp": now + lifetime,
     }
@@ -224,6 +246,9 @@ class VerifiedCache:
             self._entries.clear()
         self._entries[key] = (principal, until)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 # Verified tokens, so that a client sending the same token on every request is checked with a
 # dictionary look-up and a clock comparison instead of a full decode (base64, JSON, HMAC: about
@@ -234,12 +259,16 @@ class VerifiedCache:
 verified_tokens = VerifiedCache(clock=time.time)
 
 
-def principal_from_token(token: str, settings: Settings) -> Principal:
-    cached = verified_tokens.get((token, settings.secret_key))
-    if cached is not None:
-        return cached
-    principal, expires = _decode_token(token, settings)
-    verified_tokens.put((token, settings.secret_key), principal, expires)
+def principal_from_token(token: str, settings: Settings, revocations: Revocations) -> Principal:
+    principal = verified_tokens.get((token, settings.secret_key))
+    if principal is None:
+        principal, expires = _decode_token(token, settings)
+        verified_tokens.put((token, settings.secret_key), principal, expires)
+    # After the cache, on every request: a dictionary look-up.
+    if revocations.is_ended(principal.session_id):
+        raise Unauthorized(
+            "Uw sessie is beëindigd; log opnieuw in.", code="session_ended", headers={"WWW-Authenticate": "Bearer"}
+        )
     return principal
 
 
@@ -266,17 +295,25 @@ def _decode_token(token: str, settings: Settings) -> tuple[Principal, float]:
             "Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid", headers={"WWW-Authenticate": "Bearer"}
         ) from exc
     role = claims.get("role", "")  # "" is no role, like a missing claim
-    if role not in Role.__members__ or not _well_formed_ids(claims):
-        # A signed token whose subject is no user id (or whose ids are no numbers) is an
-        # invalid token (401), not a server error.
+    session_id = claims.get("sid")
+    subject = str(claims["sub"])
+    # Every token belongs to a login session, so that ending the session refuses it.
+    if (
+        role not in Role.__members__
+        or not isinstance(session_id, int)
+        or not subject.isdigit()
+        or not _well_formed_ids(claims)
+    ):
         raise Unauthorized("Ongeldig toegangsbewijs; log opnieuw in.", code="token_invalid")
     return Principal(
         kind="user",
-        id=int(claims["sub"]),
+        id=int(subject),
         name=str(claims.get("name", "")),
         role=role,
         provider_id=claims.get("provider_id"),
         region_id=claims.get("region_id"),
+        session_id=session_id,
+        manages_provider=bool(claims.get("mp", False)),
     ), float(claims["exp"])
 
 
@@ -300,6 +337,11 @@ def _key_hash(full_key: str) -> str:
 
 
 def principal_from_api_key(session: Session, key: str) -> Principal:
+    return _check_api_key(session, key)[0]
+
+
+def _check_api_key(session: Session, key: str) -> tuple[Principal, datetime | None]:
+    """The key's principal and its expiry; 401 for an unknown, revoked or expired key."""
     invalid = Unauthorized("Ongeldige API-sleutel.", code="api_key_invalid")
     if not key.startswith(API_KEY_PREFIX) or "." not in key:
         raise invalid
@@ -307,21 +349,56 @@ def principal_from_api_key(session: Session, key: str) -> Principal:
     record = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if record is None or record.revoked or not hmac.compare_digest(record.key_hash, _key_hash(key)):
         raise invalid
+    expires_at = as_utc(record.expires_at)
+    if expires_at is not None and expires_at <= utcnow():
+        raise Unauthorized("Deze API-sleutel is verlopen; vraag uw beheerder om een nieuwe.", code="api_key_expired")
+    return api_key_principal(record), expires_at
+
+
+def api_key_principal(record: ApiKey) -> Principal:
     assert record.id is not None
     return Principal(
         kind="api_key",
         id=record.id,
-        name=record.name or f"sleutel {prefix}",
+        name=record.name or f"sleutel {record.prefix}",
         role=Role.provider,
         provider_id=record.provider_id,
     )
 
 
-def resolve_principal(session: Session, settings: Settings, *, token: str | None, api_key: str | None) -> Principal:
+# When each key's last use was last written by this process (monotonic clock), per database: at
+# most once a minute per key, so a provider system's every request does not become a write.
+_key_last_written: weakref.WeakKeyDictionary[Database, dict[int, float]] = weakref.WeakKeyDictionary()
+LAST_USED_EVERY_SECONDS = 60.0
+
+
+def _note_key_use(db: Database, key_id: int) -> None:
+    now = utcnow()
+    try:
+        with db.transaction() as session:
+            # Guarded, so that several processes do not all write within the same minute.
+            session.execute(
+                update(ApiKey)
+                .where(
+                    col(ApiKey.id) == key_id,
+                    or_(
+                        col(ApiKey.last_used_at).is_(None),
+                        col(ApiKey.last_used_at) < now - timedelta(seconds=LAST_USED_EVERY_SECONDS),
+                    ),
+                )
+                .values(last_used_at=now)
+            )
+    except Exception:  # a missed "last used" must never fail the request itself
+        log.warning("could not note the last use of API key %s", key_id, exc_info=True)
+
+
+def resolve_principal(
+    session: Session, settings: Settings, revocations: Revocations, *, token: str | None, api_key: str | None
+) -> Principal:
     if api_key:
         return principal_from_api_key(session, api_key)
     if token:
-        return principal_from_token(token, settings)
+        return principal_from_token(token, settings, revocations)
     raise Unauthorized(
         "Log in om plekwijzer te gebruiken.", code="not_authenticated", headers={"WWW-Authenticate": "Bearer"}
     )
@@ -346,16 +423,23 @@ async def current_principal(
         else:
             # API keys are checked on a short session of their own, so the check does not
             # hold a write transaction open on SQLite.
-            def check_key() -> Principal:
+            def check_key() -> tuple[Principal, datetime | None]:
                 with db.transaction(write=False) as session:
-                    return principal_from_api_key(session, api_key)
+                    return _check_api_key(session, api_key)
 
-            principal = await run_in_threadpool(check_key)
+            principal, expires_at = await run_in_threadpool(check_key)
             remember = db.settings.api_key_cache_seconds
+            if expires_at is not None:  # an expiring key is not remembered past its expiry
+                remember = min(remember, (expires_at - utcnow()).total_seconds())
             if remember > 0:
                 verified_keys.put(cache_key, principal, verified_keys.clock() + remember)
+        written = _key_last_written.setdefault(db, {})
+        last = written.get(principal.id)
+        if last is None or time.monotonic() - last >= LAST_USED_EVERY_SECONDS:
+            written[principal.id] = time.monotonic()
+            await run_in_threadpool(_note_key_use, db, principal.id)
     else:
-        principal = resolve_principal(None, db.settings, token=token, api_key=None)  # type: ignore[arg-type]
+        principal = resolve_principal(None, db.settings, db.revocations, token=token, api_key=None)  # type: ignore[arg-type]
     request.state.principal = principal
     return principal
 

@@ -176,12 +176,50 @@ def cmd_register_import(args: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
+    from backend.audit.service import record
+    from backend.users.accounts import PURPOSE, cli_actor, region_id_for_code
+
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
     with _database().transaction() as session:
+        region_id = region_id_for_code(session, args.region) if args.region else None
         user = create_user(
-            session=session, username=args.username, password=password, role=args.role, provider_id=args.provider
+            session=session,
+            username=args.username,
+            password=password,
+            role=args.role,
+            provider_id=args.provider,
+            region_id=region_id,
+        )
+        assert user.id is not None
+        record(
+            session=session,
+            actor=cli_actor(getpass.getuser()),
+            action="user.create",
+            object_type="user",
+            object_id=user.id,
+            purpose=PURPOSE,
+            detail={"username": user.username, "role": user.role, "region_id": region_id, "provider_id": args.provider},
         )
     print(f"Gebruiker {user.username} ({user.role}) aangemaakt met id {user.id}")
+    return 0
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> int:
+    from backend.users.accounts import cli_actor, set_active, user_id_for_username
+
+    with _database().transaction() as session:
+        user_id = user_id_for_username(session, args.username)
+        set_active(session=session, principal=cli_actor(getpass.getuser()), user_id=user_id, active=False)
+    print(f"Gebruiker {args.username} gedeactiveerd; alle sessies zijn beëindigd.")
+    return 0
+
+
+def cmd_api_keys_revoke(args: argparse.Namespace) -> int:
+    from backend.users.accounts import cli_actor, revoke_key
+
+    with _database().transaction() as session:
+        key = revoke_key(session=session, principal=cli_actor(getpass.getuser()), key_id=args.id)
+    print(f"API-sleutel {key.id} ({key.name or key.prefix}) van aanbieder {key.provider_id} ingetrokken.")
     return 0
 
 
@@ -354,7 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--role", required=True, choices=["admin", "coordinator", "provider", "crisis", "viewer"])
     create.add_argument("--provider", type=int)
+    create.add_argument("--region", help="region code, e.g. JZ14")
     create.set_defaults(func=cmd_users_create)
+    deactivate = users.add_parser("deactivate", help="deactivate a user and end all their sessions")
+    deactivate.add_argument("username")
+    deactivate.set_defaults(func=cmd_users_deactivate)
     reset_mfa = users.add_parser("reset-mfa", help="remove a user's second factor (lost phone and recovery codes)")
     reset_mfa.add_argument("username")
     reset_mfa.set_defaults(func=cmd_users_reset_mfa)
@@ -364,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--provider", type=int, required=True)
     key.add_argument("--name", default="")
     key.set_defaults(func=cmd_api_keys_create)
+    revoke = keys.add_parser("revoke", help="revoke an API key (refused at once by every server)")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=cmd_api_keys_revoke)
 
     audit = sub.add_parser("audit", help="the audit log (NEN 7513)").add_subparsers(dest="audit_command", required=True)
     audit.add_parser(

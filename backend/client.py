@@ -1,7 +1,9 @@
 """A typed Python client for plekwijzer's availability API, on httpx (sync and async).
 
 Writes carry an ``Idempotency-Key``; a retry after a network error or a 5xx reuses the same key,
-so the server applies the change once however often the request is sent::
+so the server applies the change once however often the request is sent. Credentials go in
+headers only (``X-API-Key`` or ``Authorization``), never in a URL. After ``login`` the client
+renews its short-lived access token with the refresh token when the server says it has expired::
 
     with PlekwijzerClient("http://localhost:8000", api_key="pw_...") as client:
         group = client.set_availability(12, free_places=2)
@@ -77,6 +79,13 @@ def _raise_for(response: httpx.Response) -> None:
     raise PlekwijzerError(response.status_code, str(detail), code)
 
 
+def _code(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("code")  # type: ignore[no-any-return]
+    except ValueError:
+        return None
+
+
 def _availability_body(
     free_places: int, admitting: bool, reason: str | None, expected_free_date: date | None, waiting_list: int | None
 ) -> dict[str, Any]:
@@ -112,6 +121,7 @@ class PlekwijzerClient:
     ) -> None:
         self.retries = retries
         self.backoff = backoff
+        self._refresh_token: str | None = None
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, headers=_auth_headers(token, api_key), transport=transport
         )
@@ -135,9 +145,24 @@ class PlekwijzerClient:
             response = self._http.post("/api/v1/auth/mfa", json=_second_step(body, code))
             _raise_for(response)
             body = response.json()
+        return self._use_tokens(body)
+
+    def _use_tokens(self, body: dict[str, Any]) -> str:
         token = str(body["access_token"])
+        self._refresh_token = body.get("refresh_token")
         self._http.headers["Authorization"] = f"Bearer {token}"
         return token
+
+    def _renewed(self, response: httpx.Response) -> bool:
+        """After a 401 for an expired access token: renew it (once) with the refresh token."""
+        if response.status_code != 401 or not self._refresh_token or _code(response) != "token_expired":
+            return False
+        renewed = self._http.post("/api/v1/auth/refresh", json={"refresh_token": self._refresh_token})
+        self._refresh_token = None
+        if not renewed.is_success:
+            return False
+        self._use_tokens(renewed.json())
+        return True
 
     def _send(
         self,
@@ -152,6 +177,8 @@ class PlekwijzerClient:
         while True:
             try:
                 response = self._http.request(method, url, json=json, headers=headers, params=params)
+                if self._renewed(response):
+                    response = self._http.request(method, url, json=json, headers=headers, params=params)
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
                     return response
             except httpx.TransportError:
@@ -210,6 +237,7 @@ class AsyncPlekwijzerClient:
     ) -> None:
         self.retries = retries
         self.backoff = backoff
+        self._refresh_token: str | None = None
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -235,9 +263,23 @@ class AsyncPlekwijzerClient:
             response = await self._http.post("/api/v1/auth/mfa", json=_second_step(body, code))
             _raise_for(response)
             body = response.json()
+        return self._use_tokens(body)
+
+    def _use_tokens(self, body: dict[str, Any]) -> str:
         token = str(body["access_token"])
+        self._refresh_token = body.get("refresh_token")
         self._http.headers["Authorization"] = f"Bearer {token}"
         return token
+
+    async def _renewed(self, response: httpx.Response) -> bool:
+        if response.status_code != 401 or not self._refresh_token or _code(response) != "token_expired":
+            return False
+        renewed = await self._http.post("/api/v1/auth/refresh", json={"refresh_token": self._refresh_token})
+        self._refresh_token = None
+        if not renewed.is_success:
+            return False
+        self._use_tokens(renewed.json())
+        return True
 
     async def _send(
         self,
@@ -252,6 +294,8 @@ class AsyncPlekwijzerClient:
         while True:
             try:
                 response = await self._http.request(method, url, json=json, headers=headers, params=params)
+                if await self._renewed(response):
+                    response = await self._http.request(method, url, json=json, headers=headers, params=params)
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
                     return response
             except httpx.TransportError:

@@ -27,7 +27,17 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(default="sqlite:///./plekwijzer.db", repr=False)
     secret_key: str = Field(default=DEVELOPMENT_SECRET, repr=False)
-    access_token_minutes: int = 12 * 60
+    # Access tokens are short-lived (at most 15 minutes); the web app renews them silently with
+    # a refresh token, which is used once and replaced (rotation).
+    access_token_minutes: int = Field(default=15, ge=1, le=15)
+    # A refresh token not used within this time ends the session (idle timeout) ...
+    refresh_token_minutes: int = Field(default=60, ge=1)
+    # ... and a session ends after this time whatever happens (log in again).
+    session_max_hours: float = Field(default=12.0, gt=0)
+    # The one-time ticket a browser opens the live feed's websocket with.
+    live_ticket_seconds: int = Field(default=30, ge=1, le=300)
+    # A password-reset code from an administrator is valid this long, once.
+    password_reset_hours: float = Field(default=24.0, gt=0)
     # A report older than this is shown as stale ("verouderd").
     stale_after_hours: float = 24.0
     # Login limits, counted in a window of ``login_lockout_seconds`` (backend/users/throttle.py):

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from backend.config import Settings
+from backend.revocations import Revocations
 
 # How long a SQLite writer waits for its turn before "database is locked".
 SQLITE_BUSY_SECONDS = 30
@@ -108,6 +109,8 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Sessions ended in this app's database, refused although their tokens have not expired.
+        self.revocations = Revocations(keep_seconds=settings.access_token_minutes * 60 + 60)
 
     @contextmanager
     def transaction(self, *, write: bool = True, single_statement: bool = False) -> Iterator[Session]:

@@ -378,6 +378,8 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
             role="provider",
             provider_id=provider.id,
             region_id=region.id,
+            # The first provider's user also manages its planners and API keys.
+            manages_provider=number == 1,
         )
         passwords.append((f"aanbieder{number}", "provider", password, provider.id))
     assert providers[0].id is not None

@@ -31,12 +31,14 @@ from backend.register.routes import router as register_router
 from backend.register.service import sync_current_terms
 from backend.reports.routes import router as reports_router
 from backend.tasks import PeriodicTask
+from backend.users.account_routes import router as accounts_router
 from backend.users.routes import router as users_router
 from backend.users.throttle import purge_old_attempts
 
 # Mounted under /api/v1.
 ROUTERS: list[APIRouter] = [
     users_router,
+    accounts_router,
     regions_router,
     providers_router,
     register_router,

@@ -14,12 +14,23 @@ from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
 from backend.register.models import ContractTerm, Tariff
 from backend.reports.models import FinalisedPostCalculation
-from backend.users.models import ApiKey, LoginThrottle, MfaChallenge, RecoveryCode, User
+from backend.users.models import (
+    ApiKey,
+    AuthSession,
+    LiveTicket,
+    LoginThrottle,
+    MfaChallenge,
+    PasswordReset,
+    RecoveryCode,
+    RefreshToken,
+    User,
+)
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "AuditSeal",
+    "AuthSession",
     "ContractTerm",
     "Event",
     "EventCounter",
@@ -28,6 +39,7 @@ __all__ = [
     "Hold",
     "IdempotencyRecord",
     "IntensityReassessment",
+    "LiveTicket",
     "Location",
     "LoginThrottle",
     "MatchingRun",
@@ -36,11 +48,13 @@ __all__ = [
     "OccupancyCensus",
     "OccupancyEvent",
     "OccupancyStay",
+    "PasswordReset",
     "Postcode",
     "Proposal",
     "Provider",
     "RecoveryCode",
     "Referral",
+    "RefreshToken",
     "Region",
     "Tariff",
     "User",

@@ -37,11 +37,13 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.auth import create_access_token  # noqa: E402
 from backend.config import Settings  # noqa: E402
+from backend.db import Database  # noqa: E402
 from backend.domain import utcnow  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
+from backend.regions.models import Region  # noqa: E402
 from backend.users.models import User  # noqa: E402
+from backend.users.sessions import start_session  # noqa: E402
 from tests.servers import server_process  # noqa: E402
 
 SECRET = "benchmark-secret-key-long-enough-for-hs256-signing"
@@ -333,8 +335,15 @@ def run_backend(name: str, args: argparse.Namespace, points) -> dict[str, object
         upgrade(url)
         fill(url, args.groups, rng, points, args.crisis_share)
         settings = Settings(environment="test", database_url=url, secret_key=SECRET)
-        user = User(id=1, username="crisis", password_hash="x", role="crisis", region_id=14, created_at=utcnow())
-        token, _ = create_access_token(user, settings)
+        # A real login session: tokens without one are refused.
+        db = Database(settings)
+        with db.transaction() as session:
+            region_id = 14 if session.get(Region, 14) is not None else None
+            user = User(username="crisis", password_hash="x", role="crisis", region_id=region_id, created_at=utcnow())
+            session.add(user)
+            session.flush()
+            token = start_session(session=session, user=user, settings=settings).access_token
+        db.dispose()
         headers = {"Authorization": f"Bearer {token}"}
         with server_process(url, secret_key=SECRET) as base:
             search = bench_search(base, headers, points, rng, args.searches)

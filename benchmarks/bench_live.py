@@ -40,11 +40,12 @@ async def _measure(
 ) -> tuple[list[float], int]:
     received: dict[int, list[float]] = defaultdict(list)
     ready = 0
-    ws_url = feed_url.replace("http://", "ws://", 1) + f"/api/v1/live?token={world.admin_token}"
+    ws_url = feed_url.replace("http://", "ws://", 1) + "/api/v1/live"
+    ws_headers = {"Authorization": f"Bearer {world.admin_token}"}
 
     async def listener(stop: asyncio.Event) -> None:
         nonlocal ready
-        async with connect(ws_url, max_queue=None) as ws:
+        async with connect(ws_url, additional_headers=ws_headers, max_queue=None) as ws:
             json.loads(await ws.recv())  # hello
             ready += 1
             while not stop.is_set():

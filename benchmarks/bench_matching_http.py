@@ -33,7 +33,6 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.auth import create_access_token  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.domain import (  # noqa: E402
@@ -50,6 +49,7 @@ from backend.providers.models import Group, Location, Provider  # noqa: E402
 from backend.referrals.models import Referral  # noqa: E402
 from backend.regions.models import Municipality, Region  # noqa: E402
 from backend.users.models import User  # noqa: E402
+from backend.users.sessions import start_session  # noqa: E402
 
 SECRET = "benchmark-secret-key-that-is-long-enough-for-hs256"
 TWENTE = [
@@ -177,7 +177,7 @@ def fill(url: str, n_groups: int, seed: int = 7) -> str:
         user = User(username="coordinator", password_hash="x", role="coordinator", region_id=region.id, created_at=now)
         s.add(user)
         s.flush()
-        token, _ = create_access_token(user, settings)
+        token = start_session(session=s, user=user, settings=settings).access_token
     db.dispose()
     return token
 

@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import backend.tables  # noqa: E402, F401  (every table registered)
-from backend.auth import create_access_token, new_api_key  # noqa: E402
+from backend.auth import new_api_key  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.demo import TWENTE_MUNICIPALITIES  # noqa: E402
@@ -37,6 +37,7 @@ from backend.providers.models import Location, Provider  # noqa: E402
 from backend.providers.service import create_group  # noqa: E402
 from backend.regions.models import Municipality, Region  # noqa: E402
 from backend.users.models import ApiKey, User  # noqa: E402
+from backend.users.sessions import start_session  # noqa: E402
 
 SECRET = "benchmark-secret-key-that-is-long-enough-for-hs256"
 PG_ADMIN_URL = os.environ.get("PLEKWIJZER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -134,7 +135,7 @@ def _seed(database_url: str, *, seed: int, providers: int, groups_per_provider: 
             )
             session.add(admin)
             session.flush()
-            world.admin_token = create_access_token(admin, settings)[0]
+            world.admin_token = start_session(session=session, user=admin, settings=settings).access_token
     finally:
         db.dispose()
     return world

@@ -163,10 +163,12 @@ async def crisis_worker(stats, base, token, rng, stop, counter):  # type: ignore
 
 
 async def listener(stats, base, token, stop):  # type: ignore[no-untyped-def]
-    url = base.replace("http://", "ws://") + f"/api/v1/live?token={token}"
+    url = base.replace("http://", "ws://") + "/api/v1/live"
     while not stop.is_set():
         try:
-            async with connect(url, open_timeout=30, max_queue=None) as ws:
+            async with connect(
+                url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30, max_queue=None
+            ) as ws:
                 stats.ws_connected += 1
                 # A plain receive loop (no wait_for per message: that costs a task each, and at
                 # thousands of messages a second the driver would measure its own overhead);

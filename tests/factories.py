@@ -14,7 +14,7 @@ import pyotp
 from sqlmodel import select
 
 from backend.audit.models import AuditEntry
-from backend.auth import create_access_token, hash_password, new_api_key
+from backend.auth import hash_password, new_api_key
 from backend.config import Settings
 from backend.db import Database
 from backend.domain import utcnow
@@ -23,6 +23,7 @@ from backend.providers.models import Group, Location, Provider
 from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
 from backend.users.models import ApiKey, User
+from backend.users.sessions import start_session
 
 # Passes the password rules (backend/users/passwords.py): long, not common, not the username.
 PASSWORD = "Esdoorn-bij-de-Linde-1987"
@@ -79,7 +80,8 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    token, _ = create_access_token(user, settings)
+    # A real login session, so that ending it (deactivation, logout) refuses this token.
+    token = start_session(session=session, user=user, settings=settings).access_token
     return user, token
 
 

@@ -74,9 +74,15 @@ def running_server(settings: Settings) -> Iterator[str]:
 
 @contextmanager
 def server_process(
-    database_url: str, *, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    secret_key: str,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    log_file: Path | None = None,
 ) -> Iterator[str]:
-    """``plekwijzer serve`` as its own process; yields the base URL."""
+    """``plekwijzer serve`` as its own process; yields the base URL. With ``log_file`` the
+    process logs at level info (uvicorn's access log included) into that file."""
     port = free_port()
     env = {
         **os.environ,
@@ -96,12 +102,12 @@ def server_process(
             "--workers",
             str(workers),
             "--log-level",
-            "warning",
+            "info" if log_file else "warning",
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log_sink if (log_sink := log_file.open("ab") if log_file else None) else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log_sink else subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -116,3 +122,5 @@ def server_process(
             process.wait()
         if process.stderr:
             process.stderr.close()
+        if log_sink:
+            log_sink.close()

@@ -23,10 +23,14 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from backend.auth import Principal
+from sqlmodel import col, select
+
+from backend.auth import Principal, verified_keys
 from backend.db import Database
+from backend.domain import utcnow
 from backend.events.models import Event, StoredEvent
 from backend.events.service import (
     NOTIFY_CHANNEL,
@@ -36,12 +40,20 @@ from backend.events.service import (
     listen_locally,
     stop_listening,
 )
-from backend.users.models import Role
+from backend.users.models import AuthSession, Role
+from backend.users.sessions import API_KEY_REVOKED, SESSIONS_ENDED
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 5_000
 POLL_SECONDS = 1.0
+# On SQLite the poll is the only way between API processes, and an ended session or revoked key
+# must be refused by every process within a second: poll more often (a cheap indexed read).
+SQLITE_POLL_SECONDS = 0.3
+# Events that only the hubs act on (sessions ended, keys revoked); never sent to a client.
+AUTH_EVENT_PREFIX = "auth."
+# Websocket close code for a session or key that was ended while connected: log in again.
+SESSION_ENDED_CLOSE = 4401
 # How long a gap in the sequence may wait for this process's own event to fill it before the
 # hub reads the table: long enough for a thread that has committed to hand its event over.
 GAP_GRACE_SECONDS = 0.005
@@ -68,8 +80,12 @@ class Subscriber:
     own_only: bool = False
     queue: asyncio.Queue[tuple[int, str] | None] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT))
     overflowed: bool = False
+    # Set when the subscriber's session or key was ended: the reason it is closed with.
+    ended_reason: str | None = None
 
     def wants(self, message: dict[str, Any]) -> bool:
+        if str(message.get("type", "")).startswith(AUTH_EVENT_PREFIX):
+            return False
         provider_id = message.get("provider_id")
         is_own = provider_id is not None and provider_id == self.principal.provider_id
         if self.principal.role == Role.provider and not is_own:
@@ -100,6 +116,15 @@ class Subscriber:
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
 
+    def revoke(self, reason: str) -> None:
+        """The session or key behind this subscriber has ended: drop what is queued (it may
+        no longer see it) and wake its sender to close the websocket."""
+        self.ended_reason = reason
+        self.overflowed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
     def offer(self, seq: int, text: str) -> None:
         if self.overflowed:
             return
@@ -125,10 +150,13 @@ class LiveHub:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.poll_seconds = SQLITE_POLL_SECONDS if db.is_sqlite else POLL_SECONDS
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.last_seq = await asyncio.to_thread(self._read_last_seq)
+        # After the position: a session ended later arrives as an event.
+        await asyncio.to_thread(self._load_ended_sessions)
         self._tasks.append(asyncio.create_task(self._pump(), name="live-pump"))
         if not self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._listen(), name="live-listen"))
@@ -181,6 +209,29 @@ class LiveHub:
         with self.db.transaction(write=False) as session:
             return last_seq(session)
 
+    def _load_ended_sessions(self) -> None:
+        """Sessions ended within an access token's lifetime: their tokens may still be around."""
+        since = utcnow() - timedelta(seconds=self.db.revocations.keep_seconds)
+        with self.db.transaction(write=False) as session:
+            ended = session.exec(select(AuthSession.id).where(col(AuthSession.ended_at) >= since)).all()
+        self.db.revocations.end_sessions(i for i in ended if i is not None)
+
+    def _apply_auth_event(self, event: Event | StoredEvent) -> None:
+        if event.type == SESSIONS_ENDED:
+            ids = {int(i) for i in event.payload.get("session_ids", [])}
+            self.db.revocations.end_sessions(ids)
+            for subscriber in list(self.subscribers):
+                if subscriber.principal.kind == "user" and subscriber.principal.session_id in ids:
+                    subscriber.revoke("Uw sessie is beëindigd; log opnieuw in.")
+        elif event.type == API_KEY_REVOKED:
+            key_id = event.payload.get("api_key_id")
+            # Forget every remembered key check (cheap to redo): the revoked key is looked up
+            # again, and refused, on its next request.
+            verified_keys.clear()
+            for subscriber in list(self.subscribers):
+                if subscriber.principal.kind == "api_key" and subscriber.principal.id == key_id:
+                    subscriber.revoke("Deze API-sleutel is ingetrokken.")
+
     def _read_after(self, seq: int, limit: int | None = None) -> list[Event]:
         with self.db.transaction(write=False) as session:
             return events_after(session, seq, limit=limit)
@@ -188,7 +239,7 @@ class LiveHub:
     async def _pump(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             self._wake.clear()
             try:
                 await self._deliver_new()
@@ -211,7 +262,9 @@ class LiveHub:
         for event in events:
             if event.seq <= self.last_seq:
                 continue
-            if self.subscribers:  # nobody watching: nothing to serialise
+            if event.type.startswith(AUTH_EVENT_PREFIX):
+                self._apply_auth_event(event)
+            elif self.subscribers:  # nobody watching: nothing to serialise
                 message = event_message(event)
                 text = json.dumps(message, default=str)
                 for subscriber in self.subscribers:

@@ -1,7 +1,11 @@
 """The live feed websocket: ``/api/v1/live``.
 
-Query parameters: ``token`` or ``api_key`` (browsers cannot set headers on a websocket; the
-``Authorization`` and ``X-API-Key`` headers work too), ``care_form`` and ``municipality_id``
+Authentication: ``ticket`` (a one-time ticket from ``POST /api/v1/live/ticket``, for browsers,
+which cannot set headers on a websocket) or the ``Authorization`` / ``X-API-Key`` headers (other
+clients). No token or API key in the URL: URLs are written to access logs. The ticket does appear
+in uvicorn's access log line of the websocket, which is harmless because it is used up by that
+very connection and expires after ``live_ticket_seconds`` anyway.
+Query parameters: ``care_form`` and ``municipality_id``
 (repeatable filters), ``own=true`` (only the caller's own groups), ``since=SEQ`` (replay what
 was missed after SEQ, or a snapshot when too much was missed), ``snapshot=true`` (start with the
 full current picture).
@@ -16,13 +20,16 @@ import asyncio
 import contextlib
 import json
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 
-from backend.auth import Principal, resolve_principal
+from backend.auth import CurrentPrincipal, Principal, resolve_principal
+from backend.db import WriteSessionDep
 from backend.errors import DomainError
 from backend.events.service import last_seq
-from backend.live.hub import LiveHub, Subscriber
+from backend.live.hub import SESSION_ENDED_CLOSE, LiveHub, Subscriber
 from backend.providers.service import list_groups
+from backend.users.models import LiveTicketPublic
+from backend.users.sessions import issue_ticket, redeem_ticket
 
 router = APIRouter(tags=["live"])
 POLICY_VIOLATION = 1008
@@ -30,14 +37,21 @@ POLICY_VIOLATION = 1008
 
 def _authenticate(websocket: WebSocket) -> Principal:
     db = websocket.app.state.db
-    params = websocket.query_params
-    token = params.get("token")
+    ticket = websocket.query_params.get("ticket")
+    if ticket:
+        with db.transaction() as session:  # writes: the ticket is used up
+            return redeem_ticket(session=session, ticket=ticket, revocations=db.revocations)
     header = websocket.headers.get("authorization", "")
-    if not token and header.lower().startswith("bearer "):
-        token = header[7:]
-    api_key = params.get("api_key") or websocket.headers.get("x-api-key")
+    token = header[7:] if header.lower().startswith("bearer ") else None
+    api_key = websocket.headers.get("x-api-key")
     with db.transaction(write=False) as session:
-        return resolve_principal(session, db.settings, token=token, api_key=api_key)
+        return resolve_principal(session, db.settings, db.revocations, token=token, api_key=api_key)
+
+
+@router.post("/live/ticket", status_code=201, response_model=LiveTicketPublic)
+def post_live_ticket(principal: CurrentPrincipal, session: WriteSessionDep, request: Request) -> LiveTicketPublic:
+    """A one-time ticket, valid for seconds, to open ``/api/v1/live?ticket=...`` with."""
+    return issue_ticket(session=session, principal=principal, settings=request.app.state.settings)
 
 
 def _snapshot(hub: LiveHub, subscriber: Subscriber) -> tuple[str, int]:
@@ -95,6 +109,9 @@ async def live(websocket: WebSocket) -> None:
             while True:
                 item = await subscriber.queue.get()
                 if item is None:
+                    if subscriber.ended_reason is not None and not receiver.done():
+                        await websocket.close(code=SESSION_ENDED_CLOSE, reason=subscriber.ended_reason)
+                        return
                     if not receiver.done():
                         await websocket.close(code=4000, reason="Te ver achter; maak opnieuw verbinding met since")
                     return

@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.auth import CurrentPrincipal, client_address, find_login_user, password_matches
 from backend.config import Settings
-from backend.db import DatabaseDep
+from backend.db import DatabaseDep, WriteSessionDep
 from backend.errors import ServiceBusy, Unauthorized
 from backend.users.mfa import complete_challenge
-from backend.users.models import MfaChallengeOut, MfaCodeIn, MfaToken, Token
+from backend.users.models import MfaChallengeOut, MfaCodeIn, MfaToken, RefreshRequest, Token
 from backend.users.service import finish_login, issue_tokens, release_attempt, reserve_login
+from backend.users.sessions import end_sessions, refresh
 
 router = APIRouter(tags=["inloggen"])
 
@@ -84,6 +85,26 @@ def post_mfa(body: MfaCodeIn, request: Request, db: DatabaseDep) -> MfaToken:
     return MfaToken(**token.model_dump(), recovery_codes=outcome.recovery_codes)
 
 
+@router.post("/auth/refresh", response_model=Token, responses={401: {"description": "Sessie verlopen of beëindigd"}})
+def post_refresh(body: RefreshRequest, request: Request, db: DatabaseDep) -> Token:
+    """A new access token and refresh token for a refresh token, which is then used up."""
+    # Its own transaction, committed also when the answer is 401: reusing a used refresh token
+    # ends its session, and that must stay ended.
+    with db.transaction() as session:
+        outcome = refresh(session=session, settings=request.app.state.settings, refresh_token=body.refresh_token)
+    if isinstance(outcome, Unauthorized):
+        raise outcome
+    return outcome
+
+
+@router.post("/auth/logout", status_code=204)
+def post_logout(principal: CurrentPrincipal, session: WriteSessionDep) -> Response:
+    """End this login session: its access and refresh tokens and its websockets stop working."""
+    if principal.session_id is not None:
+        end_sessions(session=session, session_ids=[principal.session_id], reason="uitgelogd", actor=principal.label)
+    return Response(status_code=204)
+
+
 @router.get("/auth/me")
 def get_me(principal: CurrentPrincipal) -> JSONResponse:
     return JSONResponse(
@@ -94,5 +115,6 @@ def get_me(principal: CurrentPrincipal) -> JSONResponse:
             "role": principal.role,
             "provider_id": principal.provider_id,
             "region_id": principal.region_id,
+            "manages_provider": principal.manages_provider,
         }
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from backend.auth import create_access_token, hash_password, new_api_key
+from backend.auth import hash_password, new_api_key
 from backend.config import Settings
 from backend.domain import utcnow
 from backend.errors import RuleViolation
@@ -12,6 +12,7 @@ from backend.providers.models import Provider
 from backend.users.mfa import needs_mfa, start_challenge
 from backend.users.models import ApiKey, MfaChallengeOut, Role, Token, User
 from backend.users.passwords import check_password
+from backend.users.sessions import start_session
 from backend.users.throttle import Limit, keys_for, release, reserve
 
 
@@ -23,6 +24,7 @@ def create_user(
     role: str,
     provider_id: int | None = None,
     region_id: int | None = None,
+    manages_provider: bool = False,
 ) -> User:
     if role not in Role.__members__:
         raise RuleViolation(f"Onbekende rol '{role}'; kies uit {', '.join(Role.__members__)}.")
@@ -44,6 +46,7 @@ def create_user(
         provider_id=provider_id,
         region_id=region_id,
         created_at=utcnow(),
+        manages_provider=manages_provider,
     )
     session.add(user)
     session.flush()
@@ -62,9 +65,8 @@ def create_api_key(*, session: Session, provider_id: int, name: str = "") -> tup
 
 def issue_tokens(*, session: Session, settings: Settings, user: User) -> Token:
     """The one place a person's session is handed out, after the password and, for the roles
-    that need it, the second factor. (Refresh tokens are to be added here.)"""
-    token, expires_in = create_access_token(user, settings)
-    return Token(access_token=token, role=user.role, provider_id=user.provider_id, expires_in=expires_in)
+    that need it, the second factor: a login session with its access and refresh token."""
+    return start_session(session=session, user=user, settings=settings)
 
 
 def reserve_login(*, session: Session, settings: Settings, username: str, client: str) -> list[Limit]:

@@ -1,4 +1,7 @@
-// Talking to the plekwijzer API: the session token, JSON requests and errors in Dutch.
+// Talking to the plekwijzer API: the session tokens, JSON requests and errors in Dutch.
+// The access token lives 15 minutes; it is renewed silently with the refresh token a minute
+// before it runs out (and once more when the server says it has expired), so nobody is logged
+// out while working, and a session the server has ended logs out cleanly.
 
 const SESSION_KEY = "plekwijzer.sessie";
 const API = "/api/v1";
@@ -77,9 +80,87 @@ async function parseError(response) {
   });
 }
 
+let refreshTimer = null;
+let refreshing = null;
+
+function storeTokens(data, extra = {}) {
+  session.set({
+    ...(session.get() || {}),
+    ...extra,
+    token: data.access_token,
+    refreshToken: data.refresh_token || null,
+    expiresAt: Date.now() + data.expires_in * 1000,
+    role: data.role,
+    providerId: data.provider_id,
+    managesProvider: Boolean(data.manages_provider),
+  });
+  scheduleRefresh();
+}
+
+// Renew a minute before the access token runs out; after a network error try again shortly.
+export function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const current = session.get();
+  if (!current || !current.refreshToken || !current.expiresAt) return;
+  const wait = Math.max(5000, current.expiresAt - Date.now() - 60000);
+  refreshTimer = setTimeout(() => {
+    refreshNow().catch((error) => {
+      if (error.status === 0) refreshTimer = setTimeout(scheduleRefresh, 15000);
+    });
+  }, wait);
+}
+
+// One renewal at a time: presenting the same refresh token twice looks like a stolen token to
+// the server, which then ends the session.
+export function refreshNow() {
+  if (!refreshing) {
+    refreshing = (async () => {
+      const current = session.get();
+      if (!current || !current.refreshToken) throw new ApiError(401, STATUS_TEXT[401]);
+      let response;
+      try {
+        response = await fetch(`${API}/auth/refresh`, {
+          method: "POST",
+          headers: { Accept: "application/json", "Content-Type": "application/json" },
+          body: JSON.stringify({ refresh_token: current.refreshToken }),
+        });
+      } catch {
+        throw new ApiError(0, "Geen verbinding met de server.");
+      }
+      if (!response.ok) {
+        const error = await parseError(response);
+        if (response.status === 401) onUnauthorized(error);
+        throw error;
+      }
+      storeTokens(await response.json());
+    })().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+// End the session on the server too (its tokens and live connection stop at once). Offline it
+// simply runs out.
+export async function logoutSession() {
+  clearTimeout(refreshTimer);
+  const current = session.get();
+  if (!current || !current.token) return;
+  try {
+    await fetch(`${API}/auth/logout`, { method: "POST", headers: { Authorization: `Bearer ${current.token}` } });
+  } catch {
+    // nothing to do: the session ends by itself
+  }
+}
+
+// A one-time ticket for the live feed's websocket (a token never goes into a URL).
+export async function liveTicket() {
+  return (await request("/live/ticket", { method: "POST" })).data.ticket;
+}
+
 // request("/groups", {method, json, form, headers, blob}) -> {data, status, headers}
 export async function request(path, options = {}) {
-  const { method = "GET", json, form, headers = {}, blob = false, auth = true } = options;
+  const { method = "GET", json, form, headers = {}, blob = false, auth = true, retried = false } = options;
   const init = { method, headers: { Accept: "application/json", ...headers } };
   const current = session.get();
   if (auth && current) init.headers.Authorization = `Bearer ${current.token}`;
@@ -97,6 +178,12 @@ export async function request(path, options = {}) {
   }
   if (!response.ok) {
     const error = await parseError(response);
+    if (response.status === 401 && auth && !retried && error.code === "token_expired" && current
+        && current.refreshToken) {
+      // Expired while the tab slept: renew once and send the request again.
+      await refreshNow();
+      return request(path, { ...options, retried: true });
+    }
     if (response.status === 401 && auth) onUnauthorized(error);
     throw error;
   }
@@ -120,7 +207,8 @@ export async function post(path, json, headers = {}) {
 
 // The one place a session is kept after logging in (password, or the second step).
 function startSession(data, username) {
-  session.set({ token: data.access_token, role: data.role, providerId: data.provider_id, username });
+  session.clear();
+  storeTokens(data, { username });
   return session.get();
 }
 

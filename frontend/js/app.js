@@ -1,6 +1,6 @@
 // The shell: login state, the menu per role, the hash router and the live feed.
 
-import { hasApi, session, setUnauthorizedHandler } from "./api.js";
+import { hasApi, liveTicket, logoutSession, scheduleRefresh, session, setUnauthorizedHandler } from "./api.js";
 import { LiveFeed } from "./live.js";
 import { el, resetCaches, kids } from "./ui.js";
 
@@ -16,6 +16,8 @@ const SCREENS = [
   { path: "instellingen", label: "Instellingen", roles: ["admin", "coordinator", "viewer"], module: "./screens/settings.js", api: "/regions/{code}/settings" },
   { path: "contractregister", label: "Contractregister", roles: ["admin", "coordinator", "viewer"], module: "./screens/register.js", api: "/register" },
   { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },
+  { path: "beheer", label: "Gebruikers", roles: ["admin", "provider"], module: "./screens/accounts.js", api: "/users",
+    when: (user) => user.role === "admin" || user.managesProvider },
 ];
 
 const START = {
@@ -46,8 +48,10 @@ export function navigate(path) {
 
 async function availableScreens(role) {
   const result = [];
+  const user = session.get() || {};
   for (const screen of SCREENS) {
     if (!screen.roles.includes(role)) continue;
+    if (screen.when && !screen.when(user)) continue;
     if (screen.api && !(await hasApi(screen.api))) continue;
     result.push(screen);
   }
@@ -90,7 +94,7 @@ function startLive() {
   const user = session.get();
   if (!user || state.live) return;
   state.live = new LiveFeed({
-    token: user.token,
+    ticket: liveTicket,
     onStatus: setLiveStatus,
     onAuthFailed: () => logout("Uw sessie is verlopen; log opnieuw in."),
   });
@@ -99,6 +103,8 @@ function startLive() {
 }
 
 function logout(message = null) {
+  // Ends the session on the server (not awaited: it reads the token before it is cleared).
+  if (!message) logoutSession();
   if (state.live) state.live.stop();
   state.live = null;
   session.clear();
@@ -118,6 +124,18 @@ async function render() {
     state.cleanup = null;
   }
   const user = session.get();
+  if (!user && path === "wachtwoord") {
+    renderShell(null);
+    const { renderPassword } = await import("./screens/password.js");
+    state.cleanup = renderPassword(main, {
+      onDone: (text) => {
+        sessionStorage.setItem("plekwijzer.melding", text);
+        navigate("login");
+      },
+    });
+    document.title = "Wachtwoord instellen – plekwijzer";
+    return;
+  }
   if (!user || path === "login") {
     if (user && path === "login") {
       navigate(startPage(user.role));
@@ -152,6 +170,7 @@ async function afterLogin(user) {
 }
 
 setUnauthorizedHandler(() => logout("Uw sessie is verlopen; log opnieuw in."));
+scheduleRefresh(); // a reloaded tab renews its session as before
 document.getElementById("logout").addEventListener("click", () => logout());
 window.addEventListener("hashchange", render);
 render();

@@ -1,14 +1,17 @@
 // The live feed: one websocket per tab, reconnecting with backoff and ?since= the last sequence
-// number seen, so a dropped connection loses no update.
+// number seen, so a dropped connection loses no update. Each connection opens with a fresh
+// one-time ticket from the API (a browser cannot send a header on a websocket, and a token in
+// the URL would end up in access logs).
 
 import { CONFIG } from "./config.js";
 import { formatTime } from "./ui.js";
 
 const AUTH_FAILED = 1008;
+const SESSION_ENDED = 4401;
 
 export class LiveFeed {
-  constructor({ token, onStatus = () => {}, onAuthFailed = () => {} }) {
-    this.token = token;
+  constructor({ ticket, onStatus = () => {}, onAuthFailed = () => {} }) {
+    this.ticket = ticket; // async () => a one-time ticket
     this.onStatus = onStatus;
     this.onAuthFailed = onAuthFailed;
     this.listeners = new Set();
@@ -59,19 +62,32 @@ export class LiveFeed {
     else this.connect();
   }
 
-  url() {
+  async url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const params = new URLSearchParams({ token: this.token });
+    const params = new URLSearchParams({ ticket: await this.ticket() });
     if (this.lastSeq !== null) params.set("since", String(this.lastSeq));
     return `${scheme}://${location.host}/api/v1/live?${params}`;
   }
 
-  connect() {
+  async connect() {
     if (this.stopped) return;
     this.status(this.attempt === 0 ? "connecting" : "reconnecting");
+    let url;
+    try {
+      url = await this.url();
+    } catch (error) {
+      if (error.status === 401) {
+        // The API call itself has logged out already.
+        this.status("failed");
+        return;
+      }
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.stopped) return;
     let socket;
     try {
-      socket = new WebSocket(this.url());
+      socket = new WebSocket(url);
     } catch {
       this.scheduleReconnect();
       return;
@@ -106,7 +122,7 @@ export class LiveFeed {
       this.socket = null;
       this.connected = false;
       if (this.stopped) return;
-      if (event.code === AUTH_FAILED) {
+      if (event.code === AUTH_FAILED || event.code === SESSION_ENDED) {
         this.status("failed");
         this.onAuthFailed(event.reason);
         return;

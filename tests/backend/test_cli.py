@@ -170,6 +170,48 @@ def _demo_password(work: Path, username: str) -> str:
     raise AssertionError(f"{username} not in the demo users file")
 
 
+def test_users_create_with_region_then_deactivate_and_revoke_a_key(demo_db):
+    work, env, _ = demo_db
+    made = run(
+        ["users", "create", "--username", "cli-coordinator", "--role", "coordinator", "--region", "jz14"],
+        env=env,
+        stdin=PASSWORD + "\n",
+        cwd=work,
+    )
+    assert made.returncode == 0, made.stderr
+    region_id = query(work, "SELECT id FROM regions WHERE code = 'JZ14'")[0][0]
+    assert query(work, "SELECT region_id, active FROM users WHERE username = 'cli-coordinator'") == [(region_id, 1)]
+    unknown = run(
+        ["users", "create", "--username", "cli-x", "--role", "viewer", "--region", "XX99"],
+        env=env,
+        stdin=PASSWORD + "\n",
+        cwd=work,
+    )
+    assert unknown.returncode == 1 and "Regio 'XX99' niet gevonden." in unknown.stderr
+    assert query(work, "SELECT count(*) FROM users WHERE username = 'cli-x'")[0][0] == 0
+
+    gone = run(["users", "deactivate", "cli-coordinator"], env=env, cwd=work)
+    assert gone.returncode == 0, gone.stderr
+    assert "gedeactiveerd" in gone.stdout
+    assert query(work, "SELECT active FROM users WHERE username = 'cli-coordinator'") == [(0,)]
+    twice = run(["users", "deactivate", "cli-coordinator"], env=env, cwd=work)
+    assert twice.returncode == 1 and "al gedeactiveerd" in twice.stderr
+    missing = run(["users", "deactivate", "niemand"], env=env, cwd=work)
+    assert missing.returncode == 1 and "niet gevonden" in missing.stderr
+
+    created = run(["api-keys", "create", "--provider", "1", "--name", "in te trekken"], env=env, cwd=work)
+    key_id = int(re.search(r"API-sleutel (\d+)", created.stdout).group(1))  # type: ignore[union-attr]
+    revoked = run(["api-keys", "revoke", str(key_id)], env=env, cwd=work)
+    assert revoked.returncode == 0, revoked.stderr
+    assert query(work, "SELECT revoked FROM api_keys WHERE id = ?", key_id) == [(1,)]
+    assert run(["api-keys", "revoke", "999999"], env=env, cwd=work).returncode == 1
+    actions = [
+        row[0]
+        for row in query(work, "SELECT action FROM audit_log WHERE object_type IN ('user', 'api_key') ORDER BY id")
+    ]
+    assert actions[-3:] == ["user.create", "user.deactivate", "api_key.revoke"]
+
+
 def test_users_reset_mfa(demo_db):
     work, env, _ = demo_db
     done = run(["users", "reset-mfa", "coordinator"], env=env, cwd=work)

@@ -164,3 +164,27 @@ def test_async_client_retry_reuses_key_and_returns_typed_group(app, db, world):
     assert (group.free_places, group.version) == (3, version + 1)
     assert group_state(db, group_id) == (3, version + 1, 1)
     assert [(g.id, g.free_places) for g in listed] == [(group_id, 3)]
+
+
+def test_the_client_renews_an_expired_access_token_with_its_refresh_token(settings, world):
+    """After ``login`` the client keeps working past the access token's 15 minutes: the server
+    says the token expired, the client renews it once with the refresh token and goes on."""
+    from datetime import timedelta
+
+    import jwt
+
+    from backend.domain import utcnow
+    from tests.factories import PASSWORD
+
+    with running_server(settings) as base_url, PlekwijzerClient(base_url) as client:
+        token = client.login("provider_a", PASSWORD)
+        claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"])
+        claims["exp"] = utcnow() - timedelta(seconds=5)
+        expired = "Bearer " + jwt.encode(claims, settings.secret_key, algorithm="HS256")
+        client._http.headers["Authorization"] = expired
+        first_refresh = client._refresh_token
+        groups = client.availability()
+        renewed = client._http.headers["Authorization"]
+        next_refresh = client._refresh_token
+    assert {g.provider_id for g in groups} == {world.provider_a}
+    assert renewed != expired and next_refresh not in (None, first_refresh)

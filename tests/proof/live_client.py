@@ -42,9 +42,10 @@ class ResumingListener:
 
     async def _main(self) -> None:
         while not self._stop.is_set():
-            url = f"{self.url}?token={self.token}&since={self.last_seq}"
+            url = f"{self.url}?since={self.last_seq}"
+            headers = {"Authorization": f"Bearer {self.token}"}
             try:
-                async with connect(url, open_timeout=3, close_timeout=1) as ws:
+                async with connect(url, additional_headers=headers, open_timeout=3, close_timeout=1) as ws:
                     self.connects += 1
                     while not self._stop.is_set():
                         try:

@@ -18,8 +18,14 @@ from backend.auth import current_principal
 
 ROLES = ("admin", "coordinator", "crisis", "viewer", "provider")
 # Routes that must work without logging in. Everything else must authenticate.
-# (The second login step is authenticated by the challenge token of the first, not a session.)
-PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/mfa")}
+# (The second login step is authenticated by the challenge token of the first, not a session;
+# a refresh token or a password-reset code is the credential of the other two.)
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/mfa"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/password"),
+}
 
 
 @dataclass

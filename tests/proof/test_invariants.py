@@ -373,7 +373,7 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
 
         def teardown(self) -> None:
             # The same replay through the real live feed: a client starting from 0.
-            with client.websocket_connect(f"/api/v1/live?token={self.world.tokens['admin']}&since=0") as ws:
+            with client.websocket_connect("/api/v1/live?since=0", headers=self.world.headers("admin")) as ws:
                 messages = []
                 while True:
                     message = ws.receive_json()

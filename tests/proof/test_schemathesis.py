@@ -36,8 +36,10 @@ from schemathesis.checks import (  # the built-in checks, by name, from the publ
 
 from backend.db import Database
 from backend.main import create_app
+from backend.users.models import User
+from backend.users.sessions import start_session
 from tests.conftest import _empty_tables, make_settings
-from tests.factories import build_world
+from tests.factories import add_user, build_world
 from tests.servers import running_server
 
 pytestmark = pytest.mark.slow
@@ -81,10 +83,25 @@ def live_api(_databases):  # type: ignore[no-untyped-def]
     url = _databases["sqlite"]
     _empty_tables(url)
     settings = make_settings(url)
-    world = build_world(Database(settings), settings)
+    db = Database(settings)
+    world = build_world(db, settings)
+    # Account routes end sessions (logout, deactivation, role change, password reset): they act
+    # on a spare person and a session of their own, so the admin and provider used by every
+    # other generated request stay logged in.
+    with db.transaction() as session:
+        spare, _ = add_user(session, settings, "reserve", "viewer", None, world.region_id)
+    world.users["reserve"] = spare
+
+    def fresh_token(who: str) -> str:
+        with db.transaction() as session:
+            user = session.get(User, world.users[who].id)
+            return start_session(session=session, user=user, settings=settings).access_token  # type: ignore[arg-type]
+
+    world.fresh_token = fresh_token  # type: ignore[attr-defined]
     with running_server(settings) as base_url:
         schema = schemathesis.openapi.from_dict(create_app(settings).openapi())
         yield base_url, world, schema
+    db.dispose()
 
 
 @pytest.mark.parametrize("label", _operation_labels())
@@ -96,7 +113,12 @@ def test_operation_conforms_to_its_document(live_api, label):  # type: ignore[no
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
     )
-    real_ids = {"group_id": world.groups_a + world.groups_b, "provider_id": [world.provider_a, world.provider_b]}
+    real_ids = {
+        "group_id": world.groups_a + world.groups_b,
+        "provider_id": [world.provider_a, world.provider_b],
+        "user_id": [world.users["reserve"].id],
+    }
+    protected = {u.id for name, u in world.users.items() if name != "reserve"}
 
     @hypothesis.given(case=cases, who=st.sampled_from(["admin", "provider_a"]), data=st.data())
     @hypothesis.settings(
@@ -111,6 +133,11 @@ def test_operation_conforms_to_its_document(live_api, label):  # type: ignore[no
         for name in list(case.path_parameters or {}):
             if name in real_ids and data.draw(st.booleans(), label=f"real {name}"):
                 case.path_parameters[name] = data.draw(st.sampled_from(real_ids[name]))
-        case.call_and_validate(base_url=base_url, headers=world.headers(who), checks=CHECKS)
+        if (case.path_parameters or {}).get("user_id") in protected:
+            case.path_parameters["user_id"] = world.users["reserve"].id
+        headers = world.headers(who)
+        if path == "/api/v1/auth/logout":
+            headers = {"Authorization": f"Bearer {world.fresh_token(who)}"}
+        case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
 
     run()

@@ -17,7 +17,8 @@ export function renderLogin(root, { message, onLogin }) {
     el("p", { class: "lead" }, "Live beschikbaarheid en matching van plekken in de residentiële jeugdhulp."),
     el("div", { class: "field" }, el("label", { for: "gebruikersnaam" }, "Gebruikersnaam"), username),
     el("div", { class: "field" }, el("label", { for: "wachtwoord" }, "Wachtwoord"), password),
-    error, submit);
+    error, submit,
+    el("p", {}, el("a", { href: "#/wachtwoord" }, "Code van uw beheerder? Wachtwoord instellen")));
   if (message) showError(error, message);
 
   form.addEventListener("submit", async (event) => {

@@ -132,7 +132,7 @@ def test_release_frees_the_place_and_a_released_hold_cannot_be_confirmed(client,
 def test_expiry_frees_the_place_sends_a_live_event_and_blocks_confirm(client, world, db, places):
     hold_id = hold(client, world, places.wilg).json()["id"]
     token = world.tokens["provider_b"]
-    with client.websocket_connect(f"/api/v1/live?token={token}") as ws:
+    with client.websocket_connect("/api/v1/live", headers={"Authorization": f"Bearer {token}"}) as ws:
         assert ws.receive_json()["type"] == "hello"
         backdate(db, hold_id)
         assert expire_holds(db) == 1

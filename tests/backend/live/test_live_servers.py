@@ -29,7 +29,7 @@ def test_real_server_delivers_change_to_websocket_client(settings, world):
     group_id = world.groups_a[0]
 
     async def scenario(base_url: str) -> tuple[dict, int]:
-        async with connect(ws_url(base_url, f"token={world.tokens['coordinator']}")) as ws:
+        async with connect(ws_url(base_url, ""), additional_headers=world.headers("coordinator")) as ws:
             hello = json.loads(await ws.recv())
             assert hello["type"] == "hello"
             async with httpx.AsyncClient(base_url=base_url) as http:
@@ -55,7 +55,7 @@ def test_change_through_one_process_reaches_client_of_another_and_replays_there(
     async def scenario(feed_url: str, write_url: str) -> tuple[list[dict], list[int]]:
         messages: list[dict] = []
         seqs: list[int] = []
-        async with connect(ws_url(feed_url, f"api_key={world.api_keys['key_a']}")) as ws:
+        async with connect(ws_url(feed_url, ""), additional_headers=world.headers("key_a")) as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
             async with httpx.AsyncClient(base_url=write_url) as http:
                 for group_id, free in [(a0, 3), (a1, 0), (a0, 2)]:
@@ -77,7 +77,7 @@ def test_change_through_one_process_reaches_client_of_another_and_replays_there(
                     f"/api/v1/groups/{a1}/availability", json={"free_places": free}, headers=world.headers("key_a")
                 )
                 assert response.status_code == 200, response.text
-        async with connect(ws_url(write_url, f"token={world.tokens['crisis']}&since={since}")) as ws:
+        async with connect(ws_url(write_url, f"since={since}"), additional_headers=world.headers("crisis")) as ws:
             replay = [json.loads(await ws.recv()) for _ in range(3)]
             hello = json.loads(await ws.recv())
         return replay, hello

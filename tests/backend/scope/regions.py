@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import col, select
+
 from backend.domain import utcnow
 from backend.providers.models import Location, Provider
 from backend.regions.models import Municipality, Region
+from backend.users.models import ApiKey
 from tests.factories import add_api_key, add_group, add_user, group_row, referral_body, set_free
 
 A_MARKERS = ("TW-A-", "CR-A-", "ST-A-")
@@ -31,6 +34,8 @@ class RegionB:
     crisis_group_id: int
     tokens: dict[str, str] = field(default_factory=dict)
     api_key: str = ""
+    user_ids: list[int] = field(default_factory=list)
+    key_ids: list[int] = field(default_factory=list)
 
     def headers(self, who: str) -> dict[str, str]:
         if who == "key":
@@ -83,7 +88,9 @@ def build_region_b(db: Any, settings: Any) -> RegionB:
                 session, settings, f"{role}_ijssel", role, provider.id if role == "provider" else None, region.id
             )
             b.tokens[role] = token
+            b.user_ids.append(_user.id)  # type: ignore[arg-type]
         b.api_key = add_api_key(session, provider.id)  # type: ignore[arg-type]
+    b.key_ids = _key_ids(db, [b.provider_id])
     return b
 
 
@@ -105,6 +112,13 @@ class Objects:
     groups: list[int] = field(default_factory=list)
     providers: list[int] = field(default_factory=list)
     locations: list[int] = field(default_factory=list)
+    users: list[int] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+
+
+def _key_ids(db: Any, provider_ids: list[int]) -> list[int]:
+    with db.transaction(write=False) as session:
+        return [k.id for k in session.exec(select(ApiKey).where(col(ApiKey.provider_id).in_(provider_ids))).all()]
 
 
 def make_region_a_objects(client: Any, world: Any, db: Any) -> Objects:
@@ -116,6 +130,8 @@ def make_region_a_objects(client: Any, world: Any, db: Any) -> Objects:
         groups=[*world.groups_a, *world.groups_b],
         providers=[world.provider_a, world.provider_b],
         locations=[group_row(db, world.groups_a[0]).location_id],
+        users=[user.id for user in world.users.values()],
+        keys=_key_ids(db, [world.provider_a, world.provider_b]),
     )
     waiting = ok(client.post("/api/v1/referrals", json=referral_body("TW-A-1"), headers=h("coordinator")))
     proposed = ok(client.post("/api/v1/referrals", json=referral_body("TW-A-2"), headers=h("coordinator")))
@@ -170,7 +186,13 @@ def make_region_a_objects(client: Any, world: Any, db: Any) -> Objects:
 def make_region_b_objects(client: Any, b: RegionB) -> Objects:
     """Region B's own objects, made by region B's people: proof that they can work at all."""
     h = b.headers
-    own = Objects(groups=[b.group_id, b.crisis_group_id], providers=[b.provider_id], locations=[b.location_id])
+    own = Objects(
+        groups=[b.group_id, b.crisis_group_id],
+        providers=[b.provider_id],
+        locations=[b.location_id],
+        users=b.user_ids,
+        keys=b.key_ids,
+    )
     body = {**referral_body("IJ-B-1"), "home_municipality": "Deventer"}
     waiting = ok(client.post("/api/v1/referrals", json=body, headers=h("coordinator")))
     proposed = ok(client.post("/api/v1/referrals", json={**body, "reference": "IJ-B-2"}, headers=h("coordinator")))

@@ -53,6 +53,8 @@ class Ctx:
             "location_id": self.a.locations[0],
             "provider_id": self.a.providers[0],
             "code": "JZ14",
+            "user_id": self.a.users[0],
+            "key_id": self.a.keys[0],
         }
 
 
@@ -135,6 +137,20 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/crisis/reject-reasons": Skip("referentielijst: afwijsredenen"),
     "GET /api/v1/referrals/vocabulary": Skip("lijsten van de eigen regio"),
     "POST /api/v1/auth/mfa": Skip("inloggen, tweede stap"),
+    "POST /api/v1/auth/refresh": Skip("de eigen sessie verlengen"),
+    "POST /api/v1/auth/logout": Skip("de eigen sessie beëindigen"),
+    "POST /api/v1/auth/password": Skip("wachtwoord instellen met een eenmalige code, zonder account"),
+    "POST /api/v1/live/ticket": Skip("kaartje voor de eigen live-verbinding"),
+    # people and keys
+    "GET /api/v1/users": Lst("users", ids()),
+    "POST /api/v1/users": Obj(body=lambda c: {"username": "b_maakt_a", "role": "coordinator", "region": "JZ14"}),
+    "PATCH /api/v1/users/{user_id}": Obj(body=lambda c: {"role": "viewer"}),
+    "POST /api/v1/users/{user_id}/deactivate": Obj(),
+    "POST /api/v1/users/{user_id}/reactivate": Obj(),
+    "POST /api/v1/users/{user_id}/password-reset": Obj(),
+    "GET /api/v1/api-keys": Lst("keys", ids()),
+    "POST /api/v1/api-keys": Obj(body=lambda c: {"provider": c.world.provider_a, "name": "van B"}),
+    "POST /api/v1/api-keys/{key_id}/revoke": Obj(),
     # Known gap, left open in issue 13: audit rows carry no region, so a region-bound admin
     # reads every region's rows (the demo's and the tests' admin is region-bound).
     "GET /api/v1/audit": Skip("auditlog: nog niet per regio afgeschermd (open punt)"),
