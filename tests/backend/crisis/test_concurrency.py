@@ -45,7 +45,10 @@ def hold_requests(group_id: int) -> list[tuple[str, str, dict | None]]:
 
 def check_outcome(responses: list[httpx.Response], free: int) -> None:
     codes = sorted(r.status_code for r in responses)
-    assert codes == [201] * free + [409] * (N_REQUESTS - free), codes
+    assert codes == [201] * free + [409] * (N_REQUESTS - free), (
+        codes,
+        [r.text for r in responses if r.status_code >= 500][:3],
+    )
     for refused in (r for r in responses if r.status_code == 409):
         body = refused.json()
         assert body["detail"].startswith("Deze plaats is net door iemand anders vastgehouden of bezet.")

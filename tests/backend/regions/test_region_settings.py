@@ -444,7 +444,7 @@ def test_reports_are_stale_after_the_regions_hours_on_every_screen(client, world
     assert picture["stale_after_hours_by_region"] == {str(world.region_id): 2}
     assert {g["id"]: g["stale"] for g in picture["groups"]}[world.groups_a[0]] is True
 
-    with client.websocket_connect(f"/api/v1/live?snapshot=true&token={world.tokens['admin']}") as ws:
+    with client.websocket_connect("/api/v1/live?snapshot=true", headers=world.headers("admin")) as ws:
         snapshot = ws.receive_json()
     assert {g["id"]: g["stale"] for g in snapshot["groups"] if g["id"] in watched} == stale_in_lists()
 
