@@ -57,6 +57,8 @@ SESSION_ENDED_CLOSE = 4401
 # How long a gap in the sequence may wait for this process's own event to fill it before the
 # hub reads the table: long enough for a thread that has committed to hand its event over.
 GAP_GRACE_SECONDS = 0.005
+# How long stop() waits for the hub's tasks to end after cancelling them.
+STOP_SECONDS = 5.0
 
 
 def event_message(event: Event | StoredEvent) -> dict[str, Any]:
@@ -166,9 +168,9 @@ class LiveHub:
         stop_listening(self)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a shutdown must end even if a task does not (a read stuck in a thread).
+            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         for subscriber in list(self.subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 subscriber.queue.put_nowait(None)
@@ -238,8 +240,12 @@ class LiveHub:
 
     async def _pump(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # arrives as its timeout fires, and then stop() waits for this loop forever (seen as
+            # an app shutdown that hangs now and then, more often with short polls).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._deliver_new()
