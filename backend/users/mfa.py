@@ -169,29 +169,27 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
         user.mfa_enabled_at = now
         user.mfa_last_step = step
         outcome.recovery_codes = new_recovery_codes(session=session, user=user)
-        record(
-            session=session,
-            actor=actor,
-            action="user.mfa_enrolled",
-            object_type="user",
-            object_id=user.id,  # type: ignore[arg-type]
-            purpose=Purpose.account_security,
-        )
+        _audit(session, actor, "user.mfa_enrolled", user)
     elif recovery_used:
-        record(
-            session=session,
-            actor=actor,
-            action="user.mfa_recovery_code_used",
-            object_type="user",
-            object_id=user.id,  # type: ignore[arg-type]
-            purpose=Purpose.account_security,
-        )
+        _audit(session, actor, "user.mfa_recovery_code_used", user)
     else:
         user.mfa_last_step = step
     session.add(user)
     session.add(challenge)
     session.flush()
     return outcome
+
+
+def _audit(session: Session, actor: Principal, action: str, user: User) -> None:
+    """One audit row for a change of a person's second factor (never the secret or a code)."""
+    record(
+        session=session,
+        actor=actor,
+        action=action,
+        object_type="user",
+        object_id=user.id,  # type: ignore[arg-type]
+        purpose=Purpose.account_security,
+    )
 
 
 def _use_recovery_code(session: Session, user: User, plain: str, now: datetime) -> bool:
@@ -232,13 +230,6 @@ def reset_second_factor(*, session: Session, username: str, actor: Principal) ->
     session.add(user)
     table = RecoveryCode.__table__  # type: ignore[attr-defined]
     session.execute(table.delete().where(table.c.user_id == user.id))
-    record(
-        session=session,
-        actor=actor,
-        action="user.mfa_reset",
-        object_type="user",
-        object_id=user.id,  # type: ignore[arg-type]
-        purpose=Purpose.account_security,
-    )
+    _audit(session, actor, "user.mfa_reset", user)
     session.flush()
     return user
