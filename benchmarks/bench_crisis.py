@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,6 @@ from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.domain import utcnow  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
-from backend.regions.models import Region  # noqa: E402
 from backend.users.models import User  # noqa: E402
 from backend.users.sessions import start_session  # noqa: E402
 from tests.servers import server_process  # noqa: E402
@@ -338,10 +338,8 @@ def run_backend(name: str, args: argparse.Namespace, points) -> dict[str, object
         # A real login session: tokens without one are refused.
         db = Database(settings)
         with db.transaction() as session:
-            region_id = 14 if session.get(Region, 14) is not None else None
-            user = User(username="crisis", password_hash="x", role="crisis", region_id=region_id, created_at=utcnow())
-            session.add(user)
-            session.flush()
+            # ``fill`` made the crisis worker (region 14); only its login session is new here.
+            user = session.exec(select(User).where(User.username == "crisis")).one()
             token = start_session(session=session, user=user, settings=settings).access_token
         db.dispose()
         headers = {"Authorization": f"Bearer {token}"}

@@ -79,6 +79,29 @@ def _empty_tables(url: str) -> None:
         conn.execute(text("INSERT INTO event_counter (id, last_seq) VALUES (1, 0)"))
 
 
+@pytest.fixture(autouse=True)
+def _dispose_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close the connection pools of every app a test made, when the test ends.
+
+    An app whose lifespan never ran (a test that uses ``db`` without ``client``) would otherwise
+    keep its PostgreSQL connections until the garbage collector finds it; over the whole suite
+    that exhausted the server's 100 connections ("too many clients").
+    """
+    from backend.db import Database
+
+    made: list[Database] = []
+    original = Database.__init__
+
+    def remember(self: Database, settings: Settings) -> None:
+        original(self, settings)
+        made.append(self)
+
+    monkeypatch.setattr(Database, "__init__", remember)
+    yield
+    for database in made:
+        database.dispose()  # idempotent: a lifespan may have disposed it already
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, _databases: dict[str, str]) -> str:
     url = _databases[request.param]
