@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # a refresh token, which is used once and replaced (rotation).
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     # A refresh token not used within this time ends the session (idle timeout) ...
-    refresh_token_minutes: int = Field(default=60, ge=1)
+    refresh_token_minutes: float = Field(default=60, gt=0)
     # ... and a session ends after this time whatever happens (log in again).
     session_max_hours: float = Field(default=12.0, gt=0)
     # The one-time ticket a browser opens the live feed's websocket with.
