@@ -37,7 +37,8 @@ class User(SQLModel, table=True):
     manages_provider: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     # Second factor (TOTP): the shared secret once enrolment is confirmed, and the last
     # 30-second time step whose code was accepted (a code is never accepted twice, RFC 6238).
-    mfa_secret: str | None = Field(default=None, max_length=64)
+    # The secret is stored encrypted (``backend/users/totp_secrets.py``).
+    mfa_secret: str | None = Field(default=None, max_length=400)
     mfa_enabled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     mfa_last_step: int | None = Field(default=None)
 
@@ -91,7 +92,7 @@ class MfaChallenge(SQLModel, table=True):
     token_hash: str = Field(unique=True, index=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
     step: str = Field(max_length=10)  # "verify" | "enrol"
-    pending_secret: str | None = Field(default=None, max_length=64)
+    pending_secret: str | None = Field(default=None, max_length=400)  # encrypted, as mfa_secret
     attempts: int = 0
     client: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
