@@ -63,6 +63,7 @@ def _tokens(session: Session, user: User, auth_session: AuthSession, settings: S
         refresh_token=refresh,
         refresh_expires_in=refresh_expires_in,
         manages_provider=user.manages_provider,
+        mfa_enabled=user.mfa_secret is not None,
     )
 
 

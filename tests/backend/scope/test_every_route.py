@@ -166,6 +166,8 @@ ROUTES: dict[str, Any] = {
     "POST /api/v1/auth/mfa": Skip("inloggen, tweede stap"),
     "POST /api/v1/auth/refresh": Skip("de eigen sessie verlengen"),
     "POST /api/v1/auth/logout": Skip("de eigen sessie beëindigen"),
+    "POST /api/v1/auth/mfa/re-enrol": Skip("het eigen account: een nieuwe authenticator-app"),
+    "POST /api/v1/auth/mfa/re-enrol/confirm": Skip("het eigen account: de nieuwe app bevestigen"),
     "POST /api/v1/auth/password": Skip("wachtwoord instellen met een eenmalige code, zonder account"),
     "POST /api/v1/live/ticket": Skip("kaartje voor de eigen live-verbinding"),
     # people and keys
