@@ -178,6 +178,7 @@ def cmd_register_import(args: argparse.Namespace) -> int:
 def cmd_users_create(args: argparse.Namespace) -> int:
     from backend.audit.service import record
     from backend.users.accounts import PURPOSE, cli_actor, region_id_for_code
+    from backend.users.mfa import account_region
 
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Wachtwoord: ")
     with _database().transaction() as session:
@@ -199,6 +200,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
             object_id=user.id,
             purpose=PURPOSE,
             detail={"username": user.username, "role": user.role, "region_id": region_id, "provider_id": args.provider},
+            region_id=account_region(session, region_id=region_id, provider_id=args.provider),
         )
     print(f"Gebruiker {user.username} ({user.role}) aangemaakt met id {user.id}")
     return 0
@@ -220,6 +222,29 @@ def cmd_api_keys_revoke(args: argparse.Namespace) -> int:
     with _database().transaction() as session:
         key = revoke_key(session=session, principal=cli_actor(getpass.getuser()), key_id=args.id)
     print(f"API-sleutel {key.id} ({key.name or key.prefix}) van aanbieder {key.provider_id} ingetrokken.")
+    return 0
+
+
+def cmd_users_new_totp_key(args: argparse.Namespace) -> int:
+    from backend.users.totp_secrets import new_key
+
+    print(new_key())
+    return 0
+
+
+def cmd_users_rotate_totp_key(args: argparse.Namespace) -> int:
+    """Encrypt every stored TOTP secret under the first key of PLEKWIJZER_TOTP_ENCRYPTION_KEYS
+    (plaintext ones from before encryption at rest too); audited."""
+    from backend.users.accounts import cli_actor
+    from backend.users.mfa import rotate_secrets
+
+    db = _database()
+    try:
+        with db.transaction() as session:
+            count = rotate_secrets(session=session, settings=db.settings, actor=cli_actor(getpass.getuser()))
+    finally:
+        db.dispose()
+    print(f"{count} TOTP-sleutel(s) opnieuw versleuteld met de eerste sleutel.")
     return 0
 
 
@@ -299,9 +324,10 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     try:
         with db.transaction() as session:
             rows = audit.export_log(session=session, principal=actor, filters=filters, how=path.suffix[1:])
+            regions = audit.region_codes(session)
     finally:
         db.dispose()
-    path.write_bytes(export.to_csv(rows) if path.suffix.lower() == ".csv" else export.to_xlsx(rows))
+    path.write_bytes(export.to_csv(rows, regions) if path.suffix.lower() == ".csv" else export.to_xlsx(rows, regions))
     print(f"{len(rows)} auditregels geschreven naar {path}")
     return 0
 
@@ -400,6 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset_mfa = users.add_parser("reset-mfa", help="remove a user's second factor (lost phone and recovery codes)")
     reset_mfa.add_argument("username")
     reset_mfa.set_defaults(func=cmd_users_reset_mfa)
+    users.add_parser(
+        "new-totp-key", help="print a new key for PLEKWIJZER_TOTP_ENCRYPTION_KEYS (TOTP secrets at rest)"
+    ).set_defaults(func=cmd_users_new_totp_key)
+    users.add_parser(
+        "rotate-totp-key", help="encrypt every TOTP secret under the first key of PLEKWIJZER_TOTP_ENCRYPTION_KEYS"
+    ).set_defaults(func=cmd_users_rotate_totp_key)
 
     keys = sub.add_parser("api-keys").add_subparsers(dest="keys_command", required=True)
     key = keys.add_parser("create", help="create an API key for a provider system")

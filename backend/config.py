@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # a refresh token, which is used once and replaced (rotation).
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     # A refresh token not used within this time ends the session (idle timeout) ...
-    refresh_token_minutes: int = Field(default=60, ge=1)
+    refresh_token_minutes: float = Field(default=60, gt=0)
     # ... and a session ends after this time whatever happens (log in again).
     session_max_hours: float = Field(default=12.0, gt=0)
     # The one-time ticket a browser opens the live feed's websocket with.
@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # How long the step between password and code lasts, and how many codes it accepts.
     mfa_challenge_seconds: int = 300
     mfa_max_attempts: int = 5
+    # TOTP secrets are stored encrypted (Fernet: AES-128-CBC with HMAC-SHA256). Keys,
+    # comma-separated (``plekwijzer users new-totp-key`` makes one): the first encrypts, every
+    # one decrypts, so a key is replaced by putting the new one first and running
+    # ``plekwijzer users rotate-totp-key``. Empty: a key derived from SECRET_KEY (HKDF), which
+    # also always decrypts, so moving from it to an own key loses nothing; but changing
+    # SECRET_KEY without an own key makes every enrolled authenticator app unreadable.
+    totp_encryption_keys: str = Field(default="", repr=False)
     # argon2 computations at once per process (0: half the processor cores, at least one) and
     # how many more may wait for a turn; beyond that a login is refused with 503 and
     # Retry-After, so password hashing cannot take the processor from the other requests.
@@ -113,6 +120,28 @@ class Settings(BaseSettings):
         if self.audit_retention_days != 0 and not 365 <= self.audit_retention_days <= 36500:
             raise ValueError("PLEKWIJZER_AUDIT_RETENTION_DAYS must be 0 (keep everything) or 365 to 36500 days")
         return self
+
+    @model_validator(mode="after")
+    def _check_totp_keys(self) -> Settings:
+        import base64
+        import binascii
+
+        for key in self.totp_encryption_key_list:
+            try:
+                valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:
+                # The value itself is not repeated: it is a secret.
+                raise ValueError(
+                    "PLEKWIJZER_TOTP_ENCRYPTION_KEYS: every key is 32 bytes in URL-safe base64 "
+                    "(make one with: plekwijzer users new-totp-key)"
+                )
+        return self
+
+    @property
+    def totp_encryption_key_list(self) -> list[str]:
+        return [k.strip() for k in self.totp_encryption_keys.split(",") if k.strip()]
 
     @model_validator(mode="after")
     def _check_trusted_proxies(self) -> Settings:

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # The production shape of docker-compose.yml without Docker: the local PostgreSQL, several
-# `plekwijzer serve` replicas and nginx as the one entry point on http://${HOST}:${PORT}/.
+# `plekwijzer serve` replicas and nginx as the one entry point, terminating TLS on
+# https://${HOST}:${PORT}/ (plain HTTP on ${HTTP_PORT} only redirects there), as
+# deploy/nginx-compose.conf does.
 #
-#   ./scripts/production.sh            # 2 replicas on PostgreSQL, nginx on port 8000
-#   REPLICAS=3 PORT=9000 ./scripts/production.sh --demo    # also load the demo data
+#   ./scripts/production.sh            # 2 replicas on PostgreSQL, nginx on 8443 (and 8000 → 8443)
+#   REPLICAS=3 PORT=9443 ./scripts/production.sh --demo    # also load the demo data
 #
 # Settings: PLEKWIJZER_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/plekwijzer;
 # the database is created when missing), PLEKWIJZER_SECRET_KEY (default: one generated once and
-# kept in .plekwijzer-secret), REPLICAS (2), PORT (8000), HOST (127.0.0.1), FIRST_API_PORT (8101).
+# kept in .plekwijzer-secret), PLEKWIJZER_TLS_DIR (a folder with fullchain.pem and privkey.pem,
+# as for docker-compose; default: a self-signed certificate for HOST made with openssl in
+# .production/certs, valid 30 days and made again when it runs out), REPLICAS (2),
+# PORT (8443, HTTPS), HTTP_PORT (8000, redirects to HTTPS), HOST (127.0.0.1), FIRST_API_PORT (8101).
 # Stops everything it started on Ctrl+C or when one part ends.
 source "$(dirname "$0")/_venv.sh"
 
 REPLICAS="${REPLICAS:-2}"
-PORT="${PORT:-8000}"
+PORT="${PORT:-8443}"
+HTTP_PORT="${HTTP_PORT:-8000}"
 HOST="${HOST:-127.0.0.1}"
 FIRST_API_PORT="${FIRST_API_PORT:-8101}"
 RUN_DIR="$ROOT/.production"
@@ -20,6 +26,8 @@ export PLEKWIJZER_ENVIRONMENT=production
 export PLEKWIJZER_DATABASE_URL="${PLEKWIJZER_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/plekwijzer}"
 # nginx on this machine is the one proxy: its X-Forwarded-For names the client (login limits).
 export PLEKWIJZER_TRUSTED_PROXIES="${PLEKWIJZER_TRUSTED_PROXIES:-127.0.0.1}"
+# Every request reaches the replicas through nginx's TLS: Strict-Transport-Security on every answer.
+export PLEKWIJZER_HSTS=true
 
 if [ -z "${PLEKWIJZER_SECRET_KEY:-}" ]; then
   if [ ! -s .plekwijzer-secret ]; then
@@ -40,6 +48,31 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
+# The certificate nginx serves: the configured one, else a self-signed one for this host.
+if [ -n "${PLEKWIJZER_TLS_DIR:-}" ]; then
+  CERT_DIR="$(cd "$PLEKWIJZER_TLS_DIR" && pwd)"
+  for file in fullchain.pem privkey.pem; do
+    if [ ! -r "$CERT_DIR/$file" ]; then
+      echo "PLEKWIJZER_TLS_DIR: $file ontbreekt of is niet leesbaar in $CERT_DIR." >&2
+      exit 1
+    fi
+  done
+else
+  CERT_DIR="$RUN_DIR/certs"
+  mkdir -p "$CERT_DIR"
+  # Made again when missing, within a day of running out, or made for another HOST.
+  if ! openssl x509 -in "$CERT_DIR/fullchain.pem" -noout -checkend 86400 >/dev/null 2>&1 ||
+     [ "$(cat "$CERT_DIR/host" 2>/dev/null)" != "$HOST" ]; then
+    if [[ "$HOST" =~ ^[0-9.]+$|: ]]; then san="IP:$HOST"; else san="DNS:$HOST"; fi
+    (umask 077; openssl req -x509 -newkey rsa:3072 -nodes -days 30 -subj "/CN=$HOST" \
+      -addext "subjectAltName=$san,DNS:localhost,IP:127.0.0.1" \
+      -keyout "$CERT_DIR/privkey.pem" -out "$CERT_DIR/fullchain.pem" 2>/dev/null)
+    echo "$HOST" > "$CERT_DIR/host"
+    echo "Zelfondertekend certificaat voor $HOST gemaakt in $CERT_DIR (30 dagen; browsers waarschuwen ervoor)."
+    echo "Zet PLEKWIJZER_TLS_DIR op een map met fullchain.pem en privkey.pem van een echte uitgever."
+  fi
+fi
+
 # The database itself, when the server answers but it does not exist yet.
 .venv/bin/python - <<'PY'
 import os
@@ -59,7 +92,7 @@ if [ "${1:-}" = "--demo" ]; then
   .venv/bin/plekwijzer demo
 fi
 
-mkdir -p "$RUN_DIR/logs" "$RUN_DIR/tmp"
+mkdir -p "$RUN_DIR/logs" "$RUN_DIR/tmp" "$RUN_DIR/certs"
 pids=()
 stop() {
   trap - EXIT INT TERM
@@ -98,14 +131,32 @@ $upstreams        keepalive 32;
         default upgrade;
         ''      '';
     }
+    # Plain HTTP only redirects to HTTPS: no youth data over an unencrypted connection.
     server {
-        listen $HOST:$PORT;
+        listen $HOST:$HTTP_PORT;
+        server_tokens off;
+        location / {
+            return 301 https://\$host:$PORT\$request_uri;
+        }
+    }
+    server {
+        # (Debian's nginx 1.22 has no "http2 on;" yet: the listen parameter works on both.)
+        listen $HOST:$PORT ssl http2;
+        server_tokens off;
         client_max_body_size 2m;
+        ssl_certificate $CERT_DIR/fullchain.pem;
+        ssl_certificate_key $CERT_DIR/privkey.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_prefer_server_ciphers off;
+        ssl_session_cache shared:TLS:10m;
+        ssl_session_timeout 1d;
+        ssl_session_tickets off;
         location / {
             proxy_pass http://plekwijzer_api;
             proxy_http_version 1.1;
             proxy_set_header Host \$host;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection \$connection_upgrade;
             proxy_read_timeout 1h;
@@ -127,7 +178,7 @@ for i in $(seq 0 $((REPLICAS - 1))); do
 done
 "$NGINX" -c "$RUN_DIR/nginx.conf" -p "$RUN_DIR" &
 pids+=($!)
-echo "plekwijzer draait: $REPLICAS API-processen achter nginx op http://$HOST:$PORT/ (stoppen met Ctrl+C)"
+echo "plekwijzer draait: $REPLICAS API-processen achter nginx op https://$HOST:$PORT/ (http://$HOST:$HTTP_PORT/ verwijst daarheen; stoppen met Ctrl+C)"
 echo "Logbestanden: $RUN_DIR/logs"
 # Ends when any part ends; the trap then stops the rest.
 wait -n "${pids[@]}"

@@ -136,7 +136,13 @@ def settings(database_url: str) -> Settings:
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     from backend.main import create_app
 
-    return create_app(settings)
+    created = create_app(settings)
+    yield created
+    # The app's connection pool (up to DB_POOL_SIZE PostgreSQL connections) closes now, not when
+    # the garbage collector gets to it: a test that never started the app (no TestClient, so
+    # no shutdown) would otherwise leave its connections open, and the suite ran into
+    # PostgreSQL's max_connections.
+    created.state.db.dispose()
 
 
 @pytest.fixture

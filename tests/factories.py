@@ -24,6 +24,7 @@ from backend.providers.service import create_group
 from backend.regions.models import Municipality, Region
 from backend.users.models import ApiKey, User
 from backend.users.sessions import start_session
+from backend.users.totp_secrets import encrypt
 
 # Passes the password rules (backend/users/passwords.py): long, not common, not the username.
 PASSWORD = "Esdoorn-bij-de-Linde-1987"
@@ -75,7 +76,7 @@ def add_user(
         provider_id=provider_id,
         region_id=region_id,
         created_at=utcnow(),
-        mfa_secret=totp_secret,
+        mfa_secret=encrypt(settings, totp_secret) if totp_secret else None,
         mfa_enabled_at=utcnow() if totp_secret else None,
     )
     session.add(user)

@@ -46,8 +46,14 @@ def _utc_text(value: datetime) -> str:
 
 def canonical(row: Any) -> str:
     """The row as the chain hashes it: every column, in a fixed order and form, so SQLite and
-    PostgreSQL give the same text for the same row."""
+    PostgreSQL give the same text for the same row.
+
+    The region (0010) is hashed too, since moving a row to another region would hide it from
+    that region's administrator; it is appended only when set, so rows sealed before the
+    column existed (region NULL) keep their hashes and the chain of an upgraded database still
+    verifies. Setting a region on such a row afterwards changes its text and is reported."""
     detail = row.detail if not isinstance(row.detail, str) else json.loads(row.detail)
+    region = getattr(row, "region_id", None)
     return json.dumps(
         [
             row.id,
@@ -60,6 +66,7 @@ def canonical(row: Any) -> str:
             row.purpose,
             row.youth_records,
             detail,
+            *([region] if region is not None else []),
         ],
         ensure_ascii=False,
         sort_keys=True,

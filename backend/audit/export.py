@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ HEADERS = [
     "Doel (code)",
     "Doel",
     "Details",
+    "Regio",
 ]
 
 
@@ -42,7 +43,7 @@ def _local(value: datetime) -> str:
     return aware.astimezone(DUTCH_TIME).strftime("%d-%m-%Y %H:%M:%S")
 
 
-def cells(entry: AuditEntry) -> list[str | int]:
+def cells(entry: AuditEntry, regions: Mapping[int, str] | None = None) -> list[str | int]:
     records = (entry.youth_records or "").strip(",").replace(",", ", ")
     texts = [
         _local(entry.at),
@@ -55,21 +56,22 @@ def cells(entry: AuditEntry) -> list[str | int]:
         entry.purpose or "",
         label(entry.purpose),
         json.dumps(entry.detail, ensure_ascii=False, sort_keys=True) if entry.detail else "",
+        "" if entry.region_id is None else (regions or {}).get(entry.region_id, str(entry.region_id)),
     ]
     return [entry.id or 0, *(neutralise_text(t) for t in texts)]
 
 
-def to_csv(entries: Sequence[AuditEntry]) -> bytes:
+def to_csv(entries: Sequence[AuditEntry], regions: Mapping[int, str] | None = None) -> bytes:
     out = io.StringIO()
     out.write("\ufeff")  # Excel reads the file as UTF-8
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADERS)
     for entry in entries:
-        writer.writerow(cells(entry))
+        writer.writerow(cells(entry, regions))
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(entries: Sequence[AuditEntry]) -> bytes:
+def to_xlsx(entries: Sequence[AuditEntry], regions: Mapping[int, str] | None = None) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Auditlog"
@@ -77,7 +79,7 @@ def to_xlsx(entries: Sequence[AuditEntry]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in entries:
-        sheet.append(cells(entry))
+        sheet.append(cells(entry, regions))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

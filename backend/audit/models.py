@@ -26,6 +26,10 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # The youth records the row is about, as ",referral:12,hold:3," (searchable with LIKE).
     youth_records: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The region the row concerns (a region administrator reads only its region's rows); None
+    # for rows of no one region (a service-wide administrator's reading of the log, rows from
+    # before 0010). No foreign key: an audit row must outlive anything it names.
+    region_id: int | None = Field(default=None, index=True)
 
 
 class AuditSeal(SQLModel, table=True):
@@ -54,6 +58,7 @@ class AuditEntryPublic(SQLModel):
     purpose_label: str
     youth_records: list[str]
     detail: dict[str, Any]
+    region_id: int | None = None
 
     @field_validator("at")
     @classmethod

@@ -55,6 +55,7 @@ def to_public(entry: AuditEntry) -> AuditEntryPublic:
         purpose_label=label(entry.purpose),
         youth_records=[r for r in (entry.youth_records or "").split(",") if r],
         detail=entry.detail,
+        region_id=entry.region_id,
     )
 
 
@@ -89,11 +90,15 @@ def _download(content: bytes, media_type: str, suffix: str) -> Response:
 def export_csv(session: WriteSessionDep, principal: CurrentPrincipal, filters: FiltersDep) -> Response:
     """The matching rows as CSV (semicolons, UTF-8), for the privacy officer; the export is logged."""
     rows = service.export_log(session=session, principal=principal, filters=filters, how="csv")
-    return _download(export.to_csv(rows), "text/csv; charset=utf-8", "csv")
+    return _download(export.to_csv(rows, service.region_codes(session)), "text/csv; charset=utf-8", "csv")
 
 
 @router.get("/audit/export.xlsx", dependencies=ADMIN, response_class=Response)
 def export_xlsx(session: WriteSessionDep, principal: CurrentPrincipal, filters: FiltersDep) -> Response:
     """The matching rows as an Excel workbook; the export is logged."""
     rows = service.export_log(session=session, principal=principal, filters=filters, how="xlsx")
-    return _download(export.to_xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+    return _download(
+        export.to_xlsx(rows, service.region_codes(session)),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+    )

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, column, table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from backend.audit.models import AuditEntry
@@ -21,7 +23,15 @@ from backend.auth import Principal
 from backend.domain import utcnow
 from backend.errors import RuleViolation
 
-_INSERT_AUDIT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # built once
+_LOG = AuditEntry.__table__  # type: ignore[attr-defined]
+_INSERT_AUDIT = _LOG.insert()  # built once
+# A provider's person or system acts for its provider, whose region is one lookup away: done
+# inside the INSERT, so the row costs no extra round trip on a provider's paths. (A bare table
+# clause: the audit package imports no domain model.)
+_PROVIDERS = table("providers", column("id"), column("region_id"))
+_INSERT_AUDIT_OF_PROVIDER = _LOG.insert().values(
+    region_id=sa_select(_PROVIDERS.c.region_id).where(_PROVIDERS.c.id == bindparam("provider_id")).scalar_subquery()
+)
 # Rows about these objects are about the youth record of the same id (a hold or a stay is
 # a youth's record in its own right when no referral is known).
 YOUTH_OBJECTS = {"referral": "referral", "hold": "hold", "occupancy_stay": "stay"}
@@ -50,31 +60,47 @@ def record(
     purpose: Purpose,
     detail: dict[str, Any] | None = None,
     youth: Iterable[str] = (),
+    region_id: int | None = None,
 ) -> None:
     """One audit row as a plain INSERT on the session's connection: no ORM object and no flush,
     so it is cheap on hot paths; it commits or rolls back (savepoints included) with the
     change it records. ``youth``: the youth records the row is about, when not the object
-    itself (a list, a hold of a referral)."""
+    itself (a list, a hold of a referral).
+
+    ``region_id``: the region of the object, where the caller knows it. The row's region is
+    ``row_region``: the actor's own region first (a region-bound person acts for that region,
+    also when a crisis team holds a place beyond it, or when a refused look at another
+    region's object is logged: that is the acting region's business), else this object's
+    region (a service-wide administrator, the system, the command line), else a provider's
+    region (a provider's person or system), else none."""
     if purpose not in LABELS:
         raise ValueError(f"audit purpose {purpose!r} is not in the fixed list (backend/audit/purposes.py)")
     records = list(youth)
     kind = YOUTH_OBJECTS.get(object_type)
     if kind is not None and str(object_id) != "*":
         records.insert(0, f"{kind}:{object_id}")
-    session.connection().execute(
-        _INSERT_AUDIT,
-        {
-            "at": utcnow(),
-            "actor": actor.label,
-            "actor_role": actor.role,
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id),
-            "purpose": Purpose(purpose).value,
-            "youth_records": youth_text(records),
-            "detail": detail or {},
-        },
-    )
+    region = row_region(actor, region_id)
+    values: dict[str, Any] = {
+        "at": utcnow(),
+        "actor": actor.label,
+        "actor_role": actor.role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "purpose": Purpose(purpose).value,
+        "youth_records": youth_text(records),
+        "detail": detail or {},
+    }
+    if region is None and actor.provider_id is not None:
+        session.connection().execute(_INSERT_AUDIT_OF_PROVIDER, {**values, "provider_id": actor.provider_id})
+        return
+    session.connection().execute(_INSERT_AUDIT, {**values, "region_id": region})
+
+
+def row_region(actor: Principal, region_id: int | None) -> int | None:
+    """The region an audit row concerns (see ``record``); None for a provider without an
+    object region (``record`` then looks the provider's region up)."""
+    return actor.region_scope if actor.region_scope is not None else region_id
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -100,8 +126,13 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=DUTCH_TIME).astimezone(UTC)
 
 
-def _query(filters: AuditFilter) -> Any:
+def _query(filters: AuditFilter, principal: Principal) -> Any:
     query = select(AuditEntry)
+    # A region administrator reads its own region's rows only; rows of no region (a
+    # service-wide administrator's work, rows from before regions were recorded) are for a
+    # service-wide administrator, who reads everything.
+    if principal.region_scope is not None:
+        query = query.where(AuditEntry.region_id == principal.region_scope)
     if filters.youth_record:
         if not YOUTH_RECORD.match(filters.youth_record):
             raise RuleViolation(
@@ -128,17 +159,23 @@ def _query(filters: AuditFilter) -> Any:
 
 def read_log(*, session: Session, principal: Principal, filters: AuditFilter, limit: int) -> list[AuditEntry]:
     """The rows that match, newest first; the read itself is logged (who looked for what)."""
-    rows = list(session.exec(_query(filters).limit(limit)).all())
+    rows = list(session.exec(_query(filters, principal).limit(limit)).all())
     _log_reading(session, principal, "audit.read", Purpose.audit_review, filters, rows)
     return rows
 
 
 EXPORT_MAX_ROWS = 100_000
+_REGIONS = table("regions", column("id"), column("code"))
+
+
+def region_codes(session: Session) -> dict[int, str]:
+    """Region ids and codes, for the export's region column."""
+    return {row.id: row.code for row in session.execute(sa_select(_REGIONS.c.id, _REGIONS.c.code))}
 
 
 def export_log(*, session: Session, principal: Principal, filters: AuditFilter, how: str) -> list[AuditEntry]:
     """The rows for an export, oldest first; refused (422) above ``EXPORT_MAX_ROWS``."""
-    rows = list(session.exec(_query(filters).limit(EXPORT_MAX_ROWS + 1)).all())
+    rows = list(session.exec(_query(filters, principal).limit(EXPORT_MAX_ROWS + 1)).all())
     if len(rows) > EXPORT_MAX_ROWS:
         raise RuleViolation(
             f"Meer dan {EXPORT_MAX_ROWS:,} regels; kies een kortere periode of één jeugddossier.".replace(",", "."),

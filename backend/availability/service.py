@@ -80,6 +80,9 @@ class Notice:
     extra: dict[str, Any] = field(default_factory=dict)  # more of the event's payload
     # The youth records the audit row is about besides its object (a hold's referral).
     youth: tuple[str, ...] = ()
+    # The region of the audit row's object when it is not the group's: a crisis hold belongs
+    # to the holding team's region, also when the place is in another region.
+    region_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ def _announce(session: Session, row: Any, notice: Notice, *, stale_after_hours: 
         purpose=notice.purpose,
         detail={**notice.detail, "seq": seq},
         youth=notice.youth,
+        region_id=notice.region_id if notice.region_id is not None else row["region_id"],
     )
     # An ORM copy of the group in this session must not show the old places.
     if session.identity_map:  # (empty on the busiest path, the report)
@@ -449,24 +453,24 @@ def _report_pg(
             raise
         # A concurrent request with the same key committed first: answer as it did.
         return _replayed(replay(conn, owner=principal.label, key=key, body_hash=body_hash or ""))
-    if row.dup_body_hash is not None:
+    if row.d_body_hash is not None:
         return _replayed(
-            Answer.check(row.dup_body_hash, row.dup_status_code, row.dup_response, row.dup_headers, body_hash or "")
+            Answer.check(row.d_body_hash, row.d_status_code, row.d_response, row.d_headers, body_hash or "")
         )
     if row.seq is None:
-        if row.old_provider_id is None:
+        if row.o_provider_id is None:
             raise NotFound("Groep niet gevonden.")
         check_report(
             principal=principal,
             report=report,
             expected_version=expected_version,
-            provider_id=row.old_provider_id,
+            provider_id=row.o_provider_id,
             # "old" found the group only in the caller's own region (or any, for a caller bound
             # to none): its region is the caller's scope.
             region_id=principal.region_scope,
-            version=row.old_version,
-            capacity=row.old_capacity,
-            held_places=row.old_held_places,
+            version=row.o_version,
+            capacity=row.o_capacity,
+            held_places=row.o_held_places,
         )
         raise RuntimeError("availability report refused by the database for no known rule")
     public = json.loads(row.body)
@@ -532,8 +536,9 @@ WITH dup AS (
     FROM pub
 ), a AS (
     INSERT INTO audit_log (at, actor, actor_role, action, object_type, object_id, purpose,
-                           detail)
+                           region_id, detail)
     SELECT :at, :actor, :actor_role, :action, 'group', CAST(pub.id AS text), :purpose,
+           pub.region_id,
            json_build_object(
                'before', json_build_object('free_places', old.free_places,
                                            'admitting', old.admitting,
@@ -552,17 +557,17 @@ WITH dup AS (
            json_build_object('ETag', '"' || version || '"', 'X-Event-Seq', seq::text), :at
     FROM pub WHERE CAST(:key AS text) IS NOT NULL
 )
-SELECT dup.body_hash AS dup_body_hash, dup.status_code AS dup_status_code,
-       dup.response AS dup_response, dup.headers AS dup_headers,
-       old.provider_id AS old_provider_id, old.version AS old_version,
-       old.capacity AS old_capacity, old.held_places AS old_held_places,
+SELECT dup.body_hash AS d_body_hash, dup.status_code AS d_status_code,
+       dup.response AS d_response, dup.headers AS d_headers,
+       old.provider_id AS o_provider_id, old.version AS o_version,
+       old.capacity AS o_capacity, old.held_places AS o_held_places,
        pub.seq, pub.version, CAST(pub.body AS text) AS body,
        CASE WHEN pub.seq IS NOT NULL THEN pg_notify('{NOTIFY_CHANNEL}', pub.seq::text) END
 FROM (SELECT 1) AS one
 LEFT JOIN dup ON true LEFT JOIN old ON true LEFT JOIN pub ON true
 """.split()
     )
-)  # one line: psycopg caches the parsing of statements up to 4 kB (compiled: 4,074 bytes)
+)  # one line: psycopg caches the parsing of statements up to 4 kB (compiled: 4,084 bytes)
 
 _REPORT = _guarded_update(
     **{

@@ -482,6 +482,7 @@ def _notice(hold: Hold, event_type: str, actor: Principal, action: str, purpose:
         detail={"group_id": hold.group_id, **detail},
         extra={"hold": hold_event(hold)},
         youth=tuple(audit.referrals([hold.referral_id])),
+        region_id=hold.region_id,
     )
 
 
@@ -771,6 +772,7 @@ def read_hold(*, session: Session, principal: Principal, hold_id: int) -> tuple[
         object_id=hold_id,
         purpose=Purpose.crisis_review,
         youth=audit.referrals([hold.referral_id]),
+        region_id=hold.region_id,
     )
     return hold, group
 
@@ -798,6 +800,7 @@ def list_holds(
             object_id=hold.id,
             purpose=Purpose.crisis_review,
             youth=audit.referrals([hold.referral_id]),
+            region_id=hold.region_id,
         )
     return rows
 

@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -41,7 +41,7 @@ from backend.events.service import (
     stop_listening,
 )
 from backend.users.models import AuthSession, Role
-from backend.users.sessions import API_KEY_REVOKED, SESSIONS_ENDED
+from backend.users.sessions import API_KEY_REVOKED, SESSIONS_ENDED, access_deadline
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,12 @@ SESSION_ENDED_CLOSE = 4401
 GAP_GRACE_SECONDS = 0.005
 # How long stop() waits for the hub's tasks to end after cancelling them.
 STOP_SECONDS = 5.0
+# How often the hub looks for websockets whose session or key has run out (idle timeout,
+# maximum age, key expiry): an in-memory comparison; the database is asked only about a
+# connection whose deadline has passed, since a refresh may have moved it on.
+EXPIRY_CHECK_SECONDS = 0.25
+EXPIRED_SESSION = "Uw sessie is verlopen; log opnieuw in."
+EXPIRED_KEY = "Deze API-sleutel is verlopen."
 
 
 def event_message(event: Event | StoredEvent) -> dict[str, Any]:
@@ -84,6 +90,8 @@ class Subscriber:
     overflowed: bool = False
     # Set when the subscriber's session or key was ended: the reason it is closed with.
     ended_reason: str | None = None
+    # When its session or key runs out on its own (idle, maximum age, key expiry); None: never.
+    expires_at: datetime | None = None
 
     def wants(self, message: dict[str, Any]) -> bool:
         if str(message.get("type", "")).startswith(AUTH_EVENT_PREFIX):
@@ -160,6 +168,7 @@ class LiveHub:
         # After the position: a session ended later arrives as an event.
         await asyncio.to_thread(self._load_ended_sessions)
         self._tasks.append(asyncio.create_task(self._pump(), name="live-pump"))
+        self._tasks.append(asyncio.create_task(self._watch_expiry(), name="live-expiry"))
         if not self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(self._listen(), name="live-listen"))
         listen_locally(self)
@@ -233,6 +242,38 @@ class LiveHub:
             for subscriber in list(self.subscribers):
                 if subscriber.principal.kind == "api_key" and subscriber.principal.id == key_id:
                     subscriber.revoke("Deze API-sleutel is ingetrokken.")
+
+    async def _watch_expiry(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+            try:
+                await self.close_expired()
+            except Exception:  # the database may be away for a moment: try again next round
+                log.warning("live feed could not check session expiry", exc_info=True)
+                await asyncio.sleep(0.5)
+
+    async def close_expired(self) -> None:
+        """Close the websockets whose session or key has run out (code 4401, as an ended one)."""
+        now = utcnow()
+        due = [
+            s
+            for s in self.subscribers
+            if s.expires_at is not None and s.expires_at <= now and s.ended_reason is None and not s.overflowed
+        ]
+        if not due:
+            return
+        deadlines = await asyncio.to_thread(self._read_deadlines, {s.principal for s in due})
+        now = utcnow()
+        for subscriber in due:
+            deadline = deadlines[subscriber.principal]
+            if deadline is not None and deadline <= now:
+                subscriber.revoke(EXPIRED_KEY if subscriber.principal.kind == "api_key" else EXPIRED_SESSION)
+            else:
+                subscriber.expires_at = deadline  # refreshed meanwhile: look again then
+
+    def _read_deadlines(self, principals: set[Principal]) -> dict[Principal, datetime | None]:
+        with self.db.transaction(write=False) as session:
+            return {principal: access_deadline(session, principal) for principal in principals}
 
     def _read_after(self, seq: int, limit: int | None = None) -> list[Event]:
         with self.db.transaction(write=False) as session:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import datetime
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 
@@ -29,23 +30,27 @@ from backend.events.service import last_seq
 from backend.live.hub import SESSION_ENDED_CLOSE, LiveHub, Subscriber
 from backend.providers.service import list_groups
 from backend.users.models import LiveTicketPublic
-from backend.users.sessions import issue_ticket, redeem_ticket
+from backend.users.sessions import access_deadline, issue_ticket, redeem_ticket
 
 router = APIRouter(tags=["live"])
 POLICY_VIOLATION = 1008
 
 
-def _authenticate(websocket: WebSocket) -> Principal:
+def _authenticate(websocket: WebSocket) -> tuple[Principal, datetime | None]:
+    """Who is connecting, and when their session or key runs out (the hub closes the
+    websocket then, as when it is ended)."""
     db = websocket.app.state.db
     ticket = websocket.query_params.get("ticket")
     if ticket:
         with db.transaction() as session:  # writes: the ticket is used up
-            return redeem_ticket(session=session, ticket=ticket, revocations=db.revocations)
+            principal = redeem_ticket(session=session, ticket=ticket, revocations=db.revocations)
+            return principal, access_deadline(session, principal)
     header = websocket.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else None
     api_key = websocket.headers.get("x-api-key")
     with db.transaction(write=False) as session:
-        return resolve_principal(session, db.settings, db.revocations, token=token, api_key=api_key)
+        principal = resolve_principal(session, db.settings, db.revocations, token=token, api_key=api_key)
+        return principal, access_deadline(session, principal)
 
 
 @router.post("/live/ticket", status_code=201, response_model=LiveTicketPublic)
@@ -73,7 +78,7 @@ def _snapshot(hub: LiveHub, subscriber: Subscriber) -> tuple[str, int]:
 async def live(websocket: WebSocket) -> None:
     hub: LiveHub = websocket.app.state.live
     try:
-        principal = await asyncio.to_thread(_authenticate, websocket)
+        principal, expires_at = await asyncio.to_thread(_authenticate, websocket)
     except DomainError as exc:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.message[:120])
         return
@@ -90,7 +95,11 @@ async def live(websocket: WebSocket) -> None:
         return
     own_only = params.get("own", "").lower() in ("1", "true", "ja")
     subscriber = Subscriber(
-        principal=principal, care_forms=care_forms, municipalities=municipalities, own_only=own_only
+        principal=principal,
+        care_forms=care_forms,
+        municipalities=municipalities,
+        own_only=own_only,
+        expires_at=expires_at,
     )
     await websocket.accept()
     # Subscribe before catching up: events arriving meanwhile wait in the queue, and anything

@@ -77,6 +77,7 @@ def get_run(
         purpose=Purpose.matching_review,
         detail={"referral_ids": run.referral_ids, "snapshot": snapshot},
         youth=audit.referrals(run.referral_ids),
+        region_id=run.region_id,
     )
     return _json(service.run_public(run, include_snapshot=snapshot))
 

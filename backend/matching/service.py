@@ -104,6 +104,7 @@ def rank_options(
         object_id=referral_id,
         purpose=Purpose.matching_options,
         detail={"limit": limit, "feasible": ranking.feasible_count},
+        region_id=referral.region_id,
     )
     return {
         "referral_id": referral_id,
@@ -147,6 +148,7 @@ def explain_option(
         object_id=referral_id,
         purpose=Purpose.matching_explanation,
         detail={"group_id": group_id, "feasible": ex.feasible},
+        region_id=referral.region_id,
     )
     meta = adapter.GroupMeta(
         name=group.name,
@@ -373,6 +375,7 @@ def execute_run(
             purpose=Purpose.matching_run,
             detail={"referral_ids": run.referral_ids, "placed": len(result.assignments)},
             youth=audit.referrals(run.referral_ids),
+            region_id=run.region_id,
         )
         if data.send_proposals:
             _send(

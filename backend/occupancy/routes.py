@@ -87,7 +87,7 @@ def get_group_events(
     purpose: Purpose = Purpose.occupancy_check,
 ) -> list[dict[str, object]]:
     """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
-    get_group_for(session=session, principal=principal, group_id=group_id)
+    group = get_group_for(session=session, principal=principal, group_id=group_id)
     events = service.list_events(session=session, group_id=group_id)
     audit.record(
         session=session,
@@ -98,6 +98,7 @@ def get_group_events(
         purpose=purpose,
         detail={"events": len(events)},
         youth=[f"stay:{s}" for s in dict.fromkeys(e.stay_reference for e in events if e.stay_reference)][:500],
+        region_id=group.region_id,
     )
     return [event_public(e) for e in events]
 

@@ -569,6 +569,8 @@ def ingest_events(
         purpose=Purpose.occupancy_feed,
         detail={**counts, "accepted_event_ids": accepted_ids[:500]},
         youth=[f"stay:{s}" for s in dict.fromkeys(accepted_stays)][:500],
+        # The touched groups' region (one provider's groups: one region); else the caller's.
+        region_id=min((groups[g].region_id for g in touched), default=None),
     )
     return BatchResult(
         accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"], results=ordered
@@ -638,6 +640,7 @@ def _record_one(
         object_id=stay_reference,
         purpose=Purpose.occupancy_placement,
         detail={"group_id": group_id, "event_id": event_id, "source": source},
+        region_id=group.region_id,
     )
     return event
 

@@ -263,6 +263,7 @@ def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -
         object_id=proposal.referral_id,
         purpose=Purpose.proposal_review,
         detail={"proposal_id": proposal_id},
+        region_id=proposal.region_id,
     )
     return to_public(session, principal, proposal)
 
@@ -465,6 +466,7 @@ def withdraw_referral(
         object_id=referral_id,
         purpose=Purpose.referral_withdrawal,
         detail={"reason": reason},
+        region_id=referral.region_id,
     )
     return referral
 

@@ -213,6 +213,7 @@ def create_referral(*, session: Session, principal: Principal, data: ReferralCre
         object_type="referral",
         object_id=referral.id or 0,
         purpose=Purpose.referral_intake,
+        region_id=referral.region_id,
     )
     publish_referral_change(session=session, referral=referral, actor=principal.label, change="created")
     return referral
@@ -242,6 +243,7 @@ def read_referral(
         object_type="referral",
         object_id=referral_id,
         purpose=purpose,
+        region_id=referral.region_id,
     )
     return referral
 
@@ -275,6 +277,7 @@ def list_referrals(
         purpose=purpose,
         detail={"status": status, "count": len(rows), "ids": [r.id for r in rows][:500]},
         youth=audit.referrals(r.id for r in rows),
+        region_id=region_id,
     )
     return rows
 
@@ -329,6 +332,7 @@ def update_referral(
         object_id=referral_id,
         purpose=Purpose.referral_update,
         detail={"fields": sorted(data.model_dump(exclude_unset=True)), "before": _jsonable(before)},
+        region_id=referral.region_id,
     )
     return referral
 

@@ -211,6 +211,7 @@ def change_settings(
         object_id=region.id or 0,
         purpose=Purpose.region_settings,
         detail={"region": region.code, "changed": changed},
+        region_id=region.id,
     )
     append_event(
         session=session,

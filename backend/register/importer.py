@@ -1100,6 +1100,7 @@ def apply(
             object_id=plan.region_code,
             purpose=Purpose.register_import.value,
             detail={"counts": counts, "changes": [[c.sheet, c.key, c.kind, c.fields] for c in plan.changes[:2000]]},
+            region_id=region_id,
         )
     )
     append_event(

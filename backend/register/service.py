@@ -237,6 +237,7 @@ def sync_current_terms(db: Database) -> int:
 
 
 def record_term(session: Session, *, actor: Principal, term: ContractTerm, action: str) -> None:
+    group = session.get(Group, term.group_id)  # (usually in the session already)
     audit.record(
         session=session,
         actor=actor,
@@ -254,6 +255,7 @@ def record_term(session: Session, *, actor: Principal, term: ContractTerm, actio
             "availability_share": term.availability_share,
             "status": term.status,
         },
+        region_id=group.region_id if group is not None else None,
     )
 
 
@@ -670,7 +672,15 @@ def _change_audited(
         object_id=target.id or 0,
         purpose=purpose,
         detail={"before": _plain(before), "after": _plain(values)},
+        region_id=_region_of(session, target),
     )
+
+
+def _region_of(session: Session, target: Location | Provider) -> int | None:
+    if isinstance(target, Provider):
+        return target.region_id
+    provider = session.get(Provider, target.provider_id)
+    return provider.region_id if provider is not None else None
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -806,6 +806,7 @@ def finalise(
         object_id=stored.id or 0,
         purpose=Purpose.post_calculation,
         detail=summary,
+        region_id=region.id,
     )
     append_event(
         session=session,

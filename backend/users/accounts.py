@@ -33,6 +33,7 @@ from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthorized
 from backend.providers.models import Provider
 from backend.regions.models import Region
+from backend.users.mfa import account_region
 from backend.users.models import (
     ApiKey,
     ApiKeyCreate,
@@ -142,15 +143,24 @@ def region_id_for_code(session: Session, code: str) -> int:
     return region.id
 
 
-def _audit(session: Session, actor: Principal, action: str, user_or_key: str, object_id: int, detail: dict) -> None:  # type: ignore[type-arg]
+def _audit(
+    session: Session,
+    actor: Principal,
+    action: str,
+    user_or_key: User | ApiKey,
+    detail: dict,  # type: ignore[type-arg]
+) -> None:
+    assert user_or_key.id is not None
+    region_id = user_or_key.region_id if isinstance(user_or_key, User) else None
     record(
         session=session,
         actor=actor,
         action=action,
-        object_type=user_or_key,
-        object_id=object_id,
+        object_type="user" if isinstance(user_or_key, User) else "api_key",
+        object_id=user_or_key.id,
         purpose=PURPOSE,
         detail=detail,
+        region_id=account_region(session, region_id=region_id, provider_id=user_or_key.provider_id),
     )
 
 
@@ -220,8 +230,7 @@ def create(*, session: Session, principal: Principal, body: UserCreate, settings
         session,
         principal,
         "user.create",
-        "user",
-        user.id,
+        user,
         {
             "username": user.username,
             "role": role,
@@ -260,7 +269,7 @@ def change(*, session: Session, principal: Principal, user_id: int, body: UserUp
         session.add(user)
         session.flush()
         end_sessions(session=session, user_id=user.id, reason="rol gewijzigd", actor=principal.label)
-        _audit(session, principal, "user.role_change", "user", user.id, changes)
+        _audit(session, principal, "user.role_change", user, changes)
     return public(user, _region_codes(session))
 
 
@@ -275,7 +284,7 @@ def set_active(*, session: Session, principal: Principal, user_id: int, active: 
     session.flush()
     if not active:
         end_sessions(session=session, user_id=user.id, reason="gedeactiveerd", actor=principal.label)
-    _audit(session, principal, "user.reactivate" if active else "user.deactivate", "user", user.id, {})
+    _audit(session, principal, "user.reactivate" if active else "user.deactivate", user, {})
     return public(user, _region_codes(session))
 
 
@@ -300,7 +309,7 @@ def reset_password(*, session: Session, principal: Principal, user_id: int, sett
     session.flush()
     end_sessions(session=session, user_id=user.id, reason="wachtwoord gereset", actor=principal.label)
     # The code itself is never written anywhere but in the answer.
-    _audit(session, principal, "user.password_reset", "user", user.id, {"expires_at": reset.expires_at.isoformat()})
+    _audit(session, principal, "user.password_reset", user, {"expires_at": reset.expires_at.isoformat()})
     return reset
 
 
@@ -350,8 +359,15 @@ def set_password_with_code(*, session: Session, code: str, password: str) -> Non
     session.add_all([user, reset])
     session.flush()
     end_sessions(session=session, user_id=user.id, reason="wachtwoord ingesteld", actor=f"user:{user.id}")
-    actor = Principal(kind="user", id=user.id, name=user.username, role=user.role, provider_id=user.provider_id)
-    _audit(session, actor, "user.password_set", "user", user.id, {})
+    actor = Principal(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        role=user.role,
+        provider_id=user.provider_id,
+        region_id=user.region_id,
+    )
+    _audit(session, actor, "user.password_set", user, {})
 
 
 # -- API keys ----------------------------------------------------------------------------------
@@ -409,8 +425,7 @@ def create_key(*, session: Session, principal: Principal, body: ApiKeyCreate) ->
         session,
         principal,
         "api_key.create",
-        "api_key",
-        key.id,
+        key,
         {"provider_id": provider_id, "name": name, "expires_at": expires_at.isoformat() if expires_at else None},
     )
     return ApiKeyCreated(**key_public(key).model_dump(), key=full)
@@ -429,5 +444,5 @@ def revoke_key(*, session: Session, principal: Principal, key_id: int) -> ApiKey
     session.add(key)
     session.flush()
     api_key_revoked(session=session, key_id=key_id, actor=principal.label)
-    _audit(session, principal, "api_key.revoke", "api_key", key_id, {"provider_id": key.provider_id})
+    _audit(session, principal, "api_key.revoke", key, {"provider_id": key.provider_id})
     return key_public(key)

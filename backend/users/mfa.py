@@ -22,16 +22,18 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import segno
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.audit.purposes import Purpose
 from backend.audit.service import record
 from backend.auth import Principal
 from backend.config import Settings
 from backend.domain import utcnow
-from backend.errors import DomainError, NotFound, Unauthorized
+from backend.errors import DomainError, NotFound, RuleViolation, Unauthorized
+from backend.providers.models import Provider
 from backend.users.models import MfaChallenge, MfaChallengeOut, MfaEnrolment, RecoveryCode, User
-from backend.users.throttle import keys_for, release, reserve
+from backend.users.throttle import Limit, keys_for, release, reserve
+from backend.users.totp_secrets import decrypt, encrypt, is_encrypted, rotate
 
 ISSUER = "plekwijzer"
 RECOVERY_CODES = 10
@@ -63,7 +65,7 @@ def start_challenge(*, session: Session, settings: Settings, user: User, client:
             token_hash=_sha256(token),
             user_id=user.id,
             step="enrol" if enrolling else "verify",
-            pending_secret=secret,
+            pending_secret=encrypt(settings, secret) if secret else None,
             client=client[:64],
             created_at=now,
             expires_at=now + timedelta(seconds=settings.mfa_challenge_seconds),
@@ -116,6 +118,7 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
     ).first()
     if (
         challenge is None
+        or challenge.step not in ("enrol", "verify")  # a re-enrolment's token gives no session
         or challenge.used_at is not None
         or _aware(challenge.expires_at) <= now
         or challenge.attempts >= settings.mfa_max_attempts
@@ -132,10 +135,10 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
     recovery_used = False
     if challenge.step == "enrol":
         assert challenge.pending_secret is not None
-        step = _totp_step(challenge.pending_secret, plain, now) if plain.isdigit() else None
+        step = _totp_step(decrypt(settings, challenge.pending_secret), plain, now) if plain.isdigit() else None
     elif plain.isdigit() and len(plain) == 6:
         assert user.mfa_secret is not None
-        step = _totp_step(user.mfa_secret, plain, now)
+        step = _totp_step(decrypt(settings, user.mfa_secret), plain, now)
         if step is not None and user.mfa_last_step is not None and step <= user.mfa_last_step:
             session.flush()
             return Outcome(
@@ -174,10 +177,22 @@ def complete_challenge(*, session: Session, settings: Settings, token: str, code
         _audit(session, actor, "user.mfa_recovery_code_used", user)
     else:
         user.mfa_last_step = step
+    if user.mfa_secret is not None and not is_encrypted(user.mfa_secret):
+        # A plaintext secret from before encryption at rest: encrypted now that it is used.
+        user.mfa_secret = encrypt(settings, user.mfa_secret)
     session.add(user)
     session.add(challenge)
     session.flush()
     return outcome
+
+
+def account_region(session: Session, *, region_id: int | None, provider_id: int | None) -> int | None:
+    """The region a person or key belongs to, for its audit rows: its own region, else its
+    provider's (None for a service-wide administrator)."""
+    if region_id is not None or provider_id is None:
+        return region_id
+    provider = session.get(Provider, provider_id)
+    return provider.region_id if provider is not None else None
 
 
 def _audit(session: Session, actor: Principal, action: str, user: User) -> None:
@@ -189,6 +204,7 @@ def _audit(session: Session, actor: Principal, action: str, user: User) -> None:
         object_type="user",
         object_id=user.id,  # type: ignore[arg-type]
         purpose=Purpose.account_security,
+        region_id=account_region(session, region_id=user.region_id, provider_id=user.provider_id),
     )
 
 
@@ -202,6 +218,117 @@ def _use_recovery_code(session: Session, user: User, plain: str, now: datetime) 
         .values(used_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- moving to a new authenticator app while logged in ------------------------------------------
+
+REENROL = "reenrol"
+
+
+def start_reenrolment(
+    *,
+    session: Session,
+    settings: Settings,
+    user_id: int,
+    code: str | None,
+    password_ok: bool,
+    limits: list[Limit],
+    client: str,
+) -> tuple[MfaChallengeOut | None, DomainError | None]:
+    """Step one of moving to a new app: the person proves they hold the current factor (a code
+    from the current app, or their password when the old phone is gone), and gets a new secret
+    and QR code. Nothing changes yet: the current app keeps working until a code of the new
+    one is confirmed (``confirm_reenrolment``). The attempt was counted before (``limits``,
+    as a login); a refusal is returned, not raised, so that the count is committed."""
+    now = utcnow()
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or not user.active:
+        return None, Unauthorized("U bent niet (meer) ingelogd. Log opnieuw in.", code="not_authenticated")
+    if user.mfa_secret is None:
+        return None, RuleViolation(
+            "U heeft nog geen authenticator-app ingesteld; dat gebeurt bij het inloggen.", code="mfa_not_enrolled"
+        )
+    proven = password_ok
+    plain = _normalise(code or "")
+    if not proven and plain.isdigit() and len(plain) == 6:
+        step = _totp_step(decrypt(settings, user.mfa_secret), plain, now)
+        if step is not None and (user.mfa_last_step is None or step > user.mfa_last_step):
+            user.mfa_last_step = step  # used now: never accepted again
+            proven = True
+    if not proven:
+        return None, Unauthorized(
+            "De code of het wachtwoord klopt niet. Vul de code in die uw huidige authenticator-app nu toont, "
+            "of uw wachtwoord.",
+            code="mfa_confirm_invalid",
+        )
+    release(session, limits)
+    token = secrets.token_urlsafe(32)
+    secret = pyotp.random_base32()
+    session.add(
+        MfaChallenge(
+            token_hash=_sha256(token),
+            user_id=user_id,
+            step=REENROL,
+            pending_secret=encrypt(settings, secret),
+            client=client[:64],
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.mfa_challenge_seconds),
+        )
+    )
+    session.add(user)
+    session.flush()
+    enrolment = enrolment_for(user.username, secret)
+    return MfaChallengeOut(
+        mfa_required=REENROL, mfa_token=token, expires_in=settings.mfa_challenge_seconds, enrolment=enrolment
+    ), None
+
+
+def confirm_reenrolment(
+    *, session: Session, settings: Settings, actor: Principal, token: str, code: str, client: str
+) -> DomainError | None:
+    """Step two: the first correct code of the new app replaces the old secret (audited). A
+    refusal is returned so that the counted attempt is committed."""
+    now = utcnow()
+    expired = Unauthorized(
+        "Deze stap is verlopen of al gebruikt. Begin opnieuw met ‘Nieuwe app instellen’.", code="mfa_challenge_invalid"
+    )
+    challenge = session.exec(
+        select(MfaChallenge).where(MfaChallenge.token_hash == _sha256(token)).with_for_update()
+    ).first()
+    if (
+        challenge is None
+        or challenge.step != REENROL
+        or challenge.user_id != actor.id
+        or challenge.used_at is not None
+        or _aware(challenge.expires_at) <= now
+        or challenge.attempts >= settings.mfa_max_attempts
+        or challenge.pending_secret is None
+    ):
+        return expired
+    user = session.get(User, challenge.user_id, with_for_update=True)
+    if user is None or not user.active:
+        return expired
+    limits = keys_for(settings, username=user.username, client=client)
+    reserve(session, settings, limits)
+    challenge.attempts += 1
+    plain = _normalise(code)
+    step = _totp_step(decrypt(settings, challenge.pending_secret), plain, now) if plain.isdigit() else None
+    session.add(challenge)
+    if step is None:
+        session.flush()
+        return Unauthorized(
+            "De code klopt niet. Vul de code in die de nieuwe app nu toont; uw huidige app blijft tot dan werken.",
+            code="mfa_code_invalid",
+        )
+    release(session, limits)
+    challenge.used_at = now
+    user.mfa_secret = challenge.pending_secret
+    user.mfa_enabled_at = now
+    user.mfa_last_step = step
+    session.add(user)
+    _audit(session, actor, "user.mfa_reenrolled", user)
+    session.flush()
+    return None
 
 
 def new_recovery_codes(*, session: Session, user: User) -> list[str]:
@@ -233,3 +360,30 @@ def reset_second_factor(*, session: Session, username: str, actor: Principal) ->
     _audit(session, actor, "user.mfa_reset", user)
     session.flush()
     return user
+
+
+def rotate_secrets(*, session: Session, settings: Settings, actor: Principal) -> int:
+    """Every stored TOTP secret (enrolled or pending) encrypted under the current first key,
+    plaintext ones from before encryption at rest included; one audit row. Returns how many."""
+    count = 0
+    for user in session.exec(select(User).where(col(User.mfa_secret).is_not(None)).with_for_update()).all():
+        assert user.mfa_secret is not None
+        user.mfa_secret = rotate(settings, user.mfa_secret)
+        session.add(user)
+        count += 1
+    pending = select(MfaChallenge).where(col(MfaChallenge.pending_secret).is_not(None)).with_for_update()
+    for challenge in session.exec(pending).all():
+        assert challenge.pending_secret is not None
+        challenge.pending_secret = rotate(settings, challenge.pending_secret)
+        session.add(challenge)
+    record(
+        session=session,
+        actor=actor,
+        action="user.mfa_secrets_rotated",
+        object_type="user",
+        object_id="*",
+        purpose=Purpose.account_security,
+        detail={"users": count},
+    )
+    session.flush()
+    return count

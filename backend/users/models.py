@@ -37,7 +37,8 @@ class User(SQLModel, table=True):
     manages_provider: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     # Second factor (TOTP): the shared secret once enrolment is confirmed, and the last
     # 30-second time step whose code was accepted (a code is never accepted twice, RFC 6238).
-    mfa_secret: str | None = Field(default=None, max_length=64)
+    # The secret is stored encrypted (``backend/users/totp_secrets.py``).
+    mfa_secret: str | None = Field(default=None, max_length=400)
     mfa_enabled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     mfa_last_step: int | None = Field(default=None)
 
@@ -90,8 +91,8 @@ class MfaChallenge(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, index=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
-    step: str = Field(max_length=10)  # "verify" | "enrol"
-    pending_secret: str | None = Field(default=None, max_length=64)
+    step: str = Field(max_length=10)  # "verify" | "enrol" | "reenrol" (a new app while logged in)
+    pending_secret: str | None = Field(default=None, max_length=400)  # encrypted, as mfa_secret
     attempts: int = 0
     client: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -187,6 +188,8 @@ class Token(SQLModel):
     refresh_token: str | None = None
     refresh_expires_in: int | None = None
     manages_provider: bool = False
+    # The person logs in with a second factor (the web app offers moving to a new app).
+    mfa_enabled: bool = False
 
 
 class RefreshRequest(InputModel):
@@ -279,13 +282,28 @@ class MfaEnrolment(SQLModel):
 class MfaChallengeOut(SQLModel):
     """The answer to a correct password when a second step is needed: no access token yet."""
 
-    mfa_required: str  # "verify": enter a code; "enrol": set up the authenticator app first
+    # "verify": enter a code; "enrol": set up the authenticator app first; "reenrol": a new
+    # app while logged in (POST /auth/mfa/re-enrol/confirm)
+    mfa_required: str
     mfa_token: str
     expires_in: int
     enrolment: MfaEnrolment | None = None
 
 
 class MfaCodeIn(InputModel):
+    mfa_token: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=40)
+
+
+class MfaReenrolStart(InputModel):
+    """Moving to a new authenticator app: prove the current factor with a code from the
+    current app, or with the password (the old phone is gone)."""
+
+    code: str | None = Field(default=None, max_length=40)
+    password: str | None = Field(default=None, max_length=200)
+
+
+class MfaReenrolConfirm(InputModel):
     mfa_token: str = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=40)
 

@@ -12,9 +12,18 @@ from fastapi.security import OAuth2PasswordRequestForm
 from backend.auth import CurrentPrincipal, client_address, find_login_user, password_matches
 from backend.config import Settings
 from backend.db import DatabaseDep, WriteSessionDep
-from backend.errors import ServiceBusy, Unauthorized
-from backend.users.mfa import complete_challenge
-from backend.users.models import MfaChallengeOut, MfaCodeIn, MfaToken, RefreshRequest, Token
+from backend.errors import Forbidden, ServiceBusy, Unauthorized
+from backend.users.mfa import complete_challenge, confirm_reenrolment, start_reenrolment
+from backend.users.models import (
+    MfaChallengeOut,
+    MfaCodeIn,
+    MfaReenrolConfirm,
+    MfaReenrolStart,
+    MfaToken,
+    RefreshRequest,
+    Token,
+    User,
+)
 from backend.users.service import finish_login, issue_tokens, release_attempt, reserve_login
 from backend.users.sessions import end_sessions, refresh
 
@@ -83,6 +92,76 @@ def post_mfa(body: MfaCodeIn, request: Request, db: DatabaseDep) -> MfaToken:
     if outcome.error is not None or outcome.user is None:
         raise outcome.error or Unauthorized("Inloggen is mislukt.", code="mfa_code_invalid")
     return MfaToken(**token.model_dump(), recovery_codes=outcome.recovery_codes)
+
+
+@router.post(
+    "/auth/mfa/re-enrol",
+    response_model=MfaChallengeOut,
+    responses={
+        401: {"description": "Code of wachtwoord onjuist"},
+        422: {"description": "Nog geen authenticator-app ingesteld"},
+        429: {"description": "Te veel pogingen"},
+    },
+)
+def post_mfa_reenrol(
+    body: MfaReenrolStart, principal: CurrentPrincipal, request: Request, db: DatabaseDep
+) -> MfaChallengeOut:
+    """Move to a new authenticator app while logged in, step one: confirm with a code from the
+    current app (or the password). The answer holds a new secret and QR code and an
+    ``mfa_token`` for ``POST /auth/mfa/re-enrol/confirm``; the current app keeps working until
+    then."""
+    settings: Settings = request.app.state.settings
+    if principal.kind != "user":
+        raise Forbidden("Alleen een persoon stelt een authenticator-app in.", code="role_forbidden")
+    client = client_address(request, settings)
+    # Counted before the password or code is looked at, as a login (a stolen access token must
+    # not become a way to guess the password), and committed also when the answer is 401.
+    with db.transaction() as session:
+        limits = reserve_login(session=session, settings=settings, username=principal.name, client=client)
+    password_ok = False
+    if body.password:
+        with db.transaction(write=False) as session:
+            user = session.get(User, principal.id)
+        try:
+            password_ok = password_matches(user, body.password)  # slow on purpose: outside a transaction
+        except ServiceBusy:
+            with db.transaction() as session:
+                release_attempt(session=session, limits=limits)
+            raise
+    with db.transaction() as session:
+        started, error = start_reenrolment(
+            session=session,
+            settings=settings,
+            user_id=principal.id,
+            code=body.code,
+            password_ok=password_ok,
+            limits=limits,
+            client=client,
+        )
+    if error is not None or started is None:
+        raise error or Unauthorized("Dat is niet gelukt.", code="mfa_confirm_invalid")
+    return started
+
+
+@router.post(
+    "/auth/mfa/re-enrol/confirm",
+    status_code=204,
+    responses={401: {"description": "Code onjuist, of de stap is verlopen"}, 429: {"description": "Te veel pogingen"}},
+)
+def post_mfa_reenrol_confirm(
+    body: MfaReenrolConfirm, principal: CurrentPrincipal, request: Request, db: DatabaseDep
+) -> Response:
+    """Step two: the first code of the new app. Only now the old secret is replaced (and the
+    old app stops working); audited."""
+    settings: Settings = request.app.state.settings
+    client = client_address(request, settings)
+    with db.transaction() as session:  # committed also for a wrong code: the attempt counts
+        error = confirm_reenrolment(
+            session=session, settings=settings, actor=principal, token=body.mfa_token, code=body.code, client=client
+        )
+    if error is not None:
+        raise error
+    return Response(status_code=204)
 
 
 @router.post("/auth/refresh", response_model=Token, responses={401: {"description": "Sessie verlopen of beëindigd"}})

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from backend.auth import Principal, api_key_principal, create_access_token
@@ -63,6 +63,7 @@ def _tokens(session: Session, user: User, auth_session: AuthSession, settings: S
         refresh_token=refresh,
         refresh_expires_in=refresh_expires_in,
         manages_provider=user.manages_provider,
+        mfa_enabled=user.mfa_secret is not None,
     )
 
 
@@ -198,3 +199,30 @@ def redeem_ticket(*, session: Session, ticket: str, revocations: Revocations) ->
         session_id=auth_session.id,
         manages_provider=user.manages_provider,
     )
+
+
+# -- when access runs out (the live feed closes a websocket then) -----------------------------
+
+
+def access_deadline(session: Session, principal: Principal) -> datetime | None:
+    """When the access behind a connection runs out on its own. A person's session: at its
+    maximum age (``SESSION_MAX_HOURS``) or when its newest refresh token expires unused (the
+    idle timeout, ``REFRESH_TOKEN_MINUTES``), whichever comes first; a refresh moves the
+    latter on. An API key: at its expiry, None when it has none. An ended session or a
+    revoked key: now."""
+    now = utcnow()
+    if principal.kind == "api_key":
+        key = session.get(ApiKey, principal.id)
+        if key is None or key.revoked:
+            return now
+        return as_utc(key.expires_at)
+    auth_session = session.get(AuthSession, principal.session_id) if principal.session_id is not None else None
+    if auth_session is None or auth_session.ended_at is not None:
+        return now
+    idle_end = session.exec(
+        select(func.max(RefreshToken.expires_at)).where(
+            RefreshToken.session_id == auth_session.id, col(RefreshToken.used_at).is_(None)
+        )
+    ).one()
+    session_end = as_utc(auth_session.expires_at) or now
+    return min(session_end, as_utc(idle_end) or now)

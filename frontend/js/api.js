@@ -93,6 +93,7 @@ function storeTokens(data, extra = {}) {
     role: data.role,
     providerId: data.provider_id,
     managesProvider: Boolean(data.manages_provider),
+    mfa: Boolean(data.mfa_enabled),
   });
   scheduleRefresh();
 }

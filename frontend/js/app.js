@@ -18,6 +18,8 @@ const SCREENS = [
   { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },
   { path: "beheer", label: "Gebruikers", roles: ["admin", "provider"], module: "./screens/accounts.js", api: "/users",
     when: (user) => user.role === "admin" || user.managesProvider },
+  { path: "authenticator", label: "Authenticator-app", roles: ["admin", "coordinator", "crisis", "viewer", "provider"],
+    module: "./screens/mfa.js", api: "/auth/mfa/re-enrol", when: (user) => user.mfa },
 ];
 
 const START = {

@@ -119,11 +119,13 @@ def _post_calculation_xlsx(client: Any, world: Any, db: Any) -> None:
     assert any(c.data_type == "n" and isinstance(c.value, float) for c in cells)
 
 
-def _audit_row_with_a_formula(db: Any) -> None:
+def _audit_row_with_a_formula(db: Any, world: Any) -> None:
     with db.transaction() as session:
         audit.record(
             session=session,
-            actor=Principal(kind="user", id=99, name="tester", role="coordinator", provider_id=None),
+            actor=Principal(
+                kind="user", id=99, name="tester", role="coordinator", provider_id=None, region_id=world.region_id
+            ),
             action="referral.read",
             object_type="referral",
             object_id='=HYPERLINK("http://x.nl","klik")',
@@ -132,7 +134,7 @@ def _audit_row_with_a_formula(db: Any) -> None:
 
 
 def _audit_csv(client: Any, world: Any, db: Any) -> None:
-    _audit_row_with_a_formula(db)
+    _audit_row_with_a_formula(db, world)
     response = client.get("/api/v1/audit/export.csv", headers=world.headers("admin"))
     assert response.status_code == 200, response.text
     # (The youth-record column names it too, behind "referral:": text that cannot start a formula.)
@@ -141,7 +143,7 @@ def _audit_csv(client: Any, world: Any, db: Any) -> None:
 
 
 def _audit_xlsx(client: Any, world: Any, db: Any) -> None:
-    _audit_row_with_a_formula(db)
+    _audit_row_with_a_formula(db, world)
     response = client.get("/api/v1/audit/export.xlsx", headers=world.headers("admin"))
     assert response.status_code == 200, response.text
     cells = [c for c in _xlsx_cells(response.content) if str(c.value or "").lstrip("'").startswith("=")]

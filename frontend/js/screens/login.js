@@ -111,7 +111,7 @@ function renderSecondStep(root, { username, challenge, onLogin }) {
   code.focus();
 }
 
-function enrolmentPart(enrolment) {
+export function enrolmentPart(enrolment) {
   // The QR code is an SVG made by the server from the secret: nothing is fetched from elsewhere.
   return [
     el("ol", { class: "mfa-steps" },

@@ -106,7 +106,9 @@ def test_the_export_neutralises_formulas_and_is_logged(client, world, db):
     with db.transaction() as session:
         audit.record(
             session=session,
-            actor=Principal(kind="user", id=99, name="-1+2", role="coordinator", provider_id=None),
+            actor=Principal(
+                kind="user", id=99, name="-1+2", role="coordinator", provider_id=None, region_id=world.region_id
+            ),
             action="referral.read",
             object_type="referral",
             object_id=formula,
@@ -129,3 +131,76 @@ def test_the_export_neutralises_formulas_and_is_logged(client, world, db):
     exports = [r for r in rows_after(db, 0) if r.action == "audit.export"]
     assert len(exports) == 2 and all(r.purpose == Purpose.audit_export for r in exports)
     assert client.get("/api/v1/audit/export.csv", headers=world.headers("coordinator")).status_code == 403
+
+
+def _region_b(db, settings):  # type: ignore[no-untyped-def]
+    """Region B with its own administrator, and a service-wide administrator (no region)."""
+    with db.transaction() as session:
+        region_b = Region(code="JZ99", name="Regio B", settings={})
+        session.add(region_b)
+        session.flush()
+        _admin_b, token_b = add_user(session, settings, "admin_b", "admin", None, region_b.id)
+        _national, token_n = add_user(session, settings, "landelijk", "admin", None, None)
+    return region_b.id, {"Authorization": f"Bearer {token_b}"}, {"Authorization": f"Bearer {token_n}"}
+
+
+def test_rows_carry_the_region_they_concern(client, world, db, settings):
+    """The acting person's region; a provider's region for a provider's person or system;
+    the object's region for a service-wide administrator; none for what concerns no region."""
+    _region_b_id, _admin_b, national = _region_b(db, settings)
+    referral = create_referral(client, world)
+    before = last_id(db)
+    client.get(f"/api/v1/referrals/{referral['id']}", headers=world.headers("coordinator"))
+    assert client.get("/api/v1/proposals", headers=world.headers("provider_a")).status_code == 200
+    group = world.groups_a[0]
+    answer = client.put(f"/api/v1/groups/{group}/availability", json={"free_places": 1}, headers=world.headers("key_a"))
+    assert answer.status_code == 200, answer.text
+    client.get(f"/api/v1/referrals/{referral['id']}", headers=national)
+    client.get("/api/v1/audit", headers=national)
+    rows = [(r.actor.split(":")[-1], r.action, r.region_id) for r in rows_after(db, before)]
+    a = world.region_id
+    key_name = rows[2][0]
+    assert rows == [
+        ("coordinator", "referral.read", a),
+        ("provider_a", "proposal.list", a),  # the provider's region, looked up in the INSERT
+        (key_name, "availability.update", a),  # the group's region, on the one-statement path too
+        ("landelijk", "referral.read", a),  # a service-wide administrator: the referral's region
+        ("landelijk", "audit.read", None),  # reading the whole log concerns no one region
+    ], rows
+
+
+def test_a_region_administrator_reads_and_exports_only_its_regions_rows(client, world, db, settings):
+    region_b, admin_b, national = _region_b(db, settings)
+    with db.transaction() as session:
+        for name, region in (("in_a", world.region_id), ("in_b", region_b), ("nowhere", None)):
+            audit.record(
+                session=session,
+                actor=Principal(kind="system", id=0, name=name, role="system", provider_id=None),
+                action="referral.read",
+                object_type="referral",
+                object_id=name,
+                purpose=Purpose.referral_review,
+                region_id=region,
+            )
+
+    def objects(headers):  # type: ignore[no-untyped-def]
+        rows = client.get("/api/v1/audit", params={"action": "referral.read"}, headers=headers).json()
+        return {r["object_id"] for r in rows}, {r["region_id"] for r in rows}
+
+    assert objects(world.headers("admin")) == ({"in_a"}, {world.region_id})
+    assert objects(admin_b) == ({"in_b"}, {region_b})
+    assert objects(national)[0] == {"in_a", "in_b", "nowhere"}
+    # The export too, with the region's code in its own column.
+    for headers, code in ((world.headers("admin"), "JZ14"), (admin_b, "JZ99")):
+        response = client.get("/api/v1/audit/export.csv", headers=headers)
+        lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+        region = lines[0].index("Regio")
+        assert lines[1:] and {line[region] for line in lines[1:]} == {code}
+        assert "in_b" not in response.text if code == "JZ14" else "in_a" not in response.text
+        sheet = load_workbook(io.BytesIO(client.get("/api/v1/audit/export.xlsx", headers=headers).content)).active
+        assert {row[region] for row in sheet.iter_rows(min_row=2, values_only=True)} == {code}
+    # Region B's administrator's own reading of the log is in region B's log, not in A's.
+    reads = client.get("/api/v1/audit", params={"action": "audit.read"}, headers=world.headers("admin")).json()
+    assert all(r["actor"].endswith(":admin") for r in reads)
+    reads_b = client.get("/api/v1/audit", params={"action": "audit.read"}, headers=admin_b).json()
+    assert reads_b and all(r["actor"].endswith(":admin_b") for r in reads_b)

@@ -20,7 +20,7 @@ _LOG = AuditEntry.__table__  # type: ignore[attr-defined]
 _SEALS = AuditSeal.__table__  # type: ignore[attr-defined]
 
 
-def write_rows(db, count: int, *, days_ago: float = 0, first: int = 1) -> list[int]:  # type: ignore[no-untyped-def]
+def write_rows(db, count: int, *, days_ago: float = 0, first: int = 1, region_id: int | None = None) -> list[int]:  # type: ignore[no-untyped-def]
     """``count`` audit rows about referrals, written ``days_ago``; returns their ids."""
     at = utcnow() - timedelta(days=days_ago)
     with db.transaction() as session:
@@ -37,6 +37,7 @@ def write_rows(db, count: int, *, days_ago: float = 0, first: int = 1) -> list[i
                     "purpose": Purpose.referral_review.value,
                     "youth_records": f",referral:{first + n},",
                     "detail": {"n": n, "share": 0.25, "text": "één"},
+                    "region_id": region_id,
                 }
                 for n in range(count)
             ],
@@ -67,6 +68,26 @@ def test_sealed_rows_verify_and_a_changed_or_removed_row_is_named(db):
     tamper(db, "DELETE FROM audit_log WHERE id = :id", id=ids[1])
     result = chain.verify(db, retention_days=0)
     assert (result.kind, result.problem_id) == ("removed", ids[1]), result.text()
+
+
+def test_the_region_is_sealed_and_rows_from_before_it_keep_their_hash(db):
+    """A row's region is part of its hash (moving a row to another region would hide it from
+    that region's administrator); a row without one hashes as it did before the column
+    existed, so the chain of an upgraded database still verifies."""
+    ids = write_rows(db, 2) + write_rows(db, 1, first=3, region_id=7)
+    with db.transaction(write=False) as session:
+        old, new = (session.execute(select(_LOG).where(_LOG.c.id == i)).one() for i in (ids[0], ids[2]))
+    assert '"één"}]' in chain.canonical(old) and chain.canonical(new).endswith(",7]")
+    chain.seal(db)
+    assert chain.verify(db, retention_days=0).ok
+    tamper(db, "UPDATE audit_log SET region_id = 8 WHERE id = :id", id=ids[2])
+    result = chain.verify(db, retention_days=0)
+    assert (result.kind, result.problem_id) == ("changed", ids[2]), result.text()
+    tamper(db, "UPDATE audit_log SET region_id = 7 WHERE id = :id", id=ids[2])
+    # A region given afterwards to a row sealed without one is a change as well.
+    tamper(db, "UPDATE audit_log SET region_id = 7 WHERE id = :id", id=ids[0])
+    result = chain.verify(db, retention_days=0)
+    assert (result.kind, result.problem_id) == ("changed", ids[0]), result.text()
 
 
 def test_a_changed_detail_is_found_too(db):

@@ -114,6 +114,7 @@ class Objects:
     locations: list[int] = field(default_factory=list)
     users: list[int] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)
+    audit: list[int] = field(default_factory=list)  # the region's audit rows
 
 
 def _key_ids(db: Any, provider_ids: list[int]) -> list[int]:

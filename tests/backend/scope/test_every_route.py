@@ -10,12 +10,18 @@ fails the test: a new route is classified here on purpose.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from openpyxl import load_workbook
+from sqlmodel import col, select
+
+from backend.audit.models import AuditEntry
 from backend.domain import utcnow
 from tests.backend.scope.regions import (
     A_MARKERS,
@@ -102,6 +108,27 @@ class Batch:
     body: Maker
 
 
+@dataclass
+class AuditRows:
+    """The audit log or its export (``json``, ``csv``, ``xlsx``): 403, or only region B's own
+    rows (none of region A's, and region B's are there)."""
+
+    fmt: str
+    query: Maker | None = None
+
+
+def audit_rows(response: Any, fmt: str) -> list[tuple[int, Any]]:
+    """(id, region) of every row of an audit answer: the region id in JSON, the code in files."""
+    if fmt == "json":
+        return [(row["id"], row["region_id"]) for row in response.json()]
+    if fmt == "csv":
+        lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    else:
+        lines = [list(r) for r in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    column = lines[0].index("Regio")
+    return [(int(line[0]), line[column] or None) for line in lines[1:]]
+
+
 def ids(key: str = "id", inside: str | None = None) -> Callable[[Any], list[int]]:
     return lambda body: [item[key] for item in (body[inside] if inside else body)]
 
@@ -139,6 +166,8 @@ ROUTES: dict[str, Any] = {
     "POST /api/v1/auth/mfa": Skip("inloggen, tweede stap"),
     "POST /api/v1/auth/refresh": Skip("de eigen sessie verlengen"),
     "POST /api/v1/auth/logout": Skip("de eigen sessie beëindigen"),
+    "POST /api/v1/auth/mfa/re-enrol": Skip("het eigen account: een nieuwe authenticator-app"),
+    "POST /api/v1/auth/mfa/re-enrol/confirm": Skip("het eigen account: de nieuwe app bevestigen"),
     "POST /api/v1/auth/password": Skip("wachtwoord instellen met een eenmalige code, zonder account"),
     "POST /api/v1/live/ticket": Skip("kaartje voor de eigen live-verbinding"),
     # people and keys
@@ -151,12 +180,12 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/api-keys": Lst("keys", ids()),
     "POST /api/v1/api-keys": Obj(body=lambda c: {"provider": c.world.provider_a, "name": "van B"}),
     "POST /api/v1/api-keys/{key_id}/revoke": Obj(),
-    # Known gap, left open in issue 13: audit rows carry no region, so a region-bound admin
-    # reads every region's rows (the demo's and the tests' admin is region-bound).
-    "GET /api/v1/audit": Skip("auditlog: nog niet per regio afgeschermd (open punt)"),
+    # audit log: a region administrator reads its own region's rows only
+    # (every row of the test: the region-B rows made before the check are not the newest)
+    "GET /api/v1/audit": AuditRows("json", query=lambda c: {"limit": 5000}),
     "GET /api/v1/audit/purposes": Skip("referentielijst: doelen"),
-    "GET /api/v1/audit/export.csv": Skip("auditlog: nog niet per regio afgeschermd (open punt)"),
-    "GET /api/v1/audit/export.xlsx": Skip("auditlog: nog niet per regio afgeschermd (open punt)"),
+    "GET /api/v1/audit/export.csv": AuditRows("csv"),
+    "GET /api/v1/audit/export.xlsx": AuditRows("xlsx"),
     # regions
     "GET /api/v1/regions/{code}/settings": Obj(),
     "PUT /api/v1/regions/{code}/settings": Obj(body=lambda c: {}),
@@ -305,6 +334,17 @@ def check(client: Any, ctx: Ctx, method: str, path: str, who: str, spec: Any) ->
         )
     elif isinstance(spec, Cross):
         assert response.status_code == spec.allowed[who], f"{label}: {response.status_code} {response.text[:300]}"
+    elif isinstance(spec, AuditRows):
+        if who != "admin":
+            assert response.status_code == 403, f"{label}: {response.status_code} {response.text[:300]}"
+            return
+        assert response.status_code == 200, f"{label}: {response.status_code} {response.text[:300]}"
+        rows = audit_rows(response, spec.fmt)
+        own_region = ctx.b.region_id if spec.fmt == "json" else ctx.b.code
+        assert rows and {region for _id, region in rows} == {own_region}, f"{label}: rows of other regions {rows}"
+        got = {row_id for row_id, _region in rows}
+        assert not got & set(ctx.a.audit), f"{label}: region A's audit rows {sorted(got & set(ctx.a.audit))}"
+        assert got & set(ctx.own.audit), f"{label}: region B's own rows missing (the check would prove nothing)"
     elif isinstance(spec, Batch):
         if response.status_code == 403:
             return
@@ -326,6 +366,10 @@ def test_every_route_is_classified(app):
 def test_region_b_sees_and_changes_nothing_of_region_a_on_any_route(app, client, world, db, settings):
     b = build_region_b(db, settings)
     ctx = Ctx(world=world, a=make_region_a_objects(client, world, db), b=b, own=make_region_b_objects(client, b))
+    with db.transaction(write=False) as session:
+        for objects, region in ((ctx.a, world.region_id), (ctx.own, b.region_id)):
+            objects.audit = list(session.exec(select(AuditEntry.id).where(col(AuditEntry.region_id) == region)))
+    assert ctx.a.audit and ctx.own.audit
     checked = 0
     for method, path in operations(app):
         specs = ROUTES[f"{method} {path}"]

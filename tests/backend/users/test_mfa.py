@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pyotp
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from backend.audit.models import AuditEntry
@@ -14,6 +14,7 @@ from backend.domain import utcnow
 from backend.main import create_app
 from backend.users.mfa import new_recovery_codes
 from backend.users.models import MfaChallenge, RecoveryCode, User
+from backend.users.totp_secrets import decrypt
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, add_user, login, totp_code
 
@@ -60,7 +61,9 @@ def test_first_login_enrols_totp_then_logs_in_with_a_code(client, db, world):
     assert again.status_code == 401 and again.json()["code"] == "mfa_challenge_invalid"
     with db.transaction(write=False) as session:
         user = session.exec(select(User).where(User.username == name)).one()
-        assert user.mfa_secret == secret and user.mfa_enabled_at is not None
+        # Stored encrypted: the database alone does not give the codes away.
+        assert user.mfa_secret.startswith("fernet:") and secret not in user.mfa_secret
+        assert decrypt(world.settings, user.mfa_secret) == secret and user.mfa_enabled_at is not None
         stored = session.exec(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
         assert len(stored) == 10 and not set(stored) & {c.replace("-", "") for c in body["recovery_codes"]}
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "user.mfa_enrolled")).all()
@@ -183,3 +186,160 @@ def test_old_attempts_and_spent_challenges_are_purged(client, db, world):
         # Only the counts of the last attempt are left (its pair, client and account; the
         # coordinator's account count is gone), each starting a new window.
         assert [row.failures for row in session.exec(select(LoginThrottle)).all()] == [1, 1, 1]
+
+
+# -- secrets at rest ---------------------------------------------------------------------------
+
+
+def test_a_pending_secret_is_encrypted_too_and_a_plaintext_one_from_before_is_read_and_encrypted(client, db, world):
+    name = _new_coordinator(db, world)
+    challenge = _password(client, name)
+    with db.transaction(write=False) as session:
+        pending = session.exec(select(MfaChallenge.pending_secret)).all()
+    assert pending and all(p.startswith("fernet:") for p in pending if p)
+    assert challenge["enrolment"]["secret"] not in " ".join(p for p in pending if p)
+
+    # A secret stored in the clear before encryption at rest still works, and is encrypted then.
+    plain = pyotp.random_base32()
+    with db.transaction() as session:
+        user = session.exec(select(User).where(User.username == "crisis")).one()
+        user.mfa_secret = plain
+        session.add(user)
+    assert login(client, "crisis", totp_secret=plain).status_code == 200
+    with db.transaction(write=False) as session:
+        stored = session.exec(select(User.mfa_secret).where(User.username == "crisis")).one()
+    assert stored.startswith("fernet:") and decrypt(world.settings, stored) == plain
+
+
+def test_an_own_key_takes_over_and_the_derived_key_still_opens_older_secrets(database_url, world):
+    from backend.users.totp_secrets import encrypt, new_key
+
+    derived = make_settings(database_url)
+    secret = pyotp.random_base32()
+    old = encrypt(derived, secret)
+    first, second = new_key(), new_key()
+    own = make_settings(database_url, totp_encryption_keys=f"{first},{second}")
+    assert decrypt(own, old) == secret  # the derived key is always a decryptor
+    fresh = encrypt(own, secret)
+    assert decrypt(make_settings(database_url, totp_encryption_keys=first), fresh) == secret  # the first encrypts
+    # Another secret key and no configured key: unreadable, said plainly (not a wrong code).
+    import pytest
+
+    from backend.users.totp_secrets import UnreadableSecret
+
+    with pytest.raises(UnreadableSecret):
+        decrypt(make_settings(database_url, secret_key="x" * 40), old)
+    with pytest.raises(ValueError, match="TOTP_ENCRYPTION_KEYS") as refused:
+        make_settings(database_url, totp_encryption_keys="geen-sleutel")
+    assert "geen-sleutel" not in str(refused.value)
+
+
+def test_rotating_encrypts_every_secret_under_the_first_key(database_url, db, world, monkeypatch, capsys):
+    from backend.cli import main
+    from backend.config import get_settings
+    from backend.users.totp_secrets import new_key
+
+    key = new_key()
+    with db.transaction() as session:
+        user = session.exec(select(User).where(User.username == "admin")).one()
+        user.mfa_secret = world.totp_secrets["admin"]  # one in the clear, from before
+        session.add(user)
+    monkeypatch.setenv("PLEKWIJZER_DATABASE_URL", database_url)
+    monkeypatch.setenv("PLEKWIJZER_TOTP_ENCRYPTION_KEYS", key)
+    monkeypatch.setenv("PLEKWIJZER_ENVIRONMENT", "test")
+    monkeypatch.setenv("PLEKWIJZER_SECRET_KEY", world.settings.secret_key)
+    get_settings.cache_clear()
+    try:
+        assert main(["users", "rotate-totp-key"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "opnieuw versleuteld" in capsys.readouterr().out
+    only_new_key = make_settings(database_url, totp_encryption_keys=key, secret_key="y" * 40)
+    with db.transaction(write=False) as session:
+        users = session.exec(select(User).where(col(User.mfa_secret).is_not(None))).all()
+        assert users and all(u.mfa_secret.startswith("fernet:") for u in users)
+        # Readable with the new key alone (without the derived one): all moved to it.
+        opened = {u.username: decrypt(only_new_key, u.mfa_secret) for u in users}
+        rows = session.exec(select(AuditEntry).where(AuditEntry.action == "user.mfa_secrets_rotated")).all()
+    assert {name: opened[name] for name in world.totp_secrets} == world.totp_secrets
+    assert len(rows) == 1 and rows[0].purpose == "account_security"
+
+
+# -- moving to a new authenticator app while logged in -------------------------------------------
+
+
+def _session_of(client, world, username="coordinator"):  # type: ignore[no-untyped-def]
+    response = login(client, username, totp_secret=world.totp_secrets[username])
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_moving_to_a_new_app_replaces_the_secret_only_after_its_code_is_confirmed(client, db, world):
+    old = world.totp_secrets["coordinator"]
+    headers = _session_of(client, world)
+    # Proven with the current app's next code (the one used at login is spent).
+    started = client.post("/api/v1/auth/mfa/re-enrol", json={"code": totp_code(old, step_offset=1)}, headers=headers)
+    assert started.status_code == 200, started.text
+    body = started.json()
+    assert body["mfa_required"] == "reenrol" and body["enrolment"]["qr_svg"].startswith("data:image/svg+xml")
+    new = body["enrolment"]["secret"]
+    assert new != old
+
+    # Not confirmed yet: the old app still logs in, the new one does not.
+    with db.transaction(write=False) as session:
+        stored = session.exec(select(User.mfa_secret).where(User.username == "coordinator")).one()
+    assert decrypt(world.settings, stored) == old
+    # The re-enrolment's token is no login step.
+    assert _code(client, body, totp_code(new)).json()["code"] == "mfa_challenge_invalid"
+
+    confirm = "/api/v1/auth/mfa/re-enrol/confirm"
+    wrong = client.post(
+        confirm, json={"mfa_token": body["mfa_token"], "code": totp_code(old, step_offset=1)}, headers=headers
+    )
+    assert wrong.status_code == 401 and "nieuwe app" in wrong.json()["detail"]
+    done = client.post(confirm, json={"mfa_token": body["mfa_token"], "code": totp_code(new)}, headers=headers)
+    assert done.status_code == 204, done.text
+    again = client.post(
+        confirm, json={"mfa_token": body["mfa_token"], "code": totp_code(new, step_offset=1)}, headers=headers
+    )
+    assert again.status_code == 401 and again.json()["code"] == "mfa_challenge_invalid"
+
+    with db.transaction(write=False) as session:
+        stored = session.exec(select(User.mfa_secret).where(User.username == "coordinator")).one()
+        rows = session.exec(select(AuditEntry).where(AuditEntry.action == "user.mfa_reenrolled")).all()
+    assert stored.startswith("fernet:") and decrypt(world.settings, stored) == new
+    assert [(r.purpose, r.object_id, r.region_id) for r in rows] == [
+        ("account_security", str(world.users["coordinator"].id), world.region_id)
+    ]
+    assert new not in str(rows[0].detail)
+    # From now on the new app's codes log in; the old app's do not.
+    old_code = _code(client, _password(client, "coordinator"), totp_code(old, step_offset=1))
+    assert old_code.status_code == 401
+    assert _code(client, _password(client, "coordinator"), totp_code(new, step_offset=1)).status_code == 200
+
+
+def test_moving_to_a_new_app_needs_the_current_code_or_the_password(client, db, world):
+    headers = _session_of(client, world)
+    url = "/api/v1/auth/mfa/re-enrol"
+    for body in ({}, {"code": "123456"}, {"password": "niet-het-wachtwoord"}):
+        refused = client.post(url, json=body, headers=headers)
+        assert refused.status_code == 401 and refused.json()["code"] == "mfa_confirm_invalid", refused.text
+        assert "klopt niet" in refused.json()["detail"]
+    with db.transaction(write=False) as session:
+        assert not session.exec(select(MfaChallenge).where(MfaChallenge.step == "reenrol")).all()
+    by_password = client.post(url, json={"password": PASSWORD}, headers=headers)
+    assert by_password.status_code == 200 and by_password.json()["enrolment"]["secret"]
+    # Not for a provider system, nor for a person without a second factor.
+    assert client.post(url, json={"password": PASSWORD}, headers=world.headers("key_a")).status_code == 403
+    viewer = client.post(url, json={"password": PASSWORD}, headers=world.headers("viewer"))
+    assert viewer.status_code == 422 and viewer.json()["code"] == "mfa_not_enrolled"
+    assert client.post(url, json={"password": PASSWORD}).status_code == 401
+
+
+def test_guessing_through_the_re_enrolment_is_limited_like_a_login(client, world):
+    headers = _session_of(client, world)
+    answers = [
+        client.post("/api/v1/auth/mfa/re-enrol", json={"password": f"fout-{n}"}, headers=headers).status_code
+        for n in range(world.settings.login_max_failures + 2)
+    ]
+    assert answers.count(401) == world.settings.login_max_failures and answers[-1] == 429, answers

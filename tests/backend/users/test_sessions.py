@@ -3,7 +3,10 @@ detection, logout, and ending a person's sessions (token, refresh token and webs
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import select
 from starlette.websockets import WebSocketDisconnect
@@ -11,6 +14,8 @@ from starlette.websockets import WebSocketDisconnect
 from backend.config import Settings
 from backend.users.models import AuthSession, RefreshToken
 from tests.factories import PASSWORD
+
+WITHIN = 1.5  # seconds after the deadline by which the websocket must be closed (a busy machine)
 
 
 def login(client, username: str = "viewer") -> dict:  # type: ignore[no-untyped-def]
@@ -138,3 +143,65 @@ def test_a_token_without_a_session_is_refused(client, world, settings):
     assert me(client, token).json()["code"] == "token_invalid"
     odd = jwt.encode({**claims, "sub": "abc", "sid": 1}, settings.secret_key, algorithm="HS256")
     assert me(client, odd).json()["code"] == "token_invalid"
+
+
+def _closed_after(ws, started: float) -> tuple[int, str, float]:  # type: ignore[no-untyped-def]
+    """Wait for the server to close ``ws``: its code, reason and the seconds since ``started``."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        while True:
+            ws.receive_json()
+    return closed.value.code, closed.value.reason, time.monotonic() - started
+
+
+def test_a_websocket_is_closed_when_its_session_reaches_its_maximum_age(world, database_url):
+    from backend.main import create_app
+    from tests.conftest import make_settings
+
+    with TestClient(create_app(make_settings(database_url, session_max_hours=2 / 3600))) as short:
+        started = time.monotonic()
+        person = login(short)
+        with short.websocket_connect("/api/v1/live", headers=bearer(person["access_token"])) as ws:
+            assert ws.receive_json()["type"] == "hello"
+            code, reason, after = _closed_after(ws, started)
+        assert code == 4401 and "verlopen" in reason
+        assert 1.5 < after < 2 + WITHIN, after
+        assert refresh(short, person["refresh_token"]).status_code == 401
+
+
+def test_a_websocket_is_closed_at_the_idle_timeout_which_a_refresh_moves_on(world, database_url):
+    from backend.main import create_app
+    from tests.conftest import make_settings
+
+    idle = 3.0
+    with TestClient(create_app(make_settings(database_url, refresh_token_minutes=idle / 60))) as short:
+        started = time.monotonic()
+        person = login(short)
+        ticket = short.post("/api/v1/live/ticket", headers=bearer(person["access_token"])).json()["ticket"]
+        with short.websocket_connect(f"/api/v1/live?ticket={ticket}") as ws:
+            assert ws.receive_json()["type"] == "hello"
+            time.sleep(idle / 2)
+            assert refresh(short, person["refresh_token"]).status_code == 200  # active: idle time restarts
+            code, reason, after = _closed_after(ws, started)
+        assert code == 4401 and "verlopen" in reason
+        # Not at the first refresh token's end, but at the second's (1.5 s + 3 s after login).
+        assert idle + 0.5 < after < idle * 1.5 + WITHIN, after
+
+
+def test_a_websocket_of_an_api_key_is_closed_when_the_key_expires(client, world):
+    from datetime import timedelta
+
+    from backend.domain import utcnow
+
+    started = time.monotonic()
+    expires_at = utcnow() + timedelta(seconds=2)
+    created = client.post(
+        "/api/v1/api-keys",
+        json={"provider": world.provider_a, "name": "kort", "expires_at": expires_at.isoformat()},
+        headers=world.headers("admin"),
+    )
+    assert created.status_code == 201, created.text
+    with client.websocket_connect("/api/v1/live", headers={"X-API-Key": created.json()["key"]}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        code, reason, after = _closed_after(ws, started)
+    assert code == 4401 and reason == "Deze API-sleutel is verlopen."
+    assert 1.5 < after < 2 + WITHIN, after
