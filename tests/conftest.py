@@ -136,13 +136,8 @@ def settings(database_url: str) -> Settings:
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     from backend.main import create_app
 
-    created = create_app(settings)
-    yield created
-    # The app's connection pool (up to DB_POOL_SIZE PostgreSQL connections) closes now, not when
-    # the garbage collector gets to it: a test that never started the app (no TestClient, so
-    # no shutdown) would otherwise leave its connections open, and the suite ran into
-    # PostgreSQL's max_connections.
-    created.state.db.dispose()
+    # Its connection pool is closed after the test by ``_dispose_databases``.
+    return create_app(settings)
 
 
 @pytest.fixture
