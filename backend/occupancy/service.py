@@ -49,13 +49,12 @@ from backend.occupancy.models import (
     OccupancyStay,
     valid_region_code,
 )
-from backend.occupancy.settle import DUTCH_TIME, Item, Settlement, Stay, Target, settle
+from backend.occupancy.settle import DUTCH_TIME as DUTCH_TIME  # (reports take it from here)
+from backend.occupancy.settle import Item, Settlement, Stay, Target, settle
 from backend.providers.models import Group
 from backend.regions.models import Region
 
 log = logging.getLogger(__name__)
-
-__all__ = ["DUTCH_TIME", "ingest_events", "local_day", "record_admission", "record_discharge", "today"]
 
 # Provider clocks drift a little; a moment this far ahead of ours is still "now", not future.
 CLOCK_SKEW = timedelta(minutes=5)
