@@ -100,8 +100,9 @@ class OccupancyCensus(SQLModel, table=True):
 class OccupancyEventIn(InputModel):
     """One event from a provider system or from a placement made in plekwijzer."""
 
-    # Ids made by the provider's system, never typed by a person: not scanned for a BSN.
-    not_free_text: ClassVar[frozenset[str]] = frozenset({"event_id", "cancels_event_id"})
+    # Ids made by the provider's system, never typed by a person, and fields that cannot hold
+    # nine digits (a kind from a list, a checked region code): not scanned for a BSN.
+    not_free_text: ClassVar[frozenset[str]] = frozenset({"event_id", "cancels_event_id", "kind", "origin_region_code"})
 
     event_id: str = Field(min_length=1, max_length=100)
     kind: Literal["admission", "discharge", "cancel"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, insert, or_, update
+from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -72,6 +72,11 @@ _END_STAY = (
     .values(discharged_at=bindparam("b_at"), discharge_day=bindparam("b_day"), discharge_event=bindparam("b_event"))
 )
 
+# Ids for a batch's events in one round trip (one row holding an array).
+_NEXT_EVENT_IDS = text(
+    "SELECT array_agg(nextval(pg_get_serial_sequence('occupancy_events', 'id'))) FROM generate_series(1, :n)"
+)
+
 T = TypeVar("T")
 
 
@@ -103,6 +108,23 @@ def _system_principal(source: str) -> Principal:
 def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _parts(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """The values in pieces for ``_one_of``: all at once on PostgreSQL (one array parameter)."""
+    return iter([values] if _is_postgresql(conn) and values else _chunks(values))
+
+
+def _one_of(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter instead of thousands,
+    which the driver would otherwise have to find in a long statement text."""
+    if _is_postgresql(conn):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 # --- one batch ---------------------------------------------------------------------------------
@@ -151,12 +173,12 @@ def _seen_before(
     if not providers:
         return seen
     conn = session.connection()
-    for part in _chunks(wanted):
+    for part in _parts(conn, wanted):
         seen.update(
             (int(p), str(e))
             for p, e in conn.execute(
                 sa_select(_EVENTS.c.provider_id, _EVENTS.c.event_id).where(
-                    _EVENTS.c.provider_id.in_(providers), _EVENTS.c.event_id.in_(part)
+                    _EVENTS.c.provider_id.in_(providers), _one_of(conn, _EVENTS.c.event_id, part)
                 )
             )
         )
@@ -173,7 +195,7 @@ def _find_targets(session: Session, groups: dict[int, Group], items: dict[int, l
     conn = session.connection()
     found: dict[tuple[int, str], Any] = {}
     withdrawn: set[tuple[int, str]] = set()
-    for part in _chunks(wanted):
+    for part in _parts(conn, wanted):
         for row in conn.execute(
             sa_select(
                 _EVENTS.c.id,
@@ -183,7 +205,7 @@ def _find_targets(session: Session, groups: dict[int, Group], items: dict[int, l
                 _EVENTS.c.kind,
                 _EVENTS.c.stay_reference,
                 _EVENTS.c.at,
-            ).where(_EVENTS.c.provider_id.in_(providers), _EVENTS.c.event_id.in_(part))
+            ).where(_EVENTS.c.provider_id.in_(providers), _one_of(conn, _EVENTS.c.event_id, part))
         ):
             found[(row.provider_id, row.event_id)] = row
         withdrawn.update(
@@ -192,7 +214,7 @@ def _find_targets(session: Session, groups: dict[int, Group], items: dict[int, l
                 sa_select(_EVENTS.c.provider_id, _EVENTS.c.cancels_event_id).where(
                     _EVENTS.c.kind == CANCEL,
                     _EVENTS.c.provider_id.in_(providers),
-                    _EVENTS.c.cancels_event_id.in_(part),
+                    _one_of(conn, _EVENTS.c.cancels_event_id, part),
                 )
             )
         )
@@ -230,7 +252,7 @@ def _load_stays(session: Session, items: dict[int, list[Item]]) -> dict[int, lis
     stays: dict[int, list[Stay]] = defaultdict(list)
     c = _STAYS.c
     for start, gids in buckets:
-        for part in _chunks(gids):
+        for part in _parts(conn, gids):
             for row in conn.execute(
                 sa_select(
                     c.id,
@@ -241,7 +263,7 @@ def _load_stays(session: Session, items: dict[int, list[Item]]) -> dict[int, lis
                     c.discharged_at,
                     c.admission_event,
                     c.discharge_event,
-                ).where(c.group_id.in_(part), or_(c.discharged_at.is_(None), c.discharged_at >= start))
+                ).where(_one_of(conn, c.group_id, part), or_(c.discharged_at.is_(None), c.discharged_at >= start))
             ):
                 stays[row.group_id].append(
                     Stay(
@@ -299,9 +321,10 @@ def _take_in(
     items: dict[int, list[Item]] = defaultdict(list)
     first: dict[tuple[int, str], int] = {}
     repeats: list[tuple[int, int]] = []
+    allowed = {gid for gid, group in groups.items() if _may_touch(principal, group)}
     for index, event in enumerate(events):
         group = groups.get(event.group_id)
-        if group is None or not _may_touch(principal, group):
+        if group is None or event.group_id not in allowed:
             errors[index] = NotFound("Groep niet gevonden.")
             continue
         key = (group.provider_id, event.event_id)
@@ -397,11 +420,7 @@ def _write(
             }
         )
     conn = session.connection()
-    index_of = {(row["provider_id"], row["event_id"]): item.index for row, item in zip(rows, accepted, strict=True)}
-    stored: dict[int, int] = {}
-    # executemany with RETURNING: SQLAlchemy sends multi-row INSERTs ("insertmanyvalues").
-    for row in conn.execute(insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.provider_id, _EVENTS.c.event_id), rows):
-        stored[index_of[(row.provider_id, row.event_id)]] = row.id
+    stored = _insert_events(conn, rows, [item.index for item in accepted])
     new_stays: list[dict[str, Any]] = []
     ends: list[dict[str, Any]] = []
     removed: list[int] = []
@@ -431,14 +450,42 @@ def _write(
                 }
             )
         removed.extend(stay.id for stay in settlement.removed)
-    if new_stays:
+    if new_stays and _is_postgresql(conn):
+        _copy(conn, _STAYS, new_stays)
+    elif new_stays:
         conn.execute(insert(_STAYS), new_stays)
     if ends:
         conn.execute(_END_STAY, ends)
-    for part in _chunks(removed):
-        conn.execute(delete(_STAYS).where(_STAYS.c.id.in_(part)))
+    for part in _parts(conn, removed):
+        conn.execute(delete(_STAYS).where(_one_of(conn, _STAYS.c.id, part)))
     _forget_stale(session, {e["b_id"] for e in ends}, set(removed))
     return stored
+
+
+def _insert_events(conn: Connection, rows: list[dict[str, Any]], indexes: list[int]) -> dict[int, int]:
+    """Insert the events; their ids by index in the batch."""
+    if _is_postgresql(conn):
+        # COPY with ids drawn from the sequence up front: many times faster than INSERT for
+        # thousands of rows (the ids are needed for the stays).
+        ids = sorted(conn.execute(_NEXT_EVENT_IDS, {"n": len(rows)}).scalar_one())
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        _copy(conn, _EVENTS, rows)
+        return dict(zip(indexes, ids, strict=True))
+    index_of = {(row["provider_id"], row["event_id"]): index for row, index in zip(rows, indexes, strict=True)}
+    # executemany with RETURNING: SQLAlchemy sends multi-row INSERTs ("insertmanyvalues").
+    returning = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.provider_id, _EVENTS.c.event_id)
+    return {index_of[(row.provider_id, row.event_id)]: row.id for row in conn.execute(returning, rows)}
+
+
+def _copy(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY of ``rows`` (dicts with the same keys) into ``table``, in the
+    transaction of ``conn``."""
+    columns = list(rows[0])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with conn.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _forget_stale(session: Session, changed: set[int], removed: set[int]) -> None:
