@@ -267,6 +267,23 @@ def test_an_ndjson_batch_names_the_line_of_each_event_and_of_a_bad_line(client, 
     assert [s.stay_reference for s in stays(db)] == ["y1"]  # nothing of a refused request
 
 
+def test_an_ndjson_batch_can_be_streamed_in_chunks(client, world, db):
+    crisis = world.groups_b[1]
+    lines = [json.dumps(ev(f"a{i}", "admission", crisis, T0 + timedelta(days=i), f"y{i}")) + "\n" for i in range(3)] + [
+        json.dumps(ev(f"d{i}", "discharge", crisis, T0 + timedelta(days=i, hours=5), f"y{i}")) + "\n" for i in range(3)
+    ]
+
+    def chunks():  # no Content-Length: sent as the lines come, split mid-line
+        text = "".join(lines).encode()
+        for start in range(0, len(text), 100):
+            yield text[start : start + 100]
+
+    headers = {**world.headers("key_b"), "Content-Type": "application/x-ndjson"}
+    response = client.post("/api/v1/occupancy/events", content=chunks(), headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 6 and len(stays(db)) == 3
+
+
 def test_a_batch_over_the_maximum_is_refused_in_dutch(client, world):
     crisis = world.groups_b[1]
     line = json.dumps(ev("x", "admission", crisis, T0, "y"))
