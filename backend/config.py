@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     proposal_expiry_hours: float = 24.0
     # Largest request body accepted, in bytes.
     max_body_bytes: int = 1_000_000
+    # ... except for a batch of the occupancy feed (up to 50,000 events, about 200 bytes each
+    # as JSON): a year of a provider's history in one request.
+    max_feed_body_bytes: int = 32_000_000
     # Optional map tile server for the coordinator map (none: the map draws without tiles).
     tile_server_url: str | None = None
     # A verified API key is remembered this long (seconds; 0: look it up on every request),

@@ -25,21 +25,34 @@ from backend.tasks import start_periodic_tasks, stop_periodic_tasks
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 
 
+# Routes that take larger bodies than the rest (path -> setting with their limit).
+LARGE_BODY_ROUTES = {"/api/v1/occupancy/events": "max_feed_body_bytes"}
+
+
+def body_limit(settings: Settings, path: str) -> int:
+    """Largest body accepted on ``path``, in bytes."""
+    name = LARGE_BODY_ROUTES.get(path)
+    return int(getattr(settings, name)) if name else settings.max_body_bytes
+
+
 class BodySizeLimit:
     """Refuses bodies over the configured size with 413 before anything reads them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self._limited(scope, receive, send, body_limit(self.settings, scope.get("path", "")))
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             response = JSONResponse(
-                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).", "code": "body_too_large"},
+                {"detail": f"Het verzoek is te groot (meer dan {max_bytes} bytes).", "code": "body_too_large"},
                 status_code=413,
             )
             await response(scope, receive, send)
@@ -56,10 +69,10 @@ class BodySizeLimit:
                 if message["type"] != "http.request":
                     break
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     response = JSONResponse(
                         {
-                            "detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).",
+                            "detail": f"Het verzoek is te groot (meer dan {max_bytes} bytes).",
                             "code": "body_too_large",
                         },
                         status_code=413,
@@ -81,7 +94,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     raise _TooLarge
             return message
 
@@ -89,7 +102,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
             response = JSONResponse(
-                {"detail": f"Het verzoek is te groot (meer dan {self.max_bytes} bytes).", "code": "body_too_large"},
+                {"detail": f"Het verzoek is te groot (meer dan {max_bytes} bytes).", "code": "body_too_large"},
                 status_code=413,
             )
             await response(scope, receive, send)
@@ -155,7 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return FileResponse(FRONTEND_DIR / "favicon.svg", media_type="image/svg+xml")
 
     install_api_docs(app, settings)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, settings=settings)
     # Outermost (added last), so that every answer gets the headers, a 413 included.
     app.add_middleware(SecurityHeaders, settings=settings)
     return app

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 from datetime import date, datetime
@@ -83,6 +84,14 @@ Code = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 # -- walking a field's annotation and value ----------------------------------------------------
+
+# Only these values can hold a boolean (bool itself, or one inside a container).
+_MAY_HOLD_BOOL = (bool, list, tuple, set, frozenset, dict)
+
+
+@functools.cache
+def _is_secret(field_name: str) -> bool:
+    return any(part in field_name.lower() for part in _SECRET_NAMES)
 
 
 def _strip(annotation: Any) -> Any:
@@ -157,6 +166,8 @@ class InputModel(SQLModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, _MAY_HOLD_BOOL):
+            return value  # a plain text or number holds no boolean (fast: runs for every field)
         field = cls.model_fields.get(info.field_name or "")
         if field is not None and _misplaced_bool(field.annotation, value):
             raise PydanticCustomError("number_not_boolean", BOOLEAN_NUMBER_MESSAGE)
@@ -165,7 +176,8 @@ class InputModel(SQLModel):
     @field_validator("*", mode="after")
     @classmethod
     def _sane_dates_and_no_bsn(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or isinstance(value, int | float | Decimal):
+            return value  # nothing to check (fast: runs for every field)
         name = info.field_name or ""
-        secret = any(part in name.lower() for part in _SECRET_NAMES)
-        _check_parsed(value, inspect_text=not (secret or name in cls.not_free_text))
+        _check_parsed(value, inspect_text=not (_is_secret(name) or name in cls.not_free_text))
         return value

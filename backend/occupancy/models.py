@@ -18,16 +18,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import field_validator
+from pydantic import ModelWrapValidatorHandler, PrivateAttr, field_validator, model_validator
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from backend.occupancy.ndjson import parse_lines
 from backend.validation import InputModel
 
 ADMISSION = "admission"
 DISCHARGE = "discharge"
 CANCEL = "cancel"
 EVENT_KINDS = (ADMISSION, DISCHARGE, CANCEL)
+# Events in one batch: a year of history of a provider's groups fits in a few requests.
+MAX_BATCH_EVENTS = 50_000
 
 
 def valid_region_code(value: str) -> str:
@@ -97,8 +100,9 @@ class OccupancyCensus(SQLModel, table=True):
 class OccupancyEventIn(InputModel):
     """One event from a provider system or from a placement made in plekwijzer."""
 
-    # Ids made by the provider's system, never typed by a person: not scanned for a BSN.
-    not_free_text: ClassVar[frozenset[str]] = frozenset({"event_id", "cancels_event_id"})
+    # Ids made by the provider's system, never typed by a person, and fields that cannot hold
+    # nine digits (a kind from a list, a checked region code): not scanned for a BSN.
+    not_free_text: ClassVar[frozenset[str]] = frozenset({"event_id", "cancels_event_id", "kind", "origin_region_code"})
 
     event_id: str = Field(min_length=1, max_length=100)
     kind: Literal["admission", "discharge", "cancel"]
@@ -115,7 +119,21 @@ class OccupancyEventIn(InputModel):
 
 
 class OccupancyBatch(InputModel):
-    events: list[OccupancyEventIn] = Field(min_length=1, max_length=5000)
+    """The events as a JSON object, or as NDJSON (one event per line) when the request is sent
+    as ``application/x-ndjson``: the framework hands over any body that is not JSON as bytes."""
+
+    events: list[OccupancyEventIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+    _lines: list[int] | None = PrivateAttr(default=None)  # NDJSON: the line of each event
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _ndjson(cls, data: Any, handler: ModelWrapValidatorHandler[OccupancyBatch]) -> OccupancyBatch:
+        if not isinstance(data, bytes | bytearray):
+            return handler(data)
+        events, lines = parse_lines(bytes(data), OccupancyEventIn, max_items=MAX_BATCH_EVENTS)
+        batch = handler({"events": events})
+        batch._lines = lines
+        return batch
 
 
 class EventResult(SQLModel):
@@ -125,6 +143,7 @@ class EventResult(SQLModel):
     http_status: int = 200
     code: str | None = None
     reason: str | None = None
+    line: int | None = None  # the event's line in an NDJSON request
 
 
 class BatchResult(SQLModel):

@@ -33,13 +33,40 @@ from backend.validation import SaneDate
 router = APIRouter(tags=["bezetting"])
 
 
-@router.post("/occupancy/events", response_model=BatchResult, dependencies=[require_roles(Role.provider, Role.admin)])
+# The same route takes NDJSON: one event per line (the framework documents only the JSON form).
+_NDJSON_BODY = {
+    "requestBody": {
+        "content": {
+            "application/x-ndjson": {
+                "schema": {"$ref": "#/components/schemas/OccupancyEventIn"},
+                "example": '{"event_id": "a-1", "kind": "admission", "group_id": 1, "at": "2025-03-01T10:00:00", '
+                '"stay_reference": "v-17", "origin_region_code": "JZ14"}\n'
+                '{"event_id": "d-1", "kind": "discharge", "group_id": 1, "at": "2025-03-20T12:00:00", '
+                '"stay_reference": "v-17"}\n',
+            }
+        }
+    }
+}
+
+
+@router.post(
+    "/occupancy/events",
+    response_model=BatchResult,
+    dependencies=[require_roles(Role.provider, Role.admin)],
+    openapi_extra=_NDJSON_BODY,
+)
 def post_events(
     batch: OccupancyBatch, session: WriteSessionDep, principal: CurrentPrincipal, idempotency: IdempotencyDep
 ) -> Response:
-    """A batch of admissions, discharges and cancellations. Each event is accepted, ignored as a
-    duplicate (same `event_id` again) or refused with a reason; refusals do not stop the rest.
-    With `Idempotency-Key` a retried batch gets the first answer again."""
+    """A batch of admissions, discharges and cancellations (up to 50,000), applied as a whole:
+    per group in time order, whatever the order in the request. Each event is accepted, ignored
+    as a duplicate (same `event_id` again) or refused with a reason; refusals do not stop the
+    rest. A complete past stay is accepted when the group had room during it; a correction (the
+    events of a stay reference in a batch that cancels one of its events) lands whole or not at
+    all. As JSON (`{"events": [...]}`) or as NDJSON (`Content-Type: application/x-ndjson`, one
+    event per line; each result then names its `line`, and a line that cannot be read refuses
+    the request with its line number). With `Idempotency-Key` a retried batch gets the first
+    answer again."""
 
     def create() -> Response:
         result = service.ingest_events(
@@ -47,10 +74,14 @@ def post_events(
             principal=principal,
             events=batch.events,
             source="api" if principal.kind == "api_key" else "handmatig",
+            lines=batch._lines,
         )
-        return JSONResponse(result.model_dump(mode="json"))
+        # Serialised by pydantic in one go: a result per event, up to 50,000 of them.
+        return Response(result.model_dump_json(), media_type="application/json")
 
-    return idempotency.respond(session, batch.model_dump(mode="json"), create)
+    # The body's fingerprint is only needed with a key (a large batch costs to serialise).
+    body = batch.model_dump(mode="json") if idempotency.key is not None else None
+    return idempotency.respond(session, body, create)
 
 
 @router.post(

@@ -1,15 +1,17 @@
 """Taking in occupancy events and censuses, and the present occupancy of groups.
 
-Every event is checked on its own before anything is written for it, so an impossible event
-is refused with a reason while the rest of its batch is kept. Groups touched by a batch are
-locked (in id order, so two batches never wait on each other crosswise) before any check, so
-two concurrent batches cannot both put a youth in the last bed.
+A batch is applied as a whole: per group, in time order, against the group's stored stays
+(the rules are in ``backend/occupancy/settle.py``). Each event is accepted, ignored as a
+duplicate (the same provider sent the same event id before) or refused with a Dutch reason;
+refusals do not stop the rest. The groups a batch touches are locked (in id order, so two
+batches never wait on each other crosswise) before anything is read, so two concurrent batches
+cannot both put a youth in the last bed.
 
-Order: within a batch, cancellations are handled first, then admissions and discharges in
-time order (a discharge before an admission at the same moment, so a bed freed at 10:00 can
-be taken at 10:00). Events of different stays may arrive in any order across batches: each is
-placed at its own moment. Events of one stay must arrive in sequence; a discharge that arrives
-before its admission is refused ("geen opname bekend") and can be sent again afterwards.
+The database work does not grow with the number of checks: one look-up of the event ids seen
+before, one of the stays that can matter (open, or ended after the earliest moment the batch
+touches), one of the events that cancellations name; then multi-row inserts of the events and
+the new stays, one executemany for the changed stays, one announcement per group and one audit
+row per batch. A year of history for 500 groups loads in a few requests.
 """
 
 from __future__ import annotations
@@ -17,19 +19,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, func, insert, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import Principal
 from backend.domain import as_utc, utcnow
-from backend.errors import Conflict, DomainError, NotFound, RuleViolation
-from backend.events.service import append_event
+from backend.errors import DomainError, NotFound, RuleViolation
+from backend.events.service import append_event, append_events
 from backend.occupancy.models import (
     ADMISSION,
     CANCEL,
@@ -45,15 +49,35 @@ from backend.occupancy.models import (
     OccupancyStay,
     valid_region_code,
 )
+from backend.occupancy.settle import DUTCH_TIME as DUTCH_TIME  # (reports take it from here)
+from backend.occupancy.settle import Item, Settlement, Stay, Target, settle
 from backend.providers.models import Group
 from backend.regions.models import Region
 
 log = logging.getLogger(__name__)
 
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 # Provider clocks drift a little; a moment this far ahead of ours is still "now", not future.
 CLOCK_SKEW = timedelta(minutes=5)
 OCCUPANCY_CHANGED = "occupancy.changed"
+# Values per IN list: well below the parameter limits of SQLite (32,766) and PostgreSQL (65,535).
+_CHUNK = 5000
+# Groups whose earliest touched moments lie this close together share one look-up of stays.
+_STAY_WINDOW = timedelta(days=31)
+
+_EVENTS = OccupancyEvent.__table__  # type: ignore[attr-defined]
+_STAYS = OccupancyStay.__table__  # type: ignore[attr-defined]
+_END_STAY = (
+    update(_STAYS)
+    .where(_STAYS.c.id == bindparam("b_id"))
+    .values(discharged_at=bindparam("b_at"), discharge_day=bindparam("b_day"), discharge_event=bindparam("b_event"))
+)
+
+# Ids for a batch's events in one round trip (one row holding an array).
+_NEXT_EVENT_IDS = text(
+    "SELECT array_agg(nextval(pg_get_serial_sequence('occupancy_events', 'id'))) FROM generate_series(1, :n)"
+)
+
+T = TypeVar("T")
 
 
 def _may_touch(principal: Principal, group: Group) -> bool:
@@ -81,399 +105,399 @@ def _system_principal(source: str) -> Principal:
     return Principal(kind="system", id=0, name=source[:60], role="admin", provider_id=None)
 
 
-# --- the checks of one event ----------------------------------------------------------------
+def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
-class _GroupStays:
-    """The stays of one group that a batch can touch, held in memory while the batch is checked.
-
-    Loaded once per group and batch: stays still open or ended after the batch's earliest
-    moment (they decide whether the group is full) and every stay of the references the batch
-    names (they decide whether a youth is present). New stays join the set as they are admitted,
-    so later events of the same batch see them without a query per event.
-    """
-
-    def __init__(self, session: Session, group_id: int, refs: Iterable[str], from_moment: datetime) -> None:
-        self.session = session
-        self.group_id = group_id
-        self.stays: dict[int, OccupancyStay] = {}
-        self.by_ref: dict[str, dict[int, OccupancyStay]] = defaultdict(dict)
-        self.loaded_from = from_moment
-        self.loaded_refs: set[str] = set()
-        self._load(from_moment, set(refs))
-
-    def _load(self, moment: datetime, refs: set[str]) -> None:
-        condition = col(OccupancyStay.discharged_at).is_(None) | (col(OccupancyStay.discharged_at) > moment)
-        if refs:
-            condition = condition | col(OccupancyStay.stay_reference).in_(sorted(refs))
-        for stay in self.session.exec(
-            select(OccupancyStay).where(OccupancyStay.group_id == self.group_id, condition)
-        ).all():
-            self.add(stay)  # the identity map hands back the same object per row
-        self.loaded_refs |= refs
-
-    def latest(self, stay_reference: str) -> OccupancyStay | None:
-        if stay_reference not in self.loaded_refs:
-            self._load(self.loaded_from, {stay_reference})
-        return max(
-            self.by_ref.get(stay_reference, {}).values(),
-            key=lambda s: (as_utc(s.admitted_at), s.id or 1 << 62),
-            default=None,
-        )
-
-    def peak_from(self, moment: datetime, *, exclude: OccupancyStay | None = None) -> int:
-        """Most youths present at any moment from ``moment`` on (open stays count forever)."""
-        if moment < self.loaded_from:
-            self._load(moment, set())
-            self.loaded_from = moment
-        changes: list[tuple[datetime, int]] = []
-        present = 0
-        for stay in self.stays.values():
-            discharged = as_utc(stay.discharged_at)
-            if stay is exclude or (discharged is not None and discharged <= moment):
-                continue
-            admitted = as_utc(stay.admitted_at)
-            assert admitted is not None
-            if admitted <= moment:
-                present += 1
-            else:
-                changes.append((admitted, 1))
-            if discharged is not None:
-                changes.append((discharged, -1))
-        peak = present
-        # Discharges sort before admissions at the same moment: the freed bed can be taken at once.
-        for _at, delta in sorted(changes):
-            present += delta
-            peak = max(peak, present)
-        return peak
-
-    def add(self, stay: OccupancyStay) -> None:
-        self.stays[id(stay)] = stay
-        self.by_ref[stay.stay_reference][id(stay)] = stay
-
-    def remove(self, stay: OccupancyStay) -> None:
-        self.stays.pop(id(stay), None)
-        self.by_ref[stay.stay_reference].pop(id(stay), None)
+def _is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
-class _Writer:
-    """Collects the batch's writes: events go to the session at once, stays wait until the
-    events have ids (one flush for the whole batch instead of two per event)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.links: list[tuple[OccupancyStay, str, OccupancyEvent]] = []
-        self.new_stays: list[OccupancyStay] = []
-
-    def finish(self) -> None:
-        self.session.flush()
-        for stay, attribute, event in self.links:
-            setattr(stay, attribute, event.id)
-        self.session.add_all(self.new_stays)
-        self.session.flush()
-        self.links.clear()
-        self.new_stays.clear()
+def _parts(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """The values in pieces for ``_one_of``: all at once on PostgreSQL (one array parameter)."""
+    return iter([values] if _is_postgresql(conn) and values else _chunks(values))
 
 
-def _check_moment(moment: datetime, now: datetime) -> datetime:
-    aware = input_moment(moment)
+def _one_of(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter instead of thousands,
+    which the driver would otherwise have to find in a long statement text."""
+    if _is_postgresql(conn):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+# --- one batch ---------------------------------------------------------------------------------
+
+
+def _item(index: int, event: OccupancyEventIn, now: datetime) -> Item:
+    """The event as the settling sees it; an event that is wrong on its own carries its refusal."""
+    aware = input_moment(event.at)
+    item = Item(
+        index=index,
+        event_id=event.event_id,
+        kind=event.kind,
+        at=aware.astimezone(UTC),
+        ref=event.stay_reference,
+        origin=event.origin_region_code,
+        cancels=event.cancels_event_id,
+    )
     if aware > now + CLOCK_SKEW:
-        raise RuleViolation(
+        item.error = RuleViolation(
             f"Het tijdstip {aware.astimezone(DUTCH_TIME):%d-%m-%Y %H:%M} ligt in de toekomst; "
             "meld een opname of ontslag pas als het gebeurd is.",
             code="occupancy_future",
         )
-    return aware.astimezone(UTC)
-
-
-def _new_event(
-    *,
-    group: Group,
-    event_id: str,
-    kind: str,
-    at: datetime,
-    origin: str | None,
-    stay_reference: str | None,
-    cancels: str | None,
-    source: str,
-    actor: str,
-    now: datetime,
-) -> OccupancyEvent:
-    return OccupancyEvent(
-        event_id=event_id,
-        provider_id=group.provider_id,
-        group_id=group.id,  # type: ignore[arg-type]
-        kind=kind,
-        at=at,
-        day=local_day(at),
-        origin_region_code=origin,
-        stay_reference=stay_reference,
-        cancels_event_id=cancels,
-        source=source,
-        received_at=now,
-        received_by=actor[:120],
-    )
-
-
-def _local(moment: datetime | None) -> str:
-    return f"{as_utc(moment).astimezone(DUTCH_TIME):%d-%m-%Y %H:%M}"  # type: ignore[union-attr]
-
-
-def _admit(
-    writer: _Writer,
-    state: _GroupStays,
-    group: Group,
-    *,
-    event_id: str,
-    at: datetime,
-    origin: str | None,
-    stay_reference: str | None,
-    source: str,
-    actor: str,
-    now: datetime,
-) -> OccupancyEvent:
-    if not stay_reference:
-        raise RuleViolation("Een opname heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
-    if not origin:
-        raise RuleViolation(
-            "Een opname heeft de jeugdregio van herkomst nodig (bijvoorbeeld JZ14).", code="occupancy_origin_missing"
-        )
-    latest = state.latest(stay_reference)
-    if latest is not None and latest.discharged_at is None:
-        raise Conflict(
-            f"Verblijf '{stay_reference}' is al opgenomen in deze groep sinds {_local(latest.admitted_at)}; "
-            "meld eerst het ontslag.",
-            code="occupancy_already_present",
-        )
-    if latest is not None and as_utc(latest.discharged_at) > at:  # type: ignore[operator]
-        raise RuleViolation(
-            f"Deze opname ligt vóór het laatste ontslag van verblijf '{stay_reference}'; "
-            "trek dat ontslag eerst in als het niet klopt.",
-            code="occupancy_out_of_sequence",
-        )
-    peak = state.peak_from(at)
-    if peak >= group.capacity:
-        raise Conflict(
-            f"De groep heeft {group.capacity} plaatsen en zou met deze opname op {_local(at)} of later "
-            f"{peak + 1} jeugdigen hebben; meld eerst het ontslag van wie vertrokken is.",
-            code="occupancy_over_capacity",
-        )
-    event = _new_event(
-        group=group,
-        event_id=event_id,
-        kind=ADMISSION,
-        at=at,
-        origin=origin,
-        stay_reference=stay_reference,
-        cancels=None,
-        source=source,
-        actor=actor,
-        now=now,
-    )
-    writer.session.add(event)
-    # admission_event is left out on purpose: the event's id exists only after the flush, and
-    # writer.links fills it in then (the column is NOT NULL, so the model cannot make it optional).
-    stay = OccupancyStay(
-        group_id=group.id,  # type: ignore[arg-type, call-arg]
-        stay_reference=stay_reference,
-        origin_region_code=origin,
-        admitted_at=at,
-        admit_day=event.day,
-    )
-    state.add(stay)
-    writer.new_stays.append(stay)
-    writer.links.append((stay, "admission_event", event))
-    return event
-
-
-def _discharge(
-    writer: _Writer,
-    state: _GroupStays,
-    group: Group,
-    *,
-    event_id: str,
-    at: datetime,
-    stay_reference: str | None,
-    source: str,
-    actor: str,
-    now: datetime,
-) -> OccupancyEvent:
-    if not stay_reference:
-        raise RuleViolation("Een ontslag heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
-    latest = state.latest(stay_reference)
-    if latest is None or latest.discharged_at is not None:
-        raise RuleViolation(
-            f"Ontslag zonder opname: verblijf '{stay_reference}' is niet opgenomen in deze "
-            "groep. Stuur eerst de opname.",
-            code="occupancy_no_admission",
-        )
-    if as_utc(latest.admitted_at) > at:  # type: ignore[operator]
-        raise RuleViolation(
-            f"Het ontslag ligt vóór de opname van verblijf '{stay_reference}'.", code="occupancy_before_admission"
-        )
-    event = _new_event(
-        group=group,
-        event_id=event_id,
-        kind=DISCHARGE,
-        at=at,
-        origin=latest.origin_region_code,
-        stay_reference=stay_reference,
-        cancels=None,
-        source=source,
-        actor=actor,
-        now=now,
-    )
-    writer.session.add(event)
-    latest.discharged_at = at
-    latest.discharge_day = event.day
-    writer.links.append((latest, "discharge_event", event))
-    return event
-
-
-def _cancel(
-    writer: _Writer,
-    state: _GroupStays,
-    group: Group,
-    *,
-    event_id: str,
-    at: datetime,
-    cancels: str | None,
-    source: str,
-    actor: str,
-    now: datetime,
-) -> OccupancyEvent:
-    """Withdraw an earlier event of the same provider: the last step of a stay only, so that a
-    stay is never left half-undone. (Cancellations are handled before the rest of a batch, so
-    they name events of earlier batches.)"""
-    session = writer.session
-    if not cancels:
-        raise RuleViolation(
+    elif event.kind == CANCEL and not event.cancels_event_id:
+        item.error = RuleViolation(
             "Een intrekking moet noemen welke gebeurtenis zij intrekt (cancels_event_id).",
             code="occupancy_cancel_missing",
         )
-    target = session.exec(
-        select(OccupancyEvent).where(
-            OccupancyEvent.provider_id == group.provider_id, OccupancyEvent.event_id == cancels
+    elif event.kind != CANCEL and not event.stay_reference:
+        what = "Een opname" if event.kind == ADMISSION else "Een ontslag"
+        item.error = RuleViolation(f"{what} heeft een verblijfsreferentie nodig.", code="occupancy_reference_missing")
+    elif event.kind == ADMISSION and not event.origin_region_code:
+        item.error = RuleViolation(
+            "Een opname heeft de jeugdregio van herkomst nodig (bijvoorbeeld JZ14).", code="occupancy_origin_missing"
         )
-    ).first()
-    if target is None or target.group_id != group.id:
-        raise NotFound(f"Gebeurtenis '{cancels}' is niet gevonden bij deze groep.", code="occupancy_cancel_unknown")
-    if target.kind == CANCEL:
-        raise RuleViolation(
-            "Een intrekking kan zelf niet worden ingetrokken; stuur de gebeurtenis opnieuw met een nieuw id.",
-            code="occupancy_cancel_cancel",
-        )
-    already = session.exec(
-        select(OccupancyEvent.id).where(
-            OccupancyEvent.provider_id == group.provider_id,
-            OccupancyEvent.kind == CANCEL,
-            OccupancyEvent.cancels_event_id == cancels,
-        )
-    ).first()
-    if already is not None:
-        raise Conflict(f"Gebeurtenis '{cancels}' is al ingetrokken.", code="occupancy_already_cancelled")
-    if target.kind == ADMISSION:
-        stay = session.exec(select(OccupancyStay).where(OccupancyStay.admission_event == target.id)).one()
-        if stay.discharged_at is not None:
-            raise RuleViolation(
-                "Dit verblijf heeft al een ontslag; trek eerst het ontslag in en dan de opname.",
-                code="occupancy_cancel_order",
+    return item
+
+
+def _seen_before(
+    session: Session, groups: dict[int, Group], events: Sequence[OccupancyEventIn]
+) -> set[tuple[int, str]]:
+    """(provider, event id) pairs of the batch that are stored already."""
+    providers = sorted({g.provider_id for g in groups.values()})
+    wanted = sorted({e.event_id for e in events})
+    seen: set[tuple[int, str]] = set()
+    if not providers:
+        return seen
+    conn = session.connection()
+    for part in _parts(conn, wanted):
+        seen.update(
+            (int(p), str(e))
+            for p, e in conn.execute(
+                sa_select(_EVENTS.c.provider_id, _EVENTS.c.event_id).where(
+                    _EVENTS.c.provider_id.in_(providers), _one_of(conn, _EVENTS.c.event_id, part)
+                )
             )
-    else:
-        stay = session.exec(select(OccupancyStay).where(OccupancyStay.discharge_event == target.id)).one()
-        latest = state.latest(stay.stay_reference)
-        if latest is not None and latest is not stay:
-            raise RuleViolation(
-                "Na dit ontslag is hetzelfde verblijf opnieuw opgenomen; trek eerst die opname in.",
-                code="occupancy_cancel_order",
-            )
-        if state.peak_from(as_utc(stay.discharged_at), exclude=stay) >= group.capacity:  # type: ignore[arg-type]
-            raise Conflict(
-                "Zonder dit ontslag zou de groep meer jeugdigen hebben dan plaatsen.", code="occupancy_over_capacity"
-            )
-    event = _new_event(
-        group=group,
-        event_id=event_id,
-        kind=CANCEL,
-        at=at,
-        origin=None,
-        stay_reference=target.stay_reference,
-        cancels=cancels,
-        source=source,
-        actor=actor,
-        now=now,
-    )
-    session.add(event)
-    if target.kind == ADMISSION:
-        state.remove(stay)
-        session.delete(stay)
-    else:
-        stay.discharged_at = None
-        stay.discharge_day = None
-        stay.discharge_event = None
-        state.add(stay)
-    return event
-
-
-def _find_duplicate(session: Session, provider_id: int, event_id: str) -> OccupancyEvent | None:
-    return session.exec(
-        select(OccupancyEvent).where(OccupancyEvent.provider_id == provider_id, OccupancyEvent.event_id == event_id)
-    ).first()
-
-
-def _apply(
-    writer: _Writer, state: _GroupStays, group: Group, item: OccupancyEventIn, *, source: str, actor: str, now: datetime
-) -> OccupancyEvent:
-    at = _check_moment(item.at, now)
-    if item.kind == ADMISSION:
-        return _admit(
-            writer,
-            state,
-            group,
-            event_id=item.event_id,
-            at=at,
-            origin=item.origin_region_code,
-            stay_reference=item.stay_reference,
-            source=source,
-            actor=actor,
-            now=now,
         )
-    if item.kind == DISCHARGE:
-        return _discharge(
-            writer,
-            state,
-            group,
-            event_id=item.event_id,
-            at=at,
-            stay_reference=item.stay_reference,
-            source=source,
-            actor=actor,
-            now=now,
+    return seen
+
+
+def _find_targets(session: Session, groups: dict[int, Group], items: dict[int, list[Item]]) -> None:
+    """Attach to each cancellation the stored event it names (when it is of the same group)."""
+    cancels = [(gid, item) for gid, group_items in items.items() for item in group_items if item.kind == CANCEL]
+    wanted = sorted({item.cancels for _, item in cancels if item.error is None and item.cancels})
+    if not wanted:
+        return
+    providers = sorted({groups[gid].provider_id for gid, _ in cancels})
+    conn = session.connection()
+    found: dict[tuple[int, str], Any] = {}
+    withdrawn: set[tuple[int, str]] = set()
+    for part in _parts(conn, wanted):
+        for row in conn.execute(
+            sa_select(
+                _EVENTS.c.id,
+                _EVENTS.c.provider_id,
+                _EVENTS.c.event_id,
+                _EVENTS.c.group_id,
+                _EVENTS.c.kind,
+                _EVENTS.c.stay_reference,
+                _EVENTS.c.at,
+            ).where(_EVENTS.c.provider_id.in_(providers), _one_of(conn, _EVENTS.c.event_id, part))
+        ):
+            found[(row.provider_id, row.event_id)] = row
+        withdrawn.update(
+            (int(p), str(e))
+            for p, e in conn.execute(
+                sa_select(_EVENTS.c.provider_id, _EVENTS.c.cancels_event_id).where(
+                    _EVENTS.c.kind == CANCEL,
+                    _EVENTS.c.provider_id.in_(providers),
+                    _one_of(conn, _EVENTS.c.cancels_event_id, part),
+                )
+            )
         )
-    return _cancel(
-        writer,
-        state,
-        group,
-        event_id=item.event_id,
-        at=at,
-        cancels=item.cancels_event_id,
-        source=source,
-        actor=actor,
-        now=now,
-    )
+    for gid, item in cancels:
+        key = (groups[gid].provider_id, item.cancels or "")
+        stored = found.get(key)
+        if stored is not None and stored.group_id == gid:
+            item.target = Target(
+                id=stored.id,
+                event_id=stored.event_id,
+                kind=stored.kind,
+                ref=stored.stay_reference,
+                at=as_utc(stored.at),  # type: ignore[arg-type]
+                cancelled=key in withdrawn,
+            )
 
 
-def _states(session: Session, groups: dict[int, Group], events: Sequence[OccupancyEventIn]) -> dict[int, _GroupStays]:
-    refs: dict[int, set[str]] = defaultdict(set)
+def _load_stays(session: Session, items: dict[int, list[Item]]) -> dict[int, list[Stay]]:
+    """Per group, every stay that is open or ended at or after the earliest moment the batch
+    touches there: they decide whether the group is full and whether a youth is present (a
+    youth's older stays ended before any of its events in the batch, so they decide nothing)."""
     earliest: dict[int, datetime] = {}
-    for item in events:
-        if item.group_id not in groups:
+    for gid, group_items in items.items():
+        moments = [i.at for i in group_items] + [i.target.at for i in group_items if i.target is not None]
+        earliest[gid] = min(moments)
+    # Groups with nearby earliest moments share a query (a time-ordered history touches all
+    # groups from about the same moment); a late correction in one group gets its own.
+    buckets: list[tuple[datetime, list[int]]] = []
+    for gid in sorted(earliest, key=lambda g: earliest[g]):
+        if buckets and earliest[gid] - buckets[-1][0] <= _STAY_WINDOW:
+            buckets[-1][1].append(gid)
+        else:
+            buckets.append((earliest[gid], [gid]))
+    conn = session.connection()
+    stays: dict[int, list[Stay]] = defaultdict(list)
+    c = _STAYS.c
+    for start, gids in buckets:
+        for part in _parts(conn, gids):
+            for row in conn.execute(
+                sa_select(
+                    c.id,
+                    c.group_id,
+                    c.stay_reference,
+                    c.origin_region_code,
+                    c.admitted_at,
+                    c.discharged_at,
+                    c.admission_event,
+                    c.discharge_event,
+                ).where(_one_of(conn, c.group_id, part), or_(c.discharged_at.is_(None), c.discharged_at >= start))
+            ):
+                stays[row.group_id].append(
+                    Stay(
+                        id=row.id,
+                        ref=row.stay_reference,
+                        origin=row.origin_region_code,
+                        admitted=as_utc(row.admitted_at),  # type: ignore[arg-type]
+                        discharged=as_utc(row.discharged_at),
+                        admission_event=row.admission_event,
+                        discharge_event=row.discharge_event,
+                    )
+                )
+    return stays
+
+
+@dataclass
+class _Taken:
+    """What a batch did: a result per event, the refusals, and the ids of the stored events."""
+
+    results: list[EventResult]
+    errors: dict[int, DomainError] = field(default_factory=dict)
+    stored: dict[int, int] = field(default_factory=dict)  # index in the batch -> occupancy_events.id
+    touched: list[Group] = field(default_factory=list)
+    accepted_refs: list[str] = field(default_factory=list)
+
+
+def _result(index: int, event_id: str, status: str, line: int | None, error: DomainError | None = None) -> EventResult:
+    # model_construct: these are our own values, and a batch may hold 50,000 of them.
+    return EventResult.model_construct(
+        index=index,
+        event_id=event_id,
+        status=status,
+        http_status=error.status_code if error else 200,
+        code=error.code if error else None,
+        reason=error.message if error else None,
+        line=line,
+    )
+
+
+def _take_in(
+    session: Session,
+    principal: Principal,
+    events: Sequence[OccupancyEventIn],
+    *,
+    source: str,
+    now: datetime,
+    groups: dict[int, Group] | None = None,
+    lines: Sequence[int] | None = None,
+) -> _Taken:
+    if groups is None:
+        groups = _lock_groups(session, (e.group_id for e in events))
+    seen = _seen_before(session, groups, events)
+    status: dict[int, str] = {}
+    errors: dict[int, DomainError] = {}
+    items: dict[int, list[Item]] = defaultdict(list)
+    first: dict[tuple[int, str], int] = {}
+    repeats: list[tuple[int, int]] = []
+    allowed = {gid for gid, group in groups.items() if _may_touch(principal, group)}
+    for index, event in enumerate(events):
+        group = groups.get(event.group_id)
+        if group is None or event.group_id not in allowed:
+            errors[index] = NotFound("Groep niet gevonden.")
             continue
-        if item.stay_reference:
-            refs[item.group_id].add(item.stay_reference)
-        at = input_moment(item.at)
-        earliest[item.group_id] = min(at, earliest.get(item.group_id, at))
-    return {gid: _GroupStays(session, gid, refs[gid], earliest[gid]) for gid in earliest}
+        key = (group.provider_id, event.event_id)
+        if key in seen:
+            status[index] = "duplicate"
+        elif key in first:
+            repeats.append((index, first[key]))
+        else:
+            first[key] = index
+            items[group.id].append(_item(index, event, now))  # type: ignore[index]
+    _find_targets(session, groups, items)
+    stays = _load_stays(session, items)
+    settled = {gid: settle(groups[gid].capacity, group_items, stays.get(gid, [])) for gid, group_items in items.items()}
+    for settlement in settled.values():
+        errors.update(settlement.refused)
+    accepted = sorted(
+        (item for group_items in items.values() for item in group_items if item.index not in errors),
+        key=lambda i: i.index,
+    )
+    for item in accepted:
+        status[item.index] = "accepted"
+    for index, earlier in repeats:
+        if status.get(earlier) == "accepted":
+            status[index] = "duplicate"
+        else:
+            errors[index] = RuleViolation(
+                f"Gebeurtenis '{events[index].event_id}' staat al eerder in deze batch (nummer {earlier + 1}) "
+                "en is daar geweigerd.",
+                code="occupancy_repeated_in_batch",
+            )
+    stored = _write(session, groups, items, settled, accepted, source=source, actor=principal.label, now=now)
+    touched = sorted({events[item.index].group_id for item in accepted})
+    results = [
+        _result(
+            index,
+            event.event_id,
+            "refused" if index in errors else status[index],
+            lines[index] if lines is not None else None,
+            errors.get(index),
+        )
+        for index, event in enumerate(events)
+    ]
+    return _Taken(
+        results=results,
+        errors=errors,
+        stored=stored,
+        touched=[groups[g] for g in touched],
+        accepted_refs=[item.ref or (item.target.ref if item.target else None) or "" for item in accepted],
+    )
+
+
+def _write(
+    session: Session,
+    groups: dict[int, Group],
+    items: dict[int, list[Item]],
+    settled: dict[int, Settlement],
+    accepted: list[Item],
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> dict[int, int]:
+    """Store the accepted events and the stays they make or change; the events' ids by index."""
+    if not accepted:
+        return {}
+    group_of = {item.index: gid for gid, group_items in items.items() for item in group_items}
+    origin_of: dict[int, str] = {}
+    for settlement in settled.values():
+        origin_of.update(settlement.discharge_origin)
+    rows = []
+    for item in accepted:
+        group = groups[group_of[item.index]]
+        if item.kind == ADMISSION:
+            origin, ref = item.origin, item.ref
+        elif item.kind == DISCHARGE:
+            origin, ref = origin_of[item.index], item.ref
+        else:
+            origin, ref = None, item.target.ref if item.target else item.ref
+        rows.append(
+            {
+                "event_id": item.event_id,
+                "provider_id": group.provider_id,
+                "group_id": group.id,
+                "kind": item.kind,
+                "at": item.at,
+                "day": local_day(item.at),
+                "origin_region_code": origin,
+                "stay_reference": ref,
+                "cancels_event_id": item.cancels if item.kind == CANCEL else None,
+                "source": source,
+                "received_at": now,
+                "received_by": actor[:120],
+            }
+        )
+    conn = session.connection()
+    stored = _insert_events(conn, rows, [item.index for item in accepted])
+    new_stays: list[dict[str, Any]] = []
+    ends: list[dict[str, Any]] = []
+    removed: list[int] = []
+    for gid, settlement in settled.items():
+        for new in settlement.new_stays:
+            closing = new.discharge if new.discharge is not None and new.discharge.index in stored else None
+            new_stays.append(
+                {
+                    "group_id": gid,
+                    "stay_reference": new.ref,
+                    "origin_region_code": new.origin,
+                    "admitted_at": new.admitted,
+                    "admit_day": local_day(new.admitted),
+                    "discharged_at": closing.at if closing else None,
+                    "discharge_day": local_day(closing.at) if closing else None,
+                    "admission_event": stored[new.admission.index],
+                    "discharge_event": stored[closing.index] if closing else None,
+                }
+            )
+        for stay, (end, by) in settlement.ends.items():
+            ends.append(
+                {
+                    "b_id": stay.id,
+                    "b_at": end,
+                    "b_day": local_day(end) if end else None,
+                    "b_event": stored[by.index] if by is not None else None,
+                }
+            )
+        removed.extend(stay.id for stay in settlement.removed)
+    if new_stays and _is_postgresql(conn):
+        _copy(conn, _STAYS, new_stays)
+    elif new_stays:
+        conn.execute(insert(_STAYS), new_stays)
+    if ends:
+        conn.execute(_END_STAY, ends)
+    for part in _parts(conn, removed):
+        conn.execute(delete(_STAYS).where(_one_of(conn, _STAYS.c.id, part)))
+    _forget_stale(session, {e["b_id"] for e in ends}, set(removed))
+    return stored
+
+
+def _insert_events(conn: Connection, rows: list[dict[str, Any]], indexes: list[int]) -> dict[int, int]:
+    """Insert the events; their ids by index in the batch."""
+    if _is_postgresql(conn):
+        # COPY with ids drawn from the sequence up front: many times faster than INSERT for
+        # thousands of rows (the ids are needed for the stays).
+        ids = sorted(conn.execute(_NEXT_EVENT_IDS, {"n": len(rows)}).scalar_one())
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        _copy(conn, _EVENTS, rows)
+        return dict(zip(indexes, ids, strict=True))
+    index_of = {(row["provider_id"], row["event_id"]): index for row, index in zip(rows, indexes, strict=True)}
+    # executemany with RETURNING: SQLAlchemy sends multi-row INSERTs ("insertmanyvalues").
+    returning = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.provider_id, _EVENTS.c.event_id)
+    return {index_of[(row.provider_id, row.event_id)]: row.id for row in conn.execute(returning, rows)}
+
+
+def _copy(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY of ``rows`` (dicts with the same keys) into ``table``, in the
+    transaction of ``conn``."""
+    columns = list(rows[0])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with conn.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def _forget_stale(session: Session, changed: set[int], removed: set[int]) -> None:
+    """Stays the caller's session holds as objects were written past the ORM: reload them."""
+    if not changed and not removed:
+        return
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, OccupancyStay):
+            if obj.id in removed:
+                session.expunge(obj)
+            elif obj.id in changed:
+                session.expire(obj)
 
 
 def _lock_groups(session: Session, group_ids: Iterable[int]) -> dict[int, Group]:
@@ -484,113 +508,63 @@ def _lock_groups(session: Session, group_ids: Iterable[int]) -> dict[int, Group]
     return {g.id: g for g in rows}  # type: ignore[misc]
 
 
-def _processing_order(items: Sequence[OccupancyEventIn]) -> list[int]:
-    rank = {CANCEL: 0, DISCHARGE: 1, ADMISSION: 2}
-
-    def key(index: int) -> tuple[int, datetime, int, int]:
-        item = items[index]
-        at = input_moment(item.at)
-        return (0 if item.kind == CANCEL else 1, at, rank[item.kind], index)
-
-    return sorted(range(len(items)), key=key)
-
-
 def ingest_events(
-    *, session: Session, principal: Principal, events: Sequence[OccupancyEventIn], source: str = "api"
+    *,
+    session: Session,
+    principal: Principal,
+    events: Sequence[OccupancyEventIn],
+    source: str = "api",
+    lines: Sequence[int] | None = None,
 ) -> BatchResult:
-    """Take in a batch: accepted, duplicate or refused per event, with a Dutch reason."""
-    now = utcnow()
-    groups = _lock_groups(session, (e.group_id for e in events))
-    # One query for the whole batch instead of one per event: which ids were seen before.
-    seen: set[tuple[int, str]] = set()
-    wanted = sorted({e.event_id for e in events})
-    for start in range(0, len(wanted), 500):
-        seen.update(
-            (int(p), str(e))
-            for p, e in session.exec(
-                select(OccupancyEvent.provider_id, OccupancyEvent.event_id).where(
-                    col(OccupancyEvent.event_id).in_(wanted[start : start + 500])
-                )
-            ).all()
-        )
-    # Duplicates need no stays loaded: they are answered from ``seen`` alone.
-    fresh = [e for e in events if e.group_id in groups and (groups[e.group_id].provider_id, e.event_id) not in seen]
-    states = _states(session, groups, fresh)
-    writer = _Writer(session)
-    results: dict[int, EventResult] = {}
-    touched: dict[int, int] = defaultdict(int)
-    accepted_ids: list[str] = []
-    accepted_stays: list[str] = []
-    for index in _processing_order(events):
-        item = events[index]
-        group = groups.get(item.group_id)
-        if group is None or not _may_touch(principal, group):
-            results[index] = EventResult(
-                index=index,
-                event_id=item.event_id,
-                status="refused",
-                http_status=404,
-                code="not_found",
-                reason="Groep niet gevonden.",
-            )
-            continue
-        if (group.provider_id, item.event_id) in seen:
-            results[index] = EventResult(index=index, event_id=item.event_id, status="duplicate")
-            continue
-        try:
-            state = states[group.id]  # type: ignore[index]
-            _apply(writer, state, group, item, source=source, actor=principal.label, now=now)
-        except DomainError as error:
-            results[index] = EventResult(
-                index=index,
-                event_id=item.event_id,
-                status="refused",
-                http_status=error.status_code,
-                code=error.code,
-                reason=error.message,
-            )
-            continue
-        seen.add((group.provider_id, item.event_id))
-        results[index] = EventResult(index=index, event_id=item.event_id, status="accepted")
-        touched[group.id] += 1  # type: ignore[index]
-        accepted_ids.append(item.event_id)
-        if item.stay_reference:
-            accepted_stays.append(item.stay_reference)
-    writer.finish()
-    _announce(session, [groups[g] for g in sorted(touched)], actor=principal.label)
-    ordered = [results[i] for i in range(len(events))]
-    counts = {s: sum(1 for r in ordered if r.status == s) for s in ("accepted", "duplicate", "refused")}
+    """Take in a batch as a whole: accepted, duplicate or refused per event, with a Dutch reason.
+    ``lines``: the line of each event in the request (NDJSON), echoed in its result."""
+    taken = _take_in(session, principal, events, source=source, now=utcnow(), lines=lines)
+    _announce(session, taken.touched, actor=principal.label)
+    counts = {"accepted": 0, "duplicate": 0, "refused": 0}
+    for result in taken.results:
+        counts[result.status] += 1
     audit.record(
         session=session,
         actor=principal,
         action="occupancy.events.ingest",
         object_type="occupancy_batch",
-        object_id=",".join(str(g) for g in sorted(touched))[:60] or "-",
+        object_id=",".join(str(g.id) for g in taken.touched)[:60] or "-",
         purpose=Purpose.occupancy_feed,
-        detail={**counts, "accepted_event_ids": accepted_ids[:500]},
-        youth=[f"stay:{s}" for s in dict.fromkeys(accepted_stays)][:500],
+        detail={**counts, "accepted_event_ids": [r.event_id for r in taken.results if r.status == "accepted"][:500]},
+        youth=[f"stay:{s}" for s in dict.fromkeys(r for r in taken.accepted_refs if r)][:500],
         # The touched groups' region (one provider's groups: one region); else the caller's.
-        region_id=min((groups[g].region_id for g in touched), default=None),
+        region_id=min((g.region_id for g in taken.touched), default=None),
     )
-    return BatchResult(
-        accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"], results=ordered
+    return BatchResult.model_construct(
+        accepted=counts["accepted"], duplicates=counts["duplicate"], refused=counts["refused"], results=taken.results
     )
 
 
 def _announce(session: Session, groups: Sequence[Group], *, actor: str) -> None:
+    """One ``occupancy.changed`` per group a batch changed (one statement for all of them)."""
     if not groups:
         return
     present = present_counts(session=session, group_ids=[g.id for g in groups])  # type: ignore[misc]
-    for group in groups:
-        append_event(
-            session=session,
-            type=OCCUPANCY_CHANGED,
-            group_id=group.id,
-            provider_id=group.provider_id,
-            region_id=group.region_id,
-            actor=actor,
-            payload={"group_id": group.id, "capacity": group.capacity, "present": present.get(group.id, 0)},  # type: ignore[arg-type]
-        )
+    append_events(
+        session,
+        [
+            {
+                "type": OCCUPANCY_CHANGED,
+                "group_id": group.id,
+                "provider_id": group.provider_id,
+                "region_id": group.region_id,
+                "payload": {"group_id": group.id, "capacity": group.capacity, "present": present.get(group.id, 0)},  # type: ignore[arg-type]
+            }
+            for group in groups
+        ],
+        actor=actor,
+    )
+
+
+def _find_duplicate(session: Session, provider_id: int, event_id: str) -> OccupancyEvent | None:
+    return session.exec(
+        select(OccupancyEvent).where(OccupancyEvent.provider_id == provider_id, OccupancyEvent.event_id == event_id)
+    ).first()
 
 
 def _record_one(
@@ -626,11 +600,11 @@ def _record_one(
         stay_reference=stay_reference,
     )
     actor = _system_principal(source)
-    writer = _Writer(session)
-    event = _apply(
-        writer, _states(session, groups, [item])[group_id], group, item, source=source, actor=actor.label, now=now
-    )
-    writer.finish()
+    taken = _take_in(session, actor, [item], source=source, now=now, groups=groups)
+    if 0 in taken.errors:
+        raise taken.errors[0]
+    event = session.get(OccupancyEvent, taken.stored[0])
+    assert event is not None
     _announce(session, [group], actor=actor.label)
     audit.record(
         session=session,
