@@ -30,6 +30,7 @@ from backend.auth import Principal
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, DomainError, NotFound, RuleViolation
 from backend.events.service import append_event
+from backend.occupancy import hooks
 from backend.occupancy.models import (
     ADMISSION,
     CANCEL,
@@ -557,6 +558,9 @@ def ingest_events(
         if item.stay_reference:
             accepted_stays.append(item.stay_reference)
     writer.finish()
+    # Placements follow the provider's own admissions and discharges (backend/occupancy/hooks.py).
+    accepted = [events[i] for i in _processing_order(events) if results[i].status == "accepted"]
+    hooks.after_batch(session=session, principal=principal, events=accepted)
     _announce(session, [groups[g] for g in sorted(touched)], actor=principal.label)
     ordered = [results[i] for i in range(len(events))]
     counts = {s: sum(1 for r in ordered if r.status == s) for s in ("accepted", "duplicate", "refused")}
