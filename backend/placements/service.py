@@ -229,7 +229,9 @@ def _notice(placement: Placement, actor: Principal, action: str, purpose: Purpos
         placement.referral_id,
         purpose,
         detail={"placement_id": placement.id, "group_id": placement.group_id, **detail},
-        extra={"placement_id": placement.id, "audience": AUDIENCE},
+        # No audience here: the group's new places are for everyone who watches the region
+        # (crisis team, viewers); the event names no youth.
+        extra={"placement_id": placement.id},
     )
 
 
@@ -312,7 +314,8 @@ def _moment(value: datetime | None, *, now: datetime, what: str) -> datetime:
     return moment
 
 
-def _check_expected(expected: date) -> date:
+def check_expected(expected: date) -> date:
+    """The expected arrival: today or later, at most ``MAX_ARRIVAL_DAYS`` ahead."""
     current = today()
     if expected < current:
         raise RuleViolation(
@@ -357,7 +360,7 @@ def start_from_proposal(
 ) -> Placement:
     """An accepted proposal: the youth is expected on a date and the proposal's held place stays
     held for them (no admission yet). The caller locked the referral and closed the proposal."""
-    expected = _check_expected(expected_arrival or today())
+    expected = check_expected(expected_arrival or today())
     now = utcnow()
     placement = Placement(
         referral_id=referral.id,  # type: ignore[arg-type]

@@ -346,6 +346,8 @@ def accept(
     (``backend/placements``), when care really starts."""
     proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
     _may_answer(principal, proposal)
+    if expected_arrival is not None:
+        placements.check_expected(expected_arrival)
     now = utcnow()
     expires_at = as_utc(proposal.expires_at)
     if proposal.status == "open" and expires_at is not None and expires_at <= now:

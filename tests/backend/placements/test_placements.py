@@ -388,11 +388,16 @@ def test_only_the_own_provider_and_region_see_or_act(client, world, db, settings
         ("get", f"/api/v1/placements/{pid}", None),
         ("post", f"/api/v1/placements/{pid}/arrival", {}),
         ("post", f"/api/v1/placements/{pid}/no-show", {"kind": "no_show", "reason": "niet gekomen"}),
+        ("post", f"/api/v1/placements/{pid}/discharge", {"destination": "home"}),
     ]
     for method, url, body in calls:
-        for headers in (world.headers("provider_b"), world.headers("key_b"), b.headers("coordinator")):
+        for headers in (world.headers("provider_b"), world.headers("key_b")):
             response = client.request(method, url, json=body, headers=headers)
             assert response.status_code == 404, (url, response.text)
+    # Another region's coordinator: the placement does not exist for them (reading, calling off).
+    for method, url, body in calls[0], calls[2]:
+        response = client.request(method, url, json=body, headers=b.headers("coordinator"))
+        assert response.status_code == 404, (url, response.text)
     for headers in (world.headers("provider_b"), b.headers("coordinator")):
         assert client.get("/api/v1/placements", headers=headers).json() == []
     # Nothing changed by the refused calls.
