@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -30,7 +30,7 @@ from backend.availability.service import Notice
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
-from backend.occupancy.models import ADMISSION, DISCHARGE, OccupancyEventIn, OccupancyStay
+from backend.occupancy.models import ADMISSION, DISCHARGE, OccupancyEvent, OccupancyEventIn, OccupancyStay
 from backend.occupancy.service import input_moment, local_day, record_admission, record_discharge, today
 from backend.placements.models import (
     DESTINATIONS,
@@ -709,14 +709,69 @@ def after_feed_batch(*, session: Session, principal: Principal, events: Sequence
     # Only the "stale" mark of the group on the live feed depends on it; the group's region
     # may set its own (availability service), and the feed has no settings of its own here.
     settings_hours = FEED_STALE_HOURS
-    for item in events:
-        if not item.stay_reference:
+    # A batch may hold a year of history: a fixed number of statements per batch, never one
+    # per event, except for the few events that concern an open placement.
+    _note_risk_profiles(session, [e for e in events if e.kind == ADMISSION and e.risk_profile and e.stay_reference])
+    moving = [e for e in events if e.kind in (ADMISSION, DISCHARGE) and e.stay_reference]
+    group_ids = sorted({e.group_id for e in moving})
+    placed: set[tuple[int, str]] = set()
+    for start in range(0, len(group_ids), 500):
+        placed.update(
+            (int(g), str(r))
+            for g, r in session.exec(
+                select(Placement.group_id, Placement.stay_reference).where(
+                    col(Placement.group_id).in_(group_ids[start : start + 500]),
+                    col(Placement.status).in_(OPEN_STATUSES),
+                )
+            ).all()
+        )
+    for item in moving:
+        if (item.group_id, item.stay_reference) not in placed:
             continue
         at = input_moment(item.at).astimezone(UTC)
         if item.kind == ADMISSION:
             _feed_admission(session, principal, item, at=at, stale_after_hours=settings_hours)
-        elif item.kind == DISCHARGE:
+        else:
             _feed_discharge(session, principal, item, at=at, stale_after_hours=settings_hours)
+
+
+_STAYS = OccupancyStay.__table__  # type: ignore[attr-defined]
+_EVENTS = OccupancyEvent.__table__  # type: ignore[attr-defined]
+# The stay an admission event made gets the risk profile the event carried (one statement for
+# the batch, executemany). A stay of a placement keeps its referral's profile.
+_SET_RISK = (
+    update(_STAYS)
+    .where(
+        _STAYS.c.admission_event
+        == select(_EVENTS.c.id)
+        .where(_EVENTS.c.provider_id == bindparam("b_provider"), _EVENTS.c.event_id == bindparam("b_event"))
+        .scalar_subquery(),
+        _STAYS.c.referral_id.is_(None),
+    )
+    .values(risk_profile=bindparam("b_risk"))
+)
+
+
+def _note_risk_profiles(session: Session, admissions: Sequence[OccupancyEventIn]) -> None:
+    if not admissions:
+        return
+    group_ids = sorted({e.group_id for e in admissions})
+    provider_of: dict[int, int] = {}
+    for start in range(0, len(group_ids), 500):
+        provider_of.update(
+            (int(g), int(p))
+            for g, p in session.exec(
+                select(Group.id, Group.provider_id).where(col(Group.id).in_(group_ids[start : start + 500]))
+            ).all()
+        )
+    session.connection().execute(
+        _SET_RISK,
+        [
+            {"b_provider": provider_of[e.group_id], "b_event": e.event_id, "b_risk": e.risk_profile}
+            for e in admissions
+            if e.group_id in provider_of
+        ],
+    )
 
 
 def _open_stay_of(session: Session, group_id: int, stay_reference: str) -> OccupancyStay | None:
@@ -735,9 +790,6 @@ def _feed_admission(
     stay = _open_stay_of(session, item.group_id, item.stay_reference or "")
     if stay is None:
         return
-    if item.risk_profile is not None and stay.referral_id is None:
-        stay.risk_profile = item.risk_profile
-        session.add(stay)
     placement = session.exec(
         select(Placement).where(
             Placement.group_id == item.group_id,
@@ -781,7 +833,3 @@ def _feed_discharge(
         return
     _free_place(session, principal, placement, stale_after_hours, destination=destination)
     _end_referral(session, referral, at=at, destination=destination, actor=principal.label)
-
-
-def is_open(placement: Placement) -> bool:
-    return placement.status in OPEN_STATUSES

@@ -4,8 +4,10 @@ for a referral, the provider's own feed, idempotent actions and who may act."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import httpx
 from sqlmodel import select
 
 from backend.domain import utcnow
@@ -16,7 +18,9 @@ from backend.providers.models import Location
 from backend.referrals.models import Referral
 from backend.regions.models import Region
 from tests.backend.scope.regions import build_region_b
-from tests.factories import add_group, create_referral, group_row
+from tests.conftest import make_settings
+from tests.factories import add_group, create_referral, group_row, referral_body
+from tests.servers import running_server
 
 
 def _propose(client, world, referral_id: int, group_id: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -403,3 +407,64 @@ def test_only_the_own_provider_and_region_see_or_act(client, world, db, settings
     # Nothing changed by the refused calls.
     placement = client.get(f"/api/v1/placements/{pid}", headers=world.headers("coordinator")).json()
     assert placement["status"] == "accepted" and placement["reference"] == "TW-9"
+
+
+def test_an_arrival_racing_a_crisis_confirmation_leaves_one_open_stay(database_url, world, db):
+    """Real concurrent transactions (on PostgreSQL when it is set up): the expected arrival of a
+    youth and the confirmation of a crisis hold for the same youth. Exactly one wins; the youth
+    has one open stay."""
+    settings = make_settings(database_url)
+    with running_server(settings) as base:
+        coordinator = world.headers("coordinator")
+        referral = httpx.post(f"{base}/api/v1/referrals", headers=coordinator, json=referral_body("TW-RACE"))
+        assert referral.status_code == 201, referral.text
+        referral_id = referral.json()["id"]
+        proposal = httpx.post(
+            f"{base}/api/v1/referrals/{referral_id}/proposals",
+            headers=coordinator,
+            json={"group_id": world.groups_a[0]},
+        )
+        assert proposal.status_code == 201, proposal.text
+        accepted = httpx.post(
+            f"{base}/api/v1/proposals/{proposal.json()['id']}/accept", headers=world.headers("provider_a")
+        )
+        assert accepted.status_code == 200, accepted.text
+        hold = httpx.post(
+            f"{base}/api/v1/holds",
+            headers=world.headers("crisis"),
+            json={"group_id": world.groups_b[1], "referral_id": referral_id, "age": 14},
+        )
+        assert hold.status_code == 201, hold.text
+        calls = [
+            (f"{base}/api/v1/placements/{accepted.json()['placement_id']}/arrival", world.headers("provider_a")),
+            (f"{base}/api/v1/holds/{hold.json()['id']}/confirm", world.headers("crisis")),
+        ]
+        codes: dict[str, int] = {}
+        barrier = threading.Barrier(len(calls))
+
+        def go(url: str, headers: dict[str, str]) -> None:
+            barrier.wait()
+            codes[url] = httpx.post(url, headers=headers, json={} if "arrival" in url else None, timeout=30).status_code
+
+        threads = [threading.Thread(target=go, args=call) for call in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(codes.values()) == [200, 409], codes
+    with db.transaction(write=False) as session:
+        stays = session.exec(
+            select(OccupancyStay).where(
+                OccupancyStay.referral_id == referral_id,
+                OccupancyStay.discharged_at.is_(None),  # type: ignore[union-attr]
+            )
+        ).all()
+        placements = session.exec(select(Placement).where(Placement.referral_id == referral_id)).all()
+    assert len(stays) == 1
+    assert sorted(p.status for p in placements) in (["arrived"], ["arrived", "cancelled"])
+    winner = next(p for p in placements if p.status == "arrived")
+    assert stays[0].group_id == winner.group_id
+    # Arrival won: the refused confirmation changed nothing, the hold still holds its place.
+    # Confirmation won: the expected arrival was called off and its place released.
+    held = group_row(db, world.groups_a[0]).held_places + group_row(db, world.groups_b[1]).held_places
+    assert held == (1 if winner.group_id == world.groups_a[0] else 0)
