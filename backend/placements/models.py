@@ -70,7 +70,6 @@ class Placement(SQLModel, table=True):
     expected_arrival: date
     # Pseudonymous, never a name or BSN: what the provider's system calls this stay.
     stay_reference: str = Field(max_length=64)
-    stay_id: int | None = Field(default=None, foreign_key="occupancy_stays.id")
     arrived_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     discharged_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     destination: str | None = Field(default=None, max_length=20)
