@@ -45,8 +45,10 @@ def _answer(session: Any, principal: Principal, placement: Placement, status_cod
 
 
 @router.get("/placements/vocabulary")
-def vocabulary() -> dict[str, Any]:
-    """The fixed lists: statuses, discharge destinations, and why an arrival did not happen."""
+def vocabulary(principal: CurrentPrincipal) -> dict[str, Any]:
+    """The fixed lists: statuses, discharge destinations, and why an arrival did not happen
+    (for anyone logged in)."""
+    del principal  # only to authenticate
     return {
         "statuses": PLACEMENT_STATUS_LABELS,
         "destinations": {code: DESTINATIONS[code] for code in CHOSEN_DESTINATIONS},
