@@ -187,7 +187,7 @@ def _move(session: Session, placement: Placement, frm: str | tuple[str, ...], **
         session.execute(
             update(Placement)
             .where(col(Placement.id) == placement.id, col(Placement.status).in_(allowed))
-            .values(**values, updated_at=utcnow(), version=Placement.version + 1)  # type: ignore[operator]
+            .values(**values, updated_at=utcnow(), version=Placement.version + 1)
             .execution_options(synchronize_session=False)
         ),
     )
@@ -759,7 +759,7 @@ def _note_risk_profiles(session: Session, admissions: Sequence[OccupancyEventIn]
     provider_of: dict[int, int] = {}
     for start in range(0, len(group_ids), 500):
         provider_of.update(
-            (int(g), int(p))
+            (int(g or 0), int(p))
             for g, p in session.exec(
                 select(Group.id, Group.provider_id).where(col(Group.id).in_(group_ids[start : start + 500]))
             ).all()
