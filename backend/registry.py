@@ -19,8 +19,11 @@ from backend.crisis.service import expire_holds
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
+from backend.occupancy import hooks as occupancy_hooks
 from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
+from backend.placements.routes import router as placements_router
+from backend.placements.service import after_feed_batch
 from backend.proposals.routes import router as proposals_router
 from backend.proposals.service import expire_proposals
 from backend.providers.routes import router as providers_router
@@ -52,6 +55,7 @@ ROUTERS: list[APIRouter] = [
     referrals_router,
     matching_router,
     proposals_router,
+    placements_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).
@@ -69,6 +73,12 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
     PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
 ]
+
+# What follows a batch of the provider's own occupancy feed: a placement arrives or ends with
+# its stay (occupancy cannot import placements, which builds on it).
+OCCUPANCY_BATCH_HOOKS: list[Callable[..., Any]] = [after_feed_batch]
+for _hook in OCCUPANCY_BATCH_HOOKS:
+    occupancy_hooks.register(_hook)
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.
 DEMO_LOADERS: list[Callable[..., Any]] = [load_crisis_demo, load_occupancy_demo, load_referral_demo]

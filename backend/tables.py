@@ -10,6 +10,7 @@ from backend.events.models import Event, EventCounter
 from backend.intensity.models import IntensityReassessment
 from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
+from backend.placements.models import Placement
 from backend.providers.models import Group, Location, Provider
 from backend.regions.models import Municipality, Postcode, Region
 from backend.register.models import ContractTerm, Tariff
@@ -49,6 +50,7 @@ __all__ = [
     "OccupancyEvent",
     "OccupancyStay",
     "PasswordReset",
+    "Placement",
     "Postcode",
     "Proposal",
     "Provider",

@@ -30,6 +30,11 @@ class Purpose(StrEnum):
     proposal_accept = "proposal_accept"
     proposal_decline = "proposal_decline"
     proposal_expiry = "proposal_expiry"
+    placement_review = "placement_review"
+    placement_arrival = "placement_arrival"
+    placement_no_show = "placement_no_show"
+    placement_discharge = "placement_discharge"
+    placement_transfer = "placement_transfer"
     crisis_hold = "crisis_hold"
     crisis_arrival = "crisis_arrival"
     crisis_release = "crisis_release"
@@ -72,6 +77,11 @@ LABELS: dict[Purpose, str] = {
     Purpose.proposal_accept: "Plaatsingsvoorstel accepteren",
     Purpose.proposal_decline: "Plaatsingsvoorstel afwijzen",
     Purpose.proposal_expiry: "Plaatsingsvoorstel niet op tijd beantwoord",
+    Purpose.placement_review: "Plaatsingen inzien",
+    Purpose.placement_arrival: "Aankomst van een jongere vastleggen (start zorg)",
+    Purpose.placement_no_show: "Aankomst gaat niet door (niet verschenen of afgezegd)",
+    Purpose.placement_discharge: "Uitstroom vastleggen (einde zorg)",
+    Purpose.placement_transfer: "Overplaatsing naar een andere groep",
     Purpose.crisis_hold: "Crisisplaats vasthouden",
     Purpose.crisis_arrival: "Crisisplaatsing bevestigen bij aankomst",
     Purpose.crisis_release: "Vastgehouden crisisplaats vrijgeven",

@@ -8,6 +8,7 @@ audit row in the caller's transaction, and returns a ``PlaceChange``:
 - ``claim``: hold one place that is free net of holds (a crisis hold, a proposal);
 - ``release``: give a held place back;
 - ``occupy``: a held place becomes an occupied one (free and held both go down);
+- ``vacate``: an occupied place is free again (a placement ended);
 - ``change_group``: any other change of the group row (roster, intensity), which still moves
   its version and reaches the live feed.
 
@@ -204,6 +205,16 @@ def release(*, session: Session, group_id: int, notice: Notice, stale_after_hour
 def occupy(*, session: Session, group_id: int, notice: Notice, stale_after_hours: float) -> PlaceChange | None:
     """The held place becomes occupied: one place fewer free and one fewer held, atomically."""
     return _apply(session, _OCCUPY, {"b_group_id": group_id}, notice, stale_after_hours)
+
+
+_VACATE = _guarded_update(_c.free_places < _c.capacity, free_places=_c.free_places + 1)
+
+
+def vacate(*, session: Session, group_id: int, notice: Notice, stale_after_hours: float) -> PlaceChange | None:
+    """A youth placed through plekwijzer left (discharge, transfer): the place ``occupy`` took
+    is free again. None when the group already reports all its places free (the provider
+    reported the departure itself): nothing is written then."""
+    return _apply(session, _VACATE, {"b_group_id": group_id}, notice, stale_after_hours)
 
 
 def unreported_places() -> dict[str, Any]:

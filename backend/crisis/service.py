@@ -47,6 +47,8 @@ from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
 from backend.occupancy.service import admit_placement
+from backend.placements import service as placements
+from backend.proposals.service import withdraw_open_proposals
 from backend.providers.models import Group, Provider, active_on, is_stale
 from backend.referrals.models import Referral
 from backend.regions.models import Region
@@ -677,14 +679,36 @@ def confirm_hold(
     if not _end_hold(session, hold, status="confirmed", actor=principal.label, now=now, require_unexpired=True):
         raise _end_conflict(session, principal, hold, settings, with_options=True)
     region = session.get(Region, hold.region_id)
-    admitted = admit_placement(
-        session=session,
-        group_id=hold.group_id,
-        at=now,
-        origin_region_code=hold.origin_region_code or (region.code if region else ""),
-        stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
-        source=f"crisis-hold-{hold.id}",
-    )
+    if hold.referral_id is not None:
+        # A hold for a youth on the waiting list places that youth: arrived at once, with the
+        # admission under the placement's stay (refused when the youth is already admitted).
+        referral = session.get(Referral, hold.referral_id)
+        if referral is not None and referral.status == "proposed":
+            # The crisis place wins: the places that open proposals held for this youth are free again.
+            withdraw_open_proposals(
+                session=session, referral=referral, actor=principal, stale_after_hours=settings.stale_after_hours
+            )
+        group_row = session.get(Group, hold.group_id)
+        assert group_row is not None
+        placements.place_from_hold(
+            session=session,
+            principal=principal,
+            hold_id=hold.id,  # type: ignore[arg-type]
+            referral_id=hold.referral_id,
+            group=group_row,
+            stay_reference=hold.crisis_reference,
+            stale_after_hours=settings.stale_after_hours,
+        )
+        admitted = True
+    else:
+        admitted = admit_placement(
+            session=session,
+            group_id=hold.group_id,
+            at=now,
+            origin_region_code=hold.origin_region_code or (region.code if region else ""),
+            stay_reference=hold.crisis_reference or f"verwijzing-{hold.referral_id}",
+            source=f"crisis-hold-{hold.id}",
+        )
     group, seq = _unhold(
         session,
         hold,

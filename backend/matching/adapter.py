@@ -25,6 +25,7 @@ import solver
 from backend.domain import as_utc, utcnow
 from backend.errors import RuleViolation
 from backend.events.models import Event
+from backend.occupancy.models import OccupancyStay
 from backend.providers.models import Group, Provider, active_on
 from backend.referrals.models import Referral
 from backend.referrals.service import age_on, waiting_days
@@ -102,20 +103,18 @@ def _exact_fingerprint(session: Session, region_id: int) -> tuple[int, ...]:
 def profile_c_counts(
     session: Session, region_id: int | None = None, group_ids: set[int] | None = None
 ) -> dict[int, int]:
-    """Profile-C youths placed per group through plekwijzer (they count toward the limit)."""
+    """Profile-C youths present now per group, from the open stays of the occupancy feed: those
+    placed through plekwijzer (the referral's profile, on arrival) and those the provider's own
+    feed names (``risk_profile`` on an admission). A discharge lowers the count at once."""
     query = (
-        select(col(Referral.placed_group_id), func.count())
-        .where(
-            col(Referral.status) == "placed",
-            col(Referral.risk_profile) == "C",
-            col(Referral.placed_group_id).is_not(None),
-        )
-        .group_by(col(Referral.placed_group_id))
+        select(col(OccupancyStay.group_id), func.count())
+        .where(col(OccupancyStay.discharged_at).is_(None), col(OccupancyStay.risk_profile) == "C")
+        .group_by(col(OccupancyStay.group_id))
     )
     if region_id is not None:
-        query = query.where(col(Referral.region_id) == region_id)
+        query = query.join(Group, col(Group.id) == col(OccupancyStay.group_id)).where(col(Group.region_id) == region_id)
     if group_ids is not None:
-        query = query.where(col(Referral.placed_group_id).in_(group_ids))
+        query = query.where(col(OccupancyStay.group_id).in_(group_ids))
     return {int(gid): int(n) for gid, n in session.execute(query).all()}
 
 

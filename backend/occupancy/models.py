@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import ModelWrapValidatorHandler, PrivateAttr, field_validator, model_validator
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from backend.occupancy.ndjson import parse_lines
@@ -66,6 +66,15 @@ class OccupancyStay(SQLModel, table=True):
     __table_args__ = (
         Index("ix_occupancy_stays_group_ref", "group_id", "stay_reference"),
         Index("ix_occupancy_stays_group_days", "group_id", "admit_day", "discharge_day"),
+        # A youth has at most one open stay anywhere (backend/placements): the last line of
+        # defence when two arrivals for one referral race.
+        Index(
+            "uq_occupancy_stays_open_referral",
+            "referral_id",
+            unique=True,
+            sqlite_where=text("discharged_at IS NULL AND referral_id IS NOT NULL"),
+            postgresql_where=text("discharged_at IS NULL AND referral_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -78,6 +87,11 @@ class OccupancyStay(SQLModel, table=True):
     discharge_day: date | None = None
     admission_event: int = Field(foreign_key="occupancy_events.id")
     discharge_event: int | None = Field(default=None, foreign_key="occupancy_events.id")
+    # The referral a placement in plekwijzer admitted (None for youths placed outside it).
+    referral_id: int | None = Field(default=None, foreign_key="referrals.id")
+    # A, B or C where known (from the referral on arrival, or the provider's feed): the
+    # profile-C limit of a group counts the youths present now from here.
+    risk_profile: str | None = Field(default=None, max_length=1)
 
 
 class OccupancyCensus(SQLModel, table=True):
@@ -111,6 +125,10 @@ class OccupancyEventIn(InputModel):
     origin_region_code: str | None = Field(default=None, max_length=10)
     stay_reference: str | None = Field(default=None, min_length=1, max_length=64)
     cancels_event_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # An admission may say the youth's risk profile (counts toward a group's profile-C limit);
+    # a discharge may say where the youth went (see backend/placements/models.py DESTINATIONS).
+    risk_profile: Literal["A", "B", "C"] | None = None
+    destination: Literal["home", "foster_care", "residential", "independent", "other_region", "other"] | None = None
 
     @field_validator("origin_region_code")
     @classmethod

@@ -34,6 +34,7 @@ from backend.auth import Principal
 from backend.domain import as_utc, utcnow
 from backend.errors import DomainError, NotFound, RuleViolation
 from backend.events.service import append_event, append_events
+from backend.occupancy import hooks
 from backend.occupancy.models import (
     ADMISSION,
     CANCEL,
@@ -508,6 +509,14 @@ def _lock_groups(session: Session, group_ids: Iterable[int]) -> dict[int, Group]
     return {g.id: g for g in rows}  # type: ignore[misc]
 
 
+_KIND_ORDER = {CANCEL: 0, DISCHARGE: 1, ADMISSION: 2}
+
+
+def _time_order(item: OccupancyEventIn, index: int) -> tuple[datetime, int, int]:
+    # At one moment a discharge comes before an admission: the freed bed can be taken at once.
+    return (input_moment(item.at), _KIND_ORDER[item.kind], index)
+
+
 def ingest_events(
     *,
     session: Session,
@@ -519,6 +528,11 @@ def ingest_events(
     """Take in a batch as a whole: accepted, duplicate or refused per event, with a Dutch reason.
     ``lines``: the line of each event in the request (NDJSON), echoed in its result."""
     taken = _take_in(session, principal, events, source=source, now=utcnow(), lines=lines)
+    # Placements follow the provider's own admissions and discharges (backend/occupancy/hooks.py),
+    # in time order so that a stay's admission comes before its discharge.
+    accepted = [r.index for r in taken.results if r.status == "accepted"]
+    accepted.sort(key=lambda i: _time_order(events[i], i))
+    hooks.after_batch(session=session, principal=principal, events=[events[i] for i in accepted])
     _announce(session, taken.touched, actor=principal.label)
     counts = {"accepted": 0, "duplicate": 0, "refused": 0}
     for result in taken.results:

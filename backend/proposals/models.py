@@ -1,12 +1,13 @@
 """Placement proposals (plaatsingsvoorstellen): a place offered to a provider for one youth.
 
 An open proposal holds one place of its group (``groups.held_places``) until the provider
-accepts (the place becomes occupied), declines or lets it expire (the place is free again).
+accepts (the place stays held for the expected arrival, see ``backend/placements``), declines
+or lets it expire (the place is free again).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import model_validator
@@ -116,3 +117,8 @@ class ProposalPublic(SQLModel):
     # Only for coordinators: which referral this proposal is for.
     referral_id: int | None = None
     reference: str | None = None
+    # Once accepted: the placement, its expected arrival and the stay reference to admit under.
+    placement_id: int | None = None
+    placement_status: str | None = None
+    expected_arrival: date | None = None
+    stay_reference: str | None = None

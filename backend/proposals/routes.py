@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, WriteSessionDep
+from backend.placements.models import AcceptRequest
 from backend.proposals import service
 from backend.proposals.models import DeclineRequest, ProposalPublic
 from backend.users.models import Role
@@ -44,16 +45,24 @@ def get_proposal(
     dependencies=[require_roles(Role.provider, Role.admin)],
 )
 def accept(
-    proposal_id: int, request: Request, db: DatabaseDep, session: WriteSessionDep, principal: CurrentPrincipal
+    proposal_id: int,
+    request: Request,
+    db: DatabaseDep,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    data: Annotated[AcceptRequest | None, Body()] = None,
 ) -> ProposalPublic:
-    """Accept: the youth is placed, the group has one free place fewer, an admission is
-    recorded and the live feed shows the change."""
+    """Accept: the youth is expected on `expected_arrival` (default today, not in the past, at
+    most 90 days ahead) and the place stays held until the arrival is recorded
+    (`POST /placements/{id}/arrival`); no admission yet. The answer names the placement and
+    the stay reference for the provider's own system."""
     service.expire_proposals(db, [proposal_id])
     proposal = service.accept(
         session=session,
         principal=principal,
         proposal_id=proposal_id,
         stale_after_hours=request.app.state.settings.stale_after_hours,
+        expected_arrival=data.expected_arrival if data else None,
     )
     return service.to_public(session, principal, proposal)
 

@@ -9,7 +9,7 @@ accept racing an expiry or a second accept has exactly one winner on SQLite and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
@@ -23,7 +23,9 @@ from backend.availability.service import Notice
 from backend.db import Database
 from backend.domain import NEED_TAGS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
-from backend.occupancy.service import admit_placement
+from backend.events.service import append_event
+from backend.placements import service as placements
+from backend.placements.models import Placement
 from backend.proposals.models import (
     DECLINE_REASONS,
     PROPOSAL_STATUS_LABELS,
@@ -250,7 +252,24 @@ def to_public(session: Session, principal: Principal, proposal: Proposal) -> Pro
         profile=profile,
         referral_id=referral.id if coordinator else None,
         reference=referral.reference if coordinator else None,
+        **_placement_fields(session, proposal),
     )
+
+
+def _placement_fields(session: Session, proposal: Proposal) -> dict[str, Any]:
+    """An accepted proposal shows the placement it started (its stay reference is what the
+    provider's own system should use for the admission)."""
+    if proposal.status != "accepted":
+        return {}
+    placement = session.exec(select(Placement).where(Placement.proposal_id == proposal.id)).first()
+    if placement is None:
+        return {}  # accepted before placements existed
+    return {
+        "placement_id": placement.id,
+        "placement_status": placement.status,
+        "expected_arrival": placement.expected_arrival,
+        "stay_reference": placement.stay_reference,
+    }
 
 
 def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -> ProposalPublic:
@@ -315,9 +334,21 @@ def _closed_message(proposal: Proposal) -> str:
     return f"Dit plaatsingsvoorstel is al {label} en kan niet meer worden beantwoord."
 
 
-def accept(*, session: Session, principal: Principal, proposal_id: int, stale_after_hours: float) -> Proposal:
+def accept(
+    *,
+    session: Session,
+    principal: Principal,
+    proposal_id: int,
+    stale_after_hours: float,
+    expected_arrival: date | None = None,
+) -> Proposal:
+    """Accept: the youth is expected on ``expected_arrival`` (default today) and the place the
+    proposal held stays held for them. No admission yet: that is the arrival
+    (``backend/placements``), when care really starts."""
     proposal = load_proposal(session=session, principal=principal, proposal_id=proposal_id)
     _may_answer(principal, proposal)
+    if expected_arrival is not None:
+        placements.check_expected(expected_arrival)
     now = utcnow()
     expires_at = as_utc(proposal.expires_at)
     if proposal.status == "open" and expires_at is not None and expires_at <= now:
@@ -328,38 +359,39 @@ def accept(*, session: Session, principal: Principal, proposal_id: int, stale_af
     if not _set_status(session, proposal, "accepted", answered_at=now, answered_by=principal.label):
         session.refresh(proposal)
         raise Conflict(_closed_message(proposal), code="proposal_closed")
-    admitted = admit_placement(
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    placement = placements.start_from_proposal(
         session=session,
-        group_id=proposal.group_id,
-        at=now,
-        origin_region_code=referral.origin_region_code,
-        stay_reference=f"verwijzing-{referral.id}",
-        source="matching",
+        principal=principal,
+        referral=referral,
+        proposal_id=proposal.id,  # type: ignore[arg-type]
+        group=group,
+        expected_arrival=expected_arrival,
     )
-    if (
-        places.occupy(
-            session=session,
-            group_id=proposal.group_id,
-            stale_after_hours=stale_after_hours,
-            notice=Notice(
-                PROPOSAL_ACCEPTED,
-                principal,
-                "proposal.accept",
-                "referral",
-                referral.id or 0,
-                Purpose.proposal_accept,
-                detail={"proposal_id": proposal.id, "group_id": proposal.group_id, "admission_recorded": admitted},
-                extra={"proposal_id": proposal.id},
-            ),
-        )
-        is None
-    ):
-        # Cannot happen while the CHECK holds: the open proposal held this place.
-        raise Conflict("De vastgehouden plek van dit voorstel is er niet meer.", code="place_gone")
-    referral.status = ReferralStatus.placed
-    referral.placed_group_id = proposal.group_id
-    referral.placed_at = now
-    save_referral(session=session, referral=referral, actor=principal.label, change="placed")
+    audit.record(
+        session=session,
+        actor=principal,
+        action="proposal.accept",
+        object_type="referral",
+        object_id=referral.id or 0,
+        purpose=Purpose.proposal_accept,
+        detail={
+            "proposal_id": proposal.id,
+            "group_id": proposal.group_id,
+            "placement_id": placement.id,
+            "expected_arrival": placement.expected_arrival.isoformat(),
+        },
+    )
+    append_event(
+        session=session,
+        type=PROPOSAL_ACCEPTED,
+        payload={"proposal_id": proposal.id, "placement_id": placement.id, "group_id": proposal.group_id},
+        group_id=proposal.group_id,
+        provider_id=proposal.provider_id,
+        region_id=proposal.region_id,
+        actor=principal.label,
+    )
     return proposal
 
 
@@ -449,7 +481,12 @@ def withdraw_referral(
     *, session: Session, principal: Principal, referral_id: int, reason: str, stale_after_hours: float
 ) -> Referral:
     referral = load_referral(session=session, principal=principal, referral_id=referral_id, for_update=True)
-    if referral.status in (ReferralStatus.placed, ReferralStatus.withdrawn):
+    if referral.status == ReferralStatus.accepted:
+        raise Conflict(
+            "Deze jongere wordt verwacht in een groep; meld bij de plaatsing eerst 'Gaat niet door'.",
+            code="referral_expected",
+        )
+    if referral.status in (ReferralStatus.placed, ReferralStatus.discharged, ReferralStatus.withdrawn):
         raise Conflict(f"Deze verwijzing is al {STATUS_LABELS[referral.status].lower()}.", code="referral_closed")
     if referral.status == ReferralStatus.proposed:
         # An open proposal holds a place for this youth; give it back.

@@ -23,14 +23,18 @@ from backend.validation import Code, InputModel
 class ReferralStatus(StrEnum):
     waiting = "waiting"
     proposed = "proposed"
-    placed = "placed"
+    accepted = "accepted"  # a provider accepted; the youth is expected (backend/placements)
+    placed = "placed"  # arrived: in care
+    discharged = "discharged"  # the placement ended
     withdrawn = "withdrawn"
 
 
 STATUS_LABELS = {
     "waiting": "Wachtend",
     "proposed": "Voorgesteld",
+    "accepted": "Aankomst verwacht",
     "placed": "Geplaatst",
+    "discharged": "Uitgestroomd",
     "withdrawn": "Ingetrokken",
 }
 
@@ -66,6 +70,9 @@ class Referral(SQLModel, table=True):
     status: str = Field(default="waiting", max_length=12, index=True)
     placed_group_id: int | None = Field(default=None, foreign_key="groups.id", index=True)
     placed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # When and where to the placement ended (backend/placements DESTINATIONS).
+    discharged_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    discharge_destination: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = 1
@@ -186,6 +193,10 @@ class ReferralPublic(SQLModel):
     status: str
     status_label: str
     placed_group_id: int | None
+    placed_at: datetime | None = None
+    discharged_at: datetime | None = None
+    discharge_destination: str | None = None
+    discharge_destination_label: str | None = None
     created_at: datetime
     updated_at: datetime
     version: int

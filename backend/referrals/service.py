@@ -14,6 +14,7 @@ from backend.auth import Principal
 from backend.domain import CARE_FORMS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, PreconditionFailed, RuleViolation
 from backend.events.service import append_event
+from backend.placements.models import DESTINATIONS
 from backend.referrals.models import (
     STATUS_LABELS,
     Referral,
@@ -48,8 +49,9 @@ def waiting_days(referral: Referral, now: datetime | None = None) -> float:
 
 def to_public(referral: Referral) -> ReferralPublic:
     data = referral.model_dump()
-    for key in ("waiting_since", "created_at", "updated_at", "placed_at"):
+    for key in ("waiting_since", "created_at", "updated_at", "placed_at", "discharged_at"):
         data[key] = as_utc(data.get(key))
+    data["discharge_destination_label"] = DESTINATIONS.get(referral.discharge_destination or "")
     data["age"] = age_on(referral.birth_year, referral.birth_month)
     data["waiting_days"] = round(waiting_days(referral), 2)
     data["status_label"] = STATUS_LABELS.get(referral.status, referral.status)
@@ -292,7 +294,7 @@ def update_referral(
             f"{expected_version}). Laad haar opnieuw en probeer het nog eens.",
             extra={"current_version": referral.version},
         )
-    if referral.status in (ReferralStatus.placed, ReferralStatus.withdrawn):
+    if referral.status in (ReferralStatus.placed, ReferralStatus.discharged, ReferralStatus.withdrawn):
         raise Conflict(
             f"Een verwijzing met status '{STATUS_LABELS[referral.status]}' kan niet meer worden gewijzigd.",
             code="referral_closed",

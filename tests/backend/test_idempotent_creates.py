@@ -17,6 +17,7 @@ from backend.crisis.models import Hold
 from backend.domain import utcnow
 from backend.matching.models import MatchingRun
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent
+from backend.placements.models import Placement
 from backend.proposals.models import Proposal
 from backend.referrals.models import Referral
 from tests.backend.crisis.test_concurrency import fire_at_once
@@ -62,6 +63,21 @@ def admission(world: Any, event_id: str) -> dict[str, Any]:
     }
 
 
+def arrived_placement(client: Any, world: Any) -> int:
+    """A youth placed in group A0 (proposal accepted, arrival recorded)."""
+    referral = create_referral(client, world, "TW-VERHUIS")
+    proposal = client.post(
+        f"/api/v1/referrals/{referral['id']}/proposals",
+        json={"group_id": world.groups_a[0]},
+        headers=world.headers("coordinator"),
+    ).json()
+    accepted = client.post(f"/api/v1/proposals/{proposal['id']}/accept", headers=world.headers("provider_a"))
+    placement_id = accepted.json()["placement_id"]
+    arrived = client.post(f"/api/v1/placements/{placement_id}/arrival", json={}, headers=world.headers("provider_a"))
+    assert arrived.status_code == 200, arrived.text
+    return int(placement_id)
+
+
 CREATES = {
     "hold": Create(
         who="crisis",
@@ -98,6 +114,14 @@ CREATES = {
         other=lambda world: admission(world, "e-2"),
         table=OccupancyEvent,
         status=200,
+    ),
+    # A transfer makes the youth's next placement (a discharge here, an admission there).
+    "placement transfer": Create(
+        who="provider_a",
+        path=lambda client, world, db: f"/api/v1/placements/{arrived_placement(client, world)}/transfer",
+        body=lambda world: {"group_id": world.groups_a[1]},
+        other=lambda world: {"group_id": world.groups_a[1], "stay_reference": "EIK-1"},
+        table=Placement,
     ),
     "occupancy census": Create(
         who="key_a",

@@ -1,5 +1,6 @@
 """Coordinator runs the batch matching with progress and result; the proposals reach the
-provider, who accepts one; the coordinator sees the status change live."""
+provider, who accepts one and records the arrival; the coordinator sees the status change
+live."""
 
 from __future__ import annotations
 
@@ -43,8 +44,18 @@ def test_batch_run_proposals_and_provider_accepts(people) -> None:  # type: igno
     card.get_by_text("Afwijzen met reden").click()
     card.get_by_role("button", name="Afwijzen").click()
     expect(card.get_by_role("alert")).to_have_text("Kies een reden om af te wijzen.")
+    # Accepting asks when the youth is expected (today by default); the place stays held.
+    expect(card.get_by_label("Verwachte aankomst")).to_be_visible()
     card.get_by_role("button", name="Accepteren").click()
     expect(planner.page.locator(f"#inkomend [data-proposal-id='{proposal_id}']")).to_have_count(0)
+    # The expected arrival is a card of its own: "Aangekomen" starts care with the provider's own
+    # stay reference.
+    expected = planner.page.locator("#inkomend .placement-card").first
+    expect(expected).to_contain_text("Aankomst verwacht")
+    placement_id = expected.get_attribute("data-placement-id")
+    expected.get_by_label("Eigen verblijfsreferentie (optioneel)").fill("LINDE-2026-1")
+    expected.get_by_role("button", name="Aangekomen").click()
+    expect(planner.page.locator(f"#inkomend [data-placement-id='{placement_id}']")).to_have_count(0)
 
     row = page.locator(f"#voorstellen-tabel tr[data-proposal-id='{proposal_id}']")
     expect(row).to_contain_text("Geaccepteerd", timeout=2_000)

@@ -76,6 +76,41 @@ def _proposal(client: Any, world: Any, db: Any) -> int:
     return int(_cached(world, "proposal", make))
 
 
+def _placement(client: Any, world: Any, db: Any) -> int:
+    """An accepted proposal of provider A: an expected arrival (backend/placements)."""
+
+    def make() -> int:
+        from backend.domain import utcnow
+
+        referral = client.post(
+            "/api/v1/referrals",
+            headers=world.headers("coordinator"),
+            json={
+                "reference": "TW-PROEF-2",
+                "birth_year": utcnow().year - 15,
+                "birth_month": 3,
+                "gender": "m",
+                "care_forms": ["woongroep"],
+                "required_intensity": _group_row(db, world.groups_a[0]).intensity,
+                "risk_profile": "A",
+                "origin_region_code": "JZ14",
+                "home_municipality": "Enschede",
+            },
+        )
+        assert referral.status_code == 201, referral.text
+        proposal = client.post(
+            f"/api/v1/referrals/{referral.json()['id']}/proposals",
+            json={"group_id": world.groups_a[0]},
+            headers=world.headers("coordinator"),
+        )
+        assert proposal.status_code == 201, proposal.text
+        accepted = client.post(f"/api/v1/proposals/{proposal.json()['id']}/accept", headers=world.headers("provider_a"))
+        assert accepted.status_code == 200, accepted.text
+        return int(accepted.json()["placement_id"])
+
+    return int(_cached(world, "placement", make))
+
+
 def _hold(client: Any, world: Any, db: Any) -> int:
     def make() -> int:
         from sqlmodel import select
@@ -111,6 +146,7 @@ FACTORIES: dict[str, Factory] = {
     "provider_id": _provider,
     "referral_id": _referral,
     "proposal_id": _proposal,
+    "placement_id": _placement,
     "hold_id": _hold,
 }
 

@@ -355,12 +355,12 @@ def test_login_brute_force_gets_429_with_retry_after(database_url, world):
 
 
 def test_every_read_of_youth_data_is_audited_with_who_and_why(client, world, db, operations):
-    """Referrals, proposals and holds carry a youth's (pseudonymous) data: every GET of one of
+    """Referrals, proposals, placements and holds carry a youth's (pseudonymous) data: every GET of one of
     them leaves an audit row naming the reader and a purpose."""
     from sqlmodel import col
     from sqlmodel import select as sm_select
 
-    youth_params = ("referral_id", "proposal_id", "hold_id")
+    youth_params = ("referral_id", "proposal_id", "hold_id", "placement_id")
     reads = [
         op
         for op in operations

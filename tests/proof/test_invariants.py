@@ -1,11 +1,13 @@
 """Stateful invariants: a Hypothesis state machine drives the API in-process (TestClient) with a
 mix of availability reports, crisis holds (create, confirm, release, reject, expire), placement
-proposals (create, accept, decline, expire) and occupancy admissions and discharges, across
+proposals (create, accept, decline, expire), the placements accepted proposals start (arrival,
+no-show) and occupancy admissions and discharges, across
 several groups of two providers. A simple model predicts each answer (a hold succeeds exactly
 when the group admits and has a net free place, ...). After every step:
 
 1. per group 0 <= held <= free <= capacity, and free/held equal the model's;
-2. held places = active holds + open proposals of the group (nothing claimed twice or lost);
+2. held places = active holds + open proposals + expected arrivals (accepted placements) of the
+   group (nothing claimed twice or lost);
 3. occupancy: present youths never above capacity;
 4. event sequence numbers are 1..N, gapless and increasing;
 5. every successful change wrote its audit row, in the same step;
@@ -36,6 +38,7 @@ from backend.crisis.service import expire_holds
 from backend.domain import utcnow
 from backend.events.models import Event
 from backend.occupancy.service import present_counts
+from backend.placements.models import Placement
 from backend.proposals.models import Proposal
 from backend.proposals.service import expire_proposals
 from backend.providers.models import Group, Location
@@ -235,9 +238,15 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
             if how == "accept":
                 response = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=owner)
                 assert response.status_code == 200, response.text
-                self.model[group_id]["free"] -= 1
+                # Accepting is not arriving: the place stays held for the expected youth.
                 self._expect_audit("proposal.accept", referral_id)
-            elif how == "decline":
+                stats["proposal_accept"] += 1
+                # Then the youth comes, or (every other one, without a draw of its own, so that
+                # the machine explores as much as before) does not.
+                arrives = stats["proposal_accept"] % 2 == 1
+                self._expected_arrival(response.json()["placement_id"], group_id, referral_id, arrives)
+                return
+            if how == "decline":
                 response = client.post(
                     f"/api/v1/proposals/{proposal_id}/decline", json={"reason": "groepsdynamiek"}, headers=owner
                 )
@@ -256,6 +265,34 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
                 assert late.status_code == 409, late.text
             self.model[group_id]["held"] -= 1
             stats[f"proposal_{how}"] += 1
+
+        def _expected_arrival(self, placement_id, group_id, referral_id, arrives):  # type: ignore[no-untyped-def]
+            owner = self._h(self.owner[group_id])
+            if not arrives:
+                response = client.post(
+                    f"/api/v1/placements/{placement_id}/no-show",
+                    json={"kind": "no_show", "reason": "niet gekomen"},
+                    headers=owner,
+                )
+                assert response.status_code == 200, response.text
+                self.model[group_id]["held"] -= 1
+                self._expect_audit("placement.no_show", referral_id)
+                stats["placement_no_show"] += 1
+                return
+            with db.transaction(write=False) as session:
+                present = present_counts(session=session, group_ids=[group_id]).get(group_id, 0)
+            response = client.post(f"/api/v1/placements/{placement_id}/arrival", headers=owner)
+            if present < self.groups[group_id].capacity:
+                assert response.status_code == 200, response.text
+                # The held place becomes an occupied one, and the feed has one more youth.
+                self.model[group_id]["held"] -= 1
+                self.model[group_id]["free"] -= 1
+                self._expect_audit("placement.arrive", referral_id)
+                stats["placement_arrival"] += 1
+                return
+            # The feed counts the group full: refused, and the place stays held for the youth.
+            assert response.status_code == 409 and response.json()["detail"], response.text
+            stats["placement_arrival_refused"] += 1
 
         # -- occupancy -------------------------------------------------------------------
 
@@ -333,6 +370,13 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
                         .group_by(Proposal.group_id)
                     ).all()
                 )
+                expected_arrivals = dict(
+                    session.execute(
+                        select(Placement.group_id, func.count())
+                        .where(Placement.status == "accepted")
+                        .group_by(Placement.group_id)
+                    ).all()
+                )
                 present = present_counts(session=session, group_ids=list(groups))
             for group_id, group in groups.items():
                 assert 0 <= group.held_places <= group.free_places <= group.capacity, group
@@ -340,7 +384,9 @@ def make_machine(client, db, settings, database_url, stats):  # type: ignore[no-
                     self.model[group_id]["free"],
                     self.model[group_id]["held"],
                 ), (group_id, self.model[group_id])
-                assert group.held_places == holds.get(group_id, 0) + open_proposals.get(group_id, 0)
+                assert group.held_places == (
+                    holds.get(group_id, 0) + open_proposals.get(group_id, 0) + expected_arrivals.get(group_id, 0)
+                )
                 assert present.get(group_id, 0) <= group.capacity
 
         @invariant()
@@ -431,6 +477,8 @@ def test_places_state_machine(client, db, settings, database_url):  # type: igno
         "proposal_accept",
         "proposal_decline",
         "proposal_expire",
+        "placement_arrival",
+        "placement_no_show",
         "admissions",
         "discharges",
     ):

@@ -23,7 +23,8 @@ function renderWaitingList(root, { navigate, live }) {
   const tbody = el("tbody");
   const statusFilter = el("select", { id: "wachtlijst-status" },
     el("option", { value: "waiting" }, "Wachtend"), el("option", { value: "proposed" }, "Voorgesteld"),
-    el("option", { value: "placed" }, "Geplaatst"), el("option", { value: "" }, "Alle"));
+    el("option", { value: "accepted" }, "Aankomst verwacht"), el("option", { value: "placed" }, "Geplaatst"),
+    el("option", { value: "discharged" }, "Uitgestroomd"), el("option", { value: "" }, "Alle"));
   const formSection = el("section", { class: "card", "aria-labelledby": "nieuw-titel", id: "nieuwe-verwijzing" });
   root.replaceChildren(...kids(el("section", { class: "page wide" },
     el("div", { class: "page-head" }, el("h1", {}, "Wachtlijst")),
@@ -296,13 +297,14 @@ function bars(components, labels, { weights = null } = {}) {
 function renderOptions(root, { live }, referralId) {
   const head = el("div", { class: "page-head" }, el("h1", {}, "Opties"), el("a", { href: "#/wachtlijst" }, "← Terug naar de wachtlijst"));
   const summary = el("div", { class: "card referral-summary" }, loading());
+  const placementsCard = el("section", { class: "card referral-placements", id: "plaatsingen", "aria-labelledby": "plaatsingen-titel", hidden: true });
   const pageError = el("p", { class: "error", role: "alert", hidden: true });
   const optionList = el("ol", { class: "options", id: "opties" });
   const excluded = el("div", { class: "excluded" });
   const whyGroup = el("select", { id: "waarom-groep" }, el("option", { value: "" }, "Kies een groep"));
   const whyButton = el("button", { type: "button", class: "button secondary" }, "Waarom (niet)?");
   const whyResult = el("div", { id: "waarom-resultaat", "aria-live": "polite" });
-  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary,
+  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary, placementsCard,
     el("div", { class: "two-col options-layout" },
       el("section", { "aria-labelledby": "opties-titel" }, el("h2", { id: "opties-titel" }, "Beste plekken voor deze jongere"),
         el("p", { class: "hint" }, "Elke balk is één onderdeel van de score; de lengte is hoe goed de groep erop scoort."), optionList),
@@ -319,10 +321,11 @@ function renderOptions(root, { live }, referralId) {
 
   async function load() {
     try {
-      const [ref, options, groups] = await Promise.all([
+      const [ref, options, groups, placements] = await Promise.all([
         get(`/referrals/${referralId}?purpose=matching_options`),
         get(`/referrals/${referralId}/options`),
         get("/groups"),
+        get(`/placements?referral_id=${referralId}`).catch(() => []),
       ]);
       if (disposed) return;
       referral = ref;
@@ -335,6 +338,7 @@ function renderOptions(root, { live }, referralId) {
           + ` · profiel ${ref.risk_profile} · urgentie ${ref.urgency} · wacht ${Math.round(ref.waiting_days)} dagen · ${ref.status_label}`),
         ref.needs.length ? el("p", {}, `Zorgbehoeften: ${ref.needs.map((n) => vocab.need_tags[n] || n).join(", ")}`) : null,
         el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`)));
+      paintPlacements(placements);
       paintOptions(options);
       excluded.replaceChildren(...kids(el("ul", {}, Object.entries(options.excluded).filter(([, n]) => n > 0)
         .map(([rule, n]) => el("li", {}, `${options.excluded_reasons[rule] || rule}: ${n}`)))));
@@ -344,6 +348,50 @@ function renderOptions(root, { live }, referralId) {
     } catch (error) {
       showError(pageError, `De opties konden niet worden geladen: ${error.message}`);
     }
+  }
+
+  // Where the youth was placed, from when until when (newest first); an expected arrival can be
+  // called off here by the coordinator.
+  function paintPlacements(placements) {
+    placementsCard.hidden = !placements.length;
+    if (!placements.length) return;
+    const dateOnly = (v) => (v ? new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "short", year: "numeric" }).format(new Date(v)) : "–");
+    const rows = placements.map((p) => {
+      const period = p.status === "accepted"
+        ? `verwacht op ${dateOnly(`${p.expected_arrival}T12:00:00`)}`
+        : p.arrived_at ? `van ${dateOnly(p.arrived_at)} tot ${p.discharged_at ? dateOnly(p.discharged_at) : "nu"}` : "";
+      const end = p.destination_label ? ` · uitstroom naar: ${p.destination_label}` : p.end_reason ? ` · reden: ${p.end_reason}` : "";
+      const row = el("li", { dataset: { placementId: p.id } },
+        el("strong", {}, p.group_name || `groep ${p.group_id}`), ` · ${p.status_label} · ${period}${end}`);
+      if (p.status === "accepted") {
+        const error = el("p", { class: "error", role: "alert", hidden: true });
+        const reasonId = `plaatsing-reden-${p.id}`;
+        const reason = el("input", { id: reasonId, maxlength: 500 });
+        const noShow = el("button", { type: "button", class: "button small danger" }, "Niet verschenen");
+        const cancel = el("button", { type: "button", class: "button small secondary" }, "Gaat niet door");
+        for (const [button, kind] of [[noShow, "no_show"], [cancel, "cancelled"]]) {
+          button.addEventListener("click", async () => {
+            if (reason.value.trim().length < 3) {
+              showError(error, "Geef een reden (minstens 3 tekens).");
+              reason.focus();
+              return;
+            }
+            button.disabled = true;
+            try {
+              await post(`/placements/${p.id}/no-show`, { kind, reason: reason.value.trim() });
+              announce("De jongere staat weer op de wachtlijst; de plek is vrijgegeven.");
+              load();
+            } catch (err) {
+              showError(error, err.message);
+              button.disabled = false;
+            }
+          });
+        }
+        row.append(el("div", { class: "field inline" }, el("label", { for: reasonId }, "Reden"), reason), noShow, cancel, error);
+      }
+      return row;
+    });
+    placementsCard.replaceChildren(...kids(el("h2", { id: "plaatsingen-titel" }, "Plaatsing"), el("ul", {}, rows)));
   }
 
   function paintOptions(options) {
@@ -406,6 +454,7 @@ function renderOptions(root, { live }, referralId) {
   const unsubscribe = live.subscribe((message) => {
     // A place that fills or frees changes the ranking: reload when a group in the list changes.
     if (message.group && optionList.querySelector(`[data-group-id='${message.group.id}']`)) reloadOptions();
+    else if (message.type === "placement.changed" || (message.type === "referral.changed" && message.referral_id === referralId)) reloadOptions();
   });
   return () => {
     disposed = true;

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 import solver
+from backend.domain import utcnow
 from backend.matching import adapter
 from backend.providers.models import Location
 from backend.referrals.models import Referral
@@ -128,6 +129,25 @@ def test_profile_c_already_placed_counts_and_subsets_bring_their_siblings(client
         placed = session.get(Referral, ids["c2"])
         placed.status, placed.placed_group_id = "placed", den_id
         session.add(placed)
+    # The profile-C count is of the youths present now, from the stays: c2 arrived in the Den.
+    admitted = client.post(
+        "/api/v1/occupancy/events",
+        json={
+            "events": [
+                {
+                    "event_id": "den-c2",
+                    "kind": "admission",
+                    "group_id": den_id,
+                    "at": utcnow().isoformat(),
+                    "stay_reference": "DEN-C2",
+                    "origin_region_code": "JZ14",
+                    "risk_profile": "C",
+                }
+            ]
+        },
+        headers=world.headers("key_a"),
+    )
+    assert admitted.status_code == 200 and admitted.json()["accepted"] == 1, admitted.text
     run = _run(client, world, referral_ids=[ids["c1"], ids["s1"]], send_proposals=True)
     assert sorted(run["referral_ids"]) == sorted([ids["c1"], ids["s1"], ids["s2"]])
     assert ids["c1"] not in {a["referral_id"] for a in run["assignments"]}

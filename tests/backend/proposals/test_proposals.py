@@ -29,7 +29,7 @@ def _event_types(db) -> list[str]:  # type: ignore[no-untyped-def]
         return [e.type for e in session.exec(select(Event).order_by(Event.seq)).all()]  # type: ignore[arg-type]
 
 
-def test_accept_places_the_youth_and_takes_one_free_place(client, world, db):
+def test_accept_expects_the_youth_and_keeps_the_place_held(client, world, db):
     ref = create_referral(client, world)
     group_id = world.groups_a[0]
     sent = _propose(client, world, ref["id"], group_id)
@@ -47,16 +47,18 @@ def test_accept_places_the_youth_and_takes_one_free_place(client, world, db):
 
     accepted = client.post(f"/api/v1/proposals/{proposal['id']}/accept", headers=world.headers("provider_a"))
     assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["status"] == "accepted"
+    assert accepted.json()["status"] == "accepted" and accepted.json()["placement_status"] == "accepted"
+    # Accepting is not arriving (backend/placements): the place stays held for the expected
+    # youth and no admission is recorded until the arrival.
     group = group_row(db, group_id)
-    assert (group.free_places, group.held_places) == (1, 0)
+    assert (group.free_places, group.held_places) == (2, 1)
     with db.transaction(write=False) as session:
         referral = session.get(Referral, ref["id"])
-        assert referral.status == "placed" and referral.placed_group_id == group_id
+        assert referral.status == "accepted" and referral.placed_group_id == group_id
         from backend.occupancy.models import OccupancyEvent
 
         admissions = session.exec(select(OccupancyEvent).where(OccupancyEvent.group_id == group_id)).all()
-    assert [(a.kind, a.source, a.origin_region_code) for a in admissions] == [("admission", "matching", "JZ14")]
+    assert admissions == []
     assert "proposal.created" in _event_types(db) and "proposal.accepted" in _event_types(db)
     again = client.post(f"/api/v1/proposals/{proposal['id']}/accept", headers=world.headers("provider_a"))
     assert again.status_code == 409 and "al geaccepteerd" in again.json()["detail"]

@@ -105,6 +105,7 @@ class Objects:
 
     referrals: list[int] = field(default_factory=list)
     proposals: list[int] = field(default_factory=list)
+    placements: list[int] = field(default_factory=list)
     holds: list[int] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)
     reassessments: list[int] = field(default_factory=list)
@@ -120,6 +121,14 @@ class Objects:
 def _key_ids(db: Any, provider_ids: list[int]) -> list[int]:
     with db.transaction(write=False) as session:
         return [k.id for k in session.exec(select(ApiKey).where(col(ApiKey.provider_id).in_(provider_ids))).all()]
+
+
+def _accept(client: Any, coordinator: Any, provider: Any, referral_id: int, group_id: int) -> Any:
+    """A proposal for ``group_id``, accepted by its provider: an expected arrival (a placement)."""
+    proposal = ok(
+        client.post(f"/api/v1/referrals/{referral_id}/proposals", json={"group_id": group_id}, headers=coordinator)
+    )
+    return ok(client.post(f"/api/v1/proposals/{proposal['id']}/accept", headers=provider), 200)
 
 
 def make_region_a_objects(client: Any, world: Any, db: Any) -> Objects:
@@ -145,6 +154,10 @@ def make_region_a_objects(client: Any, world: Any, db: Any) -> Objects:
         )
     )
     a.proposals = [proposal["id"]]
+    expected = ok(client.post("/api/v1/referrals", json=referral_body("TW-A-3"), headers=h("coordinator")))
+    a.referrals.append(expected["id"])
+    accepted = _accept(client, h("coordinator"), h("provider_a"), expected["id"], world.groups_a[0])
+    a.placements = [accepted["placement_id"]]
     hold = ok(
         client.post(
             "/api/v1/holds", json={"group_id": wilg, "crisis_reference": "CR-A-1", "age": 15}, headers=h("crisis")
@@ -204,6 +217,9 @@ def make_region_b_objects(client: Any, b: RegionB) -> Objects:
         )
     )
     own.proposals = [proposal["id"]]
+    expected = ok(client.post("/api/v1/referrals", json={**body, "reference": "IJ-B-3"}, headers=h("coordinator")))
+    own.referrals.append(expected["id"])
+    own.placements = [_accept(client, h("coordinator"), h("provider"), expected["id"], b.group_id)["placement_id"]]
     hold = ok(
         client.post(
             "/api/v1/holds", json={"group_id": b.crisis_group_id, "crisis_reference": "CR-B-1"}, headers=h("crisis")

@@ -53,6 +53,7 @@ class Ctx:
             "referral_id": self.a.referrals[0],
             "hold_id": self.a.holds[0],
             "proposal_id": self.a.proposals[0],
+            "placement_id": self.a.placements[0],
             "run_id": self.a.runs[0],
             "reassessment_id": self.a.reassessments[0],
             "term_id": self.a.terms[0],
@@ -268,6 +269,14 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/proposals/{proposal_id}": Obj(),
     "POST /api/v1/proposals/{proposal_id}/accept": Obj(),
     "POST /api/v1/proposals/{proposal_id}/decline": Obj(body=lambda c: {"reason": "anders", "text": "past niet"}),
+    # placements
+    "GET /api/v1/placements/vocabulary": Skip("referentielijst: statussen en uitstroombestemmingen"),
+    "GET /api/v1/placements": Lst("placements", ids()),
+    "GET /api/v1/placements/{placement_id}": Obj(),
+    "POST /api/v1/placements/{placement_id}/arrival": Obj(body=lambda c: {"stay_reference": "B-PROBEERT"}),
+    "POST /api/v1/placements/{placement_id}/no-show": Obj(body=lambda c: {"kind": "no_show", "reason": "niet gekomen"}),
+    "POST /api/v1/placements/{placement_id}/discharge": Obj(body=lambda c: {"destination": "home"}),
+    "POST /api/v1/placements/{placement_id}/transfer": Obj(body=lambda c: {"group_id": c.world.groups_a[1]}),
 }
 
 
