@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import Principal
+from backend.availability import service as places
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, DomainError, NotFound, RuleViolation
 from backend.events.service import append_event
@@ -589,6 +590,8 @@ def _announce(session: Session, groups: Sequence[Group], *, actor: str) -> None:
             actor=actor,
             payload={"group_id": group.id, "capacity": group.capacity, "present": present.get(group.id, 0)},  # type: ignore[arg-type]
         )
+    # Groups whose free places follow the feed take them from it, in this transaction.
+    places.follow_feed(session=session, present={g.id: present.get(g.id, 0) for g in groups}, actor=actor)  # type: ignore[arg-type, misc]
 
 
 def _record_one(
