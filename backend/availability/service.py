@@ -354,8 +354,10 @@ def follow_feed(*, session: Session, present: dict[int, int], actor: str) -> lis
     ids = sorted(present)
     if not ids:
         return []
-    following = session.connection().execute(
-        select(_c.id).where(_c.id.in_(ids), _c.places_from_feed.is_(True)).order_by(_c.id)
+    following = (
+        session.connection()
+        .execute(select(_c.id).where(_c.id.in_(ids), _c.places_from_feed.is_(True)).order_by(_c.id))
+        .all()
     )
     principal = _feed_principal(actor)
     now = utcnow()

@@ -25,3 +25,15 @@ def present_stays(*, session: Session, group_id: int) -> list[PresentStay]:
         )
         for stay, event_id in rows
     ]
+
+
+def recent_events(*, session: Session, group_id: int, limit: int = 500) -> list[OccupancyEvent]:
+    """The group's newest ``limit`` events, in time order (a year of history holds more than a
+    screen needs; the latest are the ones to check and correct)."""
+    newest = session.exec(
+        select(OccupancyEvent)
+        .where(OccupancyEvent.group_id == group_id)
+        .order_by(col(OccupancyEvent.at).desc(), col(OccupancyEvent.id).desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(newest))

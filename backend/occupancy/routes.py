@@ -25,7 +25,7 @@ from backend.occupancy.models import (
     ResolveDiscrepancy,
     event_public,
 )
-from backend.occupancy.present import present_stays
+from backend.occupancy.present import present_stays, recent_events
 from backend.providers.models import GroupPublic
 from backend.providers.service import get_group_for
 from backend.reports.service import REGION_ROLES, resolve_period, resolve_region
@@ -88,9 +88,10 @@ def get_group_events(
     principal: CurrentPrincipal,
     purpose: Purpose = Purpose.occupancy_check,
 ) -> list[dict[str, object]]:
-    """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
+    """The group's newest 500 events in time order, with pseudonymous stay references (youth
+    data: the read is audited)."""
     get_group_for(session=session, principal=principal, group_id=group_id)
-    events = service.list_events(session=session, group_id=group_id)
+    events = recent_events(session=session, group_id=group_id)
     audit.record(
         session=session,
         actor=principal,
