@@ -214,9 +214,9 @@ _RELEASE = _guarded_update(
     held_places=_c.held_places - 1,
     free_places=case((_c.places_from_feed, _derived(_c.held_places - 1, _c.feed_present)), else_=_c.free_places),
 )
-# For a feed group the youth counts as present only when the feed records the admission (the
-# caller's next step, or the provider's own system): until then the place stays taken by
-# nobody, as the feed says.
+# A feed group's free places are derived again here; the arriving youth counts once the feed
+# records the admission (the placement's next step, or the provider's own system), which
+# derives them once more, so the order of the two does not matter.
 _OCCUPY = _guarded_update(
     _c.held_places > 0,
     _c.free_places > 0,
