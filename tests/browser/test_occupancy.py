@@ -70,6 +70,7 @@ def test_an_admission_and_a_discharge_on_the_occupancy_screen_reach_the_region_a
     present = page.locator(f"#aanwezig-tabel tr[data-stay='{reference}']")
     expect(present).to_be_visible()
     expect(page.locator("#geschiedenis-tabel tbody tr").first).to_contain_text(reference)
+    page.evaluate("window.scrollTo(0, 0)")
     planner.shot("bezetting", "desktop")
 
     present.get_by_role("button", name=f"Ontslag van verblijf {reference}").click()

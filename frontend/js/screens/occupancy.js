@@ -99,8 +99,12 @@ export function render(root, { user, live }) {
       discrepancyBox.replaceChildren(title, el("p", {}, "Geen verschillen: de gemelde vrije plaatsen kloppen met de feed."));
       return;
     }
+    // A provider settles its own few; a region's long list stays folded until asked for.
+    const wasOpen = discrepancyBox.querySelector("details")?.open;
+    const folded = el("details", { open: wasOpen ?? (canWrite || list.length <= 8) },
+      el("summary", {}, title));
     const rows = list.map((d) => {
-      const actions = canWrite ? el("td", { class: "actions" },
+      const actions = canWrite ? el("td", { class: "actions" }, el("div", { class: "row-actions" },
         el("button", {
           type: "button", class: "button small primary",
           "aria-label": `Neem de feed over voor ${d.group_name}: ${Math.max(d.held_places, d.feed_free_places)} vrij`,
@@ -110,7 +114,7 @@ export function render(root, { user, live }) {
           type: "button", class: "button small secondary",
           "aria-label": `${d.group_name}: volg voortaan de feed`,
           onclick: () => resolve(d, "follow_feed"),
-        }, "Volg voortaan de feed")) : null;
+        }, "Volg voortaan de feed"))) : null;
       return el("tr", { dataset: { groupId: d.group_id } },
         el("th", { scope: "row" }, d.group_name),
         el("td", { class: "num" }, String(d.reported_free_places)),
@@ -119,12 +123,13 @@ export function render(root, { user, live }) {
         el("td", {}, d.source === "census" ? "telling" : "feed"),
         actions);
     });
-    discrepancyBox.replaceChildren(title,
+    folded.append(
       el("p", { class: "hint" }, "Gemeld vrij wijkt af van wat de feed vrijlaat (plaatsen min aanwezigen)."),
       el("div", { class: "table-scroll" }, el("table", { class: "data", id: "verschillen-tabel" },
         el("thead", {}, el("tr", {}, ["Groep", "Gemeld vrij", "Feed vrij", "Verschil", "Bron", canWrite ? "Oplossen" : null]
           .filter(Boolean).map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows))));
+    discrepancyBox.replaceChildren(folded);
   }
 
   async function resolve(d, action) {
@@ -160,7 +165,7 @@ export function render(root, { user, live }) {
   }
 
   function dischargeCell(stay, g) {
-    const cell = el("td", { class: "actions" });
+    const cell = el("div", { class: "row-actions" });
     const start = el("button", {
       type: "button", class: "button small secondary",
       "aria-label": `Ontslag van verblijf ${stay.stay_reference}`,
@@ -182,7 +187,7 @@ export function render(root, { user, live }) {
       moment.focus();
     });
     cell.append(start);
-    return cell;
+    return el("td", { class: "actions" }, cell);
   }
 
   function paintPresent(stays) {
