@@ -508,9 +508,9 @@ def check_report(
         # The feed decides the free places; admitting, its reason, the waiting list and the
         # expected date stay the provider's to report (with the free places as they are).
         raise RuleViolation(
-            f"De vrije plaatsen van deze groep volgen de bezettingsfeed (nu {free_places} vrij: "
-            f"{capacity} plaatsen min de aanwezige jeugdigen). U kunt hier melden of de groep "
-            "plaatst, niet het aantal vrije plaatsen; zet 'Vrije plaatsen volgen de bezettingsfeed' "
+            f"De vrije plaatsen van deze groep volgen de bezettingsfeed (nu {free_places} vrij: de "
+            "gecontracteerde plaatsen min de aanwezige jeugdigen). U kunt hier melden of de groep "
+            "plaatst, niet het aantal vrije plaatsen; zet 'Automatisch uit de bezettingsfeed' "
             "uit om zelf vrije plaatsen te melden.",
             code="free_places_from_feed",
             extra={"free_places": free_places},

@@ -4,7 +4,7 @@
 // Incoming placement proposals and crisis holds appear above the cards when those APIs exist.
 // Per group, "Profiel bewerken" keeps the group's profile current and "Contract en plaatsen"
 // shows its contract versions and sends a request for more or fewer places.
-// "Vrije plaatsen volgen de bezettingsfeed" lets the feed decide a group's free places
+// "Automatisch uit de bezettingsfeed" lets the feed decide a group's free places
 // (contracted places minus youths present); the provider then reports only whether it admits.
 
 import { ApiError, get, hasApi, newIdempotencyKey, request } from "../api.js";
@@ -128,7 +128,7 @@ export function render(root, { user, live }) {
         el("div", { class: "stepper" }, minus, free, plus),
         net, overBooked, freeError,
         el("div", { class: "check feed-choice" }, feedBox,
-          el("label", { for: `${id}-feed` }, "Vrije plaatsen volgen de bezettingsfeed")),
+          el("label", { for: `${id}-feed` }, "Automatisch uit de bezettingsfeed")),
         feedHint),
       el("fieldset", { class: "admitting" },
         el("legend", {}, "Plaatsing"),
