@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from backend.audit.chain import retention_task, seal_task
 from backend.audit.routes import router as audit_router
 from backend.availability.routes import router as availability_router
+from backend.availability.service import refresh_feed_groups
 from backend.crisis.demo import load_crisis_demo
 from backend.crisis.routes import router as crisis_router
 from backend.crisis.service import expire_holds
@@ -66,6 +67,9 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("expire_proposals", 60.0, expire_proposals),
     # A contract version whose first day has come moves its group's places and tariff.
     PeriodicTask("register.sync_current_terms", 3600.0, sync_current_terms),
+    # Groups whose free places follow the occupancy feed are derived again from the stays (the
+    # batches keep them current; this catches the turn of the day and stays loaded in bulk).
+    PeriodicTask("availability.refresh_feed_groups", 3600.0, refresh_feed_groups),
     # Login counts whose window has passed, and spent second-factor challenges.
     PeriodicTask("users.purge_old_attempts", 600.0, purge_old_attempts),
     # Audit rows are chained after they commit, off the write path (backend/audit/chain.py).

@@ -83,7 +83,10 @@ def fill(database_url: str, *, seed: int) -> LoadWorld:
             _record, key = create_api_key(session=session, provider_id=provider.id, name="load")  # type: ignore[arg-type]
             keys[provider.id] = key  # type: ignore[index]
         for group in session.exec(select(Group)).all():
-            groups.setdefault(group.provider_id, []).append(group.id)  # type: ignore[arg-type]
+            # A group whose free places follow the occupancy feed takes no typed figure: the
+            # providers' reports go to the groups reported by hand.
+            if not group.places_from_feed:
+                groups.setdefault(group.provider_id, []).append(group.id)  # type: ignore[arg-type]
     db.dispose()
     return LoadWorld(database_url=database_url, passwords=passwords, provider_keys=keys, groups_by_provider=groups)
 

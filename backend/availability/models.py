@@ -35,6 +35,13 @@ class AvailabilityUpdate(InputModel):
         return self
 
 
+class PlacesSource(InputModel):
+    """Whether a group's free places follow the occupancy feed (derived: contracted places minus
+    youths present, held places inside) or are reported by hand."""
+
+    follow_feed: bool
+
+
 class AvailabilityList(SQLModel):
     groups: list[GroupPublic]
     total_groups: int

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, Response
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.availability import service
-from backend.availability.models import AvailabilityList, AvailabilityUpdate
+from backend.availability.models import AvailabilityList, AvailabilityUpdate, PlacesSource
 from backend.availability.service import PlaceChange
 from backend.config import Settings
-from backend.db import Database, ReadSessionDep
+from backend.db import Database, ReadSessionDep, WriteSessionDep
 from backend.domain import utcnow
 from backend.errors import RuleViolation
 from backend.events.service import last_seq
@@ -141,3 +141,26 @@ def get_group_availability(
     group = get_group_for(session=session, principal=principal, group_id=group_id)
     body = to_public(session, group, stale_after_hours=settings.stale_after_hours).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": etag(group.version)})
+
+
+@router.put(
+    "/groups/{group_id}/places-source",
+    response_model=GroupPublic,
+    responses={404: {"description": "Groep niet gevonden"}, 422: {"description": "Ongeldige invoer"}},
+    dependencies=[require_roles(Role.provider, Role.admin)],
+)
+def put_places_source(
+    group_id: int, body: PlacesSource, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Let the group's free places follow the occupancy feed (`follow_feed: true`: contracted
+    places minus youths present, never below the held places) or report them by hand again.
+    Admitting and its reason stay the provider's own either way."""
+    settings: Settings = request.app.state.settings
+    change = service.set_places_from_feed(
+        session=session,
+        principal=principal,
+        group_id=group_id,
+        follow=body.follow_feed,
+        stale_after_hours=settings.stale_after_hours,
+    )
+    return JSONResponse(change.group, headers={"ETag": etag(change.version), "X-Event-Seq": str(change.seq)})

@@ -10,7 +10,19 @@ audit row in the caller's transaction, and returns a ``PlaceChange``:
 - ``occupy``: a held place becomes an occupied one (free and held both go down);
 - ``vacate``: an occupied place is free again (a placement ended);
 - ``change_group``: any other change of the group row (roster, intensity), which still moves
-  its version and reaches the live feed.
+  its version and reaches the live feed;
+- ``follow_feed``, ``set_places_from_feed``, ``refresh_feed_groups``: a group whose provider
+  chose so has its free places derived from the occupancy feed.
+
+Free places that follow the feed (``places_from_feed``): free_places = max(held_places,
+capacity - feed_present). Held places (crisis holds, open proposals, expected arrivals) stay
+inside free_places as everywhere (the CHECK ``held_places <= free_places``), so open places are
+capacity - present - held, never below zero; when the feed leaves fewer places free than are
+held, the group is over-booked: free equals held, open is 0, and the screens warn. Every
+operation below keeps that rule on the same row in the same statement: a release or an
+occupied hold derives again, a capacity change derives again, the feed derives again after
+every batch. A manual report on such a group may change admitting, its reason, the waiting list
+and the expected date, but not the free places (``check_report``).
 
 A claim is one conditional UPDATE (``held_places < free_places AND admitting``), so a batch run,
 a single proposal and two crisis workers racing for the last bed never together hold more than
@@ -26,13 +38,14 @@ through ``check_report`` for the same Dutch message.
 from __future__ import annotations
 
 import json
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import ColumnElement, bindparam, select, text, update
+from sqlalchemy import ColumnElement, bindparam, case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -40,11 +53,13 @@ from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_access
 from backend.availability.models import AvailabilityUpdate
+from backend.db import Database
 from backend.domain import utcnow
-from backend.errors import NotFound, PreconditionFailed, RuleViolation
+from backend.errors import Forbidden, NotFound, PreconditionFailed, RuleViolation
 from backend.events.models import StoredEvent
 from backend.events.service import NOTIFY_CHANNEL, append_event, deliver_after_commit
 from backend.idempotency import Answer, check_key, claim_key, fingerprint, record_answer, replay
+from backend.occupancy.models import OccupancyStay
 from backend.providers.models import Group, group_public_json, group_public_sql, is_stale, json_datetime
 from backend.regions.settings import region_stale_hours
 from backend.users.models import Role
@@ -63,7 +78,11 @@ PLACE_COLUMNS = (
     "reported_at",
     "reported_by",
     "version",
+    "places_from_feed",
+    "feed_present",
 )
+FEED_ACTION = "availability.feed"
+FEED_MODE_ACTION = "availability.places_from_feed"
 
 
 @dataclass(frozen=True)
@@ -183,10 +202,31 @@ def _announce(session: Session, row: Any, notice: Notice, *, stale_after_hours: 
 
 # --- claims by crisis holds and proposals ----------------------------------------------------
 
+
+def _derived(held: Any, present: Any, *, capacity: Any = None) -> Any:
+    """Free places of a group that follows the feed: what the feed leaves free (capacity minus
+    youths present), but never fewer than the places held (the CHECK), so never below zero."""
+    room = (_c.capacity if capacity is None else capacity) - present
+    return case((room > held, room), else_=held)
+
+
+# A claim needs no rule of its own for a feed group: it holds one of the free places, which
+# stay as the feed leaves them. A release or an occupied hold derives the free places again
+# (an over-booked group's free places come down with its holds).
 _CLAIM = _guarded_update(_c.admitting.is_(True), _c.held_places < _c.free_places, held_places=_c.held_places + 1)
-_RELEASE = _guarded_update(_c.held_places > 0, held_places=_c.held_places - 1)
+_RELEASE = _guarded_update(
+    _c.held_places > 0,
+    held_places=_c.held_places - 1,
+    free_places=case((_c.places_from_feed, _derived(_c.held_places - 1, _c.feed_present)), else_=_c.free_places),
+)
+# A feed group's free places are derived again here; the arriving youth counts once the feed
+# records the admission (the placement's next step, or the provider's own system), which
+# derives them once more, so the order of the two does not matter.
 _OCCUPY = _guarded_update(
-    _c.held_places > 0, _c.free_places > 0, held_places=_c.held_places - 1, free_places=_c.free_places - 1
+    _c.held_places > 0,
+    _c.free_places > 0,
+    held_places=_c.held_places - 1,
+    free_places=case((_c.places_from_feed, _derived(_c.held_places - 1, _c.feed_present)), else_=_c.free_places - 1),
 )
 
 
@@ -207,13 +247,14 @@ def occupy(*, session: Session, group_id: int, notice: Notice, stale_after_hours
     return _apply(session, _OCCUPY, {"b_group_id": group_id}, notice, stale_after_hours)
 
 
-_VACATE = _guarded_update(_c.free_places < _c.capacity, free_places=_c.free_places + 1)
+# A feed group took its free places from the discharge itself (``follow_feed``): nothing to do.
+_VACATE = _guarded_update(~_c.places_from_feed, _c.free_places < _c.capacity, free_places=_c.free_places + 1)
 
 
 def vacate(*, session: Session, group_id: int, notice: Notice, stale_after_hours: float) -> PlaceChange | None:
     """A youth placed through plekwijzer left (discharge, transfer): the place ``occupy`` took
     is free again. None when the group already reports all its places free (the provider
-    reported the departure itself): nothing is written then."""
+    reported the departure itself, or its places follow the feed): nothing is written then."""
     return _apply(session, _VACATE, {"b_group_id": group_id}, notice, stale_after_hours)
 
 
@@ -230,6 +271,8 @@ def unreported_places() -> dict[str, Any]:
         "reported_at": None,
         "reported_by": None,
         "version": 1,
+        "places_from_feed": False,
+        "feed_present": 0,
     }
 
 
@@ -264,10 +307,192 @@ def change_group(
     """Any other change of the group row: its version moves and the live feed shows it."""
     if set(values) & set(PLACE_COLUMNS):
         raise ValueError("places change through report, claim, release or occupy")
-    change = _apply(session, _guarded_update(**values), {"b_group_id": group_id}, notice, stale_after_hours)
+    places: dict[str, Any] = {}
+    if "capacity" in values:
+        # Contracted places are part of the rule: a feed group's free places follow at once
+        # (SET reads the row as it was, so the new capacity is passed in).
+        places["free_places"] = case(
+            (_c.places_from_feed, _derived(_c.held_places, _c.feed_present, capacity=values["capacity"])),
+            else_=_c.free_places,
+        )
+    change = _apply(session, _guarded_update(**values, **places), {"b_group_id": group_id}, notice, stale_after_hours)
     if change is None:
         raise NotFound("Groep niet gevonden.")
     return change
+
+
+# --- places that follow the occupancy feed ----------------------------------------------------
+
+FEED_NAME = "bezettingsfeed"
+
+# After a feed batch: the youths present now, the free places derived from them, and the group
+# is fresh (the feed is a report). Only groups that follow the feed match the guard.
+_FOLLOW = _guarded_update(
+    _c.places_from_feed.is_(True),
+    feed_present=bindparam("b_present"),
+    free_places=_derived(_c.held_places, bindparam("b_present")),
+    reported_at=bindparam("b_now"),
+    reported_by=bindparam("b_by"),
+)
+# The periodic repair: the same rule, but nothing was reported (the group keeps its age).
+_REDERIVE = _guarded_update(
+    _c.places_from_feed.is_(True),
+    feed_present=bindparam("b_present"),
+    free_places=_derived(_c.held_places, bindparam("b_present")),
+)
+
+
+def _feed_principal(actor: str | None = None) -> Principal:
+    # The batch's sender is in the name, so the event and the audit row say whose feed it was.
+    name = f"{FEED_NAME} ({actor})" if actor else FEED_NAME
+    return Principal(kind="system", id=0, name=name[:120], role="system", provider_id=None)
+
+
+def present_now(session: Session, group_ids: list[int]) -> dict[int, int]:
+    """Youths present now according to the feed (open stays), per group (0 when none)."""
+    counts = dict.fromkeys(group_ids, 0)
+    if group_ids:
+        stays = OccupancyStay.__table__  # type: ignore[attr-defined]
+        for group_id, count in session.connection().execute(
+            select(stays.c.group_id, func.count())
+            .where(stays.c.group_id.in_(group_ids), stays.c.discharged_at.is_(None))
+            .group_by(stays.c.group_id)
+        ):
+            counts[int(group_id)] = int(count)
+    return counts
+
+
+def follow_feed(*, session: Session, present: dict[int, int], actor: str) -> list[PlaceChange]:
+    """After a feed batch (called once per batch with every group it touched and the youths
+    present in each now): the groups that follow the feed take their free places from it in the
+    batch's transaction, each announced as a report is (``availability.changed``) and audited.
+    Groups reported by hand are left as they are."""
+    ids = sorted(present)
+    if not ids:
+        return []
+    following = (
+        session.connection()
+        .execute(select(_c.id).where(_c.id.in_(ids), _c.places_from_feed.is_(True)).order_by(_c.id))
+        .all()
+    )
+    principal = _feed_principal(actor)
+    now = utcnow()
+    changes = []
+    for (group_id,) in following:
+        change = _apply(
+            session,
+            _FOLLOW,
+            {"b_group_id": group_id, "b_present": present[group_id], "b_now": now, "b_by": principal.label[:120]},
+            Notice(
+                AVAILABILITY_CHANGED,
+                principal,
+                FEED_ACTION,
+                "group",
+                group_id,
+                Purpose.occupancy_feed,
+                detail={"feed_present": present[group_id]},
+                extra={"source": "feed"},
+            ),
+            1.0,  # just reported: fresh under any region's limit
+            just_reported=True,
+        )
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def set_places_from_feed(
+    *, session: Session, principal: Principal, group_id: int, follow: bool, stale_after_hours: float
+) -> PlaceChange:
+    """The provider (its own groups) or the region's administrator chooses whether the group's
+    free places follow the occupancy feed. Switched on, they are derived at once from the
+    youths present now; switched off, they stay as they are until the provider reports."""
+    current = session.connection().execute(_LOCK_GROUP, {"id": group_id}).one_or_none()
+    if current is None:
+        raise NotFound("Groep niet gevonden.")
+    ensure_access(principal, provider_id=current.provider_id, region_id=current.region_id)
+    if principal.role not in (Role.provider, Role.admin):
+        raise Forbidden(
+            "Alleen de aanbieder of de beheerder van de regio kiest of een groep de bezettingsfeed volgt.",
+            code="role_forbidden",
+        )
+    before = {"places_from_feed": current.places_from_feed, "free_places": current.free_places}
+    if follow:
+        present = present_now(session, [group_id])[group_id]
+        statement = _guarded_update(
+            places_from_feed=True,
+            feed_present=present,
+            free_places=_derived(_c.held_places, present),
+            reported_at=utcnow(),
+            reported_by=principal.label[:120],
+        )
+        just_reported = True
+    else:
+        statement = _guarded_update(places_from_feed=False)
+        just_reported = False
+    change = _apply(
+        session,
+        statement,
+        {"b_group_id": group_id},
+        Notice(
+            AVAILABILITY_CHANGED,
+            principal,
+            FEED_MODE_ACTION,
+            "group",
+            group_id,
+            AUDIT_PURPOSE,
+            detail={"before": before},
+        ),
+        stale_after_hours,
+        just_reported=just_reported,
+    )
+    assert change is not None  # locked above
+    return change
+
+
+def refresh_feed_groups(db: Database) -> int:
+    """Periodic (and after the demo): every group that follows the feed is derived again from
+    the stays, so a change the batches did not announce (a stay loaded in bulk, a repair in the
+    database) and the turn of the day reach the free places. Returns how many groups moved."""
+    with db.transaction(write=False) as session:
+        rows = (
+            session.connection()
+            .execute(
+                select(_c.id, _c.capacity, _c.held_places, _c.free_places, _c.feed_present).where(
+                    _c.places_from_feed.is_(True)
+                )
+            )
+            .all()
+        )
+        present = present_now(session, [r.id for r in rows])
+    behind = [
+        r.id
+        for r in rows
+        if r.feed_present != present[r.id] or r.free_places != max(r.held_places, r.capacity - present[r.id])
+    ]
+    principal = _feed_principal()
+    for group_id in behind:
+        with db.transaction() as session:
+            # Counted again under the lock: a batch may have come in since the read above.
+            session.connection().execute(_LOCK_GROUP, {"id": group_id})
+            now_present = present_now(session, [group_id])[group_id]
+            _apply(
+                session,
+                _REDERIVE,
+                {"b_group_id": group_id, "b_present": now_present},
+                Notice(
+                    AVAILABILITY_CHANGED,
+                    principal,
+                    FEED_ACTION,
+                    "group",
+                    group_id,
+                    Purpose.occupancy_feed,
+                    detail={"feed_present": now_present, "repair": True},
+                    extra={"source": "feed"},
+                ),
+                db.settings.stale_after_hours,
+            )
+    return len(behind)
 
 
 # --- reports -----------------------------------------------------------------------------------
@@ -283,6 +508,8 @@ def check_report(
     version: int,
     capacity: int,
     held_places: int,
+    free_places: int = 0,
+    places_from_feed: bool = False,
 ) -> None:
     """The rules a report must pass against the group as it is now (locked); each failure
     raises with a message for the planner."""
@@ -292,6 +519,17 @@ def check_report(
             f"De gegevens van deze groep zijn intussen gewijzigd (nu versie {version}, "
             f"u had versie {expected_version}). Laad de groep opnieuw en probeer het nog eens.",
             extra={"current_version": version},
+        )
+    if places_from_feed and report.free_places != free_places:
+        # The feed decides the free places; admitting, its reason, the waiting list and the
+        # expected date stay the provider's to report (with the free places as they are).
+        raise RuleViolation(
+            f"De vrije plaatsen van deze groep volgen de bezettingsfeed (nu {free_places} vrij: de "
+            "gecontracteerde plaatsen min de aanwezige jeugdigen). U kunt hier melden of de groep "
+            "plaatst, niet het aantal vrije plaatsen; zet 'Automatisch uit de bezettingsfeed' "
+            "uit om zelf vrije plaatsen te melden.",
+            code="free_places_from_feed",
+            extra={"free_places": free_places},
         )
     if report.free_places > capacity:
         raise RuleViolation(
@@ -360,6 +598,8 @@ def report(
         version=current.version,
         capacity=current.capacity,
         held_places=current.held_places,
+        free_places=current.free_places,
+        places_from_feed=current.places_from_feed,
     )
     before = {
         "free_places": current.free_places,
@@ -464,24 +704,26 @@ def _report_pg(
             raise
         # A concurrent request with the same key committed first: answer as it did.
         return _replayed(replay(conn, owner=principal.label, key=key, body_hash=body_hash or ""))
-    if row.d_body_hash is not None:
+    if row.dup_body_hash is not None:
         return _replayed(
-            Answer.check(row.d_body_hash, row.d_status_code, row.d_response, row.d_headers, body_hash or "")
+            Answer.check(row.dup_body_hash, row.dup_status_code, row.dup_response, row.dup_headers, body_hash or "")
         )
     if row.seq is None:
-        if row.o_provider_id is None:
+        if row.old_provider_id is None:
             raise NotFound("Groep niet gevonden.")
         check_report(
             principal=principal,
             report=report,
             expected_version=expected_version,
-            provider_id=row.o_provider_id,
+            provider_id=row.old_provider_id,
             # "old" found the group only in the caller's own region (or any, for a caller bound
             # to none): its region is the caller's scope.
             region_id=principal.region_scope,
-            version=row.o_version,
-            capacity=row.o_capacity,
-            held_places=row.o_held_places,
+            version=row.old_version,
+            capacity=row.old_capacity,
+            held_places=row.old_held_places,
+            free_places=row.old_free_places,
+            places_from_feed=row.old_from_feed,
         )
         raise RuntimeError("availability report refused by the database for no known rule")
     public = json.loads(row.body)
@@ -501,6 +743,12 @@ def _report_pg(
     return PlaceChange(group=public, seq=row.seq, version=row.version)
 
 
+def _compact(sql: str) -> str:
+    """One line without the spaces around commas, brackets and "=" (none of the statement's
+    string literals holds one): psycopg caches the parsing of statements up to 4 kB only."""
+    return re.sub(r" ?([,()=]) ?", r"\1", " ".join(sql.split()))
+
+
 def _autocommit(conn: Any) -> bool:
     return bool(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
@@ -512,14 +760,14 @@ def _autocommit(conn: Any) -> bool:
 # other API processes at commit. Data-modifying WITH clauses share one snapshot; under READ
 # COMMITTED the UPDATE re-reads the row "old" locked, so "before" and "after" are consecutive.
 _REPORT_PG = text(
-    " ".join(
+    _compact(
         f"""
 WITH dup AS (
     SELECT body_hash, status_code, response, headers FROM idempotency_records
     WHERE CAST(:key AS text) IS NOT NULL AND principal = :actor AND key = :key
 ), old AS (
     SELECT id, provider_id, version, capacity, held_places, free_places, admitting,
-           not_admitting_reason
+           not_admitting_reason, places_from_feed
     FROM groups WHERE id = :group_id AND NOT EXISTS (SELECT 1 FROM dup)
       AND region_id = COALESCE(CAST(:own_region_id AS integer), region_id)
     FOR UPDATE
@@ -533,6 +781,7 @@ WITH dup AS (
       AND (CAST(:own_provider_id AS integer) IS NULL OR old.provider_id = :own_provider_id)
       AND (CAST(:expected_version AS integer) IS NULL OR old.version = :expected_version)
       AND :free_places <= old.capacity AND :free_places >= old.held_places
+      AND (:free_places = old.free_places OR NOT old.places_from_feed)
     RETURNING g.*
 ), c AS (
     UPDATE event_counter SET last_seq = last_seq + 1
@@ -568,17 +817,18 @@ WITH dup AS (
            json_build_object('ETag', '"' || version || '"', 'X-Event-Seq', seq::text), :at
     FROM pub WHERE CAST(:key AS text) IS NOT NULL
 )
-SELECT dup.body_hash AS d_body_hash, dup.status_code AS d_status_code,
-       dup.response AS d_response, dup.headers AS d_headers,
-       old.provider_id AS o_provider_id, old.version AS o_version,
-       old.capacity AS o_capacity, old.held_places AS o_held_places,
+SELECT dup.body_hash AS dup_body_hash, dup.status_code AS dup_status_code,
+       dup.response AS dup_response, dup.headers AS dup_headers,
+       old.provider_id AS old_provider_id, old.version AS old_version,
+       old.capacity AS old_capacity, old.held_places AS old_held_places,
+       old.free_places AS old_free_places, old.places_from_feed AS old_from_feed,
        pub.seq, pub.version, CAST(pub.body AS text) AS body,
        CASE WHEN pub.seq IS NOT NULL THEN pg_notify('{NOTIFY_CHANNEL}', pub.seq::text) END
 FROM (SELECT 1) AS one
 LEFT JOIN dup ON true LEFT JOIN old ON true LEFT JOIN pub ON true
-""".split()
+"""
     )
-)  # one line: psycopg caches the parsing of statements up to 4 kB (compiled: 4,084 bytes)
+)  # one line: psycopg caches the parsing of statements up to 4 kB (a test pins it)
 
 _REPORT = _guarded_update(
     **{
@@ -606,6 +856,7 @@ _LOCK_GROUP = (
         _c.free_places,
         _c.admitting,
         _c.not_admitting_reason,
+        _c.places_from_feed,
     )
     .where(_c.id == bindparam("id"))
     .with_for_update()

@@ -46,7 +46,7 @@ from backend.db import Database
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
-from backend.occupancy.service import admit_placement
+from backend.occupancy.service import admit_placement, current_occupancy
 from backend.placements import service as placements
 from backend.proposals.service import withdraw_open_proposals
 from backend.providers.models import Group, Provider, active_on, is_stale
@@ -930,10 +930,15 @@ def overview(*, session: Session, principal: Principal, settings: Settings, regi
             .group_by(col(Hold.group_id))
         ):
             placed_today[gid] = count
+    # Occupancy from the feed (open stays, else the newest census); only a group without either
+    # falls back to what its provider reported free.
+    occupancy = current_occupancy(session=session, groups=[g for g, _n, _p in rows])
     groups = []
     for group, provider_name, phone in rows:
         reported = as_utc(group.reported_at)
-        occupied = group.capacity - group.free_places
+        figure = occupancy[group.id]
+        from_feed = figure["source"] != "none"
+        occupied = int(figure["present"]) if from_feed else group.capacity - group.free_places  # type: ignore[call-overload]
         active, first_expiry = holds.get(group.id, (0, None))
         groups.append(
             {
@@ -951,6 +956,14 @@ def overview(*, session: Session, principal: Principal, settings: Settings, regi
                 "next_hold_expires_at": _iso(first_expiry),
                 "occupied_today": occupied,
                 "occupancy_rate": round(occupied / group.capacity, 3),
+                # "events" (the feed's stays), "census" (a daily count) or "report" (capacity
+                # minus the free places reported, for a group without either).
+                "occupancy_source": figure["source"] if from_feed else "report",
+                "places_from_feed": group.places_from_feed,
+                # Held places beyond what the feed leaves free (a feed group that is over-booked).
+                "over_booked": max(0, group.held_places - max(0, group.capacity - group.feed_present))
+                if group.places_from_feed
+                else 0,
                 "placements_today": placed_today.get(group.id, 0),
                 "admitting": group.admitting,
                 "reason": group.not_admitting_reason,

@@ -1,5 +1,6 @@
 """Demo: a plausible past year of admissions and discharges for every demo group, so that the
-occupancy views and the post-calculation have something to show.
+occupancy views and the post-calculation have something to show; the crisis groups and about a
+third of the others follow the feed for their free places.
 
 Each bed is simulated on its own (a stay, a gap, a stay, ...), so no group is ever over its
 places. Crisis stays are short (days to weeks), other stays months; some groups run well
@@ -14,10 +15,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from backend.auth import Principal
+from backend.availability.service import set_places_from_feed
 from backend.domain import utcnow
 from backend.occupancy.bulk import StaySpec, bulk_insert_stays
 from backend.providers.models import Group
 from backend.regions.models import Region
+from backend.users.models import Role
 
 OTHER_REGIONS = ["JZ07", "JZ25", "JZ17", "JZ13", "JZ29", "JZ22"]
 MEAN_STAY_DAYS = {"crisis": 12.0, "deeltijd": 10.0, "pleegzorg": 300.0, "gezinshuis": 400.0}
@@ -72,3 +76,22 @@ def load_occupancy_demo(*, session: Session, rng: random.Random, region: Region,
             simulate_stays(rng=rng, group=group, own_code=codes[group.region_id], days=400, end=end, label="demo")
         )
     bulk_insert_stays(session=session, stays=stays, source="demo")
+    follow_feed_in_demo(session=session, rng=rng)
+
+
+# The demo's own actor: bound to no region, so it may switch any demo group.
+DEMO_ACTOR = Principal(kind="system", id=0, name="demo", role=Role.admin, provider_id=None)
+
+
+def follow_feed_in_demo(*, session: Session, rng: random.Random) -> None:
+    """Every crisis group and about a third of the others follow the feed, so that for them free
+    places and the feed agree (the rest keep reporting by hand, and some disagree)."""
+    for group in session.exec(select(Group).order_by(col(Group.id))).all():
+        if group.is_crisis or rng.random() < 1 / 3:
+            set_places_from_feed(
+                session=session,
+                principal=DEMO_ACTOR,
+                group_id=group.id,  # type: ignore[arg-type]
+                follow=True,
+                stale_after_hours=24.0,
+            )

@@ -209,6 +209,27 @@ class CensusBatchResult(SQLModel):
     results: list[CensusResult]
 
 
+class ResolveDiscrepancy(InputModel):
+    """``take_feed``: report the free places the feed leaves; ``follow_feed``: the group's free
+    places follow the feed from now on."""
+
+    action: Literal["take_feed", "follow_feed"]
+
+
+class PresentStay(SQLModel):
+    """A youth present in a group now, by the pseudonymous stay reference only."""
+
+    stay_reference: str
+    admitted_at: datetime
+    origin_region_code: str
+    admission_event_id: str  # the sender's id of the admission: what a correction cancels
+
+    @field_validator("admitted_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return _utc(value)  # type: ignore[return-value]
+
+
 class GroupOccupancy(SQLModel):
     group_id: int
     group_name: str
@@ -230,6 +251,8 @@ class Discrepancy(SQLModel):
     feed_free_places: int
     difference: int  # reported free minus what the feed leaves free
     source: str
+    # Places held (crisis, proposals, expected arrivals): "take the feed over" reports at least these.
+    held_places: int = 0
 
     @field_validator("reported_at")
     @classmethod

@@ -1,11 +1,10 @@
-"""HTTP layer for the occupancy feed: events, censuses, present occupancy, bed-days and the
-groups whose reported free places disagree with the feed."""
+"""HTTP layer for the occupancy feed: events, censuses, present occupancy and the youths present,
+bed-days, and the groups whose reported free places disagree with the feed (and settling each)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlmodel import col, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
@@ -13,7 +12,7 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.errors import Forbidden
 from backend.idempotency import IdempotencyDep
-from backend.occupancy import service
+from backend.occupancy import discrepancies, service
 from backend.occupancy.bedays import nights_by_region
 from backend.occupancy.models import (
     BatchResult,
@@ -22,9 +21,12 @@ from backend.occupancy.models import (
     Discrepancy,
     GroupOccupancy,
     OccupancyBatch,
+    PresentStay,
+    ResolveDiscrepancy,
     event_public,
 )
-from backend.providers.models import Group
+from backend.occupancy.present import present_stays, recent_events
+from backend.providers.models import GroupPublic
 from backend.providers.service import get_group_for
 from backend.reports.service import REGION_ROLES, resolve_period, resolve_region
 from backend.users.models import Role
@@ -117,9 +119,10 @@ def get_group_events(
     principal: CurrentPrincipal,
     purpose: Purpose = Purpose.occupancy_check,
 ) -> list[dict[str, object]]:
-    """The group's events, with pseudonymous stay references (youth data: the read is audited)."""
+    """The group's newest 500 events in time order, with pseudonymous stay references (youth
+    data: the read is audited)."""
     group = get_group_for(session=session, principal=principal, group_id=group_id)
-    events = service.list_events(session=session, group_id=group_id)
+    events = recent_events(session=session, group_id=group_id)
     audit.record(
         session=session,
         actor=principal,
@@ -132,6 +135,34 @@ def get_group_events(
         region_id=group.region_id,
     )
     return [event_public(e) for e in events]
+
+
+@router.get(
+    "/occupancy/groups/{group_id}/stays",
+    response_model=list[PresentStay],
+    dependencies=[require_roles(Role.provider, Role.admin, Role.coordinator)],
+)
+def get_present_stays(
+    group_id: int,
+    session: WriteSessionDep,  # the read writes an audit row
+    principal: CurrentPrincipal,
+    purpose: Purpose = Purpose.occupancy_check,
+) -> list[PresentStay]:
+    """The youths present in the group now (open stays), by stay reference, oldest admission
+    first (youth data: the read is audited)."""
+    get_group_for(session=session, principal=principal, group_id=group_id)
+    present = present_stays(session=session, group_id=group_id)
+    audit.record(
+        session=session,
+        actor=principal,
+        action="occupancy.stays.read",
+        object_type="group",
+        object_id=group_id,
+        purpose=purpose,
+        detail={"stays": len(present)},
+        youth=[f"stay:{s.stay_reference}" for s in present][:500],
+    )
+    return present
 
 
 @router.get("/occupancy/groups/{group_id}/bed-days")
@@ -181,33 +212,34 @@ def get_bed_days(
 def get_discrepancies(
     session: ReadSessionDep, principal: CurrentPrincipal, region: str | None = None
 ) -> list[Discrepancy]:
-    """Groups whose reported free places differ from what the feed leaves free
-    (places − youths present according to the feed), with both figures."""
+    """Groups reported by hand whose free places differ from what the feed leaves free
+    (places − youths present according to the feed), with both figures. Groups whose free
+    places follow the feed agree by construction and are not listed."""
     the_region = resolve_region(session=session, principal=principal, region_code=region)
-    query = select(Group).where(Group.region_id == the_region.id)
-    if principal.role == "provider":
-        query = query.where(Group.provider_id == principal.provider_id)
-    groups = list(session.exec(query.order_by(col(Group.id))).all())
-    figures = service.current_occupancy(session=session, groups=groups)
-    out: list[Discrepancy] = []
-    for group in groups:
-        figure = figures[group.id]  # type: ignore[index]
-        if figure["source"] == "none":
-            continue  # nothing to compare with
-        feed_free = max(0, group.capacity - int(figure["present"]))  # type: ignore[call-overload]
-        if feed_free != group.free_places:
-            out.append(
-                Discrepancy(
-                    group_id=group.id,  # type: ignore[arg-type]
-                    group_name=group.name,
-                    provider_id=group.provider_id,
-                    capacity=group.capacity,
-                    reported_free_places=group.free_places,
-                    reported_at=group.reported_at,
-                    feed_present=int(figure["present"]),  # type: ignore[call-overload]
-                    feed_free_places=feed_free,
-                    difference=group.free_places - feed_free,
-                    source=str(figure["source"]),
-                )
-            )
-    return out
+    groups = discrepancies.region_groups(
+        session,
+        region_id=the_region.id,  # type: ignore[arg-type]
+        provider_id=principal.provider_id if principal.role == "provider" else None,
+    )
+    return discrepancies.list_discrepancies(session, groups)
+
+
+@router.post(
+    "/occupancy/discrepancies/{group_id}/resolve",
+    response_model=GroupPublic,
+    dependencies=[require_roles(Role.provider, Role.admin)],
+)
+def post_resolve_discrepancy(
+    group_id: int, body: ResolveDiscrepancy, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Settle a difference in one action: `take_feed` reports the free places the feed leaves
+    (at least the places held), `follow_feed` lets the group's free places follow the feed from
+    now on. The answer is the group as it is now."""
+    change = discrepancies.resolve(
+        session=session,
+        principal=principal,
+        group_id=group_id,
+        action=body.action,
+        stale_after_hours=request.app.state.settings.stale_after_hours,
+    )
+    return JSONResponse(change.group, headers={"ETag": f'"{change.version}"', "X-Event-Seq": str(change.seq)})

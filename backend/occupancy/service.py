@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import Principal
+from backend.availability import service as places
 from backend.domain import as_utc, utcnow
 from backend.errors import DomainError, NotFound, RuleViolation
 from backend.events.service import append_event, append_events
@@ -573,6 +574,9 @@ def _announce(session: Session, groups: Sequence[Group], *, actor: str) -> None:
         ],
         actor=actor,
     )
+
+    # Groups whose free places follow the feed take them from it, in this transaction.
+    places.follow_feed(session=session, present={g.id: present.get(g.id, 0) for g in groups}, actor=actor)  # type: ignore[arg-type, misc]
 
 
 def _find_duplicate(session: Session, provider_id: int, event_id: str) -> OccupancyEvent | None:

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, and_, or_
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, and_, false, or_
 from sqlmodel import Field, SQLModel
 
 AGB_PATTERN = re.compile(r"^\d{8}$")
@@ -122,6 +122,12 @@ class Group(SQLModel, table=True):
     reported_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     reported_by: str | None = Field(default=None, max_length=120)
     version: int = 1
+    # Free places follow the occupancy feed (the provider's choice per group): free_places is
+    # then derived, max(held_places, capacity - feed_present), written only by
+    # backend/availability/service.py. ``feed_present`` is the youths present according to the
+    # feed when the group last followed it (only kept current while ``places_from_feed``).
+    places_from_feed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    feed_present: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class GroupPublic(SQLModel):
@@ -161,6 +167,11 @@ class GroupPublic(SQLModel):
     version: int
     active_from: date | None
     active_to: date | None
+    # Free places derived from the occupancy feed; ``feed_present`` counts only when true. When
+    # held_places > capacity - feed_present the group is over-booked (open 0, held places
+    # beyond what the feed leaves free).
+    places_from_feed: bool = False
+    feed_present: int = 0
     provider_name: str | None = None
     municipality_name: str | None = None
 

@@ -549,12 +549,16 @@ class _Checker:
             intensity = self._intensity(number, values, capacity)
             if intensity is None:
                 continue
-            if current is not None and capacity < current.free_places and capacity != current.capacity:
+            # A group that follows the feed derives its free places from the new capacity; its
+            # held places must still fit.
+            floor = (current.held_places if current.places_from_feed else current.free_places) if current else 0
+            if current is not None and capacity < floor and capacity != current.capacity:
                 self.problem(
                     S.TERMS,
                     next((n for t, n, _c in terms if t is mirror and n), None),
                     "contracted_places",
-                    f"groep {key[1]} meldt nu {current.free_places} vrije plaatsen; "
+                    f"groep {key[1]} {'houdt nu' if current.places_from_feed else 'meldt nu'} {floor} "
+                    f"{'plaatsen vast' if current.places_from_feed else 'vrije plaatsen'}; "
                     f"met {capacity} plaatsen kan dat niet",
                 )
                 continue

@@ -167,7 +167,14 @@ def sync_groups(
             continue
         values: dict[str, Any] = {}
         if term.contracted_places != group.capacity:
-            if term.contracted_places < group.free_places:
+            if group.places_from_feed and term.contracted_places < group.held_places:
+                raise RuleViolation(
+                    f"Groep {group.name} houdt nu {group.held_places} plaatsen vast (crisis, voorstel of "
+                    f"verwachte komst); met {term.contracted_places} plaatsen kan dat niet. Laat die eerst aflopen.",
+                    code="capacity_below_held",
+                )
+            # A group that follows the feed derives its free places from the new capacity.
+            if not group.places_from_feed and term.contracted_places < group.free_places:
                 raise RuleViolation(
                     f"Groep {group.name} meldt nu {group.free_places} vrije plaatsen; met "
                     f"{term.contracted_places} plaatsen kan dat niet. Laat de aanbieder eerst minder "

@@ -8,6 +8,7 @@ import { el, resetCaches, kids } from "./ui.js";
 // needs (a screen whose API is not installed on this server stays out of the menu).
 const SCREENS = [
   { path: "aanbieder", label: "Mijn groepen", roles: ["provider", "admin"], module: "./screens/provider.js" },
+  { path: "bezetting", label: "Bezetting", roles: ["provider", "admin", "coordinator"], module: "./screens/occupancy.js", api: "/occupancy/groups" },
   { path: "regio", label: "Regio", roles: ["coordinator", "admin", "viewer", "crisis"], module: "./screens/region.js" },
   { path: "wachtlijst", label: "Wachtlijst", roles: ["coordinator", "admin"], module: "./screens/referrals.js", api: "/referrals" },
   { path: "matching", label: "Matching", roles: ["coordinator", "admin"], module: "./screens/matching.js", api: "/matching" },

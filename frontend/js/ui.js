@@ -83,6 +83,13 @@ export function formatPercent(value) {
   return `${formatNumber(value * 100, 0)}%`;
 }
 
+// Places held beyond what the occupancy feed leaves free, for a group whose free places follow
+// the feed (it is over-booked: nothing is open). 0 otherwise.
+export function overBookedBy(group) {
+  if (!group.places_from_feed) return 0;
+  return Math.max(0, group.held_places - Math.max(0, group.capacity - group.feed_present));
+}
+
 // "3 uur geleden", "12 minuten geleden"
 export function ago(value) {
   if (!value) return "nooit gemeld";

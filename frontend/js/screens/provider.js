@@ -4,9 +4,11 @@
 // Incoming placement proposals and crisis holds appear above the cards when those APIs exist.
 // Per group, "Profiel bewerken" keeps the group's profile current and "Contract en plaatsen"
 // shows its contract versions and sends a request for more or fewer places.
+// "Automatisch uit de bezettingsfeed" lets the feed decide a group's free places
+// (contracted places minus youths present); the provider then reports only whether it admits.
 
 import { ApiError, get, hasApi, newIdempotencyKey, request } from "../api.js";
-import { ago, announce, el, formatDateTime, formatTime, loading, municipalities, showError, vocabulary, kids } from "../ui.js";
+import { ago, announce, el, formatDateTime, formatTime, loading, municipalities, overBookedBy, showError, vocabulary, kids } from "../ui.js";
 import { renderIncoming } from "./incoming.js";
 import { placesRequestForm, profileForm, profileSummary, termsList } from "./contracts.js";
 
@@ -99,6 +101,9 @@ export function render(root, { user, live }) {
     const plus = el("button", { type: "button", class: "button step", "aria-label": `Eén vrije plaats meer bij ${group.name}` }, "+");
     const freeError = el("p", { id: `${id}-vrij-fout`, class: "field-error", role: "alert" });
     const net = el("p", { id: `${id}-netto`, class: "net" });
+    const feedBox = el("input", { type: "checkbox", id: `${id}-feed`, "aria-describedby": `${id}-feed-uitleg` });
+    const feedHint = el("p", { id: `${id}-feed-uitleg`, class: "hint" });
+    const overBooked = el("p", { class: "warning over-booked", role: "note", hidden: true });
     const yes = el("input", { type: "radio", name: `${id}-plaatsing`, id: `${id}-ja`, value: "ja" });
     const no = el("input", { type: "radio", name: `${id}-plaatsing`, id: `${id}-nee`, value: "nee" });
     const reason = el("input", {
@@ -121,7 +126,10 @@ export function render(root, { user, live }) {
       el("div", { class: "places" },
         el("label", { for: `${id}-vrij`, class: "places-label" }, "Vrije plaatsen"),
         el("div", { class: "stepper" }, minus, free, plus),
-        net, freeError),
+        net, overBooked, freeError,
+        el("div", { class: "check feed-choice" }, feedBox,
+          el("label", { for: `${id}-feed` }, "Automatisch uit de bezettingsfeed")),
+        feedHint),
       el("fieldset", { class: "admitting" },
         el("legend", {}, "Plaatsing"),
         el("div", { class: "radio" }, yes, el("label", { for: `${id}-ja` }, "Plaatst jeugdigen")),
@@ -196,6 +204,17 @@ export function render(root, { user, live }) {
       net.textContent = held
         ? `${held} ${held === 1 ? "plaats" : "plaatsen"} vastgehouden (crisis of voorstel); netto vrij: ${group.net_free_places}`
         : `Netto vrij: ${group.net_free_places} van ${group.capacity}`;
+      const fromFeed = Boolean(group.places_from_feed);
+      feedBox.checked = fromFeed;
+      node.classList.toggle("from-feed", fromFeed);
+      feedHint.textContent = fromFeed
+        ? `Volgens de feed zijn ${group.feed_present} van de ${group.capacity} plaatsen bezet; de vrije plaatsen volgen vanzelf. U meldt hier alleen of de groep plaatst.`
+        : "Uit: u meldt de vrije plaatsen zelf.";
+      const over = overBookedBy(group);
+      overBooked.hidden = !over;
+      overBooked.textContent = over
+        ? `Let op: overboekt. Er ${over === 1 ? "is 1 plaats" : `zijn ${over} plaatsen`} meer vastgehouden dan de feed vrij laat; er is niets open.`
+        : "";
       // The server's flag is as of the last read; the clock moves on while the page is open.
       const age = group.reported_at ? Date.now() - new Date(group.reported_at).getTime() : Infinity;
       group.stale = age > (staleHoursByRegion[group.region_id] ?? staleHours) * 3600 * 1000;
@@ -207,8 +226,10 @@ export function render(root, { user, live }) {
         ? `Let op: dit cijfer is verouderd (laatst gemeld ${ago(group.reported_at)}). Controleer het en klik op Opslaan of Niets veranderd.`
         : "";
       reported.textContent = `Gemeld: ${ago(group.reported_at)} (${formatDateTime(group.reported_at)})`;
-      minus.disabled = saving || Number(free.value) <= 0;
-      plus.disabled = saving || Number(free.value) >= group.capacity;
+      free.readOnly = fromFeed;
+      minus.disabled = saving || fromFeed || Number(free.value) <= 0;
+      plus.disabled = saving || fromFeed || Number(free.value) >= group.capacity;
+      feedBox.disabled = saving;
       save.disabled = saving;
       unchanged.disabled = saving;
     }
@@ -222,7 +243,8 @@ export function render(root, { user, live }) {
       }
       const admitting = yes.checked;
       return {
-        free_places: free.value === "" ? null : Number(free.value),
+        // The feed decides the free places of a group that follows it.
+        free_places: group.places_from_feed ? group.free_places : free.value === "" ? null : Number(free.value),
         admitting,
         reason: admitting ? null : reason.value.trim() || null,
         expected_free_date: expected.value || null,
@@ -331,6 +353,25 @@ export function render(root, { user, live }) {
       saveTimer = setTimeout(() => send(), 350);
     }
 
+    feedBox.addEventListener("change", async () => {
+      const wanted = feedBox.checked;
+      saving = true;
+      showError(cardError, null);
+      paint();
+      try {
+        const response = await request(`/groups/${group.id}/places-source`, { method: "PUT", json: { follow_feed: wanted } });
+        group = response.data;
+        saving = false;
+        fill();
+        announce(wanted
+          ? `${group.name}: de vrije plaatsen volgen nu de bezettingsfeed (${group.free_places} vrij).`
+          : `${group.name}: u meldt de vrije plaatsen weer zelf.`);
+      } catch (error) {
+        saving = false;
+        showError(cardError, error.message);
+        paint();
+      }
+    });
     minus.addEventListener("click", () => step(-1));
     plus.addEventListener("click", () => step(1));
     free.addEventListener("input", edited);

@@ -6,7 +6,7 @@
 
 import { get } from "../api.js";
 import { CONFIG } from "../config.js";
-import { ago, el, formatTime, loading, municipalities, showError, svg, vocabulary, kids } from "../ui.js";
+import { ago, el, formatTime, loading, municipalities, overBookedBy, showError, svg, vocabulary, kids } from "../ui.js";
 
 // The calendar day here, as "YYYY-MM-DD" (the register's dates are calendar days).
 function today() {
@@ -215,7 +215,10 @@ export function render(root, { live }) {
     el("td", {}, g.provider_name || ""),
     el("td", {}, g.municipality_name || ""),
     el("td", {}, label(g.care_form)),
-    el("td", { class: "num free-places" }, String(g.net_free_places), g.held_places ? el("small", {}, ` (${g.held_places} vastgehouden)`) : null),
+    el("td", { class: "num free-places" }, String(g.net_free_places),
+      g.held_places ? el("small", {}, ` (${g.held_places} vastgehouden)`) : null,
+      g.places_from_feed ? el("small", { class: "feed-mark", title: "De vrije plaatsen volgen de bezettingsfeed" }, " · feed") : null,
+      overBookedBy(g) ? el("span", { class: "warning-text over-booked" }, ` overboekt met ${overBookedBy(g)}`) : null),
     el("td", {}, g.admitting ? "plaatst" : `plaatst niet: ${g.reason || ""}`),
     el("td", { class: g.stale ? "stale-text" : null }, `${ago(g.reported_at)}${g.stale ? " (verouderd)" : ""}`)))));
   }

@@ -214,6 +214,7 @@ ROUTES: dict[str, Any] = {
     "PUT /api/v1/groups/{group_id}/availability": Obj(body=lambda c: {"free_places": 1}),
     "GET /api/v1/availability": Lst("groups", ids(inside="groups")),
     "GET /api/v1/groups/{group_id}/availability": Obj(),
+    "PUT /api/v1/groups/{group_id}/places-source": Obj(body=lambda c: {"follow_feed": True}),
     # crisis
     "POST /api/v1/crisis/search": Cross(
         body=lambda c: {"age": 15, "lat": 52.3, "lon": 6.7},
@@ -239,6 +240,8 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/occupancy/groups/{group_id}/events": Obj(),
     "GET /api/v1/occupancy/groups/{group_id}/bed-days": Obj(),
     "GET /api/v1/occupancy/discrepancies": [Lst("groups", ids("group_id")), Obj(query=REGION_A)],
+    "POST /api/v1/occupancy/discrepancies/{group_id}/resolve": Obj(body=lambda c: {"action": "follow_feed"}),
+    "GET /api/v1/occupancy/groups/{group_id}/stays": Obj(),
     # intensity
     "POST /api/v1/intensity/calculate": Obj(body=lambda c: {"weekly_roster_hours": 220, "places": 8, "region": "JZ14"}),
     "GET /api/v1/intensity/groups/{group_id}": Obj(),
