@@ -119,7 +119,7 @@ def test_a_feed_group_follows_admissions_discharges_and_holds_and_the_live_feed_
     assert switch.actor_role == "provider" and switch.detail["before"] == {"places_from_feed": False, "free_places": 1}
 
 
-def test_an_open_proposal_is_held_and_its_acceptance_counts_through_the_feed(client, world, db):
+def test_an_open_proposal_is_held_and_its_arrival_counts_through_the_feed(client, world, db):
     group_id = world.groups_a[0]  # woongroep of provider A, 8 places
     assert follow(client, world, group_id, "admin").status_code == 200  # the region's administrator may too
     feed(client, world, "key_a", admission("a1", group_id, "ST-A1"))
@@ -135,8 +135,15 @@ def test_an_open_proposal_is_held_and_its_acceptance_counts_through_the_feed(cli
         assert places(next_group(ws, group_id)["group"]) == (7, 1, 6)
         accepted = client.post(f"/api/v1/proposals/{sent.json()['id']}/accept", headers=world.headers("provider_a"))
         assert accepted.status_code == 200, accepted.text
-        # The held place is given up and the youth is present through the feed's admission (in
-        # either order: each step derives the free places again).
+        # Accepted is an expected arrival: the place stays held, nobody is present yet.
+        row = group_row(db, group_id)
+        assert (row.free_places, row.held_places, row.feed_present) == (7, 1, 1)
+        arrived = client.post(
+            f"/api/v1/placements/{accepted.json()['placement_id']}/arrival", json={}, headers=world.headers("provider_a")
+        )
+        assert arrived.status_code == 200, arrived.text
+        # On arrival the held place is given up and the youth is present through the admission
+        # (in either order: each step derives the free places again).
         final = next_group(ws, group_id)
         while final["group"]["held_places"] != 0 or final["group"]["feed_present"] != 2:
             final = next_group(ws, group_id)
