@@ -19,7 +19,7 @@ from backend.auth import Principal
 from backend.availability.service import set_places_from_feed
 from backend.domain import utcnow
 from backend.occupancy.bulk import StaySpec, bulk_insert_stays
-from backend.providers.models import Group
+from backend.providers.models import Group, is_stale
 from backend.regions.models import Region
 from backend.users.models import Role
 
@@ -85,9 +85,13 @@ DEMO_ACTOR = Principal(kind="system", id=0, name="demo", role=Role.admin, provid
 
 def follow_feed_in_demo(*, session: Session, rng: random.Random) -> None:
     """Every crisis group and about a third of the others follow the feed, so that for them free
-    places and the feed agree (the rest keep reporting by hand, and some disagree)."""
+    places and the feed agree (the rest keep reporting by hand, and some disagree). A group whose
+    provider let its figure go stale has no feed either: the stale warnings stay to be seen."""
     for group in session.exec(select(Group).order_by(col(Group.id))).all():
-        if group.is_crisis or rng.random() < 1 / 3:
+        draw = rng.random()
+        if is_stale(group.reported_at, stale_after_hours=24.0):
+            continue
+        if group.is_crisis or draw < 1 / 3:
             set_places_from_feed(
                 session=session,
                 principal=DEMO_ACTOR,

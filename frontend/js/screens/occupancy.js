@@ -29,6 +29,9 @@ export function render(root, { user, live }) {
   let regions = {}; // id -> code
   let selected = null;
   let disposed = false;
+  // Discharges being entered (stay reference -> moment typed): a live reload of the table
+  // keeps them open with what was typed.
+  const discharging = new Map();
 
   const pageError = el("p", { class: "error", role: "alert", hidden: true });
   const discrepancyBox = el("section", { class: "card discrepancies", id: "verschillen", "aria-labelledby": "verschillen-titel" });
@@ -166,27 +169,39 @@ export function render(root, { user, live }) {
 
   function dischargeCell(stay, g) {
     const cell = el("div", { class: "row-actions" });
+    const ref = stay.stay_reference;
     const start = el("button", {
       type: "button", class: "button small secondary",
-      "aria-label": `Ontslag van verblijf ${stay.stay_reference}`,
+      "aria-label": `Ontslag van verblijf ${ref}`,
     }, "Ontslaan");
-    start.addEventListener("click", () => {
-      const id = `ontslag-${stay.stay_reference}`;
-      const moment = el("input", { type: "datetime-local", id, value: nowLocal(), max: nowLocal() });
+    function openForm(value, focus) {
+      const id = `ontslag-${ref}`;
+      const moment = el("input", { type: "datetime-local", id, value });
       const confirm = el("button", { type: "button", class: "button small primary" }, "Ontslag opslaan");
       const cancel = el("button", { type: "button", class: "button small secondary" }, "Annuleren");
+      discharging.set(ref, value);
+      moment.addEventListener("input", () => discharging.set(ref, moment.value));
       confirm.addEventListener("click", async () => {
         confirm.disabled = true;
+        discharging.delete(ref);
         const ok = await send([{
-          event_id: eventId(), kind: "discharge", group_id: g.id, at: moment.value, stay_reference: stay.stay_reference,
-        }], `Verblijf ${stay.stay_reference} ontslagen.`);
-        if (!ok) confirm.disabled = false;
+          event_id: eventId(), kind: "discharge", group_id: g.id, at: moment.value, stay_reference: ref,
+        }], `Verblijf ${ref} ontslagen.`);
+        if (!ok) {
+          discharging.set(ref, moment.value);
+          confirm.disabled = false;
+        }
       });
-      cancel.addEventListener("click", () => cell.replaceChildren(start));
+      cancel.addEventListener("click", () => {
+        discharging.delete(ref);
+        cell.replaceChildren(start);
+      });
       cell.replaceChildren(el("label", { for: id, class: "visually-hidden" }, "Tijdstip van ontslag"), moment, confirm, cancel);
-      moment.focus();
-    });
-    cell.append(start);
+      if (focus) moment.focus();
+    }
+    start.addEventListener("click", () => openForm(nowLocal(), true));
+    if (discharging.has(ref)) openForm(discharging.get(ref), false);
+    else cell.append(start);
     return el("td", { class: "actions" }, cell);
   }
 
@@ -305,6 +320,7 @@ export function render(root, { user, live }) {
 
   function choose(id) {
     selected = id;
+    discharging.clear();
     presentBox.replaceChildren(loading("Aanwezigen laden…"));
     historyBox.replaceChildren(loading("Geschiedenis laden…"));
     showError(actionError, null);
