@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, func, insert, or_, text, update
+from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, func, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -452,10 +452,8 @@ def _write(
                 }
             )
         removed.extend(stay.id for stay in settlement.removed)
-    if new_stays and _is_postgresql(conn):
-        _copy(conn, _STAYS, new_stays)
-    elif new_stays:
-        conn.execute(insert(_STAYS), new_stays)
+    if new_stays:
+        _insert_many(conn, _STAYS, new_stays)
     if ends:
         conn.execute(_END_STAY, ends)
     for part in _parts(conn, removed):
@@ -465,29 +463,39 @@ def _write(
 
 
 def _insert_events(conn: Connection, rows: list[dict[str, Any]], indexes: list[int]) -> dict[int, int]:
-    """Insert the events; their ids by index in the batch."""
+    """Insert the events with ids chosen here (the stays need them); their ids by index."""
     if _is_postgresql(conn):
-        # COPY with ids drawn from the sequence up front: many times faster than INSERT for
-        # thousands of rows (the ids are needed for the stays).
+        # Drawn from the sequence in one round trip, so concurrent batches never meet.
         ids = sorted(conn.execute(_NEXT_EVENT_IDS, {"n": len(rows)}).scalar_one())
-        for row, new_id in zip(rows, ids, strict=True):
-            row["id"] = new_id
-        _copy(conn, _EVENTS, rows)
-        return dict(zip(indexes, ids, strict=True))
-    index_of = {(row["provider_id"], row["event_id"]): index for row, index in zip(rows, indexes, strict=True)}
-    # executemany with RETURNING: SQLAlchemy sends multi-row INSERTs ("insertmanyvalues").
-    returning = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.provider_id, _EVENTS.c.event_id)
-    return {index_of[(row.provider_id, row.event_id)]: row.id for row in conn.execute(returning, rows)}
+    else:
+        # SQLite: this transaction holds the one write lock (BEGIN IMMEDIATE), so the next ids
+        # are free; they are the ones SQLite itself would give.
+        first = int(conn.execute(sa_select(func.coalesce(func.max(_EVENTS.c.id), 0))).scalar_one()) + 1
+        ids = list(range(first, first + len(rows)))
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    _insert_many(conn, _EVENTS, rows)
+    return dict(zip(indexes, ids, strict=True))
 
 
-def _copy(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL COPY of ``rows`` (dicts with the same keys) into ``table``, in the
-    transaction of ``conn``."""
+def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in the transaction of ``conn``:
+    COPY on PostgreSQL, one executemany on SQLite. Both skip the per-row work of a compiled
+    multi-row INSERT, which dominated batches of thousands of events."""
     columns = list(rows[0])
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with conn.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    if _is_postgresql(conn):
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with conn.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    # The column types' own conversions (SQLite keeps moments as text in SQLAlchemy's format).
+    convert = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
+    pairs = list(zip(columns, convert, strict=True))
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [tuple(row[c] if f is None else f(row[c]) for c, f in pairs) for row in rows],
+    )
 
 
 def _forget_stale(session: Session, changed: set[int], removed: set[int]) -> None:

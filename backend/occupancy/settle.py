@@ -397,13 +397,14 @@ class _Attempt:
                         f"'{first.event_id}' is geweigerd ({reason})",
                         code="occupancy_correction_refused",
                     )
-        # A stay refused for capacity must not keep a later event of the same youth out.
+        # An admission refused for capacity must not keep a later event of the same youth out.
+        # (Only the admission is refused beforehand: its discharge may close a later stay.)
         by_ref: dict[str, list[Item]] = defaultdict(list)
         for item in self.items:
             if item.kind != CANCEL and item.index in self.refused:
                 by_ref[item.ref].append(item)  # type: ignore[index]
         for ref_items in by_ref.values():
-            full = [i for i in ref_items if i.index in self.capacity_refused]
+            full = [i for i in ref_items if i.index in self.capacity_refused and i.kind == ADMISSION]
             if not full:
                 continue
             first_full = min(i.at for i in full)

@@ -66,7 +66,7 @@ def _count(timeline, moment: datetime) -> int:  # type: ignore[no-untyped-def]
     return sum(1 for _, start, end in timeline if start <= moment and (end is None or end > moment))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None, derandomize=True, database=None)
 @given(timelines())
 def test_what_a_batch_leaves_never_over_fills_the_group(case) -> None:  # type: ignore[no-untyped-def]
     capacity, stays, items = case

@@ -267,6 +267,16 @@ def test_an_ndjson_batch_names_the_line_of_each_event_and_of_a_bad_line(client, 
     assert [s.stay_reference for s in stays(db)] == ["y1"]  # nothing of a refused request
 
 
+def test_a_retried_ndjson_batch_with_its_key_gets_the_first_answer(client, world, db):
+    crisis = world.groups_b[1]
+    body = "\n".join(json.dumps(ev(f"a{i}", "admission", crisis, T0, f"y{i}")) for i in range(2)).encode()
+    headers = {**world.headers("key_b"), "Content-Type": "application/x-ndjson", "Idempotency-Key": "jaar-2025"}
+    first = client.post("/api/v1/occupancy/events", content=body, headers=headers)
+    again = client.post("/api/v1/occupancy/events", content=body, headers=headers)
+    assert first.json()["accepted"] == 2 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true" and len(stays(db)) == 2
+
+
 def test_an_ndjson_batch_can_be_streamed_in_chunks(client, world, db):
     crisis = world.groups_b[1]
     lines = [json.dumps(ev(f"a{i}", "admission", crisis, T0 + timedelta(days=i), f"y{i}")) + "\n" for i in range(3)] + [
