@@ -120,15 +120,15 @@ export function render(root, { user, live }) {
         }, "Volg voortaan de feed"))) : null;
       return el("tr", { dataset: { groupId: d.group_id } },
         el("th", { scope: "row" }, d.group_name),
-        el("td", { class: "num" }, String(d.reported_free_places)),
-        el("td", { class: "num" }, String(d.feed_free_places)),
-        el("td", { class: "num" }, `${d.difference > 0 ? "+" : ""}${d.difference}`),
-        el("td", {}, d.source === "census" ? "telling" : "feed"),
+        el("td", { class: "num", "data-label": "Gemeld vrij" }, String(d.reported_free_places)),
+        el("td", { class: "num", "data-label": "Feed vrij" }, String(d.feed_free_places)),
+        el("td", { class: "num", "data-label": "Verschil" }, `${d.difference > 0 ? "+" : ""}${d.difference}`),
+        el("td", { "data-label": "Bron" }, d.source === "census" ? "telling" : "feed"),
         actions);
     });
     folded.append(
       el("p", { class: "hint" }, "Gemeld vrij wijkt af van wat de feed vrijlaat (plaatsen min aanwezigen)."),
-      el("div", { class: "table-scroll" }, el("table", { class: "data", id: "verschillen-tabel" },
+      el("div", { class: "table-scroll" }, el("table", { class: "data stack-on-phone", id: "verschillen-tabel" },
         el("thead", {}, el("tr", {}, ["Groep", "Gemeld vrij", "Feed vrij", "Verschil", "Bron", canWrite ? "Oplossen" : null]
           .filter(Boolean).map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows))));

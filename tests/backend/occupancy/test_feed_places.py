@@ -139,7 +139,9 @@ def test_an_open_proposal_is_held_and_its_arrival_counts_through_the_feed(client
         row = group_row(db, group_id)
         assert (row.free_places, row.held_places, row.feed_present) == (7, 1, 1)
         arrived = client.post(
-            f"/api/v1/placements/{accepted.json()['placement_id']}/arrival", json={}, headers=world.headers("provider_a")
+            f"/api/v1/placements/{accepted.json()['placement_id']}/arrival",
+            json={},
+            headers=world.headers("provider_a"),
         )
         assert arrived.status_code == 200, arrived.text
         # On arrival the held place is given up and the youth is present through the admission
