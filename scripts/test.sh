@@ -25,4 +25,6 @@ PY
   fi
 fi
 echo "Tests op SQLite${PLEKWIJZER_TEST_DATABASE_URL:+ en PostgreSQL ($PLEKWIJZER_TEST_DATABASE_URL)}"
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): the suite is CPU-bound in one process and a machine here has two
+# cores; each worker builds its own databases. PLEKWIJZER_TEST_WORKERS=0 runs in one process.
+exec .venv/bin/python -m pytest -n "${PLEKWIJZER_TEST_WORKERS:-2}" "$@"
