@@ -30,7 +30,7 @@ from backend.availability.service import Notice
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
-from backend.occupancy.models import ADMISSION, DISCHARGE, OccupancyEvent, OccupancyEventIn, OccupancyStay
+from backend.occupancy.models import ADMISSION, CANCEL, DISCHARGE, OccupancyEvent, OccupancyEventIn, OccupancyStay
 from backend.occupancy.service import input_moment, local_day, record_admission, record_discharge, today
 from backend.placements.models import (
     DESTINATIONS,
@@ -608,15 +608,25 @@ def _end_stay(session: Session, placement: Placement, *, at: datetime) -> None:
 
 
 def _free_place(
-    session: Session, principal: Principal, placement: Placement, stale_after_hours: float, *, destination: str
+    session: Session,
+    principal: Principal,
+    placement: Placement,
+    stale_after_hours: float,
+    *,
+    destination: str | None = None,
+    action: str = "placement.discharge",
+    purpose: Purpose = Purpose.placement_discharge,
+    change: str = "discharged",
+    **detail: Any,
 ) -> None:
+    """The place the youth occupied is free again (discharge, transfer, a withdrawn arrival)."""
+    if destination is not None:
+        detail["destination"] = destination
     freed = places.vacate(
         session=session,
         group_id=placement.group_id,
         stale_after_hours=stale_after_hours,
-        notice=_notice(
-            placement, principal, "placement.discharge", Purpose.placement_discharge, destination=destination
-        ),
+        notice=_notice(placement, principal, action, purpose, **detail),
     )
     if freed is None:
         # The group already reports every place free: no place change, but the ending is
@@ -624,13 +634,13 @@ def _free_place(
         audit.record(
             session=session,
             actor=principal,
-            action="placement.discharge",
+            action=action,
             object_type="referral",
             object_id=placement.referral_id,
-            purpose=Purpose.placement_discharge,
-            detail={"placement_id": placement.id, "group_id": placement.group_id, "destination": destination},
+            purpose=purpose,
+            detail={"placement_id": placement.id, "group_id": placement.group_id, **detail},
         )
-        _announce(session, placement, principal, "discharged")
+        _announce(session, placement, principal, change)
 
 
 def transfer(
@@ -733,6 +743,64 @@ def after_feed_batch(*, session: Session, principal: Principal, events: Sequence
             _feed_admission(session, principal, item, at=at, stale_after_hours=settings_hours)
         else:
             _feed_discharge(session, principal, item, at=at, stale_after_hours=settings_hours)
+    _withdrawn_arrivals(
+        session, principal, sorted({e.group_id for e in events if e.kind == CANCEL}), stale_after_hours=settings_hours
+    )
+
+
+def _withdrawn_arrivals(
+    session: Session, principal: Principal, group_ids: Sequence[int], *, stale_after_hours: float
+) -> None:
+    """The provider's system withdrew the admission of an arrived placement (a cancellation
+    removes its stay). With a corrected admission under the same stay reference, that stay is
+    the placement's arrival; without one the arrival did not happen: the placement ends as
+    cancelled and the youth waits again with its original waiting date, like a no-show."""
+    if not group_ids:
+        return
+    arrived = session.exec(
+        select(Placement).where(col(Placement.group_id).in_(group_ids), Placement.status == "arrived")
+    ).all()
+    for placement in arrived:
+        if open_stay(session, placement.referral_id) is not None:
+            continue
+        referral = _lock_referral(session, placement.referral_id)
+        corrected = _open_stay_of(session, placement.group_id, placement.stay_reference)
+        if corrected is not None and corrected.referral_id is None:
+            at = as_utc(corrected.admitted_at)
+            if not _move(session, placement, "arrived", arrived_at=at):
+                continue
+            corrected.referral_id = referral.id
+            corrected.risk_profile = referral.risk_profile
+            session.add(corrected)
+            referral.placed_at = at
+            save_referral(session=session, referral=referral, actor=principal.label, change="arrival_corrected")
+            _announce(session, placement, principal, "arrival_corrected")
+            continue
+        reason = "De opname is ingetrokken door het systeem van de aanbieder."
+        if not _move(
+            session,
+            placement,
+            "arrived",
+            status="cancelled",
+            arrived_at=None,
+            end_reason=reason,
+            ended_by=principal.label,
+        ):
+            continue
+        _free_place(
+            session,
+            principal,
+            placement,
+            stale_after_hours,
+            action="placement.arrival_withdrawn",
+            purpose=Purpose.placement_no_show,
+            change="cancelled",
+            reason=reason,
+        )
+        referral.status = ReferralStatus.waiting
+        referral.placed_group_id = None
+        referral.placed_at = None
+        save_referral(session=session, referral=referral, actor=principal.label, change="arrival_withdrawn")
 
 
 _STAYS = OccupancyStay.__table__  # type: ignore[attr-defined]

@@ -318,6 +318,65 @@ def test_the_providers_own_feed_moves_the_placement(client, world, db):
     assert group_row(db, group_id).free_places == 2
 
 
+def _feed(client, world, group_id: int, *events: dict) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    response = client.post(
+        "/api/v1/occupancy/events",
+        json={"events": [{"group_id": group_id, "origin_region_code": "JZ14", **e} for e in events]},
+        headers=world.headers("key_a"),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_a_corrected_admission_moves_the_arrival_and_a_withdrawn_one_undoes_it(client, world, db):
+    group_id = world.groups_a[0]
+    first = _accepted(client, world, "TW-6", group_id)
+    second = _accepted(client, world, "TW-7", group_id)
+    now = utcnow()
+    for accepted, event_id in ((first, "sys-10"), (second, "sys-20")):
+        body = {"event_id": event_id, "kind": "admission", "at": now.isoformat()}
+        assert _feed(client, world, group_id, {**body, "stay_reference": accepted["stay_reference"]})["accepted"] == 1
+    assert group_row(db, group_id).free_places == 0
+
+    # A correction: the first youth came in yesterday, not today. The placement keeps its
+    # arrival, now on the corrected moment, and the youth still has exactly one open stay.
+    earlier = now - timedelta(days=1)
+    result = _feed(
+        client,
+        world,
+        group_id,
+        {"event_id": "sys-11", "kind": "cancel", "cancels_event_id": "sys-10", "at": now.isoformat()},
+        {
+            "event_id": "sys-12",
+            "kind": "admission",
+            "at": earlier.isoformat(),
+            "stay_reference": first["stay_reference"],
+        },
+    )
+    assert result["accepted"] == 2, result
+    placement = client.get(f"/api/v1/placements/{first['placement_id']}", headers=world.headers("provider_a")).json()
+    assert placement["status"] == "arrived"
+    assert placement["arrived_at"].startswith(earlier.date().isoformat())
+    with db.transaction(write=False) as session:
+        stays = session.exec(select(OccupancyStay).where(OccupancyStay.referral_id == first["referral_id"])).all()
+        assert [s.discharged_at for s in stays] == [None]
+
+    # Withdrawn without a replacement: the arrival did not happen. The placement ends, the
+    # youth waits again and the place is free.
+    result = _feed(
+        client,
+        world,
+        group_id,
+        {"event_id": "sys-21", "kind": "cancel", "cancels_event_id": "sys-20", "at": now.isoformat()},
+    )
+    assert result["accepted"] == 1, result
+    placement = client.get(f"/api/v1/placements/{second['placement_id']}", headers=world.headers("provider_a")).json()
+    assert placement["status"] == "cancelled" and placement["arrived_at"] is None
+    referral = _referral(db, second["referral_id"])
+    assert (referral.status, referral.placed_group_id) == ("waiting", None)
+    assert group_row(db, group_id).free_places == 1
+
+
 def test_a_confirmed_crisis_hold_for_a_referral_places_it(client, world, db):
     crisis_group = world.groups_b[1]
     ref = create_referral(client, world, "TW-6")
