@@ -100,11 +100,15 @@ def planner_period(*, start: date | None, end: date | None) -> PlannerPeriod:
     if last < first:
         raise RuleViolation("De einddatum ligt vóór de begindatum.", code="period_invalid")
     if last > today():
-        raise RuleViolation("De periode mag niet na vandaag eindigen: de planner rekent met wat gebeurd is.", code="period_invalid")
+        raise RuleViolation(
+            "De periode mag niet na vandaag eindigen: de planner rekent met wat gebeurd is.", code="period_invalid"
+        )
     if (last - first).days + 1 > MAX_DAYS:
         raise RuleViolation("Een periode mag hoogstens drie jaar beslaan.", code="period_too_long")
     if (last - first).days + 1 < 28:
-        raise RuleViolation("Kies een periode van minstens 28 dagen: korter zegt te weinig over de instroom.", code="period_too_short")
+        raise RuleViolation(
+            "Kies een periode van minstens 28 dagen: korter zegt te weinig over de instroom.", code="period_too_short"
+        )
     return PlannerPeriod(first, last)
 
 
@@ -112,9 +116,7 @@ def check_target(target: float | None, region_target: float) -> float:
     if target is None:
         return region_target
     if not 0 < target < 1:
-        raise RuleViolation(
-            "Het doel is een kans tussen 0 en 1, bijvoorbeeld 0.05 voor 5%.", code="target_invalid"
-        )
+        raise RuleViolation("Het doel is een kans tussen 0 en 1, bijvoorbeeld 0.05 voor 5%.", code="target_invalid")
     return target
 
 
@@ -155,7 +157,10 @@ def crisis_capacity(
     chosen = check_target(target, region_target)
     groups = crisis_groups(session=session, region=region, period=period)
     providers = (
-        {p.id: p for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()}
+        {
+            p.id: p
+            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
+        }
         if groups
         else {}
     )
@@ -246,6 +251,8 @@ def build_pools(
         )
         pools.append(pool)
         by_provider.setdefault(group.provider_id, []).append(pool)
+    if not pools:
+        return []
     combined = [_combine("provider", pid, parts) for pid, parts in by_provider.items()]
     region_pool = _combine("region", region.code, pools)
     region_pool.name = f"Regio {region.name}"
@@ -275,7 +282,9 @@ def _days(delta: timedelta) -> float:
     return delta.total_seconds() / 86400.0
 
 
-def plan_pool(pool: PoolInput, *, period: PlannerPeriod, target: float, region_code: str, simulate: bool) -> dict[str, Any]:
+def plan_pool(
+    pool: PoolInput, *, period: PlannerPeriod, target: float, region_code: str, simulate: bool
+) -> dict[str, Any]:
     arrivals = len(pool.stays)
     lengths = [_days(s.discharged_at - s.admitted_at) for s in pool.stays if s.discharged_at is not None]
     still_open = arrivals - len(lengths)
@@ -308,9 +317,17 @@ def plan_pool(pool: PoolInput, *, period: PlannerPeriod, target: float, region_c
         notes.append(
             "Geen afgeronde verblijven in deze periode: zonder verblijfsduur is er geen advies. Kies een langere periode."
         )
-        return {**base, "offered_load": None, "offered_load_interval": None, "table": [], "recommended_places": None,
-                "recommended_interval": None, "recommended_funding_per_year": None, "current_loss_probability": None,
-                "simulation": None}
+        return {
+            **base,
+            "offered_load": None,
+            "offered_load_interval": None,
+            "table": [],
+            "recommended_places": None,
+            "recommended_interval": None,
+            "recommended_funding_per_year": None,
+            "current_loss_probability": None,
+            "simulation": None,
+        }
     load = rate * stay.mean
     load_low, load_high = rate_low * stay.interval[0], rate_high * stay.interval[1]
     recommended = erlang.smallest_places(load, target)
@@ -323,7 +340,9 @@ def plan_pool(pool: PoolInput, *, period: PlannerPeriod, target: float, region_c
             "loss_probability": b,
             "expected_occupied": load * (1 - b),
             "expected_empty": n - load * (1 - b),
-            "availability_funding_per_year": _money((n - load * (1 - b)) * NIGHTS_PER_YEAR * pool.funding_per_place_night),
+            "availability_funding_per_year": _money(
+                (n - load * (1 - b)) * NIGHTS_PER_YEAR * pool.funding_per_place_night
+            ),
         }
         for n, b in enumerate(losses)
     ]

@@ -61,7 +61,9 @@ def lost_share(trace: Trace, places: int, *, warmup: float = 0.0) -> tuple[int, 
     return tally[0], tally[1]
 
 
-def simulate(traces: Sequence[Trace], places: int, *, warmup: float = 0.0, confidence: float = 0.95) -> SimulationResult:
+def simulate(
+    traces: Sequence[Trace], places: int, *, warmup: float = 0.0, confidence: float = 0.95
+) -> SimulationResult:
     """The share turned away per replication, its mean and a t confidence interval over the
     replications."""
     shares, counted = [], 0

@@ -114,9 +114,7 @@ def _longest_run(missed: np.ndarray) -> tuple[int, int]:
     return int(lengths[best]), int(starts[best])
 
 
-def group_quality(
-    *, days: list[date], updated: set[date], running: int, per_month: int
-) -> dict[str, Any]:
+def group_quality(*, days: list[date], updated: set[date], running: int, per_month: int) -> dict[str, Any]:
     """The figures of one group over its counted ``days``."""
     if not days:
         return {
@@ -177,7 +175,10 @@ def data_quality(
         ).all()
     )
     providers = (
-        {p.id: p for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()}
+        {
+            p.id: p
+            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
+        }
         if groups
         else {}
     )
