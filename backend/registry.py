@@ -24,8 +24,8 @@ from backend.occupancy import hooks as occupancy_hooks
 from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
 from backend.placements.routes import router as placements_router
-from backend.planning.routes import router as planning_router
 from backend.placements.service import after_feed_batch
+from backend.planning.routes import router as planning_router
 from backend.proposals.routes import router as proposals_router
 from backend.proposals.service import expire_proposals
 from backend.providers.routes import router as providers_router

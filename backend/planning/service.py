@@ -315,7 +315,8 @@ def plan_pool(
     }
     if stay.mean is None or stay.interval is None:
         notes.append(
-            "Geen afgeronde verblijven in deze periode: zonder verblijfsduur is er geen advies. Kies een langere periode."
+            "Geen afgeronde verblijven in deze periode: zonder verblijfsduur is er geen advies. "
+            "Kies een langere periode."
         )
         return {
             **base,
@@ -403,7 +404,7 @@ def _notes(
 
 def _months(period: PlannerPeriod) -> list[tuple[int, int]]:
     """The whole calendar months of the period (a partial first or last month would look like a dip)."""
-    out = []
+    out: list[tuple[int, int]] = []
     year, month = period.start.year, period.start.month
     if period.start.day != 1:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)

@@ -11,7 +11,7 @@ Arrivals in the warm-up (the places start empty) are simulated but not counted.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,13 +52,20 @@ def lost_share(trace: Trace, places: int, *, warmup: float = 0.0) -> tuple[int, 
                 request = beds.request()
                 # The place is given back when the stay ends (a callback, not a process per
                 # stay: half the events, and the planner replays thousands of stays).
-                env.timeout(length).callbacks.append(lambda _event, request=request: beds.release(request))
+                env.timeout(length).callbacks.append(_release(beds, request))
             else:
                 tally[0] += counted
 
     env.process(arrive())
     env.run()
     return tally[0], tally[1]
+
+
+def _release(beds: simpy.Resource, request: Any) -> Callable[[Any], None]:
+    def release(_event: Any) -> None:
+        beds.release(request)
+
+    return release
 
 
 def simulate(
