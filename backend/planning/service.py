@@ -351,11 +351,17 @@ def plan_pool(
     checked = None
     if simulate and arrivals and lengths:
         checked = _simulate(pool, lengths=lengths, period=period, places=recommended, formula=losses[recommended])
-        if not checked["agrees"]:
+        if checked["loss_interval"][0] > checked["formula"]:
             notes.append(
-                "De simulatie met de werkelijke aankomstmomenten wijkt af van de formule: de opnamen kwamen niet "
-                "gelijkmatig genoeg binnen (pieken of clusters). Neem de uitkomst van de simulatie als "
-                "uitgangspunt, of kies een periode zonder uitzonderlijke drukte."
+                "De simulatie met de werkelijke aankomstmomenten geeft vaker geen plek dan de formule: de opnamen "
+                "kwamen in pieken of clusters binnen. Het advies is dan te krap; reken met de simulatie of met "
+                "een hoger aantal plaatsen uit de bandbreedte."
+            )
+        elif checked["loss_interval"][1] < checked["formula"]:
+            notes.append(
+                "De simulatie met de werkelijke aankomstmomenten geeft minder vaak geen plek dan de formule: de "
+                "opnamen kwamen regelmatiger binnen dan bij toeval (bijvoorbeeld omdat een opname pas volgt als "
+                "er een plaats vrij is). Het advies is dan aan de veilige kant."
             )
     return {
         **base,
@@ -380,8 +386,8 @@ def _notes(
         notes.append(f"Weinig opnamen ({arrivals}): de schatting is onzeker; kijk naar de bandbreedte van het advies.")
     if still_open:
         notes.append(
-            f"{still_open} verblijf{'' if still_open == 1 else 'en'} loopt nog; de gemiddelde verblijfsduur telt "
-            "alleen afgeronde verblijven en is daardoor mogelijk iets te laag."
+            f"{still_open} {'verblijf loopt' if still_open == 1 else 'verblijven lopen'} nog; de gemiddelde "
+            "verblijfsduur telt alleen afgeronde verblijven en is daardoor mogelijk iets te laag."
         )
     months = Counter((local_day(s.admitted_at).year, local_day(s.admitted_at).month) for s in pool.stays)
     counts = [months.get(key, 0) for key in _months(period)]

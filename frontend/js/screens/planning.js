@@ -156,7 +156,7 @@ export function render(root) {
       return;
     }
     notes.replaceChildren(...kids(pool.notes.length
-      ? el("div", { class: "notice" }, el("strong", {}, "Let op bij deze cijfers"), el("ul", {}, pool.notes.map((n) => el("li", {}, n))))
+      ? el("div", { class: "warning" }, el("strong", {}, "Let op bij deze cijfers"), el("ul", {}, pool.notes.map((n) => el("li", {}, n))))
       : null));
     if (pool.recommended_places === null) {
       summary.replaceChildren(el("p", {}, "Geen advies: er zijn te weinig gegevens in deze periode."));
@@ -206,7 +206,7 @@ export function render(root) {
         el("dd", {}, pool.offered_load === null ? "–"
           : `${formatNumber(pool.offered_load, 2)} (${range(pool.offered_load_interval, (v) => formatNumber(v, 2))})`),
         el("dt", {}, "Beschikbaarheidsvergoeding per lege plaats per jaar"), el("dd", {}, formatEuro(pool.funding_per_place_per_year))),
-      sim ? el("p", { id: "planner-simulatie", class: sim.agrees ? "notice ok" : "notice" },
+      sim ? el("p", { id: "planner-simulatie", class: sim.agrees ? "notice" : "warning" },
         `Controle met een simulatie van de werkelijke aankomsten (${sim.replications} herhalingen, `
         + `${formatNumber(sim.counted_arrivals)} getelde opnamen elk): bij ${sim.places} plaatsen vond `
         + `${percent(sim.loss_mean, 2)} geen plek (95%-interval ${range(sim.loss_interval, (v) => percent(v, 2))}); `

@@ -113,7 +113,7 @@ export function render(root) {
       stat("Groepen die niet voldoen", formatNumber(bad.length)),
       stat("Aanbieders die niet voldoen", formatNumber(report.providers.filter((p) => !p.compliant).length)));
     const rows = mode === "groep" ? groups : report.providers;
-    const nameOf = mode === "groep" ? (r) => `${r.group_name} (${r.provider_name || ""})` : (r) => r.provider_name || "";
+    const nameOf = mode === "groep" ? (r) => r.group_name : (r) => r.provider_name || "";
     const sorted = [...rows].sort((a, b) => (a.update_share ?? 1) - (b.update_share ?? 1));
     chart.replaceChildren(shareChart(sorted.slice(0, 20), nameOf),
       el("figcaption", {}, `Aandeel dagen bijgewerkt per ${mode === "groep" ? "groep" : "aanbieder"} (laagste 20), `
