@@ -6,6 +6,6 @@ from __future__ import annotations
 
 from backend.users.models import Role
 
-# The region's contract manager works as the region's administrator, coordinator or viewer
-# (the roles that read the post-calculation); see backend/planning/service.py.
+# The region's contract manager is the viewer role ("contractmanager" in the app); the region's
+# coordinator and administrator read it too, as they read the post-calculation. See service.py.
 PLANNER_ROLES = (Role.admin, Role.coordinator, Role.viewer)

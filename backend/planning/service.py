@@ -21,10 +21,12 @@ as one pool), from the occupancy feed over a period (default the last 365 days):
   period's real arrival moments at the recommended number of places, with lengths of stay drawn
   from the observed ones, and says whether B lies in its confidence interval.
 
-Who: the region's contract manager. There is no role of that name; the roles that read the
-region's post-calculation (administrator, coordinator and viewer of the region) read the planner
-too, and only the administrator changes the region's target (in the region settings). A
-provider does not: how many places the region buys is the region's decision.
+Who: the region's contract manager, which in plekwijzer is the ``viewer`` role (the app calls it
+"contractmanager"), and with it the other roles that read the region's post-calculation: the
+region's coordinator and administrator. Only the administrator changes the region's target (in
+the region settings); the others try a target in the screen without saving it. Providers and the
+crisis team do not see it: how many places the region buys is the region's decision, and the
+figures of one provider's groups beside the others' are not theirs to compare.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ from backend.reports.service import funding_settings, group_segments, load_histo
 DEFAULT_DAYS = 365
 MAX_DAYS = 3 * 366 + 1
 CONFIDENCE = 0.95
+# Replications of the simulation: 20, fewer for a large pool (its replications are longer and
+# so each is more precise), keeping about 20,000 simulated arrivals per pool, at least 8.
 REPLICATIONS = 20
+MIN_REPLICATIONS = 8
+SIMULATED_ARRIVALS = 20_000
 FEW_ARRIVALS = 20
 OTHER_REGIONS_NOTE = 0.25
 NIGHTS_PER_YEAR = 365
@@ -431,7 +437,8 @@ def _simulate(
     # The places start empty: arrivals before about three mean stays (at most a quarter of the
     # period) are simulated but not counted.
     warmup = min(3 * mean_stay, period.days / 4)
-    traces = simulation.replay_traces(moments, lengths, replications=REPLICATIONS, seed=int(places))
+    replications = max(MIN_REPLICATIONS, min(REPLICATIONS, SIMULATED_ARRIVALS // max(1, len(moments))))
+    traces = simulation.replay_traces(moments, lengths, replications=replications, seed=int(places))
     result = simulation.simulate(traces, places, warmup=warmup, confidence=CONFIDENCE)
     low, high = result.loss_interval
     return {
