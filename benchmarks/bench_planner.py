@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import empty_database  # noqa: E402
+from sqlmodel import col, select  # noqa: E402
+
 from backend.auth import Principal  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
@@ -42,7 +43,7 @@ from backend.occupancy.demo import simulate_stays  # noqa: E402
 from backend.planning.service import crisis_capacity  # noqa: E402
 from backend.providers.models import Group  # noqa: E402
 from backend.users.models import Role  # noqa: E402
-from sqlmodel import col, select  # noqa: E402
+from benchmarks.common import empty_database  # noqa: E402
 
 MANAGER = Principal(kind="user", id=0, name="bench", role=Role.viewer, provider_id=None)
 
