@@ -42,12 +42,19 @@ from sqlmodel import Session, col, or_, select
 from backend.auth import Principal
 from backend.errors import RuleViolation
 from backend.occupancy.models import OccupancyStay
-from backend.occupancy.service import DUTCH_TIME, local_day, today
+from backend.occupancy.service import local_day, today
 from backend.planning import erlang, simulation
 from backend.providers.models import Group, Provider
 from backend.regions.models import Region
 from backend.regions.settings import region_settings
-from backend.reports.service import funding_settings, group_segments, load_history, resolve_region
+from backend.reports.service import (
+    _night_begins,
+    funding_settings,
+    group_segments,
+    load_history,
+    providers_of,
+    resolve_region,
+)
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 3 * 366 + 1
@@ -89,15 +96,11 @@ class PlannerPeriod:
 
     @property
     def begins(self) -> datetime:
-        return _day_begins(self.start)
+        return _night_begins(self.start)
 
     @property
     def ends(self) -> datetime:
-        return _day_begins(self.end + timedelta(days=1))
-
-
-def _day_begins(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=DUTCH_TIME).astimezone(UTC)
+        return _night_begins(self.end + timedelta(days=1))
 
 
 def planner_period(*, start: date | None, end: date | None) -> PlannerPeriod:
@@ -162,14 +165,7 @@ def crisis_capacity(
     region_target = float(region_settings(region).crisis_loss_target)
     chosen = check_target(target, region_target)
     groups = crisis_groups(session=session, region=region, period=period)
-    providers = (
-        {
-            p.id: p
-            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
-        }
-        if groups
-        else {}
-    )
+    providers = providers_of(session, groups)
     stays = stays_of(session=session, group_ids=[g.id for g in groups if g.id is not None], period=period)
     pools = build_pools(session=session, region=region, groups=groups, providers=providers, stays=stays, period=period)
     return {

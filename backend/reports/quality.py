@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -43,10 +43,10 @@ from backend.auth import Principal
 from backend.domain import as_utc
 from backend.errors import RuleViolation
 from backend.events.models import Event
-from backend.occupancy.service import DUTCH_TIME, local_day, today
-from backend.providers.models import Group, Provider
+from backend.occupancy.service import local_day, today
+from backend.providers.models import Group
 from backend.regions.settings import region_settings
-from backend.reports.service import resolve_region
+from backend.reports.service import _night_begins, providers_of, resolve_region
 from backend.spreadsheet import neutralise_text
 
 MAX_DAYS = 366
@@ -64,10 +64,6 @@ def default_period(start: date | None, end: date | None) -> tuple[date, date]:
     if (last - start).days + 1 > MAX_DAYS:
         raise RuleViolation("Een periode voor de datakwaliteit mag hoogstens een jaar beslaan.", code="period_too_long")
     return start, last
-
-
-def _day_begins(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=DUTCH_TIME).astimezone(UTC)
 
 
 def _reported_sql(dialect: str) -> str:
@@ -89,7 +85,8 @@ def update_days(*, session: Session, group_ids: list[int], start: date, end: dat
         f" WHERE group_id IN ({id_list}) AND type = :type AND at >= :start AND at < :after"
     ).bindparams(bindparam("start", type_=moment), bindparam("after", type_=moment))
     rows = session.execute(
-        statement, {"type": UPDATE_EVENT, "start": _day_begins(start), "after": _day_begins(end + timedelta(days=1))}
+        statement,
+        {"type": UPDATE_EVENT, "start": _night_begins(start), "after": _night_begins(end + timedelta(days=1))},
     )
     for group_id, value in rows:
         if not value:
@@ -174,14 +171,7 @@ def data_quality(
             .order_by(col(Group.provider_id), col(Group.id))
         ).all()
     )
-    providers = (
-        {
-            p.id: p
-            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
-        }
-        if groups
-        else {}
-    )
+    providers = providers_of(session, groups)
     updates = update_days(
         session=session, group_ids=[g.id for g in groups if g.id is not None], start=first, end=through
     )
