@@ -59,11 +59,12 @@ from backend.reports.service import (
 DEFAULT_DAYS = 365
 MAX_DAYS = 3 * 366 + 1
 CONFIDENCE = 0.95
-# Replications of the simulation: 20, fewer for a large pool (its replications are longer and
-# so each is more precise), keeping about 20,000 simulated arrivals per pool, at least 8.
-REPLICATIONS = 20
-MIN_REPLICATIONS = 8
-SIMULATED_ARRIVALS = 20_000
+# Replications of the simulation: 12, fewer for a large pool (its replications are longer and
+# so each is more precise), keeping about 12,000 simulated arrivals per pool, at least 6. The
+# simulation is most of the planner's time (benchmarks/RESULTS_planner.md).
+REPLICATIONS = 12
+MIN_REPLICATIONS = 6
+SIMULATED_ARRIVALS = 12_000
 FEW_ARRIVALS = 20
 OTHER_REGIONS_NOTE = 0.25
 NIGHTS_PER_YEAR = 365

@@ -73,7 +73,7 @@ def test_estimates_recommendation_and_cost_from_a_hand_built_feed(client, world,
     low, high = group["recommended_interval"]
     assert low <= 3 <= high and high > low
     # The simulation replays the ten real arrivals at the recommended number of places.
-    assert group["simulation"]["places"] == 3 and group["simulation"]["replications"] == 20
+    assert group["simulation"]["places"] == 3 and group["simulation"]["replications"] == 12
     assert any("Weinig opnamen (10)" in note for note in group["notes"])
     assert any("1 verblijf loopt nog" in note for note in group["notes"])
     # Provider Het Anker and the region have this one crisis group: the same pool.
