@@ -25,6 +25,7 @@ from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
 from backend.placements.routes import router as placements_router
 from backend.placements.service import after_feed_batch
+from backend.planning.routes import router as planning_router
 from backend.proposals.routes import router as proposals_router
 from backend.proposals.service import expire_proposals
 from backend.providers.routes import router as providers_router
@@ -53,6 +54,7 @@ ROUTERS: list[APIRouter] = [
     occupancy_router,
     intensity_router,
     reports_router,
+    planning_router,
     referrals_router,
     matching_router,
     proposals_router,

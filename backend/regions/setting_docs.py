@@ -78,6 +78,22 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
         "(rapportages tellen op de code); een reden die niet meer gekozen mag worden zet u op 'vervallen'. "
         "Een nieuwe reden krijgt een nieuwe code (kleine letters, cijfers en _).",
     ),
+    "crisis_loss_target": (
+        "Doel kans op geen crisisplek",
+        "De kans dat een jongere geen vrije crisisplaats vindt die de regio nog aanvaardt (meer dan 0 en minder "
+        "dan 1; 0,05 is 5%). De capaciteitsplanner adviseert het kleinste aantal plaatsen dat onder dit doel "
+        "blijft; in de planner kunt u een ander doel proberen zonder deze instelling te wijzigen.",
+    ),
+    "compliance_days_running": (
+        "Datakwaliteit: dagen achter elkaar",
+        "Na zoveel dagen achter elkaar zonder bijgewerkte vrije plaatsen voldoet een groep niet aan de "
+        "meldplicht (1 tot en met 31; standaard 2).",
+    ),
+    "compliance_days_per_month": (
+        "Datakwaliteit: dagen per maand",
+        "Na zoveel dagen in één kalendermaand zonder bijgewerkte vrije plaatsen voldoet een groep niet aan de "
+        "meldplicht (1 tot en met 31; standaard 5).",
+    ),
 }
 
 # The matching weights, by their solver names.

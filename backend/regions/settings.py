@@ -208,6 +208,12 @@ class RegionSettings(BaseModel):
         DEFAULT_MATCHING_TIME_LIMIT_S
     )
     decline_reasons: list[DeclineReason] = Field(default_factory=_default_reasons, min_length=1, max_length=60)
+    # Crisis capacity planner: the chance of finding no free crisis place the region accepts.
+    crisis_loss_target: Annotated[float, Field(gt=0, lt=1), BeforeValidator(_number)] = 0.05
+    # Data quality: a group is non-compliant after this many days running without an update of
+    # its free places, or this many days without one in a calendar month (Colorado's rule).
+    compliance_days_running: Annotated[int, Field(ge=1, le=31), BeforeValidator(_integer)] = 2
+    compliance_days_per_month: Annotated[int, Field(ge=1, le=31), BeforeValidator(_integer)] = 5
 
     @field_validator("availability_share_by_care_form")
     @classmethod

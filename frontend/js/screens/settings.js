@@ -392,6 +392,9 @@ export function render(root, { user }) {
     const cLimit = num("profile_c_limit");
     const timeLimit = num("matching_time_limit_s");
     const reasons = reasonList(s.decline_reasons);
+    const lossTarget = num("crisis_loss_target");
+    const daysRunning = num("compliance_days_running");
+    const daysPerMonth = num("compliance_days_per_month");
 
     collect = () => ({
       availability_share: share.read(),
@@ -408,6 +411,9 @@ export function render(root, { user }) {
       profile_c_limit: cLimit.read(),
       matching_time_limit_s: timeLimit.read(),
       decline_reasons: reasons.read(),
+      crisis_loss_target: lossTarget.read(),
+      compliance_days_running: daysRunning.read(),
+      compliance_days_per_month: daysPerMonth.read(),
     });
 
     const save = admin ? el("button", { type: "submit", class: "button primary" }, "Instellingen opslaan") : null;
@@ -422,6 +428,7 @@ export function render(root, { user }) {
       fieldset("Voorstellen en versheid", expiry.node, stale.node),
       fieldset("Matching", weights.node, cLimit.node, timeLimit.node),
       fieldset("Afwijzen", reasons.node),
+      fieldset("Capaciteitsplanning en datakwaliteit", lossTarget.node, daysRunning.node, daysPerMonth.node),
       saveError, saved,
       save ? el("div", { class: "actions sticky-actions" }, save) : null));
     problems.replaceChildren(...kids(view.problems.length

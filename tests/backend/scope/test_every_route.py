@@ -254,6 +254,10 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/post-calculation/export.csv": Obj(query=REGION_A_YEAR),
     "GET /api/v1/post-calculation/export.xlsx": Obj(query=REGION_A_YEAR),
     "GET /api/v1/post-calculation/groups/{group_id}/chart.svg": Obj(query=lambda c: {"year": utcnow().year - 1}),
+    "GET /api/v1/data-quality": Obj(query=REGION_A),
+    "GET /api/v1/data-quality/export.csv": Obj(query=REGION_A),
+    # crisis capacity planner
+    "GET /api/v1/planning/crisis-capacity": Obj(query=REGION_A),
     # referrals and matching
     "POST /api/v1/referrals": Obj(body=lambda c: {**referral_body("TW-X-1"), "region_id": c.world.region_id}),
     "GET /api/v1/referrals": Lst("referrals", ids()),
