@@ -17,7 +17,6 @@ from backend.crisis.models import Hold
 from backend.matching.models import Proposal, Referral
 from backend.placements.models import Placement
 from backend.providers.models import Group
-from backend.regions.models import Region
 from tests.backend.reports.helpers import admit, discharge, send, since
 from tests.backend.scope.regions import build_region_b
 
@@ -260,9 +259,7 @@ def test_hand_built_history(client, world, history):
     fresh = {p["provider_id"]: p for p in body["freshness"]["providers"]}
     assert set(fresh) == {world.provider_a, world.provider_b} and fresh[world.provider_a]["groups"] == 2
 
-
-def test_filters_narrow_each_section(client, world, history):
-    # The youth's first-choice care form for waiting times, the group's for the rest.
+    # Filters: the youth's first-choice care form for waiting times, the group's for the rest.
     body = get(client, world, care_form="behandelgroep")
     assert body["waiting"]["to_proposal"]["referrals"] == 1  # H-3
     assert body["proposals"]["total"]["sent"] == 2  # to Behandelgroep Eik
@@ -274,8 +271,7 @@ def test_filters_narrow_each_section(client, world, history):
     assert per_provider["waiting"] is None  # a wait is the region's, not a provider's
     assert per_provider["proposals"]["total"]["sent"] == 1
 
-
-def test_exports_carry_the_same_figures(client, world, history):
+    # The exports carry the same figures.
     h = world.headers("viewer")
     csv_response = client.get("/api/v1/indicators/export.csv", params=PERIOD, headers=h)
     assert csv_response.status_code == 200
@@ -297,7 +293,8 @@ def test_exports_carry_the_same_figures(client, world, history):
     assert rows[-1] == ("Hele periode", 3, 2, 1)
 
 
-def test_a_provider_sees_its_own_groups_only(client, world, history):
+def test_who_sees_what(client, world, history):
+    # A provider: its own groups only.
     body = get(client, world, "provider_a")
     assert body["scope"] == "aanbieder" and body["waiting"] is None
     assert body["proposals"]["total"]["sent"] == 5
@@ -310,8 +307,7 @@ def test_a_provider_sees_its_own_groups_only(client, world, history):
             response = client.get(path, params={**PERIOD, **params}, headers=h)
             assert response.status_code == 404, (path, params, response.text)
 
-
-def test_every_indicator_refuses_another_regions_data(client, world, history):
+    # Every indicator refuses another region's data.
     _history, b = history
     for who in ("coordinator", "viewer", "admin", "provider", "crisis"):
         h = b.headers(who)
@@ -333,7 +329,7 @@ def test_every_indicator_refuses_another_regions_data(client, world, history):
     assert client.get("/api/v1/indicators", headers=world.headers("crisis")).status_code == 403
 
 
-def test_bad_input_is_refused_in_dutch(client, world, db):
+def test_bad_input_is_refused_in_dutch_and_the_default_period(client, world):
     h = world.headers("coordinator")
     cases = [
         ({"start": "2025-05-01", "end": "2025-04-01"}, "einddatum"),
@@ -346,11 +342,7 @@ def test_bad_input_is_refused_in_dutch(client, world, db):
         response = client.get("/api/v1/indicators", params=params, headers=h)
         assert response.status_code in (404, 422), (params, response.text)
         assert words in response.json()["detail"], (params, response.text)
-    with db.transaction(write=False) as session:
-        assert session.get(Region, world.region_id) is not None  # nothing else to change: a read
-
-
-def test_default_period_is_the_last_twelve_months(client, world):
+    # Without a period: the last twelve months, whole months from the first.
     body = client.get("/api/v1/indicators", headers=world.headers("coordinator")).json()
     today = date.today()
     assert body["period_end"] == today.isoformat() or abs((date.fromisoformat(body["period_end"]) - today).days) <= 1
