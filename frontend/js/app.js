@@ -14,6 +14,7 @@ const SCREENS = [
   { path: "matching", label: "Matching", roles: ["coordinator", "admin"], module: "./screens/matching.js", api: "/matching" },
   { path: "crisis", label: "Crisisplek", roles: ["crisis", "coordinator", "admin"], module: "./screens/crisis.js", api: "/crisis" },
   { path: "rapportages", label: "Rapportages", roles: ["viewer", "coordinator", "admin"], module: "./screens/reports.js", api: "/occupancy" },
+  { path: "stuurinformatie", label: "Stuurinformatie", roles: ["viewer", "coordinator", "admin", "provider"], module: "./screens/indicators.js", api: "/indicators" },
   { path: "instellingen", label: "Instellingen", roles: ["admin", "coordinator", "viewer"], module: "./screens/settings.js", api: "/regions/{code}/settings" },
   { path: "contractregister", label: "Contractregister", roles: ["admin", "coordinator", "viewer"], module: "./screens/register.js", api: "/register" },
   { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },
