@@ -356,45 +356,58 @@ def proposals(*, session: Session, region: Region, filters: Filters, months: Mon
     )
     group_ids, provider_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
     created, status, reason = table[:, 2], table[:, 3].astype(np.int64), table[:, 4].astype(np.int64)
-    declined_code = PROPOSAL_OUTCOMES.index("declined")
+    declined = status == PROPOSAL_OUTCOMES.index("declined")
+    # Reason column per row: its index, or one past the list for a declined row without a known one.
+    reason_column = np.where(reason >= 0, reason, len(reasons))
+    codes = [*reasons, "onbekend"]
 
-    def counts(mask: np.ndarray) -> dict[str, Any]:
-        row: dict[str, Any] = {"sent": int(mask.sum())}
-        for i, outcome in enumerate(PROPOSAL_OUTCOMES):
-            row[outcome] = int(np.sum(mask & (status == i)))
-        declined = mask & (status == declined_code)
-        per_reason = np.bincount(reason[declined & (reason >= 0)], minlength=len(reasons))
-        row["declined_by_reason"] = {code: int(n) for code, n in zip(reasons, per_reason, strict=True) if n}
-        unknown = int(np.sum(declined & (reason < 0)))
-        if unknown:
-            row["declined_by_reason"]["onbekend"] = unknown
-        row["acceptance_rate"] = _share(row["accepted"], row["sent"] - row["open"])
-        return row
+    def tally(keys: np.ndarray, size: int) -> list[dict[str, Any]]:
+        """Outcome and decline-reason counts per key (0 .. size-1), each in one bincount."""
+        outcomes = np.bincount(
+            keys * len(PROPOSAL_OUTCOMES) + np.clip(status, 0, None), minlength=size * len(PROPOSAL_OUTCOMES)
+        )
+        known = status >= 0
+        outcomes -= np.bincount(keys[~known] * len(PROPOSAL_OUTCOMES), minlength=size * len(PROPOSAL_OUTCOMES))
+        outcomes = outcomes.reshape(size, len(PROPOSAL_OUTCOMES))
+        per_reason = np.bincount(
+            keys[declined] * len(codes) + reason_column[declined], minlength=size * len(codes)
+        ).reshape(size, len(codes))
+        sent = np.bincount(keys, minlength=size)
+        rows = []
+        for k in range(size):
+            row: dict[str, Any] = {"sent": int(sent[k])}
+            row.update({outcome: int(outcomes[k, i]) for i, outcome in enumerate(PROPOSAL_OUTCOMES)})
+            row["declined_by_reason"] = {code: int(n) for code, n in zip(codes, per_reason[k], strict=True) if n}
+            row["acceptance_rate"] = _share(row["accepted"], row["sent"] - row["open"])
+            rows.append(row)
+        return rows
 
-    pairs = sorted(
-        {(int(g), int(p)) for g, p in zip(group_ids, provider_ids, strict=True)},
-        key=lambda pair: (names.provider(pair[1]), names.group(pair[0])),
-    )
+    group_list, group_keys = np.unique(group_ids, return_inverse=True)
+    provider_of = dict(zip(group_ids.tolist(), provider_ids.tolist(), strict=True))
     by_group = [
         {
-            "group_id": g,
-            "group_name": names.group(g),
-            "provider_id": p,
-            "provider_name": names.provider(p),
-            **counts(group_ids == g),
+            "group_id": int(g),
+            "group_name": names.group(int(g)),
+            "provider_id": provider_of[int(g)],
+            "provider_name": names.provider(provider_of[int(g)]),
+            **row,
         }
-        for g, p in pairs
+        for g, row in zip(group_list, tally(group_keys.reshape(-1), len(group_list)), strict=True)
     ]
+    by_group.sort(key=lambda r: (r["provider_name"], r["group_name"]))
+    provider_list, provider_keys = np.unique(provider_ids, return_inverse=True)
     by_provider = [
-        {"provider_id": p, "provider_name": names.provider(p), **counts(provider_ids == p)}
-        for p in sorted({p for _g, p in pairs}, key=names.provider)
+        {"provider_id": int(p), "provider_name": names.provider(int(p)), **row}
+        for p, row in zip(provider_list, tally(provider_keys.reshape(-1), len(provider_list)), strict=True)
     ]
+    by_provider.sort(key=lambda r: r["provider_name"])
     month = months.index(created)
-    by_month = []
-    for i, label in enumerate(months.labels):
-        row = counts(month == i)
-        by_month.append({"month": label, **{k: row[k] for k in ("sent", *PROPOSAL_OUTCOMES)}})
-    total = counts(np.ones(group_ids.shape, dtype=bool))
+    inside = month >= 0
+    by_month = [
+        {"month": label, **{k: row[k] for k in ("sent", *PROPOSAL_OUTCOMES)}}
+        for label, row in zip(months.labels, _masked_tally(tally, month, inside, len(months.labels)), strict=True)
+    ]
+    total = tally(np.zeros(group_ids.shape, dtype=np.int64), 1)[0]
     reason_rows = [
         {"reason": code, "label": labels.get(code, "Onbekende reden"), "declined": n}
         for code, n in sorted(total["declined_by_reason"].items(), key=lambda item: (-item[1], item[0]))
@@ -406,6 +419,11 @@ def proposals(*, session: Session, region: Region, filters: Filters, months: Mon
         "by_group": by_group,
         "by_month": by_month,
     }
+
+
+def _masked_tally(tally: Any, keys: np.ndarray, inside: np.ndarray, size: int) -> list[dict[str, Any]]:
+    """Rows outside every month (cannot happen for a period's own rows) go to an extra key."""
+    return list(tally(np.where(inside, keys, size), size + 1)[:size])
 
 
 # -- placements and scaling --------------------------------------------------------------------
@@ -586,7 +604,7 @@ def occupancy(*, session: Session, region: Region, groups: list[Group], months: 
         start = (group.active_from - months.start).days if group.active_from else 0
         stop = (group.active_to - months.start).days + 1 if group.active_to else days
         active = (day_numbers >= start) & (day_numbers < stop)
-        present = grid.total[grid.row(group.id), :] if days and group.id is not None else np.zeros(0)  # type: ignore[arg-type]
+        present = grid.total[grid.row(group.id), :] if days and group.id is not None else np.zeros(0)
         occupied = float(present[active].sum()) if days else 0.0
         capacity = float(group.capacity * active.sum())
         if days:
@@ -738,11 +756,12 @@ class Names:
 
 
 def _names(session: Session, region: Region, groups: list[Group]) -> Names:
-    providers = dict(session.exec(select(Provider.id, Provider.name)).all())  # type: ignore[call-overload]
-    named = {g.id: g.name for g in groups if g.id is not None}
+    providers = {int(pid): name for pid, name in session.exec(select(Provider.id, Provider.name)).all() if pid}
     # Proposals and holds may name groups of other regions (a crisis place found elsewhere).
     others = session.exec(select(Group.id, Group.name).where(col(Group.region_id) != region.id)).all()
-    return Names(providers={int(k): v for k, v in providers.items()}, groups={**dict(others), **named})
+    named = {int(gid): name for gid, name in others if gid is not None}
+    named.update({g.id: g.name for g in groups if g.id is not None})
+    return Names(providers=providers, groups=named)
 
 
 def indicators(

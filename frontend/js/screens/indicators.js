@@ -152,7 +152,11 @@ export function render(root, { user }) {
       el("div", { class: "actions" }, csv, xlsx)),
     pageError, body)));
 
-  vocabulary().then((v) => careForm.append(...v.care_forms.map((c) => el("option", { value: c.code }, c.label)))).catch(() => {});
+  let formLabel = {};
+  vocabulary().then((v) => {
+    formLabel = v.careFormLabel;
+    careForm.append(...v.care_forms.map((c) => el("option", { value: c.code }, c.label)));
+  }).catch(() => {});
   // Only the own region's municipalities (the list holds every region's).
   Promise.all([municipalities(), request("/auth/me")]).then(([list, { data: me }]) => municipality.append(...list
     .filter((m) => !me.region_id || m.region_id === me.region_id)
@@ -278,7 +282,7 @@ export function render(root, { user }) {
         rows: groups.slice(0, 25).map((g) => ({ label: g.group_name, value: g.occupancy_rate, warn: g.below_50 })),
       }), groups.length > 25 ? "De 25 groepen met de laagste bezetting; de tabel heeft ze allemaal." : "Bezetting per groep.",
       dataTable("Bezetting per groep", ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezette etmalen", "Bezettingsgraad"],
-        occ.groups.map((g) => [g.group_name, g.provider_name, g.care_form, String(g.places), formatNumber(g.occupied_bed_days), formatPercent(g.occupancy_rate)])))));
+        occ.groups.map((g) => [g.group_name, g.provider_name, formLabel[g.care_form] || g.care_form, String(g.places), formatNumber(g.occupied_bed_days), formatPercent(g.occupancy_rate)])))));
     sections.push(section("ind-crisis", "Crisis", `${r.crisis.note} Tijd tot een plek: van vasthouden tot bevestigen.`,
       el("div", { class: "totals" },
         stat("Vastgehouden", formatNumber(cr.holds)), stat("Bevestigd", formatNumber(cr.confirmed)),
