@@ -39,33 +39,14 @@ def tables(report: dict[str, Any]) -> list[Table]:
             "Plaatsing: 90e percentiel (dagen)",
             "Plaatsing: nog wachtend (gecensureerd)",
         ]
-        rows = []
-        for a, b in zip(waiting["to_proposal"]["by_month"], waiting["to_placement"]["by_month"], strict=True):
-            rows.append(
-                [
-                    a["month"],
-                    a["referrals"],
-                    a["median_days"],
-                    a["p90_days"],
-                    a["censored"],
-                    b["median_days"],
-                    b["p90_days"],
-                    b["censored"],
-                ]
-            )
-        a, b = waiting["to_proposal"], waiting["to_placement"]
-        rows.append(
-            [
-                "Hele periode",
-                a["referrals"],
-                a["median_days"],
-                a["p90_days"],
-                a["censored"],
-                b["median_days"],
-                b["p90_days"],
-                b["censored"],
-            ]
-        )
+
+        def line(label: str, a: dict[str, Any], b: dict[str, Any]) -> list[Any]:
+            keys = ("median_days", "p90_days", "censored")
+            return [label, a["referrals"], *[a[k] for k in keys], *[b[k] for k in keys]]
+
+        proposal, placement = waiting["to_proposal"], waiting["to_placement"]
+        rows = [line(a["month"], a, b) for a, b in zip(proposal["by_month"], placement["by_month"], strict=True)]
+        rows.append(line("Hele periode", proposal, placement))
         result.append(("Wachttijden (Kaplan-Meier; nog wachtenden gecensureerd)", head, rows))
     p = report["proposals"]
     head = ["Aanbieder", "Groep", *[PROPOSAL_LABELS[k] for k in OUTCOMES], "Afwijsredenen"]

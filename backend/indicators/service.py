@@ -57,7 +57,7 @@ from backend.domain import CARE_FORMS, INTENSITY_LETTERS, utcnow
 from backend.errors import Forbidden, NotFound, RuleViolation
 from backend.indicators.models import Filters
 from backend.indicators.survival import Survival, kaplan_meier
-from backend.occupancy.bedays import night_grid
+from backend.occupancy.bedays import fetch_table, night_grid
 from backend.occupancy.service import DUTCH_TIME, today
 from backend.placements.models import DESTINATIONS
 from backend.providers.models import Group, Provider
@@ -208,20 +208,8 @@ class _Sql:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def numbers(self, sql: str, params: dict[str, Any], columns: int) -> np.ndarray:
-        """Rows of numbers as one float array (NULL becomes NaN), straight from the driver's
-        cursor: building arrays from ORM rows costs Python work per value."""
-        if self.postgres:
-            for key in params:
-                sql = sql.replace(f":{key}", f"%({key})s")
-        cursor = self.session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        if not rows:
-            return np.zeros((0, columns), dtype=np.float64)
-        return np.array(rows, dtype=np.float64)
+        """Rows of numbers as one float array (NULL becomes NaN), from the driver's cursor."""
+        return fetch_table(self.session, sql, params, columns=columns, dtype=np.float64)
 
 
 def _group_filter(filters: Filters, alias: str = "g") -> str:
