@@ -17,6 +17,7 @@ from backend.availability.service import refresh_feed_groups
 from backend.crisis.demo import load_crisis_demo
 from backend.crisis.routes import router as crisis_router
 from backend.crisis.service import expire_holds
+from backend.indicators.routes import router as indicators_router
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
@@ -59,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     matching_router,
     proposals_router,
     placements_router,
+    indicators_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).

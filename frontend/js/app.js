@@ -16,6 +16,7 @@ const SCREENS = [
   { path: "rapportages", label: "Rapportages", roles: ["viewer", "coordinator", "admin"], module: "./screens/reports.js", api: "/occupancy" },
   { path: "planning", label: "Crisiscapaciteit", roles: ["viewer", "coordinator", "admin"], module: "./screens/planning.js", api: "/planning" },
   { path: "datakwaliteit", label: "Datakwaliteit", roles: ["viewer", "coordinator", "admin"], module: "./screens/quality.js", api: "/data-quality" },
+  { path: "stuurinformatie", label: "Stuurinformatie", roles: ["viewer", "coordinator", "admin", "provider"], module: "./screens/indicators.js", api: "/indicators" },
   { path: "instellingen", label: "Instellingen", roles: ["admin", "coordinator", "viewer"], module: "./screens/settings.js", api: "/regions/{code}/settings" },
   { path: "contractregister", label: "Contractregister", roles: ["admin", "coordinator", "viewer"], module: "./screens/register.js", api: "/register" },
   { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },

@@ -112,3 +112,31 @@ def test_report_with_charts_and_csv_download(people) -> None:  # type: ignore[no
     phone = people("viewer", phone=True, already_logged_in=True)
     expect(phone.page.locator("#rapport-tabel tbody tr").first).to_be_visible()
     phone.shot("rapportages", "phone")
+
+
+def test_indicators_dashboard_charts_have_titles_and_tables(people) -> None:  # type: ignore[no-untyped-def]
+    manager = people("viewer")
+    page = manager.page
+    page.get_by_role("link", name="Stuurinformatie").click()
+    expect(page.locator("#ind-kerncijfers")).to_be_visible()
+    occupancy = page.locator("#ind-bezetting")
+    chart = occupancy.get_by_role("img", name="Bezettingsgraad per groep")
+    expect(chart).to_be_visible()
+    # Every chart is an image with a title and a description, and the table of its figures.
+    for figure in page.locator("figure.indicator-figure").all():
+        svg = figure.locator("svg[role=img]")
+        assert svg.locator("title").first.inner_text().strip() and svg.locator("desc").inner_text().strip()
+        assert figure.locator("details table").count() == 1
+    groups = occupancy.locator("table", has=page.locator("caption", has_text="Bezetting per groep")).locator("tbody tr")
+    all_groups = groups.count()
+    assert all_groups > 1
+
+    # A filter narrows every section (here the occupancy of crisis groups only).
+    page.get_by_label("Zorgvorm").select_option(label="Crisisverblijf")
+    expect(groups).not_to_have_count(all_groups)
+    forms = {text.strip() for text in groups.locator("td:nth-child(3)").all_inner_texts()}
+    assert forms == {"Crisisverblijf"}, forms
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    assert info.value.suggested_filename.startswith("stuurinformatie-JZ14-")

@@ -284,6 +284,10 @@ ROUTES: dict[str, Any] = {
     "POST /api/v1/placements/{placement_id}/no-show": Obj(body=lambda c: {"kind": "no_show", "reason": "niet gekomen"}),
     "POST /api/v1/placements/{placement_id}/discharge": Obj(body=lambda c: {"destination": "home"}),
     "POST /api/v1/placements/{placement_id}/transfer": Obj(body=lambda c: {"group_id": c.world.groups_a[1]}),
+    # steering indicators
+    "GET /api/v1/indicators": Obj(query=REGION_A),
+    "GET /api/v1/indicators/export.csv": Obj(query=REGION_A),
+    "GET /api/v1/indicators/export.xlsx": Obj(query=REGION_A),
 }
 
 
