@@ -154,7 +154,7 @@ class HoldCreate(InputModel):
     @model_validator(mode="after")
     def _subject(self) -> HoldCreate:
         if self.crisis_reference is None and self.referral_id is None:
-            raise ValueError("geef een crisiscode (crisis_reference) of een aanmelding (referral_id) op")
+            raise ValueError("geef een crisiscode of een verwijzing op")
         return self
 
 

@@ -900,7 +900,7 @@ def expire_holds(
 def overview(*, session: Session, principal: Principal, settings: Settings, region_code: str | None) -> dict[str, Any]:
     region = _own_region(session, principal, region_code)
     if region is None:
-        raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
+        raise RuleViolation("Kies een regio, bijvoorbeeld JZ14.", code="region_required")
     ensure_region_access(principal, region.id, what="Regio")
     stale_after_hours = region_stale_hours(session, region.id, settings.stale_after_hours)
     query = (

@@ -61,7 +61,7 @@ def to_public(referral: Referral) -> ReferralPublic:
 def _region_for(session: Session, principal: Principal, requested: int | None) -> Region:
     region_id = requested if requested is not None else principal.region_id
     if region_id is None:
-        raise RuleViolation("Geef de regio op waarvoor deze verwijzing geldt (region_id).", code="region_required")
+        raise RuleViolation("Kies de regio waarvoor deze verwijzing geldt.", code="region_required")
     if not principal.may_see_region(region_id):
         raise Forbidden("U werkt alleen met verwijzingen van uw eigen regio.", code="region_forbidden")
     region = session.get(Region, region_id)
