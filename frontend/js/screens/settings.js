@@ -117,6 +117,22 @@ export function render(root, { user }) {
     return { node: made.wrapper, read: () => parseNumber(input.value) };
   }
 
+  // A free text (the coordination point's contact): empty is "none".
+  function textField(name, value) {
+    const input = el("input", { type: "text", autocomplete: "off", maxlength: 200, value: value || "", disabled: !admin });
+    const made = field({ id: `inst-${name}`, label: doc(name).label, input, hint: doc(name).help });
+    let current = "";
+    target(name, {
+      setError(message) {
+        current = message || "";
+        made.setError(current);
+      },
+      message: () => current,
+      focus: () => input.focus(),
+    });
+    return { node: made.wrapper, read: () => input.value.trim() || null };
+  }
+
   function fieldset(legend, ...children) {
     return el("fieldset", { class: "settings-block" }, el("legend", {}, legend), ...children);
   }
@@ -388,6 +404,7 @@ export function render(root, { user }) {
     const neighbours = neighbourChoice(s.neighbours);
     const expiry = num("proposal_expiry_hours", { placeholder: `standaard ${showNumber(defaults.proposal_expiry_hours)}` });
     const stale = num("stale_after_hours", { placeholder: `standaard ${showNumber(defaults.stale_after_hours)}` });
+    const contact = textField("coordinator_contact", s.coordinator_contact);
     const weights = weightFields(s.matching_weights);
     const cLimit = num("profile_c_limit");
     const timeLimit = num("matching_time_limit_s");
@@ -404,6 +421,7 @@ export function render(root, { user }) {
       neighbours: neighbours.read(),
       proposal_expiry_hours: expiry.read(),
       stale_after_hours: stale.read(),
+      coordinator_contact: contact.read(),
       matching_weights: weights.read(),
       profile_c_limit: cLimit.read(),
       matching_time_limit_s: timeLimit.read(),
@@ -419,7 +437,7 @@ export function render(root, { user }) {
           el("p", { class: "hint" }, doc("fund_not_admitting_nights").help), fundError.line)),
       fieldset("Verblijfsintensiteit en gezinshuizen", bands.node, familyHome.node),
       fieldset("Crisis", hold.node, neighbours.node),
-      fieldset("Voorstellen en versheid", expiry.node, stale.node),
+      fieldset("Voorstellen en versheid", expiry.node, stale.node, contact.node),
       fieldset("Matching", weights.node, cLimit.node, timeLimit.node),
       fieldset("Afwijzen", reasons.node),
       saveError, saved,
