@@ -3,7 +3,7 @@
 // for any group of the region.
 
 import { ApiError, get, post } from "../api.js";
-import { announce, debounce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
+import { announce, debounce, el, formatDate, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
 
 let referralVocabulary = null;
 async function refVocab() {
@@ -355,7 +355,7 @@ function renderOptions(root, { live }, referralId) {
   function paintPlacements(placements) {
     placementsCard.hidden = !placements.length;
     if (!placements.length) return;
-    const dateOnly = (v) => (v ? new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "short", year: "numeric" }).format(new Date(v)) : "–");
+    const dateOnly = formatDate;
     const rows = placements.map((p) => {
       const period = p.status === "accepted"
         ? `verwacht op ${dateOnly(`${p.expected_arrival}T12:00:00`)}`
