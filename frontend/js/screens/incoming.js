@@ -25,7 +25,7 @@ function youth(gender, age) {
 // The facts of a proposal as a description list (term, value).
 function facts(rows) {
   return el("dl", { class: "facts" }, rows.filter(([, value]) => value !== null && value !== undefined && value !== "")
-    .map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+    .flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
 }
 
 function profileFacts(p) {

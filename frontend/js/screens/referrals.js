@@ -290,7 +290,7 @@ function bars(components, labels, { weights = null } = {}) {
         class: "bar-track", role: "meter", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(pct),
         "aria-label": `${labels[key] || key}: ${Math.round(pct)} van 100`,
       }, el("span", { class: "bar-fill", style: `width:${pct.toFixed(1)}%` })),
-      el("span", { class: "bar-value" }, `${Math.round(pct)}%${weight ? ` ×${weight}` : ""}`));
+      el("span", { class: "bar-value" }, `${Math.round(pct)}%${weight ? ` ×${formatNumber(weight)}` : ""}`));
   }));
 }
 
