@@ -14,6 +14,7 @@ from backend.auth import Principal
 from backend.domain import CARE_FORMS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, PreconditionFailed, RuleViolation
 from backend.events.service import append_event
+from backend.field_labels import field_label
 from backend.placements.models import DESTINATIONS
 from backend.referrals.models import (
     STATUS_LABELS,
@@ -318,7 +319,8 @@ def update_referral(
         if key == "origin_region_code" and value:
             value = value.upper()
         if value is None and key not in ("max_distance_km", "sibling_set", "waiting_since"):
-            raise RuleViolation(f"{key} mag niet leeg zijn.", code="field_required")
+            name = field_label(key)
+            raise RuleViolation(f"{name[:1].upper()}{name[1:]} mag niet leeg zijn.", code="field_required")
         if key == "waiting_since" and value is None:
             continue
         setattr(referral, key, value)
