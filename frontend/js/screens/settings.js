@@ -101,8 +101,7 @@ export function render(root, { user }) {
   }
 
   // A field with its own error line: the error text accumulates when two messages hit it.
-  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
-    const input = textInput(value, { disabled: !admin, placeholder });
+  function targetedField(id, path, labelText, help, input, partLabel = null) {
     const made = field({ id: `inst-${id}`, label: labelText, input, hint: help });
     let current = "";
     target(path, {
@@ -114,23 +113,19 @@ export function render(root, { user }) {
       focus: () => input.focus(),
       label: partLabel ? () => partLabel : null,
     });
-    return { node: made.wrapper, read: () => parseNumber(input.value) };
+    return made.wrapper;
+  }
+
+  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
+    const input = textInput(value, { disabled: !admin, placeholder });
+    return { node: targetedField(id, path, labelText, help, input, partLabel), read: () => parseNumber(input.value) };
   }
 
   // A free text (the coordination point's contact): empty is "none".
   function textField(name, value) {
     const input = el("input", { type: "text", autocomplete: "off", maxlength: 200, value: value || "", disabled: !admin });
-    const made = field({ id: `inst-${name}`, label: doc(name).label, input, hint: doc(name).help });
-    let current = "";
-    target(name, {
-      setError(message) {
-        current = message || "";
-        made.setError(current);
-      },
-      message: () => current,
-      focus: () => input.focus(),
-    });
-    return { node: made.wrapper, read: () => input.value.trim() || null };
+    const node = targetedField(name, name, doc(name).label, doc(name).help, input);
+    return { node, read: () => input.value.trim() || null };
   }
 
   function fieldset(legend, ...children) {
