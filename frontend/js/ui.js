@@ -170,6 +170,10 @@ export const LABELS = {
     accepted: "Aankomst verwacht", arrived: "Aangekomen", discharged: "Uitgestroomd", no_show: "Niet verschenen",
     cancelled: "Gaat niet door",
   },
+  occupancyKind: { admission: "Opname", discharge: "Ontslag", cancel: "Intrekking" },
+  occupancySource: {
+    api: "systeem aanbieder", handmatig: "handmatig", crisis: "crisisplaatsing", matching: "plaatsingsvoorstel", demo: "demo",
+  },
   holdStatus: {
     active: "vastgehouden", confirmed: "geplaatst", released: "vrijgegeven", expired: "verlopen",
     rejected: "afgewezen door aanbieder",
