@@ -135,13 +135,17 @@ def get_holds(
     principal: CurrentPrincipal,
     status: Annotated[str | None, Query()] = None,
     group_id: Annotated[int | None, Query()] = None,
+    provider_id: Annotated[int | None, Query()] = None,
 ) -> JSONResponse:
-    """Holds, newest first (a provider sees those on its own groups). Every read is audited."""
+    """Holds, newest first (a provider sees those on its own groups). Every read is audited.
+    `provider_id`: one provider's holds only (an administrator acting for it)."""
     if status is not None and status not in HOLD_STATUSES:
         raise RuleViolation(f"Status moet een van deze zijn: {', '.join(HOLD_STATUSES)}.", code="status_invalid")
     service.expire_holds(db, group_id=group_id)
     # A write session: each read of a hold is audited.
-    rows = service.list_holds(session=session, principal=principal, status=status, group_id=group_id)
+    rows = service.list_holds(
+        session=session, principal=principal, status=status, group_id=group_id, provider_id=provider_id
+    )
     return JSONResponse([_hold_body(h, g) for h, g in rows])
 
 

@@ -26,7 +26,13 @@ from sqlmodel import Session, col
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal, ensure_access, ensure_provider_access, ensure_region_access
+from backend.auth import (
+    Principal,
+    ensure_access,
+    ensure_provider_access,
+    ensure_provider_in_scope,
+    ensure_region_access,
+)
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.config import Settings
@@ -802,13 +808,22 @@ def read_hold(*, session: Session, principal: Principal, hold_id: int) -> tuple[
 
 
 def list_holds(
-    *, session: Session, principal: Principal, status: str | None, group_id: int | None, limit: int = 200
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None,
+    group_id: int | None,
+    limit: int = 200,
+    provider_id: int | None = None,
 ) -> list[tuple[Hold, Group]]:
     query = select(Hold, Group).join(Group, col(Group.id) == col(Hold.group_id))
     if principal.role == Role.provider:
         query = query.where(col(Hold.provider_id) == principal.provider_id)
     elif principal.region_scope is not None:
         query = query.where(col(Hold.region_id) == principal.region_scope)
+    if provider_id is not None:
+        ensure_provider_in_scope(session, principal, provider_id)
+        query = query.where(col(Hold.provider_id) == provider_id)
     if status:
         query = query.where(col(Hold.status) == status)
     if group_id is not None:
@@ -900,7 +915,7 @@ def expire_holds(
 def overview(*, session: Session, principal: Principal, settings: Settings, region_code: str | None) -> dict[str, Any]:
     region = _own_region(session, principal, region_code)
     if region is None:
-        raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
+        raise RuleViolation("Kies een regio, bijvoorbeeld JZ14.", code="region_required")
     ensure_region_access(principal, region.id, what="Regio")
     stale_after_hours = region_stale_hours(session, region.id, settings.stale_after_hours)
     query = (

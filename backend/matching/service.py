@@ -283,7 +283,7 @@ def start_run(*, db: Database, principal: Principal, data: MatchingRunCreate) ->
     with db.transaction() as session:
         region_id = data.region_id if data.region_id is not None else principal.region_id
         if region_id is None:
-            raise RuleViolation("Geef de regio op (region_id).", code="region_required")
+            raise RuleViolation("Kies de regio.", code="region_required")
         if not principal.may_see_region(region_id):
             raise Forbidden("U kunt alleen voor uw eigen regio matchen.", code="region_forbidden")
         region = _region(session, region_id)

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal
+from backend.auth import Principal, ensure_provider_in_scope
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.db import Database
@@ -194,6 +194,21 @@ def _check_reason(session: Session, proposal: Proposal, reason: str) -> None:
     raise RuleViolation(f"De reden moet een van deze zijn: {choose}.", code="decline_reason_unknown")
 
 
+def _person(label: str | None) -> str | None:
+    """The name in an actor label ("user:12:coordinator_twente" -> "coordinator_twente"); the
+    system that expires proposals is nobody."""
+    if not label:
+        return None
+    kind, _id, name = [*label.split(":", 2), "", ""][:3]
+    return None if kind == "system" else name or label
+
+
+def _coordinator_contact(session: Session, proposal: Proposal) -> str | None:
+    region = session.get(Region, proposal.region_id)
+    settings, _problems = load_settings(region.settings if region else None)
+    return settings.coordinator_contact
+
+
 def to_public(session: Session, principal: Principal, proposal: Proposal) -> ProposalPublic:
     referral = session.get(Referral, proposal.referral_id)
     group = session.get(Group, proposal.group_id)
@@ -250,6 +265,9 @@ def to_public(session: Session, principal: Principal, proposal: Proposal) -> Pro
         decline_text=proposal.decline_text,
         run_id=proposal.run_id,
         profile=profile,
+        proposed_by=_person(proposal.created_by),
+        coordinator_contact=_coordinator_contact(session, proposal),
+        answered_by=_person(proposal.answered_by),
         referral_id=referral.id if coordinator else None,
         reference=referral.reference if coordinator else None,
         **_placement_fields(session, proposal),
@@ -287,7 +305,11 @@ def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -
     return to_public(session, principal, proposal)
 
 
-def list_proposals(*, session: Session, principal: Principal, status: str | None) -> list[ProposalPublic]:
+def list_proposals(
+    *, session: Session, principal: Principal, status: str | None, provider_id: int | None = None
+) -> list[ProposalPublic]:
+    """Newest first. ``provider_id``: one provider's proposals only (the administrator acting
+    for one provider sees that provider's, not every provider's)."""
     if principal.role not in ("provider", "coordinator", "admin"):
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
     query = select(Proposal).order_by(col(Proposal.created_at).desc(), col(Proposal.id).desc())
@@ -295,6 +317,9 @@ def list_proposals(*, session: Session, principal: Principal, status: str | None
         query = query.where(Proposal.provider_id == principal.provider_id)
     elif principal.region_scope is not None:
         query = query.where(Proposal.region_id == principal.region_scope)
+    if provider_id is not None:
+        ensure_provider_in_scope(session, principal, provider_id)
+        query = query.where(Proposal.provider_id == provider_id)
     if status is not None:
         if status not in PROPOSAL_STATUS_LABELS:
             raise RuleViolation(f"Onbekende status '{status}' (kies uit {', '.join(PROPOSAL_STATUS_LABELS)}).")

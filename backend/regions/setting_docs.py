@@ -58,6 +58,11 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
         "hoogstens 336). Leeg: de standaard van de dienst. Geldt voor de groepen van deze regio op elk scherm: "
         "regio-overzicht, aanbiederscherm, crisiszoeken en matching.",
     ),
+    "coordinator_contact": (
+        "Contact coördinatiepunt",
+        "Wie een aanbieder belt of mailt over een plaatsingsvoorstel, bijvoorbeeld 'Coördinatiepunt Twente, "
+        "053 481 00 00, plaatsing@example.nl'. Staat op elk voorstel dat een aanbieder krijgt.",
+    ),
     "matching_weights": (
         "Matchinggewichten",
         "Hoe zwaar elk onderdeel van de matchingscore telt. De eerste vier (zorginhoud, intensiteit, afstand, "

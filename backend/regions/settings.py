@@ -201,6 +201,8 @@ class RegionSettings(BaseModel):
     # Proposals and freshness.
     proposal_expiry_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None
     stale_after_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None
+    # Shown on every proposal a provider receives: whom to call about it. None: no contact shown.
+    coordinator_contact: Annotated[str, Field(max_length=200)] | None = None
     # Matching.
     matching_weights: MatchingWeights = Field(default_factory=MatchingWeights)
     profile_c_limit: Annotated[int, Field(ge=0, le=20), BeforeValidator(_integer)] = _SOLVER.profile_c_limit
@@ -232,6 +234,12 @@ class RegionSettings(BaseModel):
         if wrong:
             raise ValueError(f"{', '.join(repr(k) for k in wrong)} is geen groepsnummer")
         return {str(int(key)): share for key, share in shares.items()}
+
+    @field_validator("coordinator_contact")
+    @classmethod
+    def _contact_text(cls, contact: str | None) -> str | None:
+        contact = " ".join(contact.split()) if contact else None
+        return refuse_bsn(contact) if contact else None
 
     @field_validator("intensity_bands")
     @classmethod

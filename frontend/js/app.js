@@ -2,7 +2,7 @@
 
 import { hasApi, liveTicket, logoutSession, scheduleRefresh, session, setUnauthorizedHandler } from "./api.js";
 import { LiveFeed } from "./live.js";
-import { el, resetCaches, kids } from "./ui.js";
+import { LABELS, el, resetCaches, kids } from "./ui.js";
 
 // Every screen: hash, menu label, roles that may open it, the module, and the API prefix it
 // needs (a screen whose API is not installed on this server stays out of the menu).
@@ -30,10 +30,7 @@ const START = {
   provider: "aanbieder", coordinator: "regio", crisis: "crisis", viewer: "rapportages", admin: "regio",
 };
 
-const ROLE_LABEL = {
-  provider: "zorgaanbieder", coordinator: "coördinatiepunt", crisis: "crisisdienst",
-  viewer: "contractmanager", admin: "beheerder",
-};
+const ROLE_LABEL = LABELS.role;
 
 const state = { live: null, cleanup: null, available: [] };
 const main = document.getElementById("main");

@@ -4,12 +4,9 @@
 // password reset and revoking a key end the person's (or key's) sessions at once.
 
 import { ApiError, get, request } from "../api.js";
-import { announce, el, formatDateTime, kids, loading, showError } from "../ui.js";
+import { LABELS, announce, el, formatDateTime, kids, loading, showError } from "../ui.js";
 
-const ROLE_LABEL = {
-  admin: "beheerder", coordinator: "coördinatiepunt", crisis: "crisisdienst",
-  viewer: "contractmanager", provider: "zorgaanbieder",
-};
+const ROLE_LABEL = LABELS.role;
 
 export function render(root, { user }) {
   const isAdmin = user.role === "admin";

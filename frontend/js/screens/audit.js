@@ -3,7 +3,7 @@
 // Excel. Every search and every download is itself written to the log by the server.
 
 import { request } from "../api.js";
-import { announce, downloadBlob, el, field, formatDateTime, kids, loading, showError } from "../ui.js";
+import { announce, downloadBlob, el, field, formatDateTime, kids, label, loading, showError } from "../ui.js";
 
 const RECORD_KINDS = [
   ["referral", "Verwijzing"],
@@ -63,7 +63,7 @@ export function render(root) {
         el("tbody", {}, rows.map((r) => el("tr", {},
           el("td", {}, formatDateTime(r.at)),
           el("td", {}, r.actor),
-          el("td", {}, r.actor_role),
+          el("td", {}, label("role", r.actor_role)),
           el("td", {}, r.action),
           el("td", {}, r.youth_records.map(recordText).join(", ")),
           el("td", {}, r.purpose_label)))));

@@ -4,14 +4,11 @@
 // Dutch messages next to the field they are about.
 
 import { ApiError, get, hasApi, post, request } from "../api.js";
-import { announce, el, field, formatEuro, formatPercent, kids, showError } from "../ui.js";
+import { LABELS, announce, el, field, formatClock, formatDate, formatEuro, formatPercent, kids, showError } from "../ui.js";
 
-export const GENDER_LABEL = { gemengd: "Gemengd", jongens: "Alleen jongens", meisjes: "Alleen meisjes" };
-export const RISK_LABEL = {
-  A: "A: stabiel en gemotiveerd",
-  B: "B: enig risico op escalatie",
-  C: "C: moeilijk planbaar, hoog risico op escalatie",
-};
+// The labels live in ui.js (one table for every screen); these names stay for the importers.
+export const GENDER_LABEL = LABELS.genderPolicy;
+export const RISK_LABEL = LABELS.riskProfile;
 
 function iso(date) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -28,10 +25,7 @@ export function firstOfNextMonth() {
   return iso(new Date(now.getFullYear(), now.getMonth() + 1, 1));
 }
 
-const dateFormat = new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
-export function formatDate(value) {
-  return value ? dateFormat.format(new Date(`${value}T00:00:00Z`)) : "–";
-}
+export { formatDate };
 
 // "Tabblad groepen" and API field messages start in lower case; a sentence on screen does not.
 export function sentence(text) {
@@ -333,7 +327,7 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
       const { data } = await request(`/groups/${group.id}/profile`, { method: "PATCH", json: patch });
       group = data;
       fill();
-      done.textContent = `Profiel opgeslagen om ${new Date().toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" })}.`;
+      done.textContent = `Profiel opgeslagen om ${formatClock(new Date())}.`;
       done.hidden = false;
       announce(`Profiel van ${group.name} opgeslagen.`);
       onSaved(group);

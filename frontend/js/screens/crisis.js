@@ -3,20 +3,24 @@
 // release. The team's active holds and the free places follow the live feed.
 
 import { ApiError, get, post, request } from "../api.js";
-import { announce, debounce, el, formatTime, municipalities, showError, vocabulary, kids } from "../ui.js";
+import {
+  announce, debounce, el, formatCountdown, formatKm, formatTime, label, labels, municipalities, showError, vocabulary, kids,
+} from "../ui.js";
 
 function defaultReference() {
   // A short pseudonymous code that the worker can keep or overwrite: never a name.
   const now = new Date();
   const pad = (n) => String(n).padStart(2, "0");
-  return `CR-${pad(now.getDate())}${pad(now.getMonth() + 1)}-${pad(now.getHours())}${pad(now.getMinutes())}`;
+  // Three random letters and digits, so that two workers in the same minute get different codes
+  // (no 0/O or 1/I, which are misread on the phone).
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(3)), (b) => alphabet[b % alphabet.length]).join("");
+  return `CR-${pad(now.getDate())}${pad(now.getMonth() + 1)}-${pad(now.getHours())}${pad(now.getMinutes())}-${suffix}`;
 }
 
 function countdown(expiresAt) {
   const left = Math.max(0, new Date(expiresAt).getTime() - Date.now());
-  const minutes = Math.floor(left / 60000);
-  const seconds = Math.floor((left % 60000) / 1000);
-  return { left, text: `${minutes}:${String(seconds).padStart(2, "0")}` };
+  return { left, text: formatCountdown(left) };
 }
 
 export function render(root, { live }) {
@@ -171,12 +175,12 @@ export function render(root, { live }) {
     const node = el("li", { class: `card result${free > 0 ? "" : " taken"}`, dataset: { groupId: r.group_id } },
       el("div", { class: "result-head" },
         el("h3", {}, r.group_name),
-        el("span", { class: "distance" }, `${r.distance_km ?? "?"} km`)),
+        el("span", { class: "distance" }, formatKm(r.distance_km))),
       el("p", { class: "meta" }, `${r.provider_name} · ${r.kind || ""} · ${r.tier_label || ""}`),
       el("p", { class: "free" }, el("strong", { class: "free-count" }, String(free)), ` ${free === 1 ? "plek" : "plekken"} vrij`,
-        ` · ${r.age_min}–${r.age_max} jaar · ${r.gender_policy}`),
+        ` · ${r.age_min}–${r.age_max} jaar · ${label("genderPolicy", r.gender_policy).toLowerCase()}`),
       r.stale ? el("p", { class: "warning" }, `Let op: laatst gemeld ${Math.round(r.minutes_since_report / 60)} uur geleden; bel eerst.`) : null,
-      r.needs_missing && r.needs_missing.length ? el("p", { class: "hint" }, `Mist expertise: ${r.needs_missing.join(", ")}`) : null,
+      r.needs_missing && r.needs_missing.length ? el("p", { class: "hint" }, `Mist expertise: ${labels("need", r.needs_missing).join(", ")}`) : null,
       el("div", { class: "actions" },
         holdButton,
         r.phone_24h ? el("a", { class: "button secondary big", href: `tel:${r.phone_24h.replace(/[^\d+]/g, "")}` }, `Bel ${r.phone_24h}`) : null),

@@ -6,10 +6,10 @@
 // coordinator sees every group of the region, read-only. Follows the live feed.
 
 import { ApiError, get, newIdempotencyKey, post } from "../api.js";
-import { announce, debounce, el, formatDateTime, kids, loading, overBookedBy, showError } from "../ui.js";
+import { LABELS, announce, debounce, el, formatDateTime, kids, loading, overBookedBy, showError } from "../ui.js";
 
-const KIND_LABEL = { admission: "Opname", discharge: "Ontslag", cancel: "Intrekking" };
-const SOURCE_LABEL = { api: "systeem aanbieder", handmatig: "handmatig", crisis: "crisisplaatsing", matching: "plaatsingsvoorstel", demo: "demo" };
+const KIND_LABEL = LABELS.occupancyKind;
+const SOURCE_LABEL = LABELS.occupancySource;
 
 // "YYYY-MM-DDTHH:MM" of now in the browser's time: a datetime-local value, which the server reads
 // as Dutch local time (the moments care staff write down).

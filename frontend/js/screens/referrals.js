@@ -3,7 +3,7 @@
 // for any group of the region.
 
 import { ApiError, get, post } from "../api.js";
-import { announce, debounce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
+import { announce, debounce, el, formatDate, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
 
 let referralVocabulary = null;
 async function refVocab() {
@@ -290,7 +290,7 @@ function bars(components, labels, { weights = null } = {}) {
         class: "bar-track", role: "meter", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(pct),
         "aria-label": `${labels[key] || key}: ${Math.round(pct)} van 100`,
       }, el("span", { class: "bar-fill", style: `width:${pct.toFixed(1)}%` })),
-      el("span", { class: "bar-value" }, `${Math.round(pct)}%${weight ? ` ×${weight}` : ""}`));
+      el("span", { class: "bar-value" }, `${Math.round(pct)}%${weight ? ` ×${formatNumber(weight)}` : ""}`));
   }));
 }
 
@@ -355,7 +355,7 @@ function renderOptions(root, { live }, referralId) {
   function paintPlacements(placements) {
     placementsCard.hidden = !placements.length;
     if (!placements.length) return;
-    const dateOnly = (v) => (v ? new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "short", year: "numeric" }).format(new Date(v)) : "–");
+    const dateOnly = formatDate;
     const rows = placements.map((p) => {
       const period = p.status === "accepted"
         ? `verwacht op ${dateOnly(`${p.expected_arrival}T12:00:00`)}`

@@ -4,17 +4,11 @@
 // a finalised year shows the stored figures and what the register and feed would give now.
 
 import { request, session } from "../api.js";
-import { announce, downloadBlob, el, formatEuro, formatNumber, formatPercent, loading, showError, svg, kids } from "../ui.js";
+import {
+  announce, downloadBlob, el, formatDate, formatDateTime, formatEuro, formatNumber, formatPercent, kids, label, loading,
+  showError, svg,
+} from "../ui.js";
 
-const FORM_LABEL = {
-  crisis: "Crisisverblijf", driemilieu: "Driemilieuvoorziening", jeugdzorgplus: "Jeugdzorgplus",
-  behandelgroep: "Behandelgroep", woongroep: "Woongroep", khw: "Kleinschalige hoogspecialistische woonvoorziening",
-  gezinshuis: "Gezinshuis", ggz_verblijf: "Jeugd GGZ-verblijf",
-};
-const FINALISED_FORMAT = new Intl.DateTimeFormat("nl-NL", {
-  day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
-});
-const DATE_FORMAT = new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "long", year: "numeric" });
 // What changed since the finalisation, in words; fields not listed here are not shown.
 const CHANGE_LABEL = {
   contracted_places: ["Plaatsen (laatste nacht)", "number"],
@@ -28,10 +22,6 @@ const CHANGE_LABEL = {
   pxq_amount: ["P×Q", "euro"],
 };
 const STATUS_LABEL = { gewijzigd: "gewijzigd", nieuw: "nieuw sinds vaststelling", vervallen: "niet meer in de nacalculatie" };
-
-function isoDate(value) {
-  return value ? DATE_FORMAT.format(new Date(`${value}T12:00:00`)) : "–";
-}
 
 function todayIso() {
   const now = new Date();
@@ -129,8 +119,8 @@ export function render(root) {
       const answer = (await request(`/post-calculation?year=${year.value}`)).data;
       if (ticket !== loads) return;
       report = answer;
-      period.textContent = `${report.region_name}: ${isoDate(report.period_start)} t/m ${isoDate(report.period_end)}, `
-        + `geteld tot en met ${isoDate(report.counted_through)}`;
+      period.textContent = `${report.region_name}: ${formatDate(report.period_start)} t/m ${formatDate(report.period_end)}, `
+        + `geteld tot en met ${formatDate(report.counted_through)}`;
       showError(pageError, null);
       paintStatus();
       paintChanges();
@@ -146,7 +136,7 @@ export function render(root) {
     const marker = report.finalised;
     if (marker) {
       status.replaceChildren(el("p", { class: "notice" },
-        el("strong", {}, `Vastgesteld op ${FINALISED_FORMAT.format(new Date(marker.finalised_at))} door ${marker.finalised_by_name}.`),
+        el("strong", {}, `Vastgesteld op ${formatDateTime(marker.finalised_at)} door ${marker.finalised_by_name}.`),
         " Deze bedragen zijn bewaard en veranderen niet meer."));
       return;
     }
@@ -169,7 +159,7 @@ export function render(root) {
     const no = el("button", { type: "button", class: "button secondary" }, "Annuleren");
     const box = el("div", { class: "card", role: "group", "aria-labelledby": "vaststellen-vraag" },
       el("p", { id: "vaststellen-vraag" }, el("strong", {},
-        `Nacalculatie ${report.region_name} over ${isoDate(report.period_start)} t/m ${isoDate(report.period_end)} vaststellen?`)),
+        `Nacalculatie ${report.region_name} over ${formatDate(report.period_start)} t/m ${formatDate(report.period_end)} vaststellen?`)),
       el("p", {}, `Beschikbaarheidsvergoeding ${formatEuro(report.total.availability_funding)} en P×Q ${formatEuro(report.total.pxq_amount)} `
         + "worden met alle uitgangspunten bewaard en veranderen daarna niet meer. Latere wijzigingen in het contractregister of de "
         + "bezetting ziet u onder 'Na vaststelling gewijzigd'."),
@@ -258,7 +248,7 @@ export function render(root) {
     const nameKey = mode === "groep" ? "group_name" : "provider_name";
     const sorted = [...rows].sort((a, b) => (b.availability_funding + b.pxq_amount) - (a.availability_funding + a.pxq_amount));
     chart.replaceChildren(...kids(fundingChart(sorted.slice(0, 15), nameKey),
-      el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${report.period_start} t/m ${report.counted_through}.`)));
+      el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${formatDate(report.period_start)} t/m ${formatDate(report.counted_through)}.`)));
     const head = mode === "groep"
       ? ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Opnamestop",
         "Beschikbaarheid", "P×Q", ""]
@@ -267,7 +257,7 @@ export function render(root) {
     const body = rows.map((r) => {
       const cells = mode === "groep"
         ? [el("th", { scope: "row" }, r.group_name, r.below_50 ? el("span", { class: "badge bad" }, " onder 50%") : null),
-          el("td", {}, r.provider_name), el("td", {}, FORM_LABEL[r.care_form] || r.care_form),
+          el("td", {}, r.provider_name), el("td", {}, label("careForm", r.care_form)),
           el("td", { class: "num" }, String(r.contracted_places))]
         : [el("th", { scope: "row" }, r.provider_name), el("td", { class: "num" }, String(r.groups)),
           el("td", { class: "num" }, String(r.contracted_places))];

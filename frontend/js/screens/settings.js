@@ -101,8 +101,7 @@ export function render(root, { user }) {
   }
 
   // A field with its own error line: the error text accumulates when two messages hit it.
-  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
-    const input = textInput(value, { disabled: !admin, placeholder });
+  function targetedField(id, path, labelText, help, input, partLabel = null) {
     const made = field({ id: `inst-${id}`, label: labelText, input, hint: help });
     let current = "";
     target(path, {
@@ -114,7 +113,19 @@ export function render(root, { user }) {
       focus: () => input.focus(),
       label: partLabel ? () => partLabel : null,
     });
-    return { node: made.wrapper, read: () => parseNumber(input.value) };
+    return made.wrapper;
+  }
+
+  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
+    const input = textInput(value, { disabled: !admin, placeholder });
+    return { node: targetedField(id, path, labelText, help, input, partLabel), read: () => parseNumber(input.value) };
+  }
+
+  // A free text (the coordination point's contact): empty is "none".
+  function textField(name, value) {
+    const input = el("input", { type: "text", autocomplete: "off", maxlength: 200, value: value || "", disabled: !admin });
+    const node = targetedField(name, name, doc(name).label, doc(name).help, input);
+    return { node, read: () => input.value.trim() || null };
   }
 
   function fieldset(legend, ...children) {
@@ -388,6 +399,7 @@ export function render(root, { user }) {
     const neighbours = neighbourChoice(s.neighbours);
     const expiry = num("proposal_expiry_hours", { placeholder: `standaard ${showNumber(defaults.proposal_expiry_hours)}` });
     const stale = num("stale_after_hours", { placeholder: `standaard ${showNumber(defaults.stale_after_hours)}` });
+    const contact = textField("coordinator_contact", s.coordinator_contact);
     const weights = weightFields(s.matching_weights);
     const cLimit = num("profile_c_limit");
     const timeLimit = num("matching_time_limit_s");
@@ -407,6 +419,7 @@ export function render(root, { user }) {
       neighbours: neighbours.read(),
       proposal_expiry_hours: expiry.read(),
       stale_after_hours: stale.read(),
+      coordinator_contact: contact.read(),
       matching_weights: weights.read(),
       profile_c_limit: cLimit.read(),
       matching_time_limit_s: timeLimit.read(),
@@ -425,7 +438,7 @@ export function render(root, { user }) {
           el("p", { class: "hint" }, doc("fund_not_admitting_nights").help), fundError.line)),
       fieldset("Verblijfsintensiteit en gezinshuizen", bands.node, familyHome.node),
       fieldset("Crisis", hold.node, neighbours.node),
-      fieldset("Voorstellen en versheid", expiry.node, stale.node),
+      fieldset("Voorstellen en versheid", expiry.node, stale.node, contact.node),
       fieldset("Matching", weights.node, cLimit.node, timeLimit.node),
       fieldset("Afwijzen", reasons.node),
       fieldset("Capaciteitsplanning en datakwaliteit", lossTarget.node, daysRunning.node, daysPerMonth.node),

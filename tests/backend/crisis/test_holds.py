@@ -210,7 +210,7 @@ INVALID_HOLDS = [
     ({"crisis_reference": "Jan de Vries"}, "geen naam"),
     ({"crisis_reference": "123456782"}, "BSN"),
     ({"crisis_reference": "123-456-782"}, "BSN"),
-    ({"crisis_reference": None}, "crisiscode (crisis_reference) of een aanmelding"),
+    ({"crisis_reference": None}, "crisiscode of een verwijzing"),
     ({"minutes": 100000}, "minutes mag hoogstens 1440 zijn"),
     ({"status": "confirmed"}, "status is geen bekend veld"),
 ]
