@@ -16,7 +16,9 @@ from openpyxl import load_workbook
 from backend.crisis.models import Hold
 from backend.matching.models import Proposal, Referral
 from backend.placements.models import Placement
+from backend.proposals.models import DECLINE_REASONS
 from backend.providers.models import Group
+from backend.regions.models import Region
 from tests.backend.reports.helpers import admit, discharge, send, since
 from tests.backend.scope.regions import build_region_b
 
@@ -46,6 +48,12 @@ def build_history(db: Any, world: Any, client: Any) -> tuple[History, Any]:
     b0, b1 = world.groups_b  # Het Anker: gezinshuis, crisis (Almelo)
     since(db, world.groups_a + world.groups_b)
     with db.transaction() as session:
+        # Twelve decline reasons: the eleventh and later are counted too (:reason11 is no :reason1).
+        region = session.get(Region, world.region_id)
+        extra = [{"code": f"extra_{i}", "label": f"Extra reden {i}"} for i in range(5)]
+        reasons = [{"code": c, "label": label} for c, label in DECLINE_REASONS.items()]
+        region.settings = {"decline_reasons": [*reasons, *extra, {"code": "wachtlijst_vol", "label": "Wachtlijst vol"}]}
+        session.add(region)
         g = {gid: session.get(Group, gid) for gid in (a0, a1, b0, b1, b.group_id, b.crisis_group_id)}
 
         def referral(ref: str, waiting: str, **extra: Any) -> Referral:
@@ -105,7 +113,7 @@ def build_history(db: Any, world: Any, client: Any) -> tuple[History, Any]:
         proposal(r2, a1, "2025-03-06", "declined", "groepsdynamiek")
         proposal(r2, b0, "2025-03-07", "accepted")
         proposal(r3, a0, "2025-03-09", "declined", "groepsdynamiek")
-        proposal(r3, a1, "2025-04-02", "declined", "personeel")
+        proposal(r3, a1, "2025-04-02", "declined", "wachtlijst_vol")
         proposal(r3, a0, "2025-04-10", "expired")
         session.flush()
 
@@ -207,7 +215,7 @@ def test_hand_built_history(client, world, history):
     }
     assert [(r["reason"], r["declined"]) for r in proposals["declined_by_reason"]] == [
         ("groepsdynamiek", 2),
-        ("personeel", 1),
+        ("wachtlijst_vol", 1),
     ]
     assert proposals["declined_by_reason"][0]["label"] == "Groepsdynamiek laat het nu niet toe"
     assert [(m["month"], m["sent"], m["declined"]) for m in proposals["by_month"]] == [
@@ -217,7 +225,7 @@ def test_hand_built_history(client, world, history):
     by_provider = {p["provider_id"]: p for p in proposals["by_provider"]}
     assert by_provider[world.provider_a]["sent"] == 5 and by_provider[world.provider_b]["sent"] == 1
     behandel = next(g for g in proposals["by_group"] if g["group_id"] == world.groups_a[1])
-    assert behandel["declined_by_reason"] == {"groepsdynamiek": 1, "personeel": 1}
+    assert behandel["declined_by_reason"] == {"groepsdynamiek": 1, "wachtlijst_vol": 1}
 
     placements = body["placements"]["total"]
     # Three arrivals (the transfer is no new placement): H-6 outside the region; H-1 too far.
@@ -280,7 +288,7 @@ def test_hand_built_history(client, world, history):
     reasons = lines.index(["Afwijzingen per reden"])
     assert lines[reasons + 2 : reasons + 4] == [
         ["Groepsdynamiek laat het nu niet toe", "groepsdynamiek", "2"],
-        ["Te weinig personeel", "personeel", "1"],
+        ["Wachtlijst vol", "wachtlijst_vol", "1"],
     ]
     waits = lines.index(["Wachttijden (Kaplan-Meier; nog wachtenden gecensureerd)"])
     assert lines[waits + 4][:5] == ["Hele periode", "5", "6,0", "", "2"]
