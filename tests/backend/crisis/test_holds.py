@@ -211,7 +211,7 @@ INVALID_HOLDS = [
     ({"crisis_reference": "123456782"}, "BSN"),
     ({"crisis_reference": "123-456-782"}, "BSN"),
     ({"crisis_reference": None}, "crisiscode of een verwijzing"),
-    ({"minutes": 100000}, "minutes mag hoogstens 1440 zijn"),
+    ({"minutes": 100000}, "duur (minuten) mag hoogstens 1440 zijn"),
     ({"status": "confirmed"}, "status is geen bekend veld"),
 ]
 
