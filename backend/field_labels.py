@@ -104,6 +104,9 @@ FIELD_LABELS: dict[str, str] = {
     "region_code": "regiocode",
     "location_id": "locatie",
     "municipality_id": "gemeente",
+    "municipality": "gemeente",
+    # steering: the crisis capacity planner's what-if target
+    "target": "doel (kans dat een jongere geen plek vindt)",
     "care_form": "zorgvorm",
     "capacity": "capaciteit",
     "intensity": "intensiteit",
