@@ -1,9 +1,10 @@
 """Solver-independent check of a batch solution.
 
 Recomputes, from the instance alone and with the scalar reference rules of ``solver.scoring``:
-every hard rule of every assignment, group capacities, the coordinator's pins and forbidden pairs, the profile-C limit, sibling sets, that each
-youth appears at most once and only known ids are used, and the objective (same formula as
-``solver.assign``).  It shares no code with the vectorised ranking or the flow model.
+every hard rule of every assignment, group capacities, the coordinator's pins and forbidden
+pairs, the profile-C limit, sibling sets, that each youth appears at most once and only known
+ids are used, and the objective (same formula as ``solver.assign``).  It shares no code with the
+vectorised ranking or the flow model.
 """
 
 from __future__ import annotations

@@ -844,7 +844,7 @@ def provider_contacts(session: Session, provider_ids: set[int]) -> dict[int, dic
     if not provider_ids:
         return {}
     rows = session.execute(
-        select(Provider.id, Provider.name, Provider.phone_24h).where(col(Provider.id).in_(provider_ids))
+        select(col(Provider.id), col(Provider.name), col(Provider.phone_24h)).where(col(Provider.id).in_(provider_ids))
     )
     return {pid: {"provider_name": name, "phone_24h": phone} for pid, name, phone in rows}
 

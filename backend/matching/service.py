@@ -8,7 +8,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 import solver
-from solver.scoring import distance_km as solver_distance_km
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import Principal
@@ -23,6 +22,7 @@ from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import REFERRAL_ROLES, load_referral
 from backend.regions.models import Municipality, Region
 from backend.regions.settings import region_settings, region_stale_hours
+from solver.scoring import distance_km as solver_distance_km
 
 COMPONENT_LABELS = {
     "need": "Expertise dekt de zorgbehoeften",
@@ -361,7 +361,9 @@ def execute_run(
             youths = tuple(adapter.youth_from_referral(r, now=now) for r in referrals)
             pins, forbidden = _review(data, referrals, youths, cached.table.groups, weights)
             stale_hours = region_stale_hours(session, run.region_id, db.settings.stale_after_hours)
-            municipalities = dict(session.execute(select(Municipality.id, Municipality.name)).tuples().all())
+            municipalities: dict[int, str] = {
+                mid: name for mid, name in session.execute(select(col(Municipality.id), col(Municipality.name)))
+            }
             try:
                 instance = solver.Instance(
                     groups=cached.table.groups, youths=youths, weights=weights, pins=pins, forbidden=forbidden

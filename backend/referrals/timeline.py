@@ -83,21 +83,21 @@ def timeline(*, session: Session, principal: Principal, referral_id: int) -> dic
             items.append(_item(row.at, "withdrawn", "Verwijzing ingetrokken", row.actor, reason=reason))
     for p in session.exec(select(Proposal).where(Proposal.referral_id == referral_id)).all():
         where = place(p.group_id)
-        items.append(
-            _item(p.created_at, "proposal", "Voorstel verstuurd", p.created_by, proposal_id=p.id, **where)
-        )
+        items.append(_item(p.created_at, "proposal", "Voorstel verstuurd", p.created_by, proposal_id=p.id, **where))
         if p.status == "declined":
             reason = decline_label(session, p) or p.decline_reason
             text = f"{reason}: {p.decline_text}" if p.decline_text else reason
-            items.append(
-                _item(p.answered_at, "declined", "Voorstel afgewezen", p.answered_by, reason=text, **where)
-            )
+            items.append(_item(p.answered_at, "declined", "Voorstel afgewezen", p.answered_by, reason=text, **where))
         elif p.status == "accepted":
             items.append(_item(p.answered_at, "accepted", "Voorstel geaccepteerd", p.answered_by, **where))
         elif p.status == "expired":
             items.append(
                 _item(
-                    p.answered_at or p.expires_at, "expired", "Voorstel verlopen (niet op tijd beantwoord)", "system:", **where
+                    p.answered_at or p.expires_at,
+                    "expired",
+                    "Voorstel verlopen (niet op tijd beantwoord)",
+                    "system:",
+                    **where,
                 )
             )
         elif p.status == "withdrawn":
@@ -106,7 +106,9 @@ def timeline(*, session: Session, principal: Principal, referral_id: int) -> dic
         where = place(h.group_id)
         items.append(_item(h.created_at, "hold", "Plek vastgehouden", h.created_by, **where))
         if h.status == "confirmed":
-            items.append(_item(h.confirmed_at, "hold_confirmed", "Aankomst bevestigd", h.ended_by or h.created_by, **where))
+            items.append(
+                _item(h.confirmed_at, "hold_confirmed", "Aankomst bevestigd", h.ended_by or h.created_by, **where)
+            )
         elif h.status in ("released", "expired", "rejected"):
             title = {"released": "Vasthouding vrijgegeven", "expired": "Vasthouding verlopen"}.get(
                 h.status, "Vasthouding afgewezen door de aanbieder"
