@@ -281,7 +281,8 @@ async function buildReferralForm(section, { onSaved, referral, onCancel, store }
     try {
       let saved;
       if (referral) {
-        const { reference: _same, ...changes } = body;
+        const changes = { ...body };
+        delete changes.reference; // the reference does not change
         // Send the home area whole: an emptied postcode must be cleared, not kept.
         changes.home_postcode = body.home_postcode || null;
         changes.max_distance_km = body.max_distance_km ?? null;
@@ -356,7 +357,6 @@ function renderOptions(root, { live }, referralId) {
   const head = el("div", { class: "page-head" }, el("h1", {}, "Verwijzing"), el("a", { href: "#/wachtlijst" }, "← Terug naar de wachtlijst"));
   const summary = el("div", { class: "card referral-summary" }, loading());
   const editSection = el("section", { class: "card", id: "verwijzing-wijzigen", "aria-labelledby": "nieuw-titel", hidden: true });
-  const placedCard = el("section", { class: "card notice-card", id: "geplaatst", "aria-labelledby": "geplaatst-titel", hidden: true });
   const timelineCard = el("section", { class: "card", id: "tijdlijn", "aria-labelledby": "tijdlijn-titel" },
     el("h2", { id: "tijdlijn-titel" }, "Tijdlijn"), loading());
   let closeEdit = () => {};
@@ -375,7 +375,7 @@ function renderOptions(root, { live }, referralId) {
         el("p", { class: "hint" }, "Kies een groep om te zien welke regels hij niet haalt en hoe hij scoort."),
         el("div", { class: "field" }, el("label", { for: "waarom-groep" }, "Groep"), whyGroup), whyButton, whyResult,
         el("h3", {}, "Uitgesloten groepen per regel"), excluded));
-  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary, editSection, placedCard,
+  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary, editSection,
     placementsCard, optionsBlock, timelineCard)));
 
   let labels = {};
@@ -395,7 +395,6 @@ function renderOptions(root, { live }, referralId) {
       const vocab = await refVocab();
       const open = OPEN_STATUSES.includes(ref.status);
       timelineCard.replaceChildren(el("h2", { id: "tijdlijn-titel" }, "Tijdlijn"), timelineList(history.events));
-      paintPlaced(history.placed, ref);
       paintPlacements(placements);
       optionsBlock.hidden = !open;
       // A placed, discharged or withdrawn youth has nothing to choose: no options, no ranking.
@@ -406,6 +405,7 @@ function renderOptions(root, { live }, referralId) {
         el("p", {}, `Zorgvorm: ${ref.care_forms.map((c) => vocab.care_forms[c] || c).join(" › ")} · intensiteit ${ref.required_intensity}`
           + ` · profiel ${ref.risk_profile} · urgentie ${ref.urgency} · wacht ${Math.round(ref.waiting_days)} dagen · `,
         el("strong", { id: "verwijzing-status" }, ref.status_label)),
+        placedText(history.placed),
         ref.needs.length ? el("p", {}, `Zorgbehoeften: ${ref.needs.map((n) => vocab.need_tags[n] || n).join(", ")}`) : null,
         options ? el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`) : null,
         open ? referralActions(ref) : null));
@@ -424,13 +424,12 @@ function renderOptions(root, { live }, referralId) {
     }
   }
 
-  function paintPlaced(placed, ref) {
-    placedCard.hidden = !placed;
-    if (!placed) return;
+  // Where a placed youth is, since when (and until when): in the summary, not as options.
+  function placedText(placed) {
+    if (!placed) return null;
     const until = placed.discharged_at ? ` tot ${dateText(placed.discharged_at)}` : "";
-    placedCard.replaceChildren(el("h2", { id: "geplaatst-titel" }, ref.status === "discharged" ? "Was geplaatst" : "Geplaatst"),
-      el("p", {}, el("strong", {}, placed.group_name), ` bij ${placed.provider_name}`),
-      el("p", {}, `Sinds ${dateText(placed.placed_at)}${until}`));
+    return el("p", { id: "geplaatst" }, "In ", el("strong", {}, placed.group_name),
+      ` bij ${placed.provider_name} · sinds ${dateText(placed.placed_at)}${until}`);
   }
 
   // Edit (the same form as a new referral, kept as a draft) and withdraw with a reason.
