@@ -102,9 +102,9 @@ def test_release_gives_the_place_back(people) -> None:  # type: ignore[no-untype
     assert abs(_seconds(timer.inner_text()) - _seconds(expires)) < 30
     expect(timer).not_to_have_text(timer.inner_text(), timeout=3_000)
     expect(card.get_by_role("button", name=re.compile("Bevestigen"))).to_be_visible()
-    _search(page, municipality="Almelo")
     card.get_by_role("button", name="Vrijgeven").click()
     expect(page.locator("#mijn-vasthoudingen")).to_contain_text("vrijgegeven")
+    _search(page, municipality="Almelo")
     expect(result).to_have_text(str(free_before))
 
 

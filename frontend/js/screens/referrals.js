@@ -408,7 +408,7 @@ function renderOptions(root, { live }, referralId) {
         placedText(history.placed),
         ref.needs.length ? el("p", {}, `Zorgbehoeften: ${ref.needs.map((n) => vocab.need_tags[n] || n).join(", ")}`) : null,
         options ? el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`) : null,
-        open ? referralActions(ref) : null));
+        open ? actionsFor(ref) : null));
       if (!options) return;
       labels = options.component_labels;
       weights = options.weights;
@@ -430,6 +430,14 @@ function renderOptions(root, { live }, referralId) {
     const until = placed.discharged_at ? ` tot ${dateText(placed.discharged_at)}` : "";
     return el("p", { id: "geplaatst" }, "In ", el("strong", {}, placed.group_name),
       ` bij ${placed.provider_name} · sinds ${dateText(placed.placed_at)}${until}`);
+  }
+
+  // The same actions node while the referral is unchanged: a live reload of the page must not
+  // wipe a withdrawal reason being typed.
+  let actions = null;
+  function actionsFor(ref) {
+    if (!actions || actions.version !== ref.version) actions = { version: ref.version, node: referralActions(ref) };
+    return actions.node;
   }
 
   // Edit (the same form as a new referral, kept as a draft) and withdraw with a reason.
