@@ -86,7 +86,10 @@ def timeline(*, session: Session, principal: Principal, referral_id: int) -> dic
         items.append(_item(p.created_at, "proposal", "Voorstel verstuurd", p.created_by, proposal_id=p.id, **where))
         if p.status == "declined":
             reason = decline_label(session, p) or p.decline_reason
-            text = f"{reason}: {p.decline_text}" if p.decline_text else reason
+            # "Anders" is only a pointer to the provider's own words.
+            text = p.decline_text if p.decline_reason == "anders" and p.decline_text else reason
+            if p.decline_text and text != p.decline_text:
+                text = f"{reason}: {p.decline_text}"
             items.append(_item(p.answered_at, "declined", "Voorstel afgewezen", p.answered_by, reason=text, **where))
         elif p.status == "accepted":
             items.append(_item(p.answered_at, "accepted", "Voorstel geaccepteerd", p.answered_by, **where))

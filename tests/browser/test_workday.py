@@ -185,6 +185,6 @@ def test_batch_review_drop_a_line_and_send_the_rest(people, demo_server) -> None
     assert api.get(f"/referrals/{keep}").json()["status"] == "proposed"
     phone = people("coordinator", phone=True, already_logged_in=True)
     phone.page.get_by_role("link", name="Matching").click()
-    phone.page.locator("#run-resultaat h2").scroll_into_view_if_needed()
-    expect(phone.page.locator("#toewijzingen")).to_be_visible()
+    expect(phone.page.locator("#toewijzingen")).to_be_attached()
+    phone.page.locator("#run-verstuurd").scroll_into_view_if_needed()
     phone.shot("matching-beoordeling", "phone")
