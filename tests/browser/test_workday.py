@@ -47,11 +47,9 @@ def _without_none(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _room(
-    admin: httpx.Client, coordinator: httpx.Client, reference: str, places: int, *, admits: bool = False
-) -> tuple[dict[str, Any], int]:
-    """An ordinary group with ``places`` free places, and a waiting referral that fits it;
-    ``admits``: the group's occupancy has room for an arrival too."""
+def _room(admin: httpx.Client, coordinator: httpx.Client, reference: str, places: int) -> tuple[dict[str, Any], int]:
+    """An ordinary group with ``places`` free places (and room in its occupancy for them), and
+    a waiting referral that fits it."""
     names = {m["id"]: m["name"] for m in coordinator.get("/municipalities").json()}
     for attempt, group in enumerate(coordinator.get("/groups").json()):
         if (
@@ -60,10 +58,10 @@ def _room(
             or group["capacity"] < group["held_places"] + places
         ):
             continue
-        if admits:
-            occupancy = admin.get(f"/occupancy/groups/{group['id']}").json()
-            if occupancy["present"] + places > occupancy["capacity"]:
-                continue
+        # Real room: the occupancy has space for these youths besides those already expected.
+        occupancy = admin.get(f"/occupancy/groups/{group['id']}").json()
+        if occupancy["present"] + group["held_places"] + places > occupancy["capacity"]:
+            continue
         group["_municipality"] = names[group["municipality_id"]]
         body = _referral_for(group, reference if attempt == 0 else f"{reference}-{attempt}")
         created = coordinator.post("/referrals", json=_without_none(body))
@@ -98,15 +96,21 @@ def test_draft_timeline_edit_after_decline_and_placement(people, demo_server) ->
     expect(page.get_by_label("Geboortejaar")).to_have_value("2012")
     expect(page.get_by_label("Woongroep")).to_be_checked()
     expect(page.get_by_text("Uw eerder ingevulde gegevens zijn teruggezet.")).to_be_visible()
+    assert api.delete("/drafts/verwijzing-nieuw").status_code == 204  # leave the form empty for other tests
 
-    # A youth declined by one group (with a reason) and placed in another.
-    group, rid = _room(admin, api, "TW-TIJD-B1", 1, admits=True)
-    other = next(o for o in api.get(f"/referrals/{rid}/options").json()["options"] if o["group_id"] != group["id"])
-    first = api.post(f"/referrals/{rid}/proposals", json={"group_id": other["group_id"]}).json()
+    # A youth declined by a group (with a reason), asked again and placed there.
+    group, rid = _room(admin, api, "TW-TIJD-B1", 1)
+    first = api.post(f"/referrals/{rid}/proposals", json={"group_id": group["id"]}).json()
     declined = admin.post(
         f"/proposals/{first['id']}/decline", json={"reason": "anders", "text": "groep te onrustig nu"}
     )
     assert declined.status_code == 200, declined.text
+    # After a call with the provider the coordinator asks the same group again.
+    current = api.get(f"/referrals/{rid}")
+    again = api.patch(
+        f"/referrals/{rid}", json={"excluded_group_ids": []}, headers={"If-Match": current.headers["ETag"]}
+    )
+    assert again.status_code == 200, again.text
     second = api.post(f"/referrals/{rid}/proposals", json={"group_id": group["id"]}).json()
     placement = admin.post(f"/proposals/{second['id']}/accept").json()["placement_id"]
     arrived = admin.post(f"/placements/{placement}/arrival", json={})
@@ -114,9 +118,9 @@ def test_draft_timeline_edit_after_decline_and_placement(people, demo_server) ->
 
     page.goto(demo_server.app_url(f"wachtlijst/{rid}"))
     timeline = page.locator("#tijdlijn-lijst")
-    expect(timeline.locator("li")).to_have_count(7)
+    expect(timeline.locator("li")).to_have_count(8)
     expect(timeline.locator("li[data-kind='declined']")).to_contain_text("groep te onrustig nu")
-    expect(timeline.locator("li[data-kind='declined']")).to_contain_text(other["group_name"])
+    expect(timeline.locator("li[data-kind='declined']")).to_contain_text(group["name"])
     expect(timeline.locator("li").last).to_contain_text("Aangekomen")
     placed = page.locator("#geplaatst")
     expect(placed).to_contain_text(group["name"])
@@ -129,7 +133,7 @@ def test_draft_timeline_edit_after_decline_and_placement(people, demo_server) ->
     coordinator.shot("verwijzing-tijdlijn", "desktop")
     phone = people("coordinator", phone=True, already_logged_in=True)
     phone.page.goto(demo_server.app_url(f"wachtlijst/{rid}"))
-    expect(phone.page.locator("#tijdlijn-lijst li")).to_have_count(7)
+    expect(phone.page.locator("#tijdlijn-lijst li")).to_have_count(8)
     phone.page.locator("#tijdlijn").scroll_into_view_if_needed()
     phone.shot("verwijzing-tijdlijn", "phone")
 
