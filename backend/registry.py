@@ -18,6 +18,8 @@ from backend.crisis.demo import load_crisis_demo
 from backend.crisis.routes import router as crisis_router
 from backend.crisis.service import expire_holds
 from backend.indicators.routes import router as indicators_router
+from backend.drafts.routes import router as drafts_router
+from backend.drafts.service import purge_expired as purge_expired_drafts
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
@@ -61,6 +63,7 @@ ROUTERS: list[APIRouter] = [
     proposals_router,
     placements_router,
     indicators_router,
+    drafts_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).
@@ -80,6 +83,8 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("audit.seal", 10.0, seal_task),
     # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
     PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
+    # Drafts of forms nobody came back to within a week.
+    PeriodicTask("drafts.purge_expired", 3600.0, purge_expired_drafts),
 ]
 
 # What follows a batch of the provider's own occupancy feed: a placement arrives or ends with

@@ -6,6 +6,7 @@ Each domain with tables adds one import line here.
 from backend.audit.models import AuditEntry, AuditSeal
 from backend.availability.models import IdempotencyRecord
 from backend.crisis.models import Hold
+from backend.drafts.models import Draft
 from backend.events.models import Event, EventCounter
 from backend.intensity.models import IntensityReassessment
 from backend.matching.models import MatchingRun, Proposal, Referral
@@ -33,6 +34,7 @@ __all__ = [
     "AuditSeal",
     "AuthSession",
     "ContractTerm",
+    "Draft",
     "Event",
     "EventCounter",
     "FinalisedPostCalculation",

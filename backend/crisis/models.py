@@ -236,3 +236,5 @@ class HoldPublic(SQLModel):
     group_name: str | None = None
     net_free_places: int | None = None
     admission_recorded: bool | None = None
+    provider_name: str | None = None
+    phone_24h: str | None = None

@@ -815,8 +815,13 @@ def list_holds(
     group_id: int | None,
     limit: int = 200,
     provider_id: int | None = None,
+    mine: bool = False,
 ) -> list[tuple[Hold, Group]]:
     query = select(Hold, Group).join(Group, col(Group.id) == col(Hold.group_id))
+    if mine:
+        # The caller's own holds: what a crisis worker's screen shows again after a reload or
+        # on a second device (the server, not the browser, remembers them).
+        query = query.where(col(Hold.created_by) == principal.label)
     if principal.role == Role.provider:
         query = query.where(col(Hold.provider_id) == principal.provider_id)
     elif principal.region_scope is not None:
@@ -842,6 +847,16 @@ def list_holds(
             region_id=hold.region_id,
         )
     return rows
+
+
+def provider_contacts(session: Session, provider_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Name and 24-hour phone per provider: what a hold card shows to call ahead."""
+    if not provider_ids:
+        return {}
+    rows = session.execute(
+        select(col(Provider.id), col(Provider.name), col(Provider.phone_24h)).where(col(Provider.id).in_(provider_ids))
+    )
+    return {pid: {"provider_name": name, "phone_24h": phone} for pid, name, phone in rows}
 
 
 # -- expiry -----------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def load_proposal(*, session: Session, principal: Principal, proposal_id: int) -
     return proposal
 
 
-def _decline_label(session: Session, proposal: Proposal) -> str | None:
+def decline_label(session: Session, proposal: Proposal) -> str | None:
     """The label of the reason in the region's list (retired ones too), read leniently: a broken
     setting elsewhere in the region must not hide a proposal."""
     code = proposal.decline_reason
@@ -261,7 +261,7 @@ def to_public(session: Session, principal: Principal, proposal: Proposal) -> Pro
         expires_at=expires_at,
         answered_at=as_utc(proposal.answered_at),
         decline_reason=proposal.decline_reason,
-        decline_label=_decline_label(session, proposal),
+        decline_label=decline_label(session, proposal),
         decline_text=proposal.decline_text,
         run_id=proposal.run_id,
         profile=profile,

@@ -18,6 +18,14 @@ def _search(page, age: str = "14", municipality: str = "Enschede") -> None:  # t
     expect(page.locator("#crisis-resultaten li.result").first).to_be_visible()
 
 
+def _seconds(text: str) -> int:
+    """A countdown ("119:56" or "1:59:56") in seconds."""
+    total = 0
+    for part in text.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
 def test_search_hold_confirm_and_the_other_worker_sees_it(people) -> None:  # type: ignore[no-untyped-def]
     worker = people("crisis", phone=True)
     colleague = people("crisis2")
@@ -86,8 +94,19 @@ def test_release_gives_the_place_back(people) -> None:  # type: ignore[no-untype
     expect(card.get_by_role("timer")).to_be_visible()
     result = page.locator(f"#crisis-resultaten li[data-group-id='{group_id}'] .free-count")
     expect(result).to_have_text(str(free_before - 1))
+    # The phone reloads the tab: the server remembers the hold, so the card, its countdown and
+    # both actions come back.
+    expires = card.get_by_role("timer").inner_text()
+    page.reload()
+    card = page.locator("#mijn-vasthoudingen .hold-card").first
+    timer = card.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^\d{1,3}(:\d\d){1,2}$"))
+    assert abs(_seconds(timer.inner_text()) - _seconds(expires)) < 30
+    expect(timer).not_to_have_text(timer.inner_text(), timeout=3_000)
+    expect(card.get_by_role("button", name=re.compile("Bevestigen"))).to_be_visible()
     card.get_by_role("button", name="Vrijgeven").click()
     expect(page.locator("#mijn-vasthoudingen")).to_contain_text("vrijgegeven")
+    _search(page, municipality="Almelo")
     expect(result).to_have_text(str(free_before))
 
 

@@ -27,7 +27,9 @@ export function render(root, { live }) {
   let results = [];
   let lastQuery = null;
   let teamHolds = [];
-  const mine = new Map(); // hold id -> hold (made in this tab)
+  // hold id -> hold: the worker's own holds as the server has them (GET /holds?mine=true), so a
+  // reload, a second device or a dropped connection brings the card and its countdown back.
+  const mine = new Map();
   let disposed = false;
 
   const age = el("input", { id: "crisis-leeftijd", type: "number", inputmode: "numeric", min: 0, max: 27, required: true, class: "number" });
@@ -293,7 +295,25 @@ export function render(root, { live }) {
     }
   }
 
+  async function refreshMine() {
+    let active;
+    try {
+      active = await get("/holds?status=active&mine=true");
+    } catch {
+      return; // the team list below says what went wrong
+    }
+    if (disposed) return;
+    const seen = new Set(active.map((h) => h.id));
+    for (const h of active) mine.set(h.id, { ...(mine.get(h.id) || {}), ...h });
+    // A hold that stopped being active elsewhere (another device, the provider, expiry).
+    for (const [id, h] of mine) {
+      if (h.status === "active" && !seen.has(id)) mine.set(id, { ...h, status: "ended", status_label: "niet meer vastgehouden", justEnded: true });
+    }
+    paintMine();
+  }
+
   async function refreshTeam() {
+    refreshMine();
     try {
       teamHolds = await get("/holds?status=active");
     } catch (error) {

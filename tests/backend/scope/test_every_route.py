@@ -171,6 +171,10 @@ ROUTES: dict[str, Any] = {
     "POST /api/v1/auth/mfa/re-enrol/confirm": Skip("het eigen account: de nieuwe app bevestigen"),
     "POST /api/v1/auth/password": Skip("wachtwoord instellen met een eenmalige code, zonder account"),
     "POST /api/v1/live/ticket": Skip("kaartje voor de eigen live-verbinding"),
+    # drafts belong to one person, not to a region (test_drafts: nobody reads another's)
+    "GET /api/v1/drafts/{form_key}": Skip("het eigen concept van een formulier"),
+    "PUT /api/v1/drafts/{form_key}": Skip("het eigen concept van een formulier"),
+    "DELETE /api/v1/drafts/{form_key}": Skip("het eigen concept van een formulier"),
     # people and keys
     "GET /api/v1/users": Lst("users", ids()),
     "POST /api/v1/users": Obj(body=lambda c: {"username": "b_maakt_a", "role": "coordinator", "region": "JZ14"}),
@@ -265,6 +269,7 @@ ROUTES: dict[str, Any] = {
     "PATCH /api/v1/referrals/{referral_id}": Obj(body=lambda c: {"urgency": 4}),
     "POST /api/v1/referrals/{referral_id}/withdraw": Obj(body=lambda c: {"reason": "verhuisd naar elders"}),
     "GET /api/v1/referrals/{referral_id}/options": Obj(),
+    "GET /api/v1/referrals/{referral_id}/timeline": Obj(),
     "GET /api/v1/referrals/{referral_id}/options/{group_id}": Obj(),
     "POST /api/v1/matching/runs": Obj(body=lambda c: {"region_id": c.world.region_id}),
     "GET /api/v1/matching/runs": Lst("runs", ids()),
