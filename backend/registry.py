@@ -17,9 +17,9 @@ from backend.availability.service import refresh_feed_groups
 from backend.crisis.demo import load_crisis_demo
 from backend.crisis.routes import router as crisis_router
 from backend.crisis.service import expire_holds
-from backend.indicators.routes import router as indicators_router
 from backend.drafts.routes import router as drafts_router
 from backend.drafts.service import purge_expired as purge_expired_drafts
+from backend.indicators.routes import router as indicators_router
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
