@@ -20,6 +20,9 @@ from backend.crisis.service import expire_holds
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
+from backend.notifications.dispatcher import dispatch_task
+from backend.notifications.routes import router as notifications_router
+from backend.notifications.triggers import scan as notification_scan
 from backend.occupancy import hooks as occupancy_hooks
 from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
@@ -57,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     matching_router,
     proposals_router,
     placements_router,
+    notifications_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).
@@ -76,6 +80,11 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("audit.seal", 10.0, seal_task),
     # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
     PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
+    # E-mails and webhooks of the outbox (also ``plekwijzer notify-worker``; backend/notifications).
+    PeriodicTask("notifications.dispatch", 1.0, dispatch_task),
+    # Situations that arise with time: a proposal about to expire, a stale figure, an arrival
+    # that did not happen, a youth waiting long, a re-assessment without a decision.
+    PeriodicTask("notifications.scan", 300.0, notification_scan),
 ]
 
 # What follows a batch of the provider's own occupancy feed: a placement arrives or ends with

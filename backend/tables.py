@@ -9,6 +9,13 @@ from backend.crisis.models import Hold
 from backend.events.models import Event, EventCounter
 from backend.intensity.models import IntensityReassessment
 from backend.matching.models import MatchingRun, Proposal, Referral
+from backend.notifications.models import (
+    Notification,
+    NotificationPreference,
+    ProviderContact,
+    UsedLink,
+    WebhookEndpoint,
+)
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.placements.models import Placement
 from backend.providers.models import Group, Location, Provider
@@ -46,6 +53,8 @@ __all__ = [
     "MatchingRun",
     "MfaChallenge",
     "Municipality",
+    "Notification",
+    "NotificationPreference",
     "OccupancyCensus",
     "OccupancyEvent",
     "OccupancyStay",
@@ -54,10 +63,13 @@ __all__ = [
     "Postcode",
     "Proposal",
     "Provider",
+    "ProviderContact",
     "RecoveryCode",
     "Referral",
     "RefreshToken",
     "Region",
     "Tariff",
+    "UsedLink",
     "User",
+    "WebhookEndpoint",
 ]
