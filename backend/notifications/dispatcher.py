@@ -34,7 +34,7 @@ from standardwebhooks.webhooks import Webhook
 
 from backend.config import Settings
 from backend.db import Database
-from backend.domain import utcnow
+from backend.domain import as_utc, utcnow
 from backend.notifications.models import (
     DEAD,
     DELIVERED,
@@ -129,7 +129,7 @@ def claim(db: Database, *, limit: int | None = None) -> list[Claimed]:
 
 def webhook_body(item: Claimed) -> str:
     return json.dumps(
-        {"type": item.trigger, "timestamp": item.created_at.isoformat(), "data": item.payload},
+        {"type": item.trigger, "timestamp": as_utc(item.created_at).isoformat(), "data": item.payload},  # type: ignore[union-attr]
         separators=(",", ":"),
         ensure_ascii=False,
     )

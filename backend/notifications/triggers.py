@@ -18,14 +18,20 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from backend.db import Database
-from backend.domain import utcnow
+from backend.domain import as_utc, utcnow
 from backend.notifications.service import LOCAL, notify, sign_link
 
 
 def _local(moment: datetime | None) -> str:
+    moment = as_utc(moment)
     if moment is None:
         return "onbekend"
     return moment.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    moment = as_utc(moment)
+    return moment.isoformat() if moment else None
 
 
 def hold_created(session: Session, hold: Any, group: Any) -> None:
@@ -41,7 +47,7 @@ def hold_created(session: Session, hold: Any, group: Any) -> None:
         provider_id=group.provider_id,
         region_id=group.region_id,
         group_id=group.id,
-        payload={"hold_id": hold.id, "group_id": group.id, "expires_at": hold.expires_at.isoformat()},
+        payload={"hold_id": hold.id, "group_id": group.id, "expires_at": _iso(hold.expires_at)},
     )
 
 
@@ -58,7 +64,7 @@ def proposal_new(session: Session, proposal: Any, group: Any) -> None:
         provider_id=group.provider_id,
         region_id=proposal.region_id,
         group_id=group.id,
-        payload={"proposal_id": proposal.id, "group_id": group.id, "expires_at": proposal.expires_at.isoformat()},
+        payload={"proposal_id": proposal.id, "group_id": group.id, "expires_at": _iso(proposal.expires_at)},
     )
 
 
@@ -146,7 +152,8 @@ def _expiring(session: Session, db: Database) -> int:
     written = 0
     for proposal, group in rows:
         hours = regions[proposal.region_id].proposal_expiring_hours
-        if proposal.expires_at > now + timedelta(hours=hours) or proposal.expires_at <= now:
+        expires = as_utc(proposal.expires_at)
+        if expires is None or expires > now + timedelta(hours=hours) or expires <= now:
             continue
         written += notify(
             session=session,
@@ -160,7 +167,7 @@ def _expiring(session: Session, db: Database) -> int:
             provider_id=group.provider_id,
             region_id=proposal.region_id,
             group_id=group.id,
-            payload={"proposal_id": proposal.id, "expires_at": proposal.expires_at.isoformat()},
+            payload={"proposal_id": proposal.id, "expires_at": _iso(expires)},
         )
     return written
 
@@ -183,7 +190,8 @@ def _stale(session: Session, db: Database) -> int:
     written = 0
     for group, provider in rows:
         hours = regions[group.region_id].stale_notice_hours
-        if group.reported_at is None or group.reported_at >= now - timedelta(hours=hours):
+        reported = as_utc(group.reported_at)
+        if reported is None or reported >= now - timedelta(hours=hours):
             continue
         link = f"{db.settings.public_url.rstrip('/')}/api/v1/figure-confirmations?token=" + sign_link(
             db.settings, group_id=group.id or 0, version=group.version, now=now
@@ -196,13 +204,13 @@ def _stale(session: Session, db: Database) -> int:
             subject=f"Werk de plaatsen van {group.name} bij",
             body=(
                 f"De vrije plaatsen van {group.name} ({group.free_places} vrij) zijn sinds "
-                f"{_local(group.reported_at)} niet bijgewerkt. Is er niets veranderd? Bevestig het met één klik "
+                f"{_local(reported)} niet bijgewerkt. Is er niets veranderd? Bevestig het met één klik "
                 f"(24 uur geldig): {link}"
             ),
             provider_id=provider.id,
             region_id=group.region_id,
             group_id=group.id,
-            payload={"group_id": group.id, "reported_at": group.reported_at.isoformat()},
+            payload={"group_id": group.id, "reported_at": reported.isoformat()},
             extra_emails=[("provider", provider.contact_email)] if provider.contact_email else (),
         )
     return written
@@ -245,19 +253,20 @@ def _waiting(session: Session, db: Database) -> int:
         )
     ):
         days = regions[referral.region_id].waiting_notice_days
-        if referral.waiting_since >= now - timedelta(days=days):
+        since = as_utc(referral.waiting_since) or now
+        if since >= now - timedelta(days=days):
             continue
         written += notify(
             session=session,
             trigger="youth_waiting",
-            about=f"referral:{referral.id}:{referral.waiting_since.date().isoformat()}",
+            about=f"referral:{referral.id}:{since.date().isoformat()}",
             subject=f"Verwijzing {referral.id} wacht al lang zonder voorstel",
             body=(
-                f"Verwijzing {referral.id} wacht sinds {_local(referral.waiting_since)} "
-                f"({(now - referral.waiting_since).days} dagen) zonder plaatsingsvoorstel."
+                f"Verwijzing {referral.id} wacht sinds {_local(since)} "
+                f"({(now - since).days} dagen) zonder plaatsingsvoorstel."
             ),
             region_id=referral.region_id,
-            payload={"referral_id": referral.id, "waiting_since": referral.waiting_since.isoformat()},
+            payload={"referral_id": referral.id, "waiting_since": since.isoformat()},
         )
     return written
 
