@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     notify_lease_seconds: float = Field(default=120.0, gt=0)
     notify_batch: int = Field(default=200, ge=1)
+    # Webhooks sent at once by one process (each receiver's slowness holds up no other).
+    notify_concurrency: int = Field(default=8, ge=1, le=64)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     # Every API process delivers (off: only ``plekwijzer notify-worker`` processes do).
     notify_dispatch_in_api: bool = True

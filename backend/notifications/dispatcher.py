@@ -20,16 +20,20 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from functools import lru_cache
 from html import escape
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, update
-from sqlmodel import col, select
+from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col
 from standardwebhooks.webhooks import Webhook
 
 from backend.config import Settings
@@ -66,62 +70,68 @@ class Claimed:
     secret: str | None = None
 
 
+@lru_cache(maxsize=1)
+def _tls() -> ssl.SSLContext:
+    # Loading the certificate store costs about 0.1 s: once per process, not per client.
+    return ssl.create_default_context()
+
+
+def http_client(settings: Settings) -> httpx.Client:
+    return httpx.Client(verify=_tls(), limits=httpx.Limits(max_connections=settings.notify_concurrency))
+
+
 def backoff(settings: Settings, attempts: int) -> float:
     """Seconds until the next try after ``attempts`` failed ones: doubling, capped."""
     return float(min(settings.notify_backoff_max_seconds, settings.notify_backoff_seconds * 2 ** (attempts - 1)))
 
 
 def claim(db: Database, *, limit: int | None = None) -> list[Claimed]:
-    """Take due rows for this process: ``sending`` with a lease, one more attempt counted."""
+    """Take due rows for this process: ``sending`` with a lease, one more attempt counted.
+    Two statements: the due rows, locked (skipping rows another process holds), and one UPDATE."""
     settings = db.settings
     channels = [WEBHOOK] + ([EMAIL] if settings.smtp_host else [])  # e-mail waits for a server
+    table = Notification.__table__  # type: ignore[attr-defined]
     with db.transaction() as session:
         now = utcnow()
         due = or_(
-            and_(col(Notification.status) == PENDING, col(Notification.due_at) <= now),
-            and_(col(Notification.status) == SENDING, col(Notification.claimed_until) < now),
+            and_(table.c.status == PENDING, table.c.due_at <= now),
+            and_(table.c.status == SENDING, table.c.claimed_until < now),
         )
-        query = (
-            select(Notification)
-            .where(col(Notification.channel).in_(channels), due)
-            .order_by(col(Notification.due_at), col(Notification.id))
+        conn = session.connection()
+        rows = conn.execute(
+            sa_select(table, WebhookEndpoint.url, WebhookEndpoint.secret)  # type: ignore[call-overload]
+            .outerjoin(WebhookEndpoint, col(WebhookEndpoint.id) == table.c.endpoint_id)
+            .where(table.c.channel.in_(channels), due)
+            .order_by(table.c.due_at, table.c.id)
             .limit(limit or settings.notify_batch)
-            .with_for_update(skip_locked=True)
-        )
-        rows = list(session.exec(query))
+            .with_for_update(skip_locked=True, of=table)
+        ).all()
         if not rows:
             return []
-        endpoints = {
-            e.id: e
-            for e in session.exec(
-                select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_({r.endpoint_id for r in rows}))
-            )
-        }
         lease = now + timedelta(seconds=settings.notify_lease_seconds)
-        claimed = []
-        for row in rows:
-            row.status, row.claimed_until, row.attempts = SENDING, lease, row.attempts + 1
-            session.add(row)
-            endpoint = endpoints.get(row.endpoint_id)
-            claimed.append(
-                Claimed(
-                    id=row.id,  # type: ignore[arg-type]
-                    key=row.key,
-                    channel=row.channel,
-                    attempts=row.attempts,
-                    trigger=row.trigger,
-                    subject=row.subject,
-                    body=row.body,
-                    payload=row.payload,
-                    created_at=row.created_at,
-                    email=row.email,
-                    digest=row.digest,
-                    url=endpoint.url if endpoint else None,
-                    secret=endpoint.secret if endpoint else None,
-                )
+        conn.execute(
+            update(table)
+            .where(table.c.id.in_([r.id for r in rows]))
+            .values(status=SENDING, claimed_until=lease, attempts=table.c.attempts + 1)
+        )
+        return [
+            Claimed(
+                id=r.id,
+                key=r.key,
+                channel=r.channel,
+                attempts=r.attempts + 1,
+                trigger=r.trigger,
+                subject=r.subject,
+                body=r.body,
+                payload=r.payload,
+                created_at=r.created_at,
+                email=r.email,
+                digest=r.digest,
+                url=r.url,
+                secret=r.secret,
             )
-        session.flush()
-    return claimed
+            for r in rows
+        ]
 
 
 # --- channels --------------------------------------------------------------------------------------
@@ -135,15 +145,16 @@ def webhook_body(item: Claimed) -> str:
     )
 
 
-def send_webhook(item: Claimed, settings: Settings, client: httpx.Client) -> None:
-    """POST the message signed by the Standard Webhooks scheme; an answer other than 2xx fails."""
+def send_webhook(item: Claimed, settings: Settings, client: httpx.Client, secret: str | None = None) -> None:
+    """POST the message signed by the Standard Webhooks scheme; an answer other than 2xx fails.
+    ``secret``: the endpoint's secret in the clear (decrypted once per round)."""
     from backend.users.totp_secrets import decrypt
 
     if item.url is None or item.secret is None:
         raise RuntimeError("webhook bestaat niet meer")
     body = webhook_body(item)
     now = datetime.now(UTC)
-    signature = Webhook(decrypt(settings, item.secret)).sign(item.key, now, body)
+    signature = Webhook(secret or decrypt(settings, item.secret)).sign(item.key, now, body)
     response = client.post(
         item.url,
         content=body.encode(),
@@ -208,23 +219,33 @@ def send_email(items: list[Claimed], settings: Settings) -> None:
 
 
 def deliver(db: Database, claimed: list[Claimed], client: httpx.Client | None = None) -> dict[int, str | None]:
-    """Deliver claimed rows: id -> None (delivered) or the reason it failed."""
+    """Deliver claimed rows: id -> None (delivered) or the reason it failed. Webhooks go
+    ``notify_concurrency`` at a time (a slow receiver holds up no other)."""
+    from backend.users.totp_secrets import decrypt
+
     settings = db.settings
     outcome: dict[int, str | None] = {}
     own_client = client is None
-    http = client or httpx.Client()
+    http = client or http_client(settings)
+    secrets = {secret: decrypt(settings, secret) for secret in {item.secret for item in claimed if item.secret}}
+
+    def webhook(item: Claimed) -> tuple[int, str | None]:
+        try:
+            send_webhook(item, settings, http, secrets.get(item.secret or ""))
+            return item.id, None
+        except Exception as exc:  # the receiver's fault or the network's: retried later
+            return item.id, _reason(exc)
+
     try:
+        hooks = [item for item in claimed if item.channel == WEBHOOK]
+        if hooks:
+            with ThreadPoolExecutor(max_workers=min(settings.notify_concurrency, len(hooks))) as pool:
+                outcome.update(pool.map(webhook, hooks))
         mails: dict[str, list[Claimed]] = {}
         for item in claimed:
             if item.channel == EMAIL:
                 # Digest rows of one address go as one mail; the others one by one.
                 mails.setdefault(f"{item.email}:digest" if item.digest else f"single:{item.id}", []).append(item)
-                continue
-            try:
-                send_webhook(item, settings, http)
-                outcome[item.id] = None
-            except Exception as exc:  # the receiver's fault or the network's: retried later
-                outcome[item.id] = _reason(exc)
         for items in mails.values():
             try:
                 send_email(items, settings)
@@ -248,29 +269,35 @@ def _reason(exc: Exception) -> str:
 
 
 def record(db: Database, claimed: list[Claimed], outcome: dict[int, str | None]) -> None:
-    """Write the outcomes. Guarded by the attempt number: a row whose lease ran out and that
-    another process claimed meanwhile is that process's to record."""
+    """Write the outcomes, one statement per kind. Guarded by the attempt number: a row whose
+    lease ran out and that another process claimed meanwhile is that process's to record."""
     settings = db.settings
     table = Notification.__table__  # type: ignore[attr-defined]
+    guard = (table.c.id == bindparam("b_id"), table.c.status == SENDING, table.c.attempts == bindparam("b_attempts"))
+    done, retry, dead = [], [], []
+    now = utcnow()
+    for item in claimed:
+        if item.id not in outcome:
+            continue
+        error = outcome[item.id]
+        params = {"b_id": item.id, "b_attempts": item.attempts, "b_error": error}
+        if error is None:
+            done.append(params)
+        elif item.attempts >= settings.notify_max_attempts:
+            dead.append(params)
+        else:
+            retry.append(params | {"b_due": now + timedelta(seconds=backoff(settings, item.attempts))})
     with db.transaction() as session:
-        now = utcnow()
         conn = session.connection()
-        for item in claimed:
-            if item.id not in outcome:
-                continue
-            error = outcome[item.id]
-            if error is None:
-                values: dict[str, Any] = {"status": DELIVERED, "delivered_at": now, "last_error": None}
-            elif item.attempts >= settings.notify_max_attempts:
-                values = {"status": DEAD, "last_error": error}
-            else:
-                wait = backoff(settings, item.attempts)
-                values = {"status": PENDING, "due_at": now + timedelta(seconds=wait), "last_error": error}
-            conn.execute(
-                update(table)
-                .where(table.c.id == item.id, table.c.status == SENDING, table.c.attempts == item.attempts)
-                .values(claimed_until=None, **values)
-            )
+        if done:
+            statement = update(table).where(*guard).values(status=DELIVERED, delivered_at=now, claimed_until=None)
+            conn.execute(statement.values(last_error=None), done)
+        if retry:
+            values = {"status": PENDING, "due_at": bindparam("b_due"), "last_error": bindparam("b_error")}
+            conn.execute(update(table).where(*guard).values(claimed_until=None, **values), retry)
+        if dead:
+            values = {"status": DEAD, "last_error": bindparam("b_error")}
+            conn.execute(update(table).where(*guard).values(claimed_until=None, **values), dead)
 
 
 def dispatch_once(db: Database, client: httpx.Client | None = None, *, limit: int | None = None) -> int:
@@ -282,14 +309,29 @@ def dispatch_once(db: Database, client: httpx.Client | None = None, *, limit: in
     return len(claimed)
 
 
-def dispatch_task(db: Database) -> None:
-    """The periodic task of every API process (``notify_dispatch_in_api``): rounds until
-    nothing is due, bounded so that the task yields to the next interval."""
+# Set after a commit that wrote e-mails or webhooks in this process (``service.notify``): the
+# dispatcher of this process starts at once instead of at its next poll.
+_wake = threading.Event()
+
+
+def wake() -> None:
+    _wake.set()
+
+
+def dispatch_task(db: Database, *, seconds: float = 0.95) -> None:
+    """The periodic task of every API process (``notify_dispatch_in_api``): rounds for about a
+    second, woken by this process's commits, so that a notification written here leaves within
+    milliseconds and one written elsewhere within a second."""
     if not db.settings.notify_dispatch_in_api:
         return
-    with httpx.Client() as client:
-        for _ in range(20):
-            if dispatch_once(db, client) < db.settings.notify_batch:
+    deadline = time.monotonic() + seconds
+    with http_client(db.settings) as client:
+        while True:
+            _wake.clear()
+            if dispatch_once(db, client) >= db.settings.notify_batch:
+                continue  # more are due
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not _wake.wait(remaining):
                 return
 
 
@@ -297,12 +339,12 @@ def run_worker(db: Database, *, poll_seconds: float = 0.5, stop: threading.Event
     """``plekwijzer notify-worker``: deliver until stopped (SIGTERM/SIGINT ends it between rounds)."""
     stop = stop or threading.Event()
     log.info("notify-worker started")
-    with httpx.Client() as client:
+    with http_client(db.settings) as client:
         while not stop.is_set():
             try:
                 handled = dispatch_once(db, client)
             except Exception:  # the database away: try again after a pause
                 log.warning("notify-worker round failed", exc_info=True)
                 handled = 0
-            if handled == 0:
+            if handled < db.settings.notify_batch:
                 stop.wait(poll_seconds)

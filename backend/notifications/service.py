@@ -26,9 +26,11 @@ from sqlmodel import Session, col, select
 
 from backend.auth import Principal, ensure_access
 from backend.config import Settings
+from backend.db import on_commit
 from backend.domain import utcnow
 from backend.errors import Forbidden, NotFound
 from backend.events.service import append_event
+from backend.notifications.dispatcher import wake as dispatcher_wake
 from backend.notifications.models import (
     APP,
     DEAD,
@@ -212,6 +214,8 @@ def _write(session: Session, rows: list[dict[str, Any]]) -> int:
         .returning(table.c.id, table.c.channel, table.c.user_id)
     )
     written = 0
+    if any(row["channel"] != APP for row in rows):
+        on_commit(session, dispatcher_wake)
     for row in rows:  # one by one: RETURNING of a multi-row INSERT ... ON CONFLICT is per row anyway
         result = conn.execute(statement, row).first()
         if result is None:

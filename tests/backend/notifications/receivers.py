@@ -77,6 +77,8 @@ def webhook_receiver() -> Iterator[Receiver]:
     receiver = Receiver(url=f"http://127.0.0.1:{port}/hook")
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the dispatcher reuses its connections
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             with receiver.lock:
@@ -85,6 +87,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                 if failing:
                     receiver.fail_next -= 1
             self.send_response(receiver.fail_status if failing else 204)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
