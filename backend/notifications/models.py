@@ -123,6 +123,8 @@ class UsedLink(SQLModel, table=True):
 
 class NotificationPublic(SQLModel):
     id: int
+    # The idempotency key a receiver sees (webhook-id).
+    key: str
     trigger: str
     channel: str
     status: str

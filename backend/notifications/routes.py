@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
+from backend.domain import as_utc
 from backend.errors import DomainError
 from backend.notifications import service
 from backend.notifications.models import (
@@ -35,7 +36,11 @@ PROVIDER_SIDE = require_roles(Role.provider, Role.admin)
 
 
 def _public(row: Notification) -> NotificationPublic:
-    return NotificationPublic.model_validate(row, from_attributes=True)
+    public = NotificationPublic.model_validate(row, from_attributes=True)
+    # SQLite hands back times without a zone; they are UTC, and the web app must know it.
+    for name in ("created_at", "due_at", "delivered_at", "read_at"):
+        setattr(public, name, as_utc(getattr(public, name)))
+    return public
 
 
 @router.get("/notifications", response_model=Inbox)
