@@ -237,3 +237,42 @@ def test_the_test_button_sends_a_signed_message_that_shows_in_the_delivery_log(c
         assert Webhook(endpoint["secret"]).verify(request.body, request.headers)["type"] == "test"
     log = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=h).json()
     assert [(d["trigger"], d["status"], d["attempts"]) for d in log] == [("test", "delivered", 1)]
+
+
+def test_a_daily_digest_gathers_the_e_mails_into_one(client, world, mail):
+    from backend.notifications.service import notify
+
+    ndb, mailbox = mail
+    h = world.headers("provider_a")
+    every = {"proposal_new": ["email"]}
+    assert (
+        client.put(
+            "/api/v1/notifications/preferences",
+            json={"email": "planner@linde.test", "channels": every, "digest": True},
+            headers=h,
+        ).status_code
+        == 200
+    )
+    with ndb.transaction() as session:
+        for n in (1, 2):
+            notify(
+                session=session,
+                trigger="proposal_new",
+                about=f"proposal:{n}",
+                subject=f"Voorstel {n}",
+                body=f"Voorstel {n} wacht.",
+                provider_id=world.provider_a,
+            )
+    waiting = rows(ndb, channel="email")
+    assert len(waiting) == 2 and all(r.digest and r.status == PENDING for r in waiting)
+    assert as_utc(waiting[0].due_at).astimezone(LOCAL).strftime("%H:%M") == "07:00"
+    assert dispatcher.dispatch_once(ndb) == 0  # not before the digest hour
+    with ndb.transaction() as session:  # seven o'clock has come
+        for row in session.exec(select(Notification).where(Notification.channel == "email")):
+            row.due_at = utcnow()
+            session.add(row)
+    assert dispatcher.dispatch_once(ndb) == 2
+    (digest,) = mailbox.messages
+    assert digest["Subject"] == "Dagoverzicht plekwijzer: 2 meldingen"
+    assert "Voorstel 1 wacht." in digest.get_body(("plain",)).get_content()
+    assert {r.status for r in rows(ndb, channel="email")} == {DELIVERED}

@@ -126,3 +126,36 @@ def test_a_new_proposal_reaches_its_provider_live_and_no_one_else(client, world)
         ).status_code
         == 404
     )
+
+
+def test_the_scan_tells_of_an_expiring_proposal_and_a_long_wait_once(client, world, db):
+    from sqlmodel import select
+
+    from backend.notifications.models import Notification
+    from backend.proposals.models import Proposal
+    from backend.referrals.models import Referral
+    from tests.factories import create_referral
+
+    waiting = create_referral(client, world, "TW-WACHT")
+    proposed = create_referral(client, world, "TW-VOORSTEL")
+    sent = client.post(
+        f"/api/v1/referrals/{proposed['id']}/proposals",
+        json={"group_id": world.groups_a[0]},
+        headers=world.headers("coordinator"),
+    ).json()
+    with db.transaction() as session:  # arranging time: a long wait, and an expiry in two hours
+        session.execute(
+            update(Referral).where(Referral.id == waiting["id"]).values(waiting_since=utcnow() - timedelta(days=15))
+        )
+        session.execute(
+            update(Proposal).where(Proposal.id == sent["id"]).values(expires_at=utcnow() + timedelta(hours=2))
+        )
+    assert triggers.scan(db) == 2  # provider_a in the app; the coordinator in the app
+    assert triggers.scan(db) == 0
+    with db.transaction(write=False) as session:
+        found = {(n.trigger, n.user_id) for n in session.exec(select(Notification))}
+    assert ("proposal_expiring", world.users["provider_a"].id) in found
+    assert ("youth_waiting", world.users["coordinator"].id) in found
+    inbox = client.get("/api/v1/notifications", headers=world.headers("coordinator")).json()
+    assert any(f"Verwijzing {waiting['id']} wacht" in n["subject"] for n in inbox["notifications"])
+    assert not any("TW-WACHT" in n["body"] for n in inbox["notifications"])  # no youth reference
