@@ -81,7 +81,9 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
     PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
     # E-mails and webhooks of the outbox (also ``plekwijzer notify-worker``; backend/notifications).
-    PeriodicTask("notifications.dispatch", 1.0, dispatch_task),
+    # The task itself lasts about a second (woken by commits, polling every 0.25 s), so it is
+    # started again almost at once.
+    PeriodicTask("notifications.dispatch", 0.05, dispatch_task),
     # Situations that arise with time: a proposal about to expire, a stale figure, an arrival
     # that did not happen, a youth waiting long, a re-assessment without a decision.
     PeriodicTask("notifications.scan", 300.0, notification_scan),

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlmodel import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -64,7 +65,7 @@ def run(kind: str, events: int, bulk: int) -> dict[str, object]:
         settings = Settings(environment="test", database_url=world.database_url, secret_key=SECRET)
         db = Database(settings)
         with db.transaction() as session:
-            provider_id = session.query(Provider.id).first()[0]  # type: ignore[index]
+            provider_id = session.exec(select(Provider.id)).first()
             endpoint = WebhookEndpoint(
                 provider_id=provider_id,
                 url=receiver.url,

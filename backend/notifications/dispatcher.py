@@ -91,12 +91,11 @@ def claim(db: Database, *, limit: int | None = None) -> list[Claimed]:
     settings = db.settings
     channels = [WEBHOOK] + ([EMAIL] if settings.smtp_host else [])  # e-mail waits for a server
     table = Notification.__table__  # type: ignore[attr-defined]
+    if not _anything_due(db, channels):
+        return []  # the usual case: no writer's turn taken (SQLite has one writer at a time)
     with db.transaction() as session:
         now = utcnow()
-        due = or_(
-            and_(table.c.status == PENDING, table.c.due_at <= now),
-            and_(table.c.status == SENDING, table.c.claimed_until < now),
-        )
+        due = _due(table, now)
         conn = session.connection()
         rows = conn.execute(
             sa_select(table, WebhookEndpoint.url, WebhookEndpoint.secret)  # type: ignore[call-overload]
@@ -132,6 +131,36 @@ def claim(db: Database, *, limit: int | None = None) -> list[Claimed]:
             )
             for r in rows
         ]
+
+
+def _due(table: Any, now: datetime) -> Any:
+    """Pending rows whose time has come, and rows of a process whose lease ran out."""
+    return or_(
+        and_(table.c.status == PENDING, table.c.due_at <= now),
+        and_(table.c.status == SENDING, table.c.claimed_until < now),
+    )
+
+
+def _anything_due(db: Database, channels: list[str]) -> bool:
+    table = Notification.__table__  # type: ignore[attr-defined]
+    now = utcnow()
+    with db.transaction(write=False) as session:
+        found = (
+            session.connection()
+            .execute(
+                sa_select(table.c.id)
+                .where(
+                    table.c.channel.in_(channels),
+                    or_(
+                        and_(table.c.status == PENDING, table.c.due_at <= now),
+                        and_(table.c.status == SENDING, table.c.claimed_until < now),
+                    ),
+                )
+                .limit(1)
+            )
+            .first()
+        )
+    return found is not None
 
 
 # --- channels --------------------------------------------------------------------------------------
@@ -318,10 +347,11 @@ def wake() -> None:
     _wake.set()
 
 
-def dispatch_task(db: Database, *, seconds: float = 0.95) -> None:
-    """The periodic task of every API process (``notify_dispatch_in_api``): rounds for about a
-    second, woken by this process's commits, so that a notification written here leaves within
-    milliseconds and one written elsewhere within a second."""
+def dispatch_task(db: Database, *, seconds: float = 0.95, poll: float = 0.25) -> None:
+    """The periodic task of every API process (``notify_dispatch_in_api``), started again at
+    once when it ends: rounds for about a second, woken at once by this process's commits and
+    otherwise looking every ``poll`` seconds for rows written elsewhere (a read that takes no
+    writer's turn when nothing is due)."""
     if not db.settings.notify_dispatch_in_api:
         return
     deadline = time.monotonic() + seconds
@@ -331,8 +361,9 @@ def dispatch_task(db: Database, *, seconds: float = 0.95) -> None:
             if dispatch_once(db, client) >= db.settings.notify_batch:
                 continue  # more are due
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not _wake.wait(remaining):
+            if remaining <= 0:
                 return
+            _wake.wait(min(remaining, poll))
 
 
 def run_worker(db: Database, *, poll_seconds: float = 0.5, stop: threading.Event | None = None) -> None:

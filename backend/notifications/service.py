@@ -473,6 +473,7 @@ def test_endpoint(*, session: Session, principal: Principal, endpoint_id: int) -
     )
     session.add(row)
     session.flush()
+    on_commit(session, dispatcher_wake)
     return row
 
 
