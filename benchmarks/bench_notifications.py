@@ -35,13 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
-from backend.domain import utcnow  # noqa: E402
-from backend.notifications.models import Notification, WebhookEndpoint  # noqa: E402
-from backend.notifications.service import new_secret  # noqa: E402
 from backend.providers.models import Provider  # noqa: E402
-from backend.users.totp_secrets import encrypt  # noqa: E402
 from benchmarks.common import SECRET, bench_database, machine_note, markdown_table, server, summary_ms  # noqa: E402
-from tests.backend.notifications.receivers import webhook_receiver  # noqa: E402
+from tests.backend.notifications.receivers import add_endpoint, outbox_rows, webhook_receiver  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS_notifications.md"
 
@@ -66,16 +62,7 @@ def run(kind: str, events: int, bulk: int) -> dict[str, object]:
         db = Database(settings)
         with db.transaction() as session:
             provider_id = session.exec(select(Provider.id)).first()
-            endpoint = WebhookEndpoint(
-                provider_id=provider_id,
-                url=receiver.url,
-                secret=encrypt(settings, new_secret()),
-                created_at=utcnow(),
-                created_by="bench",
-            )
-            session.add(endpoint)
-            session.flush()
-            endpoint_id = endpoint.id
+            endpoint_id = add_endpoint(session, settings, provider_id, receiver.url).id
         env = {"PLEKWIJZER_RUN_PERIODIC_TASKS": "true"}
         result: dict[str, object] = {"database": kind}
         with server(world.database_url, extra_env=env) as base:
@@ -116,24 +103,8 @@ def run(kind: str, events: int, bulk: int) -> dict[str, object]:
 
 
 def throughput(db, receiver, endpoint_id: int, provider_id: int, bulk: int, tag: str) -> float:  # type: ignore[no-untyped-def]
-    now = utcnow()
     with db.transaction() as session:
-        session.add_all(
-            Notification(
-                key=f"bulk-{tag}:{i}",
-                trigger="hold_created",
-                channel="webhook",
-                status="pending",
-                endpoint_id=endpoint_id,
-                provider_id=provider_id,
-                subject="Crisisplaatsing",
-                body="Een plaats is vastgehouden.",
-                payload={"n": i},
-                created_at=now,
-                due_at=now,
-            )
-            for i in range(bulk)
-        )
+        session.add_all(outbox_rows(endpoint_id, provider_id, bulk, prefix=f"bulk-{tag}"))
     start = time.time()
     prefix = f"bulk-{tag}:"
     if not wait_until(lambda: sum(1 for k in arrivals(receiver) if k.startswith(prefix)) >= bulk, 600):

@@ -101,3 +101,42 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def add_endpoint(session: Any, settings: Any, provider_id: int, url: str) -> Any:
+    """A provider's webhook endpoint written directly (as a test or benchmark arranges it)."""
+    from backend.domain import utcnow
+    from backend.notifications.models import WebhookEndpoint
+    from backend.notifications.service import new_secret
+    from backend.users.totp_secrets import encrypt
+
+    endpoint = WebhookEndpoint(
+        provider_id=provider_id, url=url, secret=encrypt(settings, new_secret()), created_at=utcnow(), created_by="test"
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def outbox_rows(endpoint_id: int, provider_id: int, count: int, prefix: str = "bulk") -> list[Any]:
+    """``count`` due webhook notifications with the keys ``prefix:0`` ... (many at once)."""
+    from backend.domain import utcnow
+    from backend.notifications.models import Notification
+
+    now = utcnow()
+    return [
+        Notification(
+            key=f"{prefix}:{i}",
+            trigger="hold_created",
+            channel="webhook",
+            status="pending",
+            endpoint_id=endpoint_id,
+            provider_id=provider_id,
+            subject="Crisisplaatsing",
+            body="Een plaats is vastgehouden.",
+            payload={"n": i},
+            created_at=now,
+            due_at=now,
+        )
+        for i in range(count)
+    ]

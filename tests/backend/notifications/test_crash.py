@@ -17,12 +17,9 @@ import pytest
 from sqlmodel import func, select
 
 from backend.db import Database
-from backend.domain import utcnow
 from backend.notifications.dispatcher import run_worker
-from backend.notifications.models import DELIVERED, PENDING, WEBHOOK, Notification, WebhookEndpoint
-from backend.notifications.service import new_secret
-from backend.users.totp_secrets import encrypt
-from tests.backend.notifications.receivers import webhook_receiver
+from backend.notifications.models import DELIVERED, Notification
+from tests.backend.notifications.receivers import add_endpoint, outbox_rows, webhook_receiver
 from tests.conftest import TEST_SECRET, make_settings
 from tests.servers import ROOT
 
@@ -55,32 +52,8 @@ def test_killing_a_worker_mid_delivery_loses_no_notification(db, world, backend_
     short_lease = Database(make_settings(db.settings.database_url, notify_lease_seconds=1, notify_batch=50))
     with webhook_receiver() as receiver:
         with db.transaction() as session:
-            endpoint = WebhookEndpoint(
-                provider_id=world.provider_b,
-                url=receiver.url,
-                secret=encrypt(db.settings, new_secret()),
-                created_at=utcnow(),
-                created_by="test",
-            )
-            session.add(endpoint)
-            session.flush()
-            now = utcnow()
-            session.add_all(
-                Notification(
-                    key=f"bulk:{i}",
-                    trigger="hold_created",
-                    channel=WEBHOOK,
-                    status=PENDING,
-                    endpoint_id=endpoint.id,
-                    provider_id=world.provider_b,
-                    subject="Crisisplaatsing",
-                    body="Een plaats is vastgehouden.",
-                    payload={"n": i},
-                    created_at=now,
-                    due_at=now,
-                )
-                for i in range(COUNT)
-            )
+            endpoint = add_endpoint(session, db.settings, world.provider_b, receiver.url)
+            session.add_all(outbox_rows(endpoint.id, world.provider_b, COUNT))
         worker = start_worker(db.settings.database_url)
         stop = threading.Event()
         survivor = threading.Thread(target=run_worker, args=(short_lease,), kwargs={"poll_seconds": 0.05, "stop": stop})
