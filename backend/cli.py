@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from datetime import date
@@ -83,6 +84,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # uvicorn's own rewriting would trust any client connecting from 127.0.0.1.
         proxy_headers=False,
     )
+    return 0
+
+
+def cmd_notify_worker(args: argparse.Namespace) -> int:
+    """Deliver the outbox's e-mails and webhooks until SIGTERM or SIGINT (any number of these
+    beside the API processes; they share the work with FOR UPDATE SKIP LOCKED)."""
+    import signal
+    import threading
+
+    from backend.db import Database
+    from backend.notifications.dispatcher import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    db = Database(get_settings())
+    try:
+        run_worker(db, poll_seconds=args.poll_seconds, stop=stop)
+    finally:
+        db.dispose()
     return 0
 
 
@@ -395,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("notify-worker", help="deliver notification e-mails and webhooks (until stopped)")
+    worker.add_argument("--poll-seconds", type=float, default=0.5)
+    worker.set_defaults(func=cmd_notify_worker)
 
     pc = sub.add_parser("import-postcodes", help="load 4-digit postcode centroids from a CSV")
     pc.add_argument("file")

@@ -23,6 +23,9 @@ from backend.indicators.routes import router as indicators_router
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
+from backend.notifications.dispatcher import dispatch_task
+from backend.notifications.routes import router as notifications_router
+from backend.notifications.triggers import scan as notification_scan
 from backend.occupancy import hooks as occupancy_hooks
 from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
@@ -64,6 +67,7 @@ ROUTERS: list[APIRouter] = [
     placements_router,
     indicators_router,
     drafts_router,
+    notifications_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).
@@ -85,6 +89,13 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
     # Drafts of forms nobody came back to within a week.
     PeriodicTask("drafts.purge_expired", 3600.0, purge_expired_drafts),
+    # E-mails and webhooks of the outbox (also ``plekwijzer notify-worker``; backend/notifications).
+    # The task itself lasts about a second (woken by commits, polling every 0.25 s), so it is
+    # started again almost at once.
+    PeriodicTask("notifications.dispatch", 0.05, dispatch_task),
+    # Situations that arise with time: a proposal about to expire, a stale figure, an arrival
+    # that did not happen, a youth waiting long, a re-assessment without a decision.
+    PeriodicTask("notifications.scan", 300.0, notification_scan),
 ]
 
 # What follows a batch of the provider's own occupancy feed: a placement arrives or ends with

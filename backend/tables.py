@@ -10,6 +10,13 @@ from backend.drafts.models import Draft
 from backend.events.models import Event, EventCounter
 from backend.intensity.models import IntensityReassessment
 from backend.matching.models import MatchingRun, Proposal, Referral
+from backend.notifications.models import (
+    Notification,
+    NotificationPreference,
+    ProviderContact,
+    UsedLink,
+    WebhookEndpoint,
+)
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.placements.models import Placement
 from backend.providers.models import Group, Location, Provider
@@ -48,6 +55,8 @@ __all__ = [
     "MatchingRun",
     "MfaChallenge",
     "Municipality",
+    "Notification",
+    "NotificationPreference",
     "OccupancyCensus",
     "OccupancyEvent",
     "OccupancyStay",
@@ -56,10 +65,13 @@ __all__ = [
     "Postcode",
     "Proposal",
     "Provider",
+    "ProviderContact",
     "RecoveryCode",
     "Referral",
     "RefreshToken",
     "Region",
     "Tariff",
+    "UsedLink",
     "User",
+    "WebhookEndpoint",
 ]

@@ -52,6 +52,7 @@ from backend.db import Database
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
+from backend.notifications import triggers as notification_triggers
 from backend.occupancy.service import admit_placement, current_occupancy
 from backend.placements import service as placements
 from backend.proposals.service import withdraw_open_proposals
@@ -589,6 +590,7 @@ def create_hold(
             },
         )
     session.refresh(group)
+    notification_triggers.hold_created(session, hold, group)
     return hold, group, change.seq
 
 

@@ -30,6 +30,7 @@ from backend.availability.service import Notice
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
+from backend.notifications import triggers as notification_triggers
 from backend.occupancy.models import ADMISSION, CANCEL, DISCHARGE, OccupancyEvent, OccupancyEventIn, OccupancyStay
 from backend.occupancy.service import input_moment, local_day, record_admission, record_discharge, today
 from backend.placements.models import (
@@ -560,6 +561,7 @@ def _not_arriving(
         stale_after_hours=stale_after_hours,
         notice=_notice(placement, principal, f"placement.{kind}", Purpose.placement_no_show, kind=kind, reason=reason),
     )
+    notification_triggers.placement_fell_through(session, placement, kind)
     if back_to_waiting and referral.status == ReferralStatus.accepted:
         # Back on the waiting list with its original waiting date: the youth lost no turn.
         referral.status = ReferralStatus.waiting

@@ -24,6 +24,7 @@ from backend.db import Database
 from backend.domain import NEED_TAGS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
+from backend.notifications import triggers as notification_triggers
 from backend.placements import service as placements
 from backend.placements.models import Placement
 from backend.proposals.models import (
@@ -132,6 +133,7 @@ def create_proposal(
         )
     referral.status = ReferralStatus.proposed
     save_referral(session=session, referral=referral, actor=actor.label, change="proposed")
+    notification_triggers.proposal_new(session, proposal, group)
     return proposal
 
 
@@ -417,6 +419,7 @@ def accept(
         region_id=proposal.region_id,
         actor=principal.label,
     )
+    notification_triggers.proposal_answered(session, proposal, "proposal_accepted")
     return proposal
 
 
@@ -458,6 +461,7 @@ def decline(
             extra={"proposal_id": proposal.id},
         ),
     )
+    notification_triggers.proposal_answered(session, proposal, "proposal_declined")
     return proposal
 
 
@@ -569,6 +573,7 @@ def expire_due(
                 extra={"proposal_id": proposal.id},
             ),
         )
+        notification_triggers.proposal_answered(session, proposal, "proposal_expired")
         assert proposal.id is not None
         expired.append(proposal.id)
     return expired

@@ -63,6 +63,19 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
         "Wie een aanbieder belt of mailt over een plaatsingsvoorstel, bijvoorbeeld 'Coördinatiepunt Twente, "
         "053 481 00 00, plaatsing@example.nl'. Staat op elk voorstel dat een aanbieder krijgt.",
     ),
+    "proposal_expiring_hours": (
+        "Herinnering voor verlopen voorstel (uren)",
+        "Hoeveel uur voor het verlopen van een open plaatsingsvoorstel de aanbieder een herinnering krijgt.",
+    ),
+    "stale_notice_hours": (
+        "Herinnering bij oude plaatsen (uren)",
+        "Na hoeveel uur zonder nieuwe melding de aanbieder een herinnering krijgt, met een link om met één klik "
+        "te bevestigen dat er niets veranderd is (24 uur geldig).",
+    ),
+    "waiting_notice_days": (
+        "Melding bij lang wachten (dagen)",
+        "Na hoeveel dagen zonder plaatsingsvoorstel het coördinatiepunt een melding krijgt over een wachtende jongere.",
+    ),
     "matching_weights": (
         "Matchinggewichten",
         "Hoe zwaar elk onderdeel van de matchingscore telt. De eerste vier (zorginhoud, intensiteit, afstand, "

@@ -203,6 +203,12 @@ class RegionSettings(BaseModel):
     stale_after_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None
     # Shown on every proposal a provider receives: whom to call about it. None: no contact shown.
     coordinator_contact: Annotated[str, Field(max_length=200)] | None = None
+    # Notifications (backend/notifications): a provider hears that an open proposal expires
+    # within this many hours; that its figure is this old (before the screens call it stale);
+    # coordinators hear of a youth waiting this many days without a proposal.
+    proposal_expiring_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] = 4.0
+    stale_notice_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] = 20.0
+    waiting_notice_days: Annotated[float, Field(gt=0, le=365), BeforeValidator(_number)] = 14.0
     # Matching.
     matching_weights: MatchingWeights = Field(default_factory=MatchingWeights)
     profile_c_limit: Annotated[int, Field(ge=0, le=20), BeforeValidator(_integer)] = _SOLVER.profile_c_limit

@@ -2,6 +2,7 @@
 
 import { hasApi, liveTicket, logoutSession, scheduleRefresh, session, setUnauthorizedHandler } from "./api.js";
 import { LiveFeed } from "./live.js";
+import { startNotifications, stopNotifications } from "./notifications.js";
 import { LABELS, el, resetCaches, kids } from "./ui.js";
 
 // Every screen: hash, menu label, roles that may open it, the module, and the API prefix it
@@ -22,6 +23,9 @@ const SCREENS = [
   { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },
   { path: "beheer", label: "Gebruikers", roles: ["admin", "provider"], module: "./screens/accounts.js", api: "/users",
     when: (user) => user.role === "admin" || user.managesProvider },
+  // Opened from the notification centre in the top bar ("Instellingen"), not from the menu.
+  { path: "meldingen", label: "Meldingen", roles: ["admin", "coordinator", "crisis", "viewer", "provider"],
+    module: "./screens/notifications.js", api: "/notifications", menu: false },
   { path: "authenticator", label: "Authenticator-app", roles: ["admin", "coordinator", "crisis", "viewer", "provider"],
     module: "./screens/mfa.js", api: "/auth/mfa/re-enrol", when: (user) => user.mfa },
 ];
@@ -77,6 +81,7 @@ function renderShell(current) {
   if (!user) return;
   const list = el("ul");
   for (const screen of state.available) {
+    if (screen.menu === false) continue;
     const active = screen.path === current;
     list.append(el("li", {}, el("a", {
       href: `#/${screen.path}`, "aria-current": active ? "page" : null,
@@ -103,6 +108,7 @@ function startLive() {
   });
   window.plekwijzerLive = state.live; // for the browser tests: drop the connection on purpose
   state.live.start();
+  if (state.available.some((s) => s.path === "meldingen")) startNotifications(state.live);
 }
 
 function logout(message = null) {
@@ -110,6 +116,7 @@ function logout(message = null) {
   if (!message) logoutSession();
   if (state.live) state.live.stop();
   state.live = null;
+  stopNotifications();
   session.clear();
   resetCaches();
   sessionStorage.setItem("plekwijzer.melding", message || "");

@@ -62,6 +62,9 @@ class Ctx:
             "code": "JZ14",
             "user_id": self.a.users[0],
             "key_id": self.a.keys[0],
+            "contact_id": self.a.contacts[0],
+            "endpoint_id": self.a.endpoints[0],
+            "notification_id": self.a.notifications[0],
         }
 
 
@@ -293,6 +296,26 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/indicators": Obj(query=REGION_A),
     "GET /api/v1/indicators/export.csv": Obj(query=REGION_A),
     "GET /api/v1/indicators/export.xlsx": Obj(query=REGION_A),
+    # notifications
+    "GET /api/v1/notifications": Skip("het eigen meldingencentrum"),
+    "POST /api/v1/notifications/read-all": Skip("de eigen meldingen gelezen"),
+    "POST /api/v1/notifications/{notification_id}/read": Obj(),
+    "GET /api/v1/notifications/preferences": Skip("de eigen voorkeuren"),
+    "PUT /api/v1/notifications/preferences": Skip("de eigen voorkeuren"),
+    "GET /api/v1/notifications/dead-letters": Lst("notifications", ids()),
+    "POST /api/v1/notifications/{notification_id}/retry": Obj(),
+    "GET /api/v1/providers/{provider_id}/contacts": Obj(),
+    "POST /api/v1/providers/{provider_id}/contacts": Obj(
+        body=lambda c: {"name": "B", "email": "b@b.test", "crisis": True}
+    ),
+    "DELETE /api/v1/provider-contacts/{contact_id}": Obj(),
+    "GET /api/v1/providers/{provider_id}/webhooks": Obj(),
+    "POST /api/v1/providers/{provider_id}/webhooks": Obj(body=lambda c: {"url": "https://b.test/hook"}),
+    "DELETE /api/v1/webhooks/{endpoint_id}": Obj(),
+    "POST /api/v1/webhooks/{endpoint_id}/test": Obj(),
+    "GET /api/v1/webhooks/{endpoint_id}/deliveries": Obj(),
+    "GET /api/v1/figure-confirmations": Skip("ondertekende eenklik-link: zonder account, alleen die ene groep"),
+    "POST /api/v1/figure-confirmations": Skip("ondertekende eenklik-link: zonder account, alleen die ene groep"),
 }
 
 
