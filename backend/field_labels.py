@@ -157,6 +157,26 @@ FIELD_LABELS: dict[str, str] = {
     # region settings: the decline reasons' parts
     "label": "omschrijving",
     "retired": "vervallen",
+    # drafts of forms and the batch run review
+    "form_key": "formulier",
+    "data": "inhoud",
+    "pins": "vastgezette koppelingen",
+    "forbids": "uitgesloten koppelingen",
+    "mine": "alleen eigen vasthoudingen",
+    # notifications: preferences, contacts, webhooks, the one-click link
+    "channels": "kanalen",
+    "digest": "dagelijkse samenvatting",
+    "quiet_start": "stille uren vanaf",
+    "quiet_end": "stille uren tot",
+    "email": "e-mailadres",
+    "crisis": "crisismeldingen",
+    "proposals": "voorstellen",
+    "contact_id": "contactpersoon",
+    "endpoint_id": "webhook",
+    "notification_id": "melding",
+    "url": "adres (URL)",
+    "description": "omschrijving",
+    "token": "link",
     # request headers
     "idempotency-key": "Idempotency-Key",
     "if-match": "If-Match",
