@@ -22,7 +22,7 @@ function ended(group) {
 
 const HEADINGS = ["Groep", "Aanbieder", "Gemeente", "Zorgvorm", "Netto vrij", "Status", "Gemeld"];
 // Less important columns give way first at narrow widths (styles.css), never the group or its figure.
-const HEADING_CLASSES = [null, "col-provider", "col-place", null, "num", null, "col-reported"];
+const HEADING_CLASSES = [null, "col-p2", "col-p3", null, "num", null, "col-p3"];
 
 export function render(root, { live }) {
   const groups = new Map();
@@ -64,7 +64,7 @@ export function render(root, { live }) {
       el("div", { class: "segmented", role: "group", "aria-label": "Weergave" }, tableButton, mapButton)),
     overview,
     el("div", { class: "page-head" }, listTitle, clear),
-    el("div", { class: "table-scroll tall", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table))));
+    el("div", { class: "table-scroll tall prioritised", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table))));
 
   function visible() {
     return [...groups.values()].filter((g) => (!careFilter.value || g.care_form === careFilter.value)
@@ -191,12 +191,12 @@ export function render(root, { live }) {
       const [name, provider, place, form, free, status, reported] = groupCells(g);
       return el("tr", { dataset: { groupId: g.id }, class: changed.has(g.id) ? "flash" : null },
         el("th", { scope: "row" }, name),
-        el("td", { class: "col-provider" }, provider),
-        el("td", { class: "col-place" }, place),
+        el("td", { class: "col-p2" }, provider),
+        el("td", { class: "col-p3" }, place),
         el("td", {}, form),
         el("td", { class: "num free-places" }, free),
         el("td", {}, status),
-        el("td", { class: `col-reported${g.stale ? " stale-text" : ""}` }, reported));
+        el("td", { class: `col-p3${g.stale ? " stale-text" : ""}` }, reported));
     })));
   }
 
