@@ -83,7 +83,9 @@ export class RegionMap {
     const L = await loadLeaflet();
     if (this.disposed) return;
     this.L = L;
-    this.map = L.map(this.container, { zoomSnap: 0.5, minZoom: 7, maxZoom: 16 });
+    this.map = L.map(this.container, { zoomSnap: 0.25, minZoom: 7, maxZoom: 16 });
+    // Municipality names under the markers (Leaflet puts tooltips above them by default).
+    this.map.createPane("names").style.zIndex = 450;
     this.map.attributionControl.setPrefix("Leaflet");
     if (this.tileServerUrl) {
       let origin = this.tileServerUrl;
@@ -121,7 +123,7 @@ export class RegionMap {
         }),
         onEachFeature: (feature, layer) => {
           layer.bindTooltip(feature.properties.name, {
-            permanent: true, direction: "center", className: "place-label", interactive: false,
+            permanent: true, direction: "center", className: "place-label", interactive: false, pane: "names",
           });
         },
       }).addTo(this.map);
@@ -193,7 +195,12 @@ export class RegionMap {
   }
 
   popup(group) {
-    return el("div", { class: "group-details", tabindex: "-1", dataset: { groupId: group.id } }, this.details(group));
+    return el("div", {
+      class: "group-details", tabindex: "-1", dataset: { groupId: group.id },
+      onkeydown: (event) => {
+        if (event.key === "Escape") this.markers.get(group.id)?.marker.closePopup();
+      },
+    }, this.details(group));
   }
 
   dispose() {

@@ -171,7 +171,7 @@ export function render(root, { live }) {
   function groupDetails(g) {
     const [name, ...rest] = groupCells(g);
     return [el("h3", {}, name), el("dl", { class: "details-list" },
-      HEADINGS.slice(1).map((heading, i) => [el("dt", {}, heading), el("dd", {}, rest[i])]))];
+      HEADINGS.slice(1).flatMap((heading, i) => [el("dt", {}, heading), el("dd", {}, rest[i])]))];
   }
 
   function list(shown) {
