@@ -23,9 +23,12 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ROLES = ["aanbieder1", "coordinator", "crisis", "viewer", "admin"]
 WIDTHS = {"telefoon": PHONE, "desktop": DESKTOP}
 
-# Only the rules of WCAG 2.1 A and AA (and axe's best practices): what the issue asks for.
+# The rules of WCAG 2.1 A and AA, and axe's best practices (landmarks, regions, headings).
+# Rows after the tenth of a table and cards after the sixth of a grid are left out: the same code
+# draws each of them, and the long demo lists (141 groups, the audit log) would make the check
+# take minutes instead of seconds.
 RUN = """async () => {
-  const result = await axe.run(document, {
+  const result = await axe.run({ exclude: [["tbody tr:nth-child(n+11)"], [".card-grid > :nth-child(n+7)"]] }, {
     runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
     resultTypes: ["violations"],
   });
@@ -48,7 +51,6 @@ def _context(browser: Any, demo_server: Any, username: str | None) -> Any:
 def _settled(page: Any) -> None:
     page.locator("main h1, main h2").first.wait_for(timeout=10_000)
     expect(page.locator("main .loading")).to_have_count(0, timeout=15_000)
-    page.wait_for_timeout(150)  # late parts of a screen (a second request) are drawn
 
 
 def _check(page: Any, where: str, found: dict[str, Any]) -> None:

@@ -127,12 +127,14 @@ export function render(root, { live }) {
         return el("td", { class: `level-${level}${entry.changed ? " flash" : ""}`, dataset: { cell: `${form.code}|${m.id}` } },
           el("button", {
             type: "button", class: "cell-button", "aria-pressed": selected ? "true" : "false",
-            "aria-label": `${form.label} in ${m.name}: ${entry.free} vrij in ${entry.groups} ${entry.groups === 1 ? "groep" : "groepen"}`,
             onclick: () => {
               selection = selected ? null : { careForm: form.code, municipalityId: m.id };
               paint();
             },
-          }, String(entry.free), el("small", { "aria-hidden": "true" }, ` /${entry.groups}`)));
+          // The name starts with the visible figure (speech input: "klik 3"), then says what it counts.
+          }, String(entry.free), el("small", { "aria-hidden": "true" }, ` /${entry.groups}`),
+          el("span", { class: "visually-hidden" },
+            ` vrij in ${entry.groups} ${entry.groups === 1 ? "groep" : "groepen"}: ${form.label} in ${m.name}`)));
       });
       return el("tr", {}, el("th", { scope: "row" }, form.label), cells, el("td", { class: "total" }, String(rowFree)));
     });
