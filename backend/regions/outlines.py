@@ -53,7 +53,9 @@ def _points(session: Session, region_id: int | None) -> list[tuple[Municipality,
     by_name: dict[str, list[tuple[float, float]]] = {}
     names = {m.name for m in municipalities}
     if names:
-        rows = session.exec(select(Postcode).where(col(Postcode.municipality_name).in_(names)).order_by(col(Postcode.pc4)))
+        rows = session.exec(
+            select(Postcode).where(col(Postcode.municipality_name).in_(names)).order_by(col(Postcode.pc4))
+        )
         for postcode in rows:
             by_name.setdefault(postcode.municipality_name, []).append((postcode.lat, postcode.lon))
     result = []

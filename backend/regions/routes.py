@@ -13,8 +13,8 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.config import Settings
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.regions import service
-from backend.regions.outlines import municipality_outlines
 from backend.regions.models import Municipality, MunicipalityPublic, Region, RegionPublic
+from backend.regions.outlines import municipality_outlines
 from backend.regions.settings import RegionSettings, RegionSettingsView, ServiceDefaults
 from backend.users.models import Role
 

@@ -227,7 +227,9 @@ def test_users_reset_mfa(demo_db):
     assert unknown.returncode == 1 and "bestaat niet" in unknown.stderr
 
 
-def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str, str | None, argparse.ArgumentParser]]:
+def _commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> list[tuple[str, str | None, argparse.ArgumentParser]]:
     """Every (sub)command of the parser, as ("users create", its help text, its own parser)."""
     found = []
     for action in parser._actions:

@@ -42,7 +42,7 @@ RUN = """async () => {
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => ({ rule: v.id, impact: v.impact, help: v.help,
-                   nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n")[1]) }));
+                   nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(" ")} :: ${n.failureSummary}`) }));
 }"""
 
 
@@ -120,7 +120,9 @@ def test_no_serious_or_critical_violation_on_any_screen(browser, demo_server) ->
     assert {"auditlog", "beheer", "contractregister", "instellingen"} <= set(walked["admin"])
     for username, skipped in SAME_AS_COORDINATOR.items():
         assert skipped <= set(walked[username]) & set(walked["coordinator"]), username
-    assert not found, "axe-core vond ernstige toegankelijkheidsfouten:\n" + json.dumps(found, indent=1, ensure_ascii=False)
+    assert not found, "axe-core vond ernstige toegankelijkheidsfouten:\n" + json.dumps(
+        found, indent=1, ensure_ascii=False
+    )
 
 
 def test_axe_finds_a_violation_when_there_is_one(browser, demo_server) -> None:  # type: ignore[no-untyped-def]

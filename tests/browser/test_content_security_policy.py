@@ -144,7 +144,9 @@ def test_the_api_documentation_renders_with_the_network_blocked(people, demo_ser
     operations = page.locator(".swagger-ui .opblock")
     expect(operations.first).to_be_visible(timeout=20_000)
     assert operations.count() > 50  # the whole API, not an empty shell
-    expect(page.locator(".swagger-ui .opblock-summary-path").filter(has_text="/api/v1/availability").first).to_be_visible()
+    expect(
+        page.locator(".swagger-ui .opblock-summary-path").filter(has_text="/api/v1/availability").first
+    ).to_be_visible()
     # ReDoc's own script runs (it needs 20 s or more to lay out the whole API on a busy machine,
     # so this waits only for its first drawing).
     page.goto(demo_server.url + "/redoc")
