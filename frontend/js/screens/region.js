@@ -77,7 +77,7 @@ export function render(root, { live }) {
 
   function paint() {
     scheduled = false;
-    if (disposed) return;
+    if (disposed || !vocab) return; // a view chosen while loading is drawn when the region is in
     const shown = visible();
     const free = shown.filter((g) => g.admitting).reduce((n, g) => n + g.net_free_places, 0);
     totals.replaceChildren(...kids(
