@@ -22,7 +22,7 @@ function ended(group) {
 
 const HEADINGS = ["Groep", "Aanbieder", "Gemeente", "Zorgvorm", "Netto vrij", "Status", "Gemeld"];
 // Less important columns give way first at narrow widths (styles.css), never the group or its figure.
-const HEADING_CLASSES = [null, "col-p2", "col-p3", null, "num", null, "col-p3"];
+const HEADING_CLASSES = [null, "col-p2", "col-p3", "col-p2", "num", null, "col-p3"];
 
 export function render(root, { live }) {
   const groups = new Map();
@@ -195,7 +195,7 @@ export function render(root, { live }) {
         el("th", { scope: "row" }, name),
         el("td", { class: "col-p2" }, provider),
         el("td", { class: "col-p3" }, place),
-        el("td", {}, form),
+        el("td", { class: "col-p2" }, form),
         el("td", { class: "num free-places" }, free),
         el("td", {}, status),
         el("td", { class: `col-p3${g.stale ? " stale-text" : ""}` }, reported));
