@@ -30,6 +30,7 @@ from backend.regions.models import Municipality, Postcode
 # Calculations are done in a local plane (degrees of latitude, and of longitude shrunk by the
 # cosine of the latitude), so a disc is round on the ground.
 LAND_RADIUS = 0.03  # degrees of latitude, about 3.3 km: half the distance between rural PC4 centres
+CENTRE_RADIUS = 0.08  # about 9 km: without postcodes, around each municipality's centre
 NEAR_CENTRE_KM = 30  # a postcode of the same municipality name farther away is another one (Hengelo Gld)
 SIMPLIFY = 0.0008  # about 90 m: smaller than a postcode area, keeps the answer small
 DECIMALS = 5  # about 1 m
@@ -86,7 +87,9 @@ def _compute(points: list[tuple[Municipality, list[tuple[float, float]]]]) -> di
         for lat, lon in own:
             owner.setdefault((lon * shrink, lat), index)
     plane = list(owner)
-    land = shapely.unary_union([Point(xy).buffer(LAND_RADIUS, quad_segs=8) for xy in plane])
+    # A municipality known only by its centre stands for a larger area than one postcode.
+    radius = LAND_RADIUS if len(plane) > len(points) else CENTRE_RADIUS
+    land = shapely.unary_union([Point(xy).buffer(radius, quad_segs=8) for xy in plane])
     # Fill the holes between postcode discs: a lake or forest inside the region is still the region.
     land = shapely.unary_union([Polygon(part.exterior) for part in shapely.get_parts(land)])
     if len(plane) >= 2:

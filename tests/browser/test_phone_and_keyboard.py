@@ -101,6 +101,8 @@ def test_a_map_marker_opens_by_keyboard_with_the_details_of_the_table(people, de
     kaart = page.get_by_role("button", name="Kaart")
     kaart.click()
     expect(page.locator("#regio-kaart .group-cluster").first).to_be_visible()
+    page.wait_for_timeout(300)  # the outlines are drawn
+    person.shot("regio-kaart", "desktop")
 
     def tab_to(selector: str) -> str:
         """Tab from the view buttons until a map item of this kind has the focus: its text."""
@@ -132,4 +134,3 @@ def test_a_map_marker_opens_by_keyboard_with_the_details_of_the_table(people, de
     page.keyboard.press("Escape")
     expect(details).to_have_count(0)
     assert page.evaluate("document.activeElement.matches('#regio-kaart .group-marker')")
-    person.shot("regio-kaart", "desktop")
