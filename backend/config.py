@@ -84,7 +84,10 @@ class Settings(BaseSettings):
     # ... except for a batch of the occupancy feed (up to 50,000 events, about 200 bytes each
     # as JSON): a year of a provider's history in one request.
     max_feed_body_bytes: int = 32_000_000
-    # Optional map tile server for the coordinator map (none: the map draws without tiles).
+    # Optional map tile server for the region map, in the {z}/{x}/{y} form, e.g. PDOK's BRT background
+    # map https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png
+    # (the Content-Security-Policy then allows images from its origin). None: no tiles; the map
+    # shows municipality outlines computed from the postcode centroids and works offline.
     tile_server_url: str | None = None
     # A verified API key is remembered this long (seconds; 0: look it up on every request),
     # which saves a provider system's every request a database look-up. A key revoked in the

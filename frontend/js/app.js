@@ -182,5 +182,20 @@ async function afterLogin(user) {
 setUnauthorizedHandler(() => logout("Uw sessie is verlopen; log opnieuw in."));
 scheduleRefresh(); // a reloaded tab renews its session as before
 document.getElementById("logout").addEventListener("click", () => logout());
+// On a phone the menu folds away behind one button, so that the top bar stays one row high.
+function openMenu(open) {
+  document.getElementById("topbar").classList.toggle("menu-open", open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
+}
+document.getElementById("menu-toggle").addEventListener("click", () => {
+  openMenu(!document.getElementById("topbar").classList.contains("menu-open"));
+});
+document.getElementById("topbar").addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.getElementById("topbar").classList.contains("menu-open")) {
+    openMenu(false);
+    document.getElementById("menu-toggle").focus();
+  }
+});
+window.addEventListener("hashchange", () => openMenu(false));
 window.addEventListener("hashchange", render);
 render();

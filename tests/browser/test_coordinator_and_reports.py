@@ -148,3 +148,43 @@ def test_indicators_dashboard_charts_have_titles_and_tables(people) -> None:  # 
     with page.expect_download() as info:
         page.get_by_role("button", name="Download CSV").click()
     assert info.value.suggested_filename.startswith("stuurinformatie-JZ14-")
+
+
+# Every column of a table box is in view: the box does not scroll sideways.
+NO_SIDEWAYS = "box => box.scrollWidth <= box.clientWidth + 1"
+
+
+def test_at_desktop_width_every_column_and_action_is_in_view(people, demo_server) -> None:  # type: ignore[no-untyped-def]
+    """At 1280 px (and 1920 px) the waiting list shows its "Opties" buttons and the
+    post-calculation table its chart column without any sideways scrolling, and the top bar of
+    the role with the longest menu fits."""
+    person = people("admin", already_logged_in=True)
+    page = person.page
+    for width in (1280, 1920):
+        page.set_viewport_size({"width": width, "height": 860})
+        page.goto(demo_server.app_url("wachtlijst"))
+        options = page.locator("#wachtlijst-tabel tbody tr a.button", has_text="Opties")
+        expect(options.first).to_be_visible()
+        assert page.locator("#wachtlijst-tabel").locator("xpath=..").evaluate(NO_SIDEWAYS)
+        for index in range(min(options.count(), 3)):
+            box = options.nth(index).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+        for heading in ("Referentie", "Leeftijd", "Intensiteit", "Urgentie", "Status"):
+            expect(page.locator("#wachtlijst-tabel thead th", has_text=heading)).to_be_visible()
+
+        page.goto(demo_server.app_url("rapportages"))
+        charts = page.locator("#rapport-tabel tbody tr").first.get_by_role("button", name=re.compile("^Grafiek"))
+        expect(charts).to_be_visible(timeout=10_000)
+        assert page.locator("#rapport-tabel").locator("xpath=..").evaluate(NO_SIDEWAYS)
+        box = charts.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, (width, box)
+        for heading in ("Bezetting", "Lege dagen", "Opnamestop", "Beschikbaarheid", "P×Q"):
+            cell = page.locator("#rapport-tabel thead th", has_text=heading)
+            expect(cell).to_be_visible()
+            right = cell.bounding_box()
+            assert right is not None and right["x"] + right["width"] <= width, (heading, width, right)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # The top bar: eleven menu items, the live status and logging out, inside the width.
+        assert page.locator("#topbar").evaluate(NO_SIDEWAYS)
+        logout = page.get_by_role("button", name="Uitloggen").bounding_box()
+        assert logout is not None and logout["x"] + logout["width"] <= width

@@ -30,7 +30,9 @@ export function render(root) {
   const csv = el("button", { type: "button", class: "button secondary" }, "Download CSV");
   const xlsx = el("button", { type: "button", class: "button secondary" }, "Download Excel");
   const pageError = el("p", { class: "error", role: "alert", hidden: true });
-  const result = el("div", { class: "table-scroll", id: "audit-resultaat", "aria-live": "polite" });
+  const result = el("div", {
+    class: "table-scroll", id: "audit-resultaat", "aria-live": "polite", tabindex: "0", role: "region", "aria-label": "Auditregels",
+  });
   const form = el("form", { class: "card", id: "audit-zoeken" },
     el("div", { class: "field inline" }, el("label", { for: "audit-soort" }, "Soort dossier"), kind),
     number.wrapper, actor.wrapper, start.wrapper, end.wrapper,

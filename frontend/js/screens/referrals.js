@@ -12,6 +12,9 @@ async function refVocab() {
   return referralVocabulary;
 }
 
+// Column priorities of the list (styles.css): age and intensity give way first, the options never.
+const LIST_COLUMNS = [null, "num col-p3", null, "col-p3", "num col-p2", "num col-p2", null, "row-action"];
+
 export function render(root, ctx) {
   if (ctx.params[0]) return renderOptions(root, ctx, Number(ctx.params[0]));
   return renderWaitingList(root, ctx);
@@ -33,11 +36,12 @@ function renderWaitingList(root, { navigate, live }) {
       el("div", {},
         el("div", { class: "toolbar" }, el("div", { class: "field inline" }, el("label", { for: "wachtlijst-status" }, "Status"), statusFilter)),
         listError,
-        el("div", { class: "table-scroll tall", role: "region", tabindex: "0", "aria-label": "Verwijzingen" },
+        el("div", { class: "table-scroll tall prioritised", role: "region", tabindex: "0", "aria-label": "Verwijzingen" },
           el("table", { class: "data", id: "wachtlijst-tabel" },
             el("caption", {}, "Pseudonieme verwijzingen; langst wachtend en meest urgent bovenaan."),
             el("thead", {}, el("tr", {}, ["Referentie", "Leeftijd", "Zorgvorm", "Intensiteit", "Urgentie", "Wacht (dagen)", "Status", ""]
-              .map((h) => el("th", { scope: "col" }, h)))), tbody)))))));
+              .map((h, i) => el("th", { scope: "col", class: LIST_COLUMNS[i] }, h || el("span", { class: "visually-hidden" }, "Acties"))))),
+            tbody)))))));
 
   async function loadList() {
     tbody.replaceChildren(...kids(el("tr", {}, el("td", { colspan: 8 }, loading()))));
@@ -46,13 +50,13 @@ function renderWaitingList(root, { navigate, live }) {
       rows.sort((a, b) => (b.urgency - a.urgency) || (b.waiting_days - a.waiting_days));
       tbody.replaceChildren(...kids(...rows.map((r) => el("tr", { dataset: { referralId: r.id } },
         el("th", { scope: "row" }, r.reference),
-        el("td", { class: "num" }, String(r.age)),
+        el("td", { class: "num col-p3" }, String(r.age)),
         el("td", {}, r.care_forms.map((c) => vocab.care_forms[c] || c).join(", ")),
-        el("td", {}, r.required_intensity),
-        el("td", { class: "num" }, String(r.urgency)),
-        el("td", { class: "num" }, formatNumber(Math.round(r.waiting_days))),
+        el("td", { class: "col-p3" }, r.required_intensity),
+        el("td", { class: "num col-p2" }, String(r.urgency)),
+        el("td", { class: "num col-p2" }, formatNumber(Math.round(r.waiting_days))),
         el("td", {}, r.status_label),
-        el("td", {}, el("a", { href: `#/wachtlijst/${r.id}`, class: "button small secondary" }, "Opties",
+        el("td", { class: "row-action" }, el("a", { href: `#/wachtlijst/${r.id}`, class: "button small secondary" }, "Opties",
           el("span", { class: "visually-hidden" }, ` voor ${r.reference}`)))))));
       if (!rows.length) tbody.append(el("tr", {}, el("td", { colspan: 8 }, "Geen verwijzingen met deze status.")));
       showError(listError, null);

@@ -77,6 +77,14 @@ function fundingChart(rows, nameKey) {
     svg("text", { x: 238, y: 1, class: "chart-label" }, "P×Q (bezette dagen)")));
 }
 
+// Column priorities of the post-calculation table (styles.css): the figures behind the sums give
+// way first on a narrow screen; the group, its occupancy, the amounts and the chart button stay.
+function columnClass(mode, index) {
+  const perGroup = [null, "col-p2", "num", null, "num col-p3", "num col-p2", "num", "num", "num", "row-action"];
+  const perProvider = [null, "num", "num", null, "num col-p3", "num col-p2", "num", "num", "num", "num"];
+  return (mode === "groep" ? perGroup : perProvider)[index];
+}
+
 export function render(root) {
   const thisYear = new Date().getFullYear();
   const year = el("select", { id: "rapport-jaar" }, [thisYear, thisYear - 1, thisYear - 2].map((y) => el("option", { value: y }, String(y))));
@@ -88,7 +96,7 @@ export function render(root) {
   const downloadError = el("p", { class: "error", role: "alert", hidden: true });
   const totals = el("div", { class: "totals", id: "rapport-totalen" });
   const chart = el("figure", { class: "map-figure chart-figure" });
-  const tableBox = el("div", { class: "table-scroll" });
+  const tableBox = el("div", { class: "table-scroll tall prioritised", role: "region", tabindex: "0", "aria-label": "Nacalculatie" });
   const detail = el("section", { id: "groep-grafiek", class: "card", hidden: true, "aria-live": "polite" });
   const period = el("p", { class: "freshness" });
   const status = el("div", { id: "rapport-status", "aria-live": "polite" });
@@ -250,27 +258,28 @@ export function render(root) {
     chart.replaceChildren(...kids(fundingChart(sorted.slice(0, 15), nameKey),
       el("figcaption", {}, `Vergoeding per ${mode === "groep" ? "groep" : "aanbieder"} (hoogste 15), ${formatDate(report.period_start)} t/m ${formatDate(report.counted_through)}.`)));
     const head = mode === "groep"
-      ? ["Groep", "Aanbieder", "Zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Opnamestop",
+      ? ["Groep", "Aanbieder en zorgvorm", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Opnamestop",
         "Beschikbaarheid", "P×Q", ""]
       : ["Aanbieder", "Groepen", "Plaatsen", "Bezetting", "Bezet (eigen / andere regio's)", "Lege dagen", "Opnamestop",
         "Beschikbaarheid", "P×Q", "Onder 50%"];
     const body = rows.map((r) => {
       const cells = mode === "groep"
         ? [el("th", { scope: "row" }, r.group_name, r.below_50 ? el("span", { class: "badge bad" }, " onder 50%") : null),
-          el("td", {}, r.provider_name), el("td", {}, label("careForm", r.care_form)),
+          // Provider and care form stacked in one column, so that the table fits a 1280 px screen.
+          el("td", { class: "col-p2" }, r.provider_name, el("br"), el("small", { class: "meta" }, label("careForm", r.care_form))),
           el("td", { class: "num" }, String(r.contracted_places))]
         : [el("th", { scope: "row" }, r.provider_name), el("td", { class: "num" }, String(r.groups)),
           el("td", { class: "num" }, String(r.contracted_places))];
       cells.push(
         el("td", { class: "rate-cell" }, rateBar(r.occupancy_rate, r[nameKey]), el("span", { class: "rate-text" }, formatPercent(r.occupancy_rate))),
-        el("td", { class: "num" }, `${formatNumber(r.occupied_bed_days_own_region)} / ${formatNumber(r.occupied_bed_days_other_regions)}`),
-        el("td", { class: "num" }, formatNumber(r.empty_bed_days)),
-        el("td", { class: "num" }, mode === "groep" ? notAdmitting(r)
+        el("td", { class: "num col-p3" }, `${formatNumber(r.occupied_bed_days_own_region)} / ${formatNumber(r.occupied_bed_days_other_regions)}`),
+        el("td", { class: "num col-p2" }, formatNumber(r.empty_bed_days)),
+        el("td", { class: "num wrap" }, mode === "groep" ? notAdmitting(r)
           : (r.not_admitting_nights ? `${formatNumber(r.not_admitting_nights)} n. (${formatEuro(r.not_admitting_funding)})` : "–")),
         el("td", { class: "num" }, formatEuro(r.availability_funding)),
         el("td", { class: "num" }, formatEuro(r.pxq_amount)));
       if (mode === "groep") {
-        cells.push(el("td", {}, el("button", {
+        cells.push(el("td", { class: "row-action" }, el("button", {
           type: "button", class: "button small secondary", onclick: () => showGroup(r),
         }, "Grafiek", el("span", { class: "visually-hidden" }, ` van ${r.group_name}`)),
         r.changed_since_finalisation ? el("span", { class: "badge warn" }, "gewijzigd") : null));
@@ -281,7 +290,8 @@ export function render(root) {
     });
     tableBox.replaceChildren(...kids(el("table", { class: "data", id: "rapport-tabel" },
       el("caption", {}, mode === "groep" ? "Nacalculatie per groep" : "Nacalculatie per aanbieder"),
-      el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, body))));
+      el("thead", {}, el("tr", {}, head.map((h, i) => el("th", { scope: "col", class: columnClass(mode, i) },
+        h || el("span", { class: "visually-hidden" }, "Grafiek"))))), el("tbody", {}, body))));
   }
 
   async function showGroup(row) {

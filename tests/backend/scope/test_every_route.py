@@ -163,6 +163,7 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/auth/me": Skip("het eigen account"),
     "GET /api/v1/regions": Skip("referentielijst: namen en codes van de regio's"),
     "GET /api/v1/municipalities": Skip("referentielijst: gemeenten"),
+    "GET /api/v1/municipalities/outlines": Skip("referentielijst: gemeentegrenzen uit postcodepunten"),
     "GET /api/v1/ui-settings": Skip("installatie-instellingen van de web-app"),
     "GET /api/v1/vocabulary": Skip("referentielijst: zorgvormen en behoeften"),
     "GET /api/v1/crisis/reject-reasons": Skip("referentielijst: afwijsredenen"),
