@@ -25,6 +25,14 @@ FORMS: dict[str, tuple[str, bool]] = {
     "verwijzing-wijzigen": ("Verwijzing wijzigen", True),
     "verwijzing-intrekken": ("Verwijzing intrekken", True),
     "batchrun-beoordeling": ("Beoordeling van een batchrun", True),
+    # The crisis search holds an age, gender and place of a youth: youth data, audited.
+    "crisis-zoeken": ("Crisisplek zoeken", True),
+    "groepsprofiel": ("Groepsprofiel bewerken", False),
+    "plaatsen-aanvraag": ("Plaatsen aanvragen", False),
+    "contractversie": ("Nieuwe contractversie", False),
+    # Account forms never hold a password: a new person sets it with a one-time code.
+    "gebruiker-nieuw": ("Nieuwe gebruiker", False),
+    "sleutel-nieuw": ("Nieuwe API-sleutel", False),
 }
 # Forms whose ":<id>" is a referral: the audit row names that youth record.
 REFERRAL_FORMS = ("verwijzing-wijzigen", "verwijzing-intrekken")

@@ -71,3 +71,47 @@ export function draft(formKey) {
     },
   };
 }
+
+// Keep a whole form as a draft: every field with an id (checkboxes by their ticks), never a
+// password or a file. `restore()` fills the form from the server once (call it when the form is
+// shown); the fields get "input"/"change" events so the form's own listeners react as if typed.
+export function keepForm(formKey, form) {
+  const store = draft(formKey);
+  let restored = false;
+  let typed = false;
+  let restoring = false;
+  const kept = () => [...form.elements].filter((f) => f.id && !["password", "file", "hidden", "submit", "button"].includes(f.type)
+    && f.tagName !== "BUTTON" && f.tagName !== "FIELDSET");
+  function read() {
+    const data = {};
+    for (const f of kept()) data[f.id] = f.type === "checkbox" || f.type === "radio" ? f.checked : f.value;
+    return data;
+  }
+  function onChange(event) {
+    if (restoring) return; // our own events while filling in the saved draft
+    typed = true;
+    store.save(read());
+  }
+  form.addEventListener("input", onChange);
+  form.addEventListener("change", onChange);
+  return {
+    async restore() {
+      if (restored) return;
+      restored = true;
+      const saved = await store.load();
+      // Input typed meanwhile wins over the saved draft.
+      if (!saved || typed) return;
+      restoring = true;
+      for (const f of kept()) {
+        if (!(f.id in saved)) continue;
+        if (f.type === "checkbox" || f.type === "radio") f.checked = Boolean(saved[f.id]);
+        else f.value = String(saved[f.id]);
+        f.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      form.dispatchEvent(new Event("input", { bubbles: true }));
+      restoring = false;
+    },
+    discard: () => store.discard(),
+    close: () => store.close(),
+  };
+}

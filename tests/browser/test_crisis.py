@@ -38,6 +38,20 @@ def test_search_hold_confirm_and_the_other_worker_sees_it(people) -> None:  # ty
     expect(page.locator("#crisis-gemeente-fout")).to_have_text("Kies een gemeente of vul een postcode in.")
     expect(page.get_by_label("Leeftijd")).to_be_focused()
 
+    # A half-filled search survives a reload of the phone's tab (the server keeps the draft).
+    def kept_all(response) -> bool:  # type: ignore[no-untyped-def]
+        body = response.request.post_data or ""
+        return "/drafts/crisis-zoeken" in response.url and '"gender":"meisje"' in body and '"place":""' not in body
+
+    with page.expect_response(kept_all):
+        page.get_by_label("Leeftijd").fill("15")
+        page.locator("#crisis-geslacht").select_option("meisje")
+        page.get_by_label("Gemeente van de jeugdige").select_option(label="Hengelo")
+    page.reload()
+    expect(page.get_by_label("Leeftijd")).to_have_value("15")
+    expect(page.locator("#crisis-geslacht")).to_have_value("meisje")
+    expect(page.locator("#crisis-gemeente option:checked")).to_have_text("Hengelo")
+
     _search(page)
     _search(colleague.page)
     distances = [

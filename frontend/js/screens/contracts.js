@@ -4,6 +4,7 @@
 // Dutch messages next to the field they are about.
 
 import { ApiError, get, hasApi, post, request } from "../api.js";
+import { keepForm } from "../drafts.js";
 import { LABELS, announce, el, field, formatClock, formatDate, formatEuro, formatPercent, kids, showError } from "../ui.js";
 
 // The labels live in ui.js (one table for every screen); these names stay for the importers.
@@ -228,6 +229,8 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
     el("div", { class: "actions" }, reset, submit));
 
   const checked = (field) => [...form.querySelectorAll(`input[name='${field}']:checked`)].map((i) => i.value);
+  // A half-finished edit survives a reload (kept on the server until saved or undone).
+  const kept = keepForm(`groepsprofiel:${group.id}`, form);
 
   function fill() {
     name.value = group.name;
@@ -299,6 +302,7 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
   });
   reset.addEventListener("click", () => {
     fill();
+    kept.discard();
     showError(formError, null);
     done.hidden = true;
   });
@@ -327,6 +331,7 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
       const { data } = await request(`/groups/${group.id}/profile`, { method: "PATCH", json: patch });
       group = data;
       fill();
+      kept.discard();
       done.textContent = `Profiel opgeslagen om ${formatClock(new Date())}.`;
       done.hidden = false;
       announce(`Profiel van ${group.name} opgeslagen.`);
@@ -350,6 +355,8 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
   fill();
   return {
     node: form,
+    restore: kept.restore,
+    close: kept.close,
     // A newer state of the group (live feed): shown unless the user is editing.
     update(next) {
       group = next;
@@ -377,6 +384,7 @@ export function placesRequestForm(initial, { prefix, onSent }) {
     set.add("note", "Toelichting (optioneel)", note),
     formError, done,
     el("div", { class: "actions" }, submit));
+  const kept = keepForm(`plaatsen-aanvraag:${group.id}`, form);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -399,6 +407,7 @@ export function placesRequestForm(initial, { prefix, onSent }) {
         valid_from: from.value, contracted_places: places, note: note.value.trim() || null,
       });
       note.value = "";
+      kept.discard();
       done.textContent = `Aanvraag verstuurd: ${placesText(term.contracted_places)} vanaf ${formatDate(term.valid_from)}. De regio beslist.`;
       done.hidden = false;
       announce(`Aanvraag voor ${group.name} verstuurd.`);
@@ -414,6 +423,8 @@ export function placesRequestForm(initial, { prefix, onSent }) {
 
   return {
     node: form,
+    restore: kept.restore,
+    close: kept.close,
     update(next) {
       group = next;
     },
@@ -465,6 +476,7 @@ export function termForm(group, { prefix, onAdded }) {
     shareField.hidden = !funded.checked;
   }
   funded.addEventListener("change", paint);
+  const kept = keepForm(`contractversie:${group.id}`, form);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -498,6 +510,7 @@ export function termForm(group, { prefix, onAdded }) {
     try {
       const term = await post(`/groups/${group.id}/contract-terms`, body);
       note.value = "";
+      kept.discard();
       done.textContent = `Versie toegevoegd: ${placesText(term.contracted_places)} ${period(term)}.`;
       done.hidden = false;
       announce(`Contractversie voor ${group.name} toegevoegd.`);
@@ -511,7 +524,7 @@ export function termForm(group, { prefix, onAdded }) {
     }
   });
   paint();
-  return { node: form };
+  return { node: form, restore: kept.restore, close: kept.close };
 }
 
 export function profileSummary(group, vocab) {

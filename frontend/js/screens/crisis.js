@@ -3,6 +3,7 @@
 // release. The team's active holds and the free places follow the live feed.
 
 import { ApiError, get, post, request } from "../api.js";
+import { draft } from "../drafts.js";
 import {
   announce, debounce, el, formatCountdown, formatKm, formatTime, label, labels, municipalities, showError, vocabulary, kids,
 } from "../ui.js";
@@ -31,6 +32,9 @@ export function render(root, { live }) {
   // reload, a second device or a dropped connection brings the card and its countdown back.
   const mine = new Map();
   let disposed = false;
+  // The half-finished search form is kept on the server until the search is done, so a reload
+  // or a second device finds it again (the device location is not kept: it is asked again).
+  const store = draft("crisis-zoeken");
 
   const age = el("input", { id: "crisis-leeftijd", type: "number", inputmode: "numeric", min: 0, max: 27, required: true, class: "number" });
   const gender = el("select", { id: "crisis-geslacht" },
@@ -136,6 +140,8 @@ export function render(root, { live }) {
     searchButton.textContent = "Zoeken…";
     try {
       const body = await post("/crisis/search", query);
+      // The search is done: its half-finished form is no longer needed (nor left for the next one).
+      store.discard();
       lastQuery = query;
       results = body.results;
       paintResults();
@@ -353,6 +359,33 @@ export function render(root, { live }) {
     }
   });
 
+  function readForm() {
+    return {
+      age: age.value, gender: gender.value, place: place.value, postcode: postcode.value,
+      secure: secure.checked, reference: reference.value,
+      needs: [...needsBox.querySelectorAll("input:checked")].map((i) => i.value),
+    };
+  }
+  function fillForm(saved) {
+    age.value = saved.age ?? "";
+    gender.value = saved.gender ?? "";
+    place.value = saved.place ?? "";
+    postcode.value = saved.postcode ?? "";
+    secure.checked = Boolean(saved.secure);
+    if (saved.reference) reference.value = saved.reference;
+    for (const code of saved.needs || []) {
+      const box = needsBox.querySelector(`#nood-${CSS.escape(code)}`);
+      if (box) box.checked = true;
+    }
+  }
+  // Once a search is done the form has done its work (the holds are kept by the server), so later
+  // changes are not kept: no stale draft is left for the next crisis.
+  const keepDraft = () => {
+    if (lastQuery === null) store.save(readForm());
+  };
+  form.addEventListener("input", keepDraft);
+  form.addEventListener("change", keepDraft);
+
   const ticker = setInterval(() => holdsSection.querySelectorAll(".hold-card").forEach((c) => c.tick && c.tick()), 1000);
   form.addEventListener("submit", search);
   useLocation.addEventListener("click", () => {
@@ -380,6 +413,10 @@ export function render(root, { live }) {
       needsBox.append(...vocab.need_tags.map((t) => el("div", { class: "check" },
         el("input", { type: "checkbox", id: `nood-${t.code}`, value: t.code }),
         el("label", { for: `nood-${t.code}` }, t.label))));
+      // After the choice lists exist, so that a saved municipality and needs can be ticked.
+      const saved = await store.load();
+      // Only when nothing was typed meanwhile: input under the user's fingers wins.
+      if (saved && !disposed && !age.value) fillForm(saved);
     } catch (error) {
       showError(formError, `De keuzelijsten konden niet worden geladen: ${error.message}`);
     }
@@ -390,5 +427,6 @@ export function render(root, { live }) {
     disposed = true;
     unsubscribe();
     clearInterval(ticker);
+    store.close();
   };
 }

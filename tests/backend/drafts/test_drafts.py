@@ -79,3 +79,24 @@ def test_old_drafts_expire_and_the_number_per_person_is_limited(client, world, d
     assert client.get(f"/api/v1/drafts/verwijzing-wijzigen:{MAX_PER_PERSON + 1}", headers=me).status_code == 404
     purge_expired(db)
     assert _drafts(db) == []
+
+
+def test_every_form_of_a_working_day_keeps_a_draft_and_only_youth_forms_are_audited(client, world, db):
+    # (role, form key, holds youth data): the crisis search, the provider's group forms, the
+    # register's new contract version and the account forms.
+    forms = [
+        ("crisis", "crisis-zoeken", True),
+        ("provider_a", "groepsprofiel:1", False),
+        ("provider_a", "plaatsen-aanvraag:1", False),
+        ("admin", "contractversie:1", False),
+        ("admin", "gebruiker-nieuw", False),
+        ("admin", "sleutel-nieuw", False),
+    ]
+    for role, key, _youth in forms:
+        url = f"/api/v1/drafts/{key}"
+        saved = client.put(url, json={"data": {"veld": "half af"}}, headers=world.headers(role))
+        assert saved.status_code == 200, (key, saved.text)
+        assert client.get(url, headers=world.headers(role)).json()["data"] == {"veld": "half af"}
+    with db.transaction(write=False) as session:
+        audited = {a.detail["form_key"] for a in session.exec(select(AuditEntry).where(AuditEntry.object_type == "draft")).all()}
+    assert audited == {key for _role, key, youth in forms if youth}
