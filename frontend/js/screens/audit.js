@@ -64,9 +64,10 @@ export function render(root) {
         el("thead", {}, el("tr", {}, ["Tijdstip", "Wie", "Rol", "Handeling", "Jeugddossier", "Doel"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows.map((r) => el("tr", {},
           el("td", {}, formatDateTime(r.at)),
-          el("td", {}, r.actor),
+          // Words for people; the stored code (as in the download) stays in the title.
+          el("td", { title: r.actor }, r.actor_text),
           el("td", {}, label("role", r.actor_role)),
-          el("td", {}, r.action),
+          el("td", { title: r.action, dataset: { action: r.action } }, r.action_label),
           el("td", {}, r.youth_records.map(recordText).join(", ")),
           el("td", {}, r.purpose_label)))));
       result.replaceChildren(table);
