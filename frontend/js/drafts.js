@@ -87,7 +87,7 @@ export function keepForm(formKey, form) {
     for (const f of kept()) data[f.id] = f.type === "checkbox" || f.type === "radio" ? f.checked : f.value;
     return data;
   }
-  function onChange(event) {
+  function onChange() {
     if (restoring) return; // our own events while filling in the saved draft
     typed = true;
     store.save(read());

@@ -1,7 +1,8 @@
 """A coordinator's working day (issue 15): a half-filled referral form survives a reload (the
 server keeps the draft); a referral's timeline after a decline and a placement, with its group
 and no options once placed; a batch run reviewed line by line, one line dropped and the rest
-sent."""
+sent; a pinned pair kept and a forbidden
+pair gone after solving again."""
 
 from __future__ import annotations
 
@@ -192,3 +193,34 @@ def test_batch_review_drop_a_line_and_send_the_rest(people, demo_server) -> None
     expect(phone.page.locator("#toewijzingen")).to_be_attached()
     phone.page.locator("#run-verstuurd").scroll_into_view_if_needed()
     phone.shot("matching-beoordeling", "phone")
+
+
+def test_batch_review_pin_and_forbid_then_solve_again(people, demo_server) -> None:  # type: ignore[no-untyped-def]
+    admin, api = _api(demo_server, "admin"), _api(demo_server, "coordinator")
+    group, pin = _room(admin, api, "TW-PIN-P1", 2)
+    forbid = api.post("/referrals", json=_without_none(_referral_for(group, "TW-PIN-F1"))).json()["id"]
+    page = people("coordinator", already_logged_in=True).page
+    page.get_by_role("link", name="Matching").click()
+    page.get_by_label("Rekentijd hoogstens").select_option("5")
+    page.get_by_role("button", name="Batchrun starten").click()
+    pin_line = page.locator(f"#toewijzingen tr[data-referral-id='{pin}']")
+    forbid_line = page.locator(f"#toewijzingen tr[data-referral-id='{forbid}']")
+    expect(pin_line).to_be_visible(timeout=30_000)
+    expect(forbid_line).to_be_visible()
+    first_title = page.locator("#resultaat-titel").inner_text()
+    pinned_group = pin_line.locator("td").first.inner_text()
+    forbidden_group = forbid_line.locator("td").first.inner_text()
+    pin_line.get_by_role("button", name=f"TW-PIN-P1 vastzetten in {pinned_group}").click()
+    forbid_line.get_by_role("button", name=f"TW-PIN-F1 niet in {forbidden_group}").click()
+    expect(page.locator("#run-beoordeling")).to_contain_text(f"TW-PIN-P1 vast in {pinned_group}")
+    expect(page.locator("#run-beoordeling")).to_contain_text(f"TW-PIN-F1 niet in {forbidden_group}")
+
+    page.get_by_role("button", name="Opnieuw rekenen").click()
+    expect(page.locator("#resultaat-titel")).not_to_have_text(first_title, timeout=30_000)
+    # The new run keeps the pinned pair (marked as pinned) and no longer has the forbidden one.
+    pin_line = page.locator(f"#toewijzingen tr[data-referral-id='{pin}']")
+    expect(pin_line.locator("td").first).to_have_text(pinned_group)
+    expect(pin_line.locator("th")).to_contain_text("vast")
+    forbid_line = page.locator(f"#toewijzingen tr[data-referral-id='{forbid}']")
+    if forbid_line.count():
+        expect(forbid_line.locator("td").first).not_to_have_text(forbidden_group)

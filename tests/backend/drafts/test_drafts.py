@@ -98,5 +98,8 @@ def test_every_form_of_a_working_day_keeps_a_draft_and_only_youth_forms_are_audi
         assert saved.status_code == 200, (key, saved.text)
         assert client.get(url, headers=world.headers(role)).json()["data"] == {"veld": "half af"}
     with db.transaction(write=False) as session:
-        audited = {a.detail["form_key"] for a in session.exec(select(AuditEntry).where(AuditEntry.object_type == "draft")).all()}
+        audited = {
+            a.detail["form_key"]
+            for a in session.exec(select(AuditEntry).where(AuditEntry.object_type == "draft")).all()
+        }
     assert audited == {key for _role, key, youth in forms if youth}
