@@ -13,6 +13,8 @@ LABELS: dict[str, str] = {
     "api_key.revoke": "API-sleutel ingetrokken",
     "audit.export": "Auditlog gedownload",
     "audit.read": "Auditlog ingezien",
+    "availability.feed": "Vrije plaatsen bijgewerkt uit de bezettingsfeed",
+    "availability.places_from_feed": "Vrije plaatsen volgen de bezettingsfeed (aan/uit)",
     "availability.update": "Beschikbaarheid gemeld",
     "draft.discard": "Concept verwijderd",
     "draft.read": "Concept ingezien",

@@ -23,8 +23,20 @@ def _written_actions() -> tuple[dict[str, str], dict[str, str]]:
     domains' ``_audit``/``_notice`` helpers), and every ``action`` parameter's default."""
     codes: dict[str, str] = {}
     templates: dict[str, str] = {}
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(BACKEND.rglob("*.py"))}
+    # Module-level names for a code (FEED_ACTION = "availability.feed"), wherever they are used.
+    named = {
+        target.id: node.value.value
+        for tree in trees.values()
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.isupper()
+    }
 
     def collect(node: ast.expr | None, where: str) -> None:
+        if isinstance(node, ast.Name) and node.id in named:
+            node = ast.Constant(named[node.id])
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.match(node.value):
             codes.setdefault(node.value, where)
         elif isinstance(node, ast.IfExp):
@@ -33,8 +45,7 @@ def _written_actions() -> tuple[dict[str, str], dict[str, str]]:
         elif isinstance(node, ast.JoinedStr):
             templates.setdefault(ast.unparse(node), where)
 
-    for path in sorted(BACKEND.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in trees.items():
         position = {"Notice": 2}  # Notice(event_type, actor, action, ...)
         for fn in ast.walk(tree):
             if isinstance(fn, ast.FunctionDef):
