@@ -120,6 +120,10 @@ class Receiver:
     # Answer with this status for the next so many requests (after keeping them).
     fail_next: int = 0
     fail_status: int = 500
+    # Hold every request after this many unanswered until ``release`` is set: the sender is
+    # then certainly in the middle of a delivery (the crash test kills it there).
+    stall_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -150,9 +154,15 @@ def webhook_receiver() -> Iterator[Receiver]:
                 failing = receiver.fail_next > 0
                 if failing:
                     receiver.fail_next -= 1
-            self.send_response(receiver.fail_status if failing else 204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+                stalled = receiver.stall_after is not None and len(receiver.requests) > receiver.stall_after
+            if stalled:
+                receiver.release.wait(timeout=30)
+            try:
+                self.send_response(receiver.fail_status if failing else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:  # the sender died while we held its request
+                self.close_connection = True
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -163,6 +173,7 @@ def webhook_receiver() -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.shutdown()
         server.server_close()
 
