@@ -447,7 +447,9 @@ def remove_contact(*, session: Session, principal: Principal, contact_id: int) -
     detail = {"provider_id": contact.provider_id, "name": contact.name, "email": contact.email}
     session.delete(contact)
     session.flush()
-    _audit(session, principal, "provider_contact.remove", "provider_contact", contact_id, detail=detail, provider=provider)
+    _audit(
+        session, principal, "provider_contact.remove", "provider_contact", contact_id, detail=detail, provider=provider
+    )
 
 
 def new_secret() -> str:
@@ -483,7 +485,9 @@ def add_endpoint(
     assert endpoint.id is not None
     # The secret stays out of the log: whoever reads the log must not be able to forge a signature.
     detail = {"provider_id": provider_id, "url": data.url, "description": data.description}
-    _audit(session, principal, "webhook_endpoint.add", "webhook_endpoint", endpoint.id, detail=detail, provider=provider)
+    _audit(
+        session, principal, "webhook_endpoint.add", "webhook_endpoint", endpoint.id, detail=detail, provider=provider
+    )
     return endpoint, secret
 
 
@@ -502,7 +506,9 @@ def remove_endpoint(*, session: Session, principal: Principal, endpoint_id: int)
     session.flush()
     detail = {"provider_id": endpoint.provider_id, "url": endpoint.url}
     provider = session.get(Provider, endpoint.provider_id)
-    _audit(session, principal, "webhook_endpoint.remove", "webhook_endpoint", endpoint_id, detail=detail, provider=provider)
+    _audit(
+        session, principal, "webhook_endpoint.remove", "webhook_endpoint", endpoint_id, detail=detail, provider=provider
+    )
 
 
 def test_endpoint(*, session: Session, principal: Principal, endpoint_id: int) -> Notification:

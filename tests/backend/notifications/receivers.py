@@ -86,7 +86,9 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def smtp_server(login: Login | None = None, certificate: tuple[Path, Path] | None = None) -> Iterator[tuple[int, Mailbox]]:
+def smtp_server(
+    login: Login | None = None, certificate: tuple[Path, Path] | None = None
+) -> Iterator[tuple[int, Mailbox]]:
     """``login``: AUTH required (only after STARTTLS when a ``certificate`` is given);
     ``certificate``: STARTTLS offered and required before any mail."""
     mailbox = Mailbox()

@@ -18,7 +18,9 @@ def entries(db, object_type: str) -> list[AuditEntry]:  # type: ignore[no-untype
 def test_contacts_and_webhooks_changes_are_audited_without_the_secret(client, world, db):
     h = world.headers("provider_b")
     contacts = f"/api/v1/providers/{world.provider_b}/contacts"
-    added = client.post(contacts, json={"name": "Crisisdienst", "email": "crisis@anker.test", "crisis": True}, headers=h)
+    added = client.post(
+        contacts, json={"name": "Crisisdienst", "email": "crisis@anker.test", "crisis": True}, headers=h
+    )
     assert added.status_code == 201, added.text
     refused = client.post(contacts, json={"name": "Zonder adres", "email": "geen-adres"}, headers=h)
     assert refused.status_code == 422

@@ -4,7 +4,6 @@ certificate makes a retry and then a dead letter with a Dutch reason, never a cr
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import update
 
@@ -32,7 +31,9 @@ def mail_settings(db, port: int, **overrides):  # type: ignore[no-untyped-def]
 
 def crisis_mail(client, world) -> None:  # type: ignore[no-untyped-def]
     contact = {"name": "Crisisdienst", "email": "crisis@anker.test", "crisis": True}
-    response = client.post(f"/api/v1/providers/{world.provider_b}/contacts", json=contact, headers=world.headers("provider_b"))
+    response = client.post(
+        f"/api/v1/providers/{world.provider_b}/contacts", json=contact, headers=world.headers("provider_b")
+    )
     assert response.status_code == 201, response.text
     hold_on_crisis_group(client, world)
 
@@ -52,9 +53,7 @@ def test_a_wrong_password_is_retried_then_a_dead_letter_with_a_dutch_reason(clie
     login = Login("meldingen", "Juist-wachtwoord-42")
     with smtp_server(login, certificate) as (port, mailbox):
         crisis_mail(client, world)
-        ndb = mail_settings(
-            db, port, smtp_user="meldingen", smtp_password="fout", smtp_tls=True, notify_max_attempts=2
-        )
+        ndb = mail_settings(db, port, smtp_user="meldingen", smtp_password="fout", smtp_tls=True, notify_max_attempts=2)
         assert dispatcher.dispatch_once(ndb) == 1
         (row,) = rows(db, channel="email")
         assert row.status == PENDING and row.attempts == 1
