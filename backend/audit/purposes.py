@@ -59,6 +59,7 @@ class Purpose(StrEnum):
     account_security = "account_security"
     account_management = "account_management"
     draft = "draft"
+    notification_settings = "notification_settings"
 
 
 LABELS: dict[Purpose, str] = {
@@ -107,6 +108,7 @@ LABELS: dict[Purpose, str] = {
     Purpose.account_security: "Beveiliging van een account (tweede factor, herstelcodes)",
     Purpose.account_management: "Gebruikers en API-sleutels beheren",
     Purpose.draft: "Half ingevuld formulier bewaren of terughalen",
+    Purpose.notification_settings: "Meldingen, contactpersonen en webhooks instellen",
 }
 
 

@@ -290,11 +290,32 @@ def deliver(db: Database, claimed: list[Claimed], client: httpx.Client | None = 
 
 
 def _reason(exc: Exception) -> str:
+    """Why a delivery failed, in Dutch for the administrator reading the dead-letter list
+    (the mail server's own words, in English, follow in brackets)."""
     if isinstance(exc, httpx.TimeoutException):
         return "geen antwoord binnen de wachttijd"
     if isinstance(exc, httpx.TransportError):
         return f"niet bereikbaar ({type(exc).__name__})"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"de mailserver weigert de inlog: controleer gebruikersnaam en wachtwoord ({_smtp_words(exc)})"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"de mailserver biedt dit niet aan (versleuteling of inloggen) ({exc})"[:400]
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"het certificaat van de mailserver is niet te vertrouwen ({exc.verify_message})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"de mailserver weigert het bericht ({_smtp_words(exc)})"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "de mailserver weigert het adres van de ontvanger"
+    if isinstance(exc, ssl.SSLError):
+        return f"versleutelde verbinding met de mailserver mislukt ({type(exc).__name__})"
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | TimeoutError):
+        return f"mailserver niet bereikbaar ({type(exc).__name__})"
     return str(exc)[:400] or type(exc).__name__
+
+
+def _smtp_words(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {text}"[:300]
 
 
 def record(db: Database, claimed: list[Claimed], outcome: dict[int, str | None]) -> None:

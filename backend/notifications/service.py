@@ -24,6 +24,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from backend.audit import service as audit
+from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_access
 from backend.config import Settings
 from backend.db import on_commit
@@ -366,7 +368,45 @@ def change_preferences(*, session: Session, principal: Principal, data: Preferen
     pref.updated_at = utcnow()
     session.add(pref)
     session.flush()
+    _audit(
+        session,
+        principal,
+        "notification_preference.change",
+        "notification_preference",
+        user_id,
+        detail={
+            "email": pref.email,
+            "channels": pref.channels,
+            "quiet_start": pref.quiet_start,
+            "quiet_end": pref.quiet_end,
+            "digest": pref.digest,
+        },
+    )
     return pref
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    object_type: str,
+    object_id: int,
+    *,
+    detail: dict[str, Any],
+    provider: Provider | None = None,
+) -> None:
+    """Who changed where notifications go: an address or endpoint changed unseen would send a
+    crisis hold to the wrong mailbox or system, so each change is in the audit log."""
+    audit.record(
+        session=session,
+        actor=principal,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        purpose=Purpose.notification_settings,
+        detail=detail,
+        region_id=provider.region_id if provider is not None else None,
+    )
 
 
 # --- provider contacts and webhook endpoints -----------------------------------------------------
@@ -389,10 +429,13 @@ def list_contacts(*, session: Session, principal: Principal, provider_id: int) -
 
 
 def add_contact(*, session: Session, principal: Principal, provider_id: int, data: ContactCreate) -> ProviderContact:
-    _provider(session, principal, provider_id)
+    provider = _provider(session, principal, provider_id)
     contact = ProviderContact(provider_id=provider_id, created_at=utcnow(), **data.model_dump())
     session.add(contact)
     session.flush()
+    assert contact.id is not None
+    detail = {"provider_id": provider_id, **data.model_dump()}
+    _audit(session, principal, "provider_contact.add", "provider_contact", contact.id, detail=detail, provider=provider)
     return contact
 
 
@@ -400,9 +443,13 @@ def remove_contact(*, session: Session, principal: Principal, contact_id: int) -
     contact = session.get(ProviderContact, contact_id)
     if contact is None:
         raise NotFound("Contactpersoon niet gevonden.")
-    _provider(session, principal, contact.provider_id)
+    provider = _provider(session, principal, contact.provider_id)
+    detail = {"provider_id": contact.provider_id, "name": contact.name, "email": contact.email}
     session.delete(contact)
     session.flush()
+    _audit(
+        session, principal, "provider_contact.remove", "provider_contact", contact_id, detail=detail, provider=provider
+    )
 
 
 def new_secret() -> str:
@@ -423,7 +470,7 @@ def add_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     from backend.users.totp_secrets import encrypt
 
-    _provider(session, principal, provider_id)
+    provider = _provider(session, principal, provider_id)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         provider_id=provider_id,
@@ -435,6 +482,12 @@ def add_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    assert endpoint.id is not None
+    # The secret stays out of the log: whoever reads the log must not be able to forge a signature.
+    detail = {"provider_id": provider_id, "url": data.url, "description": data.description}
+    _audit(
+        session, principal, "webhook_endpoint.add", "webhook_endpoint", endpoint.id, detail=detail, provider=provider
+    )
     return endpoint, secret
 
 
@@ -451,6 +504,11 @@ def remove_endpoint(*, session: Session, principal: Principal, endpoint_id: int)
     endpoint.active = False  # its delivery log stays readable
     session.add(endpoint)
     session.flush()
+    detail = {"provider_id": endpoint.provider_id, "url": endpoint.url}
+    provider = session.get(Provider, endpoint.provider_id)
+    _audit(
+        session, principal, "webhook_endpoint.remove", "webhook_endpoint", endpoint_id, detail=detail, provider=provider
+    )
 
 
 def test_endpoint(*, session: Session, principal: Principal, endpoint_id: int) -> Notification:

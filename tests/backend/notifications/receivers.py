@@ -4,6 +4,7 @@ provider's system should, and can be told to fail."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -30,11 +32,75 @@ class Mailbox:
         return "250 OK"
 
 
+@dataclass
+class Login:
+    """What an authenticating SMTP server saw: each AUTH attempt (user, whether it was right,
+    whether the connection was encrypted by then)."""
+
+    user: str
+    password: str
+    attempts: list[tuple[str, bool, bool]] = field(default_factory=list)
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        right = (user, password) == (self.user, self.password)
+        self.attempts.append((user, right, session.ssl is not None))
+        return AuthResult(success=right, handled=False)
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made now (nothing secret is kept in the repository)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.plekwijzer.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "mail.pem", folder / "mail.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+def smtp_server(
+    login: Login | None = None, certificate: tuple[Path, Path] | None = None
+) -> Iterator[tuple[int, Mailbox]]:
+    """``login``: AUTH required (only after STARTTLS when a ``certificate`` is given);
+    ``certificate``: STARTTLS offered and required before any mail."""
     mailbox = Mailbox()
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    options: dict[str, Any] = {}
+    if login is not None:
+        options |= {"authenticator": login, "auth_required": True, "auth_require_tls": certificate is not None}
+    if certificate is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*certificate)
+        options |= {"tls_context": context, "require_starttls": True}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port, mailbox
@@ -56,6 +122,10 @@ class Receiver:
     # Answer with this status for the next so many requests (after keeping them).
     fail_next: int = 0
     fail_status: int = 500
+    # Hold every request after this many unanswered until ``release`` is set: the sender is
+    # then certainly in the middle of a delivery (the crash test kills it there).
+    stall_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -86,9 +156,15 @@ def webhook_receiver() -> Iterator[Receiver]:
                 failing = receiver.fail_next > 0
                 if failing:
                     receiver.fail_next -= 1
-            self.send_response(receiver.fail_status if failing else 204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+                stalled = receiver.stall_after is not None and len(receiver.requests) > receiver.stall_after
+            if stalled:
+                receiver.release.wait(timeout=30)
+            try:
+                self.send_response(receiver.fail_status if failing else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:  # the sender died while we held its request
+                self.close_connection = True
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -99,6 +175,7 @@ def webhook_receiver() -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.shutdown()
         server.server_close()
 
