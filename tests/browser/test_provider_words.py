@@ -97,7 +97,10 @@ def test_the_admin_acting_for_one_provider_sees_only_its_cards_and_their_history
     expect(answered).to_contain_text(re.compile(r"op \d{2}-\d{2}-\d{4} \d{2}:\d{2} door admin"))
     expect(page.locator(f"#inkomend .proposal-card[data-proposal-id='{proposal_a}']")).to_have_count(0)
     expect(page.locator(f"#inkomend [data-answered-proposal-id='{proposal_b}']")).to_have_count(0)
-    answered.scroll_into_view_if_needed()
+    # The list is drawn again when a live change comes in (the decline's own notice): scroll
+    # the element that is there at that moment, once it stays.
+    page.wait_for_timeout(300)
+    answered.evaluate("e => e.scrollIntoView({block: 'center'})")
     admin.shot("aanbieder-voorstellen-geschiedenis", "desktop")
     phone = people("admin", phone=True, already_logged_in=True)
     phone.page.goto(demo_server.app_url("aanbieder"))

@@ -32,7 +32,7 @@ function isoDay(date) {
 
 // A table with a caption, column headers and the first cell of each row as its header.
 function dataTable(caption, head, rows) {
-  return el("div", { class: "table-scroll" }, el("table", { class: "data" },
+  return el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": caption }, el("table", { class: "data" },
     el("caption", {}, caption),
     el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, rows.map((row) => el("tr", {}, row.map((cell, i) => (i === 0

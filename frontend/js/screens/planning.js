@@ -82,8 +82,8 @@ export function render(root) {
   const summary = el("div", { class: "totals", id: "planner-advies", "aria-live": "polite" });
   const estimates = el("div", { id: "planner-schatting" });
   const chart = el("figure", { class: "chart-figure" });
-  const tableBox = el("div", { class: "table-scroll" });
-  const overview = el("div", { class: "table-scroll" });
+  const tableBox = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Tabel: kans op geen plek per aantal plaatsen" });
+  const overview = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Overzicht van de crisisgroepen" });
   const notes = el("div", { id: "planner-kanttekeningen" });
   const assumptions = el("details", { class: "card" });
   let answer = null;

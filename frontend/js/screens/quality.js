@@ -60,7 +60,7 @@ export function render(root) {
   const rule = el("p", { class: "freshness", id: "dq-regel" });
   const totals = el("div", { class: "totals", id: "dq-totalen", "aria-live": "polite" });
   const chart = el("figure", { class: "chart-figure" });
-  const tableBox = el("div", { class: "table-scroll" });
+  const tableBox = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Tabel: datakwaliteit per groep" });
   let report = null;
   let mode = "groep";
   let loads = 0;
