@@ -522,18 +522,17 @@ def post_calculation(
     return finalised_view(stored, principal=principal, live=live)
 
 
-def providers_of(session: Session, groups: list[Group]) -> dict[int | None, Provider]:
-    """The providers of these groups, by id (one query)."""
-    if not groups:
-        return {}
-    query = select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))
-    return {p.id: p for p in session.exec(query).all()}
-
-
 def compute_report(*, session: Session, principal: Principal, region: Region, period: Period) -> dict[str, Any]:
     settings = funding_settings(region)
     groups = report_groups(session=session, principal=principal, region=region, period=period)
-    providers = providers_of(session, groups)
+    providers = (
+        {
+            p.id: p
+            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
+        }
+        if groups
+        else {}
+    )
     grid = night_grid(
         session=session,
         group_ids=[g.id for g in groups],  # type: ignore[misc]
