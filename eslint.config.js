@@ -5,7 +5,7 @@ import globals from "globals";
 
 export default [
   {
-    ignores: ["node_modules/", ".venv/", "build/", "dist/", ".production/", ".run/", "*.egg-info/"],
+    ignores: ["node_modules/", "frontend/vendor/", ".venv/", "build/", "dist/", ".production/", ".run/", "*.egg-info/"],
   },
   js.configs.recommended,
   {

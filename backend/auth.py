@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 from backend.config import Settings
 from backend.domain import as_utc, utcnow
 from backend.errors import Forbidden, NotFound, ServiceBusy, Unauthorized
+from backend.providers.models import Provider
 from backend.revocations import Revocations
 from backend.users.models import ApiKey, Role, User
 
@@ -476,3 +477,13 @@ def ensure_access(principal: Principal, *, provider_id: int, region_id: int | No
     """Both scopes at once, for objects of a provider in a region (groups, holds, proposals)."""
     ensure_provider_access(principal, provider_id, what=what)
     ensure_region_access(principal, region_id, what=what)
+
+
+def ensure_provider_in_scope(session: Session, principal: Principal, provider_id: int) -> None:
+    """A list narrowed to one provider (``?provider_id=``, the administrator acting for one
+    provider): 404 for a provider that does not exist or that the caller may not see (another
+    provider, or one outside the caller's region), so nobody learns it exists."""
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("Aanbieder niet gevonden.")
+    ensure_access(principal, provider_id=provider_id, region_id=provider.region_id, what="Aanbieder")

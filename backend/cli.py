@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from datetime import date
@@ -83,6 +84,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # uvicorn's own rewriting would trust any client connecting from 127.0.0.1.
         proxy_headers=False,
     )
+    return 0
+
+
+def cmd_notify_worker(args: argparse.Namespace) -> int:
+    """Deliver the outbox's e-mails and webhooks until SIGTERM or SIGINT (any number of these
+    beside the API processes; they share the work with FOR UPDATE SKIP LOCKED)."""
+    import signal
+    import threading
+
+    from backend.db import Database
+    from backend.notifications.dispatcher import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    db = Database(get_settings())
+    try:
+        run_worker(db, poll_seconds=args.poll_seconds, stop=stop)
+    finally:
+        db.dispose()
     return 0
 
 
@@ -381,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plekwijzer", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="the database schema (Alembic migrations)").add_subparsers(
+        dest="db_command", required=True
+    )
     db.add_parser("upgrade", help="apply the migrations").set_defaults(func=cmd_db_upgrade)
 
     demo = sub.add_parser("demo", help="load deterministic Twente demo data")
@@ -395,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("notify-worker", help="deliver notification e-mails and webhooks (until stopped)")
+    worker.add_argument("--poll-seconds", type=float, default=0.5)
+    worker.set_defaults(func=cmd_notify_worker)
 
     pc = sub.add_parser("import-postcodes", help="load 4-digit postcode centroids from a CSV")
     pc.add_argument("file")
@@ -413,7 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
     load.set_defaults(func=cmd_register_import)
 
-    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    users = sub.add_parser("users", help="accounts of people: create, deactivate, second factor").add_subparsers(
+        dest="users_command", required=True
+    )
     create = users.add_parser("create", help="create a user (password on standard input)")
     create.add_argument("--username", required=True)
     create.add_argument("--role", required=True, choices=["admin", "coordinator", "provider", "crisis", "viewer"])
@@ -433,7 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-totp-key", help="encrypt every TOTP secret under the first key of PLEKWIJZER_TOTP_ENCRYPTION_KEYS"
     ).set_defaults(func=cmd_users_rotate_totp_key)
 
-    keys = sub.add_parser("api-keys").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("api-keys", help="API keys of provider systems: create, revoke").add_subparsers(
+        dest="keys_command", required=True
+    )
     key = keys.add_parser("create", help="create an API key for a provider system")
     key.add_argument("--provider", type=int, required=True)
     key.add_argument("--name", default="")
@@ -460,11 +492,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--end", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
     out.set_defaults(func=cmd_audit_export)
 
-    availability = sub.add_parser("availability").add_subparsers(dest="av_command", required=True)
+    availability = sub.add_parser(
+        "availability", help="free places through a running server (PLEKWIJZER_URL, PLEKWIJZER_API_KEY or _TOKEN)"
+    ).add_subparsers(dest="av_command", required=True)
+    av_help = {"set": "report a group's free places (and whether it admits)", "show": "list the groups' free places"}
     for name in ("set", "show"):
-        p = availability.add_parser(name)
-        p.add_argument("--url")
-        p.add_argument("--username")
+        p = availability.add_parser(name, help=av_help[name])
+        p.add_argument("--url", help="the server (default PLEKWIJZER_URL or http://127.0.0.1:8000)")
+        p.add_argument("--username", help="log in as this user (password on standard input) instead of a key")
         if name == "set":
             p.add_argument("group_id", type=int)
             p.add_argument("--free", type=int, required=True)

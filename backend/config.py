@@ -84,7 +84,10 @@ class Settings(BaseSettings):
     # ... except for a batch of the occupancy feed (up to 50,000 events, about 200 bytes each
     # as JSON): a year of a provider's history in one request.
     max_feed_body_bytes: int = 32_000_000
-    # Optional map tile server for the coordinator map (none: the map draws without tiles).
+    # Optional map tile server for the region map, in the {z}/{x}/{y} form, e.g. PDOK's BRT background
+    # map https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png
+    # (the Content-Security-Policy then allows images from its origin). None: no tiles; the map
+    # shows municipality outlines computed from the postcode centroids and works offline.
     tile_server_url: str | None = None
     # A verified API key is remembered this long (seconds; 0: look it up on every request),
     # which saves a provider system's every request a database look-up. A key revoked in the
@@ -100,6 +103,31 @@ class Settings(BaseSettings):
     # Audit rows older than this many days are removed by the retention job (0: keep every
     # row). At least 365: the PostgreSQL trigger refuses anything shorter (docs/security.md).
     audit_retention_days: int = 0
+
+    # Notifications (backend/notifications). E-mail over SMTP: without a host, e-mails wait in
+    # the outbox until one is set. TLS: STARTTLS after connecting.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "plekwijzer@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_tls: bool = False
+    # Delivery of e-mails and webhooks: tries per notification before the dead-letter list, the
+    # wait after the first failure (doubled after each next one, at most the maximum), how long
+    # a claimed notification is a process's before another may send it (a process that died),
+    # rows per round, and how long a webhook receiver may take to answer.
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_backoff_seconds: float = Field(default=30.0, gt=0)
+    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notify_lease_seconds: float = Field(default=120.0, gt=0)
+    notify_batch: int = Field(default=200, ge=1)
+    # Webhooks sent at once by one process (each receiver's slowness holds up no other).
+    notify_concurrency: int = Field(default=8, ge=1, le=64)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Every API process delivers (off: only ``plekwijzer notify-worker`` processes do).
+    notify_dispatch_in_api: bool = True
+    # The address people reach the web app on, for links in e-mails (the one-click link).
+    public_url: str = "http://127.0.0.1:8000"
 
     # Strict-Transport-Security on every response. Without it HSTS is sent only on requests
     # that came over TLS, as uvicorn sees them: directly, or through a proxy whose

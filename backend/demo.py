@@ -23,6 +23,8 @@ from backend.availability.service import Notice
 from backend.domain import AVAILABILITY_FUNDED_CARE_FORMS, CARE_FORMS, NEED_TAGS, utcnow
 from backend.providers.models import Group, Provider
 from backend.regions.models import Region
+from backend.regions.service import change_settings
+from backend.regions.settings import region_settings
 from backend.regions.twente import TWENTE_MUNICIPALITIES
 from backend.register import importer
 from backend.register import sheets as S
@@ -297,6 +299,7 @@ class DemoReport:
 
 
 DEMO_ACTOR = Principal(kind="demo", id=0, name="demodata", role="admin", provider_id=None)
+DEMO_COORDINATOR_CONTACT = "Coördinatiepunt Jeugdhulp Twente, 053 481 00 00, plaatsing@jeugdhulptwente.example"
 
 
 def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSummary:
@@ -327,6 +330,13 @@ def load_demo(*, session: Session, seed: int = 2025, users_file: Path) -> DemoSu
     importer.apply(session=session, plan=plan, actor=DEMO_ACTOR, stale_after_hours=settings_stale)
     region = session.exec(select(Region).where(Region.code == "JZ14")).one()
     assert region.id is not None
+    # Whom a provider asks about a proposal (shown on every proposal card).
+    change_settings(
+        session=session,
+        principal=DEMO_ACTOR,
+        code="JZ14",
+        new=region_settings(region).model_copy(update={"coordinator_contact": DEMO_COORDINATOR_CONTACT}),
+    )
     group_ids = {
         (agb, code): gid
         for gid, code, agb in session.exec(

@@ -17,6 +17,7 @@ Malformed input (pydantic validation) also answers 422, with a Dutch sentence pe
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,7 +28,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.regions.setting_docs import FIELD_LABELS as REGION_SETTING_LABELS
+from backend import notation
+from backend.field_labels import field_label
 
 
 class FieldErrorBody(BaseModel):
@@ -124,18 +126,6 @@ class ServiceBusy(DomainError):
     code = "busy"
 
 
-_FIELD_NAMES = {
-    "free_places": "vrije plaatsen",
-    "admitting": "plaatsen aan",
-    "reason": "reden",
-    "expected_free_date": "verwachte datum vrij",
-    "waiting_list": "wachtlijst",
-    "username": "gebruikersnaam",
-    "password": "wachtwoord",
-    "purpose": "doel",
-    **REGION_SETTING_LABELS,
-}
-
 _MESSAGES = {
     "missing": "is verplicht",
     "extra_forbidden": "is geen bekend veld en mag niet worden meegestuurd",
@@ -167,15 +157,36 @@ _MESSAGES = {
 
 
 def _bound(value: Any) -> Any:
-    """A limit as people write it: 1 rather than 1.0 (pydantic hands float limits as floats)."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    """A limit as people write it: 1 rather than 1.0 (pydantic hands float limits as floats),
+    0,5 rather than 0.5, a date as 01-01-2026."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return notation.number(value)
+    if isinstance(value, date):
+        return notation.day(value)
+    return value
+
+
+def field_name(loc: list[str | int]) -> str:
+    """Where in the request, in words: 'gebeurtenissen nr. 3, gebeurtenis-id' for
+    ('events', 2, 'event_id'). The position in a list counts from 1, as people count."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]} nr. {part + 1}" if parts else f"nr. {part + 1}"]
+        else:
+            parts.append(field_label(part))
+    return ", ".join(parts)
 
 
 def dutch_field_error(err: dict[str, Any]) -> str:
     """One pydantic error as a Dutch sentence, e.g. 'vrije plaatsen moet minstens 0 zijn'."""
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    field = ".".join(_FIELD_NAMES.get(p, p) for p in loc) or "het verzoek"
+    loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
     kind = err.get("type", "")
+    # An unknown field has no label: it is named as the client sent it.
+    field = field_name(loc[:-1] if kind == "extra_forbidden" else loc)
+    if kind == "extra_forbidden" and loc:
+        field = f"{field}, {loc[-1]}" if field else str(loc[-1])
+    field = field or "het verzoek"
     ctx = err.get("ctx") or {}
     if kind == "json_invalid":
         # loc holds the character position, not a field name.
@@ -189,11 +200,21 @@ def dutch_field_error(err: dict[str, Any]) -> str:
         text = f"mag hoogstens {_bound(ctx.get('le', ctx.get('lt')))} zijn"
         if kind == "less_than":
             text = f"moet kleiner zijn dan {_bound(ctx.get('lt'))}"
+    elif kind in ("string_too_short", "string_too_long", "too_short", "too_long") and (
+        "min_length" in ctx or "max_length" in ctx
+    ):
+        unit = "tekens" if kind.startswith("string") else "onderdelen"
+        if kind.endswith("short"):
+            text = f"is te kort (minstens {_bound(ctx['min_length'])} {unit})"
+        else:
+            text = f"is te lang (hoogstens {_bound(ctx['max_length'])} {unit})"
     elif kind == "value_error":
         text = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
         return f"{field}: {text}" if loc else text
     elif kind in ("enum", "literal_error") and ctx.get("expected"):
-        text = f"moet een van deze waarden zijn: {ctx['expected']}"
+        # pydantic lists the choices in English ("'a', 'b' or 'c'").
+        expected = str(ctx["expected"]).replace("' or '", "' of '")
+        text = f"moet een van deze waarden zijn: {expected}"
     else:
         text = _MESSAGES.get(kind, err.get("msg", "is ongeldig"))
     return f"{field} {text}"

@@ -17,14 +17,21 @@ from backend.availability.service import refresh_feed_groups
 from backend.crisis.demo import load_crisis_demo
 from backend.crisis.routes import router as crisis_router
 from backend.crisis.service import expire_holds
+from backend.drafts.routes import router as drafts_router
+from backend.drafts.service import purge_expired as purge_expired_drafts
+from backend.indicators.routes import router as indicators_router
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
+from backend.notifications.dispatcher import dispatch_task
+from backend.notifications.routes import router as notifications_router
+from backend.notifications.triggers import scan as notification_scan
 from backend.occupancy import hooks as occupancy_hooks
 from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
 from backend.placements.routes import router as placements_router
 from backend.placements.service import after_feed_batch
+from backend.planning.routes import router as planning_router
 from backend.proposals.routes import router as proposals_router
 from backend.proposals.service import expire_proposals
 from backend.providers.routes import router as providers_router
@@ -53,10 +60,14 @@ ROUTERS: list[APIRouter] = [
     occupancy_router,
     intensity_router,
     reports_router,
+    planning_router,
     referrals_router,
     matching_router,
     proposals_router,
     placements_router,
+    indicators_router,
+    drafts_router,
+    notifications_router,
 ]
 
 # Run in the background by every API process (``Settings.run_periodic_tasks``).
@@ -76,6 +87,15 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("audit.seal", 10.0, seal_task),
     # Sealed audit rows older than PLEKWIJZER_AUDIT_RETENTION_DAYS go (0: none).
     PeriodicTask("audit.retention", 6 * 3600.0, retention_task),
+    # Drafts of forms nobody came back to within a week.
+    PeriodicTask("drafts.purge_expired", 3600.0, purge_expired_drafts),
+    # E-mails and webhooks of the outbox (also ``plekwijzer notify-worker``; backend/notifications).
+    # The task itself lasts about a second (woken by commits, polling every 0.25 s), so it is
+    # started again almost at once.
+    PeriodicTask("notifications.dispatch", 0.05, dispatch_task),
+    # Situations that arise with time: a proposal about to expire, a stale figure, an arrival
+    # that did not happen, a youth waiting long, a re-assessment without a decision.
+    PeriodicTask("notifications.scan", 300.0, notification_scan),
 ]
 
 # What follows a batch of the provider's own occupancy feed: a placement arrives or ends with

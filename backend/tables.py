@@ -6,9 +6,17 @@ Each domain with tables adds one import line here.
 from backend.audit.models import AuditEntry, AuditSeal
 from backend.availability.models import IdempotencyRecord
 from backend.crisis.models import Hold
+from backend.drafts.models import Draft
 from backend.events.models import Event, EventCounter
 from backend.intensity.models import IntensityReassessment
 from backend.matching.models import MatchingRun, Proposal, Referral
+from backend.notifications.models import (
+    Notification,
+    NotificationPreference,
+    ProviderContact,
+    UsedLink,
+    WebhookEndpoint,
+)
 from backend.occupancy.models import OccupancyCensus, OccupancyEvent, OccupancyStay
 from backend.placements.models import Placement
 from backend.providers.models import Group, Location, Provider
@@ -33,6 +41,7 @@ __all__ = [
     "AuditSeal",
     "AuthSession",
     "ContractTerm",
+    "Draft",
     "Event",
     "EventCounter",
     "FinalisedPostCalculation",
@@ -46,6 +55,8 @@ __all__ = [
     "MatchingRun",
     "MfaChallenge",
     "Municipality",
+    "Notification",
+    "NotificationPreference",
     "OccupancyCensus",
     "OccupancyEvent",
     "OccupancyStay",
@@ -54,10 +65,13 @@ __all__ = [
     "Postcode",
     "Proposal",
     "Provider",
+    "ProviderContact",
     "RecoveryCode",
     "Referral",
     "RefreshToken",
     "Region",
     "Tariff",
+    "UsedLink",
     "User",
+    "WebhookEndpoint",
 ]

@@ -190,7 +190,9 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def server(database_url: str, *, workers: int = 1, timeout: float = 120.0) -> Iterator[str]:
+def server(
+    database_url: str, *, workers: int = 1, timeout: float = 120.0, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """One ``plekwijzer serve`` process (the CLI, as in production); yields its base URL.
 
     The start-up wait is long because other work may share this machine."""
@@ -203,6 +205,7 @@ def server(database_url: str, *, workers: int = 1, timeout: float = 120.0) -> It
         "PLEKWIJZER_SECRET_KEY": SECRET,
         "PLEKWIJZER_ENVIRONMENT": "test",
         "PLEKWIJZER_RUN_PERIODIC_TASKS": "false",
+        **(extra_env or {}),
     }
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(

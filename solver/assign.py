@@ -14,7 +14,8 @@ Constraints: each youth at most one group; a group takes at most ``free_places``
 takes at most ``profile_c_limit - profile_c_present`` youths with risk profile C; a sibling set
 (two or more youths sharing ``sibling_set``) is placed entirely in one group (``together="group"``)
 or entirely at one location (``together="location"``), or not at all; every arc satisfies every
-hard rule.  Candidate arcs: for each youth the ``k`` nearest feasible groups (default 300).
+hard rule; a pinned youth (``Instance.pins``) is placed in its group and a forbidden pair
+(``Instance.forbidden``) is never used.  Candidate arcs: for each youth the ``k`` nearest feasible groups (default 300).
 "Optimal" means optimal over these candidate arcs.
 
 Method
@@ -86,12 +87,21 @@ def build_candidates(instance: Instance, k: int = 300, table: GroupTable | None 
     if instance.road_km:
         for (yid, gid), km in instance.road_km.items():
             road.setdefault(yid, {})[gid] = km
+    forbidden: dict[int, set[int]] = {}
+    for yid, gid in instance.forbidden:
+        forbidden.setdefault(yid, set()).add(gid)
     ys, gs, sc, dk, vals = [], [], [], [], []
     counts = np.zeros((len(instance.youths), N_RULES + 1), dtype=np.int64)
     for pos, youth in enumerate(instance.youths):
         ev = evaluate(youth, tab, w, road.get(youth.id))
         counts[pos] = np.bincount(ev.first_fail(), minlength=N_RULES + 1)
         rows = ev.feasible_rows()
+        # A pin leaves only the arc to its group (none if that pair breaks a hard rule); both
+        # before the k-nearest cut, so a pinned group further away is still a candidate.
+        if youth.id in instance.pins:
+            rows = rows[tab.ids[ev.idx[rows]] == instance.pins[youth.id]]
+        elif youth.id in forbidden:
+            rows = rows[~np.isin(tab.ids[ev.idx[rows]], list(forbidden[youth.id]))]
         if len(rows) > k:
             rows = rows[np.argpartition(ev.distance_km[rows], k - 1)[:k]]
         bonus = w.placement_bonus + w.priority * priority(youth, w)
@@ -272,6 +282,12 @@ def assign(
     tab = cands.table
     n = len(cands.youths)
     is_c = np.array([y.risk_profile == "C" for y in cands.youths], dtype=bool)
+    # Who must be placed: everyone with require_all, else the pinned youths (their only arc is
+    # the pinned group, see build_candidates), and so their whole sibling set.
+    must = np.array([require_all or y.id in instance.pins for y in cands.youths], dtype=bool)
+    for members, _mode in sets:
+        if must[members].any():
+            must[members] = True
     net = bnb.build_network(
         cands.youth,
         cands.group,
@@ -282,7 +298,7 @@ def assign(
         limit - tab.profile_c_present,
         tab.location_ids,
         sets,
-        require_all,
+        must,
     )
     stats: dict[str, float] = {
         "arcs": float(len(cands.youth)),
@@ -296,7 +312,7 @@ def assign(
         cands.value,
         n,
         deadline,
-        require_all,
+        must,
         polish=lambda sol: _place_left_out_sets(cands, sets, limit, sol),
     ).solve()
     stats.update(out.stats)
@@ -309,7 +325,7 @@ def assign(
     # not proven: the integer bound plus the rounding slack of at most 0.5 / SCALE per youth
     bound = (out.bound + 0.5 * n) / SCALE
     if out.solution is None:
-        if require_all:
+        if must.any():
             return _result(cands, instance, None, "timeout_no_solution", False, bound, seconds, stats)
         out.solution = np.full(n, -1, dtype=np.int64)
     return _result(cands, instance, out.solution, "feasible", False, bound, seconds, stats)

@@ -96,8 +96,9 @@ def build_network(
     c_room: IntArray,
     location_ids: IntArray,
     sets: list[tuple[list[int], str]],
-    require_all: bool,
+    must_place: BoolArray,
 ) -> Network:
+    """``must_place`` per youth: no "unplaced" arc (a set has none when any member must)."""
     n, m = len(is_c), len(free_places)
     in_set = np.zeros(n, dtype=bool)
     for members, _ in sets:
@@ -146,13 +147,14 @@ def build_network(
     add(ya, np.where(is_c[ya], c_node[ga], g_node[ga]), 1, -value[single] * scale, np.flatnonzero(single))
     supplies_list: list[tuple[int, int]] = []
     singles = np.flatnonzero(~in_set)
-    if not require_all:
-        add(singles, np.full(len(singles), sink), 1, 0, -1)
+    may_skip = singles[~must_place[singles]]
+    add(may_skip, np.full(len(may_skip), sink), 1, 0, -1)
     # sets
     specs: list[SetSpec] = []
     key_pos: list[dict[int, int]] = []
     for s_idx, (members, mode) in enumerate(sets):
         k = len(members)
+        require_all = bool(must_place[members].any())
         if mode == "group":
             maps = [
                 dict(zip(group_of_arc[arcs_by_youth[p]].tolist(), arcs_by_youth[p].tolist(), strict=True))
@@ -426,12 +428,14 @@ class BranchAndBound:
         value: IntArray,
         n_youths: int,
         deadline: float,
-        require_all: bool,
+        must_place: BoolArray,
         polish: Callable[[IntArray], IntArray] | None = None,
     ) -> None:
         self.net, self.scale = net, net.scale
         self.youth_of_arc, self.value, self.n_youths = youth_of_arc, value, n_youths
-        self.deadline, self.require_all, self.polish = deadline, require_all, polish
+        self.deadline, self.polish = deadline, polish
+        # per sibling set: may it stay unplaced (no member must be placed)?
+        self.set_may_skip = [not bool(must_place[spec.members].any()) for spec in net.sets]
         self.best_sol: IntArray | None = None
         self.best_val = -1
         self.nodes = 0
@@ -504,7 +508,7 @@ class BranchAndBound:
                 self._consider(flow, loads)
                 return
             for s in spl:
-                _allowed, unplaced_ok = cons.get(s, (None, not self.require_all))
+                _allowed, unplaced_ok = cons.get(s, (None, self.set_may_skip[s]))
                 step = tries.get(s, 0)
                 tries[s] = step + 1
                 placed = [k for k in loads[s] if k != UNPLACED]
@@ -526,7 +530,7 @@ class BranchAndBound:
         (pattern sets), else by key, else placed vs unplaced."""
         loads = node.loads
         s = max(split_sets(loads), key=lambda i: (sum(loads[i].values()) - max(loads[i].values()), -i))
-        allowed, unplaced_ok = node.constraints.get(s, (None, not self.require_all))
+        allowed, unplaced_ok = node.constraints.get(s, (None, self.set_may_skip[s]))
         spec = self.net.sets[s]
         placed = {k: f for k, f in loads[s].items() if k != UNPLACED}
         by_branch: dict[int, int] = {}

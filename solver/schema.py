@@ -189,20 +189,37 @@ RoadTable = Mapping[tuple[int, int], float]
 
 @dataclass(frozen=True, slots=True)
 class Instance:
-    """A batch: groups, referrals, weights and an optional road-distance table in km."""
+    """A batch: groups, referrals, weights and an optional road-distance table in km.
+
+    ``pins`` (youth id -> group id) and ``forbidden`` ((youth id, group id) pairs) are a
+    coordinator's decisions while reviewing a run: a pinned youth is placed in that group or the
+    instance is infeasible; a forbidden pair is never used.
+    """
 
     groups: tuple[Group, ...]
     youths: tuple[Youth, ...]
     weights: Weights = field(default_factory=Weights)
     road_km: RoadTable | None = None
+    pins: Mapping[int, int] = field(default_factory=dict)
+    forbidden: frozenset[tuple[int, int]] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "groups", tuple(self.groups))
         object.__setattr__(self, "youths", tuple(self.youths))
-        if len({g.id for g in self.groups}) != len(self.groups):
+        object.__setattr__(self, "pins", dict(self.pins))
+        object.__setattr__(self, "forbidden", frozenset(self.forbidden))
+        group_ids = {g.id for g in self.groups}
+        youth_ids = {y.id for y in self.youths}
+        if len(group_ids) != len(self.groups):
             raise ValueError("duplicate group id")
-        if len({y.id for y in self.youths}) != len(self.youths):
+        if len(youth_ids) != len(self.youths):
             raise ValueError("duplicate youth id")
+        for yid, gid in [*self.pins.items(), *self.forbidden]:
+            if yid not in youth_ids or gid not in group_ids:
+                raise ValueError(f"pin or forbidden pair ({yid}, {gid}) names an unknown youth or group")
+        both = sorted(pair for pair in self.pins.items() if pair in self.forbidden)
+        if both:
+            raise ValueError(f"pair {both[0]} is both pinned and forbidden")
         modes: dict[str, str] = {}
         for youth in self.youths:
             if youth.sibling_set is None:

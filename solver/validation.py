@@ -1,9 +1,10 @@
 """Solver-independent check of a batch solution.
 
 Recomputes, from the instance alone and with the scalar reference rules of ``solver.scoring``:
-every hard rule of every assignment, group capacities, the profile-C limit, sibling sets, that each
-youth appears at most once and only known ids are used, and the objective (same formula as
-``solver.assign``).  It shares no code with the vectorised ranking or the flow model.
+every hard rule of every assignment, group capacities, the coordinator's pins and forbidden
+pairs, the profile-C limit, sibling sets, that each youth appears at most once and only known
+ids are used, and the objective (same formula as ``solver.assign``).  It shares no code with the
+vectorised ranking or the flow model.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ def validate(
                 f"group {gid}: {c_load[gid]} + {group.profile_c_present} profile-C youths "
                 f"exceeds limit {w.profile_c_limit}"
             )
+
+    # The coordinator's review: a pinned youth in its group, no forbidden pair used.
+    for yid, gid in sorted(instance.pins.items()):
+        if placed_in.get(yid) != gid:
+            violations.append(f"youth {yid} pinned to group {gid} but placed in {placed_in.get(yid)}")
+    for yid, gid in sorted(instance.forbidden):
+        if placed_in.get(yid) == gid:
+            violations.append(f"youth {yid} placed in forbidden group {gid}")
 
     for key, members in instance.sibling_sets().items():
         where = [placed_in.get(y.id) for y in members]

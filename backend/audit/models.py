@@ -50,8 +50,10 @@ class AuditEntryPublic(SQLModel):
     id: int
     at: datetime
     actor: str
+    actor_text: str  # who, in words (the name, not "user:3:anna")
     actor_role: str
     action: str
+    action_label: str  # what was done, in Dutch (the code stays for export and search)
     object_type: str
     object_id: str
     purpose: str | None

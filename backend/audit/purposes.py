@@ -58,6 +58,8 @@ class Purpose(StrEnum):
     access_refused = "access_refused"
     account_security = "account_security"
     account_management = "account_management"
+    draft = "draft"
+    notification_settings = "notification_settings"
 
 
 LABELS: dict[Purpose, str] = {
@@ -105,6 +107,8 @@ LABELS: dict[Purpose, str] = {
     Purpose.access_refused: "Toegang geweigerd (geen doel vastgesteld)",
     Purpose.account_security: "Beveiliging van een account (tweede factor, herstelcodes)",
     Purpose.account_management: "Gebruikers en API-sleutels beheren",
+    Purpose.draft: "Half ingevuld formulier bewaren of terughalen",
+    Purpose.notification_settings: "Meldingen, contactpersonen en webhooks instellen",
 }
 
 

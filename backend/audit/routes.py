@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from backend.audit import export, service
+from backend.audit import actions, export, service
 from backend.audit.models import AuditEntry, AuditEntryPublic
 from backend.audit.purposes import LABELS, label
 from backend.auth import CurrentPrincipal, require_roles
@@ -47,8 +47,10 @@ def to_public(entry: AuditEntry) -> AuditEntryPublic:
         id=entry.id or 0,
         at=entry.at,
         actor=entry.actor,
+        actor_text=actions.actor_text(entry.actor),
         actor_role=entry.actor_role,
         action=entry.action,
+        action_label=actions.label(entry.action),
         object_type=entry.object_type,
         object_id=entry.object_id,
         purpose=entry.purpose,

@@ -128,9 +128,9 @@ class CrisisSearch(InputModel):
             self.postcode = self.postcode.strip()[:4]
         has_coords = self.lat is not None and self.lon is not None
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("geef zowel breedtegraad (lat) als lengtegraad (lon) op")
+            raise ValueError("geef zowel de breedtegraad als de lengtegraad op")
         if not self.postcode and not has_coords:
-            raise ValueError("geef een postcode of de positie (lat en lon) van de jeugdige op")
+            raise ValueError("geef een postcode of de positie van de jeugdige op")
         return self
 
 
@@ -154,7 +154,7 @@ class HoldCreate(InputModel):
     @model_validator(mode="after")
     def _subject(self) -> HoldCreate:
         if self.crisis_reference is None and self.referral_id is None:
-            raise ValueError("geef een crisiscode (crisis_reference) of een aanmelding (referral_id) op")
+            raise ValueError("geef een crisiscode of een verwijzing op")
         return self
 
 
@@ -236,3 +236,5 @@ class HoldPublic(SQLModel):
     group_name: str | None = None
     net_free_places: int | None = None
     admission_recorded: bool | None = None
+    provider_name: str | None = None
+    phone_24h: str | None = None

@@ -135,14 +135,21 @@ def get_holds(
     principal: CurrentPrincipal,
     status: Annotated[str | None, Query()] = None,
     group_id: Annotated[int | None, Query()] = None,
+    provider_id: Annotated[int | None, Query()] = None,
+    mine: Annotated[bool, Query(description="alleen de eigen vasthoudingen van de aanvrager")] = False,
 ) -> JSONResponse:
-    """Holds, newest first (a provider sees those on its own groups). Every read is audited."""
+    """Holds, newest first (a provider sees those on its own groups). Every read is audited.
+    `provider_id`: one provider's holds only (an administrator acting for it); `mine=true`: the
+    caller's own, with the provider's name and 24-hour phone for the hold card."""
     if status is not None and status not in HOLD_STATUSES:
         raise RuleViolation(f"Status moet een van deze zijn: {', '.join(HOLD_STATUSES)}.", code="status_invalid")
     service.expire_holds(db, group_id=group_id)
     # A write session: each read of a hold is audited.
-    rows = service.list_holds(session=session, principal=principal, status=status, group_id=group_id)
-    return JSONResponse([_hold_body(h, g) for h, g in rows])
+    rows = service.list_holds(
+        session=session, principal=principal, status=status, group_id=group_id, provider_id=provider_id, mine=mine
+    )
+    providers = service.provider_contacts(session, {g.provider_id for _h, g in rows}) if mine else {}
+    return JSONResponse([_hold_body(h, g, **providers.get(g.provider_id, {})) for h, g in rows])
 
 
 @router.get(

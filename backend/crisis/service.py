@@ -26,7 +26,13 @@ from sqlmodel import Session, col
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal, ensure_access, ensure_provider_access, ensure_region_access
+from backend.auth import (
+    Principal,
+    ensure_access,
+    ensure_provider_access,
+    ensure_provider_in_scope,
+    ensure_region_access,
+)
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.config import Settings
@@ -46,6 +52,7 @@ from backend.db import Database
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, NotFound, RuleViolation
 from backend.events.service import last_seq
+from backend.notifications import triggers as notification_triggers
 from backend.occupancy.service import admit_placement, current_occupancy
 from backend.placements import service as placements
 from backend.proposals.service import withdraw_open_proposals
@@ -583,6 +590,7 @@ def create_hold(
             },
         )
     session.refresh(group)
+    notification_triggers.hold_created(session, hold, group)
     return hold, group, change.seq
 
 
@@ -802,13 +810,27 @@ def read_hold(*, session: Session, principal: Principal, hold_id: int) -> tuple[
 
 
 def list_holds(
-    *, session: Session, principal: Principal, status: str | None, group_id: int | None, limit: int = 200
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None,
+    group_id: int | None,
+    limit: int = 200,
+    provider_id: int | None = None,
+    mine: bool = False,
 ) -> list[tuple[Hold, Group]]:
     query = select(Hold, Group).join(Group, col(Group.id) == col(Hold.group_id))
+    if mine:
+        # The caller's own holds: what a crisis worker's screen shows again after a reload or
+        # on a second device (the server, not the browser, remembers them).
+        query = query.where(col(Hold.created_by) == principal.label)
     if principal.role == Role.provider:
         query = query.where(col(Hold.provider_id) == principal.provider_id)
     elif principal.region_scope is not None:
         query = query.where(col(Hold.region_id) == principal.region_scope)
+    if provider_id is not None:
+        ensure_provider_in_scope(session, principal, provider_id)
+        query = query.where(col(Hold.provider_id) == provider_id)
     if status:
         query = query.where(col(Hold.status) == status)
     if group_id is not None:
@@ -827,6 +849,16 @@ def list_holds(
             region_id=hold.region_id,
         )
     return rows
+
+
+def provider_contacts(session: Session, provider_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Name and 24-hour phone per provider: what a hold card shows to call ahead."""
+    if not provider_ids:
+        return {}
+    rows = session.execute(
+        select(col(Provider.id), col(Provider.name), col(Provider.phone_24h)).where(col(Provider.id).in_(provider_ids))
+    )
+    return {pid: {"provider_name": name, "phone_24h": phone} for pid, name, phone in rows}
 
 
 # -- expiry -----------------------------------------------------------------------------------
@@ -900,7 +932,7 @@ def expire_holds(
 def overview(*, session: Session, principal: Principal, settings: Settings, region_code: str | None) -> dict[str, Any]:
     region = _own_region(session, principal, region_code)
     if region is None:
-        raise RuleViolation("Kies een regio (region_code), bijvoorbeeld JZ14.", code="region_required")
+        raise RuleViolation("Kies een regio, bijvoorbeeld JZ14.", code="region_required")
     ensure_region_access(principal, region.id, what="Regio")
     stale_after_hours = region_stale_hours(session, region.id, settings.stale_after_hours)
     query = (

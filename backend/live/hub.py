@@ -96,6 +96,10 @@ class Subscriber:
     def wants(self, message: dict[str, Any]) -> bool:
         if str(message.get("type", "")).startswith(AUTH_EVENT_PREFIX):
             return False
+        # A notification for one person (backend/notifications) goes to that person only.
+        addressee = message.get("for_user_id")
+        if addressee is not None and (self.principal.kind != "user" or self.principal.id != addressee):
+            return False
         provider_id = message.get("provider_id")
         is_own = provider_id is not None and provider_id == self.principal.provider_id
         if self.principal.role == Role.provider and not is_own:

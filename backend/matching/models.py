@@ -16,7 +16,7 @@ from backend.proposals.models import Proposal
 from backend.referrals.models import Referral
 from backend.validation import InputModel
 
-__all__ = ["MatchingRun", "MatchingRunCreate", "Proposal", "Referral"]
+__all__ = ["MatchingRun", "MatchingRunCreate", "Proposal", "Referral", "ReviewPair", "SendProposals"]
 
 
 class MatchingRun(SQLModel, table=True):
@@ -45,6 +45,13 @@ class MatchingRun(SQLModel, table=True):
     proposals_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class ReviewPair(InputModel):
+    """One youth-group pair of a coordinator's review of a run."""
+
+    referral_id: int
+    group_id: int
+
+
 class MatchingRunCreate(InputModel):
     region_id: int | None = None
     # A chosen subset of waiting referrals; by default every waiting referral of the region.
@@ -52,3 +59,13 @@ class MatchingRunCreate(InputModel):
     time_limit_s: float | None = Field(default=None, gt=0, le=120)
     # Send the assignments out as placement proposals right away.
     send_proposals: bool = False
+    # A coordinator's review of an earlier result, solved again: each pinned youth goes to its
+    # group (or the run says it cannot), a forbidden pair is never used.
+    pins: list[ReviewPair] = Field(default_factory=list, max_length=500)
+    forbids: list[ReviewPair] = Field(default_factory=list, max_length=2000)
+
+
+class SendProposals(InputModel):
+    """Which of the run's assignments to send (by youth); all of them when left out."""
+
+    referral_ids: list[int] | None = Field(default=None, min_length=1, max_length=5000)

@@ -14,7 +14,7 @@ from backend.auth import CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.idempotency import IdempotencyDep
 from backend.matching import service
-from backend.matching.models import MatchingRun, MatchingRunCreate
+from backend.matching.models import MatchingRun, MatchingRunCreate, SendProposals
 from backend.proposals.models import ProposalCreate, ProposalPublic
 from backend.proposals.service import to_public as proposal_public
 from backend.referrals.service import load_referral
@@ -84,10 +84,16 @@ def get_run(
 
 @router.post("/matching/runs/{run_id}/proposals", dependencies=[require_roles(*MATCHERS)])
 def send_proposals(
-    run_id: int, request: Request, session: WriteSessionDep, principal: CurrentPrincipal
+    run_id: int,
+    request: Request,
+    session: WriteSessionDep,
+    principal: CurrentPrincipal,
+    body: Annotated[SendProposals | None, Body()] = None,
 ) -> dict[str, Any]:
     """Send the run's assignments as placement proposals (each claims its place atomically;
-    places taken in the meantime are reported and the youth stays waiting)."""
+    places taken in the meantime are reported and the youth stays waiting). With
+    `referral_ids` only those youths' lines are sent (siblings together); the lines left out
+    are reported as `dropped` and those youths stay waiting."""
     settings = request.app.state.settings
     run = service.load_run(session=session, principal=principal, run_id=run_id)
     expiry = service.proposal_expiry_hours(session, run.region_id, settings.proposal_expiry_hours)
@@ -97,6 +103,7 @@ def send_proposals(
         run_id=run_id,
         expiry_hours=expiry,
         stale_after_hours=settings.stale_after_hours,
+        referral_ids=body.referral_ids if body is not None else None,
     )
     return _json(service.run_public(run))
 

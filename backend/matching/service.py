@@ -20,8 +20,9 @@ from backend.proposals.service import create_proposal
 from backend.providers.models import Group, is_stale
 from backend.referrals.models import Referral, ReferralStatus
 from backend.referrals.service import REFERRAL_ROLES, load_referral
-from backend.regions.models import Region
+from backend.regions.models import Municipality, Region
 from backend.regions.settings import region_settings, region_stale_hours
+from solver.scoring import distance_km as solver_distance_km
 
 COMPONENT_LABELS = {
     "need": "Expertise dekt de zorgbehoeften",
@@ -261,6 +262,49 @@ def _select_referrals(session: Session, region_id: int, referral_ids: list[int] 
     return sorted(chosen, key=lambda r: r.id or 0)
 
 
+def _review(
+    data: MatchingRunCreate,
+    referrals: list[Referral],
+    youths: tuple[solver.Youth, ...],
+    groups: tuple[solver.Group, ...],
+    weights: solver.Weights,
+) -> tuple[dict[int, int], frozenset[tuple[int, int]]]:
+    """The coordinator's pins and forbidden pairs, checked with Dutch messages before solving:
+    each names a youth of this run and a group of the region, and a pinned pair passes every
+    hard rule (so that a refused pin says why)."""
+    reference = {r.id: r.reference for r in referrals}
+    youth_by_id = {y.id: y for y in youths}
+    group_by_id = {g.id: g for g in groups}
+    for pair in [*data.pins, *data.forbids]:
+        if pair.referral_id not in reference:
+            raise RuleViolation(
+                f"Jongere {pair.referral_id} doet niet mee aan deze ronde (niet wachtend of weggelaten).",
+                code="review_referral_unknown",
+            )
+        if pair.group_id not in group_by_id:
+            raise RuleViolation(f"Groep {pair.group_id} hoort niet bij deze regio.", code="review_group_unknown")
+    pins: dict[int, int] = {}
+    for pin in data.pins:
+        if pin.referral_id in pins:
+            raise RuleViolation(
+                f"{reference[pin.referral_id]} is twee keer vastgezet; kies één groep.", code="pin_twice"
+            )
+        pins[pin.referral_id] = pin.group_id
+    forbidden = frozenset((f.referral_id, f.group_id) for f in data.forbids)
+    for yid, gid in pins.items():
+        if (yid, gid) in forbidden:
+            raise RuleViolation(
+                f"{reference[yid]} is in dezelfde groep zowel vastgezet als uitgesloten.", code="pin_forbidden"
+            )
+        failed = solver.explain(youth_by_id[yid], group_by_id[gid], weights).failed
+        if failed:
+            raise RuleViolation(
+                f"{reference[yid]} kan niet vast in deze groep: " + "; ".join(f.reason for f in failed) + ".",
+                code="pin_infeasible",
+            )
+    return pins, forbidden
+
+
 def run_matching(
     *, db: Database, principal: Principal, data: MatchingRunCreate, default_expiry_hours: float
 ) -> dict[str, Any]:
@@ -283,7 +327,7 @@ def start_run(*, db: Database, principal: Principal, data: MatchingRunCreate) ->
     with db.transaction() as session:
         region_id = data.region_id if data.region_id is not None else principal.region_id
         if region_id is None:
-            raise RuleViolation("Geef de regio op (region_id).", code="region_required")
+            raise RuleViolation("Kies de regio.", code="region_required")
         if not principal.may_see_region(region_id):
             raise Forbidden("U kunt alleen voor uw eigen regio matchen.", code="region_forbidden")
         region = _region(session, region_id)
@@ -315,12 +359,25 @@ def execute_run(
             cached = adapter.region_table(session, run.region_id, exact=True)
             now = utcnow()
             youths = tuple(adapter.youth_from_referral(r, now=now) for r in referrals)
+            pins, forbidden = _review(data, referrals, youths, cached.table.groups, weights)
+            stale_hours = region_stale_hours(session, run.region_id, db.settings.stale_after_hours)
+            municipalities: dict[int, str] = {
+                mid: name for mid, name in session.execute(select(col(Municipality.id), col(Municipality.name)))
+            }
             try:
-                instance = solver.Instance(groups=cached.table.groups, youths=youths, weights=weights)
+                instance = solver.Instance(
+                    groups=cached.table.groups, youths=youths, weights=weights, pins=pins, forbidden=forbidden
+                )
             except ValueError as exc:
                 raise RuleViolation(f"De invoer van de matching klopt niet: {exc}.", code="instance_invalid") from exc
         candidates = solver.build_candidates(instance, table=cached.table)
         result = solver.assign(instance, time_limit_s=run.time_limit_s, candidates=candidates)
+        if pins and not result.assignments and result.status in ("infeasible", "timeout_no_solution"):
+            raise RuleViolation(
+                "De vastgezette combinaties passen niet allemaal tegelijk (te weinig vrije plekken in een "
+                "groep, of broers en zussen die niet mee kunnen). Maak een vastzetting los en reken opnieuw.",
+                code="pins_infeasible",
+            )
         report = solver.validate(instance, result)
     except Exception as exc:
         with db.transaction() as session:
@@ -336,7 +393,12 @@ def execute_run(
         assert run is not None
         ref_by_id = {r.id: r for r in referrals}
         run.referral_ids = [r.id for r in referrals]  # type: ignore[misc]
-        run.input_snapshot = adapter.snapshot(instance, total_groups=len(cached.table))
+        run.input_snapshot = {
+            **adapter.snapshot(instance, total_groups=len(cached.table)),
+            "review": {"pins": [p.model_dump() for p in data.pins], "forbids": [f.model_dump() for f in data.forbids]},
+        }
+        youth_by_id = {y.id: y for y in youths}
+        group_by_id = {g.id: g for g in cached.table.groups}
         run.solver_status = result.status
         run.objective = result.objective
         run.optimal = result.optimal
@@ -350,6 +412,14 @@ def execute_run(
                 "group_name": cached.meta[a.group_id].name,
                 "provider_id": cached.meta[a.group_id].provider_id,
                 "sibling_set": ref_by_id[a.youth_id].sibling_set,
+                # What the coordinator reviews per line before sending.
+                "provider_name": cached.meta[a.group_id].provider_name,
+                "municipality": municipalities.get(cached.meta[a.group_id].municipality_id),
+                "distance_km": round(
+                    solver_distance_km(youth_by_id[a.youth_id], group_by_id[a.group_id], instance.road_km), 1
+                ),
+                "pinned": pins.get(a.youth_id) == a.group_id,
+                **_freshness(cached.meta[a.group_id], stale_hours, now),
             }
             for a in result.assignments
         ]
@@ -388,7 +458,13 @@ def execute_run(
 
 
 def send_run_proposals(
-    *, session: Session, principal: Principal, run_id: int, expiry_hours: float, stale_after_hours: float
+    *,
+    session: Session,
+    principal: Principal,
+    run_id: int,
+    expiry_hours: float,
+    stale_after_hours: float,
+    referral_ids: list[int] | None = None,
 ) -> MatchingRun:
     _require_matcher(principal)
     run = load_run(session=session, principal=principal, run_id=run_id, for_update=True)
@@ -398,12 +474,50 @@ def send_run_proposals(
         )
     if run.proposals_sent_at is not None:
         raise Conflict("De voorstellen van deze matchingronde zijn al verstuurd.", code="proposals_already_sent")
-    _send(session=session, principal=principal, run=run, expiry_hours=expiry_hours, stale_after_hours=stale_after_hours)
+    chosen = _chosen(run, referral_ids)
+    _send(
+        session=session,
+        principal=principal,
+        run=run,
+        expiry_hours=expiry_hours,
+        stale_after_hours=stale_after_hours,
+        chosen=chosen,
+    )
     return run
 
 
+def _chosen(run: MatchingRun, referral_ids: list[int] | None) -> set[int] | None:
+    """The youths whose assignment the coordinator sends (None: all); siblings go together."""
+    if referral_ids is None:
+        return None
+    assigned = {a["referral_id"]: a for a in run.assignments}
+    unknown = sorted(set(referral_ids) - set(assigned))
+    if unknown:
+        raise RuleViolation(
+            "Deze jongeren hebben in deze ronde geen toewijzing: " + ", ".join(map(str, unknown)) + ".",
+            code="not_assigned",
+            extra={"referral_ids": unknown},
+        )
+    chosen = set(referral_ids)
+    for a in assigned.values():
+        sibling_set = a.get("sibling_set")
+        together = [b["referral_id"] for b in assigned.values() if sibling_set and b.get("sibling_set") == sibling_set]
+        if together and chosen.intersection(together) and not chosen.issuperset(together):
+            names = ", ".join(f"verwijzing {i}" for i in sorted(together))
+            raise RuleViolation(
+                f"Broers en zussen gaan samen: verstuur {names} allemaal of geen van hen.", code="siblings_split"
+            )
+    return chosen
+
+
 def _send(
-    *, session: Session, principal: Principal, run: MatchingRun, expiry_hours: float, stale_after_hours: float
+    *,
+    session: Session,
+    principal: Principal,
+    run: MatchingRun,
+    expiry_hours: float,
+    stale_after_hours: float,
+    chosen: set[int] | None = None,
 ) -> None:
     """Turn the run's assignments into proposals, each claiming its place atomically.
 
@@ -411,8 +525,15 @@ def _send(
     set is sent (their claims are given back), so siblings are never proposed apart.
     """
     units: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    # Lines the coordinator dropped are not sent; the youth stays waiting for the next round.
+    dropped = [
+        {"referral_id": a["referral_id"], "group_id": a["group_id"]}
+        for a in run.assignments
+        if chosen is not None and a["referral_id"] not in chosen
+    ]
     for a in run.assignments:
-        units[a.get("sibling_set") or f"#{a['referral_id']}"].append(a)
+        if chosen is None or a["referral_id"] in chosen:
+            units[a.get("sibling_set") or f"#{a['referral_id']}"].append(a)
     sent: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     for members in units.values():
@@ -464,7 +585,7 @@ def _send(
         for a, proposal in zip(members, proposals, strict=True):
             sent.append({"referral_id": a["referral_id"], "group_id": a["group_id"], "proposal_id": proposal.id})
     run.proposals_sent_at = utcnow()
-    run.proposals_report = {"sent": sent, "skipped": skipped}
+    run.proposals_report = {"sent": sent, "skipped": skipped, "dropped": dropped}
     session.add(run)
     session.flush()
 
@@ -502,6 +623,7 @@ def run_public(run: MatchingRun, *, include_snapshot: bool = False) -> dict[str,
         "proposals_sent_at": as_utc(run.proposals_sent_at),
         "proposals": run.proposals_report or None,
         "group_count": (run.input_snapshot or {}).get("total_groups"),
+        "review": (run.input_snapshot or {}).get("review") or {"pins": [], "forbids": []},
     }
     if include_snapshot:
         data["input_snapshot"] = run.input_snapshot

@@ -152,7 +152,7 @@ def _item(index: int, event: OccupancyEventIn, now: datetime) -> Item:
         )
     elif event.kind == CANCEL and not event.cancels_event_id:
         item.error = RuleViolation(
-            "Een intrekking moet noemen welke gebeurtenis zij intrekt (cancels_event_id).",
+            "Een intrekking moet noemen welke gebeurtenis zij intrekt (ingetrokken gebeurtenis).",
             code="occupancy_cancel_missing",
         )
     elif event.kind != CANCEL and not event.stay_reference:

@@ -64,11 +64,17 @@ def list_placements(
     status: Annotated[str | None, Query(max_length=12)] = None,
     group_id: Annotated[int | None, Query()] = None,
     referral_id: Annotated[int | None, Query()] = None,
+    provider_id: Annotated[int | None, Query()] = None,
 ) -> list[PlacementPublic]:
     """A provider sees its own groups' placements (no referral, no reference); a coordinator its
     region's. Each read is audited."""
     rows = service.list_placements(
-        session=session, principal=principal, status=status, group_id=group_id, referral_id=referral_id
+        session=session,
+        principal=principal,
+        status=status,
+        group_id=group_id,
+        referral_id=referral_id,
+        provider_id=provider_id,
     )
     return [service.to_public(session, principal, p) for p in rows]
 

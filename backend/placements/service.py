@@ -24,12 +24,13 @@ from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal
+from backend.auth import Principal, ensure_provider_in_scope
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.domain import as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
+from backend.notifications import triggers as notification_triggers
 from backend.occupancy.models import ADMISSION, CANCEL, DISCHARGE, OccupancyEvent, OccupancyEventIn, OccupancyStay
 from backend.occupancy.service import input_moment, local_day, record_admission, record_discharge, today
 from backend.placements.models import (
@@ -134,9 +135,10 @@ def list_placements(
     status: str | None = None,
     group_id: int | None = None,
     referral_id: int | None = None,
+    provider_id: int | None = None,
 ) -> list[Placement]:
     """A provider's own groups' placements; a coordinator's region's; everything for an admin
-    bound to no region."""
+    bound to no region. ``provider_id``: one provider's only (an administrator acting for it)."""
     if principal.role not in ("provider", "coordinator", "admin"):
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
     query = select(Placement).order_by(col(Placement.created_at).desc(), col(Placement.id).desc())
@@ -147,6 +149,9 @@ def list_placements(
             raise Forbidden("Zorgaanbieders zoeken niet op verwijzing.", code="role_forbidden")
     elif principal.region_scope is not None:
         query = query.where(Placement.region_id == principal.region_scope)
+    if provider_id is not None:
+        ensure_provider_in_scope(session, principal, provider_id)
+        query = query.where(Placement.provider_id == provider_id)
     if status is not None:
         if status not in PLACEMENT_STATUS_LABELS:
             raise RuleViolation(f"Onbekende status '{status}' (kies uit {', '.join(PLACEMENT_STATUS_LABELS)}).")
@@ -556,6 +561,7 @@ def _not_arriving(
         stale_after_hours=stale_after_hours,
         notice=_notice(placement, principal, f"placement.{kind}", Purpose.placement_no_show, kind=kind, reason=reason),
     )
+    notification_triggers.placement_fell_through(session, placement, kind)
     if back_to_waiting and referral.status == ReferralStatus.accepted:
         # Back on the waiting list with its original waiting date: the youth lost no turn.
         referral.status = ReferralStatus.waiting

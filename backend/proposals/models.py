@@ -114,6 +114,11 @@ class ProposalPublic(SQLModel):
     decline_text: str | None
     run_id: int | None
     profile: NeedProfile
+    # What the provider needs to decide and to ask about it: who proposed (the coordinator's
+    # name), the region's coordination point to contact, and who answered.
+    proposed_by: str | None = None
+    coordinator_contact: str | None = None
+    answered_by: str | None = None
     # Only for coordinators: which referral this proposal is for.
     referral_id: int | None = None
     reference: str | None = None

@@ -23,12 +23,15 @@ def list_proposals(
     session: WriteSessionDep,
     principal: CurrentPrincipal,
     status: Annotated[str | None, Query()] = None,
+    provider_id: Annotated[int | None, Query()] = None,
 ) -> list[ProposalPublic]:
-    """Providers see the proposals for their own groups only (need profile, no reference)."""
+    """Providers see the proposals for their own groups only (need profile, no reference).
+    `provider_id` narrows the list to one provider (an administrator acting for it); another
+    provider's, or one outside the caller's region, is 404."""
     # Lazy expiry first, in a unit of its own: nobody sees a proposal open past its deadline.
     # (The request's session begins with its first statement, after this one committed.)
     service.expire_proposals(db)
-    return service.list_proposals(session=session, principal=principal, status=status)
+    return service.list_proposals(session=session, principal=principal, status=status, provider_id=provider_id)
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic, dependencies=[require_roles(*ROLES)])

@@ -17,13 +17,14 @@ from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
-from backend.auth import Principal
+from backend.auth import Principal, ensure_provider_in_scope
 from backend.availability import service as places
 from backend.availability.service import Notice
 from backend.db import Database
 from backend.domain import NEED_TAGS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
+from backend.notifications import triggers as notification_triggers
 from backend.placements import service as placements
 from backend.placements.models import Placement
 from backend.proposals.models import (
@@ -132,6 +133,7 @@ def create_proposal(
         )
     referral.status = ReferralStatus.proposed
     save_referral(session=session, referral=referral, actor=actor.label, change="proposed")
+    notification_triggers.proposal_new(session, proposal, group)
     return proposal
 
 
@@ -156,7 +158,7 @@ def load_proposal(*, session: Session, principal: Principal, proposal_id: int) -
     return proposal
 
 
-def _decline_label(session: Session, proposal: Proposal) -> str | None:
+def decline_label(session: Session, proposal: Proposal) -> str | None:
     """The label of the reason in the region's list (retired ones too), read leniently: a broken
     setting elsewhere in the region must not hide a proposal."""
     code = proposal.decline_reason
@@ -192,6 +194,21 @@ def _check_reason(session: Session, proposal: Proposal, reason: str) -> None:
             code="decline_reason_retired",
         )
     raise RuleViolation(f"De reden moet een van deze zijn: {choose}.", code="decline_reason_unknown")
+
+
+def _person(label: str | None) -> str | None:
+    """The name in an actor label ("user:12:coordinator_twente" -> "coordinator_twente"); the
+    system that expires proposals is nobody."""
+    if not label:
+        return None
+    kind, _id, name = [*label.split(":", 2), "", ""][:3]
+    return None if kind == "system" else name or label
+
+
+def _coordinator_contact(session: Session, proposal: Proposal) -> str | None:
+    region = session.get(Region, proposal.region_id)
+    settings, _problems = load_settings(region.settings if region else None)
+    return settings.coordinator_contact
 
 
 def to_public(session: Session, principal: Principal, proposal: Proposal) -> ProposalPublic:
@@ -246,10 +263,13 @@ def to_public(session: Session, principal: Principal, proposal: Proposal) -> Pro
         expires_at=expires_at,
         answered_at=as_utc(proposal.answered_at),
         decline_reason=proposal.decline_reason,
-        decline_label=_decline_label(session, proposal),
+        decline_label=decline_label(session, proposal),
         decline_text=proposal.decline_text,
         run_id=proposal.run_id,
         profile=profile,
+        proposed_by=_person(proposal.created_by),
+        coordinator_contact=_coordinator_contact(session, proposal),
+        answered_by=_person(proposal.answered_by),
         referral_id=referral.id if coordinator else None,
         reference=referral.reference if coordinator else None,
         **_placement_fields(session, proposal),
@@ -287,7 +307,11 @@ def read_proposal(*, session: Session, principal: Principal, proposal_id: int) -
     return to_public(session, principal, proposal)
 
 
-def list_proposals(*, session: Session, principal: Principal, status: str | None) -> list[ProposalPublic]:
+def list_proposals(
+    *, session: Session, principal: Principal, status: str | None, provider_id: int | None = None
+) -> list[ProposalPublic]:
+    """Newest first. ``provider_id``: one provider's proposals only (the administrator acting
+    for one provider sees that provider's, not every provider's)."""
     if principal.role not in ("provider", "coordinator", "admin"):
         raise Forbidden("U heeft geen rechten voor deze handeling.", code="role_forbidden")
     query = select(Proposal).order_by(col(Proposal.created_at).desc(), col(Proposal.id).desc())
@@ -295,6 +319,9 @@ def list_proposals(*, session: Session, principal: Principal, status: str | None
         query = query.where(Proposal.provider_id == principal.provider_id)
     elif principal.region_scope is not None:
         query = query.where(Proposal.region_id == principal.region_scope)
+    if provider_id is not None:
+        ensure_provider_in_scope(session, principal, provider_id)
+        query = query.where(Proposal.provider_id == provider_id)
     if status is not None:
         if status not in PROPOSAL_STATUS_LABELS:
             raise RuleViolation(f"Onbekende status '{status}' (kies uit {', '.join(PROPOSAL_STATUS_LABELS)}).")
@@ -392,6 +419,7 @@ def accept(
         region_id=proposal.region_id,
         actor=principal.label,
     )
+    notification_triggers.proposal_answered(session, proposal, "proposal_accepted")
     return proposal
 
 
@@ -433,6 +461,7 @@ def decline(
             extra={"proposal_id": proposal.id},
         ),
     )
+    notification_triggers.proposal_answered(session, proposal, "proposal_declined")
     return proposal
 
 
@@ -544,6 +573,7 @@ def expire_due(
                 extra={"proposal_id": proposal.id},
             ),
         )
+        notification_triggers.proposal_answered(session, proposal, "proposal_expired")
         assert proposal.id is not None
         expired.append(proposal.id)
     return expired

@@ -16,7 +16,7 @@ from backend.domain import CARE_FORMS, INTENSITY_LETTERS, NEED_TAGS
 from backend.idempotency import IdempotencyDep
 from backend.matching.service import explain_option, rank_options
 from backend.proposals import service as proposals
-from backend.referrals import service
+from backend.referrals import service, timeline
 from backend.referrals.models import STATUS_LABELS, ReferralCreate, ReferralPublic, ReferralUpdate
 from backend.users.models import Role
 from backend.validation import InputModel
@@ -128,6 +128,14 @@ def withdraw_referral(
         stale_after_hours=request.app.state.settings.stale_after_hours,
     )
     return service.to_public(referral)
+
+
+@router.get("/referrals/{referral_id}/timeline", dependencies=[require_roles(*MATCHERS)])
+def referral_timeline(referral_id: int, session: WriteSessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Everything that happened to this youth's referral in time order, with who and when:
+    proposals, declines (with reason), expiries, crisis holds, arrival, placement, discharge,
+    changes and withdrawal; and where the youth is placed. A write session: the read is audited."""
+    return timeline.timeline(session=session, principal=principal, referral_id=referral_id)
 
 
 @router.get("/referrals/{referral_id}/options", dependencies=[require_roles(*MATCHERS)])

@@ -14,6 +14,7 @@ from backend.auth import Principal
 from backend.domain import CARE_FORMS, as_utc, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, PreconditionFailed, RuleViolation
 from backend.events.service import append_event
+from backend.field_labels import field_label
 from backend.placements.models import DESTINATIONS
 from backend.referrals.models import (
     STATUS_LABELS,
@@ -61,7 +62,7 @@ def to_public(referral: Referral) -> ReferralPublic:
 def _region_for(session: Session, principal: Principal, requested: int | None) -> Region:
     region_id = requested if requested is not None else principal.region_id
     if region_id is None:
-        raise RuleViolation("Geef de regio op waarvoor deze verwijzing geldt (region_id).", code="region_required")
+        raise RuleViolation("Kies de regio waarvoor deze verwijzing geldt.", code="region_required")
     if not principal.may_see_region(region_id):
         raise Forbidden("U werkt alleen met verwijzingen van uw eigen regio.", code="region_forbidden")
     region = session.get(Region, region_id)
@@ -318,7 +319,8 @@ def update_referral(
         if key == "origin_region_code" and value:
             value = value.upper()
         if value is None and key not in ("max_distance_km", "sibling_set", "waiting_since"):
-            raise RuleViolation(f"{key} mag niet leeg zijn.", code="field_required")
+            name = field_label(key)
+            raise RuleViolation(f"{name[:1].upper()}{name[1:]} mag niet leeg zijn.", code="field_required")
         if key == "waiting_since" and value is None:
             continue
         setattr(referral, key, value)

@@ -3,7 +3,7 @@ region's settings (read by the region's admin, coordinator and viewer; changed b
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse
@@ -14,6 +14,7 @@ from backend.config import Settings
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.regions import service
 from backend.regions.models import Municipality, MunicipalityPublic, Region, RegionPublic
+from backend.regions.outlines import municipality_outlines
 from backend.regions.settings import RegionSettings, RegionSettingsView, ServiceDefaults
 from backend.users.models import Role
 
@@ -33,6 +34,17 @@ def get_municipalities(
     if region_id is not None:
         query = query.where(Municipality.region_id == region_id)
     return list(session.exec(query).all())
+
+
+@router.get("/municipalities/outlines")
+def get_municipality_outlines(
+    session: ReadSessionDep, principal: CurrentPrincipal, region_id: int | None = None
+) -> dict[str, Any]:
+    """The municipalities' outlines as GeoJSON (one feature per municipality), for the region
+    map without a tile server: computed from the address-postcode centroids (reference data,
+    no youth data). Without `region_id` the caller's own region, or every region for a caller
+    bound to none."""
+    return municipality_outlines(session=session, region_id=region_id or principal.region_scope)
 
 
 def _service_defaults(request: Request) -> ServiceDefaults:

@@ -58,6 +58,24 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
         "hoogstens 336). Leeg: de standaard van de dienst. Geldt voor de groepen van deze regio op elk scherm: "
         "regio-overzicht, aanbiederscherm, crisiszoeken en matching.",
     ),
+    "coordinator_contact": (
+        "Contact coördinatiepunt",
+        "Wie een aanbieder belt of mailt over een plaatsingsvoorstel, bijvoorbeeld 'Coördinatiepunt Twente, "
+        "053 481 00 00, plaatsing@example.nl'. Staat op elk voorstel dat een aanbieder krijgt.",
+    ),
+    "proposal_expiring_hours": (
+        "Herinnering voor verlopen voorstel (uren)",
+        "Hoeveel uur voor het verlopen van een open plaatsingsvoorstel de aanbieder een herinnering krijgt.",
+    ),
+    "stale_notice_hours": (
+        "Herinnering bij oude plaatsen (uren)",
+        "Na hoeveel uur zonder nieuwe melding de aanbieder een herinnering krijgt, met een link om met één klik "
+        "te bevestigen dat er niets veranderd is (24 uur geldig).",
+    ),
+    "waiting_notice_days": (
+        "Melding bij lang wachten (dagen)",
+        "Na hoeveel dagen zonder plaatsingsvoorstel het coördinatiepunt een melding krijgt over een wachtende jongere.",
+    ),
     "matching_weights": (
         "Matchinggewichten",
         "Hoe zwaar elk onderdeel van de matchingscore telt. De eerste vier (zorginhoud, intensiteit, afstand, "
@@ -77,6 +95,22 @@ SETTING_DOCS: dict[str, tuple[str, str]] = {
         "De redenen waaruit een aanbieder kiest bij het afwijzen van een voorstel. De code blijft altijd bestaan "
         "(rapportages tellen op de code); een reden die niet meer gekozen mag worden zet u op 'vervallen'. "
         "Een nieuwe reden krijgt een nieuwe code (kleine letters, cijfers en _).",
+    ),
+    "crisis_loss_target": (
+        "Doel kans op geen crisisplek",
+        "De kans dat een jongere geen vrije crisisplaats vindt die de regio nog aanvaardt (meer dan 0 en minder "
+        "dan 1; 0,05 is 5%). De capaciteitsplanner adviseert het kleinste aantal plaatsen dat onder dit doel "
+        "blijft; in de planner kunt u een ander doel proberen zonder deze instelling te wijzigen.",
+    ),
+    "compliance_days_running": (
+        "Datakwaliteit: dagen achter elkaar",
+        "Na zoveel dagen achter elkaar zonder bijgewerkte vrije plaatsen voldoet een groep niet aan de "
+        "meldplicht (1 tot en met 31; standaard 2).",
+    ),
+    "compliance_days_per_month": (
+        "Datakwaliteit: dagen per maand",
+        "Na zoveel dagen in één kalendermaand zonder bijgewerkte vrije plaatsen voldoet een groep niet aan de "
+        "meldplicht (1 tot en met 31; standaard 5).",
     ),
 }
 

@@ -201,6 +201,14 @@ class RegionSettings(BaseModel):
     # Proposals and freshness.
     proposal_expiry_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None
     stale_after_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] | None = None
+    # Shown on every proposal a provider receives: whom to call about it. None: no contact shown.
+    coordinator_contact: Annotated[str, Field(max_length=200)] | None = None
+    # Notifications (backend/notifications): a provider hears that an open proposal expires
+    # within this many hours; that its figure is this old (before the screens call it stale);
+    # coordinators hear of a youth waiting this many days without a proposal.
+    proposal_expiring_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] = 4.0
+    stale_notice_hours: Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS), BeforeValidator(_number)] = 20.0
+    waiting_notice_days: Annotated[float, Field(gt=0, le=365), BeforeValidator(_number)] = 14.0
     # Matching.
     matching_weights: MatchingWeights = Field(default_factory=MatchingWeights)
     profile_c_limit: Annotated[int, Field(ge=0, le=20), BeforeValidator(_integer)] = _SOLVER.profile_c_limit
@@ -208,6 +216,12 @@ class RegionSettings(BaseModel):
         DEFAULT_MATCHING_TIME_LIMIT_S
     )
     decline_reasons: list[DeclineReason] = Field(default_factory=_default_reasons, min_length=1, max_length=60)
+    # Crisis capacity planner: the chance of finding no free crisis place the region accepts.
+    crisis_loss_target: Annotated[float, Field(gt=0, lt=1), BeforeValidator(_number)] = 0.05
+    # Data quality: a group is non-compliant after this many days running without an update of
+    # its free places, or this many days without one in a calendar month (Colorado's rule).
+    compliance_days_running: Annotated[int, Field(ge=1, le=31), BeforeValidator(_integer)] = 2
+    compliance_days_per_month: Annotated[int, Field(ge=1, le=31), BeforeValidator(_integer)] = 5
 
     @field_validator("availability_share_by_care_form")
     @classmethod
@@ -226,6 +240,12 @@ class RegionSettings(BaseModel):
         if wrong:
             raise ValueError(f"{', '.join(repr(k) for k in wrong)} is geen groepsnummer")
         return {str(int(key)): share for key, share in shares.items()}
+
+    @field_validator("coordinator_contact")
+    @classmethod
+    def _contact_text(cls, contact: str | None) -> str | None:
+        contact = " ".join(contact.split()) if contact else None
+        return refuse_bsn(contact) if contact else None
 
     @field_validator("intensity_bands")
     @classmethod

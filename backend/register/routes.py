@@ -14,6 +14,7 @@ from sqlmodel import select
 from backend.auth import CurrentPrincipal, Principal, ensure_region_access, require_roles
 from backend.db import ReadSessionDep, WriteSessionDep
 from backend.errors import NotFound, RuleViolation
+from backend.notifications import triggers as notification_triggers
 from backend.providers.models import GroupPublic, LocationPublic, ProviderPublic
 from backend.providers.service import to_public
 from backend.regions.models import Region
@@ -161,6 +162,8 @@ async def import_register(
         actor=principal,
         stale_after_hours=request.app.state.settings.stale_after_hours,
     )
+    if target is not None and target.id is not None:
+        notification_triggers.register_imported(db_session, region_id=target.id, changes=summary["changes_total"])
     return JSONResponse({"dry_run": False, **summary})
 
 

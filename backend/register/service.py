@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from backend import notation
 from backend.audit import service as audit
 from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_access, ensure_region_access
@@ -24,6 +25,7 @@ from backend.db import Database
 from backend.domain import CARE_FORMS, GENDER_POLICIES, NEED_TAGS, intensity_index, utcnow
 from backend.errors import Conflict, Forbidden, NotFound, RuleViolation
 from backend.events.service import append_event
+from backend.field_labels import field_label
 from backend.intensity.service import open_band_reassessment
 from backend.providers.models import Group, Location, Provider
 from backend.providers.service import derive_intensity, get_group_for, region_bands
@@ -81,7 +83,7 @@ def check_term(
             ("availability_funded", "crisispleegzorg wordt alleen per dag betaald (P×Q), nooit met beschikbaarheid")
         )
     if availability_share is not None and not 0 <= availability_share <= 1:
-        problems.append(("availability_share", "het beschikbaarheidsdeel moet tussen 0 en 1 liggen, bijvoorbeeld 0.75"))
+        problems.append(("availability_share", "het beschikbaarheidsdeel moet tussen 0 en 1 liggen, bijvoorbeeld 0,75"))
     if day_tariff is not None and day_tariff < 0:
         problems.append(("day_tariff", "het dagtarief mag niet negatief zijn"))
     if valid_to is not None and valid_to < valid_from:
@@ -137,7 +139,7 @@ def insert_version(session: Session, term: ContractTerm) -> None:
     for other in others:
         if other.valid_from == term.valid_from:
             raise RuleViolation(
-                f"Er is al een contractversie vanaf {term.valid_from.isoformat()}; wijzig die.",
+                f"Er is al een contractversie vanaf {notation.day(term.valid_from)}; wijzig die.",
                 code="contract_term_exists",
             )
         if other.valid_from < term.valid_from and (other.valid_to is None or other.valid_to >= term.valid_from):
@@ -450,7 +452,7 @@ def update_profile(
         values["expertise"] = sorted(set(values["expertise"] or []))
     for name in ("name", "age_min", "age_max", "gender_policy", "weekly_roster_hours"):
         if name in values and values[name] is None:
-            problems.append((name, "mag niet leeg zijn"))
+            problems.append((name, f"{field_label(name)} mag niet leeg zijn"))
     _refuse(problems)
     values = {name: value for name, value in values.items() if getattr(group, name) != value}
     if not values:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
+from backend import notation
 from backend.domain import utcnow
 from backend.providers.models import Group
 from backend.register.models import TERM_APPROVED, ContractTerm, Tariff
@@ -67,13 +68,13 @@ def chain_versions(periods: Sequence[tuple[date, date | None]]) -> list[tuple[da
         following = ordered[index + 1][0] if index + 1 < len(ordered) else None
         if following is not None:
             if following == start:
-                raise ValueError(f"twee versies beginnen op {start.isoformat()}")
+                raise ValueError(f"twee versies beginnen op {notation.day(start)}")
             if end is None:
                 end = following - timedelta(days=1)
             elif end >= following:
                 raise ValueError(
-                    f"de versie van {start.isoformat()} tot {end.isoformat()} overlapt met die van "
-                    f"{following.isoformat()}"
+                    f"de versie van {notation.day(start)} tot {notation.day(end)} overlapt met die van "
+                    f"{notation.day(following)}"
                 )
         out.append((start, end))
     return out

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.db import ReadSession, ReadSessionDep, WriteSessionDep
-from backend.reports import exports, service
+from backend.reports import exports, quality, service
 from backend.reports.models import FinaliseRequest
 from backend.users.models import Role
 from backend.validation import SaneDate
@@ -121,3 +121,42 @@ def get_chart(
     title = f"Bezetting {group.name}, {period.start:%d-%m-%Y} t/m {period.counted_through:%d-%m-%Y}"
     svg = exports.chart_svg(title=title, start=period.start, daily_present=grid.total[0], places=places)
     return Response(svg, media_type="image/svg+xml")
+
+
+# -- data quality of the free places (issue #16) -------------------------------------------------
+
+QUALITY_READERS = require_roles(*service.REGION_ROLES)
+
+
+@router.get("/data-quality", dependencies=[QUALITY_READERS], tags=["datakwaliteit"])
+def get_data_quality(
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
+    region: str | None = Query(default=None, max_length=10),
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
+) -> dict[str, Any]:
+    """Per provider and group of the region: the share of days on which the free places were
+    updated, the longest run of days without an update, and whether the group meets the region's
+    reporting rule (region settings ``compliance_days_running``, default 2, and
+    ``compliance_days_per_month``, default 5). Default period: from the first day of last month
+    up to today (today counts once it has an update). Administrator, coordinator and viewer of
+    the region."""
+    return quality.data_quality(session=session, principal=principal, region_code=region, start=start, end=end)
+
+
+@router.get("/data-quality/export.csv", dependencies=[QUALITY_READERS], response_class=Response, tags=["datakwaliteit"])
+def get_data_quality_csv(
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
+    region: str | None = Query(default=None, max_length=10),
+    start: SaneDate | None = None,
+    end: SaneDate | None = None,
+) -> Response:
+    report = quality.data_quality(session=session, principal=principal, region_code=region, start=start, end=end)
+    name = f"datakwaliteit-{report['region']}-{report['period_start']}-{report['counted_through']}.csv"
+    return Response(
+        quality.to_csv(report).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

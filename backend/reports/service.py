@@ -522,17 +522,18 @@ def post_calculation(
     return finalised_view(stored, principal=principal, live=live)
 
 
+def providers_of(session: Session, groups: list[Group]) -> dict[int | None, Provider]:
+    """The providers of these groups, by id (one query)."""
+    if not groups:
+        return {}
+    query = select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))
+    return {p.id: p for p in session.exec(query).all()}
+
+
 def compute_report(*, session: Session, principal: Principal, region: Region, period: Period) -> dict[str, Any]:
     settings = funding_settings(region)
     groups = report_groups(session=session, principal=principal, region=region, period=period)
-    providers = (
-        {
-            p.id: p
-            for p in session.exec(select(Provider).where(col(Provider.id).in_({g.provider_id for g in groups}))).all()
-        }
-        if groups
-        else {}
-    )
+    providers = providers_of(session, groups)
     grid = night_grid(
         session=session,
         group_ids=[g.id for g in groups],  # type: ignore[misc]

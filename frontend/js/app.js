@@ -2,7 +2,8 @@
 
 import { hasApi, liveTicket, logoutSession, scheduleRefresh, session, setUnauthorizedHandler } from "./api.js";
 import { LiveFeed } from "./live.js";
-import { el, resetCaches, kids } from "./ui.js";
+import { startNotifications, stopNotifications } from "./notifications.js";
+import { LABELS, el, resetCaches, kids } from "./ui.js";
 
 // Every screen: hash, menu label, roles that may open it, the module, and the API prefix it
 // needs (a screen whose API is not installed on this server stays out of the menu).
@@ -14,11 +15,17 @@ const SCREENS = [
   { path: "matching", label: "Matching", roles: ["coordinator", "admin"], module: "./screens/matching.js", api: "/matching" },
   { path: "crisis", label: "Crisisplek", roles: ["crisis", "coordinator", "admin"], module: "./screens/crisis.js", api: "/crisis" },
   { path: "rapportages", label: "Rapportages", roles: ["viewer", "coordinator", "admin"], module: "./screens/reports.js", api: "/occupancy" },
+  { path: "planning", label: "Crisiscapaciteit", roles: ["viewer", "coordinator", "admin"], module: "./screens/planning.js", api: "/planning" },
+  { path: "datakwaliteit", label: "Datakwaliteit", roles: ["viewer", "coordinator", "admin"], module: "./screens/quality.js", api: "/data-quality" },
+  { path: "stuurinformatie", label: "Stuurinformatie", roles: ["viewer", "coordinator", "admin", "provider"], module: "./screens/indicators.js", api: "/indicators" },
   { path: "instellingen", label: "Instellingen", roles: ["admin", "coordinator", "viewer"], module: "./screens/settings.js", api: "/regions/{code}/settings" },
   { path: "contractregister", label: "Contractregister", roles: ["admin", "coordinator", "viewer"], module: "./screens/register.js", api: "/register" },
   { path: "auditlog", label: "Auditlog", roles: ["admin"], module: "./screens/audit.js", api: "/audit" },
   { path: "beheer", label: "Gebruikers", roles: ["admin", "provider"], module: "./screens/accounts.js", api: "/users",
     when: (user) => user.role === "admin" || user.managesProvider },
+  // Opened from the notification centre in the top bar ("Instellingen"), not from the menu.
+  { path: "meldingen", label: "Meldingen", roles: ["admin", "coordinator", "crisis", "viewer", "provider"],
+    module: "./screens/notifications.js", api: "/notifications", menu: false },
   { path: "authenticator", label: "Authenticator-app", roles: ["admin", "coordinator", "crisis", "viewer", "provider"],
     module: "./screens/mfa.js", api: "/auth/mfa/re-enrol", when: (user) => user.mfa },
 ];
@@ -27,10 +34,7 @@ const START = {
   provider: "aanbieder", coordinator: "regio", crisis: "crisis", viewer: "rapportages", admin: "regio",
 };
 
-const ROLE_LABEL = {
-  provider: "zorgaanbieder", coordinator: "coördinatiepunt", crisis: "crisisdienst",
-  viewer: "contractmanager", admin: "beheerder",
-};
+const ROLE_LABEL = LABELS.role;
 
 const state = { live: null, cleanup: null, available: [] };
 const main = document.getElementById("main");
@@ -77,6 +81,7 @@ function renderShell(current) {
   if (!user) return;
   const list = el("ul");
   for (const screen of state.available) {
+    if (screen.menu === false) continue;
     const active = screen.path === current;
     list.append(el("li", {}, el("a", {
       href: `#/${screen.path}`, "aria-current": active ? "page" : null,
@@ -103,6 +108,7 @@ function startLive() {
   });
   window.plekwijzerLive = state.live; // for the browser tests: drop the connection on purpose
   state.live.start();
+  if (state.available.some((s) => s.path === "meldingen")) startNotifications(state.live);
 }
 
 function logout(message = null) {
@@ -110,6 +116,7 @@ function logout(message = null) {
   if (!message) logoutSession();
   if (state.live) state.live.stop();
   state.live = null;
+  stopNotifications();
   session.clear();
   resetCaches();
   sessionStorage.setItem("plekwijzer.melding", message || "");
@@ -175,5 +182,20 @@ async function afterLogin(user) {
 setUnauthorizedHandler(() => logout("Uw sessie is verlopen; log opnieuw in."));
 scheduleRefresh(); // a reloaded tab renews its session as before
 document.getElementById("logout").addEventListener("click", () => logout());
+// On a phone the menu folds away behind one button, so that the top bar stays one row high.
+function openMenu(open) {
+  document.getElementById("topbar").classList.toggle("menu-open", open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
+}
+document.getElementById("menu-toggle").addEventListener("click", () => {
+  openMenu(!document.getElementById("topbar").classList.contains("menu-open"));
+});
+document.getElementById("topbar").addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.getElementById("topbar").classList.contains("menu-open")) {
+    openMenu(false);
+    document.getElementById("menu-toggle").focus();
+  }
+});
+window.addEventListener("hashchange", () => openMenu(false));
 window.addEventListener("hashchange", render);
 render();

@@ -3,6 +3,7 @@ database (and, for ``availability``, against a real ``plekwijzer serve`` on that
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sqlite3
@@ -224,3 +225,42 @@ def test_users_reset_mfa(demo_db):
     assert query(work, "SELECT actor FROM audit_log WHERE action = 'user.mfa_reset'")[0][0].startswith("cli:0:")
     unknown = run(["users", "reset-mfa", "niemand"], env=env, cwd=work)
     assert unknown.returncode == 1 and "bestaat niet" in unknown.stderr
+
+
+def _commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> list[tuple[str, str | None, argparse.ArgumentParser]]:
+    """Every (sub)command of the parser, as ("users create", its help text, its own parser)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                found.append((f"{prefix}{name}", helps.get(name), child))
+                found.extend(_commands(child, f"{prefix}{name} "))
+    return found
+
+
+def test_help_describes_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    from backend.cli import build_parser, main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    top = capsys.readouterr().out
+    commands = _commands(build_parser())
+    assert {"serve", "demo", "import-postcodes", "users create", "availability show"} <= {c for c, _, _ in commands}
+    undescribed = [name for name, text, _ in commands if not (text or "").strip()]
+    assert not undescribed, f"subcommands without a description: {undescribed}"
+    # `plekwijzer --help` lists each top-level command with its description; `plekwijzer users
+    # --help` (and every other group) does the same for its own commands.
+    for name, text, _ in commands:
+        if " " not in name:
+            assert re.search(rf"^\s+{re.escape(name)}\s+{re.escape(text.split()[0])}", top, re.M), name
+    for name, _, child in commands:
+        nested = [(n, t) for n, t, _ in commands if n.startswith(name + " ") and " " not in n[len(name) + 1 :]]
+        if nested:
+            page = child.format_help()
+            for sub_name, text in nested:
+                short = sub_name.rsplit(" ", 1)[1]
+                assert re.search(rf"^\s+{re.escape(short)}\s+{re.escape(text.split()[0])}", page, re.M), sub_name

@@ -69,6 +69,13 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     users_file = folder / "users.txt"
     with db.transaction() as session:
         load_demo(session=session, users_file=users_file)
+    # As scripts/demo.sh: the postcode centroids, from which the map draws the municipalities.
+    postcodes = ROOT.parent / "shared" / "data" / "4pp.csv"
+    if postcodes.exists():
+        from backend.regions.service import import_postcodes
+
+        with db.transaction() as session:
+            import_postcodes(session=session, path=postcodes)
     db.dispose()
     passwords = {}
     for line in users_file.read_text(encoding="utf-8").splitlines():

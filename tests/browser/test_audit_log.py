@@ -33,6 +33,11 @@ def test_admin_searches_one_youth_record_and_downloads_it(people, demo_server) -
     expect(table).to_contain_text("Passende plekken zoeken")
     expect(table).to_contain_text("Wachtlijst inzien")
     expect(table).to_contain_text(f"Verwijzing {referral['id']}")
+    # Words, not codes: the action's label and the person's name; the code stays in the title.
+    expect(table).to_contain_text("Verwijzing ingezien")
+    expect(table).not_to_contain_text("referral.read")
+    expect(table).not_to_contain_text("user:")
+    expect(table.locator("td[data-action='referral.read']").first).to_have_attribute("title", "referral.read")
     admin.shot("auditlog", "desktop")
 
     with page.expect_download() as download:

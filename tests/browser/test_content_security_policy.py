@@ -68,8 +68,8 @@ def test_the_main_screens_run_without_a_policy_violation(people, demo_server, us
         if screen == "regio":
             kaart = page.get_by_role("button", name="Kaart")
             if kaart.count():
-                kaart.first.click()  # the map view draws SVG
-                page.wait_for_timeout(300)
+                kaart.first.click()  # the map view: Leaflet, outlines (SVG) and markers
+                page.locator("#regio-kaart .group-marker, #regio-kaart .group-cluster").first.wait_for(timeout=10_000)
         if screen == "rapportages":
             page.wait_for_timeout(500)  # the occupancy bars are drawn with widths (style)
     assert page.locator("#live-status[data-state='live']").count() == 1
@@ -120,3 +120,35 @@ def test_the_api_documentation_for_an_administrator(people, demo_server) -> None
     status = stranger.page.locator("#docs-status")
     expect(status).to_contain_text("Log in de web-app", timeout=10_000)
     assert json.dumps(stranger.page.evaluate("document.querySelector('.swagger-ui .info') === null")) == "true"
+
+
+def test_the_api_documentation_renders_with_the_network_blocked(people, demo_server) -> None:  # type: ignore[no-untyped-def]
+    """/docs and /redoc without internet: every request to another host is aborted, and the
+    pages still show the operations (their files come from the fastapi-offline package)."""
+    person = people("admin", login=False)
+    local = demo_server.url.split("//", 1)[1].split("/", 1)[0]
+    blocked: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        url = route.request.url
+        if url.split("//", 1)[-1].split("/", 1)[0] == local or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("internetdisconnected")
+
+    person.context.route("**/*", only_this_server)
+    person.login()
+    page = person.page
+    page.goto(demo_server.url + "/docs")
+    operations = page.locator(".swagger-ui .opblock")
+    expect(operations.first).to_be_visible(timeout=20_000)
+    assert operations.count() > 50  # the whole API, not an empty shell
+    expect(
+        page.locator(".swagger-ui .opblock-summary-path").filter(has_text="/api/v1/availability").first
+    ).to_be_visible()
+    # ReDoc's own script runs (it needs 20 s or more to lay out the whole API on a busy machine,
+    # so this waits only for its first drawing).
+    page.goto(demo_server.url + "/redoc")
+    expect(page.locator("#redoc")).not_to_be_empty(timeout=20_000)
+    assert not blocked, f"de documentatie vroeg iets van buiten deze server: {blocked}"

@@ -112,3 +112,79 @@ def test_report_with_charts_and_csv_download(people) -> None:  # type: ignore[no
     phone = people("viewer", phone=True, already_logged_in=True)
     expect(phone.page.locator("#rapport-tabel tbody tr").first).to_be_visible()
     phone.shot("rapportages", "phone")
+
+
+def test_indicators_dashboard_charts_have_titles_and_tables(people) -> None:  # type: ignore[no-untyped-def]
+    manager = people("viewer")
+    page = manager.page
+    page.get_by_role("link", name="Stuurinformatie").click()
+    expect(page.locator("#ind-kerncijfers")).to_be_visible()
+    occupancy = page.locator("#ind-bezetting")
+    chart = occupancy.get_by_role("img", name="Bezettingsgraad per groep")
+    expect(chart).to_be_visible()
+    # Every chart is an image with a title and a description, and the table of its figures.
+    # (A chart without any figure in the period is a sentence instead, still with its table.)
+    figures = page.locator("figure.indicator-figure")
+    assert figures.count() >= 5
+    for figure in figures.all():
+        assert figure.locator("details table").count() == 1
+    charts = page.locator("figure.indicator-figure svg[role=img]")
+    assert charts.count() >= 3
+    for chart_svg in charts.all():
+        labelled = (chart_svg.get_attribute("aria-labelledby") or "").split()
+        assert len(labelled) == 2, labelled
+        assert (chart_svg.locator(f"#{labelled[0]}").text_content() or "").strip()
+        assert (chart_svg.locator(f"#{labelled[1]}").text_content() or "").strip()
+    groups = occupancy.locator("table", has=page.locator("caption", has_text="Bezetting per groep")).locator("tbody tr")
+    all_groups = groups.count()
+    assert all_groups > 1
+
+    # A filter narrows every section (here the occupancy of crisis groups only).
+    page.get_by_label("Zorgvorm").select_option(label="Crisisverblijf")
+    expect(groups).not_to_have_count(all_groups)
+    forms = {text.strip() for text in groups.locator("td:nth-child(3)").all_text_contents()}
+    assert forms == {"Crisisverblijf"}, forms
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    assert info.value.suggested_filename.startswith("stuurinformatie-JZ14-")
+
+
+# Every column of a table box is in view: the box does not scroll sideways.
+NO_SIDEWAYS = "box => box.scrollWidth <= box.clientWidth + 1"
+
+
+def test_at_desktop_width_every_column_and_action_is_in_view(people, demo_server) -> None:  # type: ignore[no-untyped-def]
+    """At 1280 px (and 1920 px) the waiting list shows its "Opties" buttons and the
+    post-calculation table its chart column without any sideways scrolling, and the top bar of
+    the role with the longest menu fits."""
+    person = people("admin", already_logged_in=True)
+    page = person.page
+    for width in (1280, 1920):
+        page.set_viewport_size({"width": width, "height": 860})
+        page.goto(demo_server.app_url("wachtlijst"))
+        options = page.locator("#wachtlijst-tabel tbody tr a.button", has_text="Opties")
+        expect(options.first).to_be_visible()
+        assert page.locator("#wachtlijst-tabel").locator("xpath=..").evaluate(NO_SIDEWAYS)
+        for index in range(min(options.count(), 3)):
+            box = options.nth(index).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+        for heading in ("Referentie", "Leeftijd", "Intensiteit", "Urgentie", "Status"):
+            expect(page.locator("#wachtlijst-tabel thead th", has_text=heading)).to_be_visible()
+
+        page.goto(demo_server.app_url("rapportages"))
+        charts = page.locator("#rapport-tabel tbody tr").first.get_by_role("button", name=re.compile("^Grafiek"))
+        expect(charts).to_be_visible(timeout=10_000)
+        assert page.locator("#rapport-tabel").locator("xpath=..").evaluate(NO_SIDEWAYS)
+        box = charts.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, (width, box)
+        for heading in ("Bezetting", "Lege dagen", "Opnamestop", "Beschikbaarheid", "P×Q"):
+            cell = page.locator("#rapport-tabel thead th", has_text=heading)
+            expect(cell).to_be_visible()
+            right = cell.bounding_box()
+            assert right is not None and right["x"] + right["width"] <= width, (heading, width, right)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # The top bar: eleven menu items, the live status and logging out, inside the width.
+        assert page.locator("#topbar").evaluate(NO_SIDEWAYS)
+        logout = page.get_by_role("button", name="Uitloggen").bounding_box()
+        assert logout is not None and logout["x"] + logout["width"] <= width

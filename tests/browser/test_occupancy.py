@@ -73,7 +73,7 @@ def test_an_admission_and_a_discharge_on_the_occupancy_screen_reach_the_region_a
     page.evaluate("window.scrollTo(0, 0)")
     planner.shot("bezetting", "desktop")
 
-    present.get_by_role("button", name=f"Ontslag van verblijf {reference}").click()
+    present.get_by_role("button", name=f"Ontslaan: verblijf {reference}").click()
     with page.expect_response(lambda r: r.url.endswith("/occupancy/events") and r.request.method == "POST") as sent:
         present.get_by_role("button", name="Ontslag opslaan").click()
     assert sent.value.status == 200 and sent.value.json()["accepted"] == 1, sent.value.text()
@@ -90,7 +90,7 @@ def test_an_admission_and_a_discharge_on_the_occupancy_screen_reach_the_region_a
     expect(page.locator("#geschiedenis-tabel tbody tr.cancelled").first).to_contain_text(reference)
     # ... and a discharge leaves the demo with its place free again.
     page.locator(f"#aanwezig-tabel tr[data-stay='{reference}']").get_by_role(
-        "button", name=f"Ontslag van verblijf {reference}"
+        "button", name=f"Ontslaan: verblijf {reference}"
     ).click()
     page.locator(f"#aanwezig-tabel tr[data-stay='{reference}']").get_by_role("button", name="Ontslag opslaan").click()
     expect(row).to_have_text(re.compile(rf"^{before}\b"), timeout=1_000)

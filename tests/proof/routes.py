@@ -25,6 +25,9 @@ PUBLIC = {
     ("POST", "/api/v1/auth/mfa"),
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/password"),
+    # The signed one-click link in a stale-figure e-mail is its own credential (one group, once).
+    ("GET", "/api/v1/figure-confirmations"),
+    ("POST", "/api/v1/figure-confirmations"),
 }
 
 

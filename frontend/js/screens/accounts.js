@@ -4,12 +4,10 @@
 // password reset and revoking a key end the person's (or key's) sessions at once.
 
 import { ApiError, get, request } from "../api.js";
-import { announce, el, formatDateTime, kids, loading, showError } from "../ui.js";
+import { keepForm } from "../drafts.js";
+import { LABELS, announce, el, formatDateTime, kids, loading, showError } from "../ui.js";
 
-const ROLE_LABEL = {
-  admin: "beheerder", coordinator: "coördinatiepunt", crisis: "crisisdienst",
-  viewer: "contractmanager", provider: "zorgaanbieder",
-};
+const ROLE_LABEL = LABELS.role;
 
 export function render(root, { user }) {
   const isAdmin = user.role === "admin";
@@ -96,6 +94,7 @@ export function render(root, { user }) {
       const { data } = await request("/users", { method: "POST", json: body });
       showError(userError, null);
       username.value = "";
+      newUserDraft.discard();
       shown(`Gebruiker ${data.username} is aangemaakt.`, "Eenmalige code voor het wachtwoord", data.reset.code,
         `Geef deze code door aan ${data.username}; die stelt er via "Wachtwoord instellen" op het inlogscherm `
         + `zelf een wachtwoord mee in. Geldig tot ${formatDateTime(data.reset.expires_at)}; wordt maar één keer getoond.`);
@@ -133,6 +132,7 @@ export function render(root, { user }) {
       showError(keyError, null);
       keyName.value = "";
       keyExpiry.value = "";
+      newKeyDraft.discard();
       shown(`API-sleutel "${data.name}" is aangemaakt.`, "Sleutel", data.key,
         "Kopieer de sleutel nu naar het systeem dat hem gebruikt: hij wordt maar één keer getoond.");
       await load();
@@ -236,8 +236,18 @@ export function render(root, { user }) {
     el("h1", {}, "Gebruikers en API-sleutels"), el("p", { class: "lead" }, intro), pageError, result,
     userForm, el("h2", {}, "Gebruikers"), usersBox, keyForm, el("h2", {}, "API-sleutels"), keysBox));
   syncRole();
-  load();
+  // Half-finished forms survive a reload (no password is ever in them: the person sets it with
+  // a one-time code). Restored once the provider lists are filled, so a choice can be selected.
+  const newUserDraft = keepForm("gebruiker-nieuw", userForm);
+  const newKeyDraft = keepForm("sleutel-nieuw", keyForm);
+  load().then(() => {
+    if (disposed) return;
+    newUserDraft.restore();
+    newKeyDraft.restore();
+  });
   return () => {
     disposed = true;
+    newUserDraft.close();
+    newKeyDraft.close();
   };
 }

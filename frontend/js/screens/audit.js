@@ -3,7 +3,7 @@
 // Excel. Every search and every download is itself written to the log by the server.
 
 import { request } from "../api.js";
-import { announce, downloadBlob, el, field, formatDateTime, kids, loading, showError } from "../ui.js";
+import { announce, downloadBlob, el, field, formatDateTime, kids, label, loading, showError } from "../ui.js";
 
 const RECORD_KINDS = [
   ["referral", "Verwijzing"],
@@ -30,7 +30,9 @@ export function render(root) {
   const csv = el("button", { type: "button", class: "button secondary" }, "Download CSV");
   const xlsx = el("button", { type: "button", class: "button secondary" }, "Download Excel");
   const pageError = el("p", { class: "error", role: "alert", hidden: true });
-  const result = el("div", { class: "table-scroll", id: "audit-resultaat", "aria-live": "polite" });
+  const result = el("div", {
+    class: "table-scroll", id: "audit-resultaat", "aria-live": "polite", tabindex: "0", role: "region", "aria-label": "Auditregels",
+  });
   const form = el("form", { class: "card", id: "audit-zoeken" },
     el("div", { class: "field inline" }, el("label", { for: "audit-soort" }, "Soort dossier"), kind),
     number.wrapper, actor.wrapper, start.wrapper, end.wrapper,
@@ -62,9 +64,10 @@ export function render(root) {
         el("thead", {}, el("tr", {}, ["Tijdstip", "Wie", "Rol", "Handeling", "Jeugddossier", "Doel"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows.map((r) => el("tr", {},
           el("td", {}, formatDateTime(r.at)),
-          el("td", {}, r.actor),
-          el("td", {}, r.actor_role),
-          el("td", {}, r.action),
+          // Words for people; the stored code (as in the download) stays in the title.
+          el("td", { title: r.actor }, r.actor_text),
+          el("td", {}, label("role", r.actor_role)),
+          el("td", { title: r.action, dataset: { action: r.action } }, r.action_label),
           el("td", {}, r.youth_records.map(recordText).join(", ")),
           el("td", {}, r.purpose_label)))));
       result.replaceChildren(table);

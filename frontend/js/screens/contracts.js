@@ -4,14 +4,12 @@
 // Dutch messages next to the field they are about.
 
 import { ApiError, get, hasApi, post, request } from "../api.js";
-import { announce, el, field, formatEuro, formatPercent, kids, showError } from "../ui.js";
+import { keepForm } from "../drafts.js";
+import { LABELS, announce, el, field, formatClock, formatDate, formatEuro, formatPercent, kids, showError } from "../ui.js";
 
-export const GENDER_LABEL = { gemengd: "Gemengd", jongens: "Alleen jongens", meisjes: "Alleen meisjes" };
-export const RISK_LABEL = {
-  A: "A: stabiel en gemotiveerd",
-  B: "B: enig risico op escalatie",
-  C: "C: moeilijk planbaar, hoog risico op escalatie",
-};
+// The labels live in ui.js (one table for every screen); these names stay for the importers.
+export const GENDER_LABEL = LABELS.genderPolicy;
+export const RISK_LABEL = LABELS.riskProfile;
 
 function iso(date) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -28,10 +26,7 @@ export function firstOfNextMonth() {
   return iso(new Date(now.getFullYear(), now.getMonth() + 1, 1));
 }
 
-const dateFormat = new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
-export function formatDate(value) {
-  return value ? dateFormat.format(new Date(`${value}T00:00:00Z`)) : "–";
-}
+export { formatDate };
 
 // "Tabblad groepen" and API field messages start in lower case; a sentence on screen does not.
 export function sentence(text) {
@@ -234,6 +229,8 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
     el("div", { class: "actions" }, reset, submit));
 
   const checked = (field) => [...form.querySelectorAll(`input[name='${field}']:checked`)].map((i) => i.value);
+  // A half-finished edit survives a reload (kept on the server until saved or undone).
+  const kept = keepForm(`groepsprofiel:${group.id}`, form);
 
   function fill() {
     name.value = group.name;
@@ -305,6 +302,7 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
   });
   reset.addEventListener("click", () => {
     fill();
+    kept.discard();
     showError(formError, null);
     done.hidden = true;
   });
@@ -333,7 +331,8 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
       const { data } = await request(`/groups/${group.id}/profile`, { method: "PATCH", json: patch });
       group = data;
       fill();
-      done.textContent = `Profiel opgeslagen om ${new Date().toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" })}.`;
+      kept.discard();
+      done.textContent = `Profiel opgeslagen om ${formatClock(new Date())}.`;
       done.hidden = false;
       announce(`Profiel van ${group.name} opgeslagen.`);
       onSaved(group);
@@ -356,6 +355,8 @@ export function profileForm(initial, { vocab, prefix, onSaved }) {
   fill();
   return {
     node: form,
+    restore: kept.restore,
+    close: kept.close,
     // A newer state of the group (live feed): shown unless the user is editing.
     update(next) {
       group = next;
@@ -383,6 +384,7 @@ export function placesRequestForm(initial, { prefix, onSent }) {
     set.add("note", "Toelichting (optioneel)", note),
     formError, done,
     el("div", { class: "actions" }, submit));
+  const kept = keepForm(`plaatsen-aanvraag:${group.id}`, form);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -405,6 +407,7 @@ export function placesRequestForm(initial, { prefix, onSent }) {
         valid_from: from.value, contracted_places: places, note: note.value.trim() || null,
       });
       note.value = "";
+      kept.discard();
       done.textContent = `Aanvraag verstuurd: ${placesText(term.contracted_places)} vanaf ${formatDate(term.valid_from)}. De regio beslist.`;
       done.hidden = false;
       announce(`Aanvraag voor ${group.name} verstuurd.`);
@@ -420,6 +423,8 @@ export function placesRequestForm(initial, { prefix, onSent }) {
 
   return {
     node: form,
+    restore: kept.restore,
+    close: kept.close,
     update(next) {
       group = next;
     },
@@ -471,6 +476,7 @@ export function termForm(group, { prefix, onAdded }) {
     shareField.hidden = !funded.checked;
   }
   funded.addEventListener("change", paint);
+  const kept = keepForm(`contractversie:${group.id}`, form);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -504,6 +510,7 @@ export function termForm(group, { prefix, onAdded }) {
     try {
       const term = await post(`/groups/${group.id}/contract-terms`, body);
       note.value = "";
+      kept.discard();
       done.textContent = `Versie toegevoegd: ${placesText(term.contracted_places)} ${period(term)}.`;
       done.hidden = false;
       announce(`Contractversie voor ${group.name} toegevoegd.`);
@@ -517,7 +524,7 @@ export function termForm(group, { prefix, onAdded }) {
     }
   });
   paint();
-  return { node: form };
+  return { node: form, restore: kept.restore, close: kept.close };
 }
 
 export function profileSummary(group, vocab) {

@@ -3,28 +3,38 @@
 // release. The team's active holds and the free places follow the live feed.
 
 import { ApiError, get, post, request } from "../api.js";
-import { announce, debounce, el, formatTime, municipalities, showError, vocabulary, kids } from "../ui.js";
+import { draft } from "../drafts.js";
+import {
+  announce, debounce, el, formatCountdown, formatKm, formatTime, label, labels, municipalities, showError, vocabulary, kids,
+} from "../ui.js";
 
 function defaultReference() {
   // A short pseudonymous code that the worker can keep or overwrite: never a name.
   const now = new Date();
   const pad = (n) => String(n).padStart(2, "0");
-  return `CR-${pad(now.getDate())}${pad(now.getMonth() + 1)}-${pad(now.getHours())}${pad(now.getMinutes())}`;
+  // Three random letters and digits, so that two workers in the same minute get different codes
+  // (no 0/O or 1/I, which are misread on the phone).
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(3)), (b) => alphabet[b % alphabet.length]).join("");
+  return `CR-${pad(now.getDate())}${pad(now.getMonth() + 1)}-${pad(now.getHours())}${pad(now.getMinutes())}-${suffix}`;
 }
 
 function countdown(expiresAt) {
   const left = Math.max(0, new Date(expiresAt).getTime() - Date.now());
-  const minutes = Math.floor(left / 60000);
-  const seconds = Math.floor((left % 60000) / 1000);
-  return { left, text: `${minutes}:${String(seconds).padStart(2, "0")}` };
+  return { left, text: formatCountdown(left) };
 }
 
 export function render(root, { live }) {
   let results = [];
   let lastQuery = null;
   let teamHolds = [];
-  const mine = new Map(); // hold id -> hold (made in this tab)
+  // hold id -> hold: the worker's own holds as the server has them (GET /holds?mine=true), so a
+  // reload, a second device or a dropped connection brings the card and its countdown back.
+  const mine = new Map();
   let disposed = false;
+  // The half-finished search form is kept on the server until the search is done, so a reload
+  // or a second device finds it again (the device location is not kept: it is asked again).
+  const store = draft("crisis-zoeken");
 
   const age = el("input", { id: "crisis-leeftijd", type: "number", inputmode: "numeric", min: 0, max: 27, required: true, class: "number" });
   const gender = el("select", { id: "crisis-geslacht" },
@@ -130,6 +140,8 @@ export function render(root, { live }) {
     searchButton.textContent = "Zoeken…";
     try {
       const body = await post("/crisis/search", query);
+      // The search is done: its half-finished form is no longer needed (nor left for the next one).
+      store.discard();
       lastQuery = query;
       results = body.results;
       paintResults();
@@ -171,12 +183,12 @@ export function render(root, { live }) {
     const node = el("li", { class: `card result${free > 0 ? "" : " taken"}`, dataset: { groupId: r.group_id } },
       el("div", { class: "result-head" },
         el("h3", {}, r.group_name),
-        el("span", { class: "distance" }, `${r.distance_km ?? "?"} km`)),
+        el("span", { class: "distance" }, formatKm(r.distance_km))),
       el("p", { class: "meta" }, `${r.provider_name} · ${r.kind || ""} · ${r.tier_label || ""}`),
       el("p", { class: "free" }, el("strong", { class: "free-count" }, String(free)), ` ${free === 1 ? "plek" : "plekken"} vrij`,
-        ` · ${r.age_min}–${r.age_max} jaar · ${r.gender_policy}`),
+        ` · ${r.age_min}–${r.age_max} jaar · ${label("genderPolicy", r.gender_policy).toLowerCase()}`),
       r.stale ? el("p", { class: "warning" }, `Let op: laatst gemeld ${Math.round(r.minutes_since_report / 60)} uur geleden; bel eerst.`) : null,
-      r.needs_missing && r.needs_missing.length ? el("p", { class: "hint" }, `Mist expertise: ${r.needs_missing.join(", ")}`) : null,
+      r.needs_missing && r.needs_missing.length ? el("p", { class: "hint" }, `Mist expertise: ${labels("need", r.needs_missing).join(", ")}`) : null,
       el("div", { class: "actions" },
         holdButton,
         r.phone_24h ? el("a", { class: "button secondary big", href: `tel:${r.phone_24h.replace(/[^\d+]/g, "")}` }, `Bel ${r.phone_24h}`) : null),
@@ -289,7 +301,25 @@ export function render(root, { live }) {
     }
   }
 
+  async function refreshMine() {
+    let active;
+    try {
+      active = await get("/holds?status=active&mine=true");
+    } catch {
+      return; // the team list below says what went wrong
+    }
+    if (disposed) return;
+    const seen = new Set(active.map((h) => h.id));
+    for (const h of active) mine.set(h.id, { ...(mine.get(h.id) || {}), ...h });
+    // A hold that stopped being active elsewhere (another device, the provider, expiry).
+    for (const [id, h] of mine) {
+      if (h.status === "active" && !seen.has(id)) mine.set(id, { ...h, status: "ended", status_label: "niet meer vastgehouden", justEnded: true });
+    }
+    paintMine();
+  }
+
   async function refreshTeam() {
+    refreshMine();
     try {
       teamHolds = await get("/holds?status=active");
     } catch (error) {
@@ -329,6 +359,33 @@ export function render(root, { live }) {
     }
   });
 
+  function readForm() {
+    return {
+      age: age.value, gender: gender.value, place: place.value, postcode: postcode.value,
+      secure: secure.checked, reference: reference.value,
+      needs: [...needsBox.querySelectorAll("input:checked")].map((i) => i.value),
+    };
+  }
+  function fillForm(saved) {
+    age.value = saved.age ?? "";
+    gender.value = saved.gender ?? "";
+    place.value = saved.place ?? "";
+    postcode.value = saved.postcode ?? "";
+    secure.checked = Boolean(saved.secure);
+    if (saved.reference) reference.value = saved.reference;
+    for (const code of saved.needs || []) {
+      const box = needsBox.querySelector(`#nood-${CSS.escape(code)}`);
+      if (box) box.checked = true;
+    }
+  }
+  // Once a search is done the form has done its work (the holds are kept by the server), so later
+  // changes are not kept: no stale draft is left for the next crisis.
+  const keepDraft = () => {
+    if (lastQuery === null) store.save(readForm());
+  };
+  form.addEventListener("input", keepDraft);
+  form.addEventListener("change", keepDraft);
+
   const ticker = setInterval(() => holdsSection.querySelectorAll(".hold-card").forEach((c) => c.tick && c.tick()), 1000);
   form.addEventListener("submit", search);
   useLocation.addEventListener("click", () => {
@@ -356,6 +413,10 @@ export function render(root, { live }) {
       needsBox.append(...vocab.need_tags.map((t) => el("div", { class: "check" },
         el("input", { type: "checkbox", id: `nood-${t.code}`, value: t.code }),
         el("label", { for: `nood-${t.code}` }, t.label))));
+      // After the choice lists exist, so that a saved municipality and needs can be ticked.
+      const saved = await store.load();
+      // Only when nothing was typed meanwhile: input under the user's fingers wins.
+      if (saved && !disposed && !age.value) fillForm(saved);
     } catch (error) {
       showError(formError, `De keuzelijsten konden niet worden geladen: ${error.message}`);
     }
@@ -366,5 +427,6 @@ export function render(root, { live }) {
     disposed = true;
     unsubscribe();
     clearInterval(ticker);
+    store.close();
   };
 }

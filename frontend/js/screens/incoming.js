@@ -2,17 +2,60 @@
 // date) or decline with a reason; and the accepted placements: the youth arrived ("Aangekomen",
 // with the stay reference of the provider's own system if it has one), did not come or will not
 // come. Follows the live feed, so a new proposal or hold appears without reloading.
+// A proposal card says what the provider needs to decide (age, gender, need profile, intensity,
+// urgency) and whom to ask (the coordinator and the coordination point's contact); answered
+// proposals stay listed below as history, with the answer and when.
+// Every list is asked for one provider (?provider_id=): the administrator acting for a provider
+// sees that provider's cards only, and the server holds to it.
 
 import { get, newIdempotencyKey, post } from "../api.js";
-import { announce, debounce, el, formatDateTime, formatTime, showError, kids } from "../ui.js";
+import {
+  announce, debounce, el, formatClock, formatDate, formatDateTime, kids, label, showError, urgencyLabel,
+} from "../ui.js";
 
-export function renderIncoming(section, { live }) {
+// How many answered proposals the history shows (newest first).
+const HISTORY_SIZE = 20;
+
+// "Meisje van 14 jaar", or "Jongere van 14 jaar" when the gender is not known.
+function youth(gender, age) {
+  const who = gender ? label("gender", gender) : "Jongere";
+  return age === null || age === undefined ? who : `${who} van ${age} jaar`;
+}
+
+// The facts of a proposal as a description list (term, value).
+function facts(rows) {
+  return el("dl", { class: "facts" }, rows.filter(([, value]) => value !== null && value !== undefined && value !== "")
+    .flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+}
+
+function profileFacts(p) {
+  const profile = p.profile || {};
+  return [
+    ["Jongere", youth(profile.gender, profile.age)],
+    ["Hulpvragen", (profile.need_labels || []).join(", ") || "geen opgegeven"],
+    ["Benodigde intensiteit", profile.required_intensity],
+    ["Risicoprofiel", profile.risk_profile ? label("riskProfile", profile.risk_profile) : null],
+    ["Urgentie", urgencyLabel(profile.urgency)],
+    ["Woongemeente", profile.home_municipality],
+    ["Machtiging", profile.secure_authorisation ? "Machtiging gesloten jeugdhulp" : null],
+    ["Broers en zussen", profile.siblings_in_proposal
+      ? `Nog ${profile.siblings_in_proposal} voorstel${profile.siblings_in_proposal === 1 ? "" : "len"} voor broers of zussen`
+      : null],
+  ];
+}
+
+export function renderIncoming(section, { live, providerId = null }) {
   let declineReasons = {};
   let rejectReasons = [];
   let disposed = false;
   const list = el("div", { class: "card-grid" });
+  const history = el("ol", { class: "proposal-history", id: "beantwoorde-voorstellen" });
+  const historyBox = el("section", { class: "history", "aria-labelledby": "beantwoord-titel", hidden: true },
+    el("h3", { id: "beantwoord-titel" }, "Beantwoorde voorstellen"), history);
   const error = el("p", { class: "error", role: "alert", hidden: true });
-  section.replaceChildren(...kids(el("h2", { id: "inkomend-titel" }, "Inkomende voorstellen en vastgehouden plekken"), error, list));
+  const forProvider = providerId ? `provider_id=${providerId}` : "";
+  section.replaceChildren(...kids(el("h2", { id: "inkomend-titel" }, "Inkomende voorstellen en vastgehouden plekken"),
+    error, list, historyBox));
 
   function reasonPicker(id, options) {
     const select = el("select", { id }, el("option", { value: "" }, "Kies een reden"),
@@ -28,10 +71,6 @@ export function renderIncoming(section, { live }) {
     const now = new Date();
     return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
   }
-  function formatDay(iso) {
-    const [y, m, d] = String(iso).split("-");
-    return `${Number(d)}-${Number(m)}-${y}`;
-  }
 
   function proposalCard(p) {
     const picker = reasonPicker(`afwijzen-${p.id}`, Object.entries(declineReasons));
@@ -40,12 +79,12 @@ export function renderIncoming(section, { live }) {
     const accept = el("button", { type: "button", class: "button ok" }, "Accepteren");
     const decline = el("button", { type: "button", class: "button danger" }, "Afwijzen");
     const cardError = el("p", { class: "error", role: "alert", hidden: true });
-    const profile = p.profile || {};
+    const contact = [p.proposed_by ? `Voorgesteld door ${p.proposed_by} op ${formatDateTime(p.created_at)}` : null,
+      p.coordinator_contact ? `Vragen: ${p.coordinator_contact}` : null].filter(Boolean);
     const card = el("article", { class: "card proposal-card", dataset: { proposalId: p.id } },
       el("h3", {}, `Voorstel voor ${p.group_name}`),
-      el("p", {}, `Jongere van ${profile.age ?? "?"} jaar, intensiteit ${profile.required_intensity ?? "?"}, profiel ${profile.risk_profile ?? "?"}`
-        + `${profile.need_labels && profile.need_labels.length ? `, ${profile.need_labels.join(", ")}` : ""}`
-        + `${profile.home_municipality ? `, uit ${profile.home_municipality}` : ""}.`),
+      facts(profileFacts(p)),
+      contact.length ? el("p", { class: "meta contact" }, contact.join(". ") + ".") : null,
       el("p", { class: "hint" }, `Antwoord graag vóór ${formatDateTime(p.expires_at)}.`),
       el("details", {}, el("summary", {}, "Afwijzen met reden"), picker.node, decline),
       el("div", { class: "field" }, el("label", { for: arrivalId }, "Verwachte aankomst"), arrivalDate),
@@ -59,7 +98,7 @@ export function renderIncoming(section, { live }) {
       accept.disabled = true;
       try {
         await post(`/proposals/${p.id}/accept`, { expected_arrival: arrivalDate.value });
-        announce(`Voorstel voor ${p.group_name} geaccepteerd; aankomst verwacht op ${formatDay(arrivalDate.value)}.`);
+        announce(`Voorstel voor ${p.group_name} geaccepteerd; aankomst verwacht op ${formatDate(arrivalDate.value)}.`);
         load();
       } catch (err) {
         showError(cardError, err.message);
@@ -92,7 +131,8 @@ export function renderIncoming(section, { live }) {
     const cardError = el("p", { class: "error", role: "alert", hidden: true });
     const card = el("article", { class: "card hold-card", dataset: { holdId: h.id } },
       el("h3", {}, `Crisisplek vastgehouden: ${h.group_name}`),
-      el("p", {}, `Door de crisisdienst, tot ${formatTime(h.expires_at)}${h.age ? `; jongere van ${h.age} jaar` : ""}.`),
+      el("p", {}, `Door de crisisdienst, tot ${formatClock(h.expires_at)}`
+        + `${h.age ? `; ${youth(h.gender, h.age).toLowerCase()}` : ""}.`),
       el("details", {}, el("summary", {}, "Weigeren met reden"), picker.node, reject),
       el("div", { class: "actions" }, confirm), cardError);
     confirm.addEventListener("click", async () => {
@@ -140,7 +180,7 @@ export function renderIncoming(section, { live }) {
     const cardError = el("p", { class: "error", role: "alert", hidden: true });
     const card = el("article", { class: "card placement-card", dataset: { placementId: pl.id } },
       el("h3", {}, `Aankomst verwacht: ${pl.group_name}`),
-      el("p", {}, `Verwacht op ${formatDay(pl.expected_arrival)}, profiel ${pl.risk_profile}. `
+      el("p", {}, `Verwacht op ${formatDate(pl.expected_arrival)}, risicoprofiel ${label("riskProfile", pl.risk_profile)}. `
         + `Verblijfsreferentie voor uw eigen systeem: ${pl.stay_reference}.`),
       el("div", { class: "field" },
         el("label", { for: refId }, "Eigen verblijfsreferentie (optioneel)"), stayRef),
@@ -182,6 +222,22 @@ export function renderIncoming(section, { live }) {
     return card;
   }
 
+  // An answered proposal: what it was, the answer and when (and who answered).
+  function historyItem(p) {
+    const answer = p.status === "declined"
+      ? `${p.status_label}: ${p.decline_label || "zonder reden"}${p.decline_text ? ` (${p.decline_text})` : ""}`
+      : p.status === "accepted" && p.expected_arrival
+        ? `${p.status_label}, aankomst verwacht op ${formatDate(p.expected_arrival)}`
+        : p.status_label;
+    const when = p.answered_at ? ` op ${formatDateTime(p.answered_at)}` : "";
+    const by = p.answered_by ? ` door ${p.answered_by}` : "";
+    const profile = p.profile || {};
+    return el("li", { class: `answered answered-${p.status}`, dataset: { answeredProposalId: p.id } },
+      el("strong", {}, p.group_name), " · ",
+      `${youth(profile.gender, profile.age)}, ${(profile.need_labels || []).join(", ") || "geen hulpvragen opgegeven"}`,
+      el("br"), el("span", { class: "answer" }, `${answer}${when}${by}.`));
+  }
+
   async function load() {
     try {
       if (!Object.keys(declineReasons).length) {
@@ -189,14 +245,19 @@ export function renderIncoming(section, { live }) {
         declineReasons = vocab.decline_reasons || {};
         rejectReasons = await get("/crisis/reject-reasons").catch(() => []);
       }
+      const scoped = (path, query) => `${path}?${[query, forProvider].filter(Boolean).join("&")}`;
       const [proposals, holds, expected] = await Promise.all([
-        get("/proposals?status=open").catch(() => []), get("/holds?status=active").catch(() => []),
-        get("/placements?status=accepted").catch(() => []),
+        get(scoped("/proposals", "")).catch(() => []), get(scoped("/holds", "status=active")).catch(() => []),
+        get(scoped("/placements", "status=accepted")).catch(() => []),
       ]);
       if (disposed) return;
-      const cards = [...holds.map(holdCard), ...proposals.map(proposalCard), ...expected.map(placementCard)];
+      const open = proposals.filter((p) => p.status === "open");
+      const answered = proposals.filter((p) => p.status !== "open").slice(0, HISTORY_SIZE);
+      const cards = [...holds.map(holdCard), ...open.map(proposalCard), ...expected.map(placementCard)];
       list.replaceChildren(...kids(...cards));
       if (!cards.length) list.append(el("p", { class: "hint" }, "Er staan geen voorstellen of vastgehouden plekken open."));
+      history.replaceChildren(...answered.map(historyItem));
+      historyBox.hidden = !answered.length;
       showError(error, null);
     } catch (err) {
       showError(error, err.message);

@@ -6,10 +6,10 @@
 // coordinator sees every group of the region, read-only. Follows the live feed.
 
 import { ApiError, get, newIdempotencyKey, post } from "../api.js";
-import { announce, debounce, el, formatDateTime, kids, loading, overBookedBy, showError } from "../ui.js";
+import { LABELS, announce, debounce, el, formatDateTime, kids, loading, overBookedBy, showError } from "../ui.js";
 
-const KIND_LABEL = { admission: "Opname", discharge: "Ontslag", cancel: "Intrekking" };
-const SOURCE_LABEL = { api: "systeem aanbieder", handmatig: "handmatig", crisis: "crisisplaatsing", matching: "plaatsingsvoorstel", demo: "demo" };
+const KIND_LABEL = LABELS.occupancyKind;
+const SOURCE_LABEL = LABELS.occupancySource;
 
 // "YYYY-MM-DDTHH:MM" of now in the browser's time: a datetime-local value, which the server reads
 // as Dutch local time (the moments care staff write down).
@@ -172,7 +172,7 @@ export function render(root, { user, live }) {
     const ref = stay.stay_reference;
     const start = el("button", {
       type: "button", class: "button small secondary",
-      "aria-label": `Ontslag van verblijf ${ref}`,
+      "aria-label": `Ontslaan: verblijf ${ref}`,
     }, "Ontslaan");
     function openForm(value, focus) {
       const id = `ontslag-${ref}`;
@@ -213,7 +213,7 @@ export function render(root, { user, live }) {
     }
     presentBox.replaceChildren(
       el("p", { class: "hint" }, `${stays.length} van ${g.capacity} plaatsen bezet.`),
-      el("div", { class: "table-scroll" }, el("table", { class: "data", id: "aanwezig-tabel" },
+      el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Nu aanwezig" }, el("table", { class: "data", id: "aanwezig-tabel" },
         el("thead", {}, el("tr", {}, ["Verblijf", "Opgenomen", "Regio", canWrite ? "" : null]
           .filter((h) => h !== null).map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, stays.map((s) => el("tr", { dataset: { stay: s.stay_reference } },
@@ -230,7 +230,8 @@ export function render(root, { user, live }) {
     }
     const cancelled = new Set(events.filter((e) => e.kind === "cancel").map((e) => e.cancels_event_id));
     const newestFirst = [...events].reverse();
-    historyBox.replaceChildren(el("div", { class: "table-scroll tall" }, el("table", { class: "data", id: "geschiedenis-tabel" },
+    historyBox.replaceChildren(el("div", { class: "table-scroll tall", tabindex: "0", role: "region", "aria-label": "Geschiedenis" },
+      el("table", { class: "data", id: "geschiedenis-tabel" },
       el("thead", {}, el("tr", {}, ["Moment", "Gebeurtenis", "Verblijf", "Bron", canWrite ? "Correctie" : null]
         .filter(Boolean).map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, newestFirst.map((e) => {

@@ -153,11 +153,17 @@ export function render(root, { user, live }) {
         el("h3", {}, "Contractversies"), terms,
         el("h3", {}, "Plaatsen aanvragen"), placesRequest.node);
       contract.addEventListener("toggle", () => {
-        if (contract.open) loadTerms();
+        if (contract.open) {
+          loadTerms();
+          placesRequest.restore();
+        }
       });
-      node.append(el("div", { class: "card-extra" },
-        el("details", { class: "more extra profile" }, el("summary", {}, "Profiel bewerken"), profile.node),
-        contract));
+      const profileBox = el("details", { class: "more extra profile" }, el("summary", {}, "Profiel bewerken"), profile.node);
+      // A half-finished form comes back when its section is opened (no request per closed card).
+      profileBox.addEventListener("toggle", () => {
+        if (profileBox.open) profile.restore();
+      });
+      node.append(el("div", { class: "card-extra" }, profileBox, contract));
 
       async function loadTerms() {
         terms.replaceChildren(...kids(loading("Contractversies laden…")));

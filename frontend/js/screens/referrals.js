@@ -2,14 +2,18 @@
 // the ranked options of one youth with every score component drawn as a bar, plus "why not"
 // for any group of the region.
 
-import { ApiError, get, post } from "../api.js";
-import { announce, debounce, el, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
+import { ApiError, get, post, request } from "../api.js";
+import { draft } from "../drafts.js";
+import { announce, debounce, el, formatDate, formatDateTime, formatNumber, loading, municipalities, showError, kids } from "../ui.js";
 
 let referralVocabulary = null;
 async function refVocab() {
   if (!referralVocabulary) referralVocabulary = await get("/referrals/vocabulary");
   return referralVocabulary;
 }
+
+// Column priorities of the list (styles.css): age and intensity give way first, the options never.
+const LIST_COLUMNS = [null, "num col-p3", null, "col-p3", "num col-p2", "num col-p2", null, "row-action"];
 
 export function render(root, ctx) {
   if (ctx.params[0]) return renderOptions(root, ctx, Number(ctx.params[0]));
@@ -32,11 +36,12 @@ function renderWaitingList(root, { navigate, live }) {
       el("div", {},
         el("div", { class: "toolbar" }, el("div", { class: "field inline" }, el("label", { for: "wachtlijst-status" }, "Status"), statusFilter)),
         listError,
-        el("div", { class: "table-scroll tall", role: "region", tabindex: "0", "aria-label": "Verwijzingen" },
+        el("div", { class: "table-scroll tall prioritised", role: "region", tabindex: "0", "aria-label": "Verwijzingen" },
           el("table", { class: "data", id: "wachtlijst-tabel" },
             el("caption", {}, "Pseudonieme verwijzingen; langst wachtend en meest urgent bovenaan."),
             el("thead", {}, el("tr", {}, ["Referentie", "Leeftijd", "Zorgvorm", "Intensiteit", "Urgentie", "Wacht (dagen)", "Status", ""]
-              .map((h) => el("th", { scope: "col" }, h)))), tbody)))))));
+              .map((h, i) => el("th", { scope: "col", class: LIST_COLUMNS[i] }, h || el("span", { class: "visually-hidden" }, "Acties"))))),
+            tbody)))))));
 
   async function loadList() {
     tbody.replaceChildren(...kids(el("tr", {}, el("td", { colspan: 8 }, loading()))));
@@ -45,13 +50,13 @@ function renderWaitingList(root, { navigate, live }) {
       rows.sort((a, b) => (b.urgency - a.urgency) || (b.waiting_days - a.waiting_days));
       tbody.replaceChildren(...kids(...rows.map((r) => el("tr", { dataset: { referralId: r.id } },
         el("th", { scope: "row" }, r.reference),
-        el("td", { class: "num" }, String(r.age)),
+        el("td", { class: "num col-p3" }, String(r.age)),
         el("td", {}, r.care_forms.map((c) => vocab.care_forms[c] || c).join(", ")),
-        el("td", {}, r.required_intensity),
-        el("td", { class: "num" }, String(r.urgency)),
-        el("td", { class: "num" }, formatNumber(Math.round(r.waiting_days))),
+        el("td", { class: "col-p3" }, r.required_intensity),
+        el("td", { class: "num col-p2" }, String(r.urgency)),
+        el("td", { class: "num col-p2" }, formatNumber(Math.round(r.waiting_days))),
         el("td", {}, r.status_label),
-        el("td", {}, el("a", { href: `#/wachtlijst/${r.id}`, class: "button small secondary" }, "Opties",
+        el("td", { class: "row-action" }, el("a", { href: `#/wachtlijst/${r.id}`, class: "button small secondary" }, "Opties",
           el("span", { class: "visually-hidden" }, ` voor ${r.reference}`)))))));
       if (!rows.length) tbody.append(el("tr", {}, el("td", { colspan: 8 }, "Geen verwijzingen met deze status.")));
       showError(listError, null);
@@ -62,25 +67,36 @@ function renderWaitingList(root, { navigate, live }) {
   }
 
   statusFilter.addEventListener("change", loadList);
-  referralForm(formSection, { onCreated: (referral) => navigate(`wachtlijst/${referral.id}`) });
+  const closeForm = referralForm(formSection, { onSaved: (referral) => navigate(`wachtlijst/${referral.id}`) });
   loadList();
   const reloadSoon = debounce(loadList, 300);
   const unsubscribe = live.subscribe((message) => {
     if (typeof message.type === "string" && (message.type.startsWith("referral") || message.type.startsWith("proposal"))) reloadSoon();
   });
-  return unsubscribe;
+  return () => {
+    unsubscribe();
+    closeForm();
+  };
 }
 
-const DRAFT_KEY = "plekwijzer.verwijzing-concept";
+// The referral form, new (no `referral`) or to edit one: every change is kept as a draft on the
+// server (drafts.js), so a reload or another device finds the input again. Returns a close
+// function for the screen's clean-up.
+function referralForm(section, { onSaved, referral = null, onCancel = null }) {
+  const store = draft(referral ? `verwijzing-wijzigen:${referral.id}` : "verwijzing-nieuw");
+  buildReferralForm(section, { onSaved, referral, onCancel, store });
+  return () => store.close();
+}
 
-async function referralForm(section, { onCreated }) {
-  section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"), loading()));
+async function buildReferralForm(section, { onSaved, referral, onCancel, store }) {
+  const title = referral ? `Verwijzing ${referral.reference} wijzigen` : "Nieuwe verwijzing";
+  section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, title), loading()));
   let vocab;
   let places;
   try {
     [vocab, places] = await Promise.all([refVocab(), municipalities()]);
   } catch (error) {
-    section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"),
+    section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, title),
       el("p", { class: "error", role: "alert" }, `Het formulier kon niet worden geladen: ${error.message}`)));
     return;
   }
@@ -137,9 +153,15 @@ async function referralForm(section, { onCreated }) {
       el("label", { for: "ref-secure" }, "Machtiging gesloten jeugdhulp aanwezig")),
     wrap("max_distance_km", "Maximale afstand (km, optioneel)", el("input", { type: "number", inputmode: "numeric", min: 1, max: 500 })));
   const formError = el("p", { class: "error", role: "alert", hidden: true });
-  const submit = el("button", { type: "submit", class: "button primary" }, "Verwijzing opslaan en opties tonen");
-  form.append(formError, submit);
-  section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, "Nieuwe verwijzing"), form));
+  const submitText = referral ? "Wijzigingen opslaan" : "Verwijzing opslaan en opties tonen";
+  const submit = el("button", { type: "submit", class: "button primary" }, submitText);
+  const cancel = onCancel ? el("button", { type: "button", class: "button secondary" }, "Annuleren") : null;
+  form.append(formError, el("div", { class: "actions" }, submit, cancel));
+  section.replaceChildren(...kids(el("h2", { id: "nieuw-titel" }, title), form));
+  if (referral) {
+    // The pseudonymous reference is the referral's name in every list: it does not change.
+    fields.reference.readOnly = true;
+  }
 
   const checked = (name) => [...form.querySelectorAll(`input[name='${name}']:checked`)].map((i) => i.value);
   const order = []; // care forms in the order they were ticked: the order of preference
@@ -189,33 +211,40 @@ async function referralForm(section, { onCreated }) {
   }
 
   function saveDraft() {
-    // Nothing typed is lost: a failed request or a reload keeps the draft in this tab.
-    sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ ...read(), care_order: order }));
+    // Nothing typed is lost: the server keeps the draft (a reload, another device).
+    store.save({ ...read(), care_order: order });
   }
 
-  function restoreDraft() {
-    let draft;
-    try {
-      draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
-    } catch {
-      draft = null;
-    }
-    if (!draft) return;
+  function fill(values) {
     for (const name of ["reference", "birth_year", "birth_month", "gender", "risk_profile", "required_intensity", "urgency", "home_postcode", "home_municipality", "max_distance_km"]) {
-      if (draft[name] !== undefined && draft[name] !== null) fields[name].value = String(draft[name]);
+      if (values[name] !== undefined && values[name] !== null) fields[name].value = String(values[name]);
     }
-    for (const code of draft.care_order || []) {
+    order.length = 0;
+    form.querySelectorAll("input[name='care_forms'], input[name='needs']").forEach((box) => { box.checked = false; });
+    for (const code of values.care_order || values.care_forms || []) {
       const box = form.querySelector(`#ref-care_forms-${code}`);
       if (box) {
         box.checked = true;
         order.push(code);
       }
     }
-    for (const code of draft.needs || []) {
+    for (const code of values.needs || []) {
       const box = form.querySelector(`#ref-needs-${code}`);
       if (box) box.checked = true;
     }
-    form.querySelector("#ref-secure").checked = Boolean(draft.secure_authorisation);
+    form.querySelector("#ref-secure").checked = Boolean(values.secure_authorisation);
+  }
+
+  async function restoreDraft() {
+    if (referral) {
+      const home = places.find((m) => m.id === referral.home_municipality_id);
+      fill({ ...referral, home_municipality: home ? home.name : null });
+    }
+    const saved = await store.load();
+    if (saved) {
+      fill(saved);
+      form.prepend(el("p", { class: "notice", role: "status" }, "Uw eerder ingevulde gegevens zijn teruggezet."));
+    }
   }
 
   form.addEventListener("input", (event) => {
@@ -254,10 +283,22 @@ async function referralForm(section, { onCreated }) {
     submit.disabled = true;
     submit.textContent = "Opslaan…";
     try {
-      const referral = await post("/referrals", body);
-      sessionStorage.removeItem(DRAFT_KEY);
-      announce(`Verwijzing ${referral.reference} opgeslagen.`);
-      onCreated(referral);
+      let saved;
+      if (referral) {
+        const changes = { ...body };
+        delete changes.reference; // the reference does not change
+        // Send the home area whole: an emptied postcode must be cleared, not kept.
+        changes.home_postcode = body.home_postcode || null;
+        changes.max_distance_km = body.max_distance_km ?? null;
+        saved = (await request(`/referrals/${referral.id}`, {
+          method: "PATCH", json: changes, headers: { "If-Match": `"${referral.version}"` },
+        })).data;
+      } else {
+        saved = await post("/referrals", body);
+      }
+      await store.discard();
+      announce(referral ? `Verwijzing ${saved.reference} gewijzigd.` : `Verwijzing ${saved.reference} opgeslagen.`);
+      onSaved(saved);
     } catch (error) {
       let placed = false;
       if (error instanceof ApiError) {
@@ -272,9 +313,15 @@ async function referralForm(section, { onCreated }) {
       showError(formError, placed ? "Verbeter de gemarkeerde velden. Uw invoer is bewaard." : `${error.message} Uw invoer is bewaard.`);
     } finally {
       submit.disabled = false;
-      submit.textContent = "Verwijzing opslaan en opties tonen";
+      submit.textContent = submitText;
     }
   });
+  if (cancel) {
+    cancel.addEventListener("click", async () => {
+      await store.discard();
+      onCancel();
+    });
+  }
   restoreDraft();
 }
 
@@ -290,13 +337,33 @@ function bars(components, labels, { weights = null } = {}) {
         class: "bar-track", role: "meter", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(pct),
         "aria-label": `${labels[key] || key}: ${Math.round(pct)} van 100`,
       }, el("span", { class: "bar-fill", style: `width:${pct.toFixed(1)}%` })),
-      el("span", { class: "bar-value" }, `${Math.round(pct)}%${weight ? ` ×${weight}` : ""}`));
+      el("span", { class: "bar-value" }, `${Math.round(pct)}%${weight ? ` ×${formatNumber(weight)}` : ""}`));
   }));
 }
 
+const OPEN_STATUSES = ["waiting", "proposed"];
+const dateText = (v) => (v ? new Intl.DateTimeFormat("nl-NL", { day: "2-digit", month: "2-digit", year: "numeric" }).format(new Date(v)) : "–");
+
+// The referral's history, oldest first: what happened, where, who and when.
+function timelineList(events) {
+  if (!events.length) return el("p", { class: "hint" }, "Nog niets gebeurd sinds de invoer.");
+  return el("ol", { class: "timeline", id: "tijdlijn-lijst" }, events.map((e) => el("li", { class: `timeline-item ${e.kind}`, dataset: { kind: e.kind } },
+    el("time", { datetime: e.at }, formatDateTime(e.at)),
+    el("div", {},
+      el("strong", {}, e.title), e.group_name ? ` · ${e.group_name}${e.provider_name ? ` (${e.provider_name})` : ""}` : "",
+      e.reason ? el("p", { class: "reason" }, `Reden: ${e.reason}`) : null,
+      e.expected_arrival ? el("p", {}, `Verwacht op ${dateText(`${e.expected_arrival}T12:00:00`)}`) : null,
+      e.destination ? el("p", {}, `Naar: ${e.destination}`) : null,
+      el("p", { class: "hint" }, `door ${e.who}`)))));
+}
+
 function renderOptions(root, { live }, referralId) {
-  const head = el("div", { class: "page-head" }, el("h1", {}, "Opties"), el("a", { href: "#/wachtlijst" }, "← Terug naar de wachtlijst"));
+  const head = el("div", { class: "page-head" }, el("h1", {}, "Verwijzing"), el("a", { href: "#/wachtlijst" }, "← Terug naar de wachtlijst"));
   const summary = el("div", { class: "card referral-summary" }, loading());
+  const editSection = el("section", { class: "card", id: "verwijzing-wijzigen", "aria-labelledby": "nieuw-titel", hidden: true });
+  const timelineCard = el("section", { class: "card", id: "tijdlijn", "aria-labelledby": "tijdlijn-titel" },
+    el("h2", { id: "tijdlijn-titel" }, "Tijdlijn"), loading());
+  let closeEdit = () => {};
   const placementsCard = el("section", { class: "card referral-placements", id: "plaatsingen", "aria-labelledby": "plaatsingen-titel", hidden: true });
   const pageError = el("p", { class: "error", role: "alert", hidden: true });
   const optionList = el("ol", { class: "options", id: "opties" });
@@ -304,15 +371,16 @@ function renderOptions(root, { live }, referralId) {
   const whyGroup = el("select", { id: "waarom-groep" }, el("option", { value: "" }, "Kies een groep"));
   const whyButton = el("button", { type: "button", class: "button secondary" }, "Waarom (niet)?");
   const whyResult = el("div", { id: "waarom-resultaat", "aria-live": "polite" });
-  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary, placementsCard,
-    el("div", { class: "two-col options-layout" },
+  const optionsBlock = el("div", { class: "two-col options-layout" },
       el("section", { "aria-labelledby": "opties-titel" }, el("h2", { id: "opties-titel" }, "Beste plekken voor deze jongere"),
         el("p", { class: "hint" }, "Elke balk is één onderdeel van de score; de lengte is hoe goed de groep erop scoort."), optionList),
       el("section", { "aria-labelledby": "waarom-titel", class: "card" },
         el("h2", { id: "waarom-titel" }, "Waarom niet?"),
         el("p", { class: "hint" }, "Kies een groep om te zien welke regels hij niet haalt en hoe hij scoort."),
         el("div", { class: "field" }, el("label", { for: "waarom-groep" }, "Groep"), whyGroup), whyButton, whyResult,
-        el("h3", {}, "Uitgesloten groepen per regel"), excluded)))));
+        el("h3", {}, "Uitgesloten groepen per regel"), excluded));
+  root.replaceChildren(...kids(el("section", { class: "page wide" }, head, pageError, summary, editSection,
+    placementsCard, optionsBlock, timelineCard)));
 
   let labels = {};
   let weights = null;
@@ -321,24 +389,34 @@ function renderOptions(root, { live }, referralId) {
 
   async function load() {
     try {
-      const [ref, options, groups, placements] = await Promise.all([
+      const [ref, history, placements] = await Promise.all([
         get(`/referrals/${referralId}?purpose=matching_options`),
-        get(`/referrals/${referralId}/options`),
-        get("/groups"),
+        get(`/referrals/${referralId}/timeline`),
         get(`/placements?referral_id=${referralId}`).catch(() => []),
       ]);
       if (disposed) return;
       referral = ref;
-      labels = options.component_labels;
-      weights = options.weights;
       const vocab = await refVocab();
+      const open = OPEN_STATUSES.includes(ref.status);
+      timelineCard.replaceChildren(el("h2", { id: "tijdlijn-titel" }, "Tijdlijn"), timelineList(history.events));
+      paintPlacements(placements);
+      optionsBlock.hidden = !open;
+      // A placed, discharged or withdrawn youth has nothing to choose: no options, no ranking.
+      const options = open ? await get(`/referrals/${referralId}/options`) : null;
+      if (disposed) return;
       summary.replaceChildren(...kids(
         el("h2", {}, `${ref.reference} · ${ref.age} jaar · ${vocab.genders[ref.gender] || ref.gender}`),
         el("p", {}, `Zorgvorm: ${ref.care_forms.map((c) => vocab.care_forms[c] || c).join(" › ")} · intensiteit ${ref.required_intensity}`
-          + ` · profiel ${ref.risk_profile} · urgentie ${ref.urgency} · wacht ${Math.round(ref.waiting_days)} dagen · ${ref.status_label}`),
+          + ` · profiel ${ref.risk_profile} · urgentie ${ref.urgency} · wacht ${Math.round(ref.waiting_days)} dagen · `,
+        el("strong", { id: "verwijzing-status" }, ref.status_label)),
+        placedText(history.placed),
         ref.needs.length ? el("p", {}, `Zorgbehoeften: ${ref.needs.map((n) => vocab.need_tags[n] || n).join(", ")}`) : null,
-        el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`)));
-      paintPlacements(placements);
+        options ? el("p", { class: "hint" }, `${options.feasible_count} van ${options.total_groups} groepen passen.`) : null,
+        open ? actionsFor(ref) : null));
+      if (!options) return;
+      labels = options.component_labels;
+      weights = options.weights;
+      const groups = await get("/groups");
       paintOptions(options);
       excluded.replaceChildren(...kids(el("ul", {}, Object.entries(options.excluded).filter(([, n]) => n > 0)
         .map(([rule, n]) => el("li", {}, `${options.excluded_reasons[rule] || rule}: ${n}`)))));
@@ -350,12 +428,87 @@ function renderOptions(root, { live }, referralId) {
     }
   }
 
+  // Where a placed youth is, since when (and until when): in the summary, not as options.
+  function placedText(placed) {
+    if (!placed) return null;
+    const until = placed.discharged_at ? ` tot ${dateText(placed.discharged_at)}` : "";
+    return el("p", { id: "geplaatst" }, "In ", el("strong", {}, placed.group_name),
+      ` bij ${placed.provider_name} · sinds ${dateText(placed.placed_at)}${until}`);
+  }
+
+  // The same actions node while the referral is unchanged: a live reload of the page must not
+  // wipe a withdrawal reason being typed.
+  let actions = null;
+  function actionsFor(ref) {
+    if (!actions || actions.version !== ref.version) actions = { version: ref.version, node: referralActions(ref) };
+    return actions.node;
+  }
+
+  // Edit (the same form as a new referral, kept as a draft) and withdraw with a reason.
+  function referralActions(ref) {
+    const edit = el("button", { type: "button", class: "button secondary", id: "verwijzing-wijzig-knop" }, "Wijzigen");
+    const withdrawOpen = el("button", { type: "button", class: "button danger", id: "verwijzing-intrek-knop" }, "Intrekken");
+    const reason = el("input", { id: "intrek-reden", maxlength: 200, autocomplete: "off" });
+    const reasonError = el("p", { class: "field-error", id: "intrek-reden-fout", "aria-live": "polite" });
+    reason.setAttribute("aria-describedby", reasonError.id);
+    const confirm = el("button", { type: "button", class: "button danger" }, "Verwijzing intrekken");
+    const withdrawBox = el("div", { class: "withdraw", hidden: true },
+      el("div", { class: "field" }, el("label", { for: "intrek-reden" }, "Reden van intrekken"), reason, reasonError), confirm);
+    const store = draft(`verwijzing-intrekken:${ref.id}`);
+    store.load().then((saved) => {
+      if (saved && saved.reason && !reason.value) {
+        reason.value = saved.reason;
+        withdrawBox.hidden = false;
+      }
+    });
+    reason.addEventListener("input", () => store.save({ reason: reason.value }));
+    edit.addEventListener("click", () => {
+      editSection.hidden = false;
+      closeEdit();
+      closeEdit = referralForm(editSection, {
+        referral: ref,
+        onSaved: () => {
+          editSection.hidden = true;
+          load();
+        },
+        onCancel: () => {
+          editSection.hidden = true;
+        },
+      });
+      editSection.scrollIntoView({ block: "start" });
+    });
+    withdrawOpen.addEventListener("click", () => {
+      withdrawBox.hidden = false;
+      reason.focus();
+    });
+    confirm.addEventListener("click", async () => {
+      const text = reason.value.trim();
+      if (text.length < 3) {
+        reasonError.textContent = "Geef een reden van minstens 3 tekens.";
+        reason.setAttribute("aria-invalid", "true");
+        reason.focus();
+        return;
+      }
+      confirm.disabled = true;
+      try {
+        await post(`/referrals/${ref.id}/withdraw`, { reason: text });
+        await store.discard();
+        announce(`Verwijzing ${ref.reference} is ingetrokken.`);
+        load();
+      } catch (error) {
+        reasonError.textContent = error.fieldMessage && error.fieldMessage("reason") ? error.fieldMessage("reason") : error.message;
+        confirm.disabled = false;
+      }
+    });
+    return el("div", { class: "referral-actions" }, el("div", { class: "actions" }, edit, withdrawOpen), withdrawBox);
+  }
+
   // Where the youth was placed, from when until when (newest first); an expected arrival can be
   // called off here by the coordinator.
   function paintPlacements(placements) {
     placementsCard.hidden = !placements.length;
     if (!placements.length) return;
-    const dateOnly = (v) => (v ? new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "short", year: "numeric" }).format(new Date(v)) : "–");
+    const dateOnly = formatDate;
     const rows = placements.map((p) => {
       const period = p.status === "accepted"
         ? `verwacht op ${dateOnly(`${p.expected_arrival}T12:00:00`)}`
@@ -454,11 +607,13 @@ function renderOptions(root, { live }, referralId) {
   const unsubscribe = live.subscribe((message) => {
     // A place that fills or frees changes the ranking: reload when a group in the list changes.
     if (message.group && optionList.querySelector(`[data-group-id='${message.group.id}']`)) reloadOptions();
-    else if (message.type === "placement.changed" || (message.type === "referral.changed" && message.referral_id === referralId)) reloadOptions();
+    else if (message.type === "placement.changed" || (typeof message.type === "string" && message.type.startsWith("proposal."))
+      || (message.type === "referral.changed" && message.referral_id === referralId)) reloadOptions();
   });
   return () => {
     disposed = true;
     unsubscribe();
+    closeEdit();
   };
 }
 

@@ -1,12 +1,13 @@
 // Coordinator: the region at a glance. A table of care forms × municipalities (net free places
-// of admitting groups), or a map of the groups positioned by their coordinates, drawn as SVG
-// without tiles from the internet (a tile server can be configured with PLEKWIJZER_TILE_SERVER_URL or in js/config.js). Both
+// of admitting groups), or a map of the groups (regionmap.js: Leaflet, with municipality outlines
+// computed from the postcodes, or tiles when PLEKWIJZER_TILE_SERVER_URL or js/config.js sets them). Both
 // follow the live feed. A group whose active period has ended (active_to before today) is not
 // shown; a group that is new in the register (import) appears as soon as the feed brings it.
 
 import { get } from "../api.js";
 import { CONFIG } from "../config.js";
-import { ago, el, formatTime, loading, municipalities, overBookedBy, showError, svg, vocabulary, kids } from "../ui.js";
+import { RegionMap } from "../regionmap.js";
+import { ago, el, formatTime, loading, municipalities, overBookedBy, showError, vocabulary, kids } from "../ui.js";
 
 // The calendar day here, as "YYYY-MM-DD" (the register's dates are calendar days).
 function today() {
@@ -19,16 +20,9 @@ function ended(group) {
   return Boolean(group.active_to) && group.active_to < today();
 }
 
-const ZOOM = 10; // Web Mercator zoom level of the drawing: Twente is about 400 px wide at 10.
-
-function project(lat, lon) {
-  const scale = 256 * 2 ** ZOOM;
-  const sin = Math.sin((lat * Math.PI) / 180);
-  return {
-    x: ((lon + 180) / 360) * scale,
-    y: (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * scale,
-  };
-}
+const HEADINGS = ["Groep", "Aanbieder", "Gemeente", "Zorgvorm", "Netto vrij", "Status", "Gemeld"];
+// Less important columns give way first at narrow widths (styles.css), never the group or its figure.
+const HEADING_CLASSES = [null, "col-p2", "col-p3", "col-p2", "num", null, "col-p3"];
 
 export function render(root, { live }) {
   const groups = new Map();
@@ -42,6 +36,7 @@ export function render(root, { live }) {
   let regionId = null;
   let providerNames = {}; // id -> name, for groups the feed brings without one
   let providersLoad = null; // one look-up at a time, however many new groups an import brings
+  let regionMap = null; // the Leaflet map while the map view is open
   const endedAt = new Map(); // group id -> version at which it ended, so no older message brings it back
 
   const freshness = el("p", { class: "freshness", id: "regio-bijgewerkt", "aria-live": "polite" });
@@ -57,7 +52,7 @@ export function render(root, { live }) {
   const listBody = el("tbody");
   const table = el("table", { class: "data", id: "groepen-tabel", "aria-labelledby": "groepen-titel" },
     el("thead", {}, el("tr", {},
-      ["Groep", "Aanbieder", "Gemeente", "Zorgvorm", "Netto vrij", "Status", "Gemeld"].map((h) => el("th", { scope: "col" }, h)))),
+      HEADINGS.map((h, i) => el("th", { scope: "col", class: HEADING_CLASSES[i] }, h)))),
     listBody);
 
   root.replaceChildren(...kids(el("section", { class: "page wide" },
@@ -69,7 +64,7 @@ export function render(root, { live }) {
       el("div", { class: "segmented", role: "group", "aria-label": "Weergave" }, tableButton, mapButton)),
     overview,
     el("div", { class: "page-head" }, listTitle, clear),
-    el("div", { class: "table-scroll tall", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table))));
+    el("div", { class: "table-scroll tall prioritised", tabindex: "0", "aria-labelledby": "groepen-titel", role: "region" }, table))));
 
   function visible() {
     return [...groups.values()].filter((g) => (!careFilter.value || g.care_form === careFilter.value)
@@ -82,14 +77,15 @@ export function render(root, { live }) {
 
   function paint() {
     scheduled = false;
-    if (disposed) return;
+    if (disposed || !vocab) return; // a view chosen while loading is drawn when the region is in
     const shown = visible();
     const free = shown.filter((g) => g.admitting).reduce((n, g) => n + g.net_free_places, 0);
     totals.replaceChildren(...kids(
       stat("Groepen", shown.length), stat("Netto vrije plaatsen", free, "regio-vrij"),
       stat("Plaatsen niet", shown.filter((g) => !g.admitting).length),
       stat("Verouderde meldingen", shown.filter((g) => g.stale).length)));
-    overview.replaceChildren(...kids(view === "tabel" ? matrix(shown) : map(shown)));
+    const picture = view === "tabel" ? matrix(shown) : map(shown);
+    if (overview.firstChild !== picture || overview.childNodes.length !== 1) overview.replaceChildren(picture);
     list(shown);
     changed = new Set();
   }
@@ -131,12 +127,14 @@ export function render(root, { live }) {
         return el("td", { class: `level-${level}${entry.changed ? " flash" : ""}`, dataset: { cell: `${form.code}|${m.id}` } },
           el("button", {
             type: "button", class: "cell-button", "aria-pressed": selected ? "true" : "false",
-            "aria-label": `${form.label} in ${m.name}: ${entry.free} vrij in ${entry.groups} ${entry.groups === 1 ? "groep" : "groepen"}`,
             onclick: () => {
               selection = selected ? null : { careForm: form.code, municipalityId: m.id };
               paint();
             },
-          }, String(entry.free), el("small", { "aria-hidden": "true" }, ` /${entry.groups}`)));
+          // The name starts with the visible figure (speech input: "klik 3"), then says what it counts.
+          }, String(entry.free), el("small", { "aria-hidden": "true" }, ` /${entry.groups}`),
+          el("span", { class: "visually-hidden" },
+            ` vrij in ${entry.groups} ${entry.groups === 1 ? "groep" : "groepen"}: ${form.label} in ${m.name}`)));
       });
       return el("tr", {}, el("th", { scope: "row" }, form.label), cells, el("td", { class: "total" }, String(rowFree)));
     });
@@ -146,53 +144,36 @@ export function render(root, { live }) {
         el("thead", {}, head), el("tbody", {}, rows)));
   }
 
+  // The map lives as long as the map view is open: live changes move its markers, they do not
+  // draw it anew (an open group or the keyboard focus stays where it is).
   function map(shown) {
-    const points = [...places.map((m) => project(m.lat, m.lon)), ...shown.map((g) => project(g.lat, g.lon))];
-    if (!points.length) return el("p", {}, "Geen groepen om te tonen.");
-    const pad = 30;
-    const minX = Math.min(...points.map((p) => p.x)) - pad;
-    const maxX = Math.max(...points.map((p) => p.x)) + pad;
-    const minY = Math.min(...points.map((p) => p.y)) - pad;
-    const maxY = Math.max(...points.map((p) => p.y)) + pad;
-    const layers = [];
-    if (CONFIG.tileServerUrl) {
-      for (let tx = Math.floor(minX / 256); tx <= Math.floor(maxX / 256); tx += 1) {
-        for (let ty = Math.floor(minY / 256); ty <= Math.floor(maxY / 256); ty += 1) {
-          const href = CONFIG.tileServerUrl.replace("{z}", ZOOM).replace("{x}", tx).replace("{y}", ty);
-          layers.push(svg("image", { href, x: tx * 256, y: ty * 256, width: 256, height: 256, opacity: 0.6 }));
-        }
-      }
+    if (!regionMap) {
+      regionMap = new RegionMap({ regionId, tileServerUrl: CONFIG.tileServerUrl, label, details: groupDetails });
     }
-    const sorted = [...shown].sort((a, b) => a.net_free_places - b.net_free_places);
-    for (const g of sorted) {
-      const p = project(g.lat, g.lon);
-      const state = !g.admitting ? "closed" : g.net_free_places > 0 ? "free" : "full";
-      const radius = 3 + Math.sqrt(g.capacity) * 1.6;
-      layers.push(svg("circle", {
-        cx: p.x, cy: p.y, r: radius, class: `dot ${state}${g.stale ? " stale" : ""}${changed.has(g.id) ? " flash" : ""}`,
-        "data-group-id": g.id,
-      }, svg("title", {}, `${g.name} (${g.provider_name || ""}), ${label(g.care_form)}: ${g.net_free_places} vrij${g.admitting ? "" : ", plaatst niet"}`)));
-    }
-    // Municipality names on top of the dots, so that they stay readable.
-    for (const m of places) {
-      const p = project(m.lat, m.lon);
-      layers.push(svg("g", { class: "place" },
-        svg("rect", { x: p.x - 3, y: p.y - 3, width: 6, height: 6 }),
-        svg("text", { x: p.x + 6, y: p.y - 6 }, m.name)));
-    }
-    const freeCount = shown.filter((g) => g.admitting && g.net_free_places > 0).length;
-    const drawing = svg("svg", {
-      viewBox: `${minX} ${minY} ${maxX - minX} ${maxY - minY}`, class: "region-map", role: "img",
-      "aria-label": `Kaart van ${shown.length} groepen; ${freeCount} met vrije plaatsen. De tabel hieronder geeft dezelfde gegevens.`,
-    }, layers);
-    const legend = el("ul", { class: "legend" },
-      el("li", {}, el("span", { class: "swatch free" }), "vrije plaats"),
-      el("li", {}, el("span", { class: "swatch full" }), "vol"),
-      el("li", {}, el("span", { class: "swatch closed" }), "plaatst niet"),
-      el("li", {}, el("span", { class: "swatch stale" }), "verouderd cijfer"));
-    return el("figure", { class: "map-figure" }, drawing,
-      el("figcaption", {}, CONFIG.tileServerUrl ? "Kaart met achtergrond van de ingestelde kaartserver." : "Groepen op hun locatie; grotere stip = meer plaatsen."),
-      legend);
+    regionMap.show(shown, changed);
+    return regionMap.figure;
+  }
+
+  // What the table shows of a group, cell by cell; the map's details show the same.
+  function groupCells(g) {
+    return [
+      g.name,
+      g.provider_name || "",
+      g.municipality_name || "",
+      label(g.care_form),
+      [String(g.net_free_places),
+        g.held_places ? el("small", {}, ` (${g.held_places} vastgehouden)`) : null,
+        g.places_from_feed ? el("small", { class: "feed-mark", title: "De vrije plaatsen volgen de bezettingsfeed" }, " · feed") : null,
+        overBookedBy(g) ? el("span", { class: "warning-text over-booked" }, ` overboekt met ${overBookedBy(g)}`) : null],
+      g.admitting ? "plaatst" : `plaatst niet: ${g.reason || ""}`,
+      `${ago(g.reported_at)}${g.stale ? " (verouderd)" : ""}`,
+    ];
+  }
+
+  function groupDetails(g) {
+    const [name, ...rest] = groupCells(g);
+    return [el("h3", {}, name), el("dl", { class: "details-list" },
+      HEADINGS.slice(1).flatMap((heading, i) => [el("dt", {}, heading), el("dd", {}, rest[i])]))];
   }
 
   function list(shown) {
@@ -208,23 +189,25 @@ export function render(root, { live }) {
     }
     rows = [...rows].sort((a, b) => (b.admitting - a.admitting) || (b.net_free_places - a.net_free_places)
       || a.name.localeCompare(b.name));
-    listBody.replaceChildren(...kids(...rows.map((g) => el("tr", {
-      dataset: { groupId: g.id }, class: changed.has(g.id) ? "flash" : null,
-    },
-    el("th", { scope: "row" }, g.name),
-    el("td", {}, g.provider_name || ""),
-    el("td", {}, g.municipality_name || ""),
-    el("td", {}, label(g.care_form)),
-    el("td", { class: "num free-places" }, String(g.net_free_places),
-      g.held_places ? el("small", {}, ` (${g.held_places} vastgehouden)`) : null,
-      g.places_from_feed ? el("small", { class: "feed-mark", title: "De vrije plaatsen volgen de bezettingsfeed" }, " · feed") : null,
-      overBookedBy(g) ? el("span", { class: "warning-text over-booked" }, ` overboekt met ${overBookedBy(g)}`) : null),
-    el("td", {}, g.admitting ? "plaatst" : `plaatst niet: ${g.reason || ""}`),
-    el("td", { class: g.stale ? "stale-text" : null }, `${ago(g.reported_at)}${g.stale ? " (verouderd)" : ""}`)))));
+    listBody.replaceChildren(...kids(...rows.map((g) => {
+      const [name, provider, place, form, free, status, reported] = groupCells(g);
+      return el("tr", { dataset: { groupId: g.id }, class: changed.has(g.id) ? "flash" : null },
+        el("th", { scope: "row" }, name),
+        el("td", { class: "col-p2" }, provider),
+        el("td", { class: "col-p3" }, place),
+        el("td", { class: "col-p2" }, form),
+        el("td", { class: "num free-places" }, free),
+        el("td", {}, status),
+        el("td", { class: `col-p3${g.stale ? " stale-text" : ""}` }, reported));
+    })));
   }
 
   function setView(next) {
     view = next;
+    if (view !== "kaart" && regionMap) {
+      regionMap.dispose();
+      regionMap = null;
+    }
     tableButton.setAttribute("aria-pressed", String(view === "tabel"));
     mapButton.setAttribute("aria-pressed", String(view === "kaart"));
     paint();
@@ -325,5 +308,6 @@ export function render(root, { live }) {
   return () => {
     disposed = true;
     unsubscribe();
+    if (regionMap) regionMap.dispose();
   };
 }

@@ -616,6 +616,10 @@ export function render(root, { user, live, params }) {
       },
     }) : null;
     const details = form ? el("details", { class: "more extra" }, el("summary", {}, "Nieuwe contractversie"), form.node) : null;
+    // A half-finished version comes back when the section is opened.
+    details?.addEventListener("toggle", () => {
+      if (details.open) form.restore();
+    });
     versionsBox.replaceChildren(...kids(meta, table, details));
     versionParts = { groupId: group.id, meta, table, details, painted: false };
     return versionParts;

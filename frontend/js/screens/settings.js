@@ -101,8 +101,7 @@ export function render(root, { user }) {
   }
 
   // A field with its own error line: the error text accumulates when two messages hit it.
-  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
-    const input = textInput(value, { disabled: !admin, placeholder });
+  function targetedField(id, path, labelText, help, input, partLabel = null) {
     const made = field({ id: `inst-${id}`, label: labelText, input, hint: help });
     let current = "";
     target(path, {
@@ -114,7 +113,19 @@ export function render(root, { user }) {
       focus: () => input.focus(),
       label: partLabel ? () => partLabel : null,
     });
-    return { node: made.wrapper, read: () => parseNumber(input.value) };
+    return made.wrapper;
+  }
+
+  function numberField(id, path, labelText, help, value, { placeholder = null, partLabel = null } = {}) {
+    const input = textInput(value, { disabled: !admin, placeholder });
+    return { node: targetedField(id, path, labelText, help, input, partLabel), read: () => parseNumber(input.value) };
+  }
+
+  // A free text (the coordination point's contact): empty is "none".
+  function textField(name, value) {
+    const input = el("input", { type: "text", autocomplete: "off", maxlength: 200, value: value || "", disabled: !admin });
+    const node = targetedField(name, name, doc(name).label, doc(name).help, input);
+    return { node, read: () => input.value.trim() || null };
   }
 
   function fieldset(legend, ...children) {
@@ -169,7 +180,7 @@ export function render(root, { user }) {
       node: el("div", { class: "field" },
         el("p", { class: "field-label", id: "inst-zorgvorm-titel" }, info.label),
         el("p", { class: "hint" }, info.help),
-        el("div", { class: "table-scroll" }, el("table", { "aria-labelledby": "inst-zorgvorm-titel" },
+        el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-labelledby": "inst-zorgvorm-titel" }, el("table", { "aria-labelledby": "inst-zorgvorm-titel" },
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Zorgvorm"), el("th", { scope: "col" }, "Deel (0 tot en met 1)"))),
           el("tbody", {}, rows))),
         line),
@@ -213,7 +224,7 @@ export function render(root, { user }) {
       node: el("div", { class: "field" },
         el("p", { class: "field-label", id: "inst-groep-titel" }, info.label),
         el("p", { class: "hint" }, info.help),
-        el("div", { class: "table-scroll" }, el("table", { "aria-labelledby": "inst-groep-titel" },
+        el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-labelledby": "inst-groep-titel" }, el("table", { "aria-labelledby": "inst-groep-titel" },
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Groepsnummer"), el("th", { scope: "col" }, "Deel"), el("th", { scope: "col" }, ""))),
           body)),
         add, line),
@@ -256,7 +267,7 @@ export function render(root, { user }) {
       node: el("div", { class: "field" },
         el("p", { class: "field-label", id: "inst-banden-titel" }, info.label),
         el("p", { class: "hint" }, info.help),
-        el("div", { class: "table-scroll band-table" }, el("table", { "aria-labelledby": "inst-banden-titel" },
+        el("div", { class: "table-scroll band-table", tabindex: "0", role: "region", "aria-labelledby": "inst-banden-titel" }, el("table", { "aria-labelledby": "inst-banden-titel" },
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Letter"), el("th", { scope: "col" }, "Vanaf (uur per kind per dag)"))),
           body)),
         admin ? el("div", { class: "actions" }, more, less) : null, line),
@@ -343,7 +354,7 @@ export function render(root, { user }) {
       node: el("div", { class: "field" },
         el("p", { class: "field-label", id: "inst-redenen-titel" }, info.label),
         el("p", { class: "hint" }, info.help),
-        el("div", { class: "table-scroll" }, el("table", { "aria-labelledby": "inst-redenen-titel", id: "inst-redenen" },
+        el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-labelledby": "inst-redenen-titel" }, el("table", { "aria-labelledby": "inst-redenen-titel", id: "inst-redenen" },
           el("thead", {}, el("tr", {}, ["Code", "Omschrijving", "Vervallen", ""].map((h) => el("th", { scope: "col" }, h)))),
           body)),
         add, line),
@@ -388,10 +399,14 @@ export function render(root, { user }) {
     const neighbours = neighbourChoice(s.neighbours);
     const expiry = num("proposal_expiry_hours", { placeholder: `standaard ${showNumber(defaults.proposal_expiry_hours)}` });
     const stale = num("stale_after_hours", { placeholder: `standaard ${showNumber(defaults.stale_after_hours)}` });
+    const contact = textField("coordinator_contact", s.coordinator_contact);
     const weights = weightFields(s.matching_weights);
     const cLimit = num("profile_c_limit");
     const timeLimit = num("matching_time_limit_s");
     const reasons = reasonList(s.decline_reasons);
+    const lossTarget = num("crisis_loss_target");
+    const daysRunning = num("compliance_days_running");
+    const daysPerMonth = num("compliance_days_per_month");
 
     collect = () => ({
       availability_share: share.read(),
@@ -404,10 +419,14 @@ export function render(root, { user }) {
       neighbours: neighbours.read(),
       proposal_expiry_hours: expiry.read(),
       stale_after_hours: stale.read(),
+      coordinator_contact: contact.read(),
       matching_weights: weights.read(),
       profile_c_limit: cLimit.read(),
       matching_time_limit_s: timeLimit.read(),
       decline_reasons: reasons.read(),
+      crisis_loss_target: lossTarget.read(),
+      compliance_days_running: daysRunning.read(),
+      compliance_days_per_month: daysPerMonth.read(),
     });
 
     const save = admin ? el("button", { type: "submit", class: "button primary" }, "Instellingen opslaan") : null;
@@ -419,9 +438,10 @@ export function render(root, { user }) {
           el("p", { class: "hint" }, doc("fund_not_admitting_nights").help), fundError.line)),
       fieldset("Verblijfsintensiteit en gezinshuizen", bands.node, familyHome.node),
       fieldset("Crisis", hold.node, neighbours.node),
-      fieldset("Voorstellen en versheid", expiry.node, stale.node),
+      fieldset("Voorstellen en versheid", expiry.node, stale.node, contact.node),
       fieldset("Matching", weights.node, cLimit.node, timeLimit.node),
       fieldset("Afwijzen", reasons.node),
+      fieldset("Capaciteitsplanning en datakwaliteit", lossTarget.node, daysRunning.node, daysPerMonth.node),
       saveError, saved,
       save ? el("div", { class: "actions sticky-actions" }, save) : null));
     problems.replaceChildren(...kids(view.problems.length

@@ -210,8 +210,8 @@ INVALID_HOLDS = [
     ({"crisis_reference": "Jan de Vries"}, "geen naam"),
     ({"crisis_reference": "123456782"}, "BSN"),
     ({"crisis_reference": "123-456-782"}, "BSN"),
-    ({"crisis_reference": None}, "crisiscode (crisis_reference) of een aanmelding"),
-    ({"minutes": 100000}, "minutes mag hoogstens 1440 zijn"),
+    ({"crisis_reference": None}, "crisiscode of een verwijzing"),
+    ({"minutes": 100000}, "duur (minuten) mag hoogstens 1440 zijn"),
     ({"status": "confirmed"}, "status is geen bekend veld"),
 ]
 
@@ -261,7 +261,8 @@ def test_crisis_overview(client, world, db, places):
     assert (es["free_places"], es["held_places"], es["net_free_places"], es["active_holds"]) == (2, 1, 1, 1)
     assert es["occupied_today"] == 4 and es["occupancy_rate"] == pytest.approx(4 / 6, abs=0.001)
     assert es["next_hold_expires_at"] and es["stale"] is False and es["phone_24h"] == "053-1234567"
-    assert body["totals"]["held_places"] == 1 and body["seq"] == 1
+    # The position of the picture: the last event (the hold's, and the provider's notification of it).
+    assert body["totals"]["held_places"] == 1 and body["seq"] == max(e.seq for e in events(db, prefix=""))
     # Another region's overview is that region's: 404 for a viewer (or anyone) bound to JZ14.
     other = client.get("/api/v1/crisis/overview?region_code=JZ07", headers=world.headers("viewer"))
     assert other.status_code == 404

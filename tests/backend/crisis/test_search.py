@@ -77,8 +77,8 @@ def test_age_gender_needs_and_secure_care(client, world, places):
 
 INVALID_SEARCHES = [
     ({"age": 15}, "geef een postcode of de positie"),
-    ({"age": 15, "lat": 52.2}, "zowel breedtegraad"),
-    ({"age": 40, "postcode": "7511"}, "age mag hoogstens 27 zijn"),
+    ({"age": 15, "lat": 52.2}, "zowel de breedtegraad"),
+    ({"age": 40, "postcode": "7511"}, "leeftijd mag hoogstens 27 zijn"),
     ({"age": 15, "postcode": "9999"}, "Postcode 9999 is onbekend"),
     ({"age": 15, "postcode": "75AB"}, "geen postcode van 4 cijfers"),
     ({"age": 15, "postcode": "7511", "needs": ["vliegangst"]}, "onbekende zorgbehoefte"),

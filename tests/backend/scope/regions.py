@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from backend.domain import utcnow
+from backend.notifications.models import Notification
 from backend.providers.models import Location, Provider
 from backend.regions.models import Municipality, Region
 from backend.users.models import ApiKey
@@ -116,6 +118,9 @@ class Objects:
     users: list[int] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)
     audit: list[int] = field(default_factory=list)  # the region's audit rows
+    contacts: list[int] = field(default_factory=list)
+    endpoints: list[int] = field(default_factory=list)
+    notifications: list[int] = field(default_factory=list)  # e-mails and webhooks (dead letters)
 
 
 def _key_ids(db: Any, provider_ids: list[int]) -> list[int]:
@@ -158,12 +163,24 @@ def make_region_a_objects(client: Any, world: Any, db: Any) -> Objects:
     a.referrals.append(expected["id"])
     accepted = _accept(client, h("coordinator"), h("provider_a"), expected["id"], world.groups_a[0])
     a.placements = [accepted["placement_id"]]
+    # The crisis group's provider hears of holds by e-mail and webhook (backend/notifications).
+    contact = {"name": "Crisisdienst", "email": "crisis@anker.test", "crisis": True}
+    a.contacts = [
+        ok(client.post(f"/api/v1/providers/{world.provider_b}/contacts", json=contact, headers=h("provider_b")))["id"]
+    ]
+    hook = {"url": "http://127.0.0.1:9/hook"}
+    a.endpoints = [
+        ok(client.post(f"/api/v1/providers/{world.provider_b}/webhooks", json=hook, headers=h("provider_b")))["id"]
+    ]
     hold = ok(
         client.post(
             "/api/v1/holds", json={"group_id": wilg, "crisis_reference": "CR-A-1", "age": 15}, headers=h("crisis")
         )
     )
     a.holds = [hold["id"]]
+    with db.transaction() as session:  # the webhook failed every attempt: a dead letter of region A
+        a.notifications = [n.id for n in session.exec(select(Notification).where(Notification.channel != "app"))]
+        session.execute(update(Notification).where(col(Notification.channel) != "app").values(status="dead"))
     at = (utcnow() - timedelta(days=1)).isoformat()
     admission = {
         "event_id": "a-1",

@@ -62,6 +62,9 @@ class Ctx:
             "code": "JZ14",
             "user_id": self.a.users[0],
             "key_id": self.a.keys[0],
+            "contact_id": self.a.contacts[0],
+            "endpoint_id": self.a.endpoints[0],
+            "notification_id": self.a.notifications[0],
         }
 
 
@@ -160,6 +163,7 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/auth/me": Skip("het eigen account"),
     "GET /api/v1/regions": Skip("referentielijst: namen en codes van de regio's"),
     "GET /api/v1/municipalities": Skip("referentielijst: gemeenten"),
+    "GET /api/v1/municipalities/outlines": Skip("referentielijst: gemeentegrenzen uit postcodepunten"),
     "GET /api/v1/ui-settings": Skip("installatie-instellingen van de web-app"),
     "GET /api/v1/vocabulary": Skip("referentielijst: zorgvormen en behoeften"),
     "GET /api/v1/crisis/reject-reasons": Skip("referentielijst: afwijsredenen"),
@@ -171,6 +175,10 @@ ROUTES: dict[str, Any] = {
     "POST /api/v1/auth/mfa/re-enrol/confirm": Skip("het eigen account: de nieuwe app bevestigen"),
     "POST /api/v1/auth/password": Skip("wachtwoord instellen met een eenmalige code, zonder account"),
     "POST /api/v1/live/ticket": Skip("kaartje voor de eigen live-verbinding"),
+    # drafts belong to one person, not to a region (test_drafts: nobody reads another's)
+    "GET /api/v1/drafts/{form_key}": Skip("het eigen concept van een formulier"),
+    "PUT /api/v1/drafts/{form_key}": Skip("het eigen concept van een formulier"),
+    "DELETE /api/v1/drafts/{form_key}": Skip("het eigen concept van een formulier"),
     # people and keys
     "GET /api/v1/users": Lst("users", ids()),
     "POST /api/v1/users": Obj(body=lambda c: {"username": "b_maakt_a", "role": "coordinator", "region": "JZ14"}),
@@ -254,6 +262,10 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/post-calculation/export.csv": Obj(query=REGION_A_YEAR),
     "GET /api/v1/post-calculation/export.xlsx": Obj(query=REGION_A_YEAR),
     "GET /api/v1/post-calculation/groups/{group_id}/chart.svg": Obj(query=lambda c: {"year": utcnow().year - 1}),
+    "GET /api/v1/data-quality": Obj(query=REGION_A),
+    "GET /api/v1/data-quality/export.csv": Obj(query=REGION_A),
+    # crisis capacity planner
+    "GET /api/v1/planning/crisis-capacity": Obj(query=REGION_A),
     # referrals and matching
     "POST /api/v1/referrals": Obj(body=lambda c: {**referral_body("TW-X-1"), "region_id": c.world.region_id}),
     "GET /api/v1/referrals": Lst("referrals", ids()),
@@ -261,6 +273,7 @@ ROUTES: dict[str, Any] = {
     "PATCH /api/v1/referrals/{referral_id}": Obj(body=lambda c: {"urgency": 4}),
     "POST /api/v1/referrals/{referral_id}/withdraw": Obj(body=lambda c: {"reason": "verhuisd naar elders"}),
     "GET /api/v1/referrals/{referral_id}/options": Obj(),
+    "GET /api/v1/referrals/{referral_id}/timeline": Obj(),
     "GET /api/v1/referrals/{referral_id}/options/{group_id}": Obj(),
     "POST /api/v1/matching/runs": Obj(body=lambda c: {"region_id": c.world.region_id}),
     "GET /api/v1/matching/runs": Lst("runs", ids()),
@@ -280,6 +293,30 @@ ROUTES: dict[str, Any] = {
     "POST /api/v1/placements/{placement_id}/no-show": Obj(body=lambda c: {"kind": "no_show", "reason": "niet gekomen"}),
     "POST /api/v1/placements/{placement_id}/discharge": Obj(body=lambda c: {"destination": "home"}),
     "POST /api/v1/placements/{placement_id}/transfer": Obj(body=lambda c: {"group_id": c.world.groups_a[1]}),
+    # steering indicators
+    "GET /api/v1/indicators": Obj(query=REGION_A),
+    "GET /api/v1/indicators/export.csv": Obj(query=REGION_A),
+    "GET /api/v1/indicators/export.xlsx": Obj(query=REGION_A),
+    # notifications
+    "GET /api/v1/notifications": Skip("het eigen meldingencentrum"),
+    "POST /api/v1/notifications/read-all": Skip("de eigen meldingen gelezen"),
+    "POST /api/v1/notifications/{notification_id}/read": Obj(),
+    "GET /api/v1/notifications/preferences": Skip("de eigen voorkeuren"),
+    "PUT /api/v1/notifications/preferences": Skip("de eigen voorkeuren"),
+    "GET /api/v1/notifications/dead-letters": Lst("notifications", ids()),
+    "POST /api/v1/notifications/{notification_id}/retry": Obj(),
+    "GET /api/v1/providers/{provider_id}/contacts": Obj(),
+    "POST /api/v1/providers/{provider_id}/contacts": Obj(
+        body=lambda c: {"name": "B", "email": "b@b.test", "crisis": True}
+    ),
+    "DELETE /api/v1/provider-contacts/{contact_id}": Obj(),
+    "GET /api/v1/providers/{provider_id}/webhooks": Obj(),
+    "POST /api/v1/providers/{provider_id}/webhooks": Obj(body=lambda c: {"url": "https://b.test/hook"}),
+    "DELETE /api/v1/webhooks/{endpoint_id}": Obj(),
+    "POST /api/v1/webhooks/{endpoint_id}/test": Obj(),
+    "GET /api/v1/webhooks/{endpoint_id}/deliveries": Obj(),
+    "GET /api/v1/figure-confirmations": Skip("ondertekende eenklik-link: zonder account, alleen die ene groep"),
+    "POST /api/v1/figure-confirmations": Skip("ondertekende eenklik-link: zonder account, alleen die ene groep"),
 }
 
 
