@@ -78,7 +78,10 @@ def test_retry_reuses_idempotency_key_and_change_lands_once(settings, db, world,
     transport = FlakyTransport(mode)
     with (
         running_server(settings) as base_url,
-        PlekwijzerClient(base_url, api_key=world.api_keys["key_a"], backoff=0.01, transport=transport) as client,
+        # A generous timeout: on a loaded machine a slow answer must not count as one more failure.
+        PlekwijzerClient(
+            base_url, api_key=world.api_keys["key_a"], backoff=0.01, transport=transport, timeout=60
+        ) as client,
     ):
         group = client.set_availability(group_id, free_places=4, waiting_list=2)
     assert isinstance(group, GroupAvailability)
