@@ -30,6 +30,7 @@ LABELS: dict[str, str] = {
     "intensity.decide": "Intensiteit beoordeeld",
     "matching.run": "Batchrun berekend",
     "matching.run.read": "Batchrun ingezien",
+    "notification_preference.change": "Meldingsvoorkeuren gewijzigd",
     "occupancy.admission": "Opname gemeld",
     "occupancy.discharge": "Vertrek gemeld",
     "occupancy.events.ingest": "Bezettingsgebeurtenissen ontvangen",
@@ -51,6 +52,8 @@ LABELS: dict[str, str] = {
     "proposal.list": "Voorstellen ingezien",
     "proposal.read": "Voorstel ingezien",
     "proposal.withdraw": "Voorstel ingetrokken",
+    "provider_contact.add": "Contactpersoon voor meldingen toegevoegd",
+    "provider_contact.remove": "Contactpersoon voor meldingen verwijderd",
     "referral.create": "Verwijzing aangemaakt",
     "referral.explain": "Uitleg van een match ingezien",
     "referral.list": "Verwijzingen ingezien",
@@ -79,6 +82,8 @@ LABELS: dict[str, str] = {
     "user.password_set": "Wachtwoord ingesteld",
     "user.reactivate": "Gebruiker weer actief",
     "user.role_change": "Rol gewijzigd",
+    "webhook_endpoint.add": "Webhook-adres toegevoegd",
+    "webhook_endpoint.remove": "Webhook-adres verwijderd",
 }
 
 

@@ -174,7 +174,14 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(body=body), status_code=status)
 
 
-@router.get("/figure-confirmations", response_class=HTMLResponse, include_in_schema=True)
+# The link's answers are pages (opened from an e-mail), but a request without a token is refused
+# before the route runs, as JSON like every other input error.
+_PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+}
+
+
+@router.get("/figure-confirmations", response_class=HTMLResponse, responses=_PAGE_RESPONSES)
 def get_confirmation_page(token: Annotated[str, Query(max_length=400)], request: Request) -> HTMLResponse:
     """The page behind the "niets veranderd" link in the e-mail: one button. Opening the link
     changes nothing (mail scanners open links); the button confirms."""
@@ -192,7 +199,7 @@ def get_confirmation_page(token: Annotated[str, Query(max_length=400)], request:
     )
 
 
-@router.post("/figure-confirmations", response_class=HTMLResponse)
+@router.post("/figure-confirmations", response_class=HTMLResponse, responses=_PAGE_RESPONSES)
 def post_confirmation(token: Annotated[str, Form(max_length=400)], db: DatabaseDep) -> HTMLResponse:
     """Confirm the one group's figure the link was made for, once; no login needed."""
     from html import escape

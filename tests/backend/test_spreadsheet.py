@@ -150,6 +150,34 @@ def _audit_xlsx(client: Any, world: Any, db: Any) -> None:
     assert _check_xlsx(cells) >= 1
 
 
+# The indicators and the data-quality report name every group and provider of the region.
+STEERING_PERIOD = {"region": "JZ14", "start": "2025-01-01", "end": "2025-12-31"}
+
+
+def _indicators_csv(client: Any, world: Any, db: Any) -> None:
+    response = client.get("/api/v1/indicators/export.csv", params=STEERING_PERIOD, headers=world.headers("coordinator"))
+    assert response.status_code == 200, response.text
+    delimiter = ";" if response.text.count(";") > response.text.count(",") else ","
+    assert _check_csv(_csv_cells(response.content, delimiter)) >= 1
+
+
+def _indicators_xlsx(client: Any, world: Any, db: Any) -> None:
+    response = client.get(
+        "/api/v1/indicators/export.xlsx", params=STEERING_PERIOD, headers=world.headers("coordinator")
+    )
+    assert response.status_code == 200, response.text
+    assert _check_xlsx(_xlsx_cells(response.content)) >= 1
+
+
+def _data_quality_csv(client: Any, world: Any, db: Any) -> None:
+    response = client.get(
+        "/api/v1/data-quality/export.csv", params=STEERING_PERIOD, headers=world.headers("coordinator")
+    )
+    assert response.status_code == 200, response.text
+    delimiter = ";" if response.text.count(";") > response.text.count(",") else ","
+    assert _check_csv(_csv_cells(response.content, delimiter)) >= 1
+
+
 EXPORTS = {
     ("/api/v1/register/export", "xlsx"): _register_xlsx,
     ("/api/v1/register/export", "csv"): _register_csv,
@@ -157,6 +185,9 @@ EXPORTS = {
     ("/api/v1/post-calculation/export.xlsx", "xlsx"): _post_calculation_xlsx,
     ("/api/v1/audit/export.csv", "csv"): _audit_csv,
     ("/api/v1/audit/export.xlsx", "xlsx"): _audit_xlsx,
+    ("/api/v1/indicators/export.csv", "csv"): _indicators_csv,
+    ("/api/v1/indicators/export.xlsx", "xlsx"): _indicators_xlsx,
+    ("/api/v1/data-quality/export.csv", "csv"): _data_quality_csv,
 }
 
 

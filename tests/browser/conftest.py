@@ -8,6 +8,7 @@ Screenshots of every main screen are written to docs/screenshots/<screen>-<deskt
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,7 +130,14 @@ class Person:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{screen}-{kind}.png"
         if kind == "phone":
-            # Every screen must fit a phone: no sideways scrolling of the page itself.
+            # Every screen must fit a phone: no sideways scrolling of the page itself. (Waited
+            # for: right after a change of the viewport, a loaded machine may not have laid the
+            # page out again yet.)
+            from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+            limit = PHONE["width"] + 2
+            with contextlib.suppress(PlaywrightTimeoutError):  # the assertion below says how wide it stayed
+                self.page.wait_for_function(f"document.documentElement.scrollWidth <= {limit}", timeout=5000)
             width = self.page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"] + 2, f"{screen} is {width}px breed op een telefoon"
         self.page.screenshot(path=str(path))

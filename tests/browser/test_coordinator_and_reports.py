@@ -140,7 +140,7 @@ def test_indicators_dashboard_charts_have_titles_and_tables(people) -> None:  # 
     assert all_groups > 1
 
     # A filter narrows every section (here the occupancy of crisis groups only).
-    page.get_by_label("Zorgvorm").select_option(label="Crisisverblijf")
+    page.get_by_label("Zorgvorm", exact=True).select_option(label="Crisisverblijf")
     expect(groups).not_to_have_count(all_groups)
     forms = {text.strip() for text in groups.locator("td:nth-child(3)").all_text_contents()}
     assert forms == {"Crisisverblijf"}, forms

@@ -17,7 +17,8 @@ def _api(server, username: str) -> httpx.Client:  # type: ignore[no-untyped-def]
     token = httpx.post(
         f"{server.url}/api/v1/auth/token", data={"username": username, "password": server.passwords[username]}
     ).json()["access_token"]
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    # A generous timeout: the demo server shares a loaded machine with the browser and the suite.
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 def test_admin_changes_the_availability_share(people, demo_server) -> None:  # type: ignore[no-untyped-def]

@@ -223,8 +223,13 @@ def test_another_providers_objects_are_not_found(client, world, db, operations):
                 nothing.text,
             )
             # When B's role may use the route and the body passes, the ownership check answers.
+            # A route for people only (the notification centre) refuses every API key before
+            # it looks at the id: the same 403 for A's id and a missing one, checked above.
             provider_may = op.allowed_roles is None or "provider" in op.allowed_roles
-            if provider_may and response.status_code != 422:
+            for_people_only = (
+                who == "key_b" and response.status_code == 403 and op.path.startswith("/api/v1/notifications")
+            )
+            if provider_may and response.status_code != 422 and not for_people_only:
                 assert response.status_code == 404, (op.label, response.text)
         probed.append(op.label)
     assert "PUT /api/v1/groups/{group_id}/availability" in probed

@@ -48,9 +48,13 @@ def test_export_then_import_changes_nothing(client, world, db) -> None:  # type:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["valid"] and nothing_changed(body["counts"]) and body["changes"] == []
-    # Nothing was written but the one audit row and event of the import itself.
+    # Nothing was written but the one audit row and event of the import itself, and the
+    # "import finished" notice to the person who imported.
     events, audits = count_events_and_audit(db)
-    assert (events - before[0], audits - before[1]) == (1, 1)
+    assert (events - before[0], audits - before[1]) == (2, 1)
+    with db.transaction(write=False) as session:
+        newest = session.exec(select(Event).order_by(col(Event.seq).desc()).limit(2)).all()
+    assert sorted(e.type for e in newest) == ["notification.new", "register.imported"]
     assert export(client, world) == data or sheet_rows(export(client, world)) == sheet_rows(data)
 
 
