@@ -14,11 +14,11 @@ document is what is protected.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Any
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -59,45 +59,49 @@ REDOC_PAGE = _PAGE.format(
 )
 
 
-def install_api_docs(app: FastAPI, settings: Settings) -> None:
-    @app.get("/api/v1/api-paths", include_in_schema=False)
-    def api_paths(_: CurrentPrincipal) -> dict[str, list[str]]:
-        """The paths of the API document, for any logged-in person: the web app shows only the
-        screens whose API this server has, without needing the (protected) document."""
-        return {"paths": sorted(app.openapi()["paths"])}
+# The route functions are module-level and find their app through the request: FastAPI keeps
+# every dependency and endpoint function in a process-wide cache (4,096 entries), so a function
+# made per app would keep each app of a test run, with its database pool, alive.
 
+
+def api_paths(request: Request, _: CurrentPrincipal) -> dict[str, list[str]]:
+    """The paths of the API document, for any logged-in person: the web app shows only the
+    screens whose API this server has, without needing the (protected) document."""
+    return {"paths": sorted(request.app.openapi()["paths"])}
+
+
+@cache
+def _redoc_js() -> str:
+    # ReDoc's sidebar shows a logo from Redocly's CDN; this copy shows the package's own icon.
+    return (ASSETS_DIR / "redoc.standalone.js").read_text(encoding="utf-8").replace(REDOC_CDN_LOGO, LOCAL_LOGO)
+
+
+def redoc_script() -> Response:
+    return Response(_redoc_js(), media_type="text/javascript; charset=utf-8")
+
+
+def openapi_document(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+def swagger_ui() -> HTMLResponse:
+    return HTMLResponse(SWAGGER_PAGE)
+
+
+def redoc() -> HTMLResponse:
+    return HTMLResponse(REDOC_PAGE)
+
+
+def install_api_docs(app: FastAPI, settings: Settings) -> None:
+    app.add_api_route("/api/v1/api-paths", api_paths, methods=["GET"], include_in_schema=False)
     mode = settings.api_docs_mode
     if mode == "off":
         return
-    # ReDoc's sidebar shows a logo from Redocly's CDN; this copy shows the package's own icon.
-    redoc_js = (ASSETS_DIR / "redoc.standalone.js").read_text(encoding="utf-8").replace(REDOC_CDN_LOGO, LOCAL_LOGO)
-
-    @app.get("/docs-assets/redoc.standalone.js", include_in_schema=False)
-    def redoc_script() -> Response:
-        return Response(redoc_js, media_type="text/javascript; charset=utf-8")
-
+    app.add_api_route("/docs-assets/redoc.standalone.js", redoc_script, methods=["GET"], include_in_schema=False)
     app.mount("/docs-assets", StaticFiles(directory=ASSETS_DIR), name="docs-assets")
     app.mount("/docs-static", StaticFiles(directory=OWN_DIR), name="docs-static")
-
-    def document() -> dict[str, Any]:
-        return app.openapi()
-
-    if mode == "admin":
-
-        @app.get("/openapi.json", include_in_schema=False, dependencies=[require_roles(Role.admin)])
-        def openapi_for_admins() -> JSONResponse:
-            return JSONResponse(document())
-
-    else:
-
-        @app.get("/openapi.json", include_in_schema=False)
-        def openapi_open() -> JSONResponse:
-            return JSONResponse(document())
-
-    @app.get("/docs", include_in_schema=False)
-    def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(SWAGGER_PAGE)
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> HTMLResponse:
-        return HTMLResponse(REDOC_PAGE)
+    # Outside development only an administrator reads the document.
+    guard = [require_roles(Role.admin)] if mode == "admin" else []
+    app.add_api_route("/openapi.json", openapi_document, methods=["GET"], include_in_schema=False, dependencies=guard)
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
