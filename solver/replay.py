@@ -67,14 +67,17 @@ class Arrival:
 
 @dataclass(frozen=True, slots=True)
 class Occupant:
-    """A youth already in ``group_id`` at the start of the period, leaving on ``leaves_day``."""
+    """A youth in ``group_id`` from ``arrives_day`` (0: already there at the start) to
+    ``leaves_day``, placed outside the replayed referrals (present at the start, or admitted by
+    the provider directly): the place is taken whatever the policy does, even above capacity."""
 
     group_id: int
     leaves_day: float
+    arrives_day: float = 0.0
 
     def __post_init__(self) -> None:
-        if math.isnan(self.leaves_day):
-            raise ValueError("leaves_day must be a number")
+        if math.isnan(self.leaves_day) or not (math.isfinite(self.arrives_day) and self.arrives_day >= 0):
+            raise ValueError("leaves_day must be a number and arrives_day a finite number >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,7 @@ def steps_above_need(youth: Youth, group: Group) -> int:
     return max(0, INTENSITY_INDEX[group.intensity] - INTENSITY_INDEX[youth.required_intensity])
 
 
-_DEPART, _ARRIVE = 0, 1
+_DEPART, _OCCUPY, _ARRIVE = 0, 1, 2
 
 
 def replay(
@@ -184,13 +187,18 @@ def replay(
 
     cap = {gid: int(capacity.get(gid, 0)) for gid in by_id}
     occupied = dict.fromkeys(by_id, 0)
-    # events: (day, kind, sequence, payload); departures before arrivals on the same day
+    # events: (day, kind, sequence, payload); on one day departures, then direct admissions,
+    # then referrals
     events: list[tuple[float, int, int, int]] = []
     seq = 0
     for occ in occupants:
-        if occ.group_id not in by_id or occ.leaves_day <= 0:
+        if occ.group_id not in by_id or occ.leaves_day <= occ.arrives_day or occ.arrives_day >= horizon_days:
             continue
-        occupied[occ.group_id] += 1
+        if occ.arrives_day <= 0:
+            occupied[occ.group_id] += 1
+        else:
+            events.append((occ.arrives_day, _OCCUPY, seq, occ.group_id))
+            seq += 1
         events.append((occ.leaves_day, _DEPART, seq, occ.group_id))
         seq += 1
     order = sorted(range(len(inside)), key=lambda i: inside[i].day)  # stable: ties keep input order
@@ -292,6 +300,9 @@ def replay(
                 if kind == _DEPART:
                     occupied[payload] -= 1
                     freed.add(payload)
+                    continue
+                if kind == _OCCUPY:
+                    occupied[payload] += 1
                     continue
                 if policy == "fcfs":
                     if freed:

@@ -175,3 +175,19 @@ def test_closing_a_group_never_places_more_youths(seed: int, closed: int, policy
     change = replay(groups, {**capacity, closed: 0}, arrivals, **kw)  # type: ignore[arg-type]
     assert all(o.group_id != closed for o in change.outcomes)
     assert change.placed <= base.placed
+
+
+def test_a_direct_admission_takes_a_place_whatever_the_policy() -> None:
+    # The provider admits a youth directly on day 2 until day 20: the referral of day 3 waits.
+    arrivals = [Arrival(youth(id=1), day=3.0, stay_days=5.0)]
+    for policy in ("fcfs", "batch"):
+        res = replay(
+            [group(id=1)],
+            {1: 1},
+            arrivals,
+            horizon_days=60.0,
+            policy=policy,  # type: ignore[arg-type]
+            batch_every_days=1.0,
+            occupants=[Occupant(group_id=1, arrives_day=2.0, leaves_day=20.0)],
+        )
+        assert res.outcomes[0].placed_day == 20.0
