@@ -79,6 +79,7 @@ LABELS: dict[str, str] = {
     "user.password_set": "Wachtwoord ingesteld",
     "user.reactivate": "Gebruiker weer actief",
     "user.role_change": "Rol gewijzigd",
+    "whatif.run": "Wat-als-simulatie gestart",
 }
 
 
