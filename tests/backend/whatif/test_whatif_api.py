@@ -181,16 +181,14 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("body", "code", "words"), BAD)
-def test_bad_input_is_refused_in_dutch_and_stores_nothing(client, world, db, body, code, words):
+def test_bad_input_is_refused_in_dutch_and_stores_nothing(client, world, db):
     since(db, world.groups_a + world.groups_b)
-    body = {k: (world.groups_a[0] if v == 0 and k.endswith("group_id") else v) for k, v in body.items()}
-    response = start(client, world, who="admin", **body)
-    assert response.status_code == 422, response.text
-    assert response.json()["code"] == code and words in response.json()["detail"], response.json()
+    for body, code, words in BAD:
+        body = {k: (world.groups_a[0] if v == 0 and k.endswith("group_id") else v) for k, v in body.items()}
+        response = start(client, world, who="admin", **body)
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == code and words in response.json()["detail"], response.json()
     with db.transaction(write=False) as session:
         assert session.exec(select(func.count()).select_from(WhatIfRun)).one() == 0
-        assert (
-            session.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "whatif.run")).one()
-            == 0
-        )
+        actions = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "whatif.run")
+        assert session.exec(actions).one() == 0
