@@ -11,10 +11,12 @@ History (read once per run, in one read transaction):
 - *referrals*: those that came in (``created_at``) in the period, each with its youth profile on
   that day; its *length of stay* is the real one (arrival to discharge of its placement) where
   known, else drawn from the empirical lengths of the stays admitted in the period;
-- *occupants*: youths present at the start of the period (their stay ends when it really ended,
-  or after a drawn remaining stay), and admissions during the period that did not come from one
-  of the replayed referrals (direct admissions by a provider, referrals from before the period):
-  they take their place on their real day whatever the policy.
+- *occupants*: youths present at the start of the period, and admissions during the period that
+  did not come from one of the replayed referrals (direct admissions by a provider, referrals
+  from before the period): they take their place on their real day and leave on their real day
+  (still in care: to the end of the period) whatever the policy.
+
+A replayed referral still in care keeps a drawn stay at least as long as its stay so far.
 
 Each repetition draws the unknown stays and the order of referrals of the same day with its own
 seed; baseline and change use the same draws, so their difference is the change's own effect.
@@ -112,6 +114,8 @@ class Referred:
     youth: solver.Youth
     day: int
     stay_days: float | None
+    # placed and not yet discharged: the stay lasts at least this long (to now)
+    min_stay_days: float = 0.0
     # What really happened (for "wat er gebeurde").
     placed_day: float | None = None
     placed_group_id: int | None = None
@@ -124,7 +128,7 @@ class Present:
     group_id: int
     arrives_day: float  # 0 when present at the start
     elapsed_days: float  # at the start of the period (0 for a direct admission)
-    leaves_day: float | None  # None: not yet discharged, a remaining stay is drawn
+    leaves_day: float | None  # None: not yet discharged (so there to the end of the period)
 
 
 @dataclass
@@ -303,6 +307,8 @@ def read_history(session: Session, region: Region, period: Period) -> History:
                 left = as_utc(p.discharged_at)
                 assert left is not None
                 item.stay_days = max(1 / 24, (left - arrived).total_seconds() / 86400.0)
+            else:
+                item.min_stay_days = max(0.0, (utcnow() - arrived).total_seconds() / 86400.0)
         missing = {i.placed_group_id for i in referrals if i.placed_group_id is not None} - set(group_ids)
         for g in session.exec(select(Group).where(col(Group.id).in_(sorted(missing)))).all() if missing else []:
             other_groups[g.id] = adapter.solver_group(g)  # type: ignore[index]
@@ -392,19 +398,17 @@ def draw(history: History, rng: np.random.Generator) -> Draws:
     arrivals = []
     for i in order:
         item = history.referrals[i]
-        stay = item.stay_days if item.stay_days is not None else a_stay()
+        if item.stay_days is not None:
+            stay = item.stay_days
+        else:
+            # still in care: a stay at least as long as it has lasted so far
+            longer = lengths[lengths >= item.min_stay_days] if len(lengths) else lengths
+            stay = float(rng.choice(longer)) if len(longer) else max(item.min_stay_days, a_stay())
         arrivals.append(Arrival(youth=item.youth, day=float(item.day), stay_days=stay))
     occupants = []
     for p in history.present:
-        if p.leaves_day is not None:
-            leaves = p.leaves_day
-        elif p.elapsed_days > 0:
-            # present at the start and not yet discharged: a stay longer than the time already
-            # spent, from the observed stays that are (else: any observed stay, from now)
-            longer = lengths[lengths > p.elapsed_days] if len(lengths) else lengths
-            leaves = float(rng.choice(longer)) - p.elapsed_days if len(longer) else a_stay()
-        else:
-            leaves = p.arrives_day + a_stay()
+        # the real stay: not yet discharged means present to the end of the period
+        leaves = p.leaves_day if p.leaves_day is not None else 2 * horizon
         occupants.append(Occupant(group_id=p.group_id, arrives_day=p.arrives_day, leaves_day=max(leaves, 1 / 24)))
     return Draws(arrivals, occupants)
 
