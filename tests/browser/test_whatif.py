@@ -62,3 +62,26 @@ def test_close_a_group_then_stop_a_second_run(people) -> None:  # type: ignore[n
     width = phone.page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 2, f"wat-als is {width}px breed op een telefoon"
     phone.page.screenshot(path=str(SCREENSHOTS / "whatif-390.png"), full_page=True)
+
+
+def test_the_result_has_no_serious_accessibility_violation(browser, demo_server) -> None:  # type: ignore[no-untyped-def]
+    # The menu walk of test_accessibility.py sees the empty form; this checks the result too.
+    from tests.browser.test_accessibility import _check, _context
+
+    context = _context(browser, demo_server, "viewer")
+    try:
+        page = context.new_page()
+        found: dict[str, object] = {}
+        for width, size in (("telefoon", PHONE), ("desktop", None)):
+            if size:
+                page.set_viewport_size(size)
+            page.goto(demo_server.app_url("wat-als"))
+            expect(page.locator("#wat-als-groep option").first).to_be_attached()
+            page.get_by_label("Herhalingen").fill("2")
+            page.get_by_role("button", name="Simulatie starten").click()
+            expect(page.locator("#wat-als-tabel")).to_be_visible(timeout=60_000)
+            _check(page, f"wat-als uitkomst ({width})", found)
+            page.set_viewport_size({"width": 1280, "height": 860})
+        assert not found, found
+    finally:
+        context.close()
