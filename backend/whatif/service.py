@@ -144,6 +144,8 @@ class History:
     present: list[Present]
     lengths: list[float]  # completed stays admitted in the period, in days
     skipped: int = 0
+    # groups that began or stopped within the period (replayed as if active throughout)
+    partial_groups: int = 0
     # observed placements in groups outside the replayed set (other regions), for distances
     other_groups: dict[int, solver.Group] = field(default_factory=dict)
 
@@ -335,6 +337,12 @@ def read_history(session: Session, region: Region, period: Period) -> History:
         lengths=lengths,
         skipped=skipped,
         other_groups=other_groups,
+        partial_groups=sum(
+            1
+            for g in rows
+            if (g.active_from is not None and g.active_from > period.start)
+            or (g.active_to is not None and g.active_to < period.end)
+        ),
     )
 
 
@@ -611,6 +619,11 @@ def _notes(history: History) -> list[str]:
         )
     if history.skipped:
         notes.append(f"{number(history.skipped)} verwijzingen konden niet worden meegenomen (onvolledig profiel).")
+    if history.partial_groups:
+        notes.append(
+            f"{number(history.partial_groups)} groepen begonnen of stopten binnen de periode; de simulatie rekent ze "
+            "de hele periode mee, met de plaatsen van hun eerste actieve dag."
+        )
     if not history.referrals:
         notes.append("In deze periode kwamen geen verwijzingen binnen: er valt weinig te vergelijken.")
     return notes
