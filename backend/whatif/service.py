@@ -44,7 +44,7 @@ from backend.audit.purposes import Purpose
 from backend.auth import Principal, ensure_region_access
 from backend.db import Database
 from backend.domain import as_utc, utcnow
-from backend.errors import NotFound, RuleViolation
+from backend.errors import Conflict, NotFound, RuleViolation
 from backend.matching import adapter
 from backend.notation import number
 from backend.occupancy.models import OccupancyStay
@@ -64,6 +64,9 @@ CONFIDENCE = 0.95
 BASE_SEED = 20_260_317
 # How often a job writes its progress and looks for a cancel request (seconds).
 CHECK_EVERY_S = 0.5
+# One run at a time per region: a run takes a core for up to a minute. A run older than this that
+# still says queued or running lost its process (a restart) and no longer blocks a new one.
+BUSY_MINUTES = 15
 
 # The figures, in the order the screen shows them: (key, Dutch label, unit).
 FIGURES: list[tuple[str, str, str]] = [
@@ -659,6 +662,18 @@ def start_run(*, db: Database, principal: Principal, data: WhatIfRunCreate) -> i
         places, _rate = group_places(session, region, rows, period)
         names = {int(g.id or 0): g.name for g in rows}
         change = check_change(data, places, names)
+        busy = session.exec(
+            select(WhatIfRun.id).where(
+                WhatIfRun.region_id == region.id,
+                col(WhatIfRun.status).in_(["queued", "running"]),
+                col(WhatIfRun.created_at) >= utcnow() - timedelta(minutes=BUSY_MINUTES),
+            )
+        ).first()
+        if busy is not None:
+            raise Conflict(
+                "Er loopt al een simulatie voor deze regio. Wacht tot die klaar is of stop hem, en start dan opnieuw.",
+                code="whatif_busy",
+            )
         run = WhatIfRun(
             region_id=region.id,  # type: ignore[arg-type]
             status="queued",

@@ -136,6 +136,9 @@ def test_progress_rises_and_stoppen_cancels_a_running_run(client, world, db, mon
             seen.append(body["progress"])
         time.sleep(0.05)
     assert seen == sorted(seen) and seen[-1] > 0, seen
+    # One run at a time per region.
+    busy = start(client, world, who="admin", change="close", group_id=world.groups_a[0])
+    assert busy.status_code == 409 and busy.json()["code"] == "whatif_busy"
     asked = time.monotonic()
     cancelled = client.post(f"{URL}/{run_id}/cancel", headers=world.headers("viewer"))
     assert cancelled.status_code == 200 and cancelled.json()["cancel_requested"] is True
