@@ -66,7 +66,7 @@ BASE_SEED = 20_260_317
 CHECK_EVERY_S = 0.5
 # One run at a time per region: a run takes a core for up to a minute. A run older than this that
 # still says queued or running lost its process (a restart) and no longer blocks a new one.
-BUSY_MINUTES = 15
+BUSY_MINUTES = 30
 
 # The figures, in the order the screen shows them: (key, Dutch label, unit).
 FIGURES: list[tuple[str, str, str]] = [
@@ -837,16 +837,21 @@ STATUS_LABELS = {
 
 
 def run_public(run: WhatIfRun) -> dict[str, Any]:
+    status, error = run.status, run.error
+    created = as_utc(run.created_at)
+    if status in ("queued", "running") and created is not None and utcnow() - created > timedelta(minutes=BUSY_MINUTES):
+        # its process ended (a restart) before it did: say so rather than "running" for ever
+        status, error = "failed", "De simulatie is afgebroken doordat de server opnieuw startte; start hem opnieuw."
     return {
         "id": run.id,
         "region_id": run.region_id,
-        "status": run.status,
-        "status_label": STATUS_LABELS.get(run.status, run.status),
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
         "progress": run.progress,
         "cancel_requested": run.cancel_requested,
         "params": run.params,
         "result": run.result or None,
-        "error": run.error,
+        "error": error,
         "created_at": as_utc(run.created_at),
         "started_at": as_utc(run.started_at),
         "finished_at": as_utc(run.finished_at),

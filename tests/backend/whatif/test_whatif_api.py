@@ -195,3 +195,24 @@ def test_bad_input_is_refused_in_dutch_and_stores_nothing(client, world, db):
         assert session.exec(select(func.count()).select_from(WhatIfRun)).one() == 0
         actions = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "whatif.run")
         assert session.exec(actions).one() == 0
+
+
+def test_a_run_whose_process_ended_says_so_and_blocks_nothing(client, world, db):
+    history(db, world, n=2)
+    with db.transaction() as session:
+        lost = WhatIfRun(
+            region_id=world.region_id,
+            status="running",
+            progress=0.4,
+            params={"description": "Esdoorn gesloten"},
+            created_by="test",
+            created_at=datetime.now(UTC) - timedelta(hours=2),
+        )
+        session.add(lost)
+        session.flush()
+        lost_id = lost.id
+    body = client.get(f"{URL}/{lost_id}", headers=world.headers("viewer")).json()
+    assert body["status"] == "failed" and "opnieuw startte" in body["error"]
+    fresh = start(client, world, change="close", group_id=world.groups_a[0], repetitions=2)
+    assert fresh.status_code == 202, fresh.text
+    assert finished(client, world, fresh.json()["id"])["status"] == "done"
