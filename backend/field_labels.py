@@ -177,6 +177,14 @@ FIELD_LABELS: dict[str, str] = {
     "url": "adres (URL)",
     "description": "omschrijving",
     "token": "link",
+    # the what-if simulation
+    "change": "wijziging",
+    "other_group_id": "samenvoegen met groep",
+    "places_delta": "plaatsen erbij of eraf",
+    "policy": "matchwijze",
+    "baseline_policy": "matchwijze nu",
+    "batch_every_days": "dagen tussen batchruns",
+    "repetitions": "herhalingen",
     # request headers
     "idempotency-key": "Idempotency-Key",
     "if-match": "If-Match",

@@ -45,6 +45,7 @@ from backend.tasks import PeriodicTask
 from backend.users.account_routes import router as accounts_router
 from backend.users.routes import router as users_router
 from backend.users.throttle import purge_old_attempts
+from backend.whatif.routes import router as whatif_router
 
 # Mounted under /api/v1.
 ROUTERS: list[APIRouter] = [
@@ -61,6 +62,7 @@ ROUTERS: list[APIRouter] = [
     intensity_router,
     reports_router,
     planning_router,
+    whatif_router,
     referrals_router,
     matching_router,
     proposals_router,

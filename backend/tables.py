@@ -34,6 +34,7 @@ from backend.users.models import (
     RefreshToken,
     User,
 )
+from backend.whatif.models import WhatIfRun
 
 __all__ = [
     "ApiKey",
@@ -74,4 +75,5 @@ __all__ = [
     "UsedLink",
     "User",
     "WebhookEndpoint",
+    "WhatIfRun",
 ]

@@ -84,6 +84,7 @@ LABELS: dict[str, str] = {
     "user.role_change": "Rol gewijzigd",
     "webhook_endpoint.add": "Webhook-adres toegevoegd",
     "webhook_endpoint.remove": "Webhook-adres verwijderd",
+    "whatif.run": "Wat-als-simulatie gestart",
 }
 
 

@@ -60,6 +60,7 @@ class Purpose(StrEnum):
     account_management = "account_management"
     draft = "draft"
     notification_settings = "notification_settings"
+    whatif_simulation = "whatif_simulation"
 
 
 LABELS: dict[Purpose, str] = {
@@ -109,6 +110,7 @@ LABELS: dict[Purpose, str] = {
     Purpose.account_management: "Gebruikers en API-sleutels beheren",
     Purpose.draft: "Half ingevuld formulier bewaren of terughalen",
     Purpose.notification_settings: "Meldingen, contactpersonen en webhooks instellen",
+    Purpose.whatif_simulation: "Wat-als-simulatie van de plaatsingen in een periode (geaggregeerd)",
 }
 
 

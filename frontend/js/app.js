@@ -16,6 +16,7 @@ const SCREENS = [
   { path: "crisis", label: "Crisisplek", roles: ["crisis", "coordinator", "admin"], module: "./screens/crisis.js", api: "/crisis" },
   { path: "rapportages", label: "Rapportages", roles: ["viewer", "coordinator", "admin"], module: "./screens/reports.js", api: "/occupancy" },
   { path: "planning", label: "Crisiscapaciteit", roles: ["viewer", "coordinator", "admin"], module: "./screens/planning.js", api: "/planning" },
+  { path: "wat-als", label: "Wat-als", roles: ["viewer", "admin"], module: "./screens/whatif.js", api: "/whatif" },
   { path: "datakwaliteit", label: "Datakwaliteit", roles: ["viewer", "coordinator", "admin"], module: "./screens/quality.js", api: "/data-quality" },
   { path: "stuurinformatie", label: "Stuurinformatie", roles: ["viewer", "coordinator", "admin", "provider"], module: "./screens/indicators.js", api: "/indicators" },
   { path: "instellingen", label: "Instellingen", roles: ["admin", "coordinator", "viewer"], module: "./screens/settings.js", api: "/regions/{code}/settings" },

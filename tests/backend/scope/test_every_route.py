@@ -266,6 +266,19 @@ ROUTES: dict[str, Any] = {
     "GET /api/v1/data-quality/export.csv": Obj(query=REGION_A),
     # crisis capacity planner
     "GET /api/v1/planning/crisis-capacity": Obj(query=REGION_A),
+    # A what-if run of region A's history; {run_id} names a matching run, so the reads test an id
+    # that is no what-if run of region B's (tests/backend/whatif checks region A's own runs).
+    "POST /api/v1/whatif/runs": Obj(
+        body=lambda c: {
+            "region_id": c.world.region_id,
+            "start": "2025-01-01",
+            "end": "2025-03-31",
+            "change": "close",
+            "group_id": c.world.groups_a[0],
+        }
+    ),
+    "GET /api/v1/whatif/runs/{run_id}": Obj(),
+    "POST /api/v1/whatif/runs/{run_id}/cancel": Obj(),
     # referrals and matching
     "POST /api/v1/referrals": Obj(body=lambda c: {**referral_body("TW-X-1"), "region_id": c.world.region_id}),
     "GET /api/v1/referrals": Lst("referrals", ids()),

@@ -1,0 +1,858 @@
+"""What-if simulation: replay a period of the region's referrals through the matching solver,
+as it was and with one change, and compare the figures.
+
+History (read once per run, in one read transaction):
+
+- *groups*: the region's groups active at some time in the period, translated by
+  ``backend.matching.adapter`` (the one translation into solver input); their *places* are the
+  contracted places of the contract version valid on the first active day of the period (the
+  group's capacity where it has none), their *availability funding rate* (day tariff × share)
+  comes from the post-calculation's own rules (``backend.reports.service``);
+- *referrals*: those that came in (``created_at``) in the period, each with its youth profile on
+  that day; its *length of stay* is the real one (arrival to discharge of its placement) where
+  known, else drawn from the empirical lengths of the stays admitted in the period;
+- *occupants*: youths present at the start of the period, and admissions during the period that
+  did not come from one of the replayed referrals (direct admissions by a provider, referrals
+  from before the period): they take their place on their real day and leave on their real day
+  (still in care: to the end of the period) whatever the policy.
+
+A replayed referral still in care keeps a drawn stay at least as long as its stay so far.
+
+Each repetition draws the unknown stays and the order of referrals of the same day with its own
+seed; baseline and change use the same draws, so their difference is the change's own effect.
+Figures: mean over the repetitions and a 95% t-interval. "What happened" is computed from the
+real placements for comparison (no interval: it happened once).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from sqlmodel import Session, col, or_, select
+
+import solver
+from backend.audit import service as audit
+from backend.audit.purposes import Purpose
+from backend.auth import Principal, ensure_region_access
+from backend.db import Database
+from backend.domain import as_utc, utcnow
+from backend.errors import Conflict, NotFound, RuleViolation
+from backend.matching import adapter
+from backend.notation import number
+from backend.occupancy.models import OccupancyStay
+from backend.occupancy.service import local_day, today
+from backend.placements.models import Placement
+from backend.providers.models import Group
+from backend.referrals.models import Referral
+from backend.regions.models import Municipality, Region
+from backend.reports.service import _night_begins, funding_settings, group_segments
+from backend.reports.service import load_history as register_history
+from backend.whatif.models import FINISHED, WhatIfRun, WhatIfRunCreate
+from solver.geo import great_circle_km
+from solver.replay import Arrival, Occupant, ReplayResult, replay, steps_above_need
+
+MAX_DAYS = 3 * 366 + 1
+CONFIDENCE = 0.95
+BASE_SEED = 20_260_317
+# How often a job writes its progress and looks for a cancel request (seconds).
+CHECK_EVERY_S = 0.5
+# One run at a time per region: a run takes a core for up to a minute. A run older than this that
+# still says queued or running lost its process (a restart) and no longer blocks a new one.
+BUSY_MINUTES = 30
+
+# The figures, in the order the screen shows them: (key, Dutch label, unit).
+FIGURES: list[tuple[str, str, str]] = [
+    ("median_wait_days", "Mediane wachttijd", "dagen"),
+    ("p90_wait_days", "Wachttijd van 90% van de jongeren", "dagen"),
+    ("placed", "Geplaatste jongeren", "jongeren"),
+    ("mean_distance_km", "Gemiddelde afstand tot thuis", "km"),
+    ("share_out_of_region", "Aandeel geplaatst buiten de regio", "aandeel"),
+    ("share_above_need", "Aandeel zwaarder geplaatst dan nodig", "aandeel"),
+    ("mean_steps_above_need", "Gemiddeld aantal treden zwaarder dan nodig", "treden"),
+    ("availability_funding", "Beschikbaarheidsvergoeding over de periode", "euro"),
+]
+
+NOTES = [
+    "De simulatie plaatst alleen in groepen van de regio; plaatsingen buiten de regio komen alleen in "
+    "'wat er gebeurde' voor.",
+    "Jongeren met dezelfde binnenkomstdag worden per herhaling in een andere volgorde behandeld; onbekende "
+    "verblijfsduren worden per herhaling opnieuw getrokken uit de afgeronde verblijven van de periode.",
+    "Wachttijden van jongeren die aan het eind van de periode nog wachten, tellen mee tot het eind van de periode.",
+]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def begins(self) -> datetime:
+        return _night_begins(self.start)
+
+    @property
+    def ends(self) -> datetime:
+        return _night_begins(self.end + timedelta(days=1))
+
+    def day_of(self, moment: datetime) -> float:
+        return (as_utc(moment) - self.begins).total_seconds() / 86400.0  # type: ignore[operator]
+
+
+@dataclass
+class Referred:
+    """One replayed referral: its profile, its whole day of arrival, its real stay if known."""
+
+    youth: solver.Youth
+    day: int
+    stay_days: float | None
+    # placed and not yet discharged: the stay lasts at least this long (to now)
+    min_stay_days: float = 0.0
+    # What really happened (for "wat er gebeurde").
+    placed_day: float | None = None
+    placed_group_id: int | None = None
+
+
+@dataclass
+class Present:
+    """A stay outside the replayed referrals: present at the start or admitted directly."""
+
+    group_id: int
+    arrives_day: float  # 0 when present at the start
+    elapsed_days: float  # at the start of the period (0 for a direct admission)
+    leaves_day: float | None  # None: not yet discharged (so there to the end of the period)
+
+
+@dataclass
+class History:
+    region: Region
+    period: Period
+    groups: list[solver.Group]
+    group_names: dict[int, str]
+    places: dict[int, int]
+    rate: dict[int, float]  # availability funding per empty place-night (tariff × share)
+    in_region: dict[int, bool]  # group id -> its municipality lies in the region
+    referrals: list[Referred]
+    present: list[Present]
+    lengths: list[float]  # completed stays admitted in the period, in days
+    skipped: int = 0
+    # groups that began or stopped within the period (replayed as if active throughout)
+    partial_groups: int = 0
+    # observed placements in groups outside the replayed set (other regions), for distances
+    other_groups: dict[int, solver.Group] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    group_id: int | None = None
+    other_group_id: int | None = None
+    places_delta: int = 0
+
+
+# -- input --------------------------------------------------------------------------------------
+
+
+def check_period(start: date, end: date) -> Period:
+    if end < start:
+        raise RuleViolation("De einddatum ligt vóór de begindatum.", code="period_invalid")
+    if end > today():
+        raise RuleViolation(
+            "De periode mag niet na vandaag eindigen: de simulatie speelt na wat gebeurd is.", code="period_invalid"
+        )
+    if (end - start).days + 1 > MAX_DAYS:
+        raise RuleViolation("Een periode mag hoogstens drie jaar beslaan.", code="period_too_long")
+    return Period(start, end)
+
+
+def check_change(data: WhatIfRunCreate, places: dict[int, int], names: dict[int, str]) -> Change:
+    """The change in Dutch terms; every refusal names what is wrong."""
+    if data.change == "none":
+        if data.policy == data.baseline_policy:
+            raise RuleViolation(
+                "Kies een wijziging: een groep sluiten, groepen samenvoegen, plaatsen erbij of eraf, of een andere "
+                "matchwijze.",
+                code="change_missing",
+            )
+        return Change("none")
+    if data.group_id is None:
+        raise RuleViolation("Kies de groep waar de wijziging over gaat.", code="group_missing")
+    if data.group_id not in places:
+        raise RuleViolation(
+            "Die groep bestaat niet in deze regio of was in de periode niet actief.", code="group_unknown"
+        )
+    if data.change == "close":
+        return Change("close", data.group_id)
+    if data.change == "merge":
+        if data.other_group_id is None:
+            raise RuleViolation("Kies de groep waarmee wordt samengevoegd.", code="group_missing")
+        if data.other_group_id not in places:
+            raise RuleViolation(
+                "De groep om mee samen te voegen bestaat niet in deze regio of was in de periode niet actief.",
+                code="group_unknown",
+            )
+        if data.other_group_id == data.group_id:
+            raise RuleViolation("Een groep kan niet met zichzelf worden samengevoegd.", code="merge_same_group")
+        return Change("merge", data.group_id, data.other_group_id)
+    delta = data.places_delta or 0
+    if delta == 0:
+        raise RuleViolation(
+            "Geef aan hoeveel plaatsen erbij komen (positief) of eraf gaan (negatief).", code="delta_missing"
+        )
+    if places[data.group_id] + delta < 0:
+        raise RuleViolation(
+            f"{names[data.group_id]} heeft {number(places[data.group_id])} plaatsen; er kunnen er niet "
+            f"{number(-delta)} af.",
+            code="places_below_zero",
+        )
+    return Change("places", data.group_id, places_delta=delta)
+
+
+def _region(session: Session, principal: Principal, region_id: int | None) -> Region:
+    rid = region_id if region_id is not None else principal.region_id
+    if rid is None:
+        raise RuleViolation("Kies de regio.", code="region_required")
+    ensure_region_access(principal, rid, what="Regio")
+    region = session.get(Region, rid)
+    if region is None:
+        raise NotFound("Regio niet gevonden.")
+    return region
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def region_groups(session: Session, region: Region, period: Period) -> list[Group]:
+    query = (
+        select(Group)
+        .where(
+            Group.region_id == region.id,
+            or_(col(Group.active_to).is_(None), col(Group.active_to) >= period.start),
+            or_(col(Group.active_from).is_(None), col(Group.active_from) <= period.end),
+        )
+        .order_by(col(Group.id))
+    )
+    return list(session.exec(query).all())
+
+
+def group_places(
+    session: Session, region: Region, groups: list[Group], period: Period
+) -> tuple[dict[int, int], dict[int, float]]:
+    """Contracted places and funding rate per group, from the contract version valid on the
+    group's first active day in the period (the post-calculation's rules)."""
+    history = register_history(session=session, groups=groups, region=region, start=period.start, until=period.end)
+    settings = funding_settings(region)
+    places: dict[int, int] = {}
+    rate: dict[int, float] = {}
+    for group in groups:
+        assert group.id is not None
+        first = max(period.start, group.active_from or period.start)
+        segment = group_segments(group, history, settings, start=first, days=1)[0]
+        places[group.id] = segment.places if segment.counted else group.capacity
+        rate[group.id] = segment.tariff * segment.share if segment.funded else 0.0
+    return places, rate
+
+
+def read_history(session: Session, region: Region, period: Period) -> History:
+    rows = region_groups(session, region, period)
+    places, rate = group_places(session, region, rows, period)
+    municipalities = set(session.exec(select(Municipality.id).where(Municipality.region_id == region.id)).all())
+    groups = [adapter.solver_group(g) for g in rows]
+    group_ids = [g.id for g in groups]
+    referrals: list[Referred] = []
+    skipped = 0
+    query = (
+        select(Referral)
+        .where(
+            Referral.region_id == region.id,
+            col(Referral.created_at) >= period.begins,
+            col(Referral.created_at) < period.ends,
+        )
+        .order_by(col(Referral.created_at), col(Referral.id))
+    )
+    by_referral: dict[int, Referred] = {}
+    for ref in session.exec(query).all():
+        created = as_utc(ref.created_at)
+        assert created is not None and ref.id is not None
+        try:
+            youth = adapter.youth_from_referral(ref, today=local_day(created), now=created)
+        except RuleViolation:
+            skipped += 1
+            continue
+        item = Referred(youth=youth, day=max(0, math.floor(period.day_of(created))), stay_days=None)
+        referrals.append(item)
+        by_referral[ref.id] = item
+    other_groups: dict[int, solver.Group] = {}
+    if by_referral:
+        placements = session.exec(
+            select(Placement)
+            .where(col(Placement.referral_id).in_(list(by_referral)), col(Placement.arrived_at).is_not(None))
+            .order_by(col(Placement.arrived_at), col(Placement.id))
+        ).all()
+        for p in placements:
+            item = by_referral[p.referral_id]
+            if item.placed_group_id is not None:
+                continue  # a transfer: the first arrival is the placement
+            arrived = as_utc(p.arrived_at)
+            assert arrived is not None
+            item.placed_group_id = p.group_id
+            item.placed_day = period.day_of(arrived)
+            if p.discharged_at is not None:
+                left = as_utc(p.discharged_at)
+                assert left is not None
+                item.stay_days = max(1 / 24, (left - arrived).total_seconds() / 86400.0)
+            else:
+                item.min_stay_days = max(0.0, (utcnow() - arrived).total_seconds() / 86400.0)
+        missing = {i.placed_group_id for i in referrals if i.placed_group_id is not None} - set(group_ids)
+        for g in session.exec(select(Group).where(col(Group.id).in_(sorted(missing)))).all() if missing else []:
+            other_groups[g.id] = adapter.solver_group(g)  # type: ignore[index]
+    in_region = {int(g.id or 0): g.municipality_id in municipalities for g in rows}
+    for gid in other_groups:
+        in_region[gid] = False
+    known = {rid for rid, item in by_referral.items() if item.stay_days is not None}
+    present, lengths = _stays(session, group_ids, period, set(by_referral), known)
+    # the replayed referrals' completed placements count once, also when their occupancy stay
+    # is in another region's group
+    lengths += [
+        i.stay_days for i in referrals if i.stay_days is not None and i.placed_day is not None and i.placed_day >= 0
+    ]
+    return History(
+        region=region,
+        period=period,
+        groups=groups,
+        group_names={int(g.id or 0): g.name for g in rows},
+        places=places,
+        rate=rate,
+        in_region=in_region,
+        referrals=referrals,
+        present=present,
+        lengths=lengths,
+        skipped=skipped,
+        other_groups=other_groups,
+        partial_groups=sum(
+            1
+            for g in rows
+            if (g.active_from is not None and g.active_from > period.start)
+            or (g.active_to is not None and g.active_to < period.end)
+        ),
+    )
+
+
+def _stays(
+    session: Session, group_ids: list[int], period: Period, replayed: set[int], known: set[int]
+) -> tuple[list[Present], list[float]]:
+    """Stays in the groups overlapping the period: those not replayed as referrals become
+    occupants; the completed stays admitted in the period give the length-of-stay distribution."""
+    if not group_ids:
+        return [], []
+    s = OccupancyStay.__table__.c  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        select(s.group_id, s.admitted_at, s.discharged_at, s.referral_id)
+        .where(
+            s.group_id.in_(group_ids),
+            s.admitted_at < period.ends,
+            or_(s.discharged_at.is_(None), s.discharged_at > period.begins),
+        )
+        .order_by(s.admitted_at, s.id)
+    )
+    present: list[Present] = []
+    lengths: list[float] = []
+    for group_id, admitted, discharged, referral_id in rows:
+        start = period.day_of(admitted)
+        end = period.day_of(discharged) if discharged is not None else None
+        if start >= 0 and end is not None and referral_id not in known:
+            lengths.append(max(1 / 24, end - start))
+        if referral_id is not None and referral_id in replayed:
+            continue
+        present.append(
+            Present(
+                group_id=int(group_id),
+                arrives_day=max(0.0, start),
+                elapsed_days=max(0.0, -start),
+                leaves_day=end,
+            )
+        )
+    return present, lengths
+
+
+# -- one repetition -----------------------------------------------------------------------------
+
+
+@dataclass
+class Draws:
+    arrivals: list[Arrival]
+    occupants: list[Occupant]
+
+
+def draw(history: History, rng: np.random.Generator) -> Draws:
+    """Stays and tie order of one repetition."""
+    horizon = float(history.period.days)
+    lengths = np.array(history.lengths, dtype=np.float64)
+
+    def a_stay() -> float:
+        # Without any completed stay the length is unknown: longer than the period.
+        return float(rng.choice(lengths)) if len(lengths) else 2 * horizon
+
+    keys = rng.random(len(history.referrals))
+    order = sorted(range(len(history.referrals)), key=lambda i: (history.referrals[i].day, keys[i]))
+    arrivals = []
+    for i in order:
+        item = history.referrals[i]
+        if item.stay_days is not None:
+            stay = item.stay_days
+        else:
+            # still in care: a stay at least as long as it has lasted so far
+            longer = lengths[lengths >= item.min_stay_days] if len(lengths) else lengths
+            stay = float(rng.choice(longer)) if len(longer) else max(item.min_stay_days, a_stay())
+        arrivals.append(Arrival(youth=item.youth, day=float(item.day), stay_days=stay))
+    occupants = []
+    for p in history.present:
+        # the real stay: not yet discharged means present to the end of the period
+        leaves = p.leaves_day if p.leaves_day is not None else 2 * horizon
+        occupants.append(Occupant(group_id=p.group_id, arrives_day=p.arrives_day, leaves_day=max(leaves, 1 / 24)))
+    return Draws(arrivals, occupants)
+
+
+def apply_change(
+    change: Change, places: dict[int, int], occupants: list[Occupant]
+) -> tuple[dict[int, int], list[Occupant]]:
+    """Places and occupants with the change (a merged group's funding follows its places: the
+    rate of the group merged into)."""
+    cap = dict(places)
+    occ = list(occupants)
+    if change.kind == "close":
+        assert change.group_id is not None
+        cap[change.group_id] = 0
+        # A closed group admits nobody directly either (those already there stay until they leave).
+        occ = [o for o in occ if not (o.group_id == change.group_id and o.arrives_day > 0)]
+    elif change.kind == "merge":
+        assert change.group_id is not None and change.other_group_id is not None
+        x, y = change.group_id, change.other_group_id
+        cap[y] = cap[y] + cap[x]
+        cap[x] = 0
+        occ = [Occupant(y, o.leaves_day, o.arrives_day) if o.group_id == x else o for o in occ]
+    elif change.kind == "places":
+        assert change.group_id is not None
+        cap[change.group_id] = cap[change.group_id] + change.places_delta
+    return cap, occ
+
+
+def figures(
+    history: History,
+    res: ReplayResult,
+    arrivals: Sequence[Arrival],
+    occupants: Sequence[Occupant],
+    cap: dict[int, int],
+) -> dict[str, float | None]:
+    horizon = float(history.period.days)
+    placed = [o for o in res.outcomes if o.group_id is not None]
+    stay = {a.youth.id: a.stay_days for a in arrivals}
+    occupied: dict[int, float] = dict.fromkeys(cap, 0.0)
+    for o in placed:
+        assert o.group_id is not None and o.placed_day is not None
+        occupied[o.group_id] += min(o.placed_day + stay[o.youth_id], horizon) - o.placed_day
+    for occ in occupants:
+        if occ.group_id in occupied:
+            occupied[occ.group_id] += max(0.0, min(occ.leaves_day, horizon) - occ.arrives_day)
+    funding = sum(history.rate.get(g, 0.0) * max(0.0, cap[g] * horizon - occupied[g]) for g in cap)
+    out_of_region = [not history.in_region.get(o.group_id, False) for o in placed if o.group_id is not None]
+    return {
+        "median_wait_days": res.median_wait_days,
+        "p90_wait_days": res.p90_wait_days,
+        "placed": float(res.placed),
+        "mean_distance_km": res.mean_distance_km,
+        "share_out_of_region": sum(out_of_region) / len(out_of_region) if out_of_region else None,
+        "share_above_need": res.share_above_need,
+        "mean_steps_above_need": res.mean_steps_above_need,
+        "availability_funding": funding,
+    }
+
+
+def observed(history: History) -> dict[str, float | None]:
+    """What happened: the real placements of the period's referrals (arrival in care), waits
+    censored at the end of the period, and the real empty place-nights of the groups."""
+    horizon = float(history.period.days)
+    by_id = {g.id: g for g in history.groups} | history.other_groups
+    waits: list[float] = []
+    km: list[float] = []
+    steps: list[int] = []
+    outside: list[bool] = []
+    placed = 0
+    for item in history.referrals:
+        if item.placed_day is not None and item.placed_day < horizon and item.placed_group_id in by_id:
+            group = by_id[item.placed_group_id]
+            placed += 1
+            waits.append(max(0.0, item.placed_day - item.day))
+            km.append(great_circle_km(item.youth.lat, item.youth.lon, group.lat, group.lon))
+            steps.append(steps_above_need(item.youth, group))
+            outside.append(not history.in_region.get(group.id, False))
+        else:
+            waits.append(horizon - item.day)
+    occupied: dict[int, float] = dict.fromkeys(history.places, 0.0)
+    # the real stays, the replayed referrals' included: every stay of the period is in ``present``
+    # or is a referral's placement
+    for p in history.present:
+        end = p.leaves_day if p.leaves_day is not None else horizon
+        occupied[p.group_id] += max(0.0, min(end, horizon) - p.arrives_day)
+    for item in history.referrals:
+        if item.placed_day is not None and item.placed_group_id in occupied and item.placed_day < horizon:
+            end = item.placed_day + item.stay_days if item.stay_days is not None else horizon
+            occupied[item.placed_group_id] += min(end, horizon) - max(0.0, item.placed_day)
+    funding = sum(history.rate[g] * max(0.0, history.places[g] * horizon - occupied[g]) for g in history.places)
+    q = np.quantile(waits, [0.5, 0.9]).tolist() if waits else [None, None]
+    return {
+        "median_wait_days": q[0],
+        "p90_wait_days": q[1],
+        "placed": float(placed),
+        "mean_distance_km": sum(km) / len(km) if km else None,
+        "share_out_of_region": sum(outside) / len(outside) if outside else None,
+        "share_above_need": sum(1 for s in steps if s > 0) / len(steps) if steps else None,
+        "mean_steps_above_need": sum(steps) / len(steps) if steps else None,
+        "availability_funding": funding,
+    }
+
+
+def interval(values: Sequence[float | None]) -> dict[str, float | None]:
+    """Mean and 95% t-interval over the repetitions (None where a figure had no value)."""
+    data = [v for v in values if v is not None]
+    if not data:
+        return {"mean": None, "low": None, "high": None, "n": 0}
+    mean = float(np.mean(data))
+    if len(data) < 2:
+        return {"mean": mean, "low": None, "high": None, "n": len(data)}
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(data) - 1) * np.std(data, ddof=1) / math.sqrt(len(data)))
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(data)}
+
+
+class Cancelled(Exception):
+    pass
+
+
+def simulate(
+    history: History,
+    change: Change,
+    *,
+    policy: str,
+    baseline_policy: str,
+    repetitions: int,
+    batch_every_days: float = 7.0,
+    time_limit_s: float = 2.0,
+    weights: solver.Weights | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """The figures of ``repetitions`` replays of the baseline and the change (raises
+    ``Cancelled`` when ``should_stop`` says so)."""
+    horizon = float(history.period.days)
+    per_side: dict[str, list[dict[str, float | None]]] = {"baseline": [], "change": []}
+    steps = 2 * repetitions
+    done = 0
+    for r in range(repetitions):
+        draws = draw(history, np.random.default_rng(BASE_SEED + r))
+        cap_change, occ_change = apply_change(change, history.places, draws.occupants)
+        for side, pol, cap, occ in (
+            ("baseline", baseline_policy, history.places, draws.occupants),
+            ("change", policy, cap_change, occ_change),
+        ):
+            base = done
+
+            def told(share: float, base: int = base) -> None:
+                if progress is not None:
+                    progress((base + share) / steps)
+
+            res = replay(
+                history.groups,
+                cap,
+                draws.arrivals,
+                horizon_days=horizon,
+                policy=pol,  # type: ignore[arg-type]
+                batch_every_days=batch_every_days,
+                occupants=occ,
+                weights=weights,
+                time_limit_s=time_limit_s,
+                should_stop=should_stop,
+                progress=told,
+            )
+            if res.cancelled:
+                raise Cancelled
+            per_side[side].append(figures(history, res, draws.arrivals, occ, cap))
+            done += 1
+    seen = observed(history)
+    return {
+        "repetitions": repetitions,
+        "confidence": CONFIDENCE,
+        "days": history.period.days,
+        "referrals": len(history.referrals),
+        "skipped_referrals": history.skipped,
+        "groups": len(history.groups),
+        "present_at_start": sum(1 for p in history.present if p.arrives_day <= 0),
+        "direct_admissions": sum(1 for p in history.present if p.arrives_day > 0),
+        "completed_stays": len(history.lengths),
+        "figures": [
+            {
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "observed": seen[key],
+                "baseline": interval([rep[key] for rep in per_side["baseline"]]),
+                "change": interval([rep[key] for rep in per_side["change"]]),
+            }
+            for key, label, unit in FIGURES
+        ],
+        "notes": list(NOTES) + _notes(history),
+    }
+
+
+def _notes(history: History) -> list[str]:
+    notes = []
+    if not history.lengths:
+        notes.append(
+            "Geen afgeronde verblijven in de periode: onbekende verblijfsduren zijn langer dan de periode genomen."
+        )
+    if history.skipped:
+        notes.append(f"{number(history.skipped)} verwijzingen konden niet worden meegenomen (onvolledig profiel).")
+    if history.partial_groups:
+        notes.append(
+            f"{number(history.partial_groups)} groepen begonnen of stopten binnen de periode; de simulatie rekent ze "
+            "de hele periode mee, met de plaatsen van hun eerste actieve dag."
+        )
+    if not history.referrals:
+        notes.append("In deze periode kwamen geen verwijzingen binnen: er valt weinig te vergelijken.")
+    return notes
+
+
+# -- the job ------------------------------------------------------------------------------------
+
+
+def change_text(change: Change, names: dict[int, str], policy: str, baseline_policy: str) -> str:
+    policies = {"fcfs": "wie het eerst komt, het eerst maalt", "batch": "wekelijkse batchmatching"}
+    if change.kind == "close":
+        text = f"{names[change.group_id or 0]} gesloten"
+    elif change.kind == "merge":
+        text = f"{names[change.group_id or 0]} samengevoegd met {names[change.other_group_id or 0]}"
+    elif change.kind == "places":
+        delta = change.places_delta
+        noun = "plaats" if abs(delta) == 1 else "plaatsen"
+        text = f"{names[change.group_id or 0]}: {number(abs(delta))} {noun} {'erbij' if delta > 0 else 'eraf'}"
+    else:
+        text = "geen wijziging in plaatsen"
+    if policy != baseline_policy:
+        text += f"; matchen: {policies[policy]} in plaats van {policies[baseline_policy]}"
+    return text
+
+
+def start_run(*, db: Database, principal: Principal, data: WhatIfRunCreate) -> int:
+    """Check the request, record the run as queued (committed, so the screen can poll it) with an
+    audit row, and return its id. Nothing is stored when the request is refused."""
+    period = check_period(data.start, data.end)
+    with db.transaction() as session:
+        region = _region(session, principal, data.region_id)
+        rows = region_groups(session, region, period)
+        places, _rate = group_places(session, region, rows, period)
+        names = {int(g.id or 0): g.name for g in rows}
+        change = check_change(data, places, names)
+        busy = session.exec(
+            select(WhatIfRun.id).where(
+                WhatIfRun.region_id == region.id,
+                col(WhatIfRun.status).in_(["queued", "running"]),
+                col(WhatIfRun.created_at) >= utcnow() - timedelta(minutes=BUSY_MINUTES),
+            )
+        ).first()
+        if busy is not None:
+            raise Conflict(
+                "Er loopt al een simulatie voor deze regio. Wacht tot die klaar is of stop hem, en start dan opnieuw.",
+                code="whatif_busy",
+            )
+        run = WhatIfRun(
+            region_id=region.id,  # type: ignore[arg-type]
+            status="queued",
+            params={
+                **data.model_dump(mode="json"),
+                "region_id": region.id,
+                "description": change_text(change, names, data.policy, data.baseline_policy),
+            },
+            created_by=principal.label,
+            created_at=utcnow(),
+        )
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        # The run reads the period's referrals in aggregate only: one audit row for the run.
+        audit.record(
+            session=session,
+            actor=principal,
+            action="whatif.run",
+            object_type="whatif_run",
+            object_id=run.id,
+            purpose=Purpose.whatif_simulation,
+            detail={"start": data.start.isoformat(), "end": data.end.isoformat(), "change": run.params["description"]},
+            region_id=region.id,
+        )
+        return run.id
+
+
+def launch(db: Database, run_id: int) -> threading.Thread:
+    """Run the job in a daemon thread (each update its own transaction)."""
+    thread = threading.Thread(target=execute_run, args=(db, run_id), name=f"whatif-{run_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def execute_run(db: Database, run_id: int) -> None:
+    try:
+        with db.transaction() as session:
+            run = session.get(WhatIfRun, run_id)
+            assert run is not None
+            if run.cancel_requested or run.status != "queued":
+                return
+            run.status = "running"
+            run.started_at = utcnow()
+            session.add(run)
+            params = dict(run.params)
+        data = WhatIfRunCreate.model_validate({k: v for k, v in params.items() if k != "description"})
+        period = Period(data.start, data.end)
+        with db.transaction(write=False) as session:
+            region = session.get(Region, params["region_id"])
+            assert region is not None
+            history = read_history(session, region, period)
+            weights = adapter.region_weights(region)
+            limit = adapter.region_time_limit(region)
+        change = check_change(data, history.places, history.group_names)
+        watch = _Watch(db, run_id)
+        result = simulate(
+            history,
+            change,
+            policy=data.policy,
+            baseline_policy=data.baseline_policy,
+            repetitions=data.repetitions,
+            batch_every_days=float(data.batch_every_days),
+            time_limit_s=min(limit, 2.0),
+            weights=weights,
+            should_stop=watch.should_stop,
+            progress=watch.progress,
+        )
+    except Cancelled:
+        _finish(db, run_id, "cancelled")
+        return
+    except Exception as exc:  # the job records why it failed; nobody else would hear of it
+        _finish(db, run_id, "failed", error=getattr(exc, "message", None) or "Onverwachte fout in de simulatie.")
+        return
+    _finish(db, run_id, "done", result=_jsonable(result))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _finish(db: Database, run_id: int, status: str, *, error: str | None = None, result: Any = None) -> None:
+    with db.transaction() as session:
+        run = session.get(WhatIfRun, run_id, with_for_update=True)
+        assert run is not None
+        run.status = status
+        run.finished_at = utcnow()
+        run.error = error[:500] if error else None
+        if status == "done":
+            run.progress = 1.0
+            run.result = result
+        session.add(run)
+
+
+class _Watch:
+    """Progress writes and cancel checks, at most every ``CHECK_EVERY_S`` (each its own transaction)."""
+
+    def __init__(self, db: Database, run_id: int) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.checked = 0.0
+        self.written = 0.0
+        self.stop = False
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self.stop and now - self.checked >= CHECK_EVERY_S:
+            self.checked = now
+            with self.db.transaction(write=False) as session:
+                run = session.get(WhatIfRun, self.run_id)
+                self.stop = run is None or run.cancel_requested
+        return self.stop
+
+    def progress(self, share: float) -> None:
+        now = time.monotonic()
+        if now - self.written < CHECK_EVERY_S:
+            return
+        self.written = now
+        with self.db.transaction() as session:
+            run = session.get(WhatIfRun, self.run_id)
+            if run is not None and run.status == "running":
+                run.progress = round(min(0.999, max(run.progress, share)), 4)
+                session.add(run)
+
+
+def load_run(*, session: Session, principal: Principal, run_id: int, for_update: bool = False) -> WhatIfRun:
+    run = session.get(WhatIfRun, run_id, with_for_update=for_update)
+    if run is None:
+        raise NotFound("Simulatie niet gevonden.")
+    ensure_region_access(principal, run.region_id, what="Simulatie")
+    return run
+
+
+def cancel(*, session: Session, principal: Principal, run_id: int) -> WhatIfRun:
+    """Ask the job to stop (it looks between days and batches); a queued run stops at once."""
+    run = load_run(session=session, principal=principal, run_id=run_id, for_update=True)
+    if run.status in FINISHED:
+        return run
+    run.cancel_requested = True
+    if run.status == "queued":
+        run.status = "cancelled"
+        run.finished_at = utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+STATUS_LABELS = {
+    "queued": "In de wachtrij",
+    "running": "Bezig",
+    "done": "Klaar",
+    "failed": "Mislukt",
+    "cancelled": "Gestopt",
+}
+
+
+def run_public(run: WhatIfRun) -> dict[str, Any]:
+    status, error = run.status, run.error
+    created = as_utc(run.created_at)
+    if status in ("queued", "running") and created is not None and utcnow() - created > timedelta(minutes=BUSY_MINUTES):
+        # its process ended (a restart) before it did: say so rather than "running" for ever
+        status, error = "failed", "De simulatie is afgebroken doordat de server opnieuw startte; start hem opnieuw."
+    return {
+        "id": run.id,
+        "region_id": run.region_id,
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "progress": run.progress,
+        "cancel_requested": run.cancel_requested,
+        "params": run.params,
+        "result": run.result or None,
+        "error": error,
+        "created_at": as_utc(run.created_at),
+        "started_at": as_utc(run.started_at),
+        "finished_at": as_utc(run.finished_at),
+    }
