@@ -226,37 +226,37 @@ def _solve_part(
         model.add_cumulative(intervals, demands, capacity[gid])
     model.maximize(sum(terms) + constant)
 
-    hint = _best_hint(cands, part, arrive, horizon, weights, wait_units, hints)
-    if hint is not None:
+    start_from = _best_hint(cands, part, arrive, horizon, weights, wait_units, hints)
+    if start_from is not None:
         for i in part:
-            chosen = hint.get(cands.youths[i].id)
+            chosen = start_from[1].get(i)
             for a, x in arcs[i]:
-                model.add_hint(x, chosen is not None and int(table.ids[cands.group[a]]) == chosen[0])
+                model.add_hint(x, chosen is not None and chosen[0] == a)
             model.add_hint(placed[i], chosen is not None)
-            model.add_hint(starts[i], horizon if chosen is None else math.ceil(chosen[1]))
+            model.add_hint(starts[i], horizon if chosen is None else chosen[1])
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = seed
     # Probing at presolve took most of the time on these models and found next to nothing
     # (measured on a shortage year: the first improvement on the hint came several times later).
     solver.parameters.cp_model_probing_level = 0
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
     code = solver.solve(model)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if code != cp_model.INFEASIBLE and start_from is not None:
+            # out of time before a first solution: the hinted schedule stands, with no bound
+            return _Part("feasible", start_from[0], math.inf, dict(start_from[1]))
         status: HindsightStatus = "infeasible" if code == cp_model.INFEASIBLE else "unknown"
         return _Part(status, 0.0, math.inf, {})
-    choice = {}
+    bound = solver.best_objective_bound / SCALE
+    objective = solver.objective_value / SCALE
+    choice: dict[int, tuple[int, int]] = {}
     for i in part:
         for a, x in arcs[i]:
             if solver.boolean_value(x):
                 choice[i] = (a, int(solver.value(starts[i])))
-    return _Part(
-        "optimal" if code == cp_model.OPTIMAL else "feasible",
-        solver.objective_value / SCALE,
-        solver.best_objective_bound / SCALE,
-        choice,
-    )
+    return _Part("optimal" if code == cp_model.OPTIMAL else "feasible", objective, bound, choice)
 
 
 def _best_hint(
@@ -267,27 +267,31 @@ def _best_hint(
     weights: Weights,
     wait_units: int,
     hints: Sequence[Mapping[int, tuple[int, float]]],
-) -> Mapping[int, tuple[int, float]] | None:
-    """The hint with the highest model objective on this part (one that uses an arc the model
-    does not have is skipped)."""
-    best: tuple[int, Mapping[int, tuple[int, float]]] | None = None
+) -> tuple[float, dict[int, tuple[int, int]]] | None:
+    """The hint with the highest model objective on this part, as (objective, youth position ->
+    (candidate arc, start day)); a hint that uses an arc or a day the model does not have is
+    skipped."""
+    best: tuple[float, dict[int, tuple[int, int]]] | None = None
     for hint in hints:
         value = 0
+        choice: dict[int, tuple[int, int]] = {}
         for i in part:
             chosen = hint.get(cands.youths[i].id)
             if chosen is None:
                 value -= wait_units * (horizon - arrive[i])
                 continue
             arcs = [a for a in cands.by_youth[i].tolist() if int(cands.table.ids[cands.group[a]]) == chosen[0]]
-            if not arcs or not arrive[i] <= math.ceil(chosen[1]) < horizon:
+            day = math.ceil(chosen[1])
+            if not arcs or not arrive[i] <= day < horizon:
                 break
             base = weights.placement_bonus + _urgency_value(cands.youths[i].urgency, weights)
             value += round((base + float(cands.score[arcs[0]])) * SCALE)
-            value -= wait_units * (math.ceil(chosen[1]) - arrive[i])
+            value -= wait_units * (day - arrive[i])
+            choice[i] = (arcs[0], day)
         else:
-            if best is None or value > best[0]:
-                best = (value, hint)
-    return None if best is None else best[1]
+            if best is None or value / SCALE > best[0]:
+                best = (value / SCALE, choice)
+    return best
 
 
 def hindsight(
@@ -349,7 +353,19 @@ def hindsight(
         share = (deadline - time.perf_counter()) * part_arcs / max(1, arcs_left)
         arcs_left -= part_arcs
         res = _solve_part(
-            cands, part, arrive, stay, capacity, occupants, horizon, w, wait_units, hints, share, workers, seed
+            cands,
+            part,
+            arrive,
+            stay,
+            capacity,
+            occupants,
+            horizon,
+            w,
+            wait_units,
+            hints,
+            share,
+            workers,
+            seed,
         )
         if res.status in ("infeasible", "unknown"):
             status = res.status
@@ -385,11 +401,13 @@ def hindsight(
         )
     stats = {
         "arcs": float(len(cands.youth)),
+        "bound_parts_missing": float(not math.isfinite(bound)),
         "parts": float(len(parts)),
         "largest_part_youths": float(len(parts[0])) if parts else 0.0,
         "candidate_seconds": cands.build_seconds,
     }
-    return HindsightResult(status, tuple(result), objective, bound, time.perf_counter() - t0, stats)
+    seconds = time.perf_counter() - t0
+    return HindsightResult(status, tuple(result), objective, bound if math.isfinite(bound) else None, seconds, stats)
 
 
 __all__ = [
