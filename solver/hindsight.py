@@ -1,7 +1,8 @@
 """The hindsight optimum: every referral of a period known in advance, placed by one CP-SAT model.
 
-No placement policy that decides day by day can do better on the same objective, so the distance
-between a policy and this optimum is the most that knowing the future could buy.
+No placement policy that decides day by day can do better than the optimum on the same
+objective, so the distance between a policy and it is the most that knowing the future could buy.
+Within a time limit the schedule returned is the best found: a lower estimate of that optimum.
 
 Model
 -----
@@ -29,7 +30,8 @@ as in ``solver.replay``.
   wait (``priority * 0.5 / waiting_days_full``, see ``solver.scoring.priority``): the batch puts a
   longer-waiting youth first at exactly this price.  A placement (>= 2.0) is worth more than any
   score difference (<= 1.0) or a year of waiting (0.25): "placed youths first, then the score,
-  minus waiting", as in the batch.
+  minus waiting", as in the batch.  (Per placement: over a year, better fits for many youths can
+  outweigh one placement more, see docs/placement-quality.md.)
 
 Independent parts (no youth of one can go to a group of another, e.g. crisis and long-stay care)
 are solved as separate models, the time limit shared in proportion to their arcs: the same optimum,
@@ -40,8 +42,10 @@ static ``profile_c_present`` rule; the replay's first come, first served ignores
 
 Status, honestly: "optimal" only when CP-SAT proved every part optimal; otherwise "feasible", the
 best schedule found, with the proven upper ``bound`` (sum of the parts' bounds) and the relative
-``gap``.  Hints (e.g. the policies' own schedules) give CP-SAT a feasible start: per part the best of them
-is used, and the schedule returned is at least as good as it on the objective.
+``gap``.  Hints (e.g. the policies' own schedules) give CP-SAT a feasible start: per part the best
+of them is used, and the schedule returned is at least as good as it on the objective (when
+CP-SAT finds nothing in its time, the hinted schedule stands for that part, and no bound is
+given).
 """
 
 from __future__ import annotations
