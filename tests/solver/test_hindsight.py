@@ -104,6 +104,10 @@ def test_occupants_above_capacity_and_a_group_without_places_take_nobody() -> No
     res = hindsight(groups, {1: 1, 2: 0}, arrivals, horizon_days=10.0, occupants=occupants, time_limit_s=10.0)
     assert res.outcomes[0].group_id is None and res.outcomes[0].wait_days == 10.0
     assert res.status == "optimal"
+    # a direct admission on day 3 takes the place: a ten-day stay from day 0 would overlap it
+    admitted = [Occupant(group_id=1, arrives_day=3.0, leaves_day=20.0)]
+    res = hindsight(groups, {1: 1, 2: 0}, arrivals, horizon_days=30.0, occupants=admitted, time_limit_s=10.0)
+    assert (res.outcomes[0].group_id, res.outcomes[0].placed_day) == (1, 20.0)
 
 
 def _random_case(seed: int) -> tuple[list[Group], dict[int, int], list[Arrival], list[Occupant]]:
