@@ -2,7 +2,7 @@
 
 ``shortage_year(seed)`` draws, reproducibly (same seed and arguments, same year):
 
-* about 150 groups of every care form with places (``FORM_PROFILES``: how many groups, how many
+* 150 groups (about 800 places) of every care form (``FORM_PROFILES``: how many groups, how many
   places each, the net hours per child per day that set the intensity letter, ages, risk
   profiles), located in the 14 Twente municipalities;
 * the youths already present on day 0 (each place occupied with probability ``start_occupancy``)
@@ -70,7 +70,7 @@ class FormProfile:
     expertise: tuple[str, ...] = ()  # tags every group of the form has
 
 
-# Sizes: 150 groups and about 750 places; the Twente region had about 2,480 youths living away from
+# Sizes: 150 groups and about 800 places; the Twente region had about 2,480 youths living away from
 # home in 2018, most of them in foster care that this model counts as small "groups" (foster
 # families). Stays: crisis ~3 weeks, treatment and mental-health stays months, living groups about
 # a year, family homes and foster care years (DOMAIN.md: "wonen" is durable, "verblijf" short).
@@ -88,6 +88,10 @@ FORM_PROFILES: dict[str, FormProfile] = {
     "crisis": FormProfile(10, (3, 5), (6.0, 9.0), (0, 17), 21.0, 0.6, True, ("crisispleegzorg",)),
     "crisispleegzorg": FormProfile(10, (1, 2), (0.3, 0.9), (0, 17), 28.0, 0.6, False, ("crisis",)),
 }
+
+
+#: need tags in a fixed order, so that the same seed draws the same needs
+NEED_TAGS_LIST: tuple[str, ...] = tuple(sorted(NEED_TAGS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +241,6 @@ def _youth(
         urgency=urgency,
         secure_authorisation=SECURE_CARE_FORM in forms,
     )
-
-
-NEED_TAGS_LIST: tuple[str, ...] = tuple(sorted(NEED_TAGS))
 
 
 def shortage_year(

@@ -172,7 +172,8 @@ def test_a_hint_is_a_starting_point_the_result_never_falls_below() -> None:
     # so little time that the search can barely move: the hinted schedule is what it returns or beats
     res = hindsight(groups, capacity, arrivals, horizon_days=40.0, occupants=occupants, time_limit_s=0.2, hints=[hint])
     assert res.status in ("optimal", "feasible")
-    assert res.bound is not None and res.bound >= res.objective - 1e-6
+    # no bound only when CP-SAT found nothing in its time and the hint stood (a loaded machine)
+    assert res.bound is None or res.bound >= res.objective - 1e-6
     check_schedule(res.outcomes, groups, capacity, arrivals, occupants, 40.0)
     assert objective_value(res.outcomes, arrivals, groups) >= objective_value(fcfs.outcomes, arrivals, groups) - 1e-3
 
