@@ -1,15 +1,18 @@
 """Placement quality on a shortage year (issue #17 point 4): first come, first served and the
-weekly batch (``solver.replay``) against the hindsight optimum (``solver.hindsight``).
+batch (weekly, and daily with ``--batch-every 7 1``; ``solver.replay``) against the hindsight
+optimum (``solver.hindsight``).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_placement_quality.py [--seeds 0 1 2]
-        [--hindsight-seconds 150] [--workers 2] [--out benchmarks/RESULTS_placement_quality.md]
+        [--hindsight-seconds 150] [--workers 2] [--batch-every 7 1] [--count-first]
+        [--out benchmarks/RESULTS_placement_quality.md]
 
 Each seed is one generated Twente-sized year (``solver.shortage.shortage_year``), home locations
 drawn from the address-postcode centroids of the Twente postcodes (``../shared/data/4pp.csv`` and
 ``twente_gemeenten.csv``; the municipality centres when the files are absent).  The hindsight
-model starts from the better of the two policies' schedules on each independent part and runs
-for ``--hindsight-seconds``; its status and its gap to CP-SAT's proven bound are printed with it.
-Method and limits: docs/placement-quality.md.
+model starts on each independent part from the best of the policies' schedules and runs for
+``--hindsight-seconds``; its status and its gap to CP-SAT's proven bound are printed with it.
+``--count-first`` adds the same model with placements first.  Method and limits:
+docs/placement-quality.md.
 """
 
 from __future__ import annotations
