@@ -27,12 +27,23 @@ class PeriodicTask:
 
 
 async def _loop(task: PeriodicTask, db: Database) -> None:
+    failures = 0
     while True:
         await asyncio.sleep(task.seconds)
         try:
             await asyncio.to_thread(task.run, db)
-        except Exception:  # a failed round (database away) is retried at the next interval
-            log.warning("periodic task %s failed", task.name, exc_info=True)
+        except Exception as exc:  # a failed round (database away) is retried at the next interval
+            # The traceback once per outage, then one line a minute: a task that runs every
+            # quarter second would otherwise flood the log while the database is away.
+            if failures == 0:
+                log.warning("periodic task %s failed", task.name, exc_info=True)
+            elif failures % max(1, round(60 / task.seconds)) == 0:
+                log.warning("periodic task %s still failing (%d rounds): %s", task.name, failures + 1, exc)
+            failures += 1
+        else:
+            if failures:
+                log.warning("periodic task %s works again after %d failed rounds", task.name, failures)
+            failures = 0
 
 
 def start_periodic_tasks(db: Database, tasks: list[PeriodicTask]) -> list[asyncio.Task[None]]:

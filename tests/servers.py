@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -107,11 +108,19 @@ def server_process(
         cwd=ROOT,
         env=env,
         stdout=log_sink if (log_sink := log_file.open("ab") if log_file else None) else subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log_sink else subprocess.PIPE,
+        # Its warnings go to a file, never to an unread pipe: a full pipe (64 kB of a periodic
+        # task's tracebacks while the database is away) would block the server's event loop.
+        stderr=subprocess.STDOUT if log_sink else (errors := tempfile.TemporaryFile()),  # noqa: SIM115 (closed below)
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base_url, process=process)
+        try:
+            _wait_until_up(base_url, process=process)
+        except RuntimeError as exc:
+            if not log_sink:
+                errors.seek(0)
+                raise RuntimeError(f"{exc}: {errors.read()[-3000:].decode(errors='replace')}") from None
+            raise
         yield base_url
     finally:
         process.terminate()
@@ -120,7 +129,7 @@ def server_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr:
-            process.stderr.close()
         if log_sink:
             log_sink.close()
+        else:
+            errors.close()

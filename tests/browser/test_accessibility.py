@@ -15,13 +15,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, ROOT, _session_for
+from tests.browser.conftest import DESKTOP, PHONE, ROOT, SCREENSHOTS, _session_for
 
 pytestmark = pytest.mark.browser
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ROLES = ["aanbieder1", "coordinator", "crisis", "viewer", "admin"]
 WIDTHS = {"telefoon": PHONE, "desktop": DESKTOP}
+# Every screen of the walk, as its role first sees it, at both widths (the top of the screen:
+# what fits the window without scrolling).
+WALK_SHOTS = SCREENSHOTS / "rondgang"
+SHOT_NAMES = {"telefoon": "phone", "desktop": "desktop"}
 # Screens another role's walk already checks with the same controls (the coordinator's): left
 # out of this role's walk to keep the test short. Each is still in this role's menu (asserted).
 SAME_AS_COORDINATOR = {
@@ -80,6 +84,7 @@ def _walk(page: Any, demo_server: Any, username: str, found: dict[str, Any]) -> 
             page.goto(demo_server.app_url(screen))
             _settled(page)
             _check(page, f"{username} {screen} ({width})", found)
+            page.screenshot(path=str(WALK_SHOTS / f"{username}-{screen}-{SHOT_NAMES[width]}.png"))
             if width == "telefoon" and username == "coordinator" and screen == screens[0]:
                 page.get_by_role("button", name="Menu").click()  # the folded menu of a phone, open
                 expect(page.locator("#nav a").first).to_be_visible()
@@ -98,6 +103,7 @@ def _walk(page: Any, demo_server: Any, username: str, found: dict[str, Any]) -> 
 
 def test_no_serious_or_critical_violation_on_any_screen(browser, demo_server) -> None:  # type: ignore[no-untyped-def]
     assert AXE.exists(), "npm ci installeert axe-core in node_modules/"
+    WALK_SHOTS.mkdir(parents=True, exist_ok=True)
     found: dict[str, Any] = {}
     walked: dict[str, list[str]] = {}
     context = _context(browser, demo_server, None)

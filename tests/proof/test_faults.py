@@ -41,14 +41,17 @@ def _put(http: httpx.Client, base: str, headers: dict[str, str], group_id: int, 
 
 def _wait_recovered(http, base, headers, group_id, timeout=20.0) -> float:
     started = time.monotonic()
+    last = "geen antwoord"
     while time.monotonic() - started < timeout:
         try:
-            if _put(http, base, headers, group_id, 1).status_code == 200:
+            response = _put(http, base, headers, group_id, 1)
+            if response.status_code == 200:
                 return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
+            last = f"{response.status_code} {response.text[:200]}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
         time.sleep(0.2)
-    raise AssertionError("de API herstelde niet binnen 20 s na het terugkomen van de database")
+    raise AssertionError(f"de API herstelde niet binnen 20 s na het terugkomen van de database (laatst: {last})")
 
 
 def test_database_cut_fails_cleanly_recovers_and_feed_resumes(database_url, backend_name, world, db):
@@ -85,20 +88,24 @@ def test_database_cut_fails_cleanly_recovers_and_feed_resumes(database_url, back
                 threads = [threading.Thread(target=writer, args=(s,)) for s in range(4)]
                 for thread in threads:
                     thread.start()
-                time.sleep(0.6)
-                # The cut: every database connection and every websocket client at once.
-                cut_db = db_proxy.cut()
-                api_proxy.cut()
-                during = _put(http, api, headers, groups[0], 2)
-                listing = http.get(f"{api}/api/v1/availability", headers=headers)
-                time.sleep(1.5)
-                db_proxy.restore()
-                api_proxy.restore()
-                recovery_seconds = _wait_recovered(http, api, headers, groups[0])
-                time.sleep(0.5)
-                stop.set()
-                for thread in threads:
-                    thread.join(timeout=30)
+                try:
+                    time.sleep(0.6)
+                    # The cut: every database connection and every websocket client at once.
+                    cut_db = db_proxy.cut()
+                    api_proxy.cut()
+                    during = _put(http, api, headers, groups[0], 2)
+                    listing = http.get(f"{api}/api/v1/availability", headers=headers)
+                    time.sleep(1.5)
+                    db_proxy.restore()
+                    api_proxy.restore()
+                    recovery_seconds = _wait_recovered(http, api, headers, groups[0])
+                    time.sleep(0.5)
+                finally:
+                    # Also when an assertion fails: writers left running would keep the test
+                    # process alive after its end.
+                    stop.set()
+                    for thread in threads:
+                        thread.join(timeout=30)
                 final = _put(http, api, headers, groups[1], 3)
                 assert final.status_code == 200, final.text
                 final_seq = int(final.headers["X-Event-Seq"])
