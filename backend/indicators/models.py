@@ -1,7 +1,7 @@
 """Indicators are read from referrals, proposals, placements, holds, the occupancy feed and the
-groups. Their own tables only keep the rows of closed months (``monthly.py``): a calendar of
-months, a version per region, section and month (raised by database triggers, migration
-``0015_indicators_fast``, when a row behind that month changes) and the kept rows. Here too:
+groups. Their own tables only keep the rows of closed months (``monthly.py``): a version per
+region, section and range of months (raised by database triggers, migration
+``0015_indicators_fast``, when a row behind those months changes) and the kept rows. Here too:
 the filters and the Dutch names of the figures, shared by the API, the exports and the tests."""
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ from sqlalchemy import Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
-class IndicatorCalendar(SQLModel, table=True):
-    """Every month 1990-01 .. 2100-12 ('YYYY-MM'): the triggers raise versions of a range."""
-
-    __tablename__ = "indicator_calendar"
-    month: str = Field(primary_key=True, max_length=7)
-
-
 class IndicatorVersion(SQLModel, table=True):
-    """How often rows behind a closed month of a section changed (absent: never)."""
+    """How often rows behind the months ``first_month`` .. ``last_month`` ('YYYY-MM', the last
+    '9999-12' for "from then on") of a section changed. A month's version is the sum over the
+    ranges that hold it (none: 0); it grows with every change."""
 
     __tablename__ = "indicator_versions"
     region_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     section: str = Field(primary_key=True, max_length=12)
-    month: str = Field(primary_key=True, max_length=7)
+    first_month: str = Field(primary_key=True, max_length=7)
+    last_month: str = Field(primary_key=True, max_length=7)
     version: int
 
 

@@ -19,7 +19,7 @@ fails, nothing is lost but the time saved next time).
 
 from __future__ import annotations
 
-import io
+import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -44,14 +44,23 @@ Rows = dict[str, np.ndarray]
 
 
 def _pack(rows: Rows) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **rows)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    """Arrays as a small JSON header (name, dtype, shape) and their raw bytes: some ten times
+    quicker to read than ``np.savez`` (whose per-array header parsing dominated a warm read)."""
+    arrays = {key: np.ascontiguousarray(values) for key, values in rows.items()}
+    header = json.dumps([[key, a.dtype.str, list(a.shape)] for key, a in arrays.items()]).encode()
+    return b"".join([len(header).to_bytes(4, "little"), header, *(a.tobytes() for a in arrays.values())])
 
 
 def _unpack(payload: bytes) -> Rows:
-    with np.load(io.BytesIO(payload), allow_pickle=False) as stored:
-        return {key: stored[key] for key in stored.files}
+    size = int.from_bytes(payload[:4], "little")
+    offset = 4 + size
+    rows: Rows = {}
+    for key, dtype, shape in json.loads(payload[4:offset]):
+        kind = np.dtype(dtype)
+        count = int(np.prod(shape))
+        rows[key] = np.frombuffer(payload, dtype=kind, count=count, offset=offset).reshape(shape)
+        offset += count * kind.itemsize
+    return rows
 
 
 class MonthStore:
@@ -75,14 +84,21 @@ class MonthStore:
         labels = [months.labels[i] for i in sorted(self.closed)]
         index = {label: i for i, label in enumerate(months.labels)}
         # Versions first, then the kept rows: see the module's docstring.
-        for section, month, version in session.exec(
-            select(IndicatorVersion.section, IndicatorVersion.month, IndicatorVersion.version).where(
+        for section, lowest, highest, version in session.exec(
+            select(
+                IndicatorVersion.section,
+                IndicatorVersion.first_month,
+                IndicatorVersion.last_month,
+                IndicatorVersion.version,
+            ).where(
                 IndicatorVersion.region_id == region_id,
-                col(IndicatorVersion.month) >= labels[0],
-                col(IndicatorVersion.month) <= labels[-1],
+                col(IndicatorVersion.first_month) <= labels[-1],
+                col(IndicatorVersion.last_month) >= labels[0],
             )
         ).all():
-            self.versions[(section, month)] = version
+            for label in labels:
+                if lowest <= label <= highest:
+                    self.versions[(section, label)] = self.versions.get((section, label), 0) + version
         for section, month, version, payload in session.exec(
             select(IndicatorMonth.section, IndicatorMonth.month, IndicatorMonth.version, IndicatorMonth.payload).where(
                 IndicatorMonth.region_id == region_id,
@@ -92,7 +108,10 @@ class MonthStore:
         ).all():
             at = index.get(month, -1)
             if at in self.closed and version == self.versions.get((section, month), 0):
-                self.kept[(section, at)] = _unpack(payload)
+                try:
+                    self.kept[(section, at)] = _unpack(payload)
+                except ValueError:  # not readable (another layout): read the month again
+                    log.warning("indicators: kept month %s %s unreadable", section, month)
 
     def _bounds(self, first: int, last: int) -> tuple[datetime, datetime]:
         from backend.indicators.service import _local_midnight

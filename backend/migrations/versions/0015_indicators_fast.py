@@ -1,6 +1,7 @@
 """Indicators of closed months, kept (backend/indicators/monthly.py): the stored rows per region,
-section and month, a version per region, section and month that the database itself raises
-when a row behind a closed month changes, and a calendar of months for those triggers.
+section and month, and a version per region, section and range of months that the database
+itself raises when a row behind a closed month changes (a month's version is the sum of the
+versions of the ranges that hold it: it only ever grows).
 
 Why triggers and not calls in the write paths: every writer (the feed's batches and
 corrections, proposals and their lazy expiry, placements, referrals, the demo loader, bulk
@@ -55,14 +56,21 @@ class _Dialect:
 
 
 def _bump(d: _Dialect, spec: Spec, only_if: str = "") -> str:
-    """Raise the version of every closed month from ``first`` to ``last`` of one section."""
+    """Raise the version of the months ``first`` .. ``last`` of one section (if one is closed),
+    and drop their kept rows at once (a deleted or corrected youth's figures leave with it)."""
     region, section, first, last, source, where = spec
+    condition = f"{first} < {d.closed} AND {region} IS NOT NULL AND {last} IS NOT NULL{where}{only_if}"
+    source_sql = f" FROM {source}" if source else ""
     return (
-        "INSERT INTO indicator_versions (region_id, section, month, version) "
-        f"SELECT DISTINCT {region}, '{section}', c.month, 1 FROM indicator_calendar c{source} "
-        f"WHERE c.month >= {first} AND c.month <= {last} AND c.month < {d.closed} AND {region} IS NOT NULL"
-        f"{where}{only_if} ON CONFLICT (region_id, section, month) "
-        "DO UPDATE SET version = indicator_versions.version + 1"
+        "INSERT INTO indicator_versions (region_id, section, first_month, last_month, version) "
+        f"SELECT DISTINCT {region}, '{section}', {first}, {last}, 1{source_sql} WHERE {condition} "
+        "ON CONFLICT (region_id, section, first_month, last_month) "
+        "DO UPDATE SET version = indicator_versions.version + 1;\n"
+        # The region first, so that nothing is searched when no closed month is touched.
+        f"DELETE FROM indicator_months WHERE region_id IN (SELECT {region}{source_sql} WHERE {condition}) "
+        f"AND section = '{section}' AND EXISTS (SELECT 1{source_sql} WHERE {condition} "
+        f"AND indicator_months.region_id = {region} "
+        f"AND indicator_months.month >= {first} AND indicator_months.month <= {last})"
     )
 
 
@@ -80,7 +88,7 @@ def _specs(d: _Dialect, table: str, row: str) -> list[Spec]:
                 "p.region_id",
                 "placements",
                 *d.moment("p.arrived_at"),
-                ", placements p",
+                "placements p",
                 f" AND p.referral_id = {row}.id",
             ),
         ]
@@ -88,7 +96,7 @@ def _specs(d: _Dialect, table: str, row: str) -> list[Spec]:
         "r.region_id",
         "waiting",
         *d.moment("r.waiting_since"),
-        ", referrals r",
+        "referrals r",
         f" AND r.id = {row}.referral_id",
     )
     if table == "proposals":
@@ -103,7 +111,7 @@ def _specs(d: _Dialect, table: str, row: str) -> list[Spec]:
                 "p.region_id",
                 "discharges",
                 *d.moment("p.discharged_at"),
-                ", placements p",
+                "placements p",
                 f" AND p.referral_id = {row}.referral_id",
             ),
         ]
@@ -178,12 +186,12 @@ def _sqlite_triggers(d: _Dialect) -> None:
 
 
 def upgrade() -> None:
-    op.create_table("indicator_calendar", sa.Column("month", sa.String(7), primary_key=True))
     op.create_table(
         "indicator_versions",
         sa.Column("region_id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("section", sa.String(12), primary_key=True),
-        sa.Column("month", sa.String(7), primary_key=True),
+        sa.Column("first_month", sa.String(7), primary_key=True),
+        sa.Column("last_month", sa.String(7), primary_key=True),
         sa.Column("version", sa.Integer(), nullable=False),
     )
     op.create_table(
@@ -194,8 +202,6 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
     )
-    calendar = sa.table("indicator_calendar", sa.column("month", sa.String))
-    op.bulk_insert(calendar, [{"month": f"{y:04d}-{m:02d}"} for y in range(1990, 2101) for m in range(1, 13)])
     d = _Dialect(op.get_bind().dialect.name == "postgresql")
     if d.postgres:
         _postgres_triggers(d)
@@ -214,4 +220,3 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS indicators_changed_{table}_{event}")
     op.drop_table("indicator_months")
     op.drop_table("indicator_versions")
-    op.drop_table("indicator_calendar")
