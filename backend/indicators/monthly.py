@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine, text
@@ -33,14 +33,45 @@ from sqlmodel import Session, col, select
 
 from backend.db import on_commit
 from backend.indicators.models import IndicatorMonth, IndicatorVersion
-from backend.occupancy.service import today
-
-if TYPE_CHECKING:
-    from backend.indicators.service import Months
+from backend.occupancy.service import DUTCH_TIME, today
 
 log = logging.getLogger(__name__)
 
 Rows = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Months:
+    """Calendar months (Dutch local time) overlapping the period, as epoch-second bounds."""
+
+    start: date
+    end: date
+    labels: list[str]
+    bounds: np.ndarray  # len(labels) + 1 epoch seconds: each month's start, then the period's end
+    first_days: list[date]
+
+    @property
+    def since(self) -> datetime:
+        return local_midnight(self.start)
+
+    @property
+    def until(self) -> datetime:
+        return local_midnight(self.end + timedelta(days=1))
+
+    def index(self, moments: np.ndarray) -> np.ndarray:
+        """The month of each moment (epoch seconds); -1 outside the period."""
+        found = np.searchsorted(self.bounds, moments, side="right") - 1
+        found[(found >= len(self.labels)) | np.isnan(moments)] = -1
+        return found
+
+    def count(self, moments: np.ndarray, where: np.ndarray | None = None) -> list[int]:
+        index = self.index(moments)
+        keep = index >= 0 if where is None else (index >= 0) & where
+        return [int(n) for n in np.bincount(index[keep], minlength=len(self.labels))]
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=DUTCH_TIME).astimezone(UTC)
 
 
 def _pack(rows: Rows) -> bytes:
@@ -114,11 +145,9 @@ class MonthStore:
                     log.warning("indicators: kept month %s %s unreadable", section, month)
 
     def _bounds(self, first: int, last: int) -> tuple[datetime, datetime]:
-        from backend.indicators.service import _local_midnight
-
         days = self.months.first_days
-        until = _local_midnight(days[last + 1]) if last + 1 < len(days) else self.months.until
-        return _local_midnight(days[first]), until
+        until = local_midnight(days[last + 1]) if last + 1 < len(days) else self.months.until
+        return local_midnight(days[first]), until
 
     def _runs(self, section: str, usable: Callable[[Rows], bool] | None = None) -> list[tuple[int, int]]:
         """Stretches of consecutive months not kept (to read from the database)."""

@@ -2,7 +2,11 @@
 
 Every figure is read with a few set-based SQL statements (the same text on SQLite and
 PostgreSQL, apart from the small dialect helpers below) that return plain numbers; counting per
-month and the Kaplan–Meier curves are done on those arrays with numpy. Months are calendar
+month and the Kaplan–Meier curves are done on those arrays with numpy. The rows of closed months
+are kept (``monthly.py``: the region's rows, unfiltered, per section and month, valid while no
+row behind the month has changed), so three years read a few stored arrays and only the current
+month from the tables; filters are applied to the rows with the groups' attributes as they are
+now, as the SQL joins did. Months are calendar
 months in Dutch local time; the period is ``start`` .. ``end`` inclusive (default: the last
 twelve months up to today), at most three years.
 
@@ -56,10 +60,10 @@ from backend.auth import Principal, ensure_region_access
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, utcnow
 from backend.errors import Forbidden, NotFound, RuleViolation
 from backend.indicators.models import Filters
-from backend.indicators.monthly import MonthStore, Rows
+from backend.indicators.monthly import Months, MonthStore, Rows, local_midnight
 from backend.indicators.survival import Survival, kaplan_meier
 from backend.occupancy.bedays import fetch_table, night_grid
-from backend.occupancy.service import DUTCH_TIME, today
+from backend.occupancy.service import today
 from backend.placements.models import DESTINATIONS
 from backend.providers.models import Group, Provider
 from backend.regions.models import Municipality, Region
@@ -148,40 +152,6 @@ class GroupTable:
         return str(self.care_form[i]), self.intensity[i]
 
 
-@dataclass(frozen=True)
-class Months:
-    """Calendar months (Dutch local time) overlapping the period, as epoch-second bounds."""
-
-    start: date
-    end: date
-    labels: list[str]
-    bounds: np.ndarray  # len(labels) + 1 epoch seconds: each month's start, then the period's end
-    first_days: list[date]
-
-    @property
-    def since(self) -> datetime:
-        return _local_midnight(self.start)
-
-    @property
-    def until(self) -> datetime:
-        return _local_midnight(self.end + timedelta(days=1))
-
-    def index(self, moments: np.ndarray) -> np.ndarray:
-        """The month of each moment (epoch seconds); -1 outside the period."""
-        found = np.searchsorted(self.bounds, moments, side="right") - 1
-        found[(found >= len(self.labels)) | np.isnan(moments)] = -1
-        return found
-
-    def count(self, moments: np.ndarray, where: np.ndarray | None = None) -> list[int]:
-        index = self.index(moments)
-        keep = index >= 0 if where is None else (index >= 0) & where
-        return [int(n) for n in np.bincount(index[keep], minlength=len(self.labels))]
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=DUTCH_TIME).astimezone(UTC)
-
-
 def resolve_months(*, start: date | None, end: date | None) -> Months:
     now = today()
     if end is None:
@@ -199,9 +169,7 @@ def resolve_months(*, start: date | None, end: date | None) -> Months:
         labels.append(f"{cursor.year:04d}-{cursor.month:02d}")
         firsts.append(max(cursor, start))
         cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
-    bounds = [_local_midnight(day).timestamp() for day in firsts] + [
-        _local_midnight(end + timedelta(days=1)).timestamp()
-    ]
+    bounds = [local_midnight(day).timestamp() for day in firsts] + [local_midnight(end + timedelta(days=1)).timestamp()]
     return Months(start, end, labels, np.array(bounds, dtype=np.float64), firsts)
 
 
