@@ -15,6 +15,8 @@ Revises: 0014_notify
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -55,134 +57,155 @@ class _Dialect:
         return f"{a} IS NOT DISTINCT FROM {b}" if self.postgres else f"{a} IS {b}"
 
 
-def _bump(d: _Dialect, spec: Spec, only_if: str = "") -> str:
-    """Raise the version of the months ``first`` .. ``last`` of one section (if one is closed),
-    and drop their kept rows at once (a deleted or corrected youth's figures leave with it)."""
-    region, section, first, last, source, where = spec
-    condition = f"{first} < {d.closed} AND {region} IS NOT NULL AND {last} IS NOT NULL{where}{only_if}"
-    source_sql = f" FROM {source}" if source else ""
-    return (
-        "INSERT INTO indicator_versions (region_id, section, first_month, last_month, version) "
-        f"SELECT DISTINCT {region}, '{section}', {first}, {last}, 1{source_sql} WHERE {condition} "
-        "ON CONFLICT (region_id, section, first_month, last_month) "
-        "DO UPDATE SET version = indicator_versions.version + 1;\n"
-        # The region first, so that nothing is searched when no closed month is touched.
-        f"DELETE FROM indicator_months WHERE region_id IN (SELECT {region}{source_sql} WHERE {condition}) "
-        f"AND section = '{section}' AND EXISTS (SELECT 1{source_sql} WHERE {condition} "
-        f"AND indicator_months.region_id = {region} "
-        f"AND indicator_months.month >= {first} AND indicator_months.month <= {last})"
-    )
+class Spec(NamedTuple):
+    """Months of one section that a changed row counts in: ``first`` .. ``last`` in ``region``;
+    ``source``: another table the expressions read (joined with ``joined``); ``extra``: a further
+    condition on the row. (A named tuple: Alembic loads this file outside ``sys.modules``, where
+    a dataclass cannot be made.)"""
 
-
-# (region, section, first month, last month, other table joined, condition)
-Spec = tuple[str, str, str, str, str, str]
+    region: str
+    section: str
+    first: str
+    last: str
+    source: str = ""
+    joined: str = ""
+    extra: str = ""
 
 
 def _specs(d: _Dialect, table: str, row: str) -> list[Spec]:
-    """The months a row (``NEW`` or ``OLD``) of ``table`` counts in."""
+    """The months a row (alias ``row``: the changed row, old or new) of ``table`` counts in."""
     if table == "referrals":
         return [
-            (f"{row}.region_id", "waiting", *d.moment(f"{row}.waiting_since"), "", ""),
+            Spec(f"{row}.region_id", "waiting", *d.moment(f"{row}.waiting_since")),
             # A placement's figures read the referral's home, distance limit and needed intensity.
-            (
-                "p.region_id",
-                "placements",
-                *d.moment("p.arrived_at"),
-                "placements p",
-                f" AND p.referral_id = {row}.id",
-            ),
+            Spec("p.region_id", "placements", *d.moment("p.arrived_at"), "placements p", f"p.referral_id = {row}.id"),
         ]
-    waiting: Spec = (
-        "r.region_id",
-        "waiting",
-        *d.moment("r.waiting_since"),
-        "referrals r",
-        f" AND r.id = {row}.referral_id",
-    )
+    waiting = Spec("r.region_id", "waiting", *d.moment("r.waiting_since"), "referrals r", f"r.id = {row}.referral_id")
     if table == "proposals":
-        return [(f"{row}.region_id", "proposals", *d.moment(f"{row}.created_at"), "", ""), waiting]
+        return [Spec(f"{row}.region_id", "proposals", *d.moment(f"{row}.created_at")), waiting]
     if table == "placements":
         return [
-            (f"{row}.region_id", "placements", *d.moment(f"{row}.arrived_at"), "", ""),
+            Spec(f"{row}.region_id", "placements", *d.moment(f"{row}.arrived_at")),
             waiting,
             # A discharge counts the youth's next placement as a move: every discharge of the
             # referral (this one included) may change.
-            (
-                "p.region_id",
-                "discharges",
-                *d.moment("p.discharged_at"),
-                "placements p",
-                f" AND p.referral_id = {row}.referral_id",
-            ),
+            Spec(
+                "p.region_id", "discharges", *d.moment("p.discharged_at"), "placements p",
+                f"p.referral_id = {row}.referral_id",
+            ),  # fmt: skip
         ]
-    group_region = f"(SELECT g.region_id FROM groups g WHERE g.id = {row}.group_id)"
     if table == "occupancy_census":
-        return [(group_region, "occupancy", d.day(f"{row}.day"), d.day(f"{row}.day"), "", "")]
+        day = d.day(f"{row}.day")
+        return [Spec("g.region_id", "occupancy", day, day, "groups g", f"g.id = {row}.group_id")]
     if table == "occupancy_stays":
         # Nights from the admission to the discharge (open: up to now).
         last = f"CASE WHEN {row}.discharge_day IS NULL THEN '9999-12' ELSE {d.day(f'{row}.discharge_day')} END"
-        return [(group_region, "occupancy", d.day(f"{row}.admit_day"), last, "", "")]
+        return [Spec("g.region_id", "occupancy", d.day(f"{row}.admit_day"), last, "groups g", f"g.id = {row}.group_id")]
     raise ValueError(table)
 
 
-def _row_bumps(d: _Dialect, table: str, row: str, only_if: str = "") -> list[str]:
-    return [_bump(d, spec, only_if) for spec in _specs(d, table, row)]
+STAY_SAME_PLACE = "{o}.group_id = {n}.group_id AND {o}.admit_day = {n}.admit_day"
 
 
-STAY_SAME_PLACE = "OLD.group_id = NEW.group_id AND OLD.admit_day = NEW.admit_day"
-
-
-def _stay_moved(d: _Dialect, only_if: str = "") -> str:
+def _stay_moved(d: _Dialect, o: str, n: str) -> Spec:
     """A stay's update that only moves its discharge (the usual one: a youth leaves) changes the
     nights from the earlier of the two discharge days on (a discharge today: no closed month)."""
-    old, new = d.day("OLD.discharge_day"), d.day("NEW.discharge_day")
+    old, new = d.day(f"{o}.discharge_day"), d.day(f"{n}.discharge_day")
     first = (
-        f"CASE WHEN OLD.discharge_day IS NULL THEN {new} WHEN NEW.discharge_day IS NULL THEN {old} "
-        f"WHEN OLD.discharge_day < NEW.discharge_day THEN {old} ELSE {new} END"
+        f"CASE WHEN {o}.discharge_day IS NULL THEN {new} WHEN {n}.discharge_day IS NULL THEN {old} "
+        f"WHEN {o}.discharge_day < {n}.discharge_day THEN {old} ELSE {new} END"
     )
-    region = "(SELECT g.region_id FROM groups g WHERE g.id = NEW.group_id)"
-    moved = f" AND NOT ({d.same('OLD.discharge_day', 'NEW.discharge_day')})"
-    return _bump(d, (region, "occupancy", first, "'9999-12'", "", moved), only_if)
+    moved = f" AND NOT ({d.same(f'{o}.discharge_day', f'{n}.discharge_day')})"
+    same = STAY_SAME_PLACE.format(o=o, n=n)
+    return Spec("g.region_id", "occupancy", first, "'9999-12'", "groups g", f"g.id = {n}.group_id", f"{moved} AND {same}")
+
+
+def _guard(d: _Dialect, spec: Spec) -> str:
+    """Cheap to test on the row alone: does the change reach a closed month?"""
+    return f"{spec.first} < {d.closed}" if not spec.source or spec.source == "groups g" else "1 = 1"
+
+
+# -- PostgreSQL: row triggers, run only WHEN the row reaches a closed month; each range raised
+# once per transaction (a history batch of 50,000 past stays raises a few hundred, not 50,000).
+
+
+def _pg_loop(d: _Dialect, spec: Spec, extra: str = "") -> str:
+    source = f" FROM {spec.source}" if spec.source else ""
+    where = f"{spec.first} < {d.closed} AND {spec.region} IS NOT NULL AND {spec.last} IS NOT NULL"
+    where += (f" AND {spec.joined}" if spec.joined else "") + spec.extra + extra
+    return (
+        f"  FOR touched IN SELECT DISTINCT {spec.region} AS region_id, {spec.first} AS first_month, "
+        f"{spec.last} AS last_month{source} WHERE {where} LOOP\n"
+        f"    key := touched.region_id || '/{spec.section}/' || touched.first_month || '/' || touched.last_month || ';';\n"
+        "    IF position(key IN coalesce(current_setting('plekwijzer.indicators_touched', true), '')) = 0 THEN\n"
+        "      PERFORM set_config('plekwijzer.indicators_touched', "
+        "coalesce(current_setting('plekwijzer.indicators_touched', true), '') || key, true);\n"
+        "      INSERT INTO indicator_versions (region_id, section, first_month, last_month, version) "
+        f"VALUES (touched.region_id, '{spec.section}', touched.first_month, touched.last_month, 1) "
+        "ON CONFLICT (region_id, section, first_month, last_month) "
+        "DO UPDATE SET version = indicator_versions.version + 1;\n"
+        # Kept rows of those months go at once (a deleted or corrected youth's figures with them).
+        f"      DELETE FROM indicator_months WHERE region_id = touched.region_id AND section = '{spec.section}' "
+        "AND month >= touched.first_month AND month <= touched.last_month;\n"
+        "    END IF;\n  END LOOP;\n"
+    )
 
 
 def _postgres_triggers(d: _Dialect) -> None:
     for table in TABLES:
-        old = ";\n    ".join(_row_bumps(d, table, "OLD"))
-        new = ";\n    ".join(_row_bumps(d, table, "NEW"))
-        if table == "occupancy_stays":
-            body = (
-                f"IF TG_OP = 'UPDATE' AND {STAY_SAME_PLACE} THEN\n    {_stay_moved(d)};\n  ELSE\n"
-                f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
-                f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n    {new};\n  END IF;\n  END IF;"
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            rows = {"INSERT": ["NEW"], "DELETE": ["OLD"], "UPDATE": ["OLD", "NEW"]}[event]
+            parts = [(spec, "") for row in rows for spec in _specs(d, table, row)]
+            if table == "occupancy_stays" and event == "UPDATE":
+                not_same = f" AND NOT ({STAY_SAME_PLACE.format(o='OLD', n='NEW')})"
+                parts = [(_stay_moved(d, "OLD", "NEW"), "")] + [(spec, not_same) for spec, _ in parts]
+            guards = [_guard(d, spec) + spec.extra + extra for spec, extra in parts]
+            when = "" if "1 = 1" in guards else " WHEN (" + " OR ".join(f"({g})" for g in guards) + ")"
+            body = "".join(_pg_loop(d, spec, extra) for spec, extra in parts)
+            name = f"indicators_changed_{table}_{event.lower()}"
+            op.execute(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"DECLARE\n  touched record;\n  key text;\nBEGIN\n{body}  RETURN NULL;\nEND $$"
             )
-        else:
-            body = (
-                f"IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
-                f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n    {new};\n  END IF;"
-            )
-        op.execute(
-            f"CREATE FUNCTION indicators_changed_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n  {body}\n  RETURN NULL;\nEND $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER indicators_changed AFTER INSERT OR UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION indicators_changed_{table}()"
-        )
+            op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when} EXECUTE FUNCTION {name}()")
+
+
+# -- SQLite: row triggers (it has no others), each only WHEN its row reaches a closed month -------
+
+
+def _sqlite_statements(d: _Dialect, spec: Spec, extra: str = "") -> str:
+    source = f" FROM {spec.source}" if spec.source else ""
+    where = f"{spec.first} < {d.closed} AND {spec.region} IS NOT NULL AND {spec.last} IS NOT NULL"
+    where += (f" AND {spec.joined}" if spec.joined else "") + spec.extra + extra
+    return (
+        "INSERT INTO indicator_versions (region_id, section, first_month, last_month, version) "
+        f"SELECT DISTINCT {spec.region}, '{spec.section}', {spec.first}, {spec.last}, 1{source} WHERE {where} "
+        "ON CONFLICT (region_id, section, first_month, last_month) "
+        "DO UPDATE SET version = indicator_versions.version + 1;\n"
+        # The region first, so that nothing is searched when no kept month is touched.
+        f"  DELETE FROM indicator_months WHERE region_id IN (SELECT {spec.region}{source} WHERE {where}) "
+        f"AND section = '{spec.section}' AND EXISTS (SELECT 1{source} WHERE {where} "
+        f"AND indicator_months.region_id = {spec.region} "
+        f"AND indicator_months.month >= {spec.first} AND indicator_months.month <= {spec.last});\n"
+    )
 
 
 def _sqlite_triggers(d: _Dialect) -> None:
+    number = 0
     for table in TABLES:
-        for event, rows in (("INSERT", ["NEW"]), ("DELETE", ["OLD"]), ("UPDATE", ["OLD", "NEW"])):
-            statements = [s for row in rows for s in _row_bumps(d, table, row)]
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            rows = {"INSERT": ["NEW"], "DELETE": ["OLD"], "UPDATE": ["OLD", "NEW"]}[event]
+            parts = [(spec, "") for row in rows for spec in _specs(d, table, row)]
             if table == "occupancy_stays" and event == "UPDATE":
-                statements = [_stay_moved(d, f" AND {STAY_SAME_PLACE}")] + [
-                    s for row in rows for s in _row_bumps(d, table, row, f" AND NOT ({STAY_SAME_PLACE})")
-                ]
-            body = "".join(f"  {s};\n" for s in statements)
-            op.execute(
-                f"CREATE TRIGGER indicators_changed_{table}_{event.lower()} AFTER {event} ON {table} "
-                f"FOR EACH ROW BEGIN\n{body}END"
-            )
+                not_same = f" AND NOT ({STAY_SAME_PLACE.format(o='OLD', n='NEW')})"
+                parts = [(_stay_moved(d, "OLD", "NEW"), "")] + [(spec, not_same) for spec, _ in parts]
+            for spec, extra in parts:
+                number += 1
+                guard = _guard(d, spec) + spec.extra + extra
+                op.execute(
+                    f"CREATE TRIGGER indicators_changed_{number:02d}_{table} AFTER {event} ON {table} "
+                    f"FOR EACH ROW WHEN {guard} BEGIN\n  {_sqlite_statements(d, spec, extra)}END"
+                )
 
 
 def upgrade() -> None:
@@ -210,13 +233,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
         for table in TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS indicators_changed ON {table}")
-            op.execute(f"DROP FUNCTION IF EXISTS indicators_changed_{table}()")
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER IF EXISTS indicators_changed_{table}_{event} ON {table}")
+                op.execute(f"DROP FUNCTION IF EXISTS indicators_changed_{table}_{event}()")
     else:
-        for table in TABLES:
-            for event in ("insert", "delete", "update"):
-                op.execute(f"DROP TRIGGER IF EXISTS indicators_changed_{table}_{event}")
+        names = bind.execute(
+            sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'indicators_changed_%'")
+        ).scalars()
+        for name in list(names):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("indicator_months")
     op.drop_table("indicator_versions")
