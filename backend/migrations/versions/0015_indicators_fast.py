@@ -109,15 +109,20 @@ STAY_SAME_PLACE = "{o}.group_id = {n}.group_id AND {o}.admit_day = {n}.admit_day
 
 def _stay_moved(d: _Dialect, o: str, n: str) -> Spec:
     """A stay's update that only moves its discharge (the usual one: a youth leaves) changes the
-    nights from the earlier of the two discharge days on (a discharge today: no closed month)."""
+    nights between the two discharge days (up to now when one is open; a discharge today: no
+    closed month)."""
     old, new = d.day(f"{o}.discharge_day"), d.day(f"{n}.discharge_day")
     first = (
         f"CASE WHEN {o}.discharge_day IS NULL THEN {new} WHEN {n}.discharge_day IS NULL THEN {old} "
         f"WHEN {o}.discharge_day < {n}.discharge_day THEN {old} ELSE {new} END"
     )
+    last = (
+        f"CASE WHEN {o}.discharge_day IS NULL OR {n}.discharge_day IS NULL THEN '9999-12' "
+        f"WHEN {o}.discharge_day < {n}.discharge_day THEN {new} ELSE {old} END"
+    )
     moved = f" AND NOT ({d.same(f'{o}.discharge_day', f'{n}.discharge_day')})"
     same = STAY_SAME_PLACE.format(o=o, n=n)
-    return Spec("g.region_id", "occupancy", first, "'9999-12'", "groups g", f"g.id = {n}.group_id", f"{moved} AND {same}")
+    return Spec("g.region_id", "occupancy", first, last, "groups g", f"g.id = {n}.group_id", f"{moved} AND {same}")
 
 
 def _guard(d: _Dialect, spec: Spec) -> str:
