@@ -180,8 +180,21 @@ def _postgres_triggers(d: _Dialect) -> None:
 
 def _sqlite_statements(d: _Dialect, spec: Spec, extra: str = "") -> str:
     source = f" FROM {spec.source}" if spec.source else ""
+    joined = f" AND {spec.joined}" if spec.joined else ""
+    if spec.source in ("", "groups g"):
+        # The trigger's WHEN already found a closed month: one lookup of the region at most.
+        region = f"(SELECT {spec.region}{source} WHERE 1 = 1{joined})" if spec.source else spec.region
+        return (
+            "INSERT INTO indicator_versions (region_id, section, first_month, last_month, version) "
+            f"SELECT {region}, '{spec.section}', {spec.first}, {spec.last}, 1 "
+            f"WHERE {region} IS NOT NULL AND {spec.last} IS NOT NULL "
+            "ON CONFLICT (region_id, section, first_month, last_month) "
+            "DO UPDATE SET version = indicator_versions.version + 1;\n"
+            f"  DELETE FROM indicator_months WHERE region_id = {region} AND section = '{spec.section}' "
+            f"AND month >= {spec.first} AND month <= {spec.last};\n"
+        )
     where = f"{spec.first} < {d.closed} AND {spec.region} IS NOT NULL AND {spec.last} IS NOT NULL"
-    where += (f" AND {spec.joined}" if spec.joined else "") + spec.extra + extra
+    where += joined + spec.extra + extra
     return (
         "INSERT INTO indicator_versions (region_id, section, first_month, last_month, version) "
         f"SELECT DISTINCT {spec.region}, '{spec.section}', {spec.first}, {spec.last}, 1{source} WHERE {where} "
