@@ -8,6 +8,7 @@ from backend.availability.models import IdempotencyRecord
 from backend.crisis.models import Hold
 from backend.drafts.models import Draft
 from backend.events.models import Event, EventCounter
+from backend.indicators.models import IndicatorMonth, IndicatorVersion
 from backend.intensity.models import IntensityReassessment
 from backend.matching.models import MatchingRun, Proposal, Referral
 from backend.notifications.models import (
@@ -49,6 +50,8 @@ __all__ = [
     "Group",
     "Hold",
     "IdempotencyRecord",
+    "IndicatorMonth",
+    "IndicatorVersion",
     "IntensityReassessment",
     "LiveTicket",
     "Location",

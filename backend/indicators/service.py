@@ -2,7 +2,11 @@
 
 Every figure is read with a few set-based SQL statements (the same text on SQLite and
 PostgreSQL, apart from the small dialect helpers below) that return plain numbers; counting per
-month and the Kaplan–Meier curves are done on those arrays with numpy. Months are calendar
+month and the Kaplan–Meier curves are done on those arrays with numpy. The rows of closed months
+are kept (``monthly.py``: the region's rows, unfiltered, per section and month, valid while no
+row behind the month has changed), so three years read a few stored arrays and only the current
+month from the tables; filters are applied to the rows with the groups' attributes as they are
+now, as the SQL joins did. Months are calendar
 months in Dutch local time; the period is ``start`` .. ``end`` inclusive (default: the last
 twelve months up to today), at most three years.
 
@@ -56,9 +60,10 @@ from backend.auth import Principal, ensure_region_access
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, utcnow
 from backend.errors import Forbidden, NotFound, RuleViolation
 from backend.indicators.models import Filters
+from backend.indicators.monthly import Months, MonthStore, Rows, local_midnight
 from backend.indicators.survival import Survival, kaplan_meier
 from backend.occupancy.bedays import fetch_table, night_grid
-from backend.occupancy.service import DUTCH_TIME, today
+from backend.occupancy.service import today
 from backend.placements.models import DESTINATIONS
 from backend.providers.models import Group, Provider
 from backend.regions.models import Municipality, Region
@@ -72,40 +77,79 @@ PROPOSAL_OUTCOMES = ("open", "accepted", "declined", "expired", "withdrawn")
 HOLD_OUTCOMES = ("active", "confirmed", "released", "expired", "rejected")
 DAY = 86400.0
 EARTH_KM = 6371.0
+CARE_FORM_CODES = list(CARE_FORMS)
+LETTERS = list(INTENSITY_LETTERS)
 
 
-@dataclass(frozen=True)
-class Months:
-    """Calendar months (Dutch local time) overlapping the period, as epoch-second bounds."""
-
-    start: date
-    end: date
-    labels: list[str]
-    bounds: np.ndarray  # len(labels) + 1 epoch seconds: each month's start, then the period's end
-    first_days: list[date]
-
-    @property
-    def since(self) -> datetime:
-        return _local_midnight(self.start)
-
-    @property
-    def until(self) -> datetime:
-        return _local_midnight(self.end + timedelta(days=1))
-
-    def index(self, moments: np.ndarray) -> np.ndarray:
-        """The month of each moment (epoch seconds); -1 outside the period."""
-        found = np.searchsorted(self.bounds, moments, side="right") - 1
-        found[(found >= len(self.labels)) | np.isnan(moments)] = -1
-        return found
-
-    def count(self, moments: np.ndarray, where: np.ndarray | None = None) -> list[int]:
-        index = self.index(moments)
-        keep = index >= 0 if where is None else (index >= 0) & where
-        return [int(n) for n in np.bincount(index[keep], minlength=len(self.labels))]
+def _concat(parts: list[Rows], skip: tuple[str, ...] = ()) -> Rows:
+    """The parts of a section's rows as one set of columns (the order of rows plays no part in
+    any figure: counts, medians and the Kaplan–Meier estimate do not depend on it)."""
+    keys = [key for key in parts[0] if key not in skip] if parts else []
+    return {key: np.concatenate([part[key] for part in parts]) for key in keys}
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=DUTCH_TIME).astimezone(UTC)
+@dataclass
+class GroupTable:
+    """Every group's attributes as they are now (all regions: a proposal or a youth's next
+    placement may name another region's group), looked up by id for a section's rows."""
+
+    ids: np.ndarray
+    region: np.ndarray
+    care_form: np.ndarray
+    intensity: np.ndarray
+    municipality: np.ndarray
+    provider: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    letter: np.ndarray
+    own_norm: np.ndarray
+
+    def __init__(self, session: Session) -> None:
+        rows = session.execute(
+            text(
+                "SELECT id, region_id, care_form, intensity, municipality_id, provider_id, lat, lon "
+                "FROM groups ORDER BY id"
+            )
+        ).all()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 8
+        self.ids = np.array(columns[0], dtype=np.int64)
+        self.region = np.array(columns[1], dtype=np.int64)
+        self.care_form = np.array(columns[2], dtype=object)
+        self.intensity = np.array(columns[3], dtype=object)
+        self.municipality = np.array([np.nan if m is None else m for m in columns[4]], dtype=np.float64)
+        self.provider = np.array(columns[5], dtype=np.int64)
+        self.lat = np.array([np.nan if v is None else v for v in columns[6]], dtype=np.float64)
+        self.lon = np.array([np.nan if v is None else v for v in columns[7]], dtype=np.float64)
+        # As the SQL did: position of the letter in A..S (strpos/instr), 0 for none.
+        self.letter = np.array(
+            [0 if v is None else INTENSITY_LETTERS.find(v) + 1 for v in columns[3]], dtype=np.float64
+        )
+        self.own_norm = np.array([form in OWN_NORM_CARE_FORMS for form in columns[2]], dtype=bool)
+
+    def at(self, group_ids: np.ndarray) -> np.ndarray:
+        """Index of each group id in the table (a section's rows always name an existing group)."""
+        return np.searchsorted(self.ids, group_ids.astype(np.int64))
+
+    def matches(self, group_ids: np.ndarray, filters: Filters) -> np.ndarray:
+        """Which rows' groups pass the filters (the group's care form, intensity, municipality,
+        provider, as ``_group_filter`` did in SQL)."""
+        keep = np.ones(group_ids.shape, dtype=bool)
+        if not group_ids.size:
+            return keep
+        at = self.at(group_ids)
+        if filters.care_form is not None:
+            keep &= self.care_form[at] == filters.care_form
+        if filters.intensity is not None:
+            keep &= self.intensity[at] == filters.intensity
+        if filters.municipality_id is not None:
+            keep &= self.municipality[at] == filters.municipality_id
+        if filters.provider_id is not None:
+            keep &= self.provider[at] == filters.provider_id
+        return keep
+
+    def form_of(self, group_id: int) -> tuple[str, str | None]:
+        i = int(np.searchsorted(self.ids, group_id))
+        return str(self.care_form[i]), self.intensity[i]
 
 
 def resolve_months(*, start: date | None, end: date | None) -> Months:
@@ -125,9 +169,7 @@ def resolve_months(*, start: date | None, end: date | None) -> Months:
         labels.append(f"{cursor.year:04d}-{cursor.month:02d}")
         firsts.append(max(cursor, start))
         cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
-    bounds = [_local_midnight(day).timestamp() for day in firsts] + [
-        _local_midnight(end + timedelta(days=1)).timestamp()
-    ]
+    bounds = [local_midnight(day).timestamp() for day in firsts] + [local_midnight(end + timedelta(days=1)).timestamp()]
     return Months(start, end, labels, np.array(bounds, dtype=np.float64), firsts)
 
 
@@ -268,36 +310,40 @@ def _curve_points(curve: Survival) -> list[list[float]]:
     return [[round(float(curve.times[i]) / DAY, 2), round(float(curve.survival[i]), 4)] for i in pick]
 
 
-def waiting_times(
-    *, session: Session, region: Region, filters: Filters, months: Months, now: datetime
-) -> dict[str, Any]:
+def _waiting_rows(session: Session, region: Region, since: datetime, until: datetime) -> Rows:
+    """The region's referrals whose wait began in [since, until), with what the filters need."""
     sql = _Sql(session)
-    where = ""
-    if filters.care_form is not None:
-        where += f" AND {sql.first_of('r.care_forms')} = :care_form"
-    if filters.intensity is not None:
-        where += " AND r.required_intensity = :intensity"
-    if filters.municipality_id is not None:
-        where += " AND r.home_municipality_id = :municipality"
-    params = _params(
-        replace(filters, provider_id=None),
-        region=region.id,
-        since=sql.moment(months.since),
-        until=sql.moment(months.until),
-    )
+    params: dict[str, Any] = {"region": region.id, "since": sql.moment(since), "until": sql.moment(until)}
     table = sql.numbers(
         f"SELECT {sql.epoch('r.waiting_since')}, "
         f"CASE WHEN r.status = 'withdrawn' THEN {sql.epoch('r.updated_at')} END, "
         f"(SELECT {sql.epoch('MIN(p.created_at)')} FROM proposals p "
         " WHERE p.referral_id = r.id AND p.created_at >= r.waiting_since), "
         f"(SELECT {sql.epoch('MIN(pl.arrived_at)')} FROM placements pl "
-        " WHERE pl.referral_id = r.id AND pl.arrived_at >= r.waiting_since) "
-        "FROM referrals r WHERE r.region_id = :region AND r.waiting_since >= :since AND r.waiting_since < :until"
-        f"{where}",
+        " WHERE pl.referral_id = r.id AND pl.arrived_at >= r.waiting_since), "
+        f"{_case(sql.first_of('r.care_forms'), CARE_FORM_CODES, 'form', params)}, "
+        f"{_case('r.required_intensity', LETTERS, 'letter', params)}, r.home_municipality_id "
+        "FROM referrals r WHERE r.region_id = :region AND r.waiting_since >= :since AND r.waiting_since < :until",
         params,
-        columns=4,
+        columns=7,
     )
-    began, withdrawn, proposed, arrived = table.T if table.size else (np.zeros(0),) * 4
+    return dict(
+        zip(("began", "withdrawn", "proposed", "arrived", "form", "letter", "municipality"), table.T, strict=True)
+    )
+
+
+def waiting_times(
+    *, session: Session, region: Region, filters: Filters, months: Months, now: datetime, store: MonthStore
+) -> dict[str, Any]:
+    rows = _concat(store.rows("waiting", lambda a, b: _waiting_rows(session, region, a, b), "began"))
+    keep = np.ones(rows["began"].shape, dtype=bool)
+    if filters.care_form is not None:
+        keep &= rows["form"] == CARE_FORM_CODES.index(filters.care_form)
+    if filters.intensity is not None:
+        keep &= rows["letter"] == LETTERS.index(filters.intensity)
+    if filters.municipality_id is not None:
+        keep &= rows["municipality"] == filters.municipality_id
+    began, withdrawn, proposed, arrived = (rows[k][keep] for k in ("began", "withdrawn", "proposed", "arrived"))
     # Followed until now, or until the withdrawal; a moment after that is not known yet.
     stop = np.where(np.isnan(withdrawn), now.timestamp(), withdrawn)
     proposed = np.fmin(proposed, arrived)  # placed without a proposal: the wait ended too
@@ -328,22 +374,51 @@ def _case(column: str, values: list[str] | tuple[str, ...], prefix: str, params:
     return f"CASE WHEN {column} IS NULL THEN -1 {' '.join(whens)} ELSE -2 END"
 
 
-def proposals(*, session: Session, region: Region, filters: Filters, months: Months, names: Names) -> dict[str, Any]:
+def _proposal_rows(session: Session, region: Region, since: datetime, until: datetime) -> Rows:
+    """The region's proposals sent in [since, until); the decline reason as its place in
+    ``reasons`` (the codes met), so that kept rows follow a region's later list of reasons."""
     sql = _Sql(session)
-    labels = region_settings(region).decline_labels()
-    reasons = list(labels)
-    params = _params(filters, region=region.id, since=sql.moment(months.since), until=sql.moment(months.until))
+    params: dict[str, Any] = {"region": region.id, "since": sql.moment(since), "until": sql.moment(until)}
+    where = "WHERE p.region_id = :region AND p.created_at >= :since AND p.created_at < :until"
+    codes = sorted(
+        code
+        for (code,) in session.execute(
+            text(f"SELECT DISTINCT p.decline_reason FROM proposals p {where} AND p.decline_reason IS NOT NULL"), params
+        ).all()
+    )
     table = sql.numbers(
         f"SELECT p.group_id, p.provider_id, {sql.epoch('p.created_at')}, "
         f"{_case('p.status', PROPOSAL_OUTCOMES, 'status', params)}, "
-        f"{_case('p.decline_reason', reasons, 'reason', params)} "
-        "FROM proposals p JOIN groups g ON g.id = p.group_id "
-        f"WHERE p.region_id = :region AND p.created_at >= :since AND p.created_at < :until{_group_filter(filters)}",
+        f"{_case('p.decline_reason', codes, 'reason', params)} FROM proposals p {where}",
         params,
         columns=5,
     )
-    group_ids, provider_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
-    created, status, reason = table[:, 2], table[:, 3].astype(np.int64), table[:, 4].astype(np.int64)
+    rows = dict(zip(("group", "provider", "created", "status", "reason"), table.T, strict=True))
+    rows["reasons"] = np.array(codes, dtype=str)
+    return rows
+
+
+def proposals(
+    *,
+    session: Session,
+    region: Region,
+    filters: Filters,
+    months: Months,
+    names: Names,
+    store: MonthStore,
+    groups: GroupTable,
+) -> dict[str, Any]:
+    labels = region_settings(region).decline_labels()
+    reasons = list(labels)
+    parts = store.rows("proposals", lambda a, b: _proposal_rows(session, region, a, b), "created", ("reasons",))
+    for part in parts:  # each part's reason codes as the index in today's list (-2: not in it)
+        known = [reasons.index(c) if c in reasons else -2 for c in part["reasons"].tolist()]
+        lookup = np.array([*known, -2, -1], dtype=np.int64)  # -2 (another code) and -1 (none) stay
+        part["reason"] = lookup[part["reason"].astype(np.int64)]
+    rows = _concat(parts, skip=("reasons",))
+    keep = groups.matches(rows["group"], filters)
+    group_ids, provider_ids = rows["group"][keep].astype(np.int64), rows["provider"][keep].astype(np.int64)
+    created, status, reason = rows["created"][keep], rows["status"][keep].astype(np.int64), rows["reason"][keep]
     declined = status == PROPOSAL_OUTCOMES.index("declined")
     # Reason column per row: its index, or one past the list for a declined row without a known one.
     reason_column = np.where(reason >= 0, reason, len(reasons))
@@ -426,27 +501,35 @@ def _distance_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     return result
 
 
-def placements(*, session: Session, region: Region, filters: Filters, months: Months) -> dict[str, Any]:
+def _placement_rows(session: Session, region: Region, since: datetime, until: datetime) -> Rows:
+    """The region's arrivals in [since, until) (not transfers), with the referral's side."""
     sql = _Sql(session)
-    own_norm = ", ".join(f"'{form}'" for form in sorted(OWN_NORM_CARE_FORMS))
-    params = _params(filters, region=region.id, since=sql.moment(months.since), until=sql.moment(months.until))
+    params: dict[str, Any] = {"region": region.id, "since": sql.moment(since), "until": sql.moment(until)}
     table = sql.numbers(
-        f"SELECT {sql.epoch('pl.arrived_at')}, CASE WHEN g.region_id = pl.region_id THEN 0 ELSE 1 END, "
-        "r.home_lat, r.home_lon, g.lat, g.lon, r.max_distance_km, "
-        f"{sql.letter('r.required_intensity')}, {sql.letter('g.intensity')}, "
-        f"CASE WHEN g.care_form IN ({own_norm}) THEN 1 ELSE 0 END "
-        "FROM placements pl JOIN groups g ON g.id = pl.group_id JOIN referrals r ON r.id = pl.referral_id "
+        f"SELECT {sql.epoch('pl.arrived_at')}, pl.group_id, r.home_lat, r.home_lon, r.max_distance_km, "
+        f"{sql.letter('r.required_intensity')} "
+        "FROM placements pl JOIN referrals r ON r.id = pl.referral_id "
         "WHERE pl.region_id = :region AND pl.transferred_from IS NULL "
-        f"AND pl.arrived_at >= :since AND pl.arrived_at < :until{_group_filter(filters)}",
+        "AND pl.arrived_at >= :since AND pl.arrived_at < :until",
         params,
-        columns=10,
+        columns=6,
     )
-    arrived, outside = table[:, 0], table[:, 1] == 1
-    distance = _distance_km(table[:, 2], table[:, 3], table[:, 4], table[:, 5])
-    limit = table[:, 6]
+    return dict(zip(("arrived", "group", "home_lat", "home_lon", "limit", "needed"), table.T, strict=True))
+
+
+def placements(
+    *, session: Session, region: Region, filters: Filters, months: Months, store: MonthStore, groups: GroupTable
+) -> dict[str, Any]:
+    rows = _concat(store.rows("placements", lambda a, b: _placement_rows(session, region, a, b), "arrived"))
+    keep = groups.matches(rows["group"], filters)
+    rows = {key: values[keep] for key, values in rows.items()}
+    at = groups.at(rows["group"])
+    arrived, outside = rows["arrived"], groups.region[at] != region.id
+    distance = _distance_km(rows["home_lat"], rows["home_lon"], groups.lat[at], groups.lon[at])
+    limit = rows["limit"]
     has_limit = ~np.isnan(limit)
     beyond = has_limit & (distance > np.where(has_limit, limit, np.inf) + 1e-9)
-    needed, given, outside_scale = table[:, 7], table[:, 8], table[:, 9] == 1
+    needed, given, outside_scale = rows["needed"], groups.letter[at], groups.own_norm[at]
     on_scale = ~outside_scale & (needed > 0) & (given > 0)
     heavier, lighter = on_scale & (given > needed), on_scale & (given < needed)
     by_month = [
@@ -499,7 +582,7 @@ def placements(*, session: Session, region: Region, filters: Filters, months: Mo
             {k: row[k] for k in ("month", "placements", "heavier_than_needed", "lighter_than_needed")}
             for row in by_month
         ],
-        **_discharges(session=session, sql=sql, region=region, filters=filters, months=months),
+        **_discharges(session=session, region=region, filters=filters, store=store, groups=groups),
     }
     return {"placements": placed, "scaling": scaling}
 
@@ -518,28 +601,43 @@ def _direction(before: str, before_level: str | None, after: str, after_level: s
     return "op" if new > old else "af" if new < old else "gelijk"
 
 
-def _discharges(*, session: Session, sql: _Sql, region: Region, filters: Filters, months: Months) -> dict[str, Any]:
+def _discharge_rows(session: Session, region: Region, since: datetime, until: datetime) -> Rows:
+    """The region's placements ended in [since, until): group, destination and the group of the
+    youth's next placement (in plekwijzer: a transfer or a new referral's placement)."""
+    sql = _Sql(session)
+    params: dict[str, Any] = {"region": region.id, "since": sql.moment(since), "until": sql.moment(until)}
+    table = sql.numbers(
+        f"SELECT {sql.epoch('pl.discharged_at')}, pl.group_id, nx.group_id, "
+        f"{_case('pl.destination', list(DESTINATIONS), 'destination', params)} FROM placements pl "
+        "LEFT JOIN placements nx ON nx.id = (SELECT MIN(p3.id) FROM placements p3 "
+        "  WHERE p3.referral_id = pl.referral_id AND p3.id > pl.id AND p3.arrived_at IS NOT NULL) "
+        "WHERE pl.region_id = :region AND pl.status = 'discharged' "
+        "AND pl.discharged_at >= :since AND pl.discharged_at < :until",
+        params,
+        columns=4,
+    )
+    return dict(zip(("discharged", "group", "next", "destination"), table.T, strict=True))
+
+
+def _discharges(
+    *, session: Session, region: Region, filters: Filters, store: MonthStore, groups: GroupTable
+) -> dict[str, Any]:
     """Placements ended in the period: by destination, and moves to another care form (the
     youth's next placement in plekwijzer, a transfer or a new referral's placement)."""
-    params = _params(filters, region=region.id, since=sql.moment(months.since), until=sql.moment(months.until))
-    rows = session.execute(
-        text(
-            "SELECT pl.destination, g.care_form, g.intensity, g2.care_form, g2.intensity, COUNT(*) "
-            "FROM placements pl JOIN groups g ON g.id = pl.group_id "
-            "LEFT JOIN placements nx ON nx.id = (SELECT MIN(p3.id) FROM placements p3 "
-            "  WHERE p3.referral_id = pl.referral_id AND p3.id > pl.id AND p3.arrived_at IS NOT NULL) "
-            "LEFT JOIN groups g2 ON g2.id = nx.group_id "
-            "WHERE pl.region_id = :region AND pl.status = 'discharged' "
-            f"AND pl.discharged_at >= :since AND pl.discharged_at < :until{_group_filter(filters)} "
-            "GROUP BY pl.destination, g.care_form, g.intensity, g2.care_form, g2.intensity"
-        ),
-        params,
-    ).all()
+    rows = _concat(store.rows("discharges", lambda a, b: _discharge_rows(session, region, a, b), "discharged"))
+    keep = groups.matches(rows["group"], filters)
+    triples = np.stack(
+        [rows["destination"][keep], rows["group"][keep], np.nan_to_num(rows["next"][keep], nan=-1.0)], axis=1
+    ).astype(np.int64)
+    combos, counts = np.unique(triples, axis=0, return_counts=True) if len(triples) else (triples, np.zeros(0))
+    codes = list(DESTINATIONS)
     destinations: dict[str, int] = {}
     moves: dict[tuple[str, str, str], int] = {}
-    for destination, before, before_level, after, after_level, n in rows:
-        code = destination if destination in DESTINATIONS else "unknown"
+    for (destination, group_id, next_id), n in zip(combos.tolist(), counts.tolist(), strict=True):
+        code = codes[destination] if destination >= 0 else "unknown"
         destinations[code] = destinations.get(code, 0) + int(n)
+        before, before_level = groups.form_of(group_id)
+        after, after_level = groups.form_of(next_id) if next_id >= 0 else (None, None)
         if after is not None and after != before:
             way = _direction(before, before_level, after, after_level)
             moves[(before, after, way)] = moves.get((before, after, way), 0) + int(n)
@@ -571,18 +669,24 @@ def _discharges(*, session: Session, sql: _Sql, region: Region, filters: Filters
 # -- occupancy ---------------------------------------------------------------------------------
 
 
-def occupancy(*, session: Session, region: Region, groups: list[Group], months: Months, names: Names) -> dict[str, Any]:
+def occupancy(
+    *, session: Session, region: Region, groups: list[Group], months: Months, names: Names, store: MonthStore
+) -> dict[str, Any]:
     """Bed-days occupied over places × active nights, per group and per month, up to today."""
     through = min(months.end, today())
     days = max(0, (through - months.start).days + 1)
     ids = [g.id for g in groups if g.id is not None]
-    grid = night_grid(
-        session=session,
-        group_ids=ids,
-        own_codes={gid: region.code for gid in ids},
-        start=months.start,
-        end=months.start + timedelta(days=days - 1) if days else months.start - timedelta(days=1),
-    )
+    every = [int(gid) for gid in session.exec(select(Group.id).where(Group.region_id == region.id)).all() if gid]
+
+    def fetch(start: date, end: date) -> tuple[np.ndarray, np.ndarray]:
+        # Every group of the region, so that a kept month serves any filter.
+        grid = night_grid(
+            session=session, group_ids=every, own_codes={gid: region.code for gid in every}, start=start, end=end
+        )
+        return grid.group_ids, grid.total
+
+    nights = store.nights(ids, through, fetch)
+    row_of = {gid: i for i, gid in enumerate(sorted(set(ids)))}
     day_numbers = np.arange(days)
     month_of_day = np.searchsorted([(d - months.start).days for d in months.first_days], day_numbers, side="right") - 1
     occupied_by_month = np.zeros(len(months.labels))
@@ -592,7 +696,7 @@ def occupancy(*, session: Session, region: Region, groups: list[Group], months: 
         start = (group.active_from - months.start).days if group.active_from else 0
         stop = (group.active_to - months.start).days + 1 if group.active_to else days
         active = (day_numbers >= start) & (day_numbers < stop)
-        present = grid.total[grid.row(group.id), :] if days and group.id is not None else np.zeros(0)
+        present = nights[row_of[group.id], :] if days and group.id is not None else np.zeros(0)
         occupied = float(present[active].sum()) if days else 0.0
         capacity = float(group.capacity * active.sum())
         if days:
@@ -777,7 +881,9 @@ def indicators(
     groups = list(session.exec(query.order_by(col(Group.id))).all())
     names = _names(session, region, groups)
     region_wide = principal.role != Role.provider and filters.provider_id is None
-    flows = placements(session=session, region=region, filters=filters, months=months)
+    store = MonthStore(session, int(region.id or 0), months)  # (a stored region always has an id)
+    table = GroupTable(session)
+    flows = placements(session=session, region=region, filters=filters, months=months, store=store, groups=table)
     return {
         "region": region.code,
         "region_name": region.name,
@@ -792,13 +898,15 @@ def indicators(
             "provider": filters.provider_id,
         },
         "months": months.labels,
-        "waiting": waiting_times(session=session, region=region, filters=filters, months=months, now=now)
+        "waiting": waiting_times(session=session, region=region, filters=filters, months=months, now=now, store=store)
         if region_wide
         else None,
-        "proposals": proposals(session=session, region=region, filters=filters, months=months, names=names),
+        "proposals": proposals(
+            session=session, region=region, filters=filters, months=months, names=names, store=store, groups=table
+        ),
         "placements": flows["placements"],
         "scaling": flows["scaling"],
-        "occupancy": occupancy(session=session, region=region, groups=groups, months=months, names=names),
+        "occupancy": occupancy(session=session, region=region, groups=groups, months=months, names=names, store=store),
         "crisis": crisis(session=session, region=region, filters=filters, months=months),
         "freshness": freshness(
             session=session, region=region, groups=groups, names=names, stale_hours=stale_hours, now=now
