@@ -48,6 +48,8 @@ def test_the_bell_shows_a_new_proposal_live_with_its_unread_count(people, demo_s
     first = page.locator("#inbox .inbox-item").first
     expect(first).to_contain_text("Nieuw plaatsingsvoorstel")
     expect(first).to_contain_text(f"Plaatsingsvoorstel {proposal_id}")
+    # The proposal itself shows among the incoming ones too (the screen follows the live feed).
+    expect(page.locator(f".proposal-card[data-proposal-id='{proposal_id}']")).to_be_visible()
     planner.shot("meldingen", "desktop")
     first.get_by_role("button", name="Gelezen").click()
     expect(count).to_have_text(str(unread)) if unread else expect(count).to_be_hidden()
