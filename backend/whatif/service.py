@@ -50,10 +50,11 @@ from backend.notation import number
 from backend.occupancy.models import OccupancyStay
 from backend.occupancy.service import local_day, today
 from backend.placements.models import Placement
+from backend.planning.service import PlannerPeriod
 from backend.providers.models import Group
 from backend.referrals.models import Referral
 from backend.regions.models import Municipality, Region
-from backend.reports.service import _night_begins, funding_settings, group_segments
+from backend.reports.service import funding_settings, group_segments
 from backend.reports.service import load_history as register_history
 from backend.whatif.models import FINISHED, WhatIfRun, WhatIfRunCreate
 from solver.geo import great_circle_km
@@ -90,21 +91,8 @@ NOTES = [
 
 
 @dataclass(frozen=True)
-class Period:
-    start: date
-    end: date  # inclusive
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def begins(self) -> datetime:
-        return _night_begins(self.start)
-
-    @property
-    def ends(self) -> datetime:
-        return _night_begins(self.end + timedelta(days=1))
+class Period(PlannerPeriod):
+    """The planner's period (days from the night of ``start`` through ``end``), counted in days."""
 
     def day_of(self, moment: datetime) -> float:
         return (as_utc(moment) - self.begins).total_seconds() / 86400.0  # type: ignore[operator]
