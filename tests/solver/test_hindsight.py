@@ -205,3 +205,39 @@ def test_shortage_year_is_reproducible_every_referral_fits_somewhere_and_demand_
         )
         short_days += waiting > year.places - occupied
     assert short_days >= 9
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_knowing_every_referral_a_closure_never_gains(seed: int) -> None:
+    # The hindsight optimum's schedules with a group closed are schedules of the baseline too, so
+    # the optimum cannot rise; a day-by-day policy can (tests/solver/test_replay.py), and the
+    # what-if simulation says so when it happens.
+    groups, capacity, arrivals, occupants = _random_case(seed)
+    base = hindsight(groups, capacity, arrivals, horizon_days=40.0, occupants=occupants, time_limit_s=20.0)
+    assert base.status == "optimal"
+    for closed in capacity:
+        change = hindsight(
+            groups, {**capacity, closed: 0}, arrivals, horizon_days=40.0, occupants=occupants, time_limit_s=20.0
+        )
+        assert change.status == "optimal"
+        assert all(o.group_id != closed for o in change.outcomes)
+        assert change.objective <= base.objective + 1e-6
+        assert change.placed <= base.placed
+
+
+def test_the_optimum_places_the_specialist_that_first_come_first_served_leaves_waiting() -> None:
+    # The replay's closure example: knowing youth 3 comes, the optimum keeps the gezinshuis for it.
+    groups = [
+        group(id=1, lat=52.265, lon=6.925),
+        group(id=2, lat=52.482, lon=6.887),
+        group(id=3, care_form="gezinshuis", lat=52.5, lon=6.92),
+    ]
+    both = ("gezinshuis", "woongroep")
+    arrivals = [
+        Arrival(youth(id=1, age=13, acceptable_care_forms=both, urgency=4), day=20.0, stay_days=33.0),
+        Arrival(youth(id=2, age=17, acceptable_care_forms=both), day=31.0, stay_days=33.0),
+        Arrival(youth(id=3, acceptable_care_forms=("gezinshuis",), urgency=4), day=34.0, stay_days=12.0),
+    ]
+    for capacity in ({1: 1, 2: 1, 3: 1}, {1: 0, 2: 1, 3: 1}):
+        best = hindsight(groups, capacity, arrivals, horizon_days=60.0)
+        assert best.status == "optimal" and best.placed == 3
