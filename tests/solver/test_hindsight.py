@@ -13,7 +13,7 @@ from solver.replay import Arrival, Occupant, Outcome, replay
 from solver.schema import Instance
 from solver.scoring import explain
 from solver.shortage import shortage_year
-from tests.solver.solver_testkit import ENSCHEDE, group, youth
+from tests.solver.solver_testkit import ENSCHEDE, group, specialist_example, youth
 
 FAR = (52.5, 6.3)  # about 50 km from Enschede
 
@@ -227,17 +227,7 @@ def test_knowing_every_referral_a_closure_never_gains(seed: int) -> None:
 
 def test_the_optimum_places_the_specialist_that_first_come_first_served_leaves_waiting() -> None:
     # The replay's closure example: knowing youth 3 comes, the optimum keeps the gezinshuis for it.
-    groups = [
-        group(id=1, lat=52.265, lon=6.925),
-        group(id=2, lat=52.482, lon=6.887),
-        group(id=3, care_form="gezinshuis", lat=52.5, lon=6.92),
-    ]
-    both = ("gezinshuis", "woongroep")
-    arrivals = [
-        Arrival(youth(id=1, age=13, acceptable_care_forms=both, urgency=4), day=20.0, stay_days=33.0),
-        Arrival(youth(id=2, age=17, acceptable_care_forms=both), day=31.0, stay_days=33.0),
-        Arrival(youth(id=3, acceptable_care_forms=("gezinshuis",), urgency=4), day=34.0, stay_days=12.0),
-    ]
+    groups, arrivals = specialist_example()
     for capacity in ({1: 1, 2: 1, 3: 1}, {1: 0, 2: 1, 3: 1}):
         best = hindsight(groups, capacity, arrivals, horizon_days=60.0)
         assert best.status == "optimal" and best.placed == 3

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver.replay import Arrival, Occupant, replay
-from tests.solver.solver_testkit import ENSCHEDE, group, youth
+from tests.solver.solver_testkit import ENSCHEDE, group, specialist_example, youth
 
 FAR = (52.5, 6.3)  # about 50 km from Enschede
 
@@ -195,20 +195,7 @@ def test_a_direct_admission_takes_a_place_whatever_the_policy() -> None:
 def test_first_come_first_served_can_place_one_more_youth_when_a_group_closes() -> None:
     # Why "closing a group never places more youths" is not a law of the replay: first come,
     # first served lets a flexible youth take the one place a specialist needs.
-    # A: woongroep near Enschede, B: woongroep 30 km north, C: the only gezinshuis, next to B.
-    # Youth 1 (day 20, 33 days) and youth 2 (day 31, 33 days) take either care form; youth 3
-    # (day 34, 12 days) only a gezinshuis.
-    groups = [
-        group(id=1, lat=52.265, lon=6.925),
-        group(id=2, lat=52.482, lon=6.887),
-        group(id=3, care_form="gezinshuis", lat=52.5, lon=6.92),
-    ]
-    both = ("gezinshuis", "woongroep")
-    arrivals = [
-        Arrival(youth(id=1, age=13, acceptable_care_forms=both, urgency=4), day=20.0, stay_days=33.0),
-        Arrival(youth(id=2, age=17, acceptable_care_forms=both), day=31.0, stay_days=33.0),
-        Arrival(youth(id=3, acceptable_care_forms=("gezinshuis",), urgency=4), day=34.0, stay_days=12.0),
-    ]
+    groups, arrivals = specialist_example()
     kw = dict(horizon_days=60.0, policy="fcfs")
     base = replay(groups, {1: 1, 2: 1, 3: 1}, arrivals, **kw)  # type: ignore[arg-type]
     closed = replay(groups, {1: 0, 2: 1, 3: 1}, arrivals, **kw)  # type: ignore[arg-type]
@@ -216,9 +203,10 @@ def test_first_come_first_served_can_place_one_more_youth_when_a_group_closes() 
     def where(res):  # type: ignore[no-untyped-def]
         return {o.youth_id: (o.group_id, o.placed_day) for o in res.outcomes}
 
-    # As it was: youth 1 takes A, youth 2 the gezinshuis (past the end of the period): youth 3 waits.
+    # As it was: youth 1 takes group 1, youth 2 the gezinshuis (past the end of the period):
+    # youth 3 waits.
     assert where(base) == {1: (1, 20.0), 2: (3, 31.0), 3: (None, None)}
-    # A closed: youth 1 takes the gezinshuis, youth 2 goes to B, and the gezinshuis is free again
+    # Group 1 closed: youth 1 takes the gezinshuis, youth 2 goes to group 2, and the gezinshuis is free again
     # on day 53, in time for youth 3.
     assert where(closed) == {1: (3, 20.0), 2: (2, 31.0), 3: (3, 53.0)}
     assert (base.placed, closed.placed) == (2, 3)
