@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await stop_periodic_tasks(periodic)
+            await stop_periodic_tasks(periodic, db, PERIODIC_TASKS if settings.run_periodic_tasks else [])
             await hub.stop()
             db.dispose()
 

@@ -16,6 +16,7 @@ from backend.availability.routes import router as availability_router
 from backend.availability.service import refresh_feed_groups
 from backend.crisis.demo import load_crisis_demo
 from backend.crisis.routes import router as crisis_router
+from backend.crisis.searchlog import write_counts as write_search_counts
 from backend.crisis.service import expire_holds
 from backend.drafts.routes import router as drafts_router
 from backend.drafts.service import purge_expired as purge_expired_drafts
@@ -77,6 +78,8 @@ ROUTERS: list[APIRouter] = [
 PERIODIC_TASKS: list[PeriodicTask] = [
     # An active hold past its time frees its place again.
     PeriodicTask("crisis.expire_holds", 15.0, expire_holds),
+    # Crisis searches are counted in memory (the search stays a read) and written here.
+    PeriodicTask("crisis.write_search_counts", 2.0, write_search_counts, at_stop=True),
     # A proposal not answered in time frees its place for the next youth.
     PeriodicTask("expire_proposals", 60.0, expire_proposals),
     # A contract version whose first day has come moves its group's places and tariff.

@@ -27,6 +27,8 @@ class PeriodicTask:
     # The first round this long after the start (default: after ``seconds``), for work that
     # should not wait a whole interval after a deploy.
     first_after: float | None = None
+    # Run once more when the process stops (work noted in memory that must reach the database).
+    at_stop: bool = False
 
 
 async def _loop(task: PeriodicTask, db: Database) -> None:
@@ -55,9 +57,15 @@ def start_periodic_tasks(db: Database, tasks: list[PeriodicTask]) -> list[asynci
     return [asyncio.create_task(_loop(task, db), name=task.name) for task in tasks]
 
 
-async def stop_periodic_tasks(tasks: list[asyncio.Task[None]]) -> None:
+async def stop_periodic_tasks(tasks: list[asyncio.Task[None]], db: Database, listed: list[PeriodicTask]) -> None:
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    for item in listed:
+        if item.at_stop:
+            try:
+                await asyncio.to_thread(item.run, db)
+            except Exception:
+                log.warning("periodic task %s failed at the stop", item.name, exc_info=True)

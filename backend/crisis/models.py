@@ -238,3 +238,18 @@ class HoldPublic(SQLModel):
     admission_recorded: bool | None = None
     provider_name: str | None = None
     phone_24h: str | None = None
+
+
+class CrisisSearchCount(SQLModel, table=True):
+    """One crisis search, counted for the steering indicators: when, for which region, how many
+    free places it found and whether one was in the own region. Nothing of the youth is kept
+    (no position, age or needs): it is a count, not a record of who was looked for."""
+
+    __tablename__ = "crisis_searches"
+    __table_args__ = (Index("ix_crisis_searches_region_searched_at", "region_id", "searched_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="regions.id")
+    searched_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    places_found: int = Field(ge=0)
+    own_region_found: bool

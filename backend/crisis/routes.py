@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from backend.auth import CurrentPrincipal, require_roles
 from backend.config import Settings
-from backend.crisis import service
+from backend.crisis import searchlog, service
 from backend.crisis.models import (
     HOLD_STATUSES,
     REJECT_REASONS,
@@ -58,14 +58,16 @@ def post_search(
 ) -> JSONResponse:
     """Crisis places free and admitting now near the youth (postcode or lat/lon): own region
     first, then neighbouring regions, then further away; nearest first inside each. Free places
-    are net of active holds. Nothing is stored: the search needs no audit row."""
+    are net of active holds. Nothing of the youth is stored (the search needs no audit row);
+    the search is counted for the region's indicators: when, and how many places it found."""
     # Its own read-only unit (docs/DEVELOPING.md): the session dependency costs two thread-pool
     # hops, a fifth of this hot path's time; read-only, although this is a POST, so that on
     # SQLite it does not queue behind writers.
     with db.transaction(write=False) as session:
-        return JSONResponse(
-            service.search(session=session, principal=principal, query=query, settings=_settings(request))
-        )
+        result = service.search(session=session, principal=principal, query=query, settings=_settings(request))
+    # Counted for the indicators without the youth, written in the background (searchlog).
+    searchlog.note(db, result)
+    return JSONResponse(result)
 
 
 @router.get(

@@ -176,16 +176,32 @@ def tables(report: dict[str, Any]) -> list[Table]:
     result.append(
         (
             "Crisis per maand",
-            ["Maand", "Vastgehouden plaatsen", "Bevestigd", "Bevestigd in eigen regio"],
-            [[m["month"], m["holds"], m["confirmed"], m["confirmed_in_own_region"]] for m in c["by_month"]]
-            + [["Hele periode", c["total"]["holds"], c["total"]["confirmed"], c["total"]["confirmed_in_own_region"]]],
+            ["Maand", "Zoekacties", "Vastgehouden plaatsen", "Bevestigd", "Bevestigd in eigen regio"],
+            [
+                [m["month"], m["searches"], m["holds"], m["confirmed"], m["confirmed_in_own_region"]]
+                for m in c["by_month"]
+            ]
+            + [
+                [
+                    "Hele periode",
+                    c["total"]["searches"],
+                    c["total"]["holds"],
+                    c["total"]["confirmed"],
+                    c["total"]["confirmed_in_own_region"],
+                ]
+            ],
         )
     )
     result.append(
         (
             "Crisis: afloop en tijd tot een plek",
             ["Indicator", "Waarde"],
-            [[HOLD_LABELS[k], c["total"][k]] for k in HOLD_LABELS]
+            [
+                ["Zoekacties", c["total"]["searches"]],
+                ["Zoekacties met een vrije plek", c["total"]["searches_with_place"]],
+                ["Aandeel zoekacties met een plek in eigen regio", c["total"]["search_own_region_share"]],
+            ]
+            + [[HOLD_LABELS[k], c["total"][k]] for k in HOLD_LABELS]
             + [
                 ["Aandeel in eigen regio", c["total"]["own_region_share"]],
                 ["Mediaan minuten tot bevestiging", c["total"]["median_minutes_to_place"]],

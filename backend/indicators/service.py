@@ -773,22 +773,48 @@ def crisis(*, session: Session, region: Region, filters: Filters, months: Months
             "p90_minutes_to_place": round(float(np.quantile(minutes, 0.9, method="inverted_cdf")), 1)
             if minutes.size
             else None,
-            "searches": None,
         }
     )
+    # Searches belong to the region, not to a group: counted only without a group filter.
+    whole_region = all(
+        v is None for v in (filters.care_form, filters.intensity, filters.municipality_id, filters.provider_id)
+    )
+    searches = np.zeros((0, 3))
+    if whole_region:
+        searches = sql.numbers(
+            f"SELECT {sql.epoch('s.searched_at')}, s.places_found, CASE WHEN s.own_region_found THEN 1 ELSE 0 END "
+            "FROM crisis_searches s WHERE s.region_id = :region AND s.searched_at >= :since AND s.searched_at < :until",
+            params,
+            columns=3,
+        )
+    searched, found, found_own = searches[:, 0], searches[:, 1] > 0, searches[:, 2] == 1
+    total.update(
+        {
+            "searches": int(searched.size) if whole_region else None,
+            "searches_with_place": int(found.sum()) if whole_region else None,
+            "search_success_share": _share(int(found.sum()), int(searched.size)) if whole_region else None,
+            "search_own_region_share": _share(int(found_own.sum()), int(searched.size)) if whole_region else None,
+        }
+    )
+    searches_by_month = months.count(searched) if whole_region else [None] * len(months.labels)
     return {
         "total": total,
         "by_month": [
-            {"month": label, "holds": n, "confirmed": c, "confirmed_in_own_region": o}
-            for label, n, c, o in zip(
+            {"month": label, "searches": z, "holds": n, "confirmed": c, "confirmed_in_own_region": o}
+            for label, z, n, c, o in zip(
                 months.labels,
+                searches_by_month,
                 months.count(created),
                 months.count(created, confirmed),
                 months.count(created, confirmed & own),
                 strict=True,
             )
         ],
-        "note": "Zoekacties worden niet geteld: de crisiszoekfunctie bewaart geen zoekvragen.",
+        "note": "Zoekacties: elke crisiszoekactie voor de regio telt, zonder gegevens van de jongere; "
+        "'met een plek' vond minstens één vrije plek, 'in eigen regio' één in de eigen regio."
+        if whole_region
+        else "Zoekacties tellen alleen zonder filter op zorgvorm, intensiteit, gemeente of aanbieder: een "
+        "zoekactie hoort bij de regio, niet bij één groep.",
     }
 
 

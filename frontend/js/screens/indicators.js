@@ -285,17 +285,20 @@ export function render(root, { user }) {
         occ.groups.map((g) => [g.group_name, g.provider_name, formLabel[g.care_form] || g.care_form, String(g.places), formatNumber(g.occupied_bed_days), formatPercent(g.occupancy_rate)])))));
     sections.push(section("ind-crisis", "Crisis", `${r.crisis.note} Tijd tot een plek: van vasthouden tot bevestigen.`,
       el("div", { class: "totals" },
+        stat("Zoekacties", cr.searches === null ? "–" : formatNumber(cr.searches)),
+        stat("Zoekacties met een plek", formatPercent(cr.search_success_share)),
         stat("Vastgehouden", formatNumber(cr.holds)), stat("Bevestigd", formatNumber(cr.confirmed)),
         stat("In eigen regio", formatPercent(cr.own_region_share)),
         stat("Minuten tot plek (mediaan / 90%)", `${formatNumber(cr.median_minutes_to_place)} / ${formatNumber(cr.p90_minutes_to_place)}`)),
       figure(columnChart({
         title: "Crisisplaatsen per maand",
-        description: `Staafdiagram per maand: vastgehouden, bevestigd en bevestigd in de eigen regio. Totaal ${cr.holds} vastgehouden, ${cr.confirmed} bevestigd.`,
-        labels: months, series: [{ name: "vastgehouden", values: r.crisis.by_month.map((m) => m.holds) },
+        description: `Staafdiagram per maand: ${cr.searches === null ? "" : "zoekacties, "}vastgehouden, bevestigd en bevestigd in de eigen regio. Totaal ${cr.searches === null ? "" : `${cr.searches} zoekacties, `}${cr.holds} vastgehouden, ${cr.confirmed} bevestigd.`,
+        labels: months, series: [...(cr.searches === null ? [] : [{ name: "zoekacties", values: r.crisis.by_month.map((m) => m.searches) }]),
+          { name: "vastgehouden", values: r.crisis.by_month.map((m) => m.holds) },
           { name: "bevestigd", values: r.crisis.by_month.map((m) => m.confirmed) },
           { name: "in eigen regio", values: r.crisis.by_month.map((m) => m.confirmed_in_own_region) }],
-      }), "Crisis per maand.", dataTable("Crisis per maand", ["Maand", "Vastgehouden", "Bevestigd", "In eigen regio"],
-        r.crisis.by_month.map((m) => [monthLong(m.month), String(m.holds), String(m.confirmed), String(m.confirmed_in_own_region)])))));
+      }), "Crisis per maand.", dataTable("Crisis per maand", ["Maand", "Zoekacties", "Vastgehouden", "Bevestigd", "In eigen regio"],
+        r.crisis.by_month.map((m) => [monthLong(m.month), m.searches === null ? "–" : String(m.searches), String(m.holds), String(m.confirmed), String(m.confirmed_in_own_region)])))));
     const fresh = r.freshness;
     sections.push(section("ind-actualiteit", "Actualiteit van de meldingen", `Nu: hoe oud de laatste beschikbaarheidsmelding per aanbieder is. Verouderd: ouder dan ${fresh.stale_after_hours} uur of nooit gemeld.`,
       figure(barChart({

@@ -297,8 +297,8 @@ def test_hand_built_history(client, world, history):
     book = load_workbook(io.BytesIO(xlsx.content))
     sheet = book["Crisis per maand"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[2] == ("Maand", "Vastgehouden plaatsen", "Bevestigd", "Bevestigd in eigen regio")
-    assert rows[-1] == ("Hele periode", 3, 2, 1)
+    assert rows[2] == ("Maand", "Zoekacties", "Vastgehouden plaatsen", "Bevestigd", "Bevestigd in eigen regio")
+    assert rows[-1] == ("Hele periode", 0, 3, 2, 1)
 
 
 def test_who_sees_what(client, world, history):
