@@ -2,18 +2,20 @@
 search shows "own region first, then neighbours".
 
 IJsselland (JZ07) and Achterhoek (JZ25) border Twente (JZ14); codes and names from the CBS list
-of youth-care regions 2025. Municipality centres are approximate (town centres).
+of youth-care regions 2025. Municipality centres are approximate (town centres). Also a year
+of Twente's crisis searches, as counted for the indicators (backend/crisis/searchlog.py).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
 from backend.availability.service import open_places
+from backend.crisis.models import CrisisSearchCount
 from backend.domain import utcnow
 from backend.providers.models import Location, Provider
 from backend.providers.service import create_group
@@ -104,3 +106,30 @@ def load_crisis_demo(*, session: Session, rng: random.Random, region: Region, **
             )
             session.add(group)
     session.flush()
+    _search_history(session, region, now)
+
+
+def _search_history(session: Session, region: Region, now: datetime) -> None:
+    """A year of the crisis team's searches for the indicators: two to six a week, more in the
+    winter months; most find a place, most of those in the own region (once: not again when the
+    demo is loaded into a database that has them)."""
+    if session.exec(select(CrisisSearchCount.id).where(CrisisSearchCount.region_id == region.id)).first():
+        return
+    rng = random.Random(11)
+    rows = []
+    day = now - timedelta(days=365)
+    while day < now - timedelta(hours=1):
+        winter = day.month in (11, 12, 1, 2)
+        day += timedelta(days=rng.expovariate((5.0 if winter else 3.0) / 7.0))
+        if day >= now:
+            break
+        places = 0 if rng.random() < 0.12 else rng.randint(1, 6)
+        rows.append(
+            CrisisSearchCount(
+                region_id=region.id,  # type: ignore[arg-type]
+                searched_at=day,
+                places_found=places,
+                own_region_found=places > 0 and rng.random() < 0.75,
+            )
+        )
+    session.add_all(rows)

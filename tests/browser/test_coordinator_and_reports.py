@@ -135,6 +135,11 @@ def test_indicators_dashboard_charts_have_titles_and_tables(people) -> None:  # 
         assert len(labelled) == 2, labelled
         assert (chart_svg.locator(f"#{labelled[0]}").text_content() or "").strip()
         assert (chart_svg.locator(f"#{labelled[1]}").text_content() or "").strip()
+    # The crisis team's searches of the demo year, per month in the crisis section.
+    crisis = page.locator("#ind-crisis")
+    searches = crisis.locator("[data-stat=zoekacties] .stat-value")
+    expect(searches).to_have_text(re.compile(r"^\d{2,}$"))
+    expect(crisis.locator("table thead th", has_text="Zoekacties")).to_have_count(1)
     groups = occupancy.locator("table", has=page.locator("caption", has_text="Bezetting per groep")).locator("tbody tr")
     all_groups = groups.count()
     assert all_groups > 1

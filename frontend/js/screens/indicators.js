@@ -285,7 +285,7 @@ export function render(root, { user }) {
         occ.groups.map((g) => [g.group_name, g.provider_name, formLabel[g.care_form] || g.care_form, String(g.places), formatNumber(g.occupied_bed_days), formatPercent(g.occupancy_rate)])))));
     sections.push(section("ind-crisis", "Crisis", `${r.crisis.note} Tijd tot een plek: van vasthouden tot bevestigen.`,
       el("div", { class: "totals" },
-        stat("Zoekacties", cr.searches === null ? "–" : formatNumber(cr.searches)),
+        stat("Zoekacties", cr.searches === null ? "–" : formatNumber(cr.searches), "zoekacties"),
         stat("Zoekacties met een plek", formatPercent(cr.search_success_share)),
         stat("Vastgehouden", formatNumber(cr.holds)), stat("Bevestigd", formatNumber(cr.confirmed)),
         stat("In eigen regio", formatPercent(cr.own_region_share)),
