@@ -11,10 +11,11 @@ from sqlmodel import func, select
 
 from backend.audit.models import AuditEntry
 from backend.placements.models import Placement
+from backend.providers.models import Group
 from backend.referrals.models import Referral
 from backend.whatif import service
 from backend.whatif.models import WhatIfRun
-from tests.backend.reports.helpers import since
+from tests.backend.reports.helpers import add_term, since
 from tests.backend.test_region_scope import other_region_coordinator
 from tests.factories import add_user
 
@@ -111,6 +112,34 @@ def test_closing_a_group_places_no_more_youths_than_the_baseline(client, world, 
     with db.transaction(write=False) as session:
         rows = session.exec(select(AuditEntry).where(AuditEntry.action == "whatif.run")).all()
         assert len(rows) == 1 and rows[0].purpose == "whatif_simulation"
+
+
+def test_places_follow_the_register_day_by_day(client, world, db):
+    history(db, world)
+    esdoorn, eik = world.groups_a
+    wilg = world.groups_b[1]
+    # Eik opens on 15 February (day 45); Wilg's contract goes from 4 to 2 places on 1 February.
+    with db.transaction() as session:
+        group = session.get(Group, eik)
+        group.active_from = date(2025, 2, 15)
+        session.add(group)
+    add_term(db, wilg, date(2025, 2, 1), places=2, day_tariff=200.0, share=0.75)
+    response = start(client, world, change="close", group_id=esdoorn, repetitions=2)
+    assert response.status_code == 202, response.text
+    run = finished(client, world, response.json()["id"])
+    assert run["status"] == "done", run
+    result = run["result"]
+    # Esdoorn closed: nobody is placed in Eik before it opens, so the first referrals wait for it
+    # (six weeks and more); with Esdoorn open everybody is placed at once.
+    waits = figure(result, "p90_wait_days")
+    assert waits["baseline"]["mean"] == 0 and waits["change"]["mean"] >= 30
+    assert figure(result, "placed")["change"]["mean"] == 8
+    # Wilg, empty all period: 31 nights × 4 places + 59 nights × 2 places, at €200 × 0.75.
+    money = figure(result, "availability_funding")
+    expected = (31 * 4 + 59 * 2) * 200 * 0.75
+    assert money["observed"] == money["baseline"]["mean"] == money["change"]["mean"] == pytest.approx(expected)
+    assert result["more_placed_with_change"] == 0
+    assert any("2 groepen hadden niet de hele periode evenveel plaatsen" in n for n in result["notes"])
 
 
 def test_progress_rises_and_stoppen_cancels_a_running_run(client, world, db, monkeypatch):
