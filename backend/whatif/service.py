@@ -1000,3 +1000,50 @@ def run_public(run: WhatIfRun) -> dict[str, Any]:
         "started_at": as_utc(run.started_at),
         "finished_at": as_utc(run.finished_at),
     }
+
+
+def list_runs(
+    *, session: Session, principal: Principal, region_id: int | None, limit: int, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The region's runs, newest first: the caller's own region, or for a caller bound to no
+    region (a service-wide administrator) ``region_id`` or every region."""
+    if region_id is not None:
+        ensure_region_access(principal, region_id, what="Regio")
+        if session.get(Region, region_id) is None:
+            raise NotFound("Regio niet gevonden.")
+    rid = region_id if region_id is not None else principal.region_scope
+    query = select(WhatIfRun).order_by(col(WhatIfRun.id).desc()).limit(limit)
+    if rid is not None:
+        query = query.where(WhatIfRun.region_id == rid)
+    if before_id is not None:
+        query = query.where(col(WhatIfRun.id) < before_id)
+    return [run_summary(run) for run in session.exec(query).all()]
+
+
+def run_summary(run: WhatIfRun) -> dict[str, Any]:
+    """A run in a list: what was asked, by whom, its status and, when done, the placed youths and
+    the median wait without and with the change (means over the repetitions); no youth data."""
+    public = run_public(run)
+    params = run.params or {}
+    headline = None
+    result = run.result or {}
+    if public["status"] == "done" and result.get("figures"):
+        by_key = {f["key"]: f for f in result["figures"]}
+        headline = {
+            f"{key}_{side}": (by_key.get(key) or {}).get(side, {}).get("mean")
+            for key in ("placed", "median_wait_days")
+            for side in ("baseline", "change")
+        }
+    return {
+        "id": run.id,
+        "region_id": run.region_id,
+        "status": public["status"],
+        "status_label": public["status_label"],
+        "description": params.get("description"),
+        "start": params.get("start"),
+        "end": params.get("end"),
+        "created_by": run.created_by,
+        "created_at": public["created_at"],
+        "finished_at": public["finished_at"],
+        "headline": headline,
+    }

@@ -197,6 +197,44 @@ def test_another_regions_people_get_404_and_coordinators_only_read(client, world
     assert client.get(f"{URL}/{run_id}", headers=world.headers("provider_a")).status_code == 403
 
 
+def test_the_list_of_earlier_runs_is_the_regions_own(client, world, db):
+    history(db, world, n=2)
+    first = start(client, world, change="close", group_id=world.groups_a[0], repetitions=2).json()["id"]
+    finished(client, world, first)
+    second = start(client, world, change="places", group_id=world.groups_a[1], places_delta=1, repetitions=2)
+    second = second.json()["id"]
+    finished(client, world, second)
+    listed = client.get(URL, headers=world.headers("coordinator"))
+    assert listed.status_code == 200, listed.text
+    runs = listed.json()
+    assert [r["id"] for r in runs] == [second, first]  # newest first
+    assert runs[1]["description"] == "Woongroep Esdoorn gesloten" and runs[1]["status_label"] == "Klaar"
+    assert (runs[1]["start"], runs[1]["end"]) == (START, END) and runs[1]["created_by"].endswith(":viewer")
+    assert runs[1]["headline"]["placed_baseline"] == 2 and runs[1]["finished_at"]
+    assert "result" not in runs[1] and "params" not in runs[1]  # no youth data, no figures
+    page = client.get(URL, params={"limit": 1, "before_id": second}, headers=world.headers("viewer")).json()
+    assert [r["id"] for r in page] == [first]
+    # Another region's people see none of them, and may not ask for this region's.
+    stranger = other_region_coordinator(db, world)
+    assert client.get(URL, headers=stranger).json() == []
+    asked = client.get(URL, params={"region_id": world.region_id}, headers=stranger)
+    assert asked.status_code == 404 and asked.json()["detail"] == "Regio niet gevonden."
+    # A service-wide administrator sees every region's, or one region's.
+    with db.transaction() as session:
+        _user, token = add_user(session, world.settings, "national", "admin", None, None)
+    national = {"Authorization": f"Bearer {token}"}
+    assert [r["id"] for r in client.get(URL, headers=national).json()] == [second, first]
+    assert client.get(URL, params={"region_id": _elders_id(db)}, headers=national).json() == []
+    assert client.get(URL, headers=world.headers("provider_a")).status_code == 403
+    bad = client.get(URL, params={"limit": 0}, headers=world.headers("viewer"))
+    assert bad.status_code == 422 and bad.json()["code"]
+
+
+def _elders_id(db) -> int:
+    with db.transaction(write=False) as session:
+        return _elders(session)
+
+
 def _elders(session) -> int:
     from backend.regions.models import Region
 
