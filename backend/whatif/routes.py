@@ -72,7 +72,10 @@ def list_runs(
 @router.get("/whatif/runs/{run_id}", dependencies=[require_roles(*READERS)])
 def get_run(run_id: int, session: ReadSessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Status (`queued`, `running`, `done`, `failed`, `cancelled`), progress (0–1) and, when done,
-    the figures of the baseline and the change side by side with what happened."""
+    the figures of the baseline and the change side by side with what happened, the notes (what
+    the simulation assumes) and `more_placed_with_change`: for a change that only removes places
+    (a closure, places off, the same policy), the repetitions in which it placed more youths than
+    the baseline, through the order of placing only (a note says so); null for other changes."""
     return service.run_public(service.load_run(session=session, principal=principal, run_id=run_id))
 
 

@@ -315,10 +315,15 @@ export function render(root) {
         el("figcaption", {}, `${figure.label}: wat er gebeurde, de simulatie zonder en met de wijziging (lijn: 95%-interval).`));
     };
     chartPick.addEventListener("change", paintChart);
+    // A closure that placed more youths in some repetition did so through the order of placing:
+    // said above the table, not only among the assumptions, so nobody reads it as a gain.
+    const ordering = data.more_placed_with_change
+      ? data.notes.find((n) => n.includes("volgorde van plaatsen")) : null;
     result.replaceChildren(...kids(
       el("h2", { tabindex: "-1" }, "Uitkomst"),
       el("p", {}, `${run.params.description}. ${formatNumber(data.referrals)} verwijzingen in ${formatNumber(data.days)} dagen, `
         + `${formatNumber(data.groups)} groepen, ${formatNumber(data.repetitions)} herhalingen.`),
+      ordering ? el("p", { class: "warning", id: "wat-als-volgorde" }, ordering) : null,
       el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Tabel: uitkomst van de simulatie" },
         el("table", { class: "data stack-on-phone", id: "wat-als-tabel" },
           el("caption", {}, "Gemiddelde over de herhalingen, daaronder het 95%-interval"),
