@@ -448,6 +448,17 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+async def current_person(principal: CurrentPrincipal) -> Principal:
+    """The caller, when it is a logged-in person: 403 for an API key (a provider system), before
+    any id in the path is looked at, so the answer is the same for every id."""
+    if principal.kind != "user":
+        raise Forbidden("Dit is er alleen voor ingelogde personen, niet voor een API-sleutel.", code="person_only")
+    return principal
+
+
+CurrentPerson = Annotated[Principal, Depends(current_person)]
+
+
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets only the given roles through (403 for the others)."""
 

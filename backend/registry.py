@@ -20,6 +20,7 @@ from backend.crisis.service import expire_holds
 from backend.drafts.routes import router as drafts_router
 from backend.drafts.service import purge_expired as purge_expired_drafts
 from backend.indicators.routes import router as indicators_router
+from backend.indicators.service import keep_closed_months
 from backend.intensity.routes import router as intensity_router
 from backend.live.routes import router as live_router
 from backend.matching.routes import router as matching_router
@@ -98,6 +99,9 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     # Situations that arise with time: a proposal about to expire, a stale figure, an arrival
     # that did not happen, a youth waiting long, a re-assessment without a decision.
     PeriodicTask("notifications.scan", 300.0, notification_scan),
+    # The steering indicators' closed months read and kept ahead of the first dashboard: a minute
+    # after the start, then every hour (a correction to an old month is read again in the next round).
+    PeriodicTask("indicators.keep_closed_months", 3600.0, keep_closed_months, first_after=60.0),
 ]
 
 # What follows a batch of the provider's own occupancy feed: a placement arrives or ends with

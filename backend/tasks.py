@@ -24,12 +24,17 @@ class PeriodicTask:
     name: str
     seconds: float
     run: Callable[[Database], object]
+    # The first round this long after the start (default: after ``seconds``), for work that
+    # should not wait a whole interval after a deploy.
+    first_after: float | None = None
 
 
 async def _loop(task: PeriodicTask, db: Database) -> None:
     failures = 0
+    wait = task.seconds if task.first_after is None else task.first_after
     while True:
-        await asyncio.sleep(task.seconds)
+        await asyncio.sleep(wait)
+        wait = task.seconds
         try:
             await asyncio.to_thread(task.run, db)
         except Exception as exc:  # a failed round (database away) is retried at the next interval

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import Response
 
-from backend.auth import CurrentPrincipal
+from backend.auth import CurrentPerson
 from backend.db import WriteSessionDep
 from backend.drafts import service
 from backend.drafts.models import DraftPublic, DraftSave
@@ -17,7 +17,7 @@ FormKey = Annotated[str, Path(max_length=60, description="formulier, eventueel m
 
 
 @router.get("/drafts/{form_key}", response_model=DraftPublic)
-def get_draft(form_key: FormKey, session: WriteSessionDep, principal: CurrentPrincipal) -> DraftPublic:
+def get_draft(form_key: FormKey, session: WriteSessionDep, principal: CurrentPerson) -> DraftPublic:
     """The caller's own draft of this form (404 when there is none or it expired). A write
     session: reading a draft with youth data is audited."""
     return service.to_public(service.read_draft(session=session, principal=principal, form_key=form_key))
@@ -25,7 +25,7 @@ def get_draft(form_key: FormKey, session: WriteSessionDep, principal: CurrentPri
 
 @router.put("/drafts/{form_key}", response_model=DraftPublic)
 def put_draft(
-    form_key: FormKey, body: Annotated[DraftSave, Body()], session: WriteSessionDep, principal: CurrentPrincipal
+    form_key: FormKey, body: Annotated[DraftSave, Body()], session: WriteSessionDep, principal: CurrentPerson
 ) -> DraftPublic:
     """Keep the form as it is now (replaces the previous draft; kept 7 days after the last save)."""
     draft = service.save_draft(session=session, principal=principal, form_key=form_key, data=body.data)
@@ -33,7 +33,7 @@ def put_draft(
 
 
 @router.delete("/drafts/{form_key}", status_code=204)
-def delete_draft(form_key: FormKey, session: WriteSessionDep, principal: CurrentPrincipal) -> Response:
+def delete_draft(form_key: FormKey, session: WriteSessionDep, principal: CurrentPerson) -> Response:
     """The form was sent or given up: discard its draft."""
     service.discard_draft(session=session, principal=principal, form_key=form_key)
     return Response(status_code=204)

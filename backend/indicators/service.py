@@ -57,6 +57,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from backend.auth import Principal, ensure_region_access
+from backend.db import Database
 from backend.domain import CARE_FORMS, INTENSITY_LETTERS, utcnow
 from backend.errors import Forbidden, NotFound, RuleViolation
 from backend.indicators.models import Filters
@@ -912,3 +913,38 @@ def indicators(
             session=session, region=region, groups=groups, names=names, stale_hours=stale_hours, now=now
         ),
     }
+
+
+def kept_ahead() -> tuple[date, date]:
+    """The period whose closed months the periodic round keeps: the last 36 whole months."""
+    last_closed = today().replace(day=1) - timedelta(days=1)
+    first = date(last_closed.year - 3, last_closed.month, 1)
+    return date(first.year + (first.month == 12), first.month % 12 + 1, 1), last_closed
+
+
+def keep_closed_months(db: Database) -> int:
+    """Periodic: read every region's closed months of the last three years, so that the first
+    dashboard after a deploy, or after a correction that touched a month, does not pay for them
+    (some seconds for three years). Months kept and unchanged cost a read of their stored rows;
+    the kept rows are written after each region's read (``MonthStore``). Returns the regions."""
+    first, last_closed = kept_ahead()
+    with db.transaction(write=False) as session:
+        region_ids = [int(rid) for rid in session.exec(select(Region.id)).all() if rid is not None]
+    for region_id in region_ids:
+        with db.transaction(write=False) as session:
+            region = session.get(Region, region_id)
+            if region is None:
+                continue
+            months = resolve_months(start=first, end=last_closed)
+            groups = list(session.exec(select(Group).where(Group.region_id == region_id).order_by(col(Group.id))).all())
+            names = _names(session, region, groups)
+            store = MonthStore(session, region_id, months)
+            table = GroupTable(session)
+            whole = Filters()
+            waiting_times(session=session, region=region, filters=whole, months=months, now=utcnow(), store=store)
+            proposals(
+                session=session, region=region, filters=whole, months=months, names=names, store=store, groups=table
+            )
+            placements(session=session, region=region, filters=whole, months=months, store=store, groups=table)
+            occupancy(session=session, region=region, groups=groups, months=months, names=names, store=store)
+    return len(region_ids)

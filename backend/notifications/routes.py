@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
-from backend.auth import CurrentPrincipal, require_roles
+from backend.auth import CurrentPerson, CurrentPrincipal, require_roles
 from backend.db import DatabaseDep, ReadSessionDep, WriteSessionDep
 from backend.domain import as_utc
 from backend.errors import DomainError
@@ -45,7 +45,7 @@ def _public(row: Notification) -> NotificationPublic:
 
 @router.get("/notifications", response_model=Inbox)
 def get_inbox(
-    session: ReadSessionDep, principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    session: ReadSessionDep, principal: CurrentPerson, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> Inbox:
     """The caller's own notification centre: the newest notifications and the unread count."""
     unread, rows = service.inbox(session=session, principal=principal, limit=limit)
@@ -53,12 +53,12 @@ def get_inbox(
 
 
 @router.post("/notifications/read-all")
-def post_read_all(session: WriteSessionDep, principal: CurrentPrincipal) -> dict[str, int]:
+def post_read_all(session: WriteSessionDep, principal: CurrentPerson) -> dict[str, int]:
     return {"read": service.mark_read(session=session, principal=principal, notification_id=None)}
 
 
 @router.post("/notifications/{notification_id}/read")
-def post_read(notification_id: int, session: WriteSessionDep, principal: CurrentPrincipal) -> dict[str, int]:
+def post_read(notification_id: int, session: WriteSessionDep, principal: CurrentPerson) -> dict[str, int]:
     return {"read": service.mark_read(session=session, principal=principal, notification_id=notification_id)}
 
 
@@ -74,12 +74,12 @@ def _preferences(pref: Any) -> PreferencePublic:
 
 
 @router.get("/notifications/preferences", response_model=PreferencePublic)
-def get_preferences(session: ReadSessionDep, principal: CurrentPrincipal) -> PreferencePublic:
+def get_preferences(session: ReadSessionDep, principal: CurrentPerson) -> PreferencePublic:
     return _preferences(service.read_preferences(session=session, principal=principal))
 
 
 @router.put("/notifications/preferences", response_model=PreferencePublic)
-def put_preferences(data: PreferenceUpdate, session: WriteSessionDep, principal: CurrentPrincipal) -> PreferencePublic:
+def put_preferences(data: PreferenceUpdate, session: WriteSessionDep, principal: CurrentPerson) -> PreferencePublic:
     """Channels per kind of notification, quiet hours (local time; an urgent crisis hold
     ignores them) and a daily digest instead of single e-mails."""
     return _preferences(service.change_preferences(session=session, principal=principal, data=data))

@@ -863,14 +863,3 @@ def census_regions(census: OccupancyCensus, own_code: str) -> dict[str, int]:
     if rest > 0:
         regions[own_code] = regions.get(own_code, 0) + rest
     return regions
-
-
-def list_events(*, session: Session, group_id: int, limit: int = 500) -> list[OccupancyEvent]:
-    return list(
-        session.exec(
-            select(OccupancyEvent)
-            .where(OccupancyEvent.group_id == group_id)
-            .order_by(col(OccupancyEvent.at), col(OccupancyEvent.id))
-            .limit(limit)
-        ).all()
-    )

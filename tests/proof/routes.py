@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from backend.auth import current_principal
+from backend.auth import current_person, current_principal
 
 ROLES = ("admin", "coordinator", "crisis", "viewer", "provider")
 # Routes that must work without logging in. Everything else must authenticate.
@@ -41,6 +41,8 @@ class Operation:
     body_schema: dict[str, Any] | None = None
     body_media: str | None = None
     query_params: list[dict[str, Any]] = field(default_factory=list)
+    # For logged-in people only: every API key gets 403 before the path's ids are looked at.
+    people_only: bool = False
 
     @property
     def label(self) -> str:
@@ -94,7 +96,7 @@ def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
 
 def api_operations(app: FastAPI) -> list[Operation]:
     doc = app.openapi()
-    security: dict[tuple[str, str], tuple[bool, frozenset[str] | None]] = {}
+    security: dict[tuple[str, str], tuple[bool, frozenset[str] | None, bool]] = {}
     for ctx in _route_contexts(app):
         dependant = getattr(ctx, "dependant", None)
         methods = getattr(ctx, "methods", None)
@@ -102,13 +104,14 @@ def api_operations(app: FastAPI) -> list[Operation]:
             continue
         calls = _dependency_calls(dependant)
         authenticates = any(c is current_principal for c in calls)
+        people_only = any(c is current_person for c in calls)
         roles = None
         for call in calls:
             found = _roles_of(call)
             if found is not None:
                 roles = found if roles is None else roles & found
         for method in methods:
-            security[(method.upper(), ctx.path)] = (authenticates or roles is not None, roles)
+            security[(method.upper(), ctx.path)] = (authenticates or roles is not None, roles, people_only)
 
     operations = []
     for path, item in doc.get("paths", {}).items():
@@ -118,7 +121,7 @@ def api_operations(app: FastAPI) -> list[Operation]:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             key = (method.upper(), path)
-            authenticates, roles = security.get(key, (False, None))
+            authenticates, roles, people_only = security.get(key, (False, None, False))
             body_schema = body_media = None
             content = (spec.get("requestBody") or {}).get("content") or {}
             for media, media_spec in content.items():
@@ -133,6 +136,7 @@ def api_operations(app: FastAPI) -> list[Operation]:
                     path_params=[p["name"] for p in params if p["in"] == "path"],
                     authenticates=authenticates,
                     allowed_roles=roles,
+                    people_only=people_only,
                     body_schema=body_schema,
                     body_media=body_media,
                     query_params=[p for p in params if p["in"] == "query"],

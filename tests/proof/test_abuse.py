@@ -193,6 +193,24 @@ def test_roles_outside_a_route_get_403_and_change_nothing(client, world, db, ope
     assert _fingerprint(db) == before
 
 
+def test_routes_for_people_only_refuse_every_api_key_and_change_nothing(client, world, db, operations):
+    # The notification centre and form drafts belong to a person: a provider system's key gets a
+    # Dutch 403 (its notifications arrive as webhooks), whatever the path or body.
+    before = _fingerprint(db)
+    doc = client.app.openapi()
+    people_only = [op for op in operations if op.people_only]
+    assert {"GET /api/v1/notifications", "PUT /api/v1/notifications/preferences"} <= {op.label for op in people_only}
+    assert any(op.path.startswith("/api/v1/drafts") for op in people_only)
+    for op in people_only:
+        values, _ = owned_by_a(op.path_params, client, world, db)
+        response = _send(client, op, op.url(values), world.headers("key_a"), minimal_body(op.body_schema, doc))
+        _assert_dutch_error(response, 403)
+        assert response.json()["code"] == "person_only", (op.label, response.text)
+    inbox = client.get("/api/v1/notifications", headers=world.headers("provider_a"))
+    assert inbox.status_code == 200, inbox.text
+    assert _fingerprint(db) == before
+
+
 def test_another_providers_objects_are_not_found(client, world, db, operations):
     """Provider B (user and API key) probing provider A's objects must learn nothing: the
     answer is the same as for an id that does not exist (404, or 403 when B's role may not use
@@ -223,13 +241,12 @@ def test_another_providers_objects_are_not_found(client, world, db, operations):
                 nothing.text,
             )
             # When B's role may use the route and the body passes, the ownership check answers.
-            # A route for people only (the notification centre) refuses every API key before
-            # it looks at the id: the same 403 for A's id and a missing one, checked above.
+            # A route for people only (the notification centre, drafts) refuses every API key
+            # before it looks at the id: the same 403 for A's id and a missing one, checked above.
             provider_may = op.allowed_roles is None or "provider" in op.allowed_roles
-            for_people_only = (
-                who == "key_b" and response.status_code == 403 and op.path.startswith("/api/v1/notifications")
-            )
-            if provider_may and response.status_code != 422 and not for_people_only:
+            if who == "key_b" and op.people_only:
+                assert response.status_code == 403, (op.label, response.text)
+            elif provider_may and response.status_code != 422:
                 assert response.status_code == 404, (op.label, response.text)
         probed.append(op.label)
     assert "PUT /api/v1/groups/{group_id}/availability" in probed

@@ -179,3 +179,25 @@ def random_sibling_instance(seed: int, n_youths: int = 6, n_groups: int = 4) -> 
             youths[pos] = dataclasses.replace(youths[pos], sibling_set=f"s{s}", together=mode)
             pos += 1
     return Instance(groups=groups, youths=tuple(youths), weights=Weights(profile_c_limit=rnd.choice([1, 2])))
+
+
+def specialist_example() -> tuple[list[Group], list[Any]]:
+    """Three groups and three referrals where a day-by-day policy lets a flexible youth take the
+    one place a later specialist needs (tests/solver/test_replay.py, test_hindsight.py).
+    Group 1: woongroep near Enschede, 2: woongroep 30 km north, 3: the only gezinshuis, next to 2.
+    Youth 1 (day 20, 33 days) and youth 2 (day 31, 33 days) take either care form; youth 3
+    (day 34, 12 days) only a gezinshuis."""
+    from solver.replay import Arrival
+
+    groups = [
+        group(id=1, lat=52.265, lon=6.925),
+        group(id=2, lat=52.482, lon=6.887),
+        group(id=3, care_form="gezinshuis", lat=52.5, lon=6.92),
+    ]
+    both = ("gezinshuis", "woongroep")
+    arrivals = [
+        Arrival(youth(id=1, age=13, acceptable_care_forms=both, urgency=4), day=20.0, stay_days=33.0),
+        Arrival(youth(id=2, age=17, acceptable_care_forms=both), day=31.0, stay_days=33.0),
+        Arrival(youth(id=3, acceptable_care_forms=("gezinshuis",), urgency=4), day=34.0, stay_days=12.0),
+    ]
+    return groups, arrivals

@@ -13,7 +13,7 @@ from solver.replay import Arrival, Occupant, Outcome, replay
 from solver.schema import Instance
 from solver.scoring import explain
 from solver.shortage import shortage_year
-from tests.solver.solver_testkit import ENSCHEDE, group, youth
+from tests.solver.solver_testkit import ENSCHEDE, group, specialist_example, youth
 
 FAR = (52.5, 6.3)  # about 50 km from Enschede
 
@@ -205,3 +205,29 @@ def test_shortage_year_is_reproducible_every_referral_fits_somewhere_and_demand_
         )
         short_days += waiting > year.places - occupied
     assert short_days >= 9
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_knowing_every_referral_a_closure_never_gains(seed: int) -> None:
+    # The hindsight optimum's schedules with a group closed are schedules of the baseline too, so
+    # the optimum cannot rise; a day-by-day policy can (tests/solver/test_replay.py), and the
+    # what-if simulation says so when it happens.
+    groups, capacity, arrivals, occupants = _random_case(seed)
+    base = hindsight(groups, capacity, arrivals, horizon_days=40.0, occupants=occupants, time_limit_s=20.0)
+    assert base.status == "optimal"
+    for closed in capacity:
+        change = hindsight(
+            groups, {**capacity, closed: 0}, arrivals, horizon_days=40.0, occupants=occupants, time_limit_s=20.0
+        )
+        assert change.status == "optimal"
+        assert all(o.group_id != closed for o in change.outcomes)
+        assert change.objective <= base.objective + 1e-6
+        assert change.placed <= base.placed
+
+
+def test_the_optimum_places_the_specialist_that_first_come_first_served_leaves_waiting() -> None:
+    # The replay's closure example: knowing youth 3 comes, the optimum keeps the gezinshuis for it.
+    groups, arrivals = specialist_example()
+    for capacity in ({1: 1, 2: 1, 3: 1}, {1: 0, 2: 1, 3: 1}):
+        best = hindsight(groups, capacity, arrivals, horizon_days=60.0)
+        assert best.status == "optimal" and best.placed == 3

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver.replay import Arrival, Occupant, replay
-from tests.solver.solver_testkit import ENSCHEDE, group, youth
+from tests.solver.solver_testkit import ENSCHEDE, group, specialist_example, youth
 
 FAR = (52.5, 6.3)  # about 50 km from Enschede
 
@@ -166,8 +166,7 @@ def _random_history(seed: int) -> tuple[list, dict[int, int], list[Arrival], lis
 def test_closing_a_group_never_places_more_youths(seed: int, closed: int, policy: str) -> None:
     # Stays run past the horizon, so a placed youth never frees its place within the period
     # (youths present at the start still leave).  With discharges inside the period the claim
-    # does not hold in general: a youth kept waiting by the closure is placed later, and the
-    # shifted discharge can let one more youth in before the horizon (module docstring).
+    # does not hold for a day-by-day policy: see the three-youth example below.
     groups, capacity, arrivals, occupants = _random_history(seed)
     arrivals = [dataclasses.replace(a, stay_days=1000.0) for a in arrivals]
     kw = dict(horizon_days=60.0, policy=policy, occupants=occupants)
@@ -191,3 +190,27 @@ def test_a_direct_admission_takes_a_place_whatever_the_policy() -> None:
             occupants=[Occupant(group_id=1, arrives_day=2.0, leaves_day=20.0)],
         )
         assert res.outcomes[0].placed_day == 20.0
+
+
+def test_first_come_first_served_can_place_one_more_youth_when_a_group_closes() -> None:
+    # Why "closing a group never places more youths" is not a law of the replay: first come,
+    # first served lets a flexible youth take the one place a specialist needs.
+    groups, arrivals = specialist_example()
+    kw = dict(horizon_days=60.0, policy="fcfs")
+    base = replay(groups, {1: 1, 2: 1, 3: 1}, arrivals, **kw)  # type: ignore[arg-type]
+    closed = replay(groups, {1: 0, 2: 1, 3: 1}, arrivals, **kw)  # type: ignore[arg-type]
+
+    def where(res):  # type: ignore[no-untyped-def]
+        return {o.youth_id: (o.group_id, o.placed_day) for o in res.outcomes}
+
+    # As it was: youth 1 takes group 1, youth 2 the gezinshuis (past the end of the period):
+    # youth 3 waits.
+    assert where(base) == {1: (1, 20.0), 2: (3, 31.0), 3: (None, None)}
+    # Group 1 closed: youth 1 takes the gezinshuis, youth 2 goes to group 2, and the gezinshuis is free again
+    # on day 53, in time for youth 3.
+    assert where(closed) == {1: (3, 20.0), 2: (2, 31.0), 3: (3, 53.0)}
+    assert (base.placed, closed.placed) == (2, 3)
+    # A daily batch sees one youth at a time here and does the same: no policy that decides day
+    # by day can know that youth 3 is coming.
+    batch = replay(groups, {1: 1, 2: 1, 3: 1}, arrivals, horizon_days=60.0, policy="batch", batch_every_days=1.0)
+    assert where(batch) == where(base)

@@ -12,6 +12,7 @@ from sqlmodel import col, func, select
 
 from backend.indicators.models import IndicatorMonth
 from backend.indicators.monthly import forget
+from backend.indicators.service import keep_closed_months
 from backend.matching.models import Proposal, Referral
 from backend.placements.models import Placement
 from tests.backend.indicators.test_indicators import build_history, get
@@ -113,3 +114,26 @@ def test_the_current_month_is_never_kept(client, world, db):
     with db.transaction(write=False) as session:
         months = session.exec(select(IndicatorMonth.month).where(col(IndicatorMonth.region_id) == world.region_id))
         assert list(months) == []
+
+
+def test_the_periodic_round_keeps_the_closed_months_before_anyone_asks(client, world, db):
+    build_history(db, world, client)
+    with db.transaction() as session:
+        forget(session)
+    # A minute after the start (and every hour) the service reads the last 36 closed months of
+    # every region: the history's March and April are among them, each of the five sections.
+    assert keep_closed_months(db) >= 1
+    with db.transaction(write=False) as session:
+        rows = session.exec(
+            select(IndicatorMonth.section, IndicatorMonth.month).where(col(IndicatorMonth.region_id) == world.region_id)
+        ).all()
+    assert {("waiting", "2025-03"), ("occupancy", "2025-04")} <= set(rows)
+    assert len({section for section, _m in rows}) == 5
+    before = kept(db)
+    # The first dashboard reads them and adds nothing for those months; its figures are those
+    # computed from the database.
+    warm = figures(client, world)
+    assert kept(db) == before
+    with db.transaction() as session:
+        forget(session)
+    assert warm == figures(client, world)
