@@ -1,7 +1,7 @@
 """The change as the simulation applies it (no database): places day by day (missing places
 below a group's most), merging adds the places day by day and moves the youths present, the
 funding counts the youths' empty place-nights per stretch, and a closure that places a youth
-more through the order of placing says so."""
+more through the order of placing says so (the solver test kit's ``specialist_example``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from backend.whatif.service import (
     simulate,
 )
 from solver.replay import Occupant
-from tests.solver.solver_testkit import group, youth
+from tests.solver.solver_testkit import group, specialist_example, youth
 
 FAR = {"lat": 52.5, "lon": 6.3}  # about 50 km from Enschede, where the youths live
 
@@ -206,44 +206,26 @@ def test_merging_a_group_whose_places_drop_gives_the_sum_day_by_day() -> None:
 
 
 def _ordering_history() -> History:
-    """A history (tests/solver/test_replay.py's generator, seed 146, made small) where closing
-    group 3 under first come, first served places one youth more: youth 4 waits for group 1
-    instead of taking group 3, which changes who is placed when until the end of the period."""
+    """The solver test kit's example: three groups of one place, three referrals with known
+    stays; closing group 1 under first come, first served places youth 3 too (day 53)."""
+    groups, arrivals = specialist_example()
     return History(
         region=None,  # type: ignore[arg-type]
         period=Period(date(2025, 1, 1), date(2025, 3, 1)),  # 60 days
-        groups=[
-            group(id=1, care_form="woongroep", lat=52.06991778546319, lon=6.664075630801218, age_min=0),
-            group(id=3, care_form="woongroep", lat=52.10715294992427, lon=6.8298521839593445, age_min=12),
-            group(id=4, care_form="gezinshuis", lat=52.07726781062801, lon=6.644203949491391, age_min=12),
-        ],
-        group_names={1: "Een", 3: "Drie", 4: "Vier"},
-        places={1: 1, 3: 1, 4: 2},
-        in_region={1: True, 3: True, 4: True},
-        referrals=[
-            Referred(youth(id=4, age=17, acceptable_care_forms=("woongroep",), urgency=2), day=1, stay_days=14.0),
-            Referred(youth(id=10, age=15, acceptable_care_forms=("gezinshuis",), urgency=2), day=8, stay_days=30.0),
-            Referred(
-                youth(id=3, age=15, acceptable_care_forms=("gezinshuis", "woongroep"), urgency=5),
-                day=9,
-                stay_days=24.0,
-            ),
-            Referred(
-                youth(id=11, age=9, acceptable_care_forms=("gezinshuis", "woongroep"), urgency=5),
-                day=13,
-                stay_days=31.0,
-            ),
-            Referred(youth(id=7, age=9, acceptable_care_forms=("woongroep",), urgency=4), day=17, stay_days=32.0),
-        ],
-        present=[Present(group_id=4, arrives_day=0.0, elapsed_days=5.0, leaves_day=14.0)],
+        groups=groups,
+        group_names={1: "Een", 2: "Twee", 3: "Drie"},
+        places={1: 1, 2: 1, 3: 1},
+        in_region={1: True, 2: True, 3: True},
+        referrals=[Referred(a.youth, day=int(a.day), stay_days=a.stay_days) for a in arrivals],
+        present=[],
         lengths=[],
     )
 
 
 def test_a_closure_that_places_one_more_through_the_order_says_so() -> None:
-    result = simulate(_ordering_history(), Change("close", 3), policy="fcfs", baseline_policy="fcfs", repetitions=2)
+    result = simulate(_ordering_history(), Change("close", 1), policy="fcfs", baseline_policy="fcfs", repetitions=2)
     placed = figures_of(result)["placed"]
-    assert (placed["baseline"]["mean"], placed["change"]["mean"]) == (4, 5)
+    assert (placed["baseline"]["mean"], placed["change"]["mean"]) == (2, 3)
     assert result["more_placed_with_change"] == 2
     assert (
         "In 2 van de 2 herhalingen plaatste de simulatie met deze wijziging één jongere meer dan zonder. Dat komt "
@@ -252,8 +234,14 @@ def test_a_closure_that_places_one_more_through_the_order_says_so() -> None:
     )
 
 
-def test_a_closure_that_places_fewer_has_no_such_note() -> None:
-    result = simulate(_ordering_history(), Change("close", 1), policy="fcfs", baseline_policy="fcfs", repetitions=2)
+def test_a_closure_that_places_no_more_has_no_such_note() -> None:
+    # Removing group 1's place leaves it with none: the same effect, said the same way; closing
+    # the gezinshuis instead places no more, and nothing is said.
+    same = simulate(
+        _ordering_history(), Change("places", 1, places_delta=-1), policy="fcfs", baseline_policy="fcfs", repetitions=2
+    )
+    assert same["more_placed_with_change"] == 2
+    result = simulate(_ordering_history(), Change("close", 3), policy="fcfs", baseline_policy="fcfs", repetitions=2)
     placed = figures_of(result)["placed"]
     assert placed["change"]["mean"] <= placed["baseline"]["mean"]
     assert result["more_placed_with_change"] == 0
