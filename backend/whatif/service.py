@@ -135,12 +135,15 @@ class Present:
 @dataclass(frozen=True)
 class Stretch:
     """Days ``first`` .. ``last`` (indices into the period, inclusive) with the same places and
-    availability funding rate per empty place-night (day tariff × share; 0 where not funded)."""
+    availability funding rate per empty place-night (day tariff × share; 0 where not funded);
+    ``active``: within the group's active period (a group with 0 places in its contract is
+    active, one that has not started yet is not)."""
 
     first: int
     last: int
     places: int
     rate: float = 0.0
+    active: bool = True
 
 
 # Group id -> its stretches, in order, together covering every day of the period.
@@ -237,15 +240,15 @@ def check_change(data: WhatIfRunCreate, schedule: Schedule, names: dict[int, str
         raise RuleViolation(
             "Geef aan hoeveel plaatsen erbij komen (positief) of eraf gaan (negatief).", code="delta_missing"
         )
-    # Places come off every day the group has places (apply_change), so the fewest of those count.
-    having = {s.places for s in schedule[data.group_id] if s.places > 0}
+    # Places come off every day the group is active (apply_change), so the fewest of those count.
+    having = {s.places for s in schedule[data.group_id] if s.active}
     fewest = min(having, default=0)
     if fewest + delta < 0:
         has = (
             f"heeft {number(fewest)} plaatsen"
             if len(having) <= 1
             else f"heeft op sommige dagen van de periode maar {number(fewest)} plaatsen (de wijziging geldt voor elke "
-            "dag dat de groep plaatsen heeft)"
+            "dag dat de groep actief is)"
         )
         raise RuleViolation(
             f"{names[data.group_id]} {has}; er kunnen er niet {number(-delta)} af.",
@@ -300,17 +303,17 @@ def group_schedule(session: Session, region: Region, groups: list[Group], period
                 places, rate = segment.places, segment.tariff * segment.share if segment.funded else 0.0
             else:
                 places, rate = (group.capacity if active else 0), 0.0
-            stretches.append(Stretch(segment.first, segment.last, places, rate))
+            stretches.append(Stretch(segment.first, segment.last, places, rate, active))
         schedule[group.id] = _joined(stretches)
     return schedule
 
 
 def _joined(stretches: list[Stretch]) -> list[Stretch]:
-    """Neighbouring stretches with the same places and rate as one."""
+    """Neighbouring stretches with the same places, rate and activity as one."""
     out: list[Stretch] = []
     for s in stretches:
-        if out and out[-1].places == s.places and out[-1].rate == s.rate and out[-1].last + 1 == s.first:
-            out[-1] = Stretch(out[-1].first, s.last, s.places, s.rate)
+        if out and replace(out[-1], first=s.first, last=s.last) == s and out[-1].last + 1 == s.first:
+            out[-1] = replace(s, first=out[-1].first)
         else:
             out.append(s)
     return out
@@ -500,9 +503,10 @@ def apply_change(change: Change, schedule: Schedule, occupants: list[Occupant]) 
     - merge ``x`` into ``y``: ``y`` has the places of both, day by day, and ``x``'s occupants;
       its funding rate is ``y``'s where ``y`` has places, ``x``'s where only ``x`` has (before
       ``y`` starts, say).
-    - places ± delta: on every day the group has places, and only then: a group that starts (or
+    - places ± delta: on every day the group is active, and only then: a group that starts (or
       stops) within the period gets no places before it starts (or after it stops), as the
-      change is to a group's contract, and no contract runs outside the group's active period.
+      change is to a group's contract, and no contract runs outside the group's active period
+      (a day in it with 0 places, a contract version of none, does get them).
       ``check_change`` keeps every such day at zero places or more.
     """
     out = dict(schedule)
@@ -510,7 +514,7 @@ def apply_change(change: Change, schedule: Schedule, occupants: list[Occupant]) 
     if change.kind == "close":
         assert change.group_id is not None
         stretches = schedule[change.group_id]
-        out[change.group_id] = [Stretch(stretches[0].first, stretches[-1].last, 0)]
+        out[change.group_id] = [Stretch(stretches[0].first, stretches[-1].last, 0, active=False)]
         # A closed group admits nobody directly either (those already there stay until they leave).
         occ = [o for o in occ if not (o.group_id == change.group_id and o.arrives_day > 0)]
     elif change.kind == "merge":
@@ -521,14 +525,14 @@ def apply_change(change: Change, schedule: Schedule, occupants: list[Occupant]) 
         for first, after in pairwise(cuts):
             sx, sy = _on(schedule[x], first), _on(schedule[y], first)
             rate = sy.rate if sy.places > 0 else sx.rate
-            merged.append(Stretch(first, after - 1, sx.places + sy.places, rate))
+            merged.append(Stretch(first, after - 1, sx.places + sy.places, rate, sx.active or sy.active))
         out[y] = _joined(merged)
-        out[x] = [Stretch(cuts[0], cuts[-1] - 1, 0)]
+        out[x] = [Stretch(cuts[0], cuts[-1] - 1, 0, active=False)]
         occ = [Occupant(y, o.leaves_day, o.arrives_day) if o.group_id == x else o for o in occ]
     elif change.kind == "places":
         assert change.group_id is not None
         out[change.group_id] = [
-            replace(s, places=max(0, s.places + change.places_delta)) if s.places > 0 else s
+            replace(s, places=max(0, s.places + change.places_delta)) if s.active else s
             for s in schedule[change.group_id]
         ]
     return out, occ
@@ -764,11 +768,11 @@ def _notes(history: History, change: Change) -> list[str]:
     if (
         change.kind == "places"
         and change.group_id is not None
-        and any(s.places == 0 for s in history.schedule[change.group_id])
+        and not all(s.active for s in history.schedule[change.group_id])
     ):
         notes.append(
             f"De plaatsen {'erbij' if change.places_delta > 0 else 'eraf'} gelden op de dagen dat "
-            f"{history.group_names.get(change.group_id, 'de groep')} plaatsen had, niet vóór de start of na het "
+            f"{history.group_names.get(change.group_id, 'de groep')} actief was, niet vóór de start of na het "
             "einde van de groep."
         )
     if not history.referrals:

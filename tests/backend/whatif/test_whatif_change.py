@@ -46,7 +46,7 @@ def test_merge_adds_the_places_day_by_day_and_moves_the_youths_present() -> None
     }
     merged, occ = apply_change(Change("merge", 1, 2), schedule, occupants)
     assert merged[2] == [Stretch(0, 4, 7, 20.0), Stretch(5, 9, 5, 20.0)]  # the rate merged into
-    assert merged[1] == [Stretch(0, 9, 0)] and merged[3] == schedule[3]
+    assert merged[1] == [Stretch(0, 9, 0, active=False)] and merged[3] == schedule[3]
     assert [(o.group_id, o.arrives_day, o.leaves_day) for o in occ] == [(2, 0.0, 10.0), (2, 5.0, 20.0), (2, 0.0, 30.0)]
     # In the replay group 2 has 7 places and, from day 5, two missing places (no youths).
     cap = capacity(merged)
@@ -59,9 +59,10 @@ def test_merge_adds_the_places_day_by_day_and_moves_the_youths_present() -> None
 
 def test_places_change_on_the_days_the_group_has_places_and_never_below_zero() -> None:
     # Group 1 starts on day 4 and stops after day 7; group 2 has 4 places, then 2.
-    schedule = {1: [Stretch(0, 3, 0), Stretch(4, 7, 2), Stretch(8, 9, 0)], 2: [Stretch(0, 4, 4), Stretch(5, 9, 2)]}
+    before, after = Stretch(0, 3, 0, active=False), Stretch(8, 9, 0, active=False)
+    schedule = {1: [before, Stretch(4, 7, 2), after], 2: [Stretch(0, 4, 4), Stretch(5, 9, 2)]}
     more, _ = apply_change(Change("places", 1, places_delta=3), schedule, [])
-    assert more[1] == [Stretch(0, 3, 0), Stretch(4, 7, 5), Stretch(8, 9, 0)]
+    assert more[1] == [before, Stretch(4, 7, 5), after]
     # 5 places in the replay; before the start and after the end all five are missing.
     missing = missing_places(more, capacity(more))
     assert sorted((o.arrives_day, o.leaves_day) for o in missing if o.group_id == 1) == (
@@ -70,6 +71,9 @@ def test_places_change_on_the_days_the_group_has_places_and_never_below_zero() -
     assert [(o.arrives_day, o.leaves_day) for o in missing if o.group_id == 2] == [(5.0, 10.0)] * 2
     fewer, _ = apply_change(Change("places", 2, places_delta=-2), schedule, [])
     assert fewer[2] == [Stretch(0, 4, 2), Stretch(5, 9, 0)]
+    # A contract version of 0 places is a day of the group: places added count there too.
+    paused, _ = apply_change(Change("places", 2, places_delta=1), {2: [Stretch(0, 9, 0)]}, [])
+    assert paused[2] == [Stretch(0, 9, 1)]
     names = {1: "Een", 2: "Twee"}
     request = {"start": "2025-01-01", "end": "2025-01-10", "change": "places", "group_id": 2}
     with pytest.raises(RuleViolation) as refused:
@@ -123,7 +127,7 @@ def test_figures_of_a_tiny_history_and_merge_into_a_distant_group() -> None:
 def test_a_group_that_starts_halfway_takes_nobody_before_it_starts() -> None:
     # Group 1 opens on day 5 with one place; group 2 has none in the period (it stopped before).
     history = _history(
-        schedule={1: [Stretch(0, 4, 0), Stretch(5, 9, 1, 100.0)], 2: [Stretch(0, 9, 0)]},
+        schedule={1: [Stretch(0, 4, 0, active=False), Stretch(5, 9, 1, 100.0)], 2: [Stretch(0, 9, 0, active=False)]},
         places={},
         present=[],
         referrals=[Referred(youth=youth(id=7), day=2, stay_days=2.0, placed_day=5.5, placed_group_id=1)],
@@ -144,7 +148,7 @@ def test_a_group_that_starts_halfway_takes_nobody_before_it_starts() -> None:
     assert by_key["availability_funding"]["observed"] == pytest.approx(300.0)
     notes = " ".join(result["notes"])
     assert "1 groepen hadden niet de hele periode evenveel plaatsen" in notes
-    assert "gelden op de dagen dat Een plaatsen had" in notes
+    assert "gelden op de dagen dat Een actief was" in notes
     assert "begonnen of stopten binnen de periode; de simulatie rekent ze" not in notes
 
 
