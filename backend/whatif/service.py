@@ -26,6 +26,13 @@ group, so each group gets its most places of the period, and on the days it has 
 taken whatever the policy does, even above capacity, as a real reduction works: nobody is sent
 away, the group admits nobody until it is below its new number. Missing places never count as
 youths: the figures and the funding count the youths' nights only, against the day's places.
+A change applies day by day too (``apply_change``): a merged group has the places of both each
+day, places added or removed count on the group's active days only.
+
+Availability funding, for what happened and for each replay: per stretch its rate × (places ×
+nights − the nights youths spent there), never below zero. A change that only removes places
+says in how many repetitions it placed more youths than the baseline (``more_placed_with_change``,
+with a note when any): only the order of placing can do that (``solver.replay``).
 
 Each repetition draws the unknown stays and the order of referrals of the same day with its own
 seed; baseline and change use the same draws, so their difference is the change's own effect.
