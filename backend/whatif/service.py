@@ -4,10 +4,12 @@ as it was and with one change, and compare the figures.
 History (read once per run, in one read transaction):
 
 - *groups*: the region's groups active at some time in the period, translated by
-  ``backend.matching.adapter`` (the one translation into solver input); their *places* are the
-  contracted places of the contract version valid on the first active day of the period (the
-  group's capacity where it has none), their *availability funding rate* (day tariff × share)
-  comes from the post-calculation's own rules (``backend.reports.service``);
+  ``backend.matching.adapter`` (the one translation into solver input);
+- *schedule*: each group's places day by day, in stretches of days with the same places and
+  *availability funding rate* (day tariff × share, 0 where not funded), cut and priced by the
+  post-calculation's own rules (``backend.reports.service.group_segments``): the contracted
+  places of the contract version valid that day, the group's capacity on an active day without
+  one (unfunded), none before the group starts or after it stops;
 - *referrals*: those that came in (``created_at``) in the period, each with its youth profile on
   that day; its *length of stay* is the real one (arrival to discharge of its placement) where
   known, else drawn from the empirical lengths of the stays admitted in the period;
@@ -17,6 +19,20 @@ History (read once per run, in one read transaction):
   (still in care: to the end of the period) whatever the policy.
 
 A replayed referral still in care keeps a drawn stay at least as long as its stay so far.
+
+Places that change within the period: the replay (``solver.replay``) knows one capacity per
+group, so each group gets its most places of the period, and on the days it has fewer a
+*missing place* (an ``Occupant`` that is no youth) takes each place it lacks. Occupants are
+taken whatever the policy does, even above capacity, as a real reduction works: nobody is sent
+away, the group admits nobody until it is below its new number. Missing places never count as
+youths: the figures and the funding count the youths' nights only, against the day's places.
+A change applies day by day too (``apply_change``): a merged group has the places of both each
+day, places added or removed count on the group's active days only.
+
+Availability funding, for what happened and for each replay: per stretch its rate × (places ×
+nights − the nights youths spent there), never below zero. A change that only removes places
+says in how many repetitions it placed more youths than the baseline (``more_placed_with_change``,
+with a note when any): only the order of placing can do that (``solver.replay``).
 
 Each repetition draws the unknown stays and the order of referrals of the same day with its own
 seed; baseline and change use the same draws, so their difference is the change's own effect.
@@ -29,9 +45,10 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -122,23 +139,54 @@ class Present:
     leaves_day: float | None  # None: not yet discharged (so there to the end of the period)
 
 
+@dataclass(frozen=True)
+class Stretch:
+    """Days ``first`` .. ``last`` (indices into the period, inclusive) with the same places and
+    availability funding rate per empty place-night (day tariff × share; 0 where not funded);
+    ``active``: within the group's active period (a group with 0 places in its contract is
+    active, one that has not started yet is not)."""
+
+    first: int
+    last: int
+    places: int
+    rate: float = 0.0
+    active: bool = True
+
+
+# Group id -> its stretches, in order, together covering every day of the period.
+Schedule = dict[int, list[Stretch]]
+
+
 @dataclass
 class History:
     region: Region
     period: Period
     groups: list[solver.Group]
     group_names: dict[int, str]
-    places: dict[int, int]
-    rate: dict[int, float]  # availability funding per empty place-night (tariff × share)
     in_region: dict[int, bool]  # group id -> its municipality lies in the region
     referrals: list[Referred]
     present: list[Present]
     lengths: list[float]  # completed stays admitted in the period, in days
+    schedule: Schedule = field(default_factory=dict)
+    # A group's places and rate for the whole period, for a group without a schedule (histories
+    # built by hand); after construction ``places`` holds every group's most places of the
+    # period, its capacity in the replay.
+    places: dict[int, int] = field(default_factory=dict)
+    rate: dict[int, float] = field(default_factory=dict)
     skipped: int = 0
-    # groups that began or stopped within the period (replayed as if active throughout)
-    partial_groups: int = 0
     # observed placements in groups outside the replayed set (other regions), for distances
     other_groups: dict[int, solver.Group] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        last = self.period.days - 1
+        for gid, places in self.places.items():
+            self.schedule.setdefault(gid, [Stretch(0, last, places, self.rate.get(gid, 0.0))])
+        self.places = capacity(self.schedule)
+
+    @property
+    def varying_groups(self) -> int:
+        """Groups whose places change within the period (started, stopped, a new contract version)."""
+        return sum(1 for stretches in self.schedule.values() if len({s.places for s in stretches}) > 1)
 
 
 @dataclass(frozen=True)
@@ -164,8 +212,9 @@ def check_period(start: date, end: date) -> Period:
     return Period(start, end)
 
 
-def check_change(data: WhatIfRunCreate, places: dict[int, int], names: dict[int, str]) -> Change:
+def check_change(data: WhatIfRunCreate, schedule: Schedule, names: dict[int, str]) -> Change:
     """The change in Dutch terms; every refusal names what is wrong."""
+    places = schedule
     if data.change == "none":
         if data.policy == data.baseline_policy:
             raise RuleViolation(
@@ -198,10 +247,18 @@ def check_change(data: WhatIfRunCreate, places: dict[int, int], names: dict[int,
         raise RuleViolation(
             "Geef aan hoeveel plaatsen erbij komen (positief) of eraf gaan (negatief).", code="delta_missing"
         )
-    if places[data.group_id] + delta < 0:
+    # Places come off every day the group is active (apply_change), so the fewest of those count.
+    having = {s.places for s in schedule[data.group_id] if s.active}
+    fewest = min(having, default=0)
+    if fewest + delta < 0:
+        has = (
+            f"heeft {number(fewest)} plaatsen"
+            if len(having) <= 1
+            else f"heeft op sommige dagen van de periode maar {number(fewest)} plaatsen (de wijziging geldt voor elke "
+            "dag dat de groep actief is)"
+        )
         raise RuleViolation(
-            f"{names[data.group_id]} heeft {number(places[data.group_id])} plaatsen; er kunnen er niet "
-            f"{number(-delta)} af.",
+            f"{names[data.group_id]} {has}; er kunnen er niet {number(-delta)} af.",
             code="places_below_zero",
         )
     return Change("places", data.group_id, places_delta=delta)
@@ -234,27 +291,68 @@ def region_groups(session: Session, region: Region, period: Period) -> list[Grou
     return list(session.exec(query).all())
 
 
-def group_places(
-    session: Session, region: Region, groups: list[Group], period: Period
-) -> tuple[dict[int, int], dict[int, float]]:
-    """Contracted places and funding rate per group, from the contract version valid on the
-    group's first active day in the period (the post-calculation's rules)."""
+def group_schedule(session: Session, region: Region, groups: list[Group], period: Period) -> Schedule:
+    """Each group's places and funding rate day by day (the post-calculation's segments): the
+    contract version's places on a day it is valid, the group's capacity (unfunded) on an active
+    day without one, no places outside the group's active period."""
     history = register_history(session=session, groups=groups, region=region, start=period.start, until=period.end)
     settings = funding_settings(region)
-    places: dict[int, int] = {}
-    rate: dict[int, float] = {}
+    schedule: Schedule = {}
     for group in groups:
         assert group.id is not None
-        first = max(period.start, group.active_from or period.start)
-        segment = group_segments(group, history, settings, start=first, days=1)[0]
-        places[group.id] = segment.places if segment.counted else group.capacity
-        rate[group.id] = segment.tariff * segment.share if segment.funded else 0.0
-    return places, rate
+        stretches: list[Stretch] = []
+        for segment in group_segments(group, history, settings, start=period.start, days=period.days):
+            day = period.start + timedelta(days=segment.first)
+            active = (group.active_from is None or group.active_from <= day) and (
+                group.active_to is None or day <= group.active_to
+            )
+            if segment.counted:
+                places, rate = segment.places, segment.tariff * segment.share if segment.funded else 0.0
+            else:
+                places, rate = (group.capacity if active else 0), 0.0
+            stretches.append(Stretch(segment.first, segment.last, places, rate, active))
+        schedule[group.id] = _joined(stretches)
+    return schedule
+
+
+def _joined(stretches: list[Stretch]) -> list[Stretch]:
+    """Neighbouring stretches with the same places, rate and activity as one."""
+    out: list[Stretch] = []
+    for s in stretches:
+        if out and replace(out[-1], first=s.first, last=s.last) == s and out[-1].last + 1 == s.first:
+            out[-1] = replace(s, first=out[-1].first)
+        else:
+            out.append(s)
+    return out
+
+
+def capacity(schedule: Schedule) -> dict[int, int]:
+    """Each group's capacity in the replay: its most places on any day."""
+    return {gid: max((s.places for s in stretches), default=0) for gid, stretches in schedule.items()}
+
+
+def missing_places(schedule: Schedule, cap: dict[int, int]) -> list[Occupant]:
+    """One occupant (no youth) per place a group lacks below its capacity, for each run of days
+    it lacks it: arriving on the run's first day, leaving at the start of the day after it."""
+    out: list[Occupant] = []
+    for gid, stretches in schedule.items():
+        for k in range(1, cap.get(gid, 0) + 1):
+            run: int | None = None  # first day of the current run lacking a k-th place
+            for s in stretches:
+                lacking = cap[gid] - s.places >= k
+                if lacking and run is None:
+                    run = s.first
+                elif not lacking and run is not None:
+                    out.append(Occupant(gid, leaves_day=float(s.first), arrives_day=float(run)))
+                    run = None
+            if run is not None:
+                out.append(Occupant(gid, leaves_day=float(stretches[-1].last + 1), arrives_day=float(run)))
+    return out
 
 
 def read_history(session: Session, region: Region, period: Period) -> History:
     rows = region_groups(session, region, period)
-    places, rate = group_places(session, region, rows, period)
+    schedule = group_schedule(session, region, rows, period)
     municipalities = set(session.exec(select(Municipality.id).where(Municipality.region_id == region.id)).all())
     groups = [adapter.solver_group(g) for g in rows]
     group_ids = [g.id for g in groups]
@@ -320,20 +418,13 @@ def read_history(session: Session, region: Region, period: Period) -> History:
         period=period,
         groups=groups,
         group_names={int(g.id or 0): g.name for g in rows},
-        places=places,
-        rate=rate,
+        schedule=schedule,
         in_region=in_region,
         referrals=referrals,
         present=present,
         lengths=lengths,
         skipped=skipped,
         other_groups=other_groups,
-        partial_groups=sum(
-            1
-            for g in rows
-            if (g.active_from is not None and g.active_from > period.start)
-            or (g.active_to is not None and g.active_to < period.end)
-        ),
     )
 
 
@@ -412,28 +503,68 @@ def draw(history: History, rng: np.random.Generator) -> Draws:
     return Draws(arrivals, occupants)
 
 
-def apply_change(
-    change: Change, places: dict[int, int], occupants: list[Occupant]
-) -> tuple[dict[int, int], list[Occupant]]:
-    """Places and occupants with the change (a merged group's funding follows its places: the
-    rate of the group merged into)."""
-    cap = dict(places)
+def apply_change(change: Change, schedule: Schedule, occupants: list[Occupant]) -> tuple[Schedule, list[Occupant]]:
+    """The schedule and the occupants with the change.
+
+    - close: no places any day; those present stay until they leave, nobody is admitted directly.
+    - merge ``x`` into ``y``: ``y`` has the places of both, day by day, and ``x``'s occupants;
+      its funding rate is ``y``'s where ``y`` has places, ``x``'s where only ``x`` has (before
+      ``y`` starts, say).
+    - places ± delta: on every day the group is active, and only then: a group that starts (or
+      stops) within the period gets no places before it starts (or after it stops), as the
+      change is to a group's contract, and no contract runs outside the group's active period
+      (a day in it with 0 places, a contract version of none, does get them).
+      ``check_change`` keeps every such day at zero places or more.
+    """
+    out = dict(schedule)
     occ = list(occupants)
     if change.kind == "close":
         assert change.group_id is not None
-        cap[change.group_id] = 0
+        stretches = schedule[change.group_id]
+        out[change.group_id] = [Stretch(stretches[0].first, stretches[-1].last, 0, active=False)]
         # A closed group admits nobody directly either (those already there stay until they leave).
         occ = [o for o in occ if not (o.group_id == change.group_id and o.arrives_day > 0)]
     elif change.kind == "merge":
         assert change.group_id is not None and change.other_group_id is not None
         x, y = change.group_id, change.other_group_id
-        cap[y] = cap[y] + cap[x]
-        cap[x] = 0
+        cuts = sorted({s.first for s in schedule[x] + schedule[y]} | {schedule[y][-1].last + 1})
+        merged = []
+        for first, after in pairwise(cuts):
+            sx, sy = _on(schedule[x], first), _on(schedule[y], first)
+            rate = sy.rate if sy.places > 0 else sx.rate
+            merged.append(Stretch(first, after - 1, sx.places + sy.places, rate, sx.active or sy.active))
+        out[y] = _joined(merged)
+        out[x] = [Stretch(cuts[0], cuts[-1] - 1, 0, active=False)]
         occ = [Occupant(y, o.leaves_day, o.arrives_day) if o.group_id == x else o for o in occ]
     elif change.kind == "places":
         assert change.group_id is not None
-        cap[change.group_id] = cap[change.group_id] + change.places_delta
-    return cap, occ
+        out[change.group_id] = [
+            replace(s, places=max(0, s.places + change.places_delta)) if s.active else s
+            for s in schedule[change.group_id]
+        ]
+    return out, occ
+
+
+def _on(stretches: list[Stretch], day: int) -> Stretch:
+    return next(s for s in stretches if s.first <= day <= s.last)
+
+
+def funding(schedule: Schedule, stays: Iterable[tuple[int, float, float]], horizon: float) -> float:
+    """Availability funding over the period: per stretch of a group, its rate × its empty
+    place-nights (places × nights less the nights the youths in ``stays`` — group, from, to —
+    spent there; never below zero, when the group had more youths than places)."""
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for gid, begin, end in stays:
+        spans.setdefault(gid, []).append((max(0.0, begin), min(end, horizon)))
+    total = 0.0
+    for gid, stretches in schedule.items():
+        for s in stretches:
+            if s.rate == 0 or s.places == 0:
+                continue
+            lo, hi = float(s.first), min(float(s.last + 1), horizon)
+            taken = sum(max(0.0, min(end, hi) - max(begin, lo)) for begin, end in spans.get(gid, ()))
+            total += s.rate * max(0.0, s.places * (hi - lo) - taken)
+    return total
 
 
 def figures(
@@ -441,19 +572,18 @@ def figures(
     res: ReplayResult,
     arrivals: Sequence[Arrival],
     occupants: Sequence[Occupant],
-    cap: dict[int, int],
+    schedule: Schedule,
 ) -> dict[str, float | None]:
+    """The figures of one replay; ``occupants`` are youths (present at the start, admitted
+    directly), never the missing places."""
     horizon = float(history.period.days)
     placed = [o for o in res.outcomes if o.group_id is not None]
     stay = {a.youth.id: a.stay_days for a in arrivals}
-    occupied: dict[int, float] = dict.fromkeys(cap, 0.0)
+    stays: list[tuple[int, float, float]] = []
     for o in placed:
         assert o.group_id is not None and o.placed_day is not None
-        occupied[o.group_id] += min(o.placed_day + stay[o.youth_id], horizon) - o.placed_day
-    for occ in occupants:
-        if occ.group_id in occupied:
-            occupied[occ.group_id] += max(0.0, min(occ.leaves_day, horizon) - occ.arrives_day)
-    funding = sum(history.rate.get(g, 0.0) * max(0.0, cap[g] * horizon - occupied[g]) for g in cap)
+        stays.append((o.group_id, o.placed_day, o.placed_day + stay[o.youth_id]))
+    stays += [(o.group_id, o.arrives_day, o.leaves_day) for o in occupants]
     out_of_region = [not history.in_region.get(o.group_id, False) for o in placed if o.group_id is not None]
     return {
         "median_wait_days": res.median_wait_days,
@@ -463,7 +593,7 @@ def figures(
         "share_out_of_region": sum(out_of_region) / len(out_of_region) if out_of_region else None,
         "share_above_need": res.share_above_need,
         "mean_steps_above_need": res.mean_steps_above_need,
-        "availability_funding": funding,
+        "availability_funding": funding(schedule, stays, horizon),
     }
 
 
@@ -487,17 +617,16 @@ def observed(history: History) -> dict[str, float | None]:
             outside.append(not history.in_region.get(group.id, False))
         else:
             waits.append(horizon - item.day)
-    occupied: dict[int, float] = dict.fromkeys(history.places, 0.0)
     # the real stays, the replayed referrals' included: every stay of the period is in ``present``
     # or is a referral's placement
-    for p in history.present:
-        end = p.leaves_day if p.leaves_day is not None else horizon
-        occupied[p.group_id] += max(0.0, min(end, horizon) - p.arrives_day)
+    stays = [
+        (p.group_id, p.arrives_day, p.leaves_day if p.leaves_day is not None else horizon) for p in history.present
+    ]
     for item in history.referrals:
-        if item.placed_day is not None and item.placed_group_id in occupied and item.placed_day < horizon:
+        if item.placed_day is not None and item.placed_group_id is not None and item.placed_day < horizon:
             end = item.placed_day + item.stay_days if item.stay_days is not None else horizon
-            occupied[item.placed_group_id] += min(end, horizon) - max(0.0, item.placed_day)
-    funding = sum(history.rate[g] * max(0.0, history.places[g] * horizon - occupied[g]) for g in history.places)
+            stays.append((item.placed_group_id, item.placed_day, end))
+    money = funding(history.schedule, stays, horizon)
     q = np.quantile(waits, [0.5, 0.9]).tolist() if waits else [None, None]
     return {
         "median_wait_days": q[0],
@@ -507,7 +636,7 @@ def observed(history: History) -> dict[str, float | None]:
         "share_out_of_region": sum(outside) / len(outside) if outside else None,
         "share_above_need": sum(1 for s in steps if s > 0) / len(steps) if steps else None,
         "mean_steps_above_need": sum(steps) / len(steps) if steps else None,
-        "availability_funding": funding,
+        "availability_funding": money,
     }
 
 
@@ -541,18 +670,23 @@ def simulate(
     progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """The figures of ``repetitions`` replays of the baseline and the change (raises
-    ``Cancelled`` when ``should_stop`` says so)."""
+    ``Cancelled`` when ``should_stop`` says so).
+
+    ``more_placed_with_change``: for a change that only removes places (a closure, places off,
+    the same policy on both sides), the repetitions in which the change placed more youths than
+    the baseline, which only the order of placing can do (``solver.replay``); None otherwise."""
     horizon = float(history.period.days)
     per_side: dict[str, list[dict[str, float | None]]] = {"baseline": [], "change": []}
     steps = 2 * repetitions
     done = 0
     for r in range(repetitions):
         draws = draw(history, np.random.default_rng(BASE_SEED + r))
-        cap_change, occ_change = apply_change(change, history.places, draws.occupants)
-        for side, pol, cap, occ in (
-            ("baseline", baseline_policy, history.places, draws.occupants),
-            ("change", policy, cap_change, occ_change),
+        schedule_change, occ_change = apply_change(change, history.schedule, draws.occupants)
+        for side, pol, schedule, occ in (
+            ("baseline", baseline_policy, history.schedule, draws.occupants),
+            ("change", policy, schedule_change, occ_change),
         ):
+            cap = capacity(schedule)
             base = done
 
             def told(share: float, base: int = base) -> None:
@@ -566,7 +700,7 @@ def simulate(
                 horizon_days=horizon,
                 policy=pol,  # type: ignore[arg-type]
                 batch_every_days=batch_every_days,
-                occupants=occ,
+                occupants=[*occ, *missing_places(schedule, cap)],
                 weights=weights,
                 time_limit_s=time_limit_s,
                 should_stop=should_stop,
@@ -574,9 +708,17 @@ def simulate(
             )
             if res.cancelled:
                 raise Cancelled
-            per_side[side].append(figures(history, res, draws.arrivals, occ, cap))
+            per_side[side].append(figures(history, res, draws.arrivals, occ, schedule))
             done += 1
     seen = observed(history)
+    removes = change.kind == "close" or (change.kind == "places" and change.places_delta < 0)
+    more: list[float] | None = None
+    if removes and policy == baseline_policy:
+        more = [
+            float(c["placed"] or 0) - float(b["placed"] or 0)
+            for b, c in zip(per_side["baseline"], per_side["change"], strict=True)
+            if float(c["placed"] or 0) > float(b["placed"] or 0)
+        ]
     return {
         "repetitions": repetitions,
         "confidence": CONFIDENCE,
@@ -598,11 +740,25 @@ def simulate(
             }
             for key, label, unit in FIGURES
         ],
-        "notes": list(NOTES) + _notes(history),
+        "more_placed_with_change": len(more) if more is not None else None,
+        "notes": list(NOTES) + _notes(history, change) + _ordering_note(more, repetitions),
     }
 
 
-def _notes(history: History) -> list[str]:
+def _ordering_note(more: list[float] | None, repetitions: int) -> list[str]:
+    """Said out loud, so that nobody reads a closure as a gain in places."""
+    if not more:
+        return []
+    most = max(more)
+    extra = "één jongere meer" if most == 1 else f"tot {number(most)} jongeren meer"
+    return [
+        f"In {number(len(more))} van de {number(repetitions)} herhalingen plaatste de simulatie met deze wijziging "
+        f"{extra} dan zonder. Dat komt door de volgorde van plaatsen zonder vooruit te kijken (wie later geplaatst "
+        "wordt, vertrekt ook later), niet doordat de wijziging plaatsen oplevert."
+    ]
+
+
+def _notes(history: History, change: Change) -> list[str]:
     notes = []
     if not history.lengths:
         notes.append(
@@ -610,10 +766,21 @@ def _notes(history: History) -> list[str]:
         )
     if history.skipped:
         notes.append(f"{number(history.skipped)} verwijzingen konden niet worden meegenomen (onvolledig profiel).")
-    if history.partial_groups:
+    if history.varying_groups:
         notes.append(
-            f"{number(history.partial_groups)} groepen begonnen of stopten binnen de periode; de simulatie rekent ze "
-            "de hele periode mee, met de plaatsen van hun eerste actieve dag."
+            f"{number(history.varying_groups)} groepen hadden niet de hele periode evenveel plaatsen (ze begonnen of "
+            "stopten binnen de periode, of kregen een nieuwe contractversie); de simulatie volgt hun plaatsen dag voor "
+            "dag. Gaan er plaatsen af, dan blijft wie er is; de groep neemt pas weer iemand op als er plek is."
+        )
+    if (
+        change.kind == "places"
+        and change.group_id is not None
+        and not all(s.active for s in history.schedule[change.group_id])
+    ):
+        notes.append(
+            f"De plaatsen {'erbij' if change.places_delta > 0 else 'eraf'} gelden op de dagen dat "
+            f"{history.group_names.get(change.group_id, 'de groep')} actief was, niet vóór de start of na het "
+            "einde van de groep."
         )
     if not history.referrals:
         notes.append("In deze periode kwamen geen verwijzingen binnen: er valt weinig te vergelijken.")
@@ -647,9 +814,9 @@ def start_run(*, db: Database, principal: Principal, data: WhatIfRunCreate) -> i
     with db.transaction() as session:
         region = _region(session, principal, data.region_id)
         rows = region_groups(session, region, period)
-        places, _rate = group_places(session, region, rows, period)
+        schedule = group_schedule(session, region, rows, period)
         names = {int(g.id or 0): g.name for g in rows}
-        change = check_change(data, places, names)
+        change = check_change(data, schedule, names)
         busy = session.exec(
             select(WhatIfRun.id).where(
                 WhatIfRun.region_id == region.id,
@@ -716,7 +883,7 @@ def execute_run(db: Database, run_id: int) -> None:
             history = read_history(session, region, period)
             weights = adapter.region_weights(region)
             limit = adapter.region_time_limit(region)
-        change = check_change(data, history.places, history.group_names)
+        change = check_change(data, history.schedule, history.group_names)
         watch = _Watch(db, run_id)
         result = simulate(
             history,
@@ -843,4 +1010,51 @@ def run_public(run: WhatIfRun) -> dict[str, Any]:
         "created_at": as_utc(run.created_at),
         "started_at": as_utc(run.started_at),
         "finished_at": as_utc(run.finished_at),
+    }
+
+
+def list_runs(
+    *, session: Session, principal: Principal, region_id: int | None, limit: int, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The region's runs, newest first: the caller's own region, or for a caller bound to no
+    region (a service-wide administrator) ``region_id`` or every region."""
+    if region_id is not None:
+        ensure_region_access(principal, region_id, what="Regio")
+        if session.get(Region, region_id) is None:
+            raise NotFound("Regio niet gevonden.")
+    rid = region_id if region_id is not None else principal.region_scope
+    query = select(WhatIfRun).order_by(col(WhatIfRun.id).desc()).limit(limit)
+    if rid is not None:
+        query = query.where(WhatIfRun.region_id == rid)
+    if before_id is not None:
+        query = query.where(col(WhatIfRun.id) < before_id)
+    return [run_summary(run) for run in session.exec(query).all()]
+
+
+def run_summary(run: WhatIfRun) -> dict[str, Any]:
+    """A run in a list: what was asked, by whom, its status and, when done, the placed youths and
+    the median wait without and with the change (means over the repetitions); no youth data."""
+    public = run_public(run)
+    params = run.params or {}
+    headline = None
+    result = run.result or {}
+    if public["status"] == "done" and result.get("figures"):
+        by_key = {f["key"]: f for f in result["figures"]}
+        headline = {
+            f"{key}_{side}": (by_key.get(key) or {}).get(side, {}).get("mean")
+            for key in ("placed", "median_wait_days")
+            for side in ("baseline", "change")
+        }
+    return {
+        "id": run.id,
+        "region_id": run.region_id,
+        "status": public["status"],
+        "status_label": public["status_label"],
+        "description": params.get("description"),
+        "start": params.get("start"),
+        "end": params.get("end"),
+        "created_by": run.created_by,
+        "created_at": public["created_at"],
+        "finished_at": public["finished_at"],
+        "headline": headline,
     }

@@ -1,5 +1,6 @@
 """Contract manager: a what-if simulation that closes a group, with its progress bar and the
-table of the baseline against the change; a second, longer run stopped with "Stoppen"."""
+table of the baseline against the change; a second, longer run stopped with "Stoppen"; the list
+of earlier runs shows both, and "Bekijken" opens the first one again without a new run."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ def test_close_a_group_then_stop_a_second_run(people) -> None:  # type: ignore[n
         "aria-label", re.compile(r"^Staafdiagram van gemiddelde afstand")
     )
     page.screenshot(path=str(SCREENSHOTS / "whatif-1280.png"), full_page=True)
+    # The finished run heads the list of earlier runs.
+    runs = page.locator("#wat-als-eerdere tbody tr")
+    expect(runs.first).to_contain_text(f"{closed} gesloten")
+    expect(runs.first).to_contain_text("Klaar")
+    expect(runs.first).to_contain_text("Geplaatst:")
+    first_run = runs.first.get_attribute("data-run")
 
     # A long run (batches, many repetitions) stopped halfway.
     page.get_by_label("Wijziging", exact=True).select_option("places")
@@ -52,6 +59,19 @@ def test_close_a_group_then_stop_a_second_run(people) -> None:  # type: ignore[n
     stop.click()
     expect(page.locator("#wat-als-status")).to_contain_text("Gestopt", timeout=10_000)
     expect(table).to_have_count(0)
+    expect(runs.first).to_contain_text("Gestopt")
+    stopped_run = runs.first.get_attribute("data-run")
+    listed = runs.count()
+
+    # "Bekijken" opens the first run's result again; no new run is started.
+    page.locator(f"#wat-als-eerdere tr[data-run='{first_run}']").get_by_role("button", name="Bekijken").click()
+    expect(table).to_be_visible()
+    expect(page.locator("#wat-als-status")).to_contain_text(f"Klaar: {closed} gesloten")
+    expect(table.locator("tbody tr")).to_have_count(8)
+    expect(page.get_by_role("heading", name="Uitkomst")).to_be_focused()
+    expect(runs).to_have_count(listed)
+    expect(runs.first).to_have_attribute("data-run", stopped_run or "")
+    manager.shot("whatif-eerdere", "desktop")
 
     phone = people("viewer", phone=True, already_logged_in=True)
     phone.page.goto(page.url)
@@ -62,6 +82,13 @@ def test_close_a_group_then_stop_a_second_run(people) -> None:  # type: ignore[n
     width = phone.page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 2, f"wat-als is {width}px breed op een telefoon"
     phone.page.screenshot(path=str(SCREENSHOTS / "whatif-390.png"), full_page=True)
+    phone_runs = phone.page.locator("#wat-als-eerdere tbody tr")
+    expect(phone_runs).to_have_count(listed + 1)  # the phone's own run came in on top
+    phone.page.locator(f"#wat-als-eerdere tr[data-run='{stopped_run}']").get_by_role("button", name="Bekijken").click()
+    expect(phone.page.locator("#wat-als-status")).to_contain_text("Gestopt")
+    expect(phone.page.locator("#wat-als-tabel")).to_have_count(0)
+    phone_runs.first.scroll_into_view_if_needed()
+    phone.shot("whatif-eerdere", "phone")
 
 
 def test_the_result_has_no_serious_accessibility_violation(browser, demo_server) -> None:  # type: ignore[no-untyped-def]

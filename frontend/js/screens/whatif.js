@@ -3,9 +3,13 @@
 // server replays a period of the region's referrals through the matching solver, as it was and
 // with the change, several times (a background job); this screen starts it, shows its progress
 // (polled every second), can stop it ("Stoppen") and shows both sides with their 95% intervals.
+// "Eerdere simulaties" lists the region's earlier runs; "Bekijken" shows one in the same result
+// view (a run still going is followed as if just started), without starting a new one.
 
 import { request } from "../api.js";
-import { announce, el, field, formatEuro, formatKm, formatNumber, kids, showError, svg } from "../ui.js";
+import {
+  announce, el, field, formatDate, formatDateTime, formatEuro, formatKm, formatNumber, kids, loading, showError, svg,
+} from "../ui.js";
 
 const CHANGES = [
   ["close", "Een groep sluiten"],
@@ -106,9 +110,13 @@ export function render(root) {
   const stopButton = el("button", { type: "button", class: "button danger", id: "wat-als-stoppen", hidden: true }, "Stoppen");
   const formError = el("p", { class: "error", role: "alert", hidden: true, id: "wat-als-fout" });
   const bar = el("progress", { id: "wat-als-voortgang", class: "progress", max: "1", value: "0", "aria-label": "Voortgang van de simulatie" });
-  const statusText = el("p", { id: "wat-als-status", role: "status" });
+  const statusText = el("p", { id: "wat-als-status", role: "status", tabindex: "-1" });
   const statusBox = el("div", { class: "card", hidden: true }, statusText, bar, el("div", { class: "actions" }, stopButton));
   const result = el("div", { id: "wat-als-resultaat" });
+  const listError = el("p", { class: "error", role: "alert", hidden: true, id: "wat-als-eerder-fout" });
+  const listBox = el("div", { id: "wat-als-eerder" }, loading());
+  const earlier = el("section", { class: "card whatif-runs", "aria-labelledby": "wat-als-eerder-kop" },
+    el("h2", { id: "wat-als-eerder-kop" }, "Eerdere simulaties"), listError, listBox);
   const form = el("form", { class: "card whatif-form", novalidate: true },
     el("div", { class: "form-row" }, startInput.wrapper, endInput.wrapper),
     el("div", { class: "form-row" }, change.wrapper, group.wrapper, other.wrapper, delta.wrapper),
@@ -121,7 +129,7 @@ export function render(root) {
     el("p", { class: "lead" }, "Speel de verwijzingen, opnames en vertrekken van een periode opnieuw af met één wijziging, en "
       + "vergelijk wachttijd, afstand, plaatsingen buiten de regio, zwaarte boven de behoefte en beschikbaarheidsvergoeding met "
       + "wat er gebeurde. Elke simulatie wordt een aantal keren herhaald; onder elk gemiddelde staat het 95%-interval."),
-    form, statusBox, result)));
+    form, earlier, statusBox, result)));
 
   let timer = null;
   let runId = null;
@@ -171,6 +179,7 @@ export function render(root) {
       result.replaceChildren();
       paintStatus(run);
       poll();
+      loadRuns();
     } catch (error) {
       startButton.disabled = false;
       showError(formError, error.message);
@@ -213,21 +222,87 @@ export function render(root) {
     stopButton.disabled = stopping;
   }
 
-  function finish(run) {
+  // ``fresh``: the run just ended while this screen followed it (not one opened from the list).
+  function finish(run, fresh = true) {
     clearTimeout(timer);
     startButton.disabled = false;
     stopButton.hidden = true;
     if (run.status === "done") {
       statusText.textContent = `Klaar: ${run.params.description}.`;
       paintResult(run);
-      announce("De simulatie is klaar. De uitkomst staat onder de voortgang.");
+      if (fresh) announce("De simulatie is klaar. De uitkomst staat onder de voortgang.");
     } else if (run.status === "cancelled") {
       statusText.textContent = "Gestopt. Er is geen uitkomst; start opnieuw om verder te rekenen.";
-      announce("De simulatie is gestopt.");
+      if (fresh) announce("De simulatie is gestopt.");
     } else {
       statusText.textContent = `Mislukt: ${run.error || "onbekende fout"}`;
     }
+    if (fresh) loadRuns();
   }
+
+  // An earlier run in the same view as a new one; one still going is followed.
+  async function view(id) {
+    showError(listError, null);
+    try {
+      const run = (await request(`/whatif/runs/${id}`)).data;
+      clearTimeout(timer);
+      runId = run.id;
+      result.replaceChildren();
+      paintStatus(run);
+      if (FINISHED.includes(run.status)) {
+        finish(run, false);
+        announce(`Simulatie ${run.params.description}: ${run.status_label.toLowerCase()}. Zie onder de lijst.`);
+      } else {
+        poll();
+      }
+      const heading = result.querySelector("h2");
+      (heading || statusText).focus({ preventScroll: true });
+      statusBox.scrollIntoView({ block: "start" });
+    } catch (error) {
+      showError(listError, `Die simulatie kon niet worden geopend: ${error.message}`);
+    }
+  }
+
+  function runRow(run) {
+    const head = run.headline;
+    const figures = head && head.placed_baseline !== null
+      ? el("span", { class: "whatif-headline" },
+        `Geplaatst: ${formatNumber(head.placed_baseline, 1)} nu, ${formatNumber(head.placed_change, 1)} met wijziging`)
+      : null;
+    const open = el("button", {
+      type: "button", class: "button small secondary",
+      "aria-label": `Bekijken: ${run.description}, gestart ${formatDateTime(run.created_at)}`,
+    }, "Bekijken");
+    open.addEventListener("click", () => view(run.id));
+    return el("tr", { "data-run": String(run.id) },
+      el("td", { "data-label": "Gestart" }, formatDateTime(run.created_at)),
+      el("td", { "data-label": "Wijziging" }, run.description || "–",
+        el("span", { class: "whatif-period" }, `Periode ${formatDate(run.start)} t/m ${formatDate(run.end)}`)),
+      el("td", { "data-label": "Status" }, ...kids(run.status_label, figures)),
+      el("td", {}, open));
+  }
+
+  async function loadRuns() {
+    try {
+      const runs = (await request("/whatif/runs?limit=20")).data;
+      showError(listError, null);
+      if (!runs.length) {
+        listBox.replaceChildren(el("p", { class: "hint" }, "Nog geen simulaties in deze regio."));
+        return;
+      }
+      listBox.replaceChildren(
+        el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Tabel: eerdere simulaties" },
+          el("table", { class: "data stack-on-phone", id: "wat-als-eerdere" },
+            el("caption", {}, "De nieuwste eerst, hoogstens twintig"),
+            el("thead", {}, el("tr", {}, ["Gestart", "Wijziging", "Status", "Uitkomst"]
+              .map((h) => el("th", { scope: "col" }, h)))),
+            el("tbody", {}, runs.map(runRow)))));
+    } catch (error) {
+      listBox.replaceChildren();
+      showError(listError, `De eerdere simulaties konden niet worden geladen: ${error.message}`);
+    }
+  }
+  loadRuns();
 
   function paintResult(run) {
     const data = run.result;
@@ -240,10 +315,15 @@ export function render(root) {
         el("figcaption", {}, `${figure.label}: wat er gebeurde, de simulatie zonder en met de wijziging (lijn: 95%-interval).`));
     };
     chartPick.addEventListener("change", paintChart);
+    // A closure that placed more youths in some repetition did so through the order of placing:
+    // said above the table, not only among the assumptions, so nobody reads it as a gain.
+    const ordering = data.more_placed_with_change
+      ? data.notes.find((n) => n.includes("volgorde van plaatsen")) : null;
     result.replaceChildren(...kids(
-      el("h2", {}, "Uitkomst"),
+      el("h2", { tabindex: "-1" }, "Uitkomst"),
       el("p", {}, `${run.params.description}. ${formatNumber(data.referrals)} verwijzingen in ${formatNumber(data.days)} dagen, `
         + `${formatNumber(data.groups)} groepen, ${formatNumber(data.repetitions)} herhalingen.`),
+      ordering ? el("p", { class: "warning", id: "wat-als-volgorde" }, ordering) : null,
       el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Tabel: uitkomst van de simulatie" },
         el("table", { class: "data stack-on-phone", id: "wat-als-tabel" },
           el("caption", {}, "Gemiddelde over de herhalingen, daaronder het 95%-interval"),

@@ -11,10 +11,11 @@ from sqlmodel import func, select
 
 from backend.audit.models import AuditEntry
 from backend.placements.models import Placement
+from backend.providers.models import Group
 from backend.referrals.models import Referral
 from backend.whatif import service
 from backend.whatif.models import WhatIfRun
-from tests.backend.reports.helpers import since
+from tests.backend.reports.helpers import add_term, since
 from tests.backend.test_region_scope import other_region_coordinator
 from tests.factories import add_user
 
@@ -113,6 +114,34 @@ def test_closing_a_group_places_no_more_youths_than_the_baseline(client, world, 
         assert len(rows) == 1 and rows[0].purpose == "whatif_simulation"
 
 
+def test_places_follow_the_register_day_by_day(client, world, db):
+    history(db, world)
+    esdoorn, eik = world.groups_a
+    wilg = world.groups_b[1]
+    # Eik opens on 15 February (day 45); Wilg's contract goes from 4 to 2 places on 1 February.
+    with db.transaction() as session:
+        group = session.get(Group, eik)
+        group.active_from = date(2025, 2, 15)
+        session.add(group)
+    add_term(db, wilg, date(2025, 2, 1), places=2, day_tariff=200.0, share=0.75)
+    response = start(client, world, change="close", group_id=esdoorn, repetitions=2)
+    assert response.status_code == 202, response.text
+    run = finished(client, world, response.json()["id"])
+    assert run["status"] == "done", run
+    result = run["result"]
+    # Esdoorn closed: nobody is placed in Eik before it opens, so the first referrals wait for it
+    # (six weeks and more); with Esdoorn open everybody is placed at once.
+    waits = figure(result, "p90_wait_days")
+    assert waits["baseline"]["mean"] == 0 and waits["change"]["mean"] >= 30
+    assert figure(result, "placed")["change"]["mean"] == 8
+    # Wilg, empty all period: 31 nights × 4 places + 59 nights × 2 places, at €200 × 0.75.
+    money = figure(result, "availability_funding")
+    expected = (31 * 4 + 59 * 2) * 200 * 0.75
+    assert money["observed"] == money["baseline"]["mean"] == money["change"]["mean"] == pytest.approx(expected)
+    assert result["more_placed_with_change"] == 0
+    assert any("2 groepen hadden niet de hele periode evenveel plaatsen" in n for n in result["notes"])
+
+
 def test_progress_rises_and_stoppen_cancels_a_running_run(client, world, db, monkeypatch):
     history(db, world, n=4)
     monkeypatch.setattr(service, "CHECK_EVERY_S", 0.0)
@@ -166,6 +195,44 @@ def test_another_regions_people_get_404_and_coordinators_only_read(client, world
     assert start(client, world, who="coordinator", change="close", group_id=world.groups_a[0]).status_code == 403
     assert client.post(f"{URL}/{run_id}/cancel", headers=world.headers("coordinator")).status_code == 403
     assert client.get(f"{URL}/{run_id}", headers=world.headers("provider_a")).status_code == 403
+
+
+def test_the_list_of_earlier_runs_is_the_regions_own(client, world, db):
+    history(db, world, n=2)
+    first = start(client, world, change="close", group_id=world.groups_a[0], repetitions=2).json()["id"]
+    finished(client, world, first)
+    second = start(client, world, change="places", group_id=world.groups_a[1], places_delta=1, repetitions=2)
+    second = second.json()["id"]
+    finished(client, world, second)
+    listed = client.get(URL, headers=world.headers("coordinator"))
+    assert listed.status_code == 200, listed.text
+    runs = listed.json()
+    assert [r["id"] for r in runs] == [second, first]  # newest first
+    assert runs[1]["description"] == "Woongroep Esdoorn gesloten" and runs[1]["status_label"] == "Klaar"
+    assert (runs[1]["start"], runs[1]["end"]) == (START, END) and runs[1]["created_by"].endswith(":viewer")
+    assert runs[1]["headline"]["placed_baseline"] == 2 and runs[1]["finished_at"]
+    assert "result" not in runs[1] and "params" not in runs[1]  # no youth data, no figures
+    page = client.get(URL, params={"limit": 1, "before_id": second}, headers=world.headers("viewer")).json()
+    assert [r["id"] for r in page] == [first]
+    # Another region's people see none of them, and may not ask for this region's.
+    stranger = other_region_coordinator(db, world)
+    assert client.get(URL, headers=stranger).json() == []
+    asked = client.get(URL, params={"region_id": world.region_id}, headers=stranger)
+    assert asked.status_code == 404 and asked.json()["detail"] == "Regio niet gevonden."
+    # A service-wide administrator sees every region's, or one region's.
+    with db.transaction() as session:
+        _user, token = add_user(session, world.settings, "national", "admin", None, None)
+    national = {"Authorization": f"Bearer {token}"}
+    assert [r["id"] for r in client.get(URL, headers=national).json()] == [second, first]
+    assert client.get(URL, params={"region_id": _elders_id(db)}, headers=national).json() == []
+    assert client.get(URL, headers=world.headers("provider_a")).status_code == 403
+    bad = client.get(URL, params={"limit": 0}, headers=world.headers("viewer"))
+    assert bad.status_code == 422 and bad.json()["code"]
+
+
+def _elders_id(db) -> int:
+    with db.transaction(write=False) as session:
+        return _elders(session)
 
 
 def _elders(session) -> int:
