@@ -97,6 +97,7 @@ FIELD_LABELS: dict[str, str] = {
     "radius_km": "zoekstraal (km)",
     "secure_care": "gesloten jeugdhulp",
     "limit": "aantal",
+    "before_id": "vóór simulatienummer",
     # groups, providers, locations and the contract register
     "group_id": "groep",
     "provider_id": "aanbieder",

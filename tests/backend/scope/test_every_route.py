@@ -277,6 +277,7 @@ ROUTES: dict[str, Any] = {
             "group_id": c.world.groups_a[0],
         }
     ),
+    "GET /api/v1/whatif/runs": Obj(query=lambda c: {"region_id": c.world.region_id}),
     "GET /api/v1/whatif/runs/{run_id}": Obj(),
     "POST /api/v1/whatif/runs/{run_id}/cancel": Obj(),
     # referrals and matching
