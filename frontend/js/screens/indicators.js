@@ -287,8 +287,9 @@ export function render(root, { user }) {
       el("div", { class: "totals" },
         stat("Zoekacties", cr.searches === null ? "–" : formatNumber(cr.searches), "zoekacties"),
         stat("Zoekacties met een plek", formatPercent(cr.search_success_share)),
+        stat("Zoekacties met een plek in eigen regio", formatPercent(cr.search_own_region_share)),
         stat("Vastgehouden", formatNumber(cr.holds)), stat("Bevestigd", formatNumber(cr.confirmed)),
-        stat("In eigen regio", formatPercent(cr.own_region_share)),
+        stat("Bevestigd in eigen regio", formatPercent(cr.own_region_share)),
         stat("Minuten tot plek (mediaan / 90%)", `${formatNumber(cr.median_minutes_to_place)} / ${formatNumber(cr.p90_minutes_to_place)}`)),
       figure(columnChart({
         title: "Crisisplaatsen per maand",
