@@ -40,6 +40,7 @@ from common import (
     process_cpu_seconds,
     servers,
 )
+from sqlalchemy import create_engine
 
 ORIGINS = ["JZ07", "JZ25", "JZ13"]
 BIG_BATCH = 50_000
@@ -130,11 +131,33 @@ def post_all(base: str, key: str, batches: list[tuple[bytes, str]]) -> dict[str,
     }
 
 
-def run(kind: str, target: int, batch: int, form: str) -> list[list[object]]:
+def without_indicator_triggers(database_url: str) -> None:
+    """For a comparison only: drop the triggers that keep the indicators' closed months honest
+    (migration 0016), to measure what they cost the feed."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = conn.exec_driver_sql(
+                "SELECT tgname, tgrelid::regclass FROM pg_trigger WHERE starts_with(tgname, 'indicators_changed')"
+            ).all()
+            for trigger, table in names:
+                conn.exec_driver_sql(f"DROP TRIGGER {trigger} ON {table}")
+        else:
+            names = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 18) = 'indicators_changed'"
+            ).all()
+            for (trigger,) in names:
+                conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    engine.dispose()
+
+
+def run(kind: str, target: int, batch: int, form: str, *, triggers: bool = True) -> list[list[object]]:
     rows: list[list[object]] = []
-    name = "SQLite" if kind == "sqlite" else "PostgreSQL"
+    name = ("SQLite" if kind == "sqlite" else "PostgreSQL") + ("" if triggers else " without indicator triggers")
     for size in dict.fromkeys([batch, BIG_BATCH]):
         with bench_database(kind, providers=1, groups_per_provider=500) as world:
+            if not triggers:
+                without_indicator_triggers(world.database_url)
             events = year_of_events(world, target, seed=14)
             key = next(iter(world.api_keys.values()))
             batches = bodies(events, size, form)
@@ -190,11 +213,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--format", choices=["ndjson", "json"], default="ndjson")
+    parser.add_argument(
+        "--without-indicator-triggers", action="store_true", help="drop the indicators' triggers first (to compare)"
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     rows: list[list[object]] = []
     for kind in kinds:
-        rows += run(kind, args.events, args.batch, args.format)
+        rows += run(kind, args.events, args.batch, args.format, triggers=not args.without_indicator_triggers)
     print("## Occupancy feed: a year of history for 500 groups through the API\n")
     print(
         markdown_table(
