@@ -171,8 +171,14 @@ def replay(
     time_limit_s: float = 2.0,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[float], None] | None = None,
+    fallback: frozenset[int] = frozenset(),
 ) -> ReplayResult:
-    """Replay ``arrivals`` over ``horizon_days`` under ``policy`` (module docstring)."""
+    """Replay ``arrivals`` over ``horizon_days`` under ``policy`` (module docstring).
+
+    ``fallback``: ids of groups (of other regions) that a referral goes to only when no other
+    group has a feasible free place for it: first come, first served tries them after all the
+    others; a batch run assigns the youths it could not place in the other groups to them in a
+    second run."""
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
     if not (math.isfinite(horizon_days) and horizon_days > 0):
@@ -232,7 +238,9 @@ def replay(
         table = prepare_groups([replace(g, free_places=1) for g in groups])
         for i in order:
             ranking = rank(inside[i].youth, table, w, limit=len(groups))
-            preference[i] = [o.group_id for o in ranking.options]
+            ranked = [o.group_id for o in ranking.options]
+            # the own groups in rank order, then the fallback groups in rank order
+            preference[i] = [g for g in ranked if g not in fallback] + [g for g in ranked if g in fallback]
             feasible[i] = frozenset(preference[i])
 
     def best_free(i: int) -> int | None:
@@ -256,8 +264,13 @@ def replay(
         waiting = still
 
     def run_batch(day: float) -> None:
+        run_batch_on(day, [gid for gid in by_id if gid not in fallback])
+        if fallback:
+            run_batch_on(day, [gid for gid in by_id if gid in fallback])
+
+    def run_batch_on(day: float, group_ids: list[int]) -> None:
         nonlocal waiting
-        open_groups = [replace(by_id[gid], free_places=free(gid)) for gid in by_id if free(gid) > 0]
+        open_groups = [replace(by_id[gid], free_places=free(gid)) for gid in group_ids if free(gid) > 0]
         if not waiting or not open_groups:
             return
         youths = tuple(replace(inside[i].youth, waiting_days=day - inside[i].day) for i in waiting)

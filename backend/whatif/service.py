@@ -4,7 +4,10 @@ as it was and with one change, and compare the figures.
 History (read once per run, in one read transaction):
 
 - *groups*: the region's groups active at some time in the period, translated by
-  ``backend.matching.adapter`` (the one translation into solver input);
+  ``backend.matching.adapter`` (the one translation into solver input), and those of its
+  neighbouring regions (setting ``neighbours``): a youth goes there only when no group of the
+  region has a feasible free place (``solver.replay``'s ``fallback``), into the places that were
+  really free there (their own youths are occupants); they bring none of the region's funding;
 - *schedule*: each group's places day by day, in stretches of days with the same places and
   *availability funding rate* (day tariff × share, 0 where not funded), cut and priced by the
   post-calculation's own rules (``backend.reports.service.group_segments``): the contracted
@@ -99,8 +102,9 @@ FIGURES: list[tuple[str, str, str]] = [
 ]
 
 NOTES = [
-    "De simulatie plaatst alleen in groepen van de regio; plaatsingen buiten de regio komen alleen in "
-    "'wat er gebeurde' voor.",
+    "De simulatie plaatst eerst in groepen van de regio. Is daar geen passende plek vrij, dan in een groep van "
+    "een buurregio (de instelling 'buurregio's'), met de plekken die daar werkelijk vrij waren. Plaatsingen nog "
+    "verder weg komen alleen in 'wat er gebeurde' voor.",
     "Jongeren met dezelfde binnenkomstdag worden per herhaling in een andere volgorde behandeld; onbekende "
     "verblijfsduren worden per herhaling opnieuw getrokken uit de afgeronde verblijven van de periode.",
     "Wachttijden van jongeren die aan het eind van de periode nog wachten, tellen mee tot het eind van de periode.",
@@ -176,6 +180,9 @@ class History:
     skipped: int = 0
     # observed placements in groups outside the replayed set (other regions), for distances
     other_groups: dict[int, solver.Group] = field(default_factory=dict)
+    # the neighbouring regions' groups among ``groups``: a youth goes there only when no group of
+    # the region has a place for it (``solver.replay``'s fallback)
+    fallback: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         last = self.period.days - 1
@@ -278,17 +285,30 @@ def _region(session: Session, principal: Principal, region_id: int | None) -> Re
 # -- history ------------------------------------------------------------------------------------
 
 
-def region_groups(session: Session, region: Region, period: Period) -> list[Group]:
+def region_groups(
+    session: Session, region: Region, period: Period, *, region_ids: list[int] | None = None
+) -> list[Group]:
+    """The groups of the region (or of ``region_ids``) active at some time in the period."""
     query = (
         select(Group)
         .where(
-            Group.region_id == region.id,
+            col(Group.region_id).in_(region_ids if region_ids is not None else [region.id]),
             or_(col(Group.active_to).is_(None), col(Group.active_to) >= period.start),
             or_(col(Group.active_from).is_(None), col(Group.active_from) <= period.end),
         )
         .order_by(col(Group.id))
     )
     return list(session.exec(query).all())
+
+
+def neighbour_groups(session: Session, region: Region, period: Period) -> list[Group]:
+    """The groups of the region's neighbouring regions (its setting ``neighbours``), where a youth
+    goes when the own region has no place for it."""
+    codes = list((region.settings or {}).get("neighbours") or [])
+    if not codes:
+        return []
+    ids = [int(rid) for rid in session.exec(select(Region.id).where(col(Region.code).in_(codes))).all() if rid]
+    return region_groups(session, region, period, region_ids=ids) if ids else []
 
 
 def group_schedule(session: Session, region: Region, groups: list[Group], period: Period) -> Schedule:
@@ -353,9 +373,14 @@ def missing_places(schedule: Schedule, cap: dict[int, int]) -> list[Occupant]:
 def read_history(session: Session, region: Region, period: Period) -> History:
     rows = region_groups(session, region, period)
     schedule = group_schedule(session, region, rows, period)
+    # The neighbours' groups with their own places day by day and no funding of this region's.
+    neighbours = neighbour_groups(session, region, period)
+    for gid, stretches in group_schedule(session, region, neighbours, period).items():
+        schedule[gid] = [replace(stretch, rate=0.0) for stretch in stretches]
     municipalities = set(session.exec(select(Municipality.id).where(Municipality.region_id == region.id)).all())
-    groups = [adapter.solver_group(g) for g in rows]
+    groups = [adapter.solver_group(g) for g in rows + neighbours]
     group_ids = [g.id for g in groups]
+    own_ids = {int(g.id or 0) for g in rows}
     referrals: list[Referred] = []
     skipped = 0
     query = (
@@ -404,10 +429,11 @@ def read_history(session: Session, region: Region, period: Period) -> History:
         for g in session.exec(select(Group).where(col(Group.id).in_(sorted(missing)))).all() if missing else []:
             other_groups[g.id] = adapter.solver_group(g)  # type: ignore[index]
     in_region = {int(g.id or 0): g.municipality_id in municipalities for g in rows}
+    in_region.update({int(g.id or 0): False for g in neighbours})
     for gid in other_groups:
         in_region[gid] = False
     known = {rid for rid, item in by_referral.items() if item.stay_days is not None}
-    present, lengths = _stays(session, group_ids, period, set(by_referral), known)
+    present, lengths = _stays(session, group_ids, period, set(by_referral), known, own_ids)
     # the replayed referrals' completed placements count once, also when their occupancy stay
     # is in another region's group
     lengths += [
@@ -417,7 +443,8 @@ def read_history(session: Session, region: Region, period: Period) -> History:
         region=region,
         period=period,
         groups=groups,
-        group_names={int(g.id or 0): g.name for g in rows},
+        group_names={int(g.id or 0): g.name for g in rows + neighbours},
+        fallback=frozenset(int(g.id or 0) for g in neighbours),
         schedule=schedule,
         in_region=in_region,
         referrals=referrals,
@@ -429,10 +456,11 @@ def read_history(session: Session, region: Region, period: Period) -> History:
 
 
 def _stays(
-    session: Session, group_ids: list[int], period: Period, replayed: set[int], known: set[int]
+    session: Session, group_ids: list[int], period: Period, replayed: set[int], known: set[int], own: set[int]
 ) -> tuple[list[Present], list[float]]:
     """Stays in the groups overlapping the period: those not replayed as referrals become
-    occupants; the completed stays admitted in the period give the length-of-stay distribution."""
+    occupants; the completed stays admitted in the period in the region's ``own`` groups give
+    the length-of-stay distribution."""
     if not group_ids:
         return [], []
     s = OccupancyStay.__table__.c  # type: ignore[attr-defined]
@@ -450,7 +478,7 @@ def _stays(
     for group_id, admitted, discharged, referral_id in rows:
         start = period.day_of(admitted)
         end = period.day_of(discharged) if discharged is not None else None
-        if start >= 0 and end is not None and referral_id not in known:
+        if start >= 0 and end is not None and referral_id not in known and group_id in own:
             lengths.append(max(1 / 24, end - start))
         if referral_id is not None and referral_id in replayed:
             continue
@@ -705,6 +733,7 @@ def simulate(
                 time_limit_s=time_limit_s,
                 should_stop=should_stop,
                 progress=told,
+                fallback=history.fallback,
             )
             if res.cancelled:
                 raise Cancelled
@@ -725,7 +754,8 @@ def simulate(
         "days": history.period.days,
         "referrals": len(history.referrals),
         "skipped_referrals": history.skipped,
-        "groups": len(history.groups),
+        "groups": len(history.groups) - len(history.fallback),
+        "neighbour_groups": len(history.fallback),
         "present_at_start": sum(1 for p in history.present if p.arrives_day <= 0),
         "direct_admissions": sum(1 for p in history.present if p.arrives_day > 0),
         "completed_stays": len(history.lengths),
@@ -760,6 +790,10 @@ def _ordering_note(more: list[float] | None, repetitions: int) -> list[str]:
 
 def _notes(history: History, change: Change) -> list[str]:
     notes = []
+    if not history.fallback:
+        notes.append(
+            "Er zijn geen buurregio's met groepen ingesteld: de simulatie plaatst alleen in groepen van de regio."
+        )
     if not history.lengths:
         notes.append(
             "Geen afgeronde verblijven in de periode: onbekende verblijfsduren zijn langer dan de periode genomen."
@@ -883,7 +917,8 @@ def execute_run(db: Database, run_id: int) -> None:
             history = read_history(session, region, period)
             weights = adapter.region_weights(region)
             limit = adapter.region_time_limit(region)
-        change = check_change(data, history.schedule, history.group_names)
+        own = {gid: stretches for gid, stretches in history.schedule.items() if gid not in history.fallback}
+        change = check_change(data, own, history.group_names)
         watch = _Watch(db, run_id)
         result = simulate(
             history,

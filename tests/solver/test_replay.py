@@ -214,3 +214,33 @@ def test_first_come_first_served_can_place_one_more_youth_when_a_group_closes() 
     # by day can know that youth 3 is coming.
     batch = replay(groups, {1: 1, 2: 1, 3: 1}, arrivals, horizon_days=60.0, policy="batch", batch_every_days=1.0)
     assert where(batch) == where(base)
+
+
+def test_groups_of_other_regions_are_a_fallback_for_both_policies() -> None:
+    # Group 2 (another region's) is nearer than group 1 (the own region's); each has one place.
+    # Youth 1 goes to the own group although the other is nearer; youth 2 finds the own group
+    # full and goes to the other region; youth 3 waits until the own group is free again.
+    groups = [group(id=1, lat=FAR[0], lon=FAR[1]), group(id=2)]
+    arrivals = [
+        Arrival(youth(id=1), day=0.0, stay_days=10.0),
+        Arrival(youth(id=2), day=1.0, stay_days=30.0),
+        Arrival(youth(id=3), day=2.0, stay_days=5.0),
+    ]
+    for policy in ("fcfs", "batch"):
+        res = replay(
+            groups,
+            {1: 1, 2: 1},
+            arrivals,
+            horizon_days=60.0,
+            policy=policy,  # type: ignore[arg-type]
+            batch_every_days=1.0,
+            fallback=frozenset({2}),
+        )
+        assert {o.youth_id: (o.group_id, o.placed_day) for o in res.outcomes} == {
+            1: (1, 0.0),
+            2: (2, 1.0),
+            3: (1, 10.0),
+        }, policy
+        # Without the rule the nearer group goes first.
+        plain = replay(groups, {1: 1, 2: 1}, arrivals, horizon_days=60.0, policy=policy, batch_every_days=1.0)  # type: ignore[arg-type]
+        assert plain.outcomes[0].group_id == 2, policy

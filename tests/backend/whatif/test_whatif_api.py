@@ -10,12 +10,15 @@ import pytest
 from sqlmodel import func, select
 
 from backend.audit.models import AuditEntry
+from backend.errors import RuleViolation
 from backend.placements.models import Placement
 from backend.providers.models import Group
 from backend.referrals.models import Referral
+from backend.regions.models import Region
 from backend.whatif import service
-from backend.whatif.models import WhatIfRun
+from backend.whatif.models import WhatIfRun, WhatIfRunCreate
 from tests.backend.reports.helpers import add_term, since
+from tests.backend.scope.regions import build_region_b
 from tests.backend.test_region_scope import other_region_coordinator
 from tests.factories import add_user
 
@@ -283,3 +286,29 @@ def test_a_run_whose_process_ended_says_so_and_blocks_nothing(client, world, db)
     fresh = start(client, world, change="close", group_id=world.groups_a[0], repetitions=2)
     assert fresh.status_code == 202, fresh.text
     assert finished(client, world, fresh.json()["id"])["status"] == "done"
+
+
+def test_the_neighbouring_regions_groups_come_in_as_a_fallback_without_funding(world, db):
+    b = build_region_b(db, world.settings)
+    since(db, [b.group_id, b.crisis_group_id])
+    history(db, world)
+    with db.transaction() as session:
+        region = session.get(Region, world.region_id)
+        region.settings = {**(region.settings or {}), "neighbours": ["JZ07"]}
+        session.add(region)
+    with db.transaction(write=False) as session:
+        read = service.read_history(
+            session, session.get(Region, world.region_id), service.Period(date(2025, 1, 1), date(2025, 3, 31))
+        )
+    assert read.fallback == {b.group_id, b.crisis_group_id}
+    assert not read.in_region[b.group_id] and read.in_region[world.groups_a[0]]
+    assert all(s.rate == 0 for gid in read.fallback for s in read.schedule[gid])
+    assert {g.id for g in read.groups} >= {b.group_id, *world.groups_a}
+    # A change can only name the region's own groups.
+    own = {gid: s for gid, s in read.schedule.items() if gid not in read.fallback}
+    with pytest.raises(RuleViolation):
+        service.check_change(
+            WhatIfRunCreate(start=date(2025, 1, 1), end=date(2025, 3, 31), change="close", group_id=b.group_id),
+            own,
+            read.group_names,
+        )

@@ -261,3 +261,28 @@ def test_unknown_stays_are_drawn_per_repetition_from_the_completed_ones() -> Non
     assert [a.stay_days for a in first.arrivals] == [a.stay_days for a in again.arrivals]
     assert {a.stay_days for a in first.arrivals} <= {1.0, 2.0, 3.0}
     assert first.occupants == [Occupant(1, 4.0, 0.0)]
+
+
+def test_a_neighbouring_regions_group_takes_a_youth_only_when_the_region_has_none() -> None:
+    # Group 1 (the region's) lies 50 km away, group 2 (a neighbouring region's) where the youth
+    # lives; both have a place free.
+    near_other = {"groups": [group(id=1, **FAR), group(id=2)], "present": []}
+    result = simulate(
+        _history(**near_other, fallback=frozenset({2})),
+        Change("close", 1),
+        policy="fcfs",
+        baseline_policy="fcfs",
+        repetitions=2,
+    )
+    by_key = figures_of(result)
+    # As it is, the region's own group, although further; with it closed, the neighbour's.
+    assert by_key["share_out_of_region"]["baseline"]["mean"] == 0.0
+    assert by_key["mean_distance_km"]["baseline"]["mean"] == pytest.approx(50, abs=8)
+    assert by_key["share_out_of_region"]["change"]["mean"] == 1.0
+    assert by_key["placed"]["change"]["mean"] == 1
+    assert result["groups"] == 1 and result["neighbour_groups"] == 1
+    assert not any("geen buurregio" in note for note in result["notes"])
+    # Without neighbours set, the nearest group of all is taken, and the notes say so.
+    plain = simulate(_history(**near_other), Change("close", 1), policy="fcfs", baseline_policy="fcfs", repetitions=2)
+    assert figures_of(plain)["share_out_of_region"]["baseline"]["mean"] == 1.0
+    assert any("geen buurregio" in note for note in plain["notes"])
