@@ -16,7 +16,7 @@ from backend.indicators.service import keep_closed_months
 from backend.matching.models import Proposal, Referral
 from backend.placements.models import Placement
 from tests.backend.indicators.test_indicators import build_history, get
-from tests.backend.reports.helpers import at, discharge, send
+from tests.backend.reports.helpers import admit, at, discharge, send
 
 SECTIONS = ("waiting", "proposals", "placements", "scaling", "occupancy")
 
@@ -137,3 +137,29 @@ def test_the_periodic_round_keeps_the_closed_months_before_anyone_asks(client, w
     with db.transaction() as session:
         forget(session)
     assert warm == figures(client, world)
+
+
+def test_a_batch_of_past_stays_drops_the_kept_months_it_reaches(client, world, db):
+    # The feed's bulk insert of past stays (COPY on PostgreSQL, executemany on SQLite) goes
+    # through the triggers too: the months it reaches are read again.
+    build_history(db, world, client)
+    first = figures(client, world)
+    assert kept(db) == 2 * 5
+    a0 = world.groups_a[0]
+    batch = [admit("late-1", a0, "2025-03-10", "late-1"), discharge("late-2", a0, "2025-03-20", "late-1")]
+    batch += [admit(f"late-a{k}", a0, "2025-04-02", f"late-a{k}") for k in range(3)]
+    send(client, world, batch, who="key_a")
+    with db.transaction(write=False) as session:
+        months = set(
+            session.exec(
+                select(IndicatorMonth.month).where(
+                    col(IndicatorMonth.region_id) == world.region_id, IndicatorMonth.section == "occupancy"
+                )
+            )
+        )
+    assert months == set()  # March and April's occupancy, both reached by the batch
+    after = figures(client, world)
+    assert after["occupancy"] != first["occupancy"]
+    with db.transaction() as session:
+        forget(session)
+    assert after == figures(client, world)
