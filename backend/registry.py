@@ -31,6 +31,7 @@ from backend.notifications.triggers import scan as notification_scan
 from backend.occupancy import hooks as occupancy_hooks
 from backend.occupancy.demo import load_occupancy_demo
 from backend.occupancy.routes import router as occupancy_router
+from backend.placements.demo import load_placement_history_demo
 from backend.placements.routes import router as placements_router
 from backend.placements.service import after_feed_batch
 from backend.planning.routes import router as planning_router
@@ -114,4 +115,9 @@ for _hook in OCCUPANCY_BATCH_HOOKS:
     occupancy_hooks.register(_hook)
 
 # ``fn(*, session, rng, region)``, called in this order at the end of ``plekwijzer demo``.
-DEMO_LOADERS: list[Callable[..., Any]] = [load_crisis_demo, load_occupancy_demo, load_referral_demo]
+DEMO_LOADERS: list[Callable[..., Any]] = [
+    load_crisis_demo,
+    load_occupancy_demo,
+    load_referral_demo,
+    load_placement_history_demo,
+]

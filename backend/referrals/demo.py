@@ -5,7 +5,7 @@ table was not imported, the municipality centre is used (resolve_home falls back
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -31,11 +31,71 @@ PROFILES = [
 ]
 
 
+def demo_referral(
+    session: Session,
+    rng: random.Random,
+    region: Region,
+    municipalities: list[Municipality],
+    profile: tuple[list[str], str, list[str], tuple[int, int]],
+    *,
+    reference: str,
+    since: datetime | None = None,
+    sibling: str | None = None,
+    home: Municipality | None = None,
+    age: int | None = None,
+) -> Referral:
+    """A waiting demo referral of ``profile`` since ``since`` (default: 1 to 240 days ago), added
+    to the session."""
+    pc4_of = {code: pc4 for _n, code, _la, _lo, pc4 in TWENTE_MUNICIPALITIES}
+    today = utcnow()
+    forms, intensity, needs, (lo, hi) = profile
+    mun = home or rng.choice(municipalities)
+    years = age if age is not None else rng.randint(lo, hi)
+    postcode, mun_id, lat, lon = resolve_home(
+        session=session,
+        region_id=region.id,  # type: ignore[arg-type]
+        postcode=pc4_of.get(mun.cbs_code),
+        municipality=mun.name,
+    )
+    risk = rng.choice(["A", "A", "B", "B", "C"]) if intensity >= "C" else rng.choice(["A", "B"])
+    if since is None:
+        since = today - timedelta(days=rng.randint(1, 240))
+    referral = Referral(
+        region_id=region.id,  # type: ignore[arg-type]
+        reference=reference,
+        # born in a month already past this year, so the age is exactly ``years``
+        birth_year=today.year - years,
+        birth_month=rng.randint(1, today.month),
+        gender=rng.choice(["m", "v", "m", "v", "x"]),
+        home_postcode=postcode,
+        home_municipality_id=mun_id,
+        home_lat=lat,
+        home_lon=lon,
+        origin_region_code=region.code if rng.random() < 0.9 else "JZ13",
+        care_forms=list(forms),
+        required_intensity=intensity,
+        risk_profile=risk,
+        needs=sorted(set(rng.sample(needs, rng.randint(1, len(needs))))),
+        urgency=rng.choice([2, 3, 3, 4, 5]),
+        secure_authorisation="jeugdzorgplus" in forms,
+        max_distance_km=rng.choice([None, None, 30.0, 50.0]),
+        sibling_set=sibling,
+        together="group",
+        excluded_provider_ids=[],
+        excluded_group_ids=[],
+        waiting_since=since,
+        status="waiting",
+        created_at=since,
+        updated_at=since,
+    )
+    session.add(referral)
+    return referral
+
+
 def load_referral_demo(*, session: Session, rng: random.Random, region: Region) -> None:
     municipalities = list(session.exec(select(Municipality).where(Municipality.region_id == region.id)).all())
     if not municipalities:
         return
-    pc4_of = {code: pc4 for _n, code, _la, _lo, pc4 in TWENTE_MUNICIPALITIES}
     today = utcnow()
     number = 0
 
@@ -48,47 +108,10 @@ def load_referral_demo(*, session: Session, rng: random.Random, region: Region) 
     ) -> Referral:
         nonlocal number
         number += 1
-        forms, intensity, needs, (lo, hi) = profile
-        mun = home or rng.choice(municipalities)
-        years = age if age is not None else rng.randint(lo, hi)
-        postcode, mun_id, lat, lon = resolve_home(
-            session=session,
-            region_id=region.id,  # type: ignore[arg-type]
-            postcode=pc4_of.get(mun.cbs_code),
-            municipality=mun.name,
-        )
-        risk = rng.choice(["A", "A", "B", "B", "C"]) if intensity >= "C" else rng.choice(["A", "B"])
-        waited = timedelta(days=rng.randint(1, 240))
-        referral = Referral(
-            region_id=region.id,  # type: ignore[arg-type]
-            reference=f"TW-{today.year}-{number:04d}",
-            # born in a month already past this year, so the age is exactly ``years``
-            birth_year=today.year - years,
-            birth_month=rng.randint(1, today.month),
-            gender=rng.choice(["m", "v", "m", "v", "x"]),
-            home_postcode=postcode,
-            home_municipality_id=mun_id,
-            home_lat=lat,
-            home_lon=lon,
-            origin_region_code=region.code if rng.random() < 0.9 else "JZ13",
-            care_forms=list(forms),
-            required_intensity=intensity,
-            risk_profile=risk,
-            needs=sorted(set(rng.sample(needs, rng.randint(1, len(needs))))),
-            urgency=rng.choice([2, 3, 3, 4, 5]),
-            secure_authorisation="jeugdzorgplus" in forms,
-            max_distance_km=rng.choice([None, None, 30.0, 50.0]),
-            sibling_set=sibling,
-            together="group",
-            excluded_provider_ids=[],
-            excluded_group_ids=[],
-            waiting_since=today - waited,
-            status="waiting",
-            created_at=today - waited,
-            updated_at=today - waited,
-        )
-        session.add(referral)
-        return referral
+        return demo_referral(
+            session, rng, region, municipalities, profile,
+            reference=f"TW-{today.year}-{number:04d}", sibling=sibling, home=home, age=age,
+        )  # fmt: skip
 
     for _ in range(34):
         add(rng.choice(PROFILES))

@@ -668,8 +668,10 @@ def observed(history: History) -> dict[str, float | None]:
     }
 
 
-def interval(values: Sequence[float | None]) -> dict[str, float | None]:
-    """Mean and 95% t-interval over the repetitions (None where a figure had no value)."""
+def interval(values: Sequence[float | None], *, upper: float | None = None) -> dict[str, float | None]:
+    """Mean and 95% t-interval over the repetitions (None where a figure had no value). Every
+    figure is 0 or more (a share at most ``upper``): the interval is cut there, so that a wait
+    near zero never shows a negative bound."""
     data = [v for v in values if v is not None]
     if not data:
         return {"mean": None, "low": None, "high": None, "n": 0}
@@ -677,7 +679,8 @@ def interval(values: Sequence[float | None]) -> dict[str, float | None]:
     if len(data) < 2:
         return {"mean": mean, "low": None, "high": None, "n": len(data)}
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(data) - 1) * np.std(data, ddof=1) / math.sqrt(len(data)))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(data)}
+    high = mean + half if upper is None else min(upper, mean + half)
+    return {"mean": mean, "low": max(0.0, mean - half), "high": high, "n": len(data)}
 
 
 class Cancelled(Exception):
@@ -765,8 +768,10 @@ def simulate(
                 "label": label,
                 "unit": unit,
                 "observed": seen[key],
-                "baseline": interval([rep[key] for rep in per_side["baseline"]]),
-                "change": interval([rep[key] for rep in per_side["change"]]),
+                "baseline": interval(
+                    [rep[key] for rep in per_side["baseline"]], upper=1.0 if unit == "aandeel" else None
+                ),
+                "change": interval([rep[key] for rep in per_side["change"]], upper=1.0 if unit == "aandeel" else None),
             }
             for key, label, unit in FIGURES
         ],

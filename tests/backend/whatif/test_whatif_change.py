@@ -286,3 +286,14 @@ def test_a_neighbouring_regions_group_takes_a_youth_only_when_the_region_has_non
     plain = simulate(_history(**near_other), Change("close", 1), policy="fcfs", baseline_policy="fcfs", repetitions=2)
     assert figures_of(plain)["share_out_of_region"]["baseline"]["mean"] == 1.0
     assert any("geen buurregio" in note for note in plain["notes"])
+
+
+def test_an_interval_never_leaves_the_range_of_its_figure() -> None:
+    from backend.whatif.service import interval
+
+    # Waits of 0, 0, 0 and 2 days: the t-interval around 0.5 would reach below zero.
+    waits = interval([0.0, 0.0, 0.0, 2.0])
+    assert waits["mean"] == 0.5 and waits["low"] == 0.0 and waits["high"] > 2.0
+    shares = interval([1.0, 1.0, 0.5], upper=1.0)
+    assert shares["high"] == 1.0 and 0 < shares["low"] < shares["mean"] < 1.0
+    assert interval([None, None])["mean"] is None and interval([3.0])["low"] is None
