@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import weakref
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import col, select
@@ -29,7 +30,7 @@ _lock = threading.Lock()
 _pending: weakref.WeakKeyDictionary[Database, list[tuple[str, datetime, int, bool]]] = weakref.WeakKeyDictionary()
 
 
-def note(db: Database, result: dict) -> None:  # type: ignore[type-arg]
+def note(db: Database, result: dict[str, Any]) -> None:
     """Count one search by its answer (``service.search``); a search without an own region (a
     service-wide administrator's) belongs to no region and is not counted."""
     code = result.get("own_region")

@@ -104,17 +104,23 @@ class PlannerPeriod:
         return _night_begins(self.end + timedelta(days=1))
 
 
-def planner_period(*, start: date | None, end: date | None) -> PlannerPeriod:
-    last = end or today()
-    first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+def check_past_period(first: date, last: date, *, who: str) -> None:
+    """A period of what happened (the planner's, the what-if's): in order, not past today, at
+    most three years. ``who`` ends the sentence on today: "de planner rekent", say."""
     if last < first:
         raise RuleViolation("De einddatum ligt vóór de begindatum.", code="period_invalid")
     if last > today():
         raise RuleViolation(
-            "De periode mag niet na vandaag eindigen: de planner rekent met wat gebeurd is.", code="period_invalid"
+            f"De periode mag niet na vandaag eindigen: {who} met wat gebeurd is.", code="period_invalid"
         )
     if (last - first).days + 1 > MAX_DAYS:
         raise RuleViolation("Een periode mag hoogstens drie jaar beslaan.", code="period_too_long")
+
+
+def planner_period(*, start: date | None, end: date | None) -> PlannerPeriod:
+    last = end or today()
+    first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+    check_past_period(first, last, who="de planner rekent")
     if (last - first).days + 1 < 28:
         raise RuleViolation(
             "Kies een periode van minstens 28 dagen: korter zegt te weinig over de instroom.", code="period_too_short"

@@ -68,9 +68,9 @@ from backend.errors import Conflict, NotFound, RuleViolation
 from backend.matching import adapter
 from backend.notation import number
 from backend.occupancy.models import OccupancyStay
-from backend.occupancy.service import local_day, today
+from backend.occupancy.service import local_day
 from backend.placements.models import Placement
-from backend.planning.service import PlannerPeriod
+from backend.planning.service import PlannerPeriod, check_past_period
 from backend.providers.models import Group
 from backend.referrals.models import Referral
 from backend.regions.models import Municipality, Region
@@ -80,7 +80,6 @@ from backend.whatif.models import FINISHED, WhatIfRun, WhatIfRunCreate
 from solver.geo import great_circle_km
 from solver.replay import Arrival, Occupant, ReplayResult, replay, steps_above_need
 
-MAX_DAYS = 3 * 366 + 1
 CONFIDENCE = 0.95
 BASE_SEED = 20_260_317
 # How often a job writes its progress and looks for a cancel request (seconds).
@@ -208,20 +207,12 @@ class Change:
 
 
 def check_period(start: date, end: date) -> Period:
-    if end < start:
-        raise RuleViolation("De einddatum ligt vóór de begindatum.", code="period_invalid")
-    if end > today():
-        raise RuleViolation(
-            "De periode mag niet na vandaag eindigen: de simulatie speelt na wat gebeurd is.", code="period_invalid"
-        )
-    if (end - start).days + 1 > MAX_DAYS:
-        raise RuleViolation("Een periode mag hoogstens drie jaar beslaan.", code="period_too_long")
+    check_past_period(start, end, who="de simulatie rekent")
     return Period(start, end)
 
 
 def check_change(data: WhatIfRunCreate, schedule: Schedule, names: dict[int, str]) -> Change:
     """The change in Dutch terms; every refusal names what is wrong."""
-    places = schedule
     if data.change == "none":
         if data.policy == data.baseline_policy:
             raise RuleViolation(
@@ -232,7 +223,7 @@ def check_change(data: WhatIfRunCreate, schedule: Schedule, names: dict[int, str
         return Change("none")
     if data.group_id is None:
         raise RuleViolation("Kies de groep waar de wijziging over gaat.", code="group_missing")
-    if data.group_id not in places:
+    if data.group_id not in schedule:
         raise RuleViolation(
             "Die groep bestaat niet in deze regio of was in de periode niet actief.", code="group_unknown"
         )
@@ -241,7 +232,7 @@ def check_change(data: WhatIfRunCreate, schedule: Schedule, names: dict[int, str
     if data.change == "merge":
         if data.other_group_id is None:
             raise RuleViolation("Kies de groep waarmee wordt samengevoegd.", code="group_missing")
-        if data.other_group_id not in places:
+        if data.other_group_id not in schedule:
             raise RuleViolation(
                 "De groep om mee samen te voegen bestaat niet in deze regio of was in de periode niet actief.",
                 code="group_unknown",
